@@ -1,0 +1,100 @@
+// IPC between the suite's processes: 4-byte big-endian length + one serialized
+// ike.ipc.Envelope, over Unix stream sockets in the run directory (mode 0600;
+// peers checked with SO_PEERCRED: root or our own uid). Written once, here.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "ike.pb.h"
+
+namespace ike {
+class EventLoop;
+}
+
+namespace ike::ipc {
+
+constexpr uint32_t kProtocolVersion = 1;
+constexpr size_t kMaxFrameBytes = 16u << 20;  // fits ike cmd=list of 50k tunnels
+
+// $IKE_RUNDIR or /run/ike; $IKE_CONFDIR or /etc/ike.
+std::string RunDir();
+std::string ConfDir();
+// RunDir()/<name>.sock for name in tmd, isakmpd, cpsd, srcmstr.
+std::string SocketPath(std::string_view name);
+
+// ---- pure framing -----------------------------------------------------------
+std::string EncodeFrame(const Envelope& envelope);
+
+class FrameDecoder {
+ public:
+  enum class Status { kNeedMore, kFrame, kError };
+  void Append(const void* data, size_t n);
+  // kFrame: *out holds the next envelope. kError: *error says why (too large,
+  // does not parse, bad version); the caller replies Error{BAD_FRAME} and
+  // closes the connection.
+  Status Next(Envelope* out, std::string* error);
+  size_t buffered() const { return buffer_.size(); }
+
+ private:
+  std::string buffer_;
+};
+
+Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason);
+
+// ---- libevent server/client -------------------------------------------------
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual void Send(const Envelope& envelope) = 0;
+  // Flushes what was queued, then closes.
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+  virtual uint64_t id() const = 0;
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+class Server {
+ public:
+  using MessageHandler = std::function<void(const ConnectionPtr&, const Envelope&)>;
+  using CloseHandler = std::function<void(const ConnectionPtr&)>;
+  Server(EventLoop& loop, std::string path, MessageHandler on_message,
+         CloseHandler on_close = {});
+  ~Server();
+  // Creates the run directory (0700) if missing, replaces a stale socket,
+  // binds, sets mode 0600, listens. Errors name the path and errno.
+  Status Listen();
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Impl;
+  std::string path_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A reconnecting client on the event loop (daemon to daemon).
+class Client {
+ public:
+  using MessageHandler = std::function<void(const Envelope&)>;
+  Client(EventLoop& loop, std::string path, MessageHandler on_message,
+         std::function<void()> on_connect = {}, std::function<void()> on_disconnect = {});
+  ~Client();
+  // Connects now and retries every 200 ms while disconnected.
+  void Start();
+  bool connected() const;
+  // False (and nothing sent) when not connected.
+  bool Send(const Envelope& envelope);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Blocking request/reply for the command-line tools.
+Result<Envelope> Call(const std::string& path, const Envelope& request, Duration timeout);
+
+}  // namespace ike::ipc

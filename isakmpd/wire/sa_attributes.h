@@ -1,0 +1,72 @@
+// Typed views of SA transform attributes: phase 1 (RFC 2409 Appendix A) and
+// IPsec DOI phase 2 (RFC 2407 section 4.5). Pure, like the rest of wire/.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "isakmpd/wire/wire.h"
+
+namespace ike::wire {
+
+// RFC 2409 Appendix A attribute classes.
+enum class IkeAttr : uint16_t {
+  kEncryptionAlgorithm = 1,
+  kHashAlgorithm = 2,
+  kAuthenticationMethod = 3,
+  kGroupDescription = 4,
+  kLifeType = 11,
+  kLifeDuration = 12,
+  kKeyLength = 14,
+};
+// RFC 2407 4.5 attribute classes.
+enum class IpsecAttr : uint16_t {
+  kSaLifeType = 1,
+  kSaLifeDuration = 2,
+  kGroupDescription = 3,
+  kEncapsulationMode = 4,
+  kAuthenticationAlgorithm = 5,
+  kKeyLength = 6,
+};
+constexpr uint16_t kLifeTypeSeconds = 1;
+constexpr uint16_t kLifeTypeKilobytes = 2;
+constexpr uint8_t kKeyIke = 1;                 // RFC 2407 4.4.2 transform id
+constexpr uint16_t kEncapsulationTunnel = 1;   // RFC 2407 4.5
+constexpr uint16_t kEncapsulationTransport = 2;
+
+// Phase 1 transform attributes (values are the IANA numbers; 0 = absent).
+struct IkeTransformAttrs {
+  uint16_t encryption = 0;   // 5 = 3DES-CBC, 7 = AES-CBC
+  uint16_t key_length = 0;   // bits, AES only
+  uint16_t hash = 0;         // 2 = SHA, 4 = SHA2-256, 5 = SHA2-384, 6 = SHA2-512
+  uint16_t auth_method = 0;  // 1 = PSK, 3 = RSA signatures
+  uint16_t group = 0;        // DH group number
+  uint64_t life_seconds = 0;
+  uint64_t life_kbytes = 0;
+  std::vector<uint16_t> unsupported;  // attribute types we did not recognise
+};
+
+// Decodes a KEY_IKE transform. Life type/duration pairs are matched in order
+// (RFC 2407 4.5: a life duration follows its life type). A duration without a
+// type, or a repeated attribute, is BAD-PROPOSAL-SYNTAX; unknown attribute
+// types are listed in |unsupported| (the caller rejects the transform).
+ParseResult<IkeTransformAttrs> DecodeIkeTransform(const Transform& t);
+// Encodes attributes in RFC order; lifetimes only when non-zero.
+Transform EncodeIkeTransform(uint8_t number, const IkeTransformAttrs& a);
+
+// Phase 2 (ESP) transform attributes.
+struct IpsecTransformAttrs {
+  uint8_t transform_id = 0;    // ESP_3DES = 3, ESP_AES = 12
+  uint16_t key_length = 0;     // bits
+  uint16_t auth_algorithm = 0; // 2 = HMAC-SHA, 5 = HMAC-SHA2-256, ...
+  uint16_t encapsulation = 0;  // 1 = tunnel, 2 = transport
+  uint16_t group = 0;          // PFS group, 0 = none
+  uint64_t life_seconds = 0;
+  uint64_t life_kbytes = 0;
+  std::vector<uint16_t> unsupported;
+};
+
+ParseResult<IpsecTransformAttrs> DecodeIpsecTransform(const Transform& t);
+Transform EncodeIpsecTransform(uint8_t number, const IpsecTransformAttrs& a);
+
+}  // namespace ike::wire

@@ -1,1 +1,90 @@
-// TODO
+// The pure half of common/ipc.h: paths, framing and the frame decoder. No
+// sockets and no libevent, so tools and fuzz targets can link it alone.
+#include <cstdlib>
+#include <cstring>
+
+#include "common/ipc.h"
+
+namespace ike::ipc {
+namespace {
+
+constexpr size_t kHeaderBytes = 4;
+
+std::string EnvOr(const char* name, const char* fallback) {
+  const char* value = getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+uint32_t ReadBigEndian32(const char* p) {
+  const auto* b = reinterpret_cast<const uint8_t*>(p);
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
+}
+
+}  // namespace
+
+std::string RunDir() { return EnvOr("IKE_RUNDIR", "/run/ike"); }
+
+std::string ConfDir() { return EnvOr("IKE_CONFDIR", "/etc/ike"); }
+
+std::string SocketPath(std::string_view name) {
+  return RunDir() + "/" + std::string(name) + ".sock";
+}
+
+std::string EncodeFrame(const Envelope& envelope) {
+  std::string body;
+  // proto3 omits a zero version; a sender that forgot to set it would have
+  // every frame refused, so stamp the current version in front of the body.
+  // A later field wins on parse, so an explicit version is never overridden.
+  if (envelope.version() == 0) body.assign("\x08\x01", 2);
+  static_assert(kProtocolVersion == 1, "update the version stamp above");
+  envelope.AppendToString(&body);
+  uint32_t n = static_cast<uint32_t>(body.size());
+  std::string frame;
+  frame.reserve(kHeaderBytes + body.size());
+  frame.push_back(static_cast<char>(n >> 24));
+  frame.push_back(static_cast<char>(n >> 16));
+  frame.push_back(static_cast<char>(n >> 8));
+  frame.push_back(static_cast<char>(n));
+  frame.append(body);
+  return frame;
+}
+
+void FrameDecoder::Append(const void* data, size_t n) {
+  buffer_.append(static_cast<const char*>(data), n);
+}
+
+FrameDecoder::Status FrameDecoder::Next(Envelope* out, std::string* error) {
+  if (buffer_.size() < kHeaderBytes) return Status::kNeedMore;
+  uint32_t n = ReadBigEndian32(buffer_.data());
+  // Checked before waiting for the body so a hostile length cannot make us
+  // buffer gigabytes.
+  if (n > kMaxFrameBytes) {
+    *error = "frame of " + std::to_string(n) + " bytes exceeds the " +
+             std::to_string(kMaxFrameBytes) + "-byte cap";
+    return Status::kError;
+  }
+  if (buffer_.size() < kHeaderBytes + n) return Status::kNeedMore;
+  bool parsed = out->ParseFromArray(buffer_.data() + kHeaderBytes, static_cast<int>(n));
+  buffer_.erase(0, kHeaderBytes + n);
+  if (!parsed) {
+    *error = "frame of " + std::to_string(n) + " bytes does not parse as an ike.ipc.Envelope";
+    return Status::kError;
+  }
+  if (out->version() != kProtocolVersion) {
+    *error = "frame has protocol version " + std::to_string(out->version()) + ", expected " +
+             std::to_string(kProtocolVersion);
+    return Status::kError;
+  }
+  return Status::kFrame;
+}
+
+Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason) {
+  Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_request_id(request_id);
+  e.mutable_error()->set_code(code);
+  e.mutable_error()->set_reason(std::move(reason));
+  return e;
+}
+
+}  // namespace ike::ipc

@@ -2,9 +2,19 @@
 // information, plus debug. Never pass a secret to these functions.
 #pragma once
 
+#include <syslog.h>
+
 #include <cstdarg>
 #include <string>
 #include <string_view>
+
+// <syslog.h> names two priorities LOG_INFO and LOG_DEBUG, the names of the
+// logging macros below. It is included here, before they are defined, so the
+// include order in a caller no longer matters (its include guard keeps a later
+// #include <syslog.h> from redefining them); callers keep LOG_LOCAL4 & co for
+// LogInit, and log.cc maps levels to the priorities itself.
+#undef LOG_INFO
+#undef LOG_DEBUG
 
 namespace ike {
 

@@ -19,6 +19,7 @@ class UdpSocket {
                                                  PacketHandler on_packet);
   ~UdpSocket();
   Status SendTo(ByteView data, const Endpoint& to);
+  // The bound address; with port 0 in Bind, the port the kernel chose.
   const Endpoint& local() const { return local_; }
 
  private:
@@ -27,6 +28,10 @@ class UdpSocket {
   int fd_ = -1;
   Endpoint local_;
   PacketHandler on_packet_;
+  // Expires with the socket, so the read loop notices a handler that
+  // destroyed it.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  void ReadAll();
 };
 
 }  // namespace ike

@@ -1,1 +1,470 @@
-// placeholder
+#include "isakmpd/sa/sa_manager.h"
+
+#include <cstring>
+
+#include "common/log.h"
+#include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/informational.h"
+#include "isakmpd/exchange/main_mode.h"
+
+namespace ike::isakmpd {
+namespace {
+
+constexpr uint16_t kDefaultPort = 500;
+
+bool IsZero(const wire::Cookie& c) {
+  for (uint8_t b : c)
+    if (b) return false;
+  return true;
+}
+
+std::optional<Endpoint> MakeEndpoint(const std::string& address, uint16_t port) {
+  auto ip = IpAddress::Parse(address);
+  if (!ip) return std::nullopt;
+  return Endpoint{*ip, port};
+}
+
+ipc::Envelope Ack() {
+  ipc::Envelope e;
+  e.mutable_ack();
+  return e;
+}
+
+ipc::Envelope Err(ipc::ErrorCode code, const std::string& reason) {
+  ipc::Envelope e;
+  e.mutable_error()->set_code(code);
+  e.mutable_error()->set_reason(reason);
+  return e;
+}
+
+const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const std::string& n) {
+  for (const auto& p : d.ike_protection())
+    if (p.name() == n) return &p;
+  return nullptr;
+}
+
+// Message numbers in Main Mode: the initiator sends 1, 3, 5; the responder
+// 2, 4, 6.
+int MessageNumber(const IsakmpSa& sa, Phase1State after) {
+  const bool init = sa.role == Role::kInitiator;
+  switch (after) {
+    case Phase1State::kWaitSa: return 1;
+    case Phase1State::kWaitKe: return 2;
+    case Phase1State::kInKe: return init ? (sa.keys.skeyid_a.empty() ? 3 : 5) : 4;
+    case Phase1State::kDone: return 6;
+    default: return init ? 1 : 2;
+  }
+}
+
+}  // namespace
+
+SaManager::SaManager(SaManagerDeps deps) : deps_(deps) {}
+SaManager::~SaManager() = default;
+
+void SaManager::SetDatabase(const db::TunnelDatabase& database) { database_ = database; }
+
+uint16_t SaManager::ike_port() const {
+  return database_.settings().ike_port() ? database_.settings().ike_port() : kDefaultPort;
+}
+
+std::string SaManager::CookieKey(const wire::Cookie& i, const wire::Cookie& r) {
+  std::string k(16, '\0');
+  std::memcpy(k.data(), i.data(), 8);
+  std::memcpy(k.data() + 8, r.data(), 8);
+  return k;
+}
+
+IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& remote) {
+  auto sa = std::make_unique<IsakmpSa>();
+  sa->handle = next_handle_++;
+  sa->role = role;
+  sa->local = local;
+  sa->remote = remote;
+  IsakmpSa* raw = sa.get();
+  sas_[raw->handle] = std::move(sa);
+  return raw;
+}
+
+ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
+  const auto& def = request.definition();
+  if (p1_by_tunnel_.count(request.tunnel()))
+    return Err(ipc::TUNNEL_ACTIVE, "phase 1 tunnel " + std::to_string(request.tunnel()) +
+                                       " is already being negotiated or active");
+  auto local = MakeEndpoint(def.local_address(), ike_port());
+  auto remote = MakeEndpoint(def.remote_address(), ike_port());
+  if (!remote) return Err(ipc::INVALID_REMOTE_ADDRESS, "invalid remote address '" +
+                                                           def.remote_address() + "'");
+  if (!local) return Err(ipc::BAD_ARGUMENT, "invalid local address '" + def.local_address() + "'");
+  if (request.protection().proposal_size() == 0)
+    return Err(ipc::BAD_ARGUMENT, "IKE protection '" + request.protection().name() +
+                                      "' has no proposal");
+  IsakmpSa* sa = NewSa(Role::kInitiator, *local, *remote);
+  sa->tunnel = request.tunnel();
+  sa->definition = def;
+  sa->protection = request.protection();
+  sa->local_id = Phase1IdText(def.local_id(), def.local_address());
+  sa->remote_id = Phase1IdText(def.remote_id(), def.remote_address());
+  deps_.random->Fill(sa->icookie);
+  half_open_[CookieKey(sa->icookie, {})] = sa->handle;
+  p1_by_tunnel_[sa->tunnel] = sa->handle;
+  LogLine(LogLevel::kEvents, *sa, "initiating Main Mode to " + sa->remote.ToString());
+  ApplyPhase1(*sa, main_mode::InitiatorSendSa(*sa));
+  return Ack();
+}
+
+void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
+  if (assigned.phase() == 1) {
+    auto it = sas_.find(assigned.handle());
+    if (it == sas_.end()) return;
+    it->second->tunnel = assigned.tunnel();
+    p1_by_tunnel_[assigned.tunnel()] = assigned.handle();
+  } else {
+    auto it = qms_.find(assigned.handle());
+    if (it == qms_.end()) return;
+    it->second->tunnel = assigned.tunnel();
+    p2_by_tunnel_[assigned.tunnel()] = assigned.handle();
+  }
+}
+
+void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView packet) {
+  auto parsed = wire::ParseHeader(packet);
+  if (auto* err = std::get_if<wire::ParseError>(&parsed)) {
+    LOG_INFO("dropped %zu-octet packet from %s: %s (offset %zu)", packet.size(),
+             remote.ToString().c_str(), err->detail.c_str(), err->offset);
+    return;
+  }
+  const auto& h = std::get<wire::Header>(parsed);
+  const ByteView message = packet.first(h.length);
+  switch (h.exchange) {
+    case wire::ExchangeType::kIdentityProtection:
+      return OnMainMode(h, local, remote, message);
+    case wire::ExchangeType::kQuickMode:
+      return OnQuickMode(h, message);
+    case wire::ExchangeType::kInformational:
+      return OnInformational(h, remote, message);
+    default:
+      LOG_INFO("dropped %s message from %s: exchange not supported",
+               wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
+  }
+}
+
+IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local,
+                                    const Endpoint& remote, ByteView packet) {
+  if (auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie)); it != by_cookies_.end())
+    return sas_.at(it->second).get();
+  if (!IsZero(h.rcookie)) {
+    // Message 2: our half-open SA learns the responder cookie.
+    auto it = half_open_.find(CookieKey(h.icookie, {}));
+    if (it == half_open_.end()) return nullptr;
+    IsakmpSa* sa = sas_.at(it->second).get();
+    if (sa->state != Phase1State::kWaitSa) return nullptr;
+    half_open_.erase(it);
+    sa->rcookie = h.rcookie;
+    by_cookies_[CookieKey(sa->icookie, sa->rcookie)] = sa->handle;
+    return sa;
+  }
+  // Message 1 (or its retransmission, found through the responder key).
+  const std::string key = CookieKey(h.icookie, {}) + remote.ToString();
+  if (auto it = half_open_.find(key); it != half_open_.end()) return sas_.at(it->second).get();
+  const db::IkeTunnel* def = nullptr;
+  for (const auto& t : database_.ike_tunnel()) {
+    auto ra = IpAddress::Parse(t.remote_address());
+    auto la = IpAddress::Parse(t.local_address());
+    if (ra && *ra == remote.address && (!la || *la == local.address)) def = &t;
+    if (def) break;
+  }
+  if (!def) {
+    LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
+              remote.ToString().c_str(), local.ToString().c_str());
+    return nullptr;
+  }
+  const auto* protection = FindIkeProtection(database_, def->protection());
+  if (!protection) return nullptr;
+  IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
+  sa->definition = *def;
+  sa->protection = *protection;
+  sa->local_id = Phase1IdText(def->local_id(), def->local_address());
+  sa->remote_id = Phase1IdText(def->remote_id(), def->remote_address());
+  sa->icookie = h.icookie;
+  deps_.random->Fill(sa->rcookie);
+  half_open_[key] = sa->handle;
+  by_cookies_[CookieKey(sa->icookie, sa->rcookie)] = sa->handle;
+  return sa;
+}
+
+void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                           ByteView packet) {
+  IsakmpSa* sa = FindMainModeSa(h, local, remote, packet);
+  if (!sa) {
+    LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s",
+             remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+    return;
+  }
+  if (IsDuplicate(sa->tx, packet)) {
+    LOG_DEBUG("tunnel %u: retransmitted message from %s, resending our last one", sa->tunnel,
+              remote.ToString().c_str());
+    Resend(*sa, sa->tx);
+    return;
+  }
+  if ((h.flags & wire::kFlagEncryption) && sa->skeyid_pending) {
+    sa->queued_packet = Bytes(packet.begin(), packet.end());  // decrypt once SKEYID is here
+    return;
+  }
+  ProcessMainMode(*sa, h, packet);
+}
+
+void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView packet) {
+  auto kind = main_mode::ExpectedMessage(sa);
+  if (!kind) return;
+  const bool encrypted_expected =
+      *kind == wire::MessageKind::kMainMode5 || *kind == wire::MessageKind::kMainMode6;
+  if (encrypted_expected != bool(h.flags & wire::kFlagEncryption)) {
+    LogLine(LogLevel::kInformation, sa, std::string("dropped ") + wire::MessageKindName(*kind) +
+                                    ": wrong encryption flag");
+    return;
+  }
+  Bytes body(packet.begin() + wire::kHeaderLength, packet.end());
+  Bytes next_iv;
+  if (encrypted_expected) {
+    auto plain = Open(sa, h, packet, sa.iv, &next_iv);
+    if (!plain) {
+      LogLine(LogLevel::kInformation, sa, "dropped message: ciphertext is not a whole number of blocks");
+      return;
+    }
+    body = std::move(*plain);
+  }
+  auto parsed = wire::ParsePayloads(h.next_payload, body);
+  std::optional<wire::ParseError> error;
+  if (auto* e = std::get_if<wire::ParseError>(&parsed)) error = *e;
+  if (!error) error = wire::ValidatePayloads(*kind, std::get<0>(parsed));
+  if (error) {
+    if (encrypted_expected) {
+      // Garbage after decryption: the keys differ, so the pre-shared keys do.
+      return ApplyPhase1(sa, Outcome::Fail(ipc::AUTHENTICATION_FAILED,
+                                           "authentication failed: message " +
+                                               std::string(wire::MessageKindName(*kind)) +
+                                               " from " + sa.remote.address.ToString() +
+                                               " does not decrypt (the pre-shared keys differ)",
+                                           wire::NotifyType::kAuthenticationFailed));
+    }
+    LogLine(LogLevel::kInformation, sa, std::string("dropped malformed ") +
+                                    wire::MessageKindName(*kind) + ": " + error->detail);
+    return;
+  }
+  if (encrypted_expected) sa.iv = next_iv;
+  ApplyPhase1(sa, main_mode::Receive(sa, std::get<0>(parsed), *deps_.random));
+}
+
+void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
+  if (outcome.failure) return FailPhase1(sa, *outcome.failure);
+  if (outcome.phase1_state) SetPhase1State(sa, *outcome.phase1_state);
+  if (outcome.send) {
+    const uint64_t handle = sa.handle;
+    const bool final_message = outcome.done;
+    Bytes packet = Seal(sa, wire::ExchangeType::kIdentityProtection, 0, *outcome.send,
+                        outcome.encrypt ? &sa.iv : nullptr);
+    sa.tx.message_number = MessageNumber(sa, sa.state);
+    Transmit(sa, sa.tx, std::move(packet), !final_message,
+             [this, handle] { Phase1Timeout(handle); });
+  }
+  if (outcome.need_skeyid) RequestSkeyid(sa);
+  if (outcome.done) Phase1Established(sa);
+}
+
+void SaManager::RequestSkeyid(IsakmpSa& sa) {
+  sa.skeyid_pending = true;
+  ipc::SkeyidRequest req;
+  req.set_prf(static_cast<db::IkeHash>(sa.suite->attrs.hash));
+  req.set_remote_id(sa.remote_id);
+  req.set_remote_address(sa.remote.address.ToString());
+  req.set_ni(ToString(sa.ni));
+  req.set_nr(ToString(sa.nr));
+  const uint64_t handle = sa.handle;
+  deps_.credentials->RequestSkeyid(req, [this, handle](Result<SecretBytes> skeyid) {
+    auto it = sas_.find(handle);
+    if (it == sas_.end()) return;  // the negotiation is gone; drop the reply
+    IsakmpSa& s = *it->second;
+    if (!skeyid)
+      return FailPhase1(s, Failure{ipc::UNKNOWN_PEER, skeyid.error().message, std::nullopt});
+    ApplyPhase1(s, main_mode::OnSkeyid(s, std::move(skeyid.value())));
+    if (s.queued_packet && sas_.count(handle)) {
+      Bytes queued = std::move(*s.queued_packet);
+      s.queued_packet.reset();
+      auto h = wire::ParseHeader(queued);
+      if (auto* hdr = std::get_if<wire::Header>(&h)) ProcessMainMode(s, *hdr, queued);
+    }
+  });
+}
+
+void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next) {
+  if (sa.state == next) return;
+  const char* old_name = Phase1StateName(sa.state);
+  sa.state = next;
+  LogLine(LogLevel::kEvents, sa,
+          std::string(old_name) + " -> " + Phase1StateName(next) + " (" + RoleName(sa.role) +
+              ", " + Phase1CiscoName(next) + ")");
+  ipc::Envelope e;
+  auto* sc = e.mutable_state_change();
+  sc->set_phase(1);
+  sc->set_tunnel(sa.tunnel);
+  sc->set_handle(sa.handle);
+  sc->set_old_state(old_name);
+  sc->set_new_state(Phase1StateName(next));
+  sc->set_icookie(ToHex(sa.icookie));
+  sc->set_rcookie(ToHex(sa.rcookie));
+  sc->set_peer(sa.remote.address.ToString());
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::Phase1Established(IsakmpSa& sa) {
+  half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
+  deps_.timers->Cancel(sa.deadline_timer);
+  sa.established_unix = deps_.clock->UnixNow();
+  // What phase 2 needs stays (SKEYID_d/a/e, the last CBC block in |iv|).
+  sa.dh.reset();
+  sa.g_xy = SecretBytes();
+  sa.skeyid = SecretBytes();
+  const auto& s = *sa.suite;
+  LogLine(LogLevel::kEvents, sa,
+          "phase 1 established with " + sa.remote_id + " (Main Mode, " + RoleName(sa.role) +
+              ", " + s.EncryptionName() + "/" + s.HashName() + "/" + s.GroupName() +
+              ", lifetime " + std::to_string(s.life_seconds) + " s)");
+  ipc::Envelope e;
+  auto* est = e.mutable_phase1_established();
+  est->set_tunnel(sa.tunnel);
+  est->set_handle(sa.handle);
+  est->set_name(sa.definition.name());
+  est->set_role(RoleName(sa.role));
+  est->set_mode("Main");
+  est->set_local_address(sa.local.address.ToString());
+  est->set_remote_address(sa.remote.address.ToString());
+  est->set_local_id(sa.local_id);
+  est->set_remote_id(sa.remote_id);
+  est->set_icookie(ToHex(sa.icookie));
+  est->set_rcookie(ToHex(sa.rcookie));
+  est->set_encryption(s.EncryptionName());
+  est->set_hash(s.HashName());
+  est->set_auth_method(s.AuthName());
+  est->set_dh_group(s.GroupName());
+  est->set_lifetime_seconds(s.life_seconds);
+  deps_.events->Emit(std::move(e));
+  const uint64_t handle = sa.handle;
+  sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000), [this, handle] {
+    auto it = sas_.find(handle);
+    if (it == sas_.end()) return;
+    LogLine(LogLevel::kEvents, *it->second, "phase 1 lifetime expired; deleting");
+    SendInformational(*it->second, {informational::DeleteIsakmpSa(*it->second)});
+    ipc::Envelope del;
+    auto* d = del.mutable_sa_deleted();
+    d->set_phase(1);
+    d->set_tunnel(it->second->tunnel);
+    d->set_handle(handle);
+    d->set_reason("lifetime expired");
+    deps_.events->Emit(std::move(del));
+    DeleteSa(handle);
+  });
+}
+
+void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
+  LogLine(LogLevel::kError, sa, std::string("phase 1 failed in state ") +
+                                   Phase1StateName(sa.state) + ": " + failure.reason);
+  if (failure.notify) SendPlainNotify(sa, *failure.notify);
+  ipc::Envelope e;
+  auto* f = e.mutable_negotiation_failed();
+  f->set_phase(1);
+  f->set_tunnel(sa.tunnel);
+  f->set_handle(sa.handle);
+  f->set_code(failure.code);
+  f->set_reason(failure.reason);
+  f->set_state(Phase1StateName(sa.state));
+  deps_.events->Emit(std::move(e));
+  DeleteSa(sa.handle);
+}
+
+void SaManager::Phase1Timeout(uint64_t handle) {
+  auto it = sas_.find(handle);
+  if (it == sas_.end()) return;
+  IsakmpSa& sa = *it->second;
+  if (Retransmit(sa, sa.tx, [this, handle] { Phase1Timeout(handle); })) return;
+  const std::string peer = sa.remote.address.ToString();
+  const int n = sa.tx.message_number;
+  const std::string tries = std::to_string(sa.tx.tries);
+  std::string reason;
+  if (n == 1) {
+    reason = "peer " + peer + " not answering: no reply to message 1 after " + tries +
+             " tries (is IKE running on the peer and UDP " + std::to_string(ike_port()) +
+             " reachable?)";
+  } else if (n == 5) {
+    reason = "peer " + peer + " not answering message 5 after " + tries +
+             " tries: authentication failed on the peer (the pre-shared keys probably differ)";
+  } else {
+    reason = "peer " + peer + " not answering: no reply to message " + std::to_string(n) +
+             " after " + tries + " tries";
+  }
+  FailPhase1(sa, Failure{ipc::NEGOTIATION_TIMEOUT, reason, std::nullopt});
+}
+
+void SaManager::DeleteSa(uint64_t handle) {
+  auto it = sas_.find(handle);
+  if (it == sas_.end()) return;
+  IsakmpSa& sa = *it->second;
+  deps_.timers->Cancel(sa.tx.timer);
+  deps_.timers->Cancel(sa.deadline_timer);
+  half_open_.erase(CookieKey(sa.icookie, {}));
+  half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
+  by_cookies_.erase(CookieKey(sa.icookie, sa.rcookie));
+  if (auto t = p1_by_tunnel_.find(sa.tunnel); t != p1_by_tunnel_.end() && t->second == handle)
+    p1_by_tunnel_.erase(t);
+  // Quick Modes still negotiating on this SA cannot finish without it.
+  std::vector<uint64_t> orphans;
+  for (const auto& [qm_handle, parent] : qm_parent_)
+    if (parent == handle && qms_.at(qm_handle)->state != Phase2State::kDone)
+      orphans.push_back(qm_handle);
+  for (uint64_t q : orphans) {
+    FailPhase2(sa, *qms_.at(q), Failure{ipc::DELETED, "phase 1 SA was deleted", std::nullopt});
+  }
+  sas_.erase(it);
+}
+
+ipc::Envelope SaManager::Remove(const ipc::RemoveTunnel& request) {
+  if (request.phase() == 2) {
+    auto it = p2_by_tunnel_.find(request.tunnel());
+    if (it == p2_by_tunnel_.end())
+      return Err(ipc::UNKNOWN_TUNNEL, "no phase 2 tunnel " + std::to_string(request.tunnel()));
+    const uint64_t handle = it->second;
+    auto& qm = *qms_.at(handle);
+    auto parent = sas_.find(qm_parent_.at(handle));
+    if (parent != sas_.end() && parent->second->established()) {
+      LogLine(LogLevel::kEvents, *parent->second,
+              "deleting phase 2 tunnel " + std::to_string(qm.tunnel));
+      SendInformational(*parent->second, {informational::DeleteEspSa(qm.spi_in)});
+    }
+    RemoveQuickMode(handle);
+    return Ack();
+  }
+  auto it = p1_by_tunnel_.find(request.tunnel());
+  if (it == p1_by_tunnel_.end())
+    return Err(ipc::UNKNOWN_TUNNEL, "no phase 1 tunnel " + std::to_string(request.tunnel()));
+  IsakmpSa& sa = *sas_.at(it->second);
+  LogLine(LogLevel::kEvents, sa, "deleting phase 1 tunnel");
+  if (sa.established()) SendInformational(sa, {informational::DeleteIsakmpSa(sa)});
+  DeleteSa(sa.handle);
+  return Ack();
+}
+
+void SaManager::Shutdown() {
+  std::vector<uint64_t> handles;
+  for (const auto& [h, sa] : sas_) handles.push_back(h);
+  for (uint64_t h : handles) {
+    IsakmpSa& sa = *sas_.at(h);
+    if (sa.established()) {
+      for (const auto& [qh, parent] : qm_parent_)
+        if (parent == h && qms_.at(qh)->state == Phase2State::kDone)
+          SendInformational(sa, {informational::DeleteEspSa(qms_.at(qh)->spi_in)});
+      SendInformational(sa, {informational::DeleteIsakmpSa(sa)});
+    }
+    DeleteSa(h);
+  }
+}
+
+}  // namespace ike::isakmpd

@@ -1,0 +1,147 @@
+#include "isakmpd/exchange/identity.h"
+
+#include <sys/socket.h>
+
+namespace ike::isakmpd {
+namespace {
+
+using wire::IdType;
+
+uint8_t AddrType(const IpAddress& a) {
+  return static_cast<uint8_t>(a.family == AF_INET6 ? IdType::kIpv6Addr : IdType::kIpv4Addr);
+}
+
+// A netmask of |prefix| bits in the address family of |like|.
+Bytes MaskBytes(const IpAddress& like, int prefix) {
+  Bytes mask(like.size(), 0);
+  for (int i = 0; i < prefix; ++i) mask[i / 8] |= uint8_t(0x80 >> (i % 8));
+  return mask;
+}
+
+int PrefixFromMask(ByteView mask) {
+  int bits = 0;
+  for (uint8_t b : mask)
+    for (int i = 7; i >= 0; --i) {
+      if (!(b & (1 << i))) return bits;
+      ++bits;
+    }
+  return bits;
+}
+
+std::string SelectorText(const db::Selector& s) {
+  switch (s.kind_case()) {
+    case db::Selector::kAddress: return s.address();
+    case db::Selector::kSubnet: return s.subnet();
+    case db::Selector::kRange: return s.range();
+    default: return "";
+  }
+}
+
+}  // namespace
+
+wire::IdPayload Phase1IdPayload(const db::Identity& id, const std::string& address) {
+  wire::IdPayload p;
+  const std::string text = id.value().empty() ? address : id.value();
+  switch (id.type()) {
+    case db::FQDN:
+      p.type = static_cast<uint8_t>(IdType::kFqdn);
+      p.data = Bytes(text.begin(), text.end());
+      return p;
+    case db::USER_FQDN:
+      p.type = static_cast<uint8_t>(IdType::kUserFqdn);
+      p.data = Bytes(text.begin(), text.end());
+      return p;
+    default:
+      break;
+  }
+  auto ip = IpAddress::Parse(text);
+  if (!ip) ip = IpAddress::Parse(address);
+  if (ip) {
+    p.type = AddrType(*ip);
+    p.data = Bytes(ip->bytes().begin(), ip->bytes().end());
+  }
+  return p;
+}
+
+std::string Phase1IdText(const db::Identity& id, const std::string& address) {
+  return id.value().empty() ? address : id.value();
+}
+
+std::string IdPayloadText(const wire::IdPayload& id) {
+  switch (static_cast<IdType>(id.type)) {
+    case IdType::kFqdn:
+    case IdType::kUserFqdn:
+    case IdType::kKeyId:
+      return ToString(id.data);
+    default:
+      break;
+  }
+  if (auto range = IdPayloadRange(id)) {
+    if (range->first == range->last) return range->first.ToString();
+    return range->ToString();
+  }
+  return std::string(wire::IdTypeName(id.type)) + ":" + ToHex(id.data);
+}
+
+std::optional<AddressRange> SelectorRange(const db::Selector& s) {
+  auto r = AddressRange::Parse(SelectorText(s));
+  if (!r) return std::nullopt;
+  return r.value();
+}
+
+wire::IdPayload SelectorIdPayload(const db::Selector& s) {
+  wire::IdPayload p;
+  p.protocol = static_cast<uint8_t>(s.protocol());
+  p.port = static_cast<uint16_t>(s.port());
+  auto range = SelectorRange(s);
+  if (!range) return p;
+  const bool v6 = range->first.family == AF_INET6;
+  const auto& first = range->first;
+  Append(p.data, first.bytes());
+  if (range->first == range->last) {
+    p.type = AddrType(first);
+  } else if (auto prefix = range->PrefixLength()) {
+    p.type = static_cast<uint8_t>(v6 ? IdType::kIpv6AddrSubnet : IdType::kIpv4AddrSubnet);
+    Append(p.data, MaskBytes(first, *prefix));
+  } else {
+    p.type = static_cast<uint8_t>(v6 ? IdType::kIpv6AddrRange : IdType::kIpv4AddrRange);
+    Append(p.data, range->last.bytes());
+  }
+  return p;
+}
+
+std::optional<AddressRange> IdPayloadRange(const wire::IdPayload& id) {
+  const ByteView d(id.data);
+  auto half = [&](size_t n, size_t at) { return IpAddress::FromBytes(d.subspan(at, n)); };
+  switch (static_cast<IdType>(id.type)) {
+    case IdType::kIpv4Addr:
+    case IdType::kIpv6Addr: {
+      auto a = IpAddress::FromBytes(d);
+      if (!a) return std::nullopt;
+      return AddressRange::Host(*a);
+    }
+    case IdType::kIpv4AddrSubnet:
+    case IdType::kIpv6AddrSubnet: {
+      const size_t n = id.type == uint8_t(IdType::kIpv4AddrSubnet) ? 4 : 16;
+      if (d.size() != 2 * n) return std::nullopt;
+      auto a = half(n, 0);
+      if (!a) return std::nullopt;
+      auto r = AddressRange::Parse(a->ToString() + "/" +
+                                   std::to_string(PrefixFromMask(d.subspan(n, n))));
+      if (!r) return std::nullopt;
+      return r.value();
+    }
+    case IdType::kIpv4AddrRange:
+    case IdType::kIpv6AddrRange: {
+      const size_t n = id.type == uint8_t(IdType::kIpv4AddrRange) ? 4 : 16;
+      if (d.size() != 2 * n) return std::nullopt;
+      auto a = half(n, 0), b = half(n, n);
+      if (!a || !b || *b < *a) return std::nullopt;
+      return AddressRange{*a, *b};
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+}  // namespace ike::isakmpd

@@ -1,0 +1,208 @@
+#include "isakmpd/exchange/quick_mode.h"
+
+#include "isakmpd/exchange/identity.h"
+
+namespace ike::isakmpd::quick_mode {
+namespace {
+
+using wire::Payload;
+using wire::PayloadType;
+
+constexpr size_t kNonceLength = 32;
+constexpr uint8_t kProtoEsp = 3;
+
+// The octets after HASH: what HASH(1) and HASH(2) cover (RFC 2409 5.5).
+Bytes RestAfterHash(const std::vector<Payload>& payloads) {
+  Bytes rest;
+  for (size_t i = 1; i < payloads.size(); ++i) Append(rest, payloads[i].raw);
+  return rest;
+}
+
+const Bytes& HashData(const std::vector<Payload>& payloads) {
+  return std::get<wire::HashPayload>(payloads.front().body).data;
+}
+
+// Encodes |rest| to learn its octets, then prepends HASH over them.
+std::vector<Payload> WithHash(std::vector<Payload> rest, const IsakmpSa& p1,
+                              const QuickModeExchange& qm, bool second) {
+  const Bytes encoded = wire::EncodePayloads(rest);
+  const auto prf = p1.suite->hash;
+  Bytes hash = second ? keymat::QuickModeHash2(prf, p1.keys.skeyid_a.view(), qm.message_id,
+                                               qm.ni, encoded)
+                      : keymat::QuickModeHash1(prf, p1.keys.skeyid_a.view(), qm.message_id,
+                                               encoded);
+  std::vector<Payload> out;
+  out.push_back(wire::MakePayload(wire::HashPayload{std::move(hash)}));
+  for (auto& p : rest) out.push_back(std::move(p));
+  return out;
+}
+
+std::string Peer(const IsakmpSa& p1) { return p1.remote.address.ToString(); }
+
+// KEYMAT for both directions (RFC 2409 5.5): the SPI decides the direction.
+void DeriveKeymat(const IsakmpSa& p1, QuickModeExchange& qm) {
+  const size_t len = qm.suite->enc_key_bytes + qm.suite->integ_key_bytes;
+  const auto prf = p1.suite->hash;
+  qm.keymat_in = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(), kProtoEsp,
+                                         qm.spi_in, qm.ni, qm.nr, len);
+  qm.keymat_out = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(),
+                                          kProtoEsp, qm.spi_out, qm.ni, qm.nr, len);
+}
+
+// PFS: our KE (generated earlier) against the peer's (RFC 2409 5.5).
+std::optional<Outcome> TakePfs(const IsakmpSa& p1, QuickModeExchange& qm,
+                               const std::vector<Payload>& payloads) {
+  const auto* ke = wire::FindBody<wire::KeyExchangePayload>(payloads);
+  const bool want = qm.suite->pfs_group.has_value();
+  if (want != (ke != nullptr))
+    return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
+                         std::string("peer ") + Peer(p1) +
+                             (want ? " sent no KE payload although PFS was agreed"
+                                   : " sent a KE payload without PFS"),
+                         wire::NotifyType::kNoProposalChosen);
+  if (!want) return std::nullopt;
+  auto shared = qm.dh->ComputeShared(ke->data);
+  if (!shared)
+    return Outcome::Fail(ipc::PEER_NOTIFY,
+                         "peer " + Peer(p1) + " sent an invalid PFS public value: " +
+                             shared.error().message,
+                         wire::NotifyType::kInvalidKeyInformation);
+  qm.g_qm = std::move(shared.value());
+  return std::nullopt;
+}
+
+std::optional<Outcome> MakePfsKey(QuickModeExchange& qm, crypto::DhGroup group) {
+  auto dh = crypto::DhKeyPair::Generate(group);
+  if (!dh) return Outcome::Fail(ipc::INTERNAL, "PFS key generation failed: " + dh.error().message);
+  qm.dh = std::move(dh.value());
+  return std::nullopt;
+}
+
+Outcome InitiatorRecvHashSaNonceSendHash(const IsakmpSa& p1, QuickModeExchange& qm,
+                                         const std::vector<Payload>& payloads) {
+  const auto prf = p1.suite->hash;
+  const Bytes expect = keymat::QuickModeHash2(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni,
+                                              RestAfterHash(payloads));
+  if (HashData(payloads) != expect)
+    return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
+                         "quick mode HASH(2) from " + Peer(p1) + " did not verify",
+                         wire::NotifyType::kInvalidHashInformation);
+  std::string why;
+  auto suite = AcceptEspReply(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
+                              &qm.spi_out, &why);
+  if (!suite)
+    return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(p1) + " answered badly: " + why,
+                         wire::NotifyType::kNoProposalChosen);
+  qm.suite = *suite;
+  qm.nr = wire::FindBody<wire::NoncePayload>(payloads)->data;
+  if (auto fail = TakePfs(p1, qm, payloads)) return *fail;
+  DeriveKeymat(p1, qm);
+  Bytes hash3 = keymat::QuickModeHash3(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, qm.nr);
+  Outcome o = Outcome::Send({wire::MakePayload(wire::HashPayload{std::move(hash3)})}, true);
+  o.done = true;
+  o.phase2_state = Phase2State::kDone;
+  return o;
+}
+
+Outcome ResponderRecvHash(const IsakmpSa& p1, QuickModeExchange& qm,
+                          const std::vector<Payload>& payloads) {
+  const Bytes expect = keymat::QuickModeHash3(p1.suite->hash, p1.keys.skeyid_a.view(),
+                                              qm.message_id, qm.ni, qm.nr);
+  if (HashData(payloads) != expect)
+    return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
+                         "quick mode HASH(3) from " + Peer(p1) + " did not verify",
+                         wire::NotifyType::kInvalidHashInformation);
+  Outcome o;
+  o.done = true;
+  o.phase2_state = Phase2State::kDone;
+  return o;
+}
+
+}  // namespace
+
+Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, crypto::Random& rng) {
+  qm.ni = rng.Generate(kNonceLength);
+  std::vector<Payload> rest;
+  rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in)));
+  rest.push_back(wire::MakePayload(wire::NoncePayload{qm.ni}));
+  if (qm.protection.pfs_group() != db::DH_GROUP_NONE) {
+    if (auto fail = MakePfsKey(qm, static_cast<crypto::DhGroup>(qm.protection.pfs_group())))
+      return *fail;
+    rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
+  }
+  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.local())));
+  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.remote())));
+  Outcome o = Outcome::Send(WithHash(std::move(rest), p1, qm, false), true);
+  o.phase2_state = Phase2State::kInit;
+  return o;
+}
+
+Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+                                                const std::vector<Payload>& payloads,
+                                                crypto::Random& rng) {
+  std::string why;
+  wire::SaPayload reply;
+  auto suite = SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
+                              qm.spi_in, &reply, &qm.spi_out, &why);
+  if (!suite)
+    return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
+                         "no phase 2 proposal chosen for peer " + Peer(p1) + ": " + why,
+                         wire::NotifyType::kNoProposalChosen);
+  qm.suite = *suite;
+  qm.ni = wire::FindBody<wire::NoncePayload>(payloads)->data;
+  qm.nr = rng.Generate(kNonceLength);
+  if (qm.suite->pfs_group)
+    if (auto fail = MakePfsKey(qm, *qm.suite->pfs_group)) return *fail;
+  if (auto fail = TakePfs(p1, qm, payloads)) return *fail;
+  DeriveKeymat(p1, qm);
+
+  std::vector<Payload> rest;
+  rest.push_back(wire::MakePayload(std::move(reply)));
+  rest.push_back(wire::MakePayload(wire::NoncePayload{qm.nr}));
+  if (qm.dh) rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
+  for (const auto& id : qm.ids) rest.push_back(wire::MakePayload(id.body));  // echo IDci, IDcr
+  Outcome o = Outcome::Send(WithHash(std::move(rest), p1, qm, true), true);
+  o.phase2_state = Phase2State::kKep;
+  return o;
+}
+
+Outcome Receive(const IsakmpSa& p1, QuickModeExchange& qm,
+                const std::vector<wire::Payload>& payloads) {
+  if (qm.state == Phase2State::kDone) return Outcome::Wait();
+  if (qm.role == Role::kInitiator) return InitiatorRecvHashSaNonceSendHash(p1, qm, payloads);
+  return ResponderRecvHash(p1, qm, payloads);
+}
+
+bool VerifyHash1(const IsakmpSa& p1, uint32_t message_id,
+                 const std::vector<wire::Payload>& payloads) {
+  const Bytes expect = keymat::QuickModeHash1(p1.suite->hash, p1.keys.skeyid_a.view(), message_id,
+                                              RestAfterHash(payloads));
+  return HashData(payloads) == expect;
+}
+
+std::optional<Selectors> ReadSelectors(const IsakmpSa& p1,
+                                       const std::vector<wire::Payload>& payloads) {
+  std::vector<const wire::IdPayload*> ids;
+  for (const auto& p : payloads)
+    if (auto* id = std::get_if<wire::IdPayload>(&p.body)) ids.push_back(id);
+  Selectors s;
+  if (ids.empty()) {
+    s.initiator = AddressRange::Host(p1.role == Role::kInitiator ? p1.local.address
+                                                                 : p1.remote.address);
+    s.responder = AddressRange::Host(p1.role == Role::kInitiator ? p1.remote.address
+                                                                 : p1.local.address);
+    return s;
+  }
+  if (ids.size() != 2) return std::nullopt;
+  auto a = IdPayloadRange(*ids[0]);
+  auto b = IdPayloadRange(*ids[1]);
+  if (!a || !b) return std::nullopt;
+  s.initiator = *a;
+  s.responder = *b;
+  s.protocol = ids[0]->protocol;
+  s.initiator_port = ids[0]->port;
+  s.responder_port = ids[1]->port;
+  return s;
+}
+
+}  // namespace ike::isakmpd::quick_mode

@@ -1,0 +1,70 @@
+// Quick Mode (RFC 2409 section 5.5), tunnel-mode ESP, optional PFS:
+//   Initiator                               Responder
+//   HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->                    (1)
+//                      <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] (2)
+//   HDR*, HASH(3)                           -->                        (3)
+// Handlers compute and return an Outcome; the SA manager encrypts with the
+// per-message-id IV and does the retransmissions.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/crypto.h"
+#include "isakmpd/exchange/outcome.h"
+#include "isakmpd/sa/isakmp_sa.h"
+
+namespace ike::isakmpd {
+
+struct QuickModeExchange {
+  uint64_t handle = 0;
+  uint32_t tunnel = 0;  // tmd's phase 2 number; 0 until assigned (responder)
+  Role role = Role::kInitiator;
+  Phase2State state = Phase2State::kInit;
+  uint32_t message_id = 0;
+  db::IpsecTunnel definition;
+  db::IpsecProtection protection;
+
+  uint32_t spi_in = 0;   // ours: the peer sends to it
+  uint32_t spi_out = 0;  // the peer's
+  std::optional<EspSuite> suite;
+  std::unique_ptr<crypto::DhKeyPair> dh;
+  Bytes ni, nr;
+  SecretBytes g_qm;
+  std::vector<wire::Payload> ids;  // IDci, IDcr as sent or received
+  std::string local_text, remote_text;  // "first-last"
+
+  Bytes iv;  // CBC state for this message id
+  Transmission tx;
+  SecretBytes keymat_in, keymat_out;  // enc key | integrity key
+};
+
+namespace quick_mode {
+
+// Initiator: builds message 1 for |qm| (definition, protection, spi_in set).
+Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, crypto::Random& rng);
+// Responder: message 1 for a definition the SA manager matched; builds message 2.
+Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+                                                const std::vector<wire::Payload>& payloads,
+                                                crypto::Random& rng);
+// The next step for a message received in |qm|'s state (messages 2 and 3).
+Outcome Receive(const IsakmpSa& p1, QuickModeExchange& qm,
+                const std::vector<wire::Payload>& payloads);
+
+// HASH(1) check for a message 1 before any state is created.
+bool VerifyHash1(const IsakmpSa& p1, uint32_t message_id,
+                 const std::vector<wire::Payload>& payloads);
+
+// The selector ranges named by IDci/IDcr in a message 1, or the phase 1
+// endpoints when absent (RFC 2409 5.5).
+struct Selectors {
+  AddressRange initiator;  // IDci
+  AddressRange responder;  // IDcr
+  uint8_t protocol = 0;
+  uint16_t initiator_port = 0, responder_port = 0;
+};
+std::optional<Selectors> ReadSelectors(const IsakmpSa& p1,
+                                       const std::vector<wire::Payload>& payloads);
+
+}  // namespace quick_mode
+}  // namespace ike::isakmpd

@@ -1,0 +1,317 @@
+#include "isakmpd/exchange/suite.h"
+
+#include <cstring>
+
+namespace ike::isakmpd {
+namespace {
+
+using wire::IkeTransformAttrs;
+using wire::IpsecTransformAttrs;
+
+constexpr uint16_t kEncAes = 7;
+constexpr uint16_t kEnc3des = 5;
+constexpr uint8_t kEspAes = 12;
+constexpr uint8_t kEsp3des = 3;
+
+uint16_t AesBits(uint32_t key_length) { return key_length == 0 ? 128 : key_length; }
+
+std::optional<crypto::CipherAlg> CipherFor(uint16_t enc, uint16_t key_bits) {
+  if (enc == kEnc3des) return crypto::CipherAlg::k3desCbc;
+  if (enc != kEncAes) return std::nullopt;
+  switch (AesBits(key_bits)) {
+    case 128: return crypto::CipherAlg::kAes128Cbc;
+    case 192: return crypto::CipherAlg::kAes192Cbc;
+    case 256: return crypto::CipherAlg::kAes256Cbc;
+  }
+  return std::nullopt;
+}
+
+std::optional<crypto::HashAlg> HashFor(uint16_t hash) {
+  switch (hash) {
+    case 2: return crypto::HashAlg::kSha1;
+    case 4: return crypto::HashAlg::kSha256;
+    case 5: return crypto::HashAlg::kSha384;
+    case 6: return crypto::HashAlg::kSha512;
+  }
+  return std::nullopt;
+}
+
+// Integrity key length for an RFC 2407 authentication algorithm (RFC 2404,
+// RFC 4868: the key is as long as the hash output).
+std::optional<size_t> IntegKeyBytes(uint16_t auth) {
+  switch (auth) {
+    case 2: return 20;
+    case 5: return 32;
+    case 6: return 48;
+    case 7: return 64;
+  }
+  return std::nullopt;
+}
+
+IkeTransformAttrs AttrsFromDb(const db::IkeProposal& p, uint32_t default_life) {
+  IkeTransformAttrs a;
+  a.encryption = static_cast<uint16_t>(p.encryption());
+  if (a.encryption == kEncAes) a.key_length = AesBits(p.key_length());
+  a.hash = static_cast<uint16_t>(p.hash());
+  a.auth_method = static_cast<uint16_t>(p.auth_method());
+  a.group = static_cast<uint16_t>(p.dh_group());
+  a.life_seconds = p.lifetime_seconds() ? p.lifetime_seconds() : default_life;
+  return a;
+}
+
+// Fills the derived fields of a suite from agreed attributes.
+std::optional<IkeSuite> MakeIkeSuite(const IkeTransformAttrs& a, uint32_t our_life) {
+  auto cipher = CipherFor(a.encryption, a.key_length);
+  auto hash = HashFor(a.hash);
+  if (!cipher || !hash || !crypto::IsSupportedDhGroup(a.group)) return std::nullopt;
+  IkeSuite s;
+  s.attrs = a;
+  s.cipher = *cipher;
+  s.hash = *hash;
+  s.group = static_cast<crypto::DhGroup>(a.group);
+  // A zero duration (strongSwan with rekey_time = 0 proposes it) would expire
+  // the SA at once; use our own lifetime instead (interop-strongswan.md 3.7a).
+  s.life_seconds = a.life_seconds ? static_cast<uint32_t>(a.life_seconds) : our_life;
+  return s;
+}
+
+bool SameIkeChoice(const IkeTransformAttrs& a, const IkeTransformAttrs& b) {
+  return a.encryption == b.encryption && a.hash == b.hash && a.auth_method == b.auth_method &&
+         a.group == b.group &&
+         (a.encryption != kEncAes || AesBits(a.key_length) == AesBits(b.key_length));
+}
+
+std::string Describe(const IkeTransformAttrs& a) {
+  return "enc " + std::to_string(a.encryption) + "/" + std::to_string(a.key_length) + " hash " +
+         std::to_string(a.hash) + " auth " + std::to_string(a.auth_method) + " group " +
+         std::to_string(a.group);
+}
+
+uint32_t IkeLifetime(const db::IkeProtection& p) {
+  for (const auto& prop : p.proposal())
+    if (prop.lifetime_seconds()) return prop.lifetime_seconds();
+  return kDefaultIkeLifetime;
+}
+
+}  // namespace
+
+std::string IkeSuite::EncryptionName() const { return crypto::CipherName(cipher); }
+std::string IkeSuite::HashName() const { return crypto::HashName(hash); }
+std::string IkeSuite::AuthName() const {
+  return attrs.auth_method == 1 ? "Pre-shared Key" : "RSA Signature";
+}
+std::string IkeSuite::GroupName() const { return crypto::DhGroupName(group); }
+
+std::string EspSuite::EncryptionName() const {
+  if (attrs.transform_id == kEsp3des) return "3DES-CBC";
+  return "AES-CBC-" + std::to_string(enc_key_bytes * 8);
+}
+std::string EspSuite::IntegrityName() const {
+  switch (attrs.auth_algorithm) {
+    case 2: return "HMAC-SHA1-96";
+    case 5: return "HMAC-SHA2-256-128";
+    case 6: return "HMAC-SHA2-384-192";
+    case 7: return "HMAC-SHA2-512-256";
+  }
+  return "unknown";
+}
+std::string EspSuite::PfsName() const {
+  return pfs_group ? crypto::DhGroupName(*pfs_group) : "none";
+}
+
+wire::SaPayload BuildIkeSa(const db::IkeProtection& protection) {
+  wire::Proposal proposal;
+  proposal.number = 1;
+  proposal.protocol = static_cast<uint8_t>(wire::ProtocolId::kIsakmp);
+  uint8_t n = 1;
+  for (const auto& p : protection.proposal())
+    proposal.transforms.push_back(
+        wire::EncodeIkeTransform(n++, AttrsFromDb(p, kDefaultIkeLifetime)));
+  wire::SaPayload sa;
+  sa.proposals.push_back(std::move(proposal));
+  return sa;
+}
+
+std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
+                                       const db::IkeProtection& acceptable,
+                                       wire::SaPayload* reply, std::string* why) {
+  const uint32_t our_life = IkeLifetime(acceptable);
+  std::string seen;
+  for (const auto& proposal : offered.proposals) {
+    if (proposal.protocol != static_cast<uint8_t>(wire::ProtocolId::kIsakmp)) continue;
+    for (const auto& t : proposal.transforms) {
+      auto decoded = wire::DecodeIkeTransform(t);
+      if (!std::holds_alternative<IkeTransformAttrs>(decoded)) continue;
+      const auto& attrs = std::get<IkeTransformAttrs>(decoded);
+      if (!seen.empty()) seen += "; ";
+      seen += Describe(attrs);
+      if (t.id != wire::kKeyIke || !attrs.unsupported.empty()) continue;
+      for (const auto& mine : acceptable.proposal()) {
+        if (!SameIkeChoice(attrs, AttrsFromDb(mine, 0))) continue;
+        auto suite = MakeIkeSuite(attrs, our_life);
+        if (!suite) continue;
+        wire::Proposal chosen = proposal;
+        chosen.transforms = {t};
+        reply->proposals = {chosen};
+        reply->doi = offered.doi;
+        reply->situation = offered.situation;
+        return suite;
+      }
+    }
+  }
+  *why = "none of the offered transforms (" + seen + ") matches protection '" +
+         acceptable.name() + "'";
+  return std::nullopt;
+}
+
+std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
+                                       const db::IkeProtection& offered, std::string* why) {
+  if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1) {
+    *why = "the responder must choose exactly one proposal and one transform";
+    return std::nullopt;
+  }
+  auto decoded = wire::DecodeIkeTransform(reply.proposals[0].transforms[0]);
+  if (!std::holds_alternative<IkeTransformAttrs>(decoded)) {
+    *why = "the chosen transform does not parse";
+    return std::nullopt;
+  }
+  const auto& attrs = std::get<IkeTransformAttrs>(decoded);
+  for (const auto& mine : offered.proposal())
+    if (SameIkeChoice(attrs, AttrsFromDb(mine, 0))) return MakeIkeSuite(attrs, IkeLifetime(offered));
+  *why = "the responder chose a transform we did not offer (" + Describe(attrs) + ")";
+  return std::nullopt;
+}
+
+namespace {
+
+IpsecTransformAttrs EspAttrsFromDb(const db::IpsecProposal& p, const db::IpsecProtection& prot) {
+  IpsecTransformAttrs a;
+  a.transform_id = static_cast<uint8_t>(p.encryption());
+  if (a.transform_id == kEspAes) a.key_length = AesBits(p.key_length());
+  a.auth_algorithm = static_cast<uint16_t>(p.integrity());
+  a.encapsulation = wire::kEncapsulationTunnel;
+  a.group = static_cast<uint16_t>(prot.pfs_group());
+  a.life_seconds = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
+  a.life_kbytes = prot.lifetime_kbytes();
+  return a;
+}
+
+bool SameEspChoice(const IpsecTransformAttrs& a, const IpsecTransformAttrs& b) {
+  return a.transform_id == b.transform_id && a.auth_algorithm == b.auth_algorithm &&
+         a.group == b.group && a.encapsulation == b.encapsulation &&
+         (a.transform_id != kEspAes || AesBits(a.key_length) == AesBits(b.key_length));
+}
+
+std::optional<EspSuite> MakeEspSuite(const IpsecTransformAttrs& a,
+                                     const db::IpsecProtection& prot) {
+  auto integ = IntegKeyBytes(a.auth_algorithm);
+  if (!integ) return std::nullopt;
+  EspSuite s;
+  s.attrs = a;
+  s.integ_key_bytes = *integ;
+  if (a.transform_id == kEsp3des) {
+    s.enc_key_bytes = 24;
+  } else if (a.transform_id == kEspAes) {
+    s.enc_key_bytes = AesBits(a.key_length) / 8;
+  } else {
+    return std::nullopt;
+  }
+  if (a.group) s.pfs_group = static_cast<crypto::DhGroup>(a.group);
+  const uint32_t ours = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
+  s.life_seconds = a.life_seconds ? static_cast<uint32_t>(a.life_seconds) : ours;
+  s.life_kbytes = a.life_kbytes;
+  return s;
+}
+
+uint32_t SpiOf(const wire::Proposal& p) {
+  uint32_t v = 0;
+  for (uint8_t b : p.spi) v = (v << 8) | b;
+  return v;
+}
+
+Bytes SpiBytes(uint32_t spi) {
+  return {uint8_t(spi >> 24), uint8_t(spi >> 16), uint8_t(spi >> 8), uint8_t(spi)};
+}
+
+std::string DescribeEsp(const IpsecTransformAttrs& a) {
+  return "esp " + std::to_string(a.transform_id) + "/" + std::to_string(a.key_length) +
+         " auth " + std::to_string(a.auth_algorithm) + " group " + std::to_string(a.group) +
+         " encap " + std::to_string(a.encapsulation);
+}
+
+}  // namespace
+
+wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi) {
+  wire::Proposal proposal;
+  proposal.number = 1;
+  proposal.protocol = static_cast<uint8_t>(wire::ProtocolId::kIpsecEsp);
+  proposal.spi = SpiBytes(spi);
+  uint8_t n = 1;
+  for (const auto& p : protection.proposal())
+    proposal.transforms.push_back(wire::EncodeIpsecTransform(n++, EspAttrsFromDb(p, protection)));
+  wire::SaPayload sa;
+  sa.proposals.push_back(std::move(proposal));
+  return sa;
+}
+
+std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
+                                       const db::IpsecProtection& acceptable, uint32_t our_spi,
+                                       wire::SaPayload* reply, uint32_t* peer_spi,
+                                       std::string* why) {
+  std::string seen;
+  for (const auto& proposal : offered.proposals) {
+    if (proposal.protocol != static_cast<uint8_t>(wire::ProtocolId::kIpsecEsp) ||
+        proposal.spi.size() != 4)
+      continue;
+    for (const auto& t : proposal.transforms) {
+      auto decoded = wire::DecodeIpsecTransform(t);
+      if (!std::holds_alternative<IpsecTransformAttrs>(decoded)) continue;
+      auto attrs = std::get<IpsecTransformAttrs>(decoded);
+      attrs.transform_id = t.id;
+      if (!seen.empty()) seen += "; ";
+      seen += DescribeEsp(attrs);
+      if (!attrs.unsupported.empty()) continue;
+      for (const auto& mine : acceptable.proposal()) {
+        if (!SameEspChoice(attrs, EspAttrsFromDb(mine, acceptable))) continue;
+        auto suite = MakeEspSuite(attrs, acceptable);
+        if (!suite) continue;
+        wire::Proposal chosen = proposal;
+        chosen.spi = SpiBytes(our_spi);
+        chosen.transforms = {t};
+        reply->proposals = {chosen};
+        *peer_spi = SpiOf(proposal);
+        return suite;
+      }
+    }
+  }
+  *why = "none of the offered ESP transforms (" + seen + ") matches protection '" +
+         acceptable.name() + "'";
+  return std::nullopt;
+}
+
+std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
+                                       const db::IpsecProtection& offered, uint32_t* peer_spi,
+                                       std::string* why) {
+  if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1 ||
+      reply.proposals[0].spi.size() != 4) {
+    *why = "the responder must choose exactly one ESP proposal and transform with a 4-octet SPI";
+    return std::nullopt;
+  }
+  const auto& t = reply.proposals[0].transforms[0];
+  auto decoded = wire::DecodeIpsecTransform(t);
+  if (!std::holds_alternative<IpsecTransformAttrs>(decoded)) {
+    *why = "the chosen ESP transform does not parse";
+    return std::nullopt;
+  }
+  auto attrs = std::get<IpsecTransformAttrs>(decoded);
+  attrs.transform_id = t.id;
+  for (const auto& mine : offered.proposal()) {
+    if (!SameEspChoice(attrs, EspAttrsFromDb(mine, offered))) continue;
+    *peer_spi = SpiOf(reply.proposals[0]);
+    return MakeEspSuite(attrs, offered);
+  }
+  *why = "the responder chose an ESP transform we did not offer (" + DescribeEsp(attrs) + ")";
+  return std::nullopt;
+}
+
+}  // namespace ike::isakmpd

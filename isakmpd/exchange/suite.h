@@ -1,0 +1,75 @@
+// Negotiated algorithm suites and the proposal logic of both phases:
+// building our SA payload from the database and choosing from a peer's offer
+// (RFC 2408 4.2, RFC 2409 5 and 5.5, RFC 2407 4.5).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/crypto.h"
+#include "isakmpd/wire/sa_attributes.h"
+#include "isakmpd/wire/wire.h"
+#include "tunneldb.pb.h"
+
+namespace ike::isakmpd {
+
+// The phase 1 transform both sides agreed on.
+struct IkeSuite {
+  wire::IkeTransformAttrs attrs;  // as chosen (encryption, hash, auth, group, ...)
+  crypto::CipherAlg cipher = crypto::CipherAlg::kAes128Cbc;
+  crypto::HashAlg hash = crypto::HashAlg::kSha1;
+  crypto::DhGroup group = crypto::DhGroup::kModp2048;
+  uint32_t life_seconds = 28800;
+
+  std::string EncryptionName() const;  // "AES-CBC-128"
+  std::string HashName() const;        // "SHA2_256"
+  std::string AuthName() const;        // "Pre-shared Key"
+  std::string GroupName() const;       // "MODP_2048"
+};
+
+// The ESP transform both sides agreed on.
+struct EspSuite {
+  wire::IpsecTransformAttrs attrs;
+  size_t enc_key_bytes = 16;
+  size_t integ_key_bytes = 32;
+  std::optional<crypto::DhGroup> pfs_group;
+  uint32_t life_seconds = 3600;
+  uint64_t life_kbytes = 0;
+
+  std::string EncryptionName() const;  // "AES-CBC"
+  std::string IntegrityName() const;   // "HMAC-SHA2-256-128"
+  std::string PfsName() const;         // "MODP_2048" or "none"
+};
+
+constexpr uint32_t kDefaultIkeLifetime = 28800;
+constexpr uint32_t kDefaultIpsecLifetime = 3600;
+
+// Phase 1: one ISAKMP proposal carrying one KEY_IKE transform per database
+// proposal, in preference order.
+wire::SaPayload BuildIkeSa(const db::IkeProtection& protection);
+
+// Responder: the first offered transform we accept. On success |*reply| is the
+// SA payload to send back (the chosen proposal with only that transform,
+// copied as offered). On failure |*why| says what did not match, for the log.
+std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
+                                       const db::IkeProtection& acceptable,
+                                       wire::SaPayload* reply, std::string* why);
+
+// Initiator: the responder must return exactly one of our transforms.
+std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
+                                       const db::IkeProtection& offered, std::string* why);
+
+// Phase 2: one ESP proposal (SPI |spi|) with one transform per database
+// proposal; PFS group and lifetime from the protection.
+wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi);
+
+std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
+                                       const db::IpsecProtection& acceptable, uint32_t our_spi,
+                                       wire::SaPayload* reply, uint32_t* peer_spi,
+                                       std::string* why);
+
+std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
+                                       const db::IpsecProtection& offered, uint32_t* peer_spi,
+                                       std::string* why);
+
+}  // namespace ike::isakmpd

@@ -1,0 +1,65 @@
+// The long-lived ISAKMP SA and the phase 1 negotiation state it carries while
+// Main Mode runs. Owned by the SaManager; exchanges read and fill it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/address.h"
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "isakmpd/exchange/states.h"
+#include "isakmpd/exchange/suite.h"
+#include "isakmpd/keymat/keymat.h"
+#include "isakmpd/wire/wire.h"
+#include "tunneldb.pb.h"
+
+namespace ike::isakmpd {
+
+// Retransmission bookkeeping for the last message we sent in an exchange.
+struct Transmission {
+  Bytes packet;               // exactly as sent, for retransmits
+  int message_number = 0;     // 1..6 in Main Mode, 1..3 in Quick Mode
+  int tries = 0;
+  TimerId timer = 0;
+  size_t last_received_hash = 0;  // detects a retransmitted peer message
+};
+
+struct IsakmpSa {
+  uint64_t handle = 0;
+  uint32_t tunnel = 0;  // tmd's number; 0 until assigned (responder)
+  Role role = Role::kInitiator;
+  Phase1State state = Phase1State::kInit;
+  wire::Cookie icookie{};
+  wire::Cookie rcookie{};
+  Endpoint local;
+  Endpoint remote;
+  db::IkeTunnel definition;
+  db::IkeProtection protection;
+
+  // Negotiation material (cleared once DONE, except what phase 2 needs).
+  std::optional<IkeSuite> suite;
+  std::unique_ptr<crypto::DhKeyPair> dh;
+  Bytes g_xi, g_xr, ni, nr;
+  SecretBytes g_xy;
+  Bytes sai_b;  // the initiator's SA payload body, for HASH_I/HASH_R
+  SecretBytes skeyid;
+  bool skeyid_pending = false;
+  std::optional<Bytes> queued_packet;  // MM5 that arrived before SKEYID
+
+  keymat::Phase1Keys keys;
+  Bytes iv;  // phase 1 CBC state: the IV for the next phase 1 message
+  std::string local_id;
+  std::string remote_id;
+
+  Transmission tx;
+  TimerId deadline_timer = 0;  // whole-negotiation limit / lifetime expiry
+  uint64_t established_unix = 0;
+
+  bool established() const { return state == Phase1State::kDone; }
+  std::string CookieText() const;  // "icookie:rcookie" in hex
+};
+
+}  // namespace ike::isakmpd

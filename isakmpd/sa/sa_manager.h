@@ -1,0 +1,117 @@
+// The SA manager: owns the ISAKMP SAs and Quick Mode exchanges, and does the
+// transport work around the exchanges: cookies and message ids, encryption
+// and the IV chain, retransmission and duplicates, time-outs, and the events
+// tmd sees. Every state change goes through SetPhase1State/SetPhase2State,
+// which log "OLD -> NEW" and tell tmd. Single-threaded (one event loop).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+#include "common/log.h"
+#include "isakmpd/exchange/quick_mode.h"
+#include "isakmpd/sa/isakmp_sa.h"
+#include "isakmpd/sa/ports.h"
+
+namespace ike::isakmpd {
+
+struct SaManagerDeps {
+  Clock* clock;
+  Timers* timers;
+  crypto::Random* random;
+  PacketSink* packets;
+  EventSink* events;
+  CredentialSource* credentials;
+};
+
+class SaManager {
+ public:
+  explicit SaManager(SaManagerDeps deps);
+  ~SaManager();
+
+  void SetDatabase(const db::TunnelDatabase& database);
+  uint16_t ike_port() const;
+
+  // Requests from tmd; each returns the reply envelope body (Ack or Error).
+  ipc::Envelope StartPhase1(const ipc::Phase1Request& request);
+  ipc::Envelope StartPhase2(const ipc::Phase2Request& request);
+  ipc::Envelope Remove(const ipc::RemoveTunnel& request);
+  void AssignTunnel(const ipc::TunnelAssigned& assigned);
+
+  // A datagram from the network. Never throws; bad input is logged and
+  // dropped or answered with a notify.
+  void OnPacket(const Endpoint& local, const Endpoint& remote, ByteView packet);
+
+  // Deletes every SA (Delete payloads to the peers) before the daemon exits.
+  void Shutdown();
+
+  size_t isakmp_sa_count() const { return sas_.size(); }
+  size_t quick_mode_count() const { return qms_.size(); }
+
+ private:
+  // phase 1 (sa_manager.cc)
+  IsakmpSa* NewSa(Role role, const Endpoint& local, const Endpoint& remote);
+  void OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                  ByteView packet);
+  IsakmpSa* FindMainModeSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                           ByteView packet);
+  void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView packet);
+  void ApplyPhase1(IsakmpSa& sa, Outcome outcome);
+  void RequestSkeyid(IsakmpSa& sa);
+  void SetPhase1State(IsakmpSa& sa, Phase1State next);
+  void Phase1Established(IsakmpSa& sa);
+  void FailPhase1(IsakmpSa& sa, const Failure& failure);
+  void DeleteSa(uint64_t handle);
+  void Phase1Timeout(uint64_t handle);
+
+  // phase 2 and informational (sa_phase2.cc)
+  void OnQuickMode(const wire::Header& h, ByteView packet);
+  void StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, ByteView packet);
+  void ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome);
+  void SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next);
+  void Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm);
+  void FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure);
+  void Phase2Timeout(uint64_t handle);
+  const db::IpsecTunnel* MatchPhase2(const IsakmpSa& p1, const quick_mode::Selectors& s) const;
+  void OnInformational(const wire::Header& h, const Endpoint& remote, ByteView packet);
+  void HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool authenticated);
+  void HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d);
+  void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
+  void SendPlainNotify(const IsakmpSa& sa, wire::NotifyType type);
+  void RemoveQuickMode(uint64_t handle);
+
+  // transport (sa_transport.cc)
+  Bytes Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
+             std::vector<wire::Payload>& payloads, Bytes* iv);
+  // Decrypts an encrypted message body with |iv|; |*next_iv| gets the last
+  // cipher block. nullopt if the length is not a block multiple.
+  std::optional<Bytes> Open(const IsakmpSa& sa, const wire::Header& h, ByteView packet,
+                            ByteView iv, Bytes* next_iv);
+  void Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, bool retransmit,
+                std::function<void()> on_timeout);
+  // Sends |tx| again and re-arms its timer; false once the tries are used up.
+  bool Retransmit(const IsakmpSa& sa, Transmission& tx, std::function<void()> on_timer);
+  void Resend(const IsakmpSa& sa, const Transmission& tx);
+  bool IsDuplicate(Transmission& tx, ByteView packet);
+  Duration RetransmitDelay(int tries) const;
+  void LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const;
+
+  static std::string CookieKey(const wire::Cookie& i, const wire::Cookie& r);
+
+  SaManagerDeps deps_;
+  db::TunnelDatabase database_;
+  uint64_t next_handle_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<IsakmpSa>> sas_;
+  std::unordered_map<std::string, uint64_t> by_cookies_;    // icookie|rcookie
+  std::unordered_map<std::string, uint64_t> half_open_;     // initiator: icookie|0
+  std::unordered_map<uint32_t, uint64_t> p1_by_tunnel_;
+  std::unordered_map<uint64_t, std::unique_ptr<QuickModeExchange>> qms_;
+  std::unordered_map<std::string, uint64_t> qm_by_msgid_;   // p1 handle|message id
+  std::unordered_map<uint64_t, uint64_t> qm_parent_;        // qm handle -> p1 handle
+  std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
+};
+
+}  // namespace ike::isakmpd

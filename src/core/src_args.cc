@@ -1,0 +1,96 @@
+#include "src/core/src_args.h"
+
+namespace ike::src {
+namespace {
+
+// Flags each command takes; the ones needing a value are s and g.
+std::string AllowedFlags(SrcCommand command) {
+  switch (command) {
+    case SrcCommand::kStop: return "sgfc";
+    case SrcCommand::kStatus: return "sga";
+    default: return "sg";
+  }
+}
+
+Error UsageError(SrcCommand command, const std::string& what) {
+  return Error{std::string(CommandName(command)) + ": " + what + "\n" + Usage(command)};
+}
+
+// Applies one flag; |value| is its argument for -s / -g.
+void ApplyFlag(char flag, const std::string& value, SrcArgs* out) {
+  switch (flag) {
+    case 's': out->subsystem = value; break;
+    case 'g': out->group = value; break;
+    case 'a': out->all = true; break;
+    default: out->force = true; break;  // -f, and -c (cancel) which we treat as forced
+  }
+}
+
+Result<SrcArgs> CheckTarget(SrcCommand command, const SrcArgs& args, int targets) {
+  if (targets > 1) {
+    return UsageError(command, command == SrcCommand::kStatus
+                                   ? "use only one of the flags -s, -g and -a"
+                                   : "the flags -s and -g cannot be used together");
+  }
+  if (targets == 0) {
+    return UsageError(command, command == SrcCommand::kStatus
+                                   ? "specify -s Subsystem, -g Group or -a"
+                                   : "specify -s Subsystem or -g Group");
+  }
+  return args;
+}
+
+}  // namespace
+
+const char* CommandName(SrcCommand command) {
+  switch (command) {
+    case SrcCommand::kStart: return "startsrc";
+    case SrcCommand::kStop: return "stopsrc";
+    case SrcCommand::kStatus: return "lssrc";
+    case SrcCommand::kRefresh: return "refresh";
+  }
+  return "src";
+}
+
+std::string Usage(SrcCommand command) {
+  switch (command) {
+    case SrcCommand::kStop: return "Usage: stopsrc [-f | -c] -s Subsystem | -g Group";
+    case SrcCommand::kStatus: return "Usage: lssrc -s Subsystem | -g Group | -a";
+    default: return std::string("Usage: ") + CommandName(command) + " -s Subsystem | -g Group";
+  }
+}
+
+Result<SrcArgs> ParseSrcArgs(SrcCommand command, const std::vector<std::string>& args) {
+  const std::string allowed = AllowedFlags(command);
+  SrcArgs out;
+  int targets = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg.size() < 2 || arg[0] != '-') return UsageError(command, "unexpected argument '" + arg + "'");
+    for (size_t j = 1; j < arg.size(); ++j) {
+      char flag = arg[j];
+      if (allowed.find(flag) == std::string::npos) {
+        return UsageError(command, std::string("flag -") + flag + " is not valid");
+      }
+      std::string value;
+      if (flag == 's' || flag == 'g') {
+        // The rest of this word, or the next word, is the name.
+        if (j + 1 < arg.size()) {
+          value = arg.substr(j + 1);
+        } else if (i + 1 < args.size()) {
+          value = args[++i];
+        }
+        if (value.empty()) {
+          return UsageError(command, std::string("flag -") + flag + " needs a " +
+                                         (flag == 's' ? "subsystem" : "group") + " name");
+        }
+        j = arg.size();
+      }
+      if (flag == 's' || flag == 'g' || flag == 'a') ++targets;
+      ApplyFlag(flag, value, &out);
+    }
+  }
+  return CheckTarget(command, out, targets);
+}
+
+}  // namespace ike::src

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# One tunnel between two suites: startsrc -g ike on both hosts, activate on A,
+# both sides Active in phase 1 and 2, tunnel cache and filters installed,
+# negotiation logged to syslog without secrets, remove, stopsrc.
+set -euo pipefail
+source "$(dirname "$0")/../lib/ike.sh"
+
+t_require_root
+t_require_netns
+t_require_cmd rsyslogd logger
+t_require_suite
+
+ike_lab 300
+psk="tunnel-test-$RANDOM$RANDOM-$$"
+for h in A B; do
+  ike_write_db "$h"
+  ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
+done
+t_info "tunnels.db and psk.db (0600) written on A and B"
+
+dump_both() { ike_dump A; ike_dump B; }
+
+# ---- start ----------------------------------------------------------------
+for h in A B; do
+  if ike_start "$h"; then
+    t_pass "$h: startsrc -g ike exit 0"
+  else
+    t_fail "$h: startsrc -g ike failed"
+  fi
+  echo "$IKE_OUT" | indent
+  for d in tmd isakmpd cpsd; do
+    grep -q "$d Subsystem has been started" <<<"$IKE_OUT" ||
+      t_fail "$h: startsrc output lacks '$d Subsystem has been started'"
+  done
+done
+for h in A B; do
+  if src_wait_all "$h" active 10; then
+    t_pass "$h: lssrc -g ike shows tmd, isakmpd, cpsd active"
+  else
+    on_host "$h" lssrc -g ike 2>&1 | indent || true
+    t_abort "$h: the suite is not active"
+  fi
+done
+on_host A lssrc -g ike 2>&1 | indent || true
+
+# ---- activate ---------------------------------------------------------------
+if out=$(ike_cmd A cmd=activate numlist=1 2>&1); then
+  t_pass "A: ike cmd=activate numlist=1 exit 0"
+else
+  echo "$out" | redact | indent
+  t_fail "A: ike cmd=activate numlist=1 failed"
+fi
+
+t0=$SECONDS
+ok=1
+for h in A B; do
+  for p in 1 2; do
+    if ike_wait_status "$h" "$p" Active "$IKE_WAIT"; then
+      t_pass "$h: phase $p Active (after $((SECONDS - t0))s)"
+    else
+      t_fail "$h: phase $p not Active within ${IKE_WAIT}s (status: '$(ike_status "$h" "$p")')"
+      ok=0
+    fi
+  done
+done
+((ok)) || { dump_both; t_abort "the tunnel did not come up; not checking the rest"; }
+
+# ---- list layout --------------------------------------------------------------
+check_rows() {
+  local h=$1 l=$2 r=$3 ln=$4 rn=$5 out
+  out=$(ike_list "$h" 2>&1)
+  echo "$out" | indent
+  if head -n1 <<<"$out" | grep -Eq '^Phase +Tun Id +Status +Local Id +Remote Id *$'; then
+    t_pass "$h: list header 'Phase  Tun Id  Status      Local Id  Remote Id'"
+  else
+    t_fail "$h: list header is not the AIX layout"
+  fi
+  if awk -v l="$l" -v r="$r" '$1 == 1 && $3 == "Active" && $4 == l && $5 == r { f = 1 } END { exit !f }' <<<"$out"; then
+    t_pass "$h: phase 1 row shows $l -> $r"
+  else
+    t_fail "$h: no phase 1 row 'Active $l $r'"
+  fi
+  if awk -v l="$ln-$ln" -v r="$rn-$rn" '$1 == 2 && $3 == "Active" && $4 == l && $5 == r { f = 1 } END { exit !f }' <<<"$out"; then
+    t_pass "$h: phase 2 row shows $ln-$ln -> $rn-$rn"
+  else
+    t_fail "$h: no phase 2 row 'Active $ln-$ln $rn-$rn'"
+  fi
+  # columns start at 0, 7, 15, 27, 59 (aix-ike.md 1.4)
+  if awk 'NR > 1 && $1 ~ /^[12]$/ { if (substr($0, 8, 1) == " " || substr($0, 16, 1) == " " || substr($0, 28, 1) == " " || substr($0, 60, 1) == " " || substr($0, 7, 1) != " ") bad = 1; n++ } END { exit (bad || !n) }' <<<"$out"; then
+    t_pass "$h: list rows use the fixed columns 0/7/15/27/59"
+  else
+    t_fail "$h: list rows are not aligned on columns 0/7/15/27/59"
+  fi
+}
+check_rows A 192.0.2.1 192.0.2.2 198.51.100.1 203.0.113.1
+check_rows B 192.0.2.2 192.0.2.1 203.0.113.1 198.51.100.1
+
+echo "---- A: ike cmd=list verbose ----"
+ike_list A verbose 2>&1 | redact | indent || t_fail "A: ike cmd=list verbose failed"
+
+# ---- kernel state (state-only backend): tunnel cache and filters ----------------
+for h in A B; do
+  if out=$(ike_list "$h" cache 2>&1); then
+    echo "$out" | redact | indent
+    nin=$(grep -Eci '\binbound\b' <<<"$out" || true)
+    nout=$(grep -Eci '\boutbound\b' <<<"$out" || true)
+    if ((nin == 1 && nout == 1)); then
+      t_pass "$h: ike cmd=list cache shows two SAs (1 inbound, 1 outbound)"
+    else
+      t_fail "$h: ike cmd=list cache: expected 1 inbound + 1 outbound SA, saw $nin inbound, $nout outbound"
+    fi
+    if text_contains_secret "$out"; then t_fail "$h: list cache prints the PSK"; fi
+  else
+    echo "$out" | redact | indent
+    t_fail "$h: ike cmd=list cache failed"
+  fi
+  if out=$(ike_list "$h" filters 2>&1); then
+    echo "$out" | indent
+    if grep -qi permit <<<"$out"; then
+      t_pass "$h: ike cmd=list filters shows rules"
+    else
+      t_fail "$h: ike cmd=list filters shows no permit rule"
+    fi
+  else
+    echo "$out" | indent
+    t_fail "$h: ike cmd=list filters failed"
+  fi
+done
+
+# ---- syslog -------------------------------------------------------------------
+sleep 0.3
+for h in A B; do
+  f=$(host_syslog "$h")
+  if grep -Eq 'isakmpd(\[[0-9]+\])?:.*DONE' "$f"; then
+    t_pass "$h: syslog has isakmpd state changes to DONE"
+    grep -E 'isakmpd(\[[0-9]+\])?:.*->' "$f" | head -n 12 | redact | indent
+  else
+    t_fail "$h: syslog has no isakmpd line with DONE"
+  fi
+  if grep -Eq 'isakmpd(\[[0-9]+\])?:.*tunnel [0-9]+ phase 1 peer [0-9.]+ cookies [0-9a-f]{16}:[0-9a-f]{16}: .* -> ' "$f"; then
+    t_pass "$h: state-change lines carry tunnel, phase, peer and both cookies"
+  else
+    t_fail "$h: no 'tunnel N phase 1 peer X cookies I:R: A -> B' line (conventions.md, Logging)"
+  fi
+  if grep -Eq 'tmd(\[[0-9]+\])?:' "$f"; then
+    t_pass "$h: syslog has tmd lines"
+  else
+    t_fail "$h: syslog has no tmd line"
+  fi
+  if contains_secret "$f"; then
+    t_fail "$h: syslog contains the PSK"
+  else
+    t_pass "$h: no syslog line contains the PSK"
+  fi
+done
+
+# ---- remove -----------------------------------------------------------------------
+if out=$(ike_cmd A cmd=remove numlist=1 2>&1); then
+  t_pass "A: ike cmd=remove numlist=1 exit 0"
+else
+  echo "$out" | indent
+  t_fail "A: ike cmd=remove numlist=1 failed"
+fi
+for h in A B; do
+  if wait_until "$IKE_WAIT" ike_no_tunnels "$h"; then
+    t_pass "$h: no tunnels listed after remove"
+  else
+    ike_list "$h" 2>&1 | indent || true
+    t_fail "$h: tunnels still listed ${IKE_WAIT}s after remove"
+  fi
+  out=$(ike_list "$h" cache 2>&1) || true
+  if grep -Eqi '\b(inbound|outbound)\b' <<<"$out"; then
+    echo "$out" | redact | indent
+    t_fail "$h: tunnel cache still has SAs after remove"
+  else
+    t_pass "$h: tunnel cache empty after remove"
+  fi
+done
+
+# ---- stop ---------------------------------------------------------------------
+for h in A B; do
+  if ike_stop "$h"; then
+    t_pass "$h: stopsrc -g ike exit 0"
+  else
+    t_fail "$h: stopsrc -g ike failed"
+  fi
+  echo "$IKE_OUT" | indent
+  if src_wait_all "$h" inoperative 10; then
+    t_pass "$h: lssrc -g ike shows tmd, isakmpd, cpsd inoperative"
+  else
+    on_host "$h" lssrc -g ike 2>&1 | indent || true
+    t_fail "$h: lssrc -g ike does not show all three inoperative"
+  fi
+done
+
+((T_FAILS == 0)) || dump_both
+t_done

@@ -1,0 +1,222 @@
+# tests/lib/ike.sh -- the suite (tmd, isakmpd, cpsd under srcmstr) on lab hosts.
+#
+#   ike_write_db X [key=value...]   $IKE_CONFDIR/tunnels.db for host X (one phase 1
+#                                   tunnel "t1" to the peer, one phase 2 tunnel "t1-net")
+#        keys: peer=Y  enc=AES_CBC|DES3_CBC  hash=SHA2_256|SHA1  group=MODP_2048|MODP_1024
+#              esp=ESP_AES_CBC|ESP_3DES  integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
+#              lnet=<local selector addr>  rnet=<remote selector addr or a.b.c.d/len>
+#              retransmit_ms=N tries=N log=EVENTS|INFORMATION|DEBUG
+#   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
+#   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
+#   ike_stop X                      stopsrc -g ike
+#   ike_cmd X ARGS...               `ike ARGS...` on X
+#   ike_list X [ARGS...]            `ike cmd=list ARGS...` on X
+#   ike_status X PHASE [TUN]        Status column of the first matching list row
+#   ike_wait_status X PHASE STATUS [SECS] [TUN]
+#   ike_no_tunnels X                the list has no tunnel rows
+#   src_status X SUBSYS             lssrc status word (active/inoperative/...)
+#   src_pid X SUBSYS                lssrc PID column
+#   ike_dump X                      list, list verbose, lssrc, syslog tail (for failures)
+
+# shellcheck shell=bash
+if [[ -n "${_IKE_IKE_SH:-}" ]]; then return 0; fi
+_IKE_IKE_SH=1
+# shellcheck source=netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
+
+IKE_WAIT=${IKE_WAIT:-20}
+declare -gA IKE_STARTED=()
+
+_ike_other() { if [[ $1 == A ]]; then echo B; else echo A; fi; }
+
+# _sel VALUE: a Selector body from an address or a.b.c.d/len.
+_sel() {
+  case $1 in
+    */*) echo "subnet: \"$1\"" ;;
+    *-*) echo "range: \"$1\"" ;;
+    *) echo "address: \"$1\"" ;;
+  esac
+}
+
+ike_write_db() {
+  local x=$1; shift
+  local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
+  local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS kv
+  peer=$(_ike_other "$x")
+  lnet=${HOST_NET[$x]}
+  rnet=${HOST_NET[$peer]}
+  for kv in "$@"; do
+    case $kv in
+      peer=*) peer=${kv#*=}; rnet=${HOST_NET[$peer]} ;;
+      enc=*) enc=${kv#*=} ;;
+      hash=*) hash=${kv#*=} ;;
+      group=*) group=${kv#*=} ;;
+      esp=*) esp=${kv#*=} ;;
+      integ=*) integ=${kv#*=} ;;
+      pfs=*) pfs=${kv#*=} ;;
+      lnet=*) lnet=${kv#*=} ;;
+      rnet=*) rnet=${kv#*=} ;;
+      retransmit_ms=*) retransmit_ms=${kv#*=} ;;
+      tries=*) tries=${kv#*=} ;;
+      log=*) log=${kv#*=} ;;
+      *) t_abort "ike_write_db: unknown option '$kv'" ;;
+    esac
+  done
+  local klen1='' klen2=''
+  [[ $enc == AES_CBC ]] && klen1="
+    key_length: 128"
+  [[ $esp == ESP_AES_CBC ]] && klen2="
+    key_length: 128"
+  cat >"${HOST_DIR[$x]}/etc/tunnels.db" <<EOF
+# tunnels.db for lab host $x ($(host_addr "$x")) -> $peer ($(host_addr "$peer"))
+# protobuf text format, schema proto/tunneldb.proto (ike.db.TunnelDatabase)
+settings {
+  log_level: $log
+  retransmit_interval_ms: $retransmit_ms
+  retransmit_tries: $tries
+}
+ike_protection {
+  name: "p1-lab"
+  mode: MAIN
+  proposal {
+    encryption: $enc$klen1
+    hash: $hash
+    auth_method: PRESHARED_KEY
+    dh_group: $group
+  }
+}
+ike_tunnel {
+  name: "t1"
+  local_address: "$(host_addr "$x")"
+  remote_address: "$(host_addr "$peer")"
+  protection: "p1-lab"
+}
+ipsec_protection {
+  name: "p2-lab"
+  proposal {
+    encryption: $esp$klen2
+    integrity: $integ
+  }
+  pfs_group: $pfs
+}
+ipsec_tunnel {
+  name: "t1-net"
+  ike_tunnel: "t1"
+  local { $(_sel "$lnet") }
+  remote { $(_sel "$rnet") }
+  protection: "p2-lab"
+}
+EOF
+}
+
+ike_write_psk() {
+  local x=$1 rid=$2 psk=$3 f
+  f="${HOST_DIR[$x]}/etc/psk.db"
+  register_secret "$psk"
+  (
+    umask 077
+    printf '# psk.db for lab host %s (ike.db.PresharedKeyFile), mode 0600\nkey { remote_id: "%s" text: "%s" }\n' \
+      "$x" "$rid" "$psk" >"$f"
+  )
+  chmod 0600 "$f"
+}
+
+# ike_start X: startsrc -g ike inside X's /dev/log mount namespace. srcmstr (and
+# the daemons it forks) inherit that namespace, so their syslog goes to X's rsyslogd.
+# Output in IKE_OUT; exit status returned.
+# Output goes through a file, not a pipe: srcmstr detaches from startsrc, and a
+# srcmstr that kept the pipe open would block $(...) until it exits.
+IKE_OUT=
+run_to_file() {
+  local f rc=0
+  f=$(mktemp "$LAB_DIR/out.XXXXXX")
+  "$@" >"$f" 2>&1 </dev/null || rc=$?
+  IKE_OUT=$(cat "$f")
+  rm -f "$f"
+  return $rc
+}
+
+ike_start() {
+  IKE_STARTED[$1]=1
+  run_to_file on_host_syslog "$1" startsrc -g ike
+}
+
+ike_stop() {
+  run_to_file on_host "$1" stopsrc -g ike
+}
+
+ike_cmd() { local x=$1; shift; on_host "$x" ike "$@"; }
+ike_list() { local x=$1; shift; on_host "$x" ike cmd=list "$@"; }
+
+# ike_status X PHASE [TUN]: Status of the first row for PHASE (and TUN), or nothing.
+ike_status() {
+  local x=$1 phase=$2 tun=${3:-}
+  local out
+  out=$(ike_list "$x" 2>/dev/null) || true
+  awk -v p="$phase" -v t="$tun" \
+    '$1 == p && $2 ~ /^[0-9]+$/ && (t == "" || $2 == t) { print $3; exit }' <<<"$out"
+}
+
+_ike_status_is() { [[ $(ike_status "$1" "$2" "${4:-}") == "$3" ]]; }
+
+# ike_wait_status X PHASE STATUS [SECS] [TUN]: poll every 0.2 s.
+ike_wait_status() {
+  local x=$1 phase=$2 want=$3 secs=${4:-$IKE_WAIT} tun=${5:-}
+  wait_until "$secs" _ike_status_is "$x" "$phase" "$want" "$tun"
+}
+
+# ike_no_tunnels X: `ike cmd=list` succeeds and shows no tunnel rows.
+ike_no_tunnels() {
+  local out
+  out=$(ike_list "$1" 2>/dev/null) || return 1
+  ! awk '($1 == 1 || $1 == 2) && $2 ~ /^[0-9]+$/ { found = 1 } END { exit !found }' <<<"$out"
+}
+
+# lssrc -g ike: " tmd   ike   1234   active"
+src_status() {
+  local out
+  out=$(on_host "$1" lssrc -g ike 2>/dev/null) || true
+  awk -v s="$2" '$1 == s { print $NF; exit }' <<<"$out"
+}
+src_pid() {
+  local out
+  out=$(on_host "$1" lssrc -g ike 2>/dev/null) || true
+  awk -v s="$2" '$1 == s && $NF == "active" { print $(NF-1); exit }' <<<"$out"
+}
+_src_all() {
+  local x=$1 want=$2 d
+  for d in tmd isakmpd cpsd; do
+    [[ $(src_status "$x" "$d") == "$want" ]] || return 1
+  done
+}
+src_wait_all() { wait_until "${3:-10}" _src_all "$1" "$2"; }
+
+# ike_stop_all_started: cleanup hook; stopsrc on every host we started.
+ike_stop_all_started() {
+  local x
+  for x in "${!IKE_STARTED[@]}"; do
+    IKE_CMD_TIMEOUT=15 on_host "$x" stopsrc -g ike >/dev/null 2>&1 || true
+  done
+}
+
+ike_dump() {
+  local x=$1
+  echo "---- host $x: ike cmd=list ----"
+  ike_list "$x" 2>&1 | redact | indent || true
+  echo "---- host $x: ike cmd=list verbose ----"
+  ike_list "$x" verbose 2>&1 | redact | indent || true
+  echo "---- host $x: lssrc -g ike ----"
+  on_host "$x" lssrc -g ike 2>&1 | indent || true
+}
+
+# ike_lab: the usual preamble for suite tests: lab, two hosts, syslog on both.
+ike_lab() {
+  lab_init "${1:-300}"
+  lab_on_cleanup ike_stop_all_started
+  lab_two_hosts
+  local h
+  for h in A B; do
+    host_start_syslog "$h"
+    host_syslog_selftest "$h" || t_abort "syslog capture does not work on host $h"
+  done
+}

@@ -1,0 +1,205 @@
+# tests/lib/strongswan.sh -- strongSwan (Debian's charon + swanctl) as a lab
+# host, following shared/reference/interop-strongswan.md:
+#   - private strongswan.conf (STRONGSWAN_CONF), explicit plugin list with
+#     kernel-libipsec before kernel-netlink (the kernel here has no ESP),
+#   - vici socket and charon.log in the host dir, filelog ike=2 (never 4: level
+#     4 dumps SKEYID and keys),
+#   - charon's hard-coded /var/run/charon.pid is private: a per-host directory
+#     is bind-mounted over /run in the `ip netns exec` shell.
+#
+#   sw_configure X [key=value...]   write strongswan.conf + swanctl.conf for host X
+#        keys: psk= (required) ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
+#              local_ts= remote_ts= (default: X's protected /32 and the peer's)
+#              peer=Y (the other lab host, default: the other of A/B)
+#   sw_start X / sw_stop X           charon in X's namespace; PID recorded
+#   sw_load X                        swanctl --load-all
+#   swanctl_on X ARGS...             swanctl with X's STRONGSWAN_CONF (timeout)
+#   swanctl_list_sas X               swanctl --list-sas
+#   sw_has_sa X                      list-sas shows ESTABLISHED and INSTALLED
+#   sw_log_tail X [N]                tail of charon.log (redacted)
+# Connection name: mm-psk, child: net.
+
+# shellcheck shell=bash
+if [[ -n "${_IKE_STRONGSWAN_SH:-}" ]]; then return 0; fi
+_IKE_STRONGSWAN_SH=1
+# shellcheck source=netns.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
+
+declare -gA SW_PID=()
+SW_CHARON=${SW_CHARON:-/usr/lib/ipsec/charon}
+
+_sw_dir() { echo "${HOST_DIR[$1]}/strongswan"; }
+
+_sw_other() { if [[ $1 == A ]]; then echo B; else echo A; fi; }
+
+sw_configure() {
+  local x=$1; shift
+  local psk='' ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048 peer
+  peer=$(_sw_other "$x")
+  local local_ts='' remote_ts='' kv
+  for kv in "$@"; do
+    case $kv in
+      psk=*) psk=${kv#psk=} ;;
+      ike=*) ike=${kv#ike=} ;;
+      esp=*) esp=${kv#esp=} ;;
+      peer=*) peer=${kv#peer=} ;;
+      local_ts=*) local_ts=${kv#local_ts=} ;;
+      remote_ts=*) remote_ts=${kv#remote_ts=} ;;
+      *) t_abort "sw_configure: unknown option '$kv'" ;;
+    esac
+  done
+  [[ -n $psk ]] || t_abort "sw_configure: psk= is required"
+  register_secret "$psk"
+  local_ts=${local_ts:-${HOST_NET[$x]}/32}
+  remote_ts=${remote_ts:-${HOST_NET[$peer]}/32}
+  local d laddr raddr
+  d=$(_sw_dir "$x")
+  laddr=${HOST_ADDR[$x]} raddr=${HOST_ADDR[$peer]}
+  mkdir -p "$d/run"
+  cat >"$d/strongswan.conf" <<EOF
+# strongSwan for lab host $x (see shared/reference/interop-strongswan.md)
+charon {
+  load = random nonce openssl aes sha1 sha2 hmac gmp curve25519 pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+  retransmit_tries = 3
+  retransmit_timeout = 2.0
+  block_threshold = 10000
+  install_routes = yes
+  plugins {
+    vici {
+      socket = unix://$d/charon.vici
+    }
+  }
+  filelog {
+    main {
+      path = $d/charon.log
+      append = no
+      flush_line = yes
+      time_format = %T
+      ike_name = yes
+      default = 1
+      ike = 2
+      cfg = 2
+      knl = 2
+      esp = 2
+    }
+  }
+  syslog {
+    daemon {
+      default = -1
+    }
+  }
+}
+swanctl {
+  socket = unix://$d/charon.vici
+}
+EOF
+  (
+    umask 077
+    cat >"$d/swanctl.conf" <<EOF
+connections {
+  mm-psk {
+    version = 1
+    aggressive = no
+    local_addrs = $laddr
+    remote_addrs = $raddr
+    proposals = $ike
+    local {
+      auth = psk
+      id = $laddr
+    }
+    remote {
+      auth = psk
+      id = $raddr
+    }
+    children {
+      net {
+        mode = tunnel
+        local_ts = $local_ts
+        remote_ts = $remote_ts
+        esp_proposals = $esp
+        start_action = none
+      }
+    }
+  }
+}
+secrets {
+  ike-lab {
+    id-a = $laddr
+    id-b = $raddr
+    secret = "$psk"
+  }
+}
+EOF
+  )
+}
+
+swanctl_on() {
+  local x=$1; shift
+  STRONGSWAN_CONF="$(_sw_dir "$x")/strongswan.conf" timeout "$IKE_CMD_TIMEOUT" swanctl "$@"
+}
+
+sw_start() {
+  local x=$1 d
+  d=$(_sw_dir "$x")
+  [[ -f $d/strongswan.conf ]] || t_abort "sw_start $x: run sw_configure first"
+  STRONGSWAN_CONF="$d/strongswan.conf" ip netns exec "${HOST_NS[$x]}" \
+    sh -c 'mount --bind "$1" /run && exec "$2"' charon "$d/run" "$SW_CHARON" \
+    </dev/null >"$d/charon.stdout" 2>&1 &
+  SW_PID[$x]=$!
+  lab_on_cleanup "sw_stop $x"
+  if ! wait_until 10 test -S "$d/charon.vici"; then
+    sw_log_tail "$x" 30
+    t_abort "charon on host $x did not create its vici socket $d/charon.vici"
+  fi
+  if ! wait_until 10 swanctl_on "$x" --version >/dev/null 2>&1; then
+    t_abort "swanctl cannot reach charon on host $x"
+  fi
+}
+
+sw_stop() {
+  local x=$1 p=${SW_PID[$1]:-}
+  [[ -n $p ]] || return 0
+  _kill_pids_wait 5 "$p"
+  wait "$p" 2>/dev/null || true
+  SW_PID[$x]=
+}
+
+sw_load() {
+  local x=$1 out d
+  d=$(_sw_dir "$x")
+  # stderr: harmless "opening directory .../x509 failed" noise
+  if ! out=$(swanctl_on "$x" --load-all --file "$d/swanctl.conf" 2>"$d/swanctl-load.err"); then
+    echo "$out" | redact | indent
+    redact <"$d/swanctl-load.err" | indent
+    t_abort "swanctl --load-all failed on host $x"
+  fi
+  grep -q "loaded connection 'mm-psk'" <<<"$out" || {
+    echo "$out" | redact | indent
+    t_abort "swanctl did not load connection mm-psk on host $x"
+  }
+}
+
+swanctl_list_sas() { swanctl_on "$1" --list-sas 2>/dev/null; }
+
+# sw_has_sa X: an IKE SA ESTABLISHED and a CHILD_SA INSTALLED.
+sw_has_sa() {
+  local out
+  out=$(swanctl_list_sas "$1") || return 1
+  grep -q ESTABLISHED <<<"$out" && grep -q INSTALLED <<<"$out"
+}
+
+# sw_has_ike_sa X: an IKE SA ESTABLISHED (phase 1).
+sw_has_ike_sa() {
+  local out
+  out=$(swanctl_list_sas "$1") || return 1
+  grep -q ESTABLISHED <<<"$out"
+}
+
+sw_log() { echo "$(_sw_dir "$1")/charon.log"; }
+
+sw_log_tail() {
+  local x=$1 n=${2:-60} f
+  f=$(sw_log "$x")
+  echo "---- host $x strongSwan charon.log (ike=2), last $n lines ----"
+  if [[ -s $f ]]; then tail -n "$n" "$f" | redact | indent; else echo "    (empty)"; fi
+}

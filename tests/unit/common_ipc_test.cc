@@ -1,0 +1,395 @@
+// Framing, the libevent Server/Client pair and the blocking Call().
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+#include <thread>
+
+#include "common/event_loop.h"
+#include "common/ipc.h"
+
+namespace ike::ipc {
+namespace {
+
+using namespace std::chrono_literals;
+
+Envelope PingRequest(uint64_t id) {
+  Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_request_id(id);
+  e.mutable_ping();
+  return e;
+}
+
+std::string RawFrame(const std::string& body) {
+  uint32_t n = static_cast<uint32_t>(body.size());
+  std::string frame = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                       static_cast<char>(n >> 8), static_cast<char>(n)};
+  return frame + body;
+}
+
+// A fresh run directory (not yet created) under a private temp dir.
+struct TempRunDir {
+  TempRunDir() {
+    char tmpl[] = "/tmp/ike-ipc-test-XXXXXX";
+    REQUIRE(mkdtemp(tmpl) != nullptr);
+    root = tmpl;
+    run = root + "/run/ike";
+  }
+  ~TempRunDir() { std::filesystem::remove_all(root); }
+  std::string Socket(const char* name) const { return run + "/" + name + ".sock"; }
+  std::string root;
+  std::string run;
+};
+
+// Runs |loop| until |done| holds or |limit| passes; returns done().
+bool RunUntil(EventLoop& loop, const std::function<bool()>& done, Duration limit = 3000ms) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::function<void()> check = [&] {
+    if (done() || std::chrono::steady_clock::now() >= deadline) {
+      loop.Stop();
+    } else {
+      loop.Schedule(2ms, check);
+    }
+  };
+  loop.Schedule(0ms, check);
+  loop.Run();
+  return done();
+}
+
+// Answers Ping with Pong{"test"} and counts what it sees.
+struct PongServer {
+  explicit PongServer(EventLoop& loop, const std::string& path, bool reply = true)
+      : server(
+            loop, path,
+            [this, reply](const ConnectionPtr& c, const Envelope& e) {
+              ++messages;
+              if (!reply || !e.has_ping()) return;
+              Envelope pong;
+              pong.set_version(kProtocolVersion);
+              pong.set_request_id(e.request_id());
+              pong.mutable_pong()->set_daemon("test");
+              pong.mutable_pong()->set_pid(getpid());
+              c->Send(pong);
+            },
+            [this](const ConnectionPtr&) { ++closes; }) {}
+  Server server;
+  int messages = 0;
+  int closes = 0;
+};
+
+int ConnectRaw(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+TEST_CASE("FrameDecoder handles a frame arriving byte by byte") {
+  std::string frame = EncodeFrame(PingRequest(42));
+  FrameDecoder decoder;
+  Envelope out;
+  std::string error;
+  for (size_t i = 0; i + 1 < frame.size(); ++i) {
+    decoder.Append(&frame[i], 1);
+    REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kNeedMore);
+  }
+  decoder.Append(&frame.back(), 1);
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kFrame);
+  CHECK(out.request_id() == 42);
+  CHECK(out.has_ping());
+  CHECK(decoder.buffered() == 0);
+  CHECK(decoder.Next(&out, &error) == FrameDecoder::Status::kNeedMore);
+}
+
+TEST_CASE("FrameDecoder returns several frames from one chunk") {
+  std::string chunk = EncodeFrame(PingRequest(1)) + EncodeFrame(MakeError(2, BAD_ARGUMENT, "x")) +
+                      EncodeFrame(PingRequest(3));
+  std::string partial = EncodeFrame(PingRequest(4));
+  chunk += partial.substr(0, 3);
+  FrameDecoder decoder;
+  decoder.Append(chunk.data(), chunk.size());
+  Envelope out;
+  std::string error;
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kFrame);
+  CHECK(out.request_id() == 1);
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kFrame);
+  CHECK(out.request_id() == 2);
+  CHECK(out.error().code() == BAD_ARGUMENT);
+  CHECK(out.error().reason() == "x");
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kFrame);
+  CHECK(out.request_id() == 3);
+  CHECK(decoder.Next(&out, &error) == FrameDecoder::Status::kNeedMore);
+  CHECK(decoder.buffered() == 3);
+}
+
+TEST_CASE("FrameDecoder refuses an oversized frame from its header alone") {
+  FrameDecoder decoder;
+  const char header[] = {0x01, 0x00, 0x00, 0x01};  // 16 MiB + 1
+  decoder.Append(header, 4);
+  Envelope out;
+  std::string error;
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kError);
+  CHECK(error == "frame of 16777217 bytes exceeds the 16777216-byte cap");
+}
+
+TEST_CASE("FrameDecoder refuses garbage and wrong versions") {
+  Envelope out;
+  std::string error;
+  SECTION("unparsable body") {
+    FrameDecoder decoder;
+    std::string frame = RawFrame("\xff\xff\xff\xff\xff");
+    decoder.Append(frame.data(), frame.size());
+    REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kError);
+    CHECK(error.find("does not parse") != std::string::npos);
+  }
+  SECTION("version 2") {
+    Envelope e = PingRequest(5);
+    e.set_version(2);
+    std::string frame = EncodeFrame(e);
+    FrameDecoder decoder;
+    decoder.Append(frame.data(), frame.size());
+    REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kError);
+    CHECK(error == "frame has protocol version 2, expected 1");
+  }
+  SECTION("empty frame has version 0") {
+    FrameDecoder decoder;
+    std::string frame = RawFrame("");
+    decoder.Append(frame.data(), frame.size());
+    REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kError);
+    CHECK(error == "frame has protocol version 0, expected 1");
+  }
+}
+
+TEST_CASE("EncodeFrame stamps the protocol version when the sender left it 0") {
+  Envelope e;
+  e.set_request_id(9);
+  e.mutable_refresh();
+  std::string frame = EncodeFrame(e);
+  FrameDecoder decoder;
+  decoder.Append(frame.data(), frame.size());
+  Envelope out;
+  std::string error;
+  REQUIRE(decoder.Next(&out, &error) == FrameDecoder::Status::kFrame);
+  CHECK(out.version() == kProtocolVersion);
+  CHECK(out.has_refresh());
+}
+
+TEST_CASE("RunDir, ConfDir and SocketPath follow the environment") {
+  setenv("IKE_RUNDIR", "/tmp/x", 1);
+  CHECK(SocketPath("tmd") == "/tmp/x/tmd.sock");
+  unsetenv("IKE_RUNDIR");
+  CHECK(RunDir() == "/run/ike");
+  CHECK(SocketPath("cpsd") == "/run/ike/cpsd.sock");
+  unsetenv("IKE_CONFDIR");
+  CHECK(ConfDir() == "/etc/ike");
+}
+
+TEST_CASE("Server and Client exchange Ping and Pong") {
+  TempRunDir dir;
+  EventLoop loop;
+  PongServer pong(loop, dir.Socket("tmd"));
+  REQUIRE(pong.server.Listen().ok());
+
+  struct stat st;
+  REQUIRE(stat(dir.Socket("tmd").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  REQUIRE(stat(dir.run.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+
+  std::vector<Envelope> replies;
+  int connects = 0;
+  Client* client_ptr = nullptr;
+  Client client(
+      loop, dir.Socket("tmd"), [&](const Envelope& e) { replies.push_back(e); },
+      [&] {
+        ++connects;
+        CHECK(client_ptr->Send(PingRequest(7)));
+      });
+  client_ptr = &client;
+  CHECK_FALSE(client.Send(PingRequest(1)));
+  client.Start();
+  REQUIRE(RunUntil(loop, [&] { return !replies.empty(); }));
+  CHECK(connects == 1);
+  CHECK(replies[0].request_id() == 7);
+  CHECK(replies[0].pong().daemon() == "test");
+  CHECK(replies[0].pong().pid() == getpid());
+}
+
+TEST_CASE("Client retries until the server appears and notices it leaving") {
+  TempRunDir dir;
+  EventLoop loop;
+  int connects = 0;
+  int disconnects = 0;
+  Client client(
+      loop, dir.Socket("isakmpd"), [](const Envelope&) {}, [&] { ++connects; },
+      [&] { ++disconnects; });
+  client.Start();
+  CHECK_FALSE(client.connected());
+  auto pong = std::make_unique<PongServer>(loop, dir.Socket("isakmpd"));
+  loop.Schedule(300ms, [&] { REQUIRE(pong->server.Listen().ok()); });
+  REQUIRE(RunUntil(loop, [&] { return client.connected(); }));
+  CHECK(connects == 1);
+  pong.reset();
+  REQUIRE(RunUntil(loop, [&] { return disconnects == 1; }));
+  CHECK_FALSE(client.connected());
+}
+
+TEST_CASE("A bad frame gets Error{BAD_FRAME} and a close; other clients carry on") {
+  TempRunDir dir;
+  EventLoop loop;
+  PongServer pong(loop, dir.Socket("tmd"));
+  REQUIRE(pong.server.Listen().ok());
+  std::vector<Envelope> replies;
+  Client good(loop, dir.Socket("tmd"), [&](const Envelope& e) { replies.push_back(e); });
+  good.Start();
+  REQUIRE(good.connected());
+
+  int bad = ConnectRaw(dir.Socket("tmd"));
+  std::string garbage = RawFrame("\xff\xff\xff\xff\xff");
+  REQUIRE(write(bad, garbage.data(), garbage.size()) == static_cast<ssize_t>(garbage.size()));
+  FrameDecoder decoder;
+  bool eof = false;
+  REQUIRE(RunUntil(loop, [&] {
+    char buf[512];
+    ssize_t n = recv(bad, buf, sizeof(buf), 0);
+    if (n > 0) decoder.Append(buf, n);
+    if (n == 0) eof = true;
+    return eof;
+  }));
+  close(bad);
+  Envelope error;
+  std::string why;
+  REQUIRE(decoder.Next(&error, &why) == FrameDecoder::Status::kFrame);
+  CHECK(error.request_id() == 0);
+  CHECK(error.error().code() == BAD_FRAME);
+  CHECK(error.error().reason().find("does not parse") != std::string::npos);
+  CHECK(pong.closes == 1);
+
+  REQUIRE(good.Send(PingRequest(11)));
+  REQUIRE(RunUntil(loop, [&] { return !replies.empty(); }));
+  CHECK(replies[0].request_id() == 11);
+  CHECK(pong.closes == 1);
+}
+
+TEST_CASE("Connection::Close flushes queued replies and calls on_close once") {
+  TempRunDir dir;
+  EventLoop loop;
+  int closes = 0;
+  Server server(
+      loop, dir.Socket("cpsd"),
+      [](const ConnectionPtr& c, const Envelope& e) {
+        c->Send(MakeError(e.request_id(), UNKNOWN_BODY, "not served"));
+        c->Close();
+        CHECK(c->closed() == false);  // closing, not yet closed
+        c->Close();
+      },
+      [&](const ConnectionPtr& c) {
+        ++closes;
+        CHECK(c->closed());
+      });
+  REQUIRE(server.Listen().ok());
+  std::vector<Envelope> replies;
+  int disconnects = 0;
+  Client client(
+      loop, dir.Socket("cpsd"), [&](const Envelope& e) { replies.push_back(e); }, {},
+      [&] { ++disconnects; });
+  client.Start();
+  REQUIRE(client.Send(PingRequest(3)));
+  REQUIRE(RunUntil(loop, [&] { return disconnects == 1 && closes == 1; }));
+  REQUIRE(replies.size() == 1);
+  CHECK(replies[0].error().code() == UNKNOWN_BODY);
+  CHECK(replies[0].request_id() == 3);
+}
+
+TEST_CASE("Listen replaces a stale socket but refuses a live one") {
+  TempRunDir dir;
+  EventLoop loop;
+  std::filesystem::create_directories(dir.run);
+  {
+    // A socket file whose owner is gone.
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    strncpy(addr.sun_path, dir.Socket("tmd").c_str(), sizeof(addr.sun_path) - 1);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    close(fd);
+  }
+  PongServer first(loop, dir.Socket("tmd"));
+  REQUIRE(first.server.Listen().ok());
+  PongServer second(loop, dir.Socket("tmd"));
+  Status again = second.server.Listen();
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().message.find("already running") != std::string::npos);
+  CHECK(again.error().message.find(dir.Socket("tmd")) != std::string::npos);
+}
+
+TEST_CASE("Call gets a reply, times out, and explains a missing daemon") {
+  TempRunDir dir;
+  EventLoop loop;
+  SECTION("reply") {
+    PongServer pong(loop, dir.Socket("tmd"));
+    REQUIRE(pong.server.Listen().ok());
+    std::optional<Result<Envelope>> result;
+    std::thread caller([&] { result = Call(dir.Socket("tmd"), PingRequest(5), 2000ms); });
+    RunUntil(loop, [&] { return pong.messages == 1; });
+    // Let the reply go out before the caller is joined.
+    RunUntil(
+        loop, [] { return false; }, 100ms);
+    caller.join();
+    REQUIRE(result->ok());
+    CHECK(result->value().request_id() == 5);
+    CHECK(result->value().pong().daemon() == "test");
+  }
+  SECTION("timeout") {
+    PongServer silent(loop, dir.Socket("tmd"), /*reply=*/false);
+    REQUIRE(silent.server.Listen().ok());
+    std::optional<Result<Envelope>> result;
+    auto start = std::chrono::steady_clock::now();
+    std::thread caller([&] { result = Call(dir.Socket("tmd"), PingRequest(6), 300ms); });
+    RunUntil(loop, [&] { return silent.messages == 1; });
+    caller.join();
+    auto took = std::chrono::steady_clock::now() - start;
+    REQUIRE_FALSE(result->ok());
+    CHECK(result->error().message ==
+          "no reply from tmd on " + dir.Socket("tmd") + " within 300 ms");
+    CHECK(took >= 300ms);
+    CHECK(took < 2000ms);
+  }
+  SECTION("no daemon") {
+    Result<Envelope> result = Call(dir.Socket("tmd"), PingRequest(1), 500ms);
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.error().message == "cannot connect to " + dir.Socket("tmd") +
+                                        ": No such file or directory (is tmd running? try "
+                                        "startsrc -g ike)");
+  }
+}
+
+TEST_CASE("A handler exception does not escape into the event loop") {
+  TempRunDir dir;
+  EventLoop loop;
+  int seen = 0;
+  Server server(loop, dir.Socket("tmd"), [&](const ConnectionPtr&, const Envelope&) {
+    ++seen;
+    throw std::runtime_error("boom");
+  });
+  REQUIRE(server.Listen().ok());
+  Client client(loop, dir.Socket("tmd"), [](const Envelope&) {});
+  client.Start();
+  REQUIRE(client.Send(PingRequest(1)));
+  REQUIRE(client.Send(PingRequest(2)));
+  REQUIRE(RunUntil(loop, [&] { return seen == 2; }));
+  CHECK(client.connected());
+}
+
+}  // namespace
+}  // namespace ike::ipc

@@ -1,0 +1,110 @@
+// UdpSocket on loopback with kernel-chosen ports.
+#include <netinet/in.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+
+#include "common/event_loop.h"
+#include "common/udp.h"
+
+namespace ike {
+namespace {
+
+using namespace std::chrono_literals;
+
+Endpoint Loopback(const char* addr) { return Endpoint{*IpAddress::Parse(addr), 0}; }
+
+struct Received {
+  std::string data;
+  Endpoint from;
+};
+
+TEST_CASE("UDP send and receive on 127.0.0.1 ephemeral ports") {
+  EventLoop loop;
+  std::vector<Received> at_a, at_b;
+  std::unique_ptr<UdpSocket> b;
+  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), [&](ByteView d, const Endpoint& from) {
+    at_a.push_back({ToString(d), from});
+    loop.Stop();
+  });
+  REQUIRE(a.ok());
+  auto bound_b =
+      UdpSocket::Bind(loop, Loopback("127.0.0.1"), [&](ByteView d, const Endpoint& from) {
+        at_b.push_back({ToString(d), from});
+        // Echo, so the test also covers sending from inside a read handler.
+        if (at_b.size() == 3) REQUIRE(b->SendTo(View(std::string("pong")), from).ok());
+      });
+  REQUIRE(bound_b.ok());
+  b = std::move(bound_b.value());
+  CHECK((*a)->local().port != 0);
+  CHECK((*a)->local().port != b->local().port);
+  CHECK((*a)->local().address.ToString() == "127.0.0.1");
+
+  for (const char* msg : {"one", "two", "three"}) {
+    REQUIRE((*a)->SendTo(View(std::string(msg)), b->local()).ok());
+  }
+  loop.Schedule(2000ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  REQUIRE(at_b.size() == 3);
+  CHECK(at_b[0].data == "one");
+  CHECK(at_b[2].data == "three");
+  CHECK(at_b[0].from == (*a)->local());
+  REQUIRE(at_a.size() == 1);
+  CHECK(at_a[0].data == "pong");
+  CHECK(at_a[0].from == b->local());
+}
+
+TEST_CASE("A packet handler may destroy its own socket") {
+  EventLoop loop;
+  std::unique_ptr<UdpSocket> sock;
+  int packets = 0;
+  auto bound = UdpSocket::Bind(loop, Loopback("127.0.0.1"), [&](ByteView, const Endpoint&) {
+    ++packets;
+    sock.reset();
+  });
+  REQUIRE(bound.ok());
+  sock = std::move(bound.value());
+  auto sender = UdpSocket::Bind(loop, Loopback("127.0.0.1"), [](ByteView, const Endpoint&) {});
+  REQUIRE(sender.ok());
+  for (int i = 0; i < 3; ++i)
+    REQUIRE((*sender)->SendTo(View(std::string("x")), sock->local()).ok());
+  loop.Schedule(50ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  CHECK(packets == 1);
+  CHECK(sock == nullptr);
+}
+
+TEST_CASE("UDP on ::1 when the host has IPv6") {
+  EventLoop loop;
+  std::string got;
+  auto a = UdpSocket::Bind(loop, Loopback("::1"), [&](ByteView d, const Endpoint&) {
+    got = ToString(d);
+    loop.Stop();
+  });
+  if (!a.ok()) {
+    WARN("skipped: " << a.error().message);
+    return;
+  }
+  auto b = UdpSocket::Bind(loop, Loopback("::1"), [](ByteView, const Endpoint&) {});
+  REQUIRE(b.ok());
+  REQUIRE((*b)->SendTo(View(std::string("v6")), (*a)->local()).ok());
+  loop.Schedule(2000ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  CHECK(got == "v6");
+}
+
+TEST_CASE("UDP errors name the endpoint") {
+  EventLoop loop;
+  auto bad = UdpSocket::Bind(loop, Endpoint{*IpAddress::Parse("192.0.2.1"), 0},
+                             [](ByteView, const Endpoint&) {});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "cannot bind UDP 192.0.2.1[0]: Cannot assign requested address");
+  auto v4 = UdpSocket::Bind(loop, Loopback("127.0.0.1"), [](ByteView, const Endpoint&) {});
+  REQUIRE(v4.ok());
+  Status s = (*v4)->SendTo(View(std::string("x")), Endpoint{*IpAddress::Parse("::1"), 500});
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().message.rfind("sendto ::1[500]: ", 0) == 0);
+}
+
+}  // namespace
+}  // namespace ike

@@ -1,0 +1,163 @@
+// Tunnel database: parse errors with line numbers, semantic errors naming the
+// object and field, defaults, and the shipped example.
+#include <catch2/catch_test_macros.hpp>
+#include <filesystem>
+#include <string>
+
+#include "tmd/core/database.h"
+
+namespace ike::tmd {
+namespace {
+
+const char kFile[] = "/etc/ike/tunnels.db";
+
+// A valid two-host database; tests break one thing at a time.
+std::string Valid() {
+  return R"(ike_protection {
+  name: "p1"
+  proposal { encryption: AES_CBC hash: SHA2_256 auth_method: PRESHARED_KEY dh_group: MODP_2048 }
+}
+ike_tunnel {
+  name: "a-to-b"
+  local_address: "192.0.2.1"
+  remote_address: "192.0.2.2"
+  protection: "p1"
+}
+ipsec_protection {
+  name: "p2"
+  proposal { encryption: ESP_AES_CBC integrity: HMAC_SHA2_256 }
+  pfs_group: MODP_2048
+}
+ipsec_tunnel {
+  name: "nets"
+  ike_tunnel: "a-to-b"
+  local { address: "198.51.100.1" }
+  remote { subnet: "203.0.113.0/24" }
+  protection: "p2"
+}
+)";
+}
+
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+std::string FirstError(const std::string& text) {
+  Result<Database> d = Database::Parse(text, kFile);
+  REQUIRE_FALSE(d.ok());
+  return d.error().message;
+}
+
+TEST_CASE("valid database parses and gets its defaults") {
+  Result<Database> d = Database::Parse(Valid(), kFile);
+  REQUIRE(d.ok());
+  const db::IkeTunnel* t = d->FindIkeTunnel("a-to-b");
+  REQUIRE(t != nullptr);
+  CHECK(t->local_id().type() == db::IPV4_ADDR);
+  CHECK(t->local_id().value() == "192.0.2.1");
+  CHECK(t->remote_id().value() == "192.0.2.2");
+  const db::IkeProposal& p1 = d->FindIkeProtection("p1")->proposal(0);
+  CHECK(p1.lifetime_seconds() == 28800);
+  CHECK(p1.key_length() == 128);
+  CHECK(d->FindIkeProtection("p1")->mode() == db::MAIN);
+  const db::IpsecProtection* p2 = d->FindIpsecProtection("p2");
+  CHECK(p2->lifetime_seconds() == 3600);
+  CHECK(p2->proposal(0).key_length() == 128);
+  CHECK(d->IpsecTunnelsOf("a-to-b").size() == 1);
+  CHECK(d->FindIpsecTunnel("nope") == nullptr);
+}
+
+TEST_CASE("syntax errors carry file, line and column") {
+  std::string text = Replace(Valid(), "  protection: \"p1\"\n", "  protection \"p1\"\n");
+  const std::string e = FirstError(text);
+  CHECK(e.rfind("/etc/ike/tunnels.db:9:14: ", 0) == 0);
+  CHECK(Database::CheckText("ike_tunnel { nme: \"x\" }", kFile).front() ==
+        "/etc/ike/tunnels.db:1:14: Message type \"ike.db.IkeTunnel\" has no field named \"nme\".");
+}
+
+TEST_CASE("dangling references name object, field and line") {
+  CHECK(FirstError(Replace(Valid(), "protection: \"p1\"", "protection: \"p9\"")) ==
+        "/etc/ike/tunnels.db:9:3: ike_tunnel \"a-to-b\": protection: "
+        "no ike_protection named \"p9\"");
+  CHECK(FirstError(Replace(Valid(), "ike_tunnel: \"a-to-b\"", "ike_tunnel: \"zz\"")) ==
+        "/etc/ike/tunnels.db:18:3: ipsec_tunnel \"nets\": ike_tunnel: no ike_tunnel named \"zz\"");
+  CHECK(FirstError(Replace(Valid(), "protection: \"p2\"", "protection: \"q\"")) ==
+        "/etc/ike/tunnels.db:21:3: ipsec_tunnel \"nets\": protection: "
+        "no ipsec_protection named \"q\"");
+}
+
+TEST_CASE("duplicate names are rejected") {
+  std::string text = Valid() + "ike_protection { name: \"p1\" proposal { encryption: AES_CBC "
+                               "hash: SHA1 dh_group: MODP_1024 } }\n";
+  CHECK(FirstError(text) ==
+        "/etc/ike/tunnels.db:24:18: ike_protection \"p1\": name: defined twice");
+  // ike and ipsec tunnels share the namelist= name space.
+  text = Replace(Valid(), "name: \"nets\"", "name: \"a-to-b\"");
+  CHECK(FirstError(text).find("ipsec_tunnel \"a-to-b\": name: already used by an ike_tunnel") !=
+        std::string::npos);
+}
+
+TEST_CASE("addresses and selectors must parse") {
+  CHECK(FirstError(Replace(Valid(), "\"192.0.2.2\"", "\"192.0.2.300\"")) ==
+        "/etc/ike/tunnels.db:8:3: ike_tunnel \"a-to-b\": remote_address: "
+        "\"192.0.2.300\" is not an IP address");
+  const std::string e = FirstError(Replace(Valid(), "203.0.113.0/24", "203.0.113.0/33"));
+  CHECK(e.rfind("/etc/ike/tunnels.db:19:12: ipsec_tunnel \"nets\": remote.subnet: "
+                "\"203.0.113.0/33\": ",
+                0) == 0);
+  CHECK(FirstError(Replace(Valid(), "remote { subnet: \"203.0.113.0/24\" }", "remote { }")) ==
+        "/etc/ike/tunnels.db:19:3: ipsec_tunnel \"nets\": remote: "
+        "exactly one of address, subnet or range is needed");
+  CHECK(FirstError(Replace(Valid(), "\"192.0.2.2\"", "\"2001:db8::2\"")) ==
+        "/etc/ike/tunnels.db:8:3: ike_tunnel \"a-to-b\": remote_address: "
+        "address family differs from local_address");
+}
+
+TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
+  CHECK(FirstError(Replace(Valid(), "auth_method: PRESHARED_KEY", "auth_method: RSA_SIGNATURE")) ==
+        "/etc/ike/tunnels.db:3:72: ike_protection \"p1\" proposal 1: auth_method: "
+        "RSA_SIGNATURE is not supported yet");
+  CHECK(FirstError(Replace(Valid(), "encryption: AES_CBC", "encryption: AES_CBC key_length: 64"))
+            .find("key_length: 64 is not an AES key length (128, 192 or 256)") !=
+        std::string::npos);
+  CHECK(FirstError(Replace(Valid(), "dh_group: MODP_2048", "")).find("dh_group: must be") !=
+        std::string::npos);
+  CHECK(FirstError(Replace(Valid(), "  pfs_group: MODP_2048\n",
+                           "  pfs_group: MODP_2048\n  lifetime_seconds: 30\n")) ==
+        "/etc/ike/tunnels.db:14:3: ipsec_protection \"p2\": lifetime_seconds: "
+        "30 s is too short (minimum 60 s, 0 = default)");
+  CHECK(FirstError(Replace(Valid(), "  proposal { encryption: ESP_AES_CBC integrity: "
+                                    "HMAC_SHA2_256 }\n",
+                           "")) ==
+        "/etc/ike/tunnels.db:11:1: ipsec_protection \"p2\": proposal: "
+        "at least one proposal is needed");
+}
+
+TEST_CASE("all errors are listed by CheckText, the first by Parse") {
+  std::string text = Replace(Valid(), "protection: \"p1\"", "protection: \"p9\"");
+  text = Replace(text, "protection: \"p2\"", "protection: \"q\"");
+  CHECK(Database::CheckText(text, kFile).size() == 2);
+  CHECK(FirstError(text).find("(and 1 more)") != std::string::npos);
+  CHECK(Database::CheckText(Valid(), kFile).empty());
+}
+
+TEST_CASE("missing file names the path") {
+  Result<Database> d = Database::Load("/nonexistent/tunnels.db");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message == "/nonexistent/tunnels.db: cannot open: No such file or directory");
+}
+
+TEST_CASE("the shipped example database is valid") {
+  const auto path =
+      std::filesystem::path(__FILE__).parent_path() / "../../tmd/examples/tunnels.db";
+  Result<Database> d = Database::Load(path.string());
+  INFO((d.ok() ? std::string() : d.error().message));
+  REQUIRE(d.ok());
+  CHECK(d->proto().ipsec_tunnel_size() == 1);
+  CHECK(d->FindIpsecProtection("p2-esp-aes128-sha256-pfs2048")->pfs_group() == db::MODP_2048);
+}
+
+}  // namespace
+}  // namespace ike::tmd

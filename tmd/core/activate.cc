@@ -1,0 +1,343 @@
+// ike cmd=activate: choosing the definitions (aix-ike.md 1.2) and starting
+// steps 2 and 4 of the AIX process flow (aix-ike.md 4.2).
+#include <unordered_set>
+
+#include "common/address.h"
+#include "common/log.h"
+#include "tmd/core/tunnel_manager.h"
+
+namespace ike::tmd {
+namespace {
+
+ipc::Envelope ErrorReply(ipc::ErrorCode code, const std::string& reason) {
+  ipc::Envelope e;
+  e.mutable_error()->set_code(code);
+  e.mutable_error()->set_reason(reason);
+  return e;
+}
+
+std::string SelectorText(const db::Selector& s) {
+  switch (s.kind_case()) {
+    case db::Selector::kAddress: return s.address();
+    case db::Selector::kSubnet: return s.subnet();
+    case db::Selector::kRange: return s.range();
+    default: return "";
+  }
+}
+
+// "first-last", as ike cmd=list prints phase 2 ids.
+std::string SelectorRange(const db::Selector& s) {
+  Result<AddressRange> r = AddressRange::Parse(SelectorText(s));
+  return r.ok() ? r->ToString() : SelectorText(s);
+}
+
+void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_t n,
+                ipc::Phase1Status* s) {
+  s->set_number(n);
+  s->set_name(def.name());
+  s->set_status(kNegotiating);
+  s->set_state("INIT");
+  s->set_role("Initiator");
+  s->set_local_address(def.local_address());
+  s->set_remote_address(def.remote_address());
+  s->set_local_id(IdentityText(def.local_id()));
+  s->set_remote_id(IdentityText(def.remote_id()));
+  if (prot == nullptr) return;
+  s->set_mode(prot->mode() == db::AGGRESSIVE ? "Aggressive" : "Main");
+  if (prot->proposal_size() > 0) {
+    // What we offer first; Phase1Established replaces it with what was chosen.
+    const db::IkeProposal& p = prot->proposal(0);
+    s->set_encryption(IkeEncryptionName(p.encryption(), p.key_length()));
+    s->set_hash(IkeHashName(p.hash()));
+    s->set_auth_method(AuthMethodName(p.auth_method()));
+    s->set_dh_group(DhGroupName(p.dh_group()));
+    s->set_lifetime_seconds(p.lifetime_seconds());
+  }
+}
+
+void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uint32_t n,
+                uint32_t n1, ipc::Phase2Status* s) {
+  s->set_number(n);
+  s->set_phase1_number(n1);
+  s->set_name(def.name());
+  s->set_status(kNegotiating);
+  s->set_state("INIT");
+  s->set_role("Initiator");
+  s->set_local_id(SelectorRange(def.local()));
+  s->set_remote_id(SelectorRange(def.remote()));
+  if (prot == nullptr) return;
+  s->set_pfs_group(DhGroupName(prot->pfs_group()));
+  s->set_lifetime_seconds(prot->lifetime_seconds());
+  if (prot->proposal_size() > 0) {
+    const db::IpsecProposal& p = prot->proposal(0);
+    s->set_encryption(EspEncryptionName(p.encryption(), p.key_length()));
+    s->set_integrity(EspIntegrityName(p.integrity()));
+  }
+}
+
+}  // namespace
+
+ipc::Envelope TunnelManager::Activate(const ipc::ActivateRequest& r) {
+  if (!isakmpd_.connected()) {
+    return ErrorReply(ipc::NOT_READY,
+                      "isakmpd is not running (not connected to tmd); start it with "
+                      "startsrc -s isakmpd");
+  }
+  if (!database_) return ErrorReply(ipc::DATABASE_ERROR, "no tunnel database is loaded");
+  if (r.phase() > 2) return ErrorReply(ipc::BAD_ARGUMENT, "phase must be 1 or 2");
+  std::vector<Target> targets;
+  Rejection rejection;
+  if (!Select(r, &targets, &rejection)) return ErrorReply(rejection.code, rejection.reason);
+  ipc::Envelope out;
+  ipc::ActivateReply* reply = out.mutable_activate_reply();
+  std::vector<std::string> refusals;
+  for (const Target& t : targets) {
+    std::string why;
+    if (!StartTarget(t, reply, &why)) refusals.push_back(why);
+  }
+  // AIX: tmd rejects a request for a tunnel that already exists. When some
+  // of the selected tunnels could start, the request succeeds for those.
+  if (reply->started_size() == 0 && !refusals.empty()) {
+    std::string reason = refusals.front();
+    if (refusals.size() > 1) reason += " (and " + std::to_string(refusals.size() - 1) + " more)";
+    return ErrorReply(ipc::TUNNEL_ACTIVE, reason);
+  }
+  return out;
+}
+
+bool TunnelManager::Select(const ipc::ActivateRequest& r, std::vector<Target>* out,
+                           Rejection* error) const {
+  const Database& d = *database_;
+  const uint32_t phase = r.phase();
+  bool any = false;
+  for (uint32_t n : r.numlist()) {
+    any = true;
+    if (!AddByNumber(n, phase, out, error)) return false;
+  }
+  for (const std::string& name : r.namelist()) {
+    any = true;
+    if (const db::IpsecTunnel* t = d.FindIpsecTunnel(name)) {
+      AddIpsecTunnel(*t, phase, out);
+    } else if (const db::IkeTunnel* k = d.FindIkeTunnel(name)) {
+      AddIkeTunnel(*k, phase, true, out);
+    } else {
+      *error = {ipc::UNKNOWN_TUNNEL, "no tunnel named \"" + name + "\" in the database"};
+      return false;
+    }
+  }
+  if (!r.remid().empty()) {
+    any = true;
+    const size_t before = out->size();
+    for (const auto& k : d.proto().ike_tunnel()) {
+      if (k.remote_id().value() == r.remid()) AddIkeTunnel(k, phase, true, out);
+    }
+    if (out->size() == before) {
+      *error = {ipc::UNKNOWN_TUNNEL, "no tunnel with remote id " + r.remid() + " in the database"};
+      return false;
+    }
+  }
+  if (!r.local_address().empty() || !r.remote_address().empty()) {
+    any = true;
+    auto local = IpAddress::Parse(r.local_address());
+    auto remote = IpAddress::Parse(r.remote_address());
+    if (!local || !remote) {
+      *error = {ipc::BAD_ARGUMENT, "ipaddr: '" + r.local_address() + "," + r.remote_address() +
+                                       "' is not a pair of IP addresses"};
+      return false;
+    }
+    const size_t before = out->size();
+    for (const auto& k : d.proto().ike_tunnel()) {
+      if (IpAddress::Parse(k.local_address()) == local &&
+          IpAddress::Parse(k.remote_address()) == remote) {
+        AddIkeTunnel(k, phase, true, out);
+      }
+    }
+    if (out->size() == before) {
+      *error = {ipc::INVALID_REMOTE_ADDRESS, "invalid remote address: no tunnel from " +
+                                                 r.local_address() + " to " + r.remote_address() +
+                                                 " in the database"};
+      return false;
+    }
+  }
+  if (r.autostart()) {
+    any = true;
+    AddAutostart(phase, false, out);
+  }
+  if (!any) AddAutostart(phase, true, out);
+  // The same definition may be selected twice (numlist=1 namelist=a).
+  std::unordered_set<std::string> seen;
+  std::erase_if(*out, [&](const Target& t) {
+    return !seen.insert(t.ike->name() + '\0' + (t.ipsec ? t.ipsec->name() : "")).second;
+  });
+  return true;
+}
+
+bool TunnelManager::AddByNumber(uint32_t n, uint32_t phase, std::vector<Target>* out,
+                                Rejection* error) const {
+  const Database& d = *database_;
+  const std::string not_found =
+      "no tunnel " + std::to_string(n) + " in the database or the tunnel list";
+  const std::string responder = std::string("phase ") + (phase == 1 ? "1" : "2") + " tunnel " +
+                                std::to_string(n) +
+                                " has no definition in the database (negotiated as responder)";
+  if (phase == 1) {
+    if (const Phase1Tunnel* live = FindPhase1(n)) {
+      const db::IkeTunnel* def = d.FindIkeTunnel(live->status.name());
+      if (def == nullptr) return *error = {ipc::UNKNOWN_TUNNEL, responder}, false;
+      out->push_back({def, nullptr, n, 0});
+    } else if (n >= 1 && n <= static_cast<uint32_t>(d.proto().ike_tunnel_size())) {
+      out->push_back({&d.proto().ike_tunnel(n - 1), nullptr, 0, 0});
+    } else {
+      return *error = {ipc::UNKNOWN_TUNNEL, not_found}, false;
+    }
+    return true;
+  }
+  if (const Phase2Tunnel* live = FindPhase2(n)) {
+    const db::IpsecTunnel* def = d.FindIpsecTunnel(live->status.name());
+    if (def == nullptr) return *error = {ipc::UNKNOWN_TUNNEL, responder}, false;
+    out->push_back({d.FindIkeTunnel(def->ike_tunnel()), def, 0, n});
+  } else if (n >= 1 && n <= static_cast<uint32_t>(d.proto().ipsec_tunnel_size())) {
+    AddIpsecTunnel(d.proto().ipsec_tunnel(n - 1), phase, out);
+  } else {
+    return *error = {ipc::UNKNOWN_TUNNEL, not_found}, false;
+  }
+  return true;
+}
+
+void TunnelManager::AddIkeTunnel(const db::IkeTunnel& t, uint32_t phase, bool children,
+                                 std::vector<Target>* out) const {
+  const std::vector<int>& kids = database_->IpsecTunnelsOf(t.name());
+  if (phase == 1 || !children || kids.empty()) {
+    out->push_back({&t, nullptr, 0, 0});
+    return;
+  }
+  for (int i : kids) AddIpsecTunnel(database_->proto().ipsec_tunnel(i), phase, out);
+}
+
+void TunnelManager::AddIpsecTunnel(const db::IpsecTunnel& t, uint32_t phase,
+                                   std::vector<Target>* out) const {
+  const db::IkeTunnel* ike = database_->FindIkeTunnel(t.ike_tunnel());
+  out->push_back({ike, phase == 1 ? nullptr : &t, 0, 0});
+}
+
+// autostart: the definitions flagged autostart. A bare activate uses them
+// too, or every definition when none is flagged (IBM's Ansible role runs a
+// bare `ike cmd=activate` after loading its database: aix-ike.md 1.2).
+void TunnelManager::AddAutostart(uint32_t phase, bool all_if_none,
+                                 std::vector<Target>* out) const {
+  const db::TunnelDatabase& d = database_->proto();
+  const size_t before = out->size();
+  for (const auto& t : d.ipsec_tunnel()) {
+    if (t.autostart()) AddIpsecTunnel(t, phase, out);
+  }
+  for (const auto& k : d.ike_tunnel()) {
+    if (k.autostart()) AddIkeTunnel(k, phase, false, out);
+  }
+  if (out->size() != before || !all_if_none) return;
+  if (phase != 1) {
+    for (const auto& t : d.ipsec_tunnel()) AddIpsecTunnel(t, phase, out);
+  }
+  for (const auto& k : d.ike_tunnel()) {
+    if (phase == 1 || database_->IpsecTunnelsOf(k.name()).empty()) {
+      AddIkeTunnel(k, phase, false, out);
+    }
+  }
+}
+
+bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply,
+                                std::string* refusal) {
+  auto busy = [](const std::string& status) {
+    return status == kActive ? "is already active" : "is already being negotiated";
+  };
+  Phase1Tunnel* p1 = t.reuse1 ? Phase1ByRef(t.reuse1, 0) : LivePhase1(t.ike->name());
+  if (t.ipsec == nullptr) {
+    if (p1 != nullptr && p1->status.status() != kFailed) {
+      *refusal = "phase 1 tunnel " + std::to_string(p1->status.number()) + " (" +
+                 t.ike->name() + ") " + busy(p1->status.status());
+      return false;
+    }
+    StartPhase1(*t.ike, p1 ? p1->status.number() : 0, reply);
+    return true;
+  }
+  Phase2Tunnel* live2 = t.reuse2 ? Phase2ByRef(t.reuse2, 0) : LivePhase2(t.ipsec->name());
+  if (live2 != nullptr && live2->status.status() != kFailed) {
+    *refusal = "phase 2 tunnel " + std::to_string(live2->status.number()) + " (" +
+               t.ipsec->name() + ") " + busy(live2->status.status());
+    return false;
+  }
+  // AIX: phase 2 needs a phase 1; start it first if there is none.
+  uint32_t n1 = p1 ? p1->status.number() : 0;
+  if (p1 == nullptr || p1->status.status() == kFailed) n1 = StartPhase1(*t.ike, n1, reply);
+  p1 = Phase1ByRef(n1, 0);
+  uint32_t n2 = 0;
+  if (live2 != nullptr) {
+    n2 = live2->status.number();
+    Uninstall(*live2);
+    if (live2->handle != 0) phase2_by_handle_.erase(live2->handle);
+  } else {
+    n2 = phase2_numbers_.Allocate();
+  }
+  Phase2Tunnel& t2 = phase2_[n2];
+  t2 = Phase2Tunnel{};
+  FillPhase2(*t.ipsec, database_->FindIpsecProtection(t.ipsec->protection()), n2, n1, &t2.status);
+  phase2_by_name_[t.ipsec->name()] = n2;
+  ipc::TunnelRef* ref = reply->add_started();
+  ref->set_phase(2);
+  ref->set_number(n2);
+  ref->set_name(t.ipsec->name());
+  if (p1->status.status() == kActive) {
+    SendPhase2Request(t2);
+  } else {
+    p1->waiting.push_back(n2);
+    LOG_INFO("%s: %s waits for phase 1 tunnel %u", Tag(t2).c_str(), t.ipsec->name().c_str(), n1);
+  }
+  return true;
+}
+
+uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
+                                    ipc::ActivateReply* reply) {
+  const uint32_t n = reuse ? reuse : phase1_numbers_.Allocate();
+  Phase1Tunnel& t = phase1_[n];
+  if (t.handle != 0) phase1_by_handle_.erase(t.handle);
+  t = Phase1Tunnel{};
+  const db::IkeProtection* prot = database_->FindIkeProtection(def.protection());
+  FillPhase1(def, prot, n, &t.status);
+  phase1_by_name_[def.name()] = n;
+  ipc::TunnelRef* ref = reply->add_started();
+  ref->set_phase(1);
+  ref->set_number(n);
+  ref->set_name(def.name());
+  ipc::Envelope e;
+  ipc::Phase1Request* q = e.mutable_phase1_request();
+  q->set_tunnel(n);
+  *q->mutable_definition() = def;
+  if (prot != nullptr) *q->mutable_protection() = *prot;
+  SendToIsakmpd(std::move(e), 1, n);
+  LOG_EVENT("%s: activating %s (step 2: phase 1 request sent to isakmpd)", Tag(t).c_str(),
+            def.name().c_str());
+  return n;
+}
+
+void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {
+  const db::IpsecTunnel* def = database_->FindIpsecTunnel(t.status.name());
+  const db::IkeTunnel* ike = def ? database_->FindIkeTunnel(def->ike_tunnel()) : nullptr;
+  if (def == nullptr || ike == nullptr) {
+    FailPhase2(t, "the definition of " + t.status.name() + " is no longer in the database");
+    return;
+  }
+  ipc::Envelope e;
+  ipc::Phase2Request* q = e.mutable_phase2_request();
+  q->set_tunnel(t.status.number());
+  q->set_phase1_tunnel(t.status.phase1_number());
+  *q->mutable_definition() = *def;
+  if (const db::IpsecProtection* p = database_->FindIpsecProtection(def->protection())) {
+    *q->mutable_protection() = *p;
+  }
+  *q->mutable_phase1_definition() = *ike;
+  SendToIsakmpd(std::move(e), 2, t.status.number());
+  t.phase2_requested = true;
+  LOG_EVENT("%s: activating %s (step 4: phase 2 request sent to isakmpd)", Tag(t).c_str(),
+            def->name().c_str());
+}
+
+}  // namespace ike::tmd

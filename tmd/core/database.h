@@ -1,0 +1,85 @@
+// The IKE tunnel database (/etc/ike/tunnels.db): protobuf text format of
+// ike.db.TunnelDatabase, the Linux stand-in for the AIX ikedb objects
+// (IKETunnel, IKEProtection, IPSecTunnel, IPSecProtection; aix-ike.md 2.3).
+//
+// Loading is two passes: the text-format parse (syntax errors with file, line
+// and column) and a semantic check (names, references, addresses, supported
+// algorithms, lifetimes) whose errors name the object, the field and, where
+// the parser recorded it, the line. After a successful load the defaults are
+// filled in, so every consumer (tmd, isakmpd via ConfigPush, ike cmd=list db)
+// sees the same resolved values.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "tunneldb.pb.h"
+
+namespace ike::tmd {
+
+// Defaults applied to a loaded database (AIX uses the same phase 1/2 values).
+inline constexpr uint32_t kDefaultPhase1Lifetime = 28800;
+inline constexpr uint32_t kDefaultPhase2Lifetime = 3600;
+inline constexpr uint32_t kDefaultAesKeyBits = 128;
+inline constexpr uint32_t kMinLifetimeSeconds = 60;
+
+class Database {
+ public:
+  Database() = default;
+
+  // Parses and checks |text|; |file_name| prefixes every error
+  // ("/etc/ike/tunnels.db:12:5: ..."). On failure the error holds the first
+  // problem found; CheckText lists them all.
+  static Result<Database> Parse(std::string_view text, std::string_view file_name);
+  // Reads |path| and parses it. A missing or unreadable file is an error
+  // naming the path and errno text.
+  static Result<Database> Load(const std::string& path);
+  // Every problem in |text|, one line each; empty when the database is valid.
+  static std::vector<std::string> CheckText(std::string_view text, std::string_view file_name);
+
+  const db::TunnelDatabase& proto() const { return db_; }
+  const std::string& file_name() const { return file_name_; }
+
+  // Lookups by name; nullptr when absent.
+  const db::IkeTunnel* FindIkeTunnel(std::string_view name) const;
+  const db::IpsecTunnel* FindIpsecTunnel(std::string_view name) const;
+  const db::IkeProtection* FindIkeProtection(std::string_view name) const;
+  const db::IpsecProtection* FindIpsecProtection(std::string_view name) const;
+  // Indexes (file order) of the ipsec_tunnels carried by ike_tunnel |name|.
+  const std::vector<int>& IpsecTunnelsOf(std::string_view ike_tunnel) const;
+
+ private:
+  void BuildIndexes();
+
+  db::TunnelDatabase db_;
+  std::string file_name_;
+  // name -> index in the repeated field.
+  std::unordered_map<std::string, int> ike_tunnels_;
+  std::unordered_map<std::string, int> ipsec_tunnels_;
+  std::unordered_map<std::string, int> ike_protections_;
+  std::unordered_map<std::string, int> ipsec_protections_;
+  std::unordered_map<std::string, std::vector<int>> children_;
+};
+
+using DatabasePtr = std::shared_ptr<const Database>;
+
+// Fills in the documented defaults (ids from addresses, lifetimes, AES key
+// length, PSK auth). Idempotent. Exposed for tests and ikedb.
+void ApplyDefaults(db::TunnelDatabase* database);
+
+// The value an Identity shows in ike cmd=list ("192.0.2.1", "vpn.example.com").
+std::string IdentityText(const db::Identity& id);
+
+// Operator names of algorithms, as the list output and the logs print them.
+std::string IkeEncryptionName(db::IkeEncryption e, uint32_t key_bits);
+std::string IkeHashName(db::IkeHash h);
+std::string AuthMethodName(db::AuthMethod m);
+std::string DhGroupName(db::DhGroup g);
+std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits);
+std::string EspIntegrityName(db::EspIntegrity i);
+
+}  // namespace ike::tmd

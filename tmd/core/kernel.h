@@ -1,0 +1,94 @@
+// tmd's view of the kernel: the tunnel cache (IPsec SAs) and the dynamic
+// filter table (policies), AIX steps 6 and 7 (aix-ike.md 4.2). Backends: the
+// state-only one below (kept in tmd; the default and the one tests use) and,
+// later, Linux XFRM over netlink.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/address.h"
+#include "common/bytes.h"
+#include "common/result.h"
+#include "ike.pb.h"
+
+namespace ike::tmd {
+
+enum class Direction { kInbound, kOutbound };
+const char* DirectionName(Direction d);  // "inbound", "outbound"
+
+// One ESP SA to install. The keys are borrowed for the duration of the call;
+// a backend copies them into the kernel and keeps no copy of its own.
+struct SaSpec {
+  uint32_t tunnel = 0;  // phase 2 tunnel number
+  Direction direction = Direction::kInbound;
+  uint32_t spi = 0;
+  IpAddress source;
+  IpAddress destination;
+  std::string encryption;  // operator name, e.g. "AES-CBC"
+  uint32_t encryption_key_bits = 0;
+  ByteView encryption_key;
+  std::string integrity;
+  ByteView integrity_key;
+  uint32_t lifetime_seconds = 0;
+  uint64_t lifetime_kbytes = 0;
+  uint64_t added_unix = 0;
+};
+
+// One permit rule of the dynamic filter table for a phase 2 tunnel.
+struct PolicySpec {
+  uint32_t tunnel = 0;
+  Direction direction = Direction::kOutbound;
+  AddressRange source;
+  AddressRange destination;
+  uint32_t protocol = 0;  // 0 = all
+  uint32_t spi = 0;
+};
+
+class KernelBackend {
+ public:
+  virtual ~KernelBackend() = default;
+  // Installs one SA (a tunnel cache entry). Fails if (destination, spi) exists.
+  virtual Status InstallSa(const SaSpec& sa) = 0;
+  // Deleting an absent SA is not an error (it may have expired).
+  virtual Status DeleteSa(const IpAddress& destination, uint32_t spi) = 0;
+  // Adds a rule; returns its rule id (unique for the backend's lifetime).
+  virtual Result<uint32_t> InstallPolicy(const PolicySpec& policy) = 0;
+  virtual Status DeletePolicy(uint32_t rule_id) = 0;
+  // Tunnel cache entries sorted by tunnel then direction. Never keys.
+  virtual std::vector<ipc::TunnelCacheEntry> ListSas() const = 0;
+  // Dynamic filter rules sorted by rule id.
+  virtual std::vector<ipc::FilterRule> ListPolicies() const = 0;
+  // Removes everything this backend installed (tmd shutdown).
+  virtual void Clear() = 0;
+};
+
+// Keeps the tunnel cache and the dynamic filter table in memory only (hosts
+// where the suite may not change the kernel, and tests).
+class StateOnlyKernel : public KernelBackend {
+ public:
+  Status InstallSa(const SaSpec& sa) override;
+  Status DeleteSa(const IpAddress& destination, uint32_t spi) override;
+  Result<uint32_t> InstallPolicy(const PolicySpec& policy) override;
+  Status DeletePolicy(uint32_t rule_id) override;
+  std::vector<ipc::TunnelCacheEntry> ListSas() const override;
+  std::vector<ipc::FilterRule> ListPolicies() const override;
+  void Clear() override;
+
+  size_t sa_count() const { return sas_.size(); }
+  size_t policy_count() const { return policies_.size(); }
+
+ private:
+  // Key: destination address text + "/" + SPI (an SA is identified by its
+  // destination and SPI, RFC 4301 4.1).
+  static std::string SaKey(const IpAddress& destination, uint32_t spi);
+
+  std::unordered_map<std::string, ipc::TunnelCacheEntry> sas_;
+  std::map<uint32_t, ipc::FilterRule> policies_;
+  uint32_t next_rule_id_ = 1;
+};
+
+}  // namespace ike::tmd

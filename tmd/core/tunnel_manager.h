@@ -1,0 +1,175 @@
+// The tunnel manager: tmd's core. It numbers tunnels (phase 1 and phase 2
+// independently, from 1, as AIX does: aix-ike.md 1.4), drives the AIX process
+// flow (aix-ike.md 4.2; conventions.md "tmd <-> isakmpd flow"), installs the
+// kernel state and answers the ike command. Pure: it talks to isakmpd through
+// IsakmpdLink and to the kernel through KernelBackend; no sockets, no timers.
+//
+// numlist= semantics (a design decision; AIX only says tunnel numbers are made
+// on activation): for activate, N is first a live tunnel shown by ike
+// cmd=list (re-activation of a Failed tunnel keeps its number); when no live
+// tunnel N exists, N is the N-th definition in file order (ipsec_tunnel, or
+// ike_tunnel with phase=1), 1-based, so `ike cmd=activate numlist=1` works on
+// a fresh system. For remove and list, N is always a live tunnel number.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "ike.pb.h"
+#include "tmd/core/database.h"
+#include "tmd/core/kernel.h"
+
+namespace ike::tmd {
+
+// tmd's side of the isakmpd connection.
+class IsakmpdLink {
+ public:
+  virtual ~IsakmpdLink() = default;
+  virtual bool connected() const = 0;
+  // Queues |envelope| (request_id already set by the manager).
+  virtual void Send(const ipc::Envelope& envelope) = 0;
+};
+
+// Hands out the lowest free number (1, 2, ...), so a fresh start and a
+// remove-all both begin again at 1.
+class NumberPool {
+ public:
+  uint32_t Allocate();
+  void Release(uint32_t n);
+
+ private:
+  std::set<uint32_t> free_;
+  uint32_t next_ = 1;
+};
+
+inline constexpr char kNegotiating[] = "Negotiating";
+inline constexpr char kActive[] = "Active";
+inline constexpr char kFailed[] = "Failed";
+
+struct Phase1Tunnel {
+  ipc::Phase1Status status;  // what ike cmd=list shows
+  uint64_t handle = 0;       // isakmpd's id; 0 until known
+  std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
+};
+
+struct Phase2Tunnel {
+  ipc::Phase2Status status;
+  uint64_t handle = 0;
+  // Installed kernel state, removed with the tunnel.
+  struct InstalledSa {
+    IpAddress destination;
+    uint32_t spi;
+  };
+  std::vector<InstalledSa> sas;
+  std::vector<uint32_t> rules;
+  bool phase2_requested = false;
+};
+
+class TunnelManager {
+ public:
+  TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock);
+
+  // The database in force; a refresh swaps it. Live tunnels keep running.
+  void SetDatabase(DatabasePtr database) { database_ = std::move(database); }
+  const DatabasePtr& database() const { return database_; }
+
+  // ike command requests. Each returns the reply body (ActivateReply,
+  // RemoveReply, ListReply or Error); the caller sets request_id.
+  ipc::Envelope Activate(const ipc::ActivateRequest& request);
+  ipc::Envelope Remove(const ipc::RemoveRequest& request);
+  ipc::Envelope List(const ipc::ListRequest& request) const;
+
+  // Everything isakmpd sends on its connection: Ack/Error replies to our
+  // requests and the events. Key bytes in Phase2Established are handed to
+  // the kernel backend, then overwritten in |envelope|.
+  void OnIsakmpdMessage(ipc::Envelope& envelope);
+  // Negotiations in progress cannot finish: they become Failed.
+  void OnIsakmpdDisconnected();
+  // tmd stop: removes all kernel state tmd installed and forgets the tunnels.
+  void Shutdown();
+
+  const Phase1Tunnel* FindPhase1(uint32_t number) const;
+  const Phase2Tunnel* FindPhase2(uint32_t number) const;
+  size_t phase1_count() const { return phase1_.size(); }
+  size_t phase2_count() const { return phase2_.size(); }
+
+ private:
+  // One unit of activation: a phase 1 definition and, unless phase=1, one
+  // phase 2 definition it carries. reuse_* are live tunnel numbers to
+  // re-activate (0 = allocate or find by name).
+  struct Target {
+    const db::IkeTunnel* ike = nullptr;
+    const db::IpsecTunnel* ipsec = nullptr;
+    uint32_t reuse1 = 0;
+    uint32_t reuse2 = 0;
+  };
+  struct Rejection {
+    ipc::ErrorCode code;
+    std::string reason;
+  };
+
+  // activate.cc
+  bool Select(const ipc::ActivateRequest& request, std::vector<Target>* out,
+              Rejection* error) const;
+  bool AddByNumber(uint32_t n, uint32_t phase, std::vector<Target>* out, Rejection* error) const;
+  void AddIkeTunnel(const db::IkeTunnel& t, uint32_t phase, bool children,
+                    std::vector<Target>* out) const;
+  void AddIpsecTunnel(const db::IpsecTunnel& t, uint32_t phase, std::vector<Target>* out) const;
+  void AddAutostart(uint32_t phase, bool all_if_none, std::vector<Target>* out) const;
+  bool StartTarget(const Target& t, ipc::ActivateReply* reply, std::string* refusal);
+  uint32_t StartPhase1(const db::IkeTunnel& def, uint32_t reuse, ipc::ActivateReply* reply);
+  void SendPhase2Request(Phase2Tunnel& t);
+
+  // events.cc
+  void OnReply(const ipc::Envelope& envelope);
+  void OnStateChange(const ipc::StateChange& e);
+  void OnPhase1Established(const ipc::Phase1Established& e);
+  void OnPhase2Established(ipc::Phase2Established& e);
+  void OnNegotiationFailed(const ipc::NegotiationFailed& e);
+  void OnSaDeleted(const ipc::SaDeleted& e);
+  Status Install(Phase2Tunnel& t, const ipc::Phase2Established& e);
+  void FailPhase1(Phase1Tunnel& t, const std::string& reason);
+  void FailPhase2(Phase2Tunnel& t, const std::string& reason);
+
+  // tunnel_manager.cc
+  Phase1Tunnel* Phase1ByRef(uint32_t number, uint64_t handle);
+  Phase2Tunnel* Phase2ByRef(uint32_t number, uint64_t handle);
+  Phase1Tunnel* LivePhase1(const std::string& name);
+  Phase2Tunnel* LivePhase2(const std::string& name);
+  // "tunnel N phase P peer X cookies I:R", the prefix of every log line.
+  std::string Tag(const Phase1Tunnel& t) const;
+  std::string Tag(const Phase2Tunnel& t) const;
+  void Uninstall(Phase2Tunnel& t);
+  void ErasePhase1(uint32_t number);
+  void ErasePhase2(uint32_t number);
+  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number);
+
+  // remove.cc
+  Status CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,
+                         std::set<uint32_t>* p2, ipc::ErrorCode* code) const;
+
+  KernelBackend& kernel_;
+  IsakmpdLink& isakmpd_;
+  const Clock& clock_;
+  DatabasePtr database_;
+
+  std::unordered_map<uint32_t, Phase1Tunnel> phase1_;
+  std::unordered_map<uint32_t, Phase2Tunnel> phase2_;
+  std::unordered_map<uint64_t, uint32_t> phase1_by_handle_;
+  std::unordered_map<uint64_t, uint32_t> phase2_by_handle_;
+  // Definition name -> the live tunnel started for it (latest).
+  std::unordered_map<std::string, uint32_t> phase1_by_name_;
+  std::unordered_map<std::string, uint32_t> phase2_by_name_;
+  NumberPool phase1_numbers_;
+  NumberPool phase2_numbers_;
+  // request_id of an outstanding request to isakmpd -> (phase, tunnel).
+  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> pending_;
+  uint64_t next_request_id_ = 1;
+};
+
+}  // namespace ike::tmd

@@ -1,0 +1,381 @@
+// Semantic validation of the tunnel database. Every message names the object
+// (kind and name), the field and the reason, so an administrator can fix the
+// file from the one line tmd prints at start-up (conventions.md "Daemons").
+#include "tmd/core/validate.h"
+
+#include <initializer_list>
+#include <optional>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "common/address.h"
+#include "tmd/core/database.h"
+
+namespace ike::tmd {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::TextFormat;
+
+// One step of a path into the database: a field and, for repeated fields,
+// the element index (-1 for singular fields).
+struct Step {
+  const char* field;
+  int index;
+};
+using Path = std::vector<Step>;
+
+class Validator {
+ public:
+  Validator(const db::TunnelDatabase& d, const TextFormat::ParseInfoTree* tree,
+            std::string_view file)
+      : d_(d), tree_(tree), file_(file) {}
+
+  std::vector<std::string> Run() {
+    // Hash sets keep the reference checks linear for 20,000-tunnel databases.
+    for (const auto& x : d_.ike_tunnel()) ike_tunnel_names_.insert(x.name());
+    for (const auto& x : d_.ike_protection()) ike_protection_names_.insert(x.name());
+    for (const auto& x : d_.ipsec_protection()) ipsec_protection_names_.insert(x.name());
+    CheckSettings();
+    CheckNames();
+    for (int i = 0; i < d_.ike_protection_size(); ++i) CheckIkeProtection(i);
+    for (int i = 0; i < d_.ipsec_protection_size(); ++i) CheckIpsecProtection(i);
+    for (int i = 0; i < d_.ike_tunnel_size(); ++i) CheckIkeTunnel(i);
+    for (int i = 0; i < d_.ipsec_tunnel_size(); ++i) CheckIpsecTunnel(i);
+    return std::move(errors_);
+  }
+
+ private:
+  // "file:line:col" of the deepest element of |path| the parser saw.
+  std::string Where(const Path& path) const {
+    const TextFormat::ParseInfoTree* tree = tree_;
+    const Descriptor* desc = db::TunnelDatabase::descriptor();
+    TextFormat::ParseLocation best;
+    for (const Step& step : path) {
+      if (tree == nullptr || desc == nullptr) break;
+      const FieldDescriptor* fd = desc->FindFieldByName(step.field);
+      if (fd == nullptr) break;
+      TextFormat::ParseLocation loc = tree->GetLocation(fd, fd->is_repeated() ? step.index : -1);
+      if (loc.line < 0) break;
+      best = loc;
+      if (fd->type() != FieldDescriptor::TYPE_MESSAGE) break;
+      tree = tree->GetTreeForNested(fd, fd->is_repeated() ? step.index : -1);
+      desc = fd->message_type();
+    }
+    if (best.line < 0) return file_;
+    return file_ + ":" + std::to_string(best.line + 1) + ":" + std::to_string(best.column + 1);
+  }
+
+  void Fail(const Path& path, const std::string& object, const std::string& field,
+            const std::string& reason) {
+    std::string line = Where(path) + ": " + object;
+    if (!field.empty()) line += ": " + field;
+    errors_.push_back(line + ": " + reason);
+  }
+
+  static std::string Object(const char* kind, const std::string& name) {
+    return std::string(kind) + " \"" + name + "\"";
+  }
+
+  void CheckSettings();
+  void CheckNames();
+  void CheckUnique(const char* kind, const std::vector<std::string>& names,
+                   std::unordered_set<std::string>* seen, const char* seen_kind);
+  void CheckIkeProtection(int i);
+  void CheckIkeProposal(int i, int p);
+  void CheckIpsecProtection(int i);
+  void CheckIpsecProposal(int i, int p);
+  void CheckIkeTunnel(int i);
+  void CheckIdentity(int i, const char* field, const db::Identity& id);
+  void CheckIpsecTunnel(int i);
+  std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
+  void CheckLifetime(const Path& path, const std::string& object,
+                     uint32_t seconds);
+
+  const db::TunnelDatabase& d_;
+  const TextFormat::ParseInfoTree* tree_;
+  std::string file_;
+  std::vector<std::string> errors_;
+  std::unordered_set<std::string> ike_tunnel_names_;
+  std::unordered_set<std::string> ike_protection_names_;
+  std::unordered_set<std::string> ipsec_protection_names_;
+};
+
+void Validator::CheckSettings() {
+  const db::Settings& s = d_.settings();
+  for (int i = 0; i < s.listen_address_size(); ++i) {
+    if (!IpAddress::Parse(s.listen_address(i))) {
+      Fail({{"settings", -1}, {"listen_address", i}}, "settings", "listen_address",
+           "\"" + s.listen_address(i) + "\" is not an IP address");
+    }
+  }
+  if (s.ike_port() > 65535) {
+    Fail({{"settings", -1}, {"ike_port", -1}}, "settings", "ike_port",
+         std::to_string(s.ike_port()) + " is not a UDP port");
+  }
+}
+
+void Validator::CheckUnique(const char* kind, const std::vector<std::string>& names,
+                            std::unordered_set<std::string>* seen, const char* seen_kind) {
+  std::unordered_set<std::string> own;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const int idx = static_cast<int>(i);
+    if (names[i].empty()) {
+      Fail({{kind, idx}}, std::string(kind) + " #" + std::to_string(i + 1), "name", "missing");
+    } else if (!own.insert(names[i]).second) {
+      Fail({{kind, idx}, {"name", -1}}, Object(kind, names[i]), "name", "defined twice");
+    } else if (seen != nullptr && !seen->insert(names[i]).second) {
+      // namelist= selects ike and ipsec tunnels by name, so the two share one
+      // name space.
+      Fail({{kind, idx}, {"name", -1}}, Object(kind, names[i]), "name",
+           std::string("already used by an ") + seen_kind);
+    }
+  }
+}
+
+void Validator::CheckNames() {
+  auto names = [](const auto& repeated) {
+    std::vector<std::string> out;
+    for (const auto& o : repeated) out.push_back(o.name());
+    return out;
+  };
+  std::unordered_set<std::string> tunnels;
+  CheckUnique("ike_protection", names(d_.ike_protection()), nullptr, "");
+  CheckUnique("ipsec_protection", names(d_.ipsec_protection()), nullptr, "");
+  CheckUnique("ike_tunnel", names(d_.ike_tunnel()), &tunnels, "");
+  CheckUnique("ipsec_tunnel", names(d_.ipsec_tunnel()), &tunnels, "ike_tunnel");
+}
+
+void Validator::CheckLifetime(const Path& path, const std::string& object,
+                              uint32_t seconds) {
+  // A lifetime under a minute would have the daemons rekeying constantly.
+  if (seconds != 0 && seconds < kMinLifetimeSeconds) {
+    Fail(path, object, "lifetime_seconds",
+         std::to_string(seconds) + " s is too short (minimum " +
+             std::to_string(kMinLifetimeSeconds) + " s, 0 = default)");
+  }
+}
+
+void Validator::CheckIkeProtection(int i) {
+  const db::IkeProtection& p = d_.ike_protection(i);
+  if (p.proposal_size() == 0) {
+    Fail({{"ike_protection", i}}, Object("ike_protection", p.name()), "proposal",
+         "at least one proposal is needed");
+  }
+  for (int j = 0; j < p.proposal_size(); ++j) CheckIkeProposal(i, j);
+}
+
+void Validator::CheckIkeProposal(int i, int j) {
+  const db::IkeProposal& p = d_.ike_protection(i).proposal(j);
+  const std::string object = Object("ike_protection", d_.ike_protection(i).name()) +
+                             " proposal " + std::to_string(j + 1);
+  auto at = [&](const char* f) {
+    return Path{{"ike_protection", i}, {"proposal", j}, {f, -1}};
+  };
+  if (p.encryption() == db::AES_CBC) {
+    const uint32_t k = p.key_length();
+    if (k != 0 && k != 128 && k != 192 && k != 256) {
+      Fail(at("key_length"), object, "key_length",
+           std::to_string(k) + " is not an AES key length (128, 192 or 256)");
+    }
+  } else if (p.encryption() == db::DES3_CBC) {
+    if (p.key_length() != 0 && p.key_length() != 192) {
+      Fail(at("key_length"), object, "key_length", "3DES has a fixed 192-bit key");
+    }
+  } else {
+    Fail(at("encryption"), object, "encryption", "must be AES_CBC or DES3_CBC");
+  }
+  switch (p.hash()) {
+    case db::SHA1: case db::SHA2_256: case db::SHA2_384: case db::SHA2_512: break;
+    default: Fail(at("hash"), object, "hash", "must be SHA1, SHA2_256, SHA2_384 or SHA2_512");
+  }
+  if (p.auth_method() == db::RSA_SIGNATURE) {
+    Fail(at("auth_method"), object, "auth_method", "RSA_SIGNATURE is not supported yet");
+  } else if (p.auth_method() != db::PRESHARED_KEY &&
+             p.auth_method() != db::AUTH_METHOD_UNSPECIFIED) {
+    Fail(at("auth_method"), object, "auth_method", "must be PRESHARED_KEY");
+  }
+  switch (p.dh_group()) {
+    case db::MODP_1024: case db::MODP_1536: case db::MODP_2048: case db::ECP_256:
+    case db::ECP_384: break;
+    default:
+      Fail(at("dh_group"), object, "dh_group",
+           "must be MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
+  }
+  CheckLifetime(at("lifetime_seconds"), object, p.lifetime_seconds());
+}
+
+void Validator::CheckIpsecProtection(int i) {
+  const db::IpsecProtection& p = d_.ipsec_protection(i);
+  const std::string object = Object("ipsec_protection", p.name());
+  if (p.proposal_size() == 0) {
+    Fail({{"ipsec_protection", i}}, object, "proposal", "at least one proposal is needed");
+  }
+  for (int j = 0; j < p.proposal_size(); ++j) CheckIpsecProposal(i, j);
+  switch (p.pfs_group()) {
+    case db::DH_GROUP_NONE: case db::MODP_1024: case db::MODP_1536: case db::MODP_2048:
+    case db::ECP_256: case db::ECP_384: break;
+    default:
+      Fail({{"ipsec_protection", i}, {"pfs_group", -1}}, object, "pfs_group",
+           "must be DH_GROUP_NONE, MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
+  }
+  CheckLifetime({{"ipsec_protection", i}, {"lifetime_seconds", -1}}, object, p.lifetime_seconds());
+}
+
+void Validator::CheckIpsecProposal(int i, int j) {
+  const db::IpsecProposal& p = d_.ipsec_protection(i).proposal(j);
+  const std::string object = Object("ipsec_protection", d_.ipsec_protection(i).name()) +
+                             " proposal " + std::to_string(j + 1);
+  auto at = [&](const char* f) {
+    return Path{{"ipsec_protection", i}, {"proposal", j}, {f, -1}};
+  };
+  if (p.encryption() == db::ESP_AES_CBC) {
+    const uint32_t k = p.key_length();
+    if (k != 0 && k != 128 && k != 192 && k != 256) {
+      Fail(at("key_length"), object, "key_length",
+           std::to_string(k) + " is not an AES key length (128, 192 or 256)");
+    }
+  } else if (p.encryption() == db::ESP_3DES) {
+    if (p.key_length() != 0 && p.key_length() != 192) {
+      Fail(at("key_length"), object, "key_length", "3DES has a fixed 192-bit key");
+    }
+  } else {
+    Fail(at("encryption"), object, "encryption", "must be ESP_AES_CBC or ESP_3DES");
+  }
+  switch (p.integrity()) {
+    case db::HMAC_SHA1: case db::HMAC_SHA2_256: case db::HMAC_SHA2_384: case db::HMAC_SHA2_512:
+      break;
+    default:
+      Fail(at("integrity"), object, "integrity",
+           "must be HMAC_SHA1, HMAC_SHA2_256, HMAC_SHA2_384 or HMAC_SHA2_512");
+  }
+}
+
+void Validator::CheckIdentity(int i, const char* field, const db::Identity& id) {
+  const std::string object = Object("ike_tunnel", d_.ike_tunnel(i).name());
+  const Path at{{"ike_tunnel", i}, {field, -1}, {"value", -1}};
+  const std::string name = std::string(field) + ".value";
+  switch (id.type()) {
+    case db::ID_TYPE_UNSPECIFIED:
+      if (!id.value().empty()) Fail(at, object, std::string(field) + ".type", "missing");
+      break;
+    case db::IPV4_ADDR:
+    case db::IPV6_ADDR: {
+      auto a = IpAddress::Parse(id.value());
+      const int want = id.type() == db::IPV4_ADDR ? 4 : 16;
+      if (!a || static_cast<int>(a->size()) != want) {
+        Fail(at, object, name,
+             "\"" + id.value() + "\" is not an IPv" + (want == 4 ? "4" : "6") + " address");
+      }
+      break;
+    }
+    case db::FQDN:
+    case db::USER_FQDN:
+      if (id.value().empty()) Fail(at, object, name, "missing");
+      break;
+    default:
+      Fail(at, object, std::string(field) + ".type", "unknown identity type");
+  }
+}
+
+void Validator::CheckIkeTunnel(int i) {
+  const db::IkeTunnel& t = d_.ike_tunnel(i);
+  const std::string object = Object("ike_tunnel", t.name());
+  std::optional<IpAddress> local, remote;
+  auto address = [&](const char* field, const std::string& text, std::optional<IpAddress>* out) {
+    *out = IpAddress::Parse(text);
+    if (!*out) {
+      Fail({{"ike_tunnel", i}, {field, -1}}, object, field,
+           text.empty() ? "missing" : "\"" + text + "\" is not an IP address");
+    }
+  };
+  address("local_address", t.local_address(), &local);
+  address("remote_address", t.remote_address(), &remote);
+  if (local && remote && local->family != remote->family) {
+    Fail({{"ike_tunnel", i}, {"remote_address", -1}}, object, "remote_address",
+         "address family differs from local_address");
+  }
+  CheckIdentity(i, "local_id", t.local_id());
+  CheckIdentity(i, "remote_id", t.remote_id());
+  if (t.protection().empty()) {
+    Fail({{"ike_tunnel", i}}, object, "protection", "missing");
+  } else {
+    if (!ike_protection_names_.contains(t.protection())) {
+      Fail({{"ike_tunnel", i}, {"protection", -1}}, object, "protection",
+           "no ike_protection named \"" + t.protection() + "\"");
+    }
+  }
+}
+
+std::optional<AddressRange> Validator::CheckSelector(int i, const char* field,
+                                                     const db::Selector& s) {
+  const std::string object = Object("ipsec_tunnel", d_.ipsec_tunnel(i).name());
+  std::string text;
+  const char* kind = nullptr;
+  switch (s.kind_case()) {
+    case db::Selector::kAddress: text = s.address(); kind = "address"; break;
+    case db::Selector::kSubnet: text = s.subnet(); kind = "subnet"; break;
+    case db::Selector::kRange: text = s.range(); kind = "range"; break;
+    default:
+      Fail({{"ipsec_tunnel", i}, {field, -1}}, object, field,
+           "exactly one of address, subnet or range is needed");
+      return std::nullopt;
+  }
+  const std::string name = std::string(field) + "." + kind;
+  const Path at{{"ipsec_tunnel", i}, {field, -1}, {kind, -1}};
+  Result<AddressRange> r = AddressRange::Parse(text);
+  if (!r.ok()) {
+    Fail(at, object, name, "\"" + text + "\": " + r.error().message);
+    return std::nullopt;
+  }
+  const bool has_slash = text.find('/') != std::string::npos;
+  const bool has_dash = text.find('-') != std::string::npos;
+  if ((s.kind_case() == db::Selector::kAddress && (has_slash || has_dash)) ||
+      (s.kind_case() == db::Selector::kSubnet && !has_slash) ||
+      (s.kind_case() == db::Selector::kRange && !has_dash)) {
+    Fail(at, object, name, "\"" + text + "\" is not written as a " + kind);
+  }
+  if (s.protocol() > 255) {
+    Fail({{"ipsec_tunnel", i}, {field, -1}, {"protocol", -1}}, object,
+         std::string(field) + ".protocol", std::to_string(s.protocol()) + " is not an IP protocol");
+  }
+  if (s.port() > 65535) {
+    Fail({{"ipsec_tunnel", i}, {field, -1}, {"port", -1}}, object, std::string(field) + ".port",
+         std::to_string(s.port()) + " is not a port");
+  }
+  return r.value();
+}
+
+void Validator::CheckIpsecTunnel(int i) {
+  const db::IpsecTunnel& t = d_.ipsec_tunnel(i);
+  const std::string object = Object("ipsec_tunnel", t.name());
+  auto reference = [&](const char* field, const std::string& value, const char* target,
+                       bool exists) {
+    if (value.empty()) {
+      Fail({{"ipsec_tunnel", i}}, object, field, "missing");
+    } else if (!exists) {
+      Fail({{"ipsec_tunnel", i}, {field, -1}}, object, field,
+           std::string("no ") + target + " named \"" + value + "\"");
+    }
+  };
+  reference("ike_tunnel", t.ike_tunnel(), "ike_tunnel", ike_tunnel_names_.contains(t.ike_tunnel()));
+  reference("protection", t.protection(), "ipsec_protection",
+            ipsec_protection_names_.contains(t.protection()));
+  auto local = CheckSelector(i, "local", t.local());
+  auto remote = CheckSelector(i, "remote", t.remote());
+  if (local && remote && local->first.family != remote->first.family) {
+    Fail({{"ipsec_tunnel", i}, {"remote", -1}}, object, "remote",
+         "address family differs from local");
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
+                                          const TextFormat::ParseInfoTree* tree,
+                                          std::string_view file_name) {
+  return Validator(database, tree, file_name).Run();
+}
+
+}  // namespace ike::tmd

@@ -55,6 +55,5 @@ int main() {
   LOG_EVENT("cpsd started, %zu pre-shared keys from %s, listening on %s",
             service.store().size(), psk_path.c_str(), server.path().c_str());
   int rc = loop.Run();
-  unlink(server.path().c_str());
   return rc == 0 ? 0 : 1;
 }

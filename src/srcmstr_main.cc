@@ -63,8 +63,7 @@ int main() {
   ike::src::ReportReady(ready_fd, "");
   LOG_EVENT("srcmstr started, listening on %s", path.c_str());
   int rc = loop.Run();
-  // The socket path may already belong to a newer srcmstr: leave it alone,
-  // and skip destructors that might remove it.
-  closelog();
-  _exit(rc == 0 ? 0 : 1);
+  // The Server removes the socket only if it is still the one it bound, so a
+  // newer srcmstr that took over the path keeps its socket.
+  return rc == 0 ? 0 : 1;
 }

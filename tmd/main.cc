@@ -1,1 +1,51 @@
-int main() { return 1; }
+// tmd, the tunnel manager daemon. Runs in the foreground under srcmstr
+// (conventions.md "Daemons"): loads the tunnel database, serves tmd.sock,
+// stops on SIGTERM (exit 0), re-reads the database on SIGHUP.
+#include <signal.h>
+#include <syslog.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "common/event_loop.h"
+#include "common/ipc.h"
+#include "common/log.h"
+#include "tmd/service/tmd_service.h"
+
+namespace {
+
+// A start-up failure: one line on stderr and in syslog, exit status 1.
+int Fatal(const std::string& line) {
+  std::fprintf(stderr, "tmd: %s\n", line.c_str());
+  LOG_ERROR("%s", line.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace ike;
+  LogInit("tmd", LOG_LOCAL4);
+  signal(SIGPIPE, SIG_IGN);
+  const std::string path = ipc::ConfDir() + "/tunnels.db";
+  Result<tmd::Database> database = tmd::Database::Load(path);
+  if (!database.ok()) return Fatal(database.error().message);
+  const db::LogLevel level = database->proto().settings().log_level();
+  if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
+
+  EventLoop loop;
+  tmd::TmdService service(loop, ipc::SocketPath("tmd"), path,
+                          std::make_shared<const tmd::Database>(std::move(database.value())),
+                          std::make_unique<tmd::StateOnlyKernel>());
+  Status listening = service.Start();
+  if (!listening.ok()) return Fatal(listening.error().message);
+  loop.OnSignal(SIGTERM, [&] {
+    LOG_EVENT("SIGTERM: stopping");
+    service.Shutdown();
+  });
+  loop.OnSignal(SIGINT, [&] { service.Shutdown(); });
+  loop.OnSignal(SIGHUP, [&] { (void)service.Refresh(); });
+  LOG_EVENT("tmd started; tunnel database %s (%d phase 1, %d phase 2 definitions)", path.c_str(),
+            database->proto().ike_tunnel_size(), database->proto().ipsec_tunnel_size());
+  return loop.Run() == 0 ? 0 : 1;
+}

@@ -42,7 +42,10 @@ std::string Position(const std::string& name, int line, int column) {
 std::string RedactToken(const std::string& message) {
   for (const char* marker : {", found ", "got: "}) {
     size_t at = message.find(marker);
-    if (at != std::string::npos) return message.substr(0, at) + " (token not shown)";
+    if (at == std::string::npos) continue;
+    std::string kept = message.substr(0, at);
+    while (!kept.empty() && (kept.back() == ' ' || kept.back() == ',')) kept.pop_back();
+    return kept + " (token not shown)";
   }
   return message;
 }

@@ -25,6 +25,7 @@ struct Transmission {
   int tries = 0;
   TimerId timer = 0;
   size_t last_received_hash = 0;  // detects a retransmitted peer message
+  size_t response_to_hash = 0;    // the peer message |packet| answered
 };
 
 struct IsakmpSa {

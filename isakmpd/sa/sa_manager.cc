@@ -200,12 +200,7 @@ void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const E
              remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
     return;
   }
-  if (IsDuplicate(sa->tx, packet)) {
-    LOG_DEBUG("tunnel %u: retransmitted message from %s, resending our last one", sa->tunnel,
-              remote.ToString().c_str());
-    Resend(*sa, sa->tx);
-    return;
-  }
+  if (HandleDuplicate(*sa, sa->tx, packet)) return;
   if ((h.flags & wire::kFlagEncryption) && sa->skeyid_pending) {
     sa->queued_packet = Bytes(packet.begin(), packet.end());  // decrypt once SKEYID is here
     return;

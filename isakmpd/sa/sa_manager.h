@@ -94,8 +94,10 @@ class SaManager {
                 std::function<void()> on_timeout);
   // Sends |tx| again and re-arms its timer; false once the tries are used up.
   bool Retransmit(const IsakmpSa& sa, Transmission& tx, std::function<void()> on_timer);
-  void Resend(const IsakmpSa& sa, const Transmission& tx);
-  bool IsDuplicate(Transmission& tx, ByteView packet);
+  // True if |packet| repeats the peer's last message. We resend our answer
+  // only when it answered exactly that message; otherwise two sides that
+  // both resend on duplicates would ping-pong forever.
+  bool HandleDuplicate(const IsakmpSa& sa, Transmission& tx, ByteView packet);
   Duration RetransmitDelay(int tries) const;
   void LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const;
 

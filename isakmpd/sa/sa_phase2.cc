@@ -122,7 +122,7 @@ void SaManager::OnQuickMode(const wire::Header& h, ByteView packet) {
   auto q = qm_by_msgid_.find(QmKey(p1.handle, h.message_id));
   if (q == qm_by_msgid_.end()) return StartResponderQuickMode(p1, h, packet);
   QuickModeExchange& qm = *qms_.at(q->second);
-  if (IsDuplicate(qm.tx, packet)) return Resend(p1, qm.tx);
+  if (HandleDuplicate(p1, qm.tx, packet)) return;
   if (qm.state == Phase2State::kDone) return;
   Bytes next_iv;
   auto plain = Open(p1, h, packet, qm.iv, &next_iv);

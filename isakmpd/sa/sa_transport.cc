@@ -71,6 +71,7 @@ void SaManager::Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, boo
   tx.timer = 0;
   tx.packet = std::move(packet);
   tx.tries = 1;
+  tx.response_to_hash = tx.last_received_hash;
   deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
   if (retransmit) tx.timer = deps_.timers->Schedule(RetransmitDelay(1), std::move(on_timer));
 }
@@ -88,15 +89,18 @@ bool SaManager::Retransmit(const IsakmpSa& sa, Transmission& tx, std::function<v
   return true;
 }
 
-void SaManager::Resend(const IsakmpSa& sa, const Transmission& tx) {
-  if (!tx.packet.empty()) deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
-}
-
-bool SaManager::IsDuplicate(Transmission& tx, ByteView packet) {
+bool SaManager::HandleDuplicate(const IsakmpSa& sa, Transmission& tx, ByteView packet) {
   const size_t h = HashOf(packet);
-  if (h == tx.last_received_hash && !tx.packet.empty()) return true;
-  tx.last_received_hash = h;
-  return false;
+  if (h != tx.last_received_hash) {
+    tx.last_received_hash = h;
+    return false;
+  }
+  if (h == tx.response_to_hash && !tx.packet.empty()) {
+    LOG_DEBUG("tunnel %u: %s retransmitted; resending our message %d", sa.tunnel,
+              sa.remote.ToString().c_str(), tx.message_number);
+    deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
+  }
+  return true;
 }
 
 void SaManager::LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const {

@@ -1,1 +1,207 @@
-// placeholder
+#include "isakmpd/service/service.h"
+
+#include <unistd.h>
+
+#include <set>
+
+#include "common/log.h"
+
+namespace ike::isakmpd {
+namespace {
+
+constexpr Duration kCpsdTimeout{5000};
+
+ipc::Envelope Reply(uint64_t request_id, ipc::Envelope body) {
+  body.set_version(ipc::kProtocolVersion);
+  body.set_request_id(request_id);
+  return body;
+}
+
+ipc::Envelope MakePong() {
+  ipc::Envelope e;
+  e.set_version(ipc::kProtocolVersion);
+  e.mutable_pong()->set_daemon("isakmpd");
+  e.mutable_pong()->set_pid(getpid());
+  return e;
+}
+
+}  // namespace
+
+IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
+  manager_ = std::make_unique<SaManager>(
+      SaManagerDeps{&loop_, &loop_, &random_, this, this, this});
+}
+
+IsakmpdService::~IsakmpdService() = default;
+
+Status IsakmpdService::Start() {
+  control_ = std::make_unique<ipc::Server>(
+      loop_, ipc::SocketPath("isakmpd"),
+      [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) { OnControl(c, e); });
+  if (auto st = control_->Listen(); !st) return st;
+  tmd_ = std::make_unique<ipc::Client>(
+      loop_, ipc::SocketPath("tmd"), [this](const ipc::Envelope& e) { OnTmdMessage(e); },
+      [this] {
+        LOG_INFO("connected to tmd");
+        tmd_->Send(MakePong());  // identifies this connection as isakmpd's
+      },
+      [] { LOG_ERROR("lost the connection to tmd; reconnecting"); });
+  cpsd_ = std::make_unique<ipc::Client>(
+      loop_, ipc::SocketPath("cpsd"), [this](const ipc::Envelope& e) { OnCpsdMessage(e); },
+      [] { LOG_INFO("connected to cpsd"); },
+      [] { LOG_ERROR("lost the connection to cpsd; reconnecting"); });
+  tmd_->Start();
+  cpsd_->Start();
+  return Status::Ok();
+}
+
+void IsakmpdService::Stop() {
+  manager_->Shutdown();
+  loop_.Stop();
+}
+
+void IsakmpdService::OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e) {
+  ipc::Envelope reply;
+  switch (e.body_case()) {
+    case ipc::Envelope::kPing:
+      reply = MakePong();
+      break;
+    case ipc::Envelope::kSetLogLevel:
+      SetLogLevel(static_cast<LogLevel>(e.set_log_level().level()));
+      reply.mutable_ack()->set_message(std::string("isakmpd log level ") +
+                                       LogLevelName(GetLogLevel()));
+      break;
+    case ipc::Envelope::kRefresh:
+      // The database comes from tmd, which pushes it again on its refresh.
+      reply.mutable_ack()->set_message("isakmpd refreshed");
+      break;
+    default:
+      conn->Send(ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
+                                "isakmpd does not serve this request"));
+      conn->Close();
+      return;
+  }
+  conn->Send(Reply(e.request_id(), std::move(reply)));
+}
+
+void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
+  ipc::Envelope reply;
+  switch (e.body_case()) {
+    case ipc::Envelope::kConfigPush:
+      ApplyDatabase(e.config_push().database());
+      return;
+    case ipc::Envelope::kPhase1Request:
+      reply = manager_->StartPhase1(e.phase1_request());
+      break;
+    case ipc::Envelope::kPhase2Request:
+      reply = manager_->StartPhase2(e.phase2_request());
+      break;
+    case ipc::Envelope::kRemoveTunnel:
+      reply = manager_->Remove(e.remove_tunnel());
+      break;
+    case ipc::Envelope::kTunnelAssigned:
+      manager_->AssignTunnel(e.tunnel_assigned());
+      return;
+    case ipc::Envelope::kSetLogLevel:
+      SetLogLevel(static_cast<LogLevel>(e.set_log_level().level()));
+      reply.mutable_ack();
+      break;
+    case ipc::Envelope::kPing:
+      reply = MakePong();
+      break;
+    case ipc::Envelope::kAck:
+    case ipc::Envelope::kError:
+      return;  // replies to our events, if tmd sends any
+    default:
+      reply = ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
+                             "isakmpd does not serve this request");
+  }
+  tmd_->Send(Reply(e.request_id(), std::move(reply)));
+}
+
+void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
+  manager_->SetDatabase(database);
+  if (database.settings().log_level() != db::LOG_LEVEL_UNSPECIFIED)
+    SetLogLevel(static_cast<LogLevel>(database.settings().log_level()));
+  std::set<std::string> wanted(database.settings().listen_address().begin(),
+                               database.settings().listen_address().end());
+  for (const auto& t : database.ike_tunnel()) wanted.insert(t.local_address());
+  for (auto it = sockets_.begin(); it != sockets_.end();)
+    it = wanted.count(it->first) ? std::next(it) : sockets_.erase(it);
+  for (const auto& address : wanted) {
+    if (sockets_.count(address)) continue;
+    auto ip = IpAddress::Parse(address);
+    if (!ip) continue;
+    const Endpoint local{*ip, manager_->ike_port()};
+    auto socket = UdpSocket::Bind(
+        loop_, local, [this, local](ByteView data, const Endpoint& from) {
+          manager_->OnPacket(local, from, data);
+        });
+    if (!socket) {
+      LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(),
+                socket.error().message.c_str());
+      continue;
+    }
+    LOG_EVENT("listening on %s", local.ToString().c_str());
+    sockets_[address] = std::move(socket.value());
+  }
+}
+
+bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) {
+  auto it = sockets_.find(from.address.ToString());
+  if (it == sockets_.end()) {
+    LOG_ERROR("no socket on %s to send to %s", from.ToString().c_str(), to.ToString().c_str());
+    return false;
+  }
+  if (auto st = it->second->SendTo(packet, to); !st) {
+    LOG_ERROR("send to %s failed: %s", to.ToString().c_str(), st.error().message.c_str());
+    return false;
+  }
+  return true;
+}
+
+void IsakmpdService::Emit(ipc::Envelope event) {
+  event.set_version(ipc::kProtocolVersion);
+  event.set_request_id(0);
+  if (!tmd_ || !tmd_->Send(event)) LOG_ERROR("tmd not connected; event dropped");
+}
+
+void IsakmpdService::RequestSkeyid(const ipc::SkeyidRequest& request,
+                                   std::function<void(Result<SecretBytes>)> done) {
+  const uint64_t id = next_request_id_++;
+  ipc::Envelope e;
+  e.set_version(ipc::kProtocolVersion);
+  e.set_request_id(id);
+  *e.mutable_skeyid_request() = request;
+  PendingSkeyid pending;
+  pending.done = std::move(done);
+  pending.timer = loop_.Schedule(kCpsdTimeout, [this, id] {
+    FinishSkeyid(id, Error{"cpsd did not answer the SKEYID request within 5 s"});
+  });
+  pending_[id] = std::move(pending);
+  if (!cpsd_->Send(e)) {
+    loop_.Cancel(pending_[id].timer);
+    pending_[id].timer = loop_.Schedule(Duration(0), [this, id] {
+      FinishSkeyid(id, Error{"cpsd is not running (no connection to cpsd.sock)"});
+    });
+  }
+}
+
+void IsakmpdService::OnCpsdMessage(const ipc::Envelope& e) {
+  if (e.has_skeyid_reply()) {
+    const std::string& s = e.skeyid_reply().skeyid();
+    return FinishSkeyid(e.request_id(), SecretBytes(Bytes(s.begin(), s.end())));
+  }
+  if (e.has_error()) return FinishSkeyid(e.request_id(), Error{e.error().reason()});
+}
+
+void IsakmpdService::FinishSkeyid(uint64_t id, Result<SecretBytes> result) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  auto done = std::move(it->second.done);
+  loop_.Cancel(it->second.timer);
+  pending_.erase(it);
+  done(std::move(result));
+}
+
+}  // namespace ike::isakmpd

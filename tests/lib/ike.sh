@@ -159,10 +159,23 @@ ike_status() {
 
 _ike_status_is() { [[ $(ike_status "$1" "$2" "${4:-}") == "$3" ]]; }
 
-# ike_wait_status X PHASE STATUS [SECS] [TUN]: poll every 0.2 s.
+# ike_wait_status X PHASE STATUS [SECS] [TUN]: poll every 0.2 s. Gives up early
+# when waiting for Active/Negotiating and phase 1 (or this phase) went Failed.
 ike_wait_status() {
   local x=$1 phase=$2 want=$3 secs=${4:-$IKE_WAIT} tun=${5:-}
-  wait_until "$secs" _ike_status_is "$x" "$phase" "$want" "$tun"
+  local deadline=$((SECONDS + secs)) out st st1
+  while true; do
+    out=$(ike_list "$x" 2>/dev/null) || true
+    st=$(awk -v p="$phase" -v t="$tun" \
+      '$1 == p && $2 ~ /^[0-9]+$/ && (t == "" || $2 == t) { print $3; exit }' <<<"$out")
+    [[ $st == "$want" ]] && return 0
+    if [[ $want != Failed ]]; then
+      st1=$(awk '$1 == 1 && $2 ~ /^[0-9]+$/ { print $3; exit }' <<<"$out")
+      [[ $st == Failed || $st1 == Failed ]] && return 1
+    fi
+    ((SECONDS >= deadline)) && return 1
+    sleep "${WAIT_INTERVAL:-0.2}"
+  done
 }
 
 # ike_no_tunnels X: `ike cmd=list` succeeds and shows no tunnel rows.

@@ -279,6 +279,7 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply,
   }
   Phase2Tunnel& t2 = phase2_[n2];
   t2 = Phase2Tunnel{};
+  t2.serial = next_serial_++;
   FillPhase2(*t.ipsec, database_->FindIpsecProtection(t.ipsec->protection()), n2, n1, &t2.status);
   phase2_by_name_[t.ipsec->name()] = n2;
   ipc::TunnelRef* ref = reply->add_started();
@@ -300,6 +301,7 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
   Phase1Tunnel& t = phase1_[n];
   if (t.handle != 0) phase1_by_handle_.erase(t.handle);
   t = Phase1Tunnel{};
+  t.serial = next_serial_++;
   const db::IkeProtection* prot = database_->FindIkeProtection(def.protection());
   FillPhase1(def, prot, n, &t.status);
   phase1_by_name_[def.name()] = n;
@@ -312,7 +314,7 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
   q->set_tunnel(n);
   *q->mutable_definition() = def;
   if (prot != nullptr) *q->mutable_protection() = *prot;
-  SendToIsakmpd(std::move(e), 1, n);
+  SendToIsakmpd(std::move(e), 1, n, t.serial);
   LOG_EVENT("%s: activating %s (step 2: phase 1 request sent to isakmpd)", Tag(t).c_str(),
             def.name().c_str());
   return n;
@@ -334,7 +336,7 @@ void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {
     *q->mutable_protection() = *p;
   }
   *q->mutable_phase1_definition() = *ike;
-  SendToIsakmpd(std::move(e), 2, t.status.number());
+  SendToIsakmpd(std::move(e), 2, t.status.number(), t.serial);
   t.phase2_requested = true;
   LOG_EVENT("%s: activating %s (step 4: phase 2 request sent to isakmpd)", Tag(t).c_str(),
             def->name().c_str());

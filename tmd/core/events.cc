@@ -37,15 +37,20 @@ void SendAssigned(IsakmpdLink& link, uint64_t handle, uint32_t phase, uint32_t n
 void TunnelManager::OnReply(const ipc::Envelope& e) {
   auto it = pending_.find(e.request_id());
   if (it == pending_.end()) return;  // the tunnel was removed meanwhile
-  const auto [phase, number] = it->second;
+  const Pending p = it->second;
   pending_.erase(it);
   if (e.has_ack()) return;
-  // isakmpd refused the request outright (step 3 or 5 "error").
+  // isakmpd refused the request outright (step 3 or 5 "error"). The serial
+  // check ignores a late reply for a removed tunnel whose number was reused.
   const std::string reason = e.error().reason();
-  if (phase == 1) {
-    if (Phase1Tunnel* t = Phase1ByRef(number, 0)) FailPhase1(*t, reason);
-  } else if (phase == 2) {
-    if (Phase2Tunnel* t = Phase2ByRef(number, 0)) FailPhase2(*t, reason);
+  if (p.phase == 1) {
+    Phase1Tunnel* t = Phase1ByRef(p.number, 0);
+    if (t != nullptr && t->serial == p.serial) FailPhase1(*t, reason);
+  } else if (p.phase == 2) {
+    Phase2Tunnel* t = Phase2ByRef(p.number, 0);
+    if (t != nullptr && t->serial == p.serial) FailPhase2(*t, reason);
+  } else if (!reason.empty()) {
+    LOG_ERROR("isakmpd refused a request: %s", reason.c_str());
   }
 }
 
@@ -99,6 +104,7 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (t == nullptr) {  // responder (step 3 without a request from tmd)
     const uint32_t n = phase1_numbers_.Allocate();
     t = &phase1_[n];
+    t->serial = next_serial_++;
     t->status.set_number(n);
     assigned = true;
     if (!e.name().empty()) phase1_by_name_[e.name()] = n;
@@ -152,6 +158,7 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   if (t == nullptr) {  // responder
     const uint32_t n = phase2_numbers_.Allocate();
     t = &phase2_[n];
+    t->serial = next_serial_++;
     t->status.set_number(n);
     assigned = true;
     if (!e.name().empty()) phase2_by_name_[e.name()] = n;
@@ -184,7 +191,7 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     ipc::Envelope rm;
     rm.mutable_remove_tunnel()->set_phase(2);
     rm.mutable_remove_tunnel()->set_tunnel(s.number());
-    SendToIsakmpd(std::move(rm), 0, 0);
+    SendToIsakmpd(std::move(rm), 0, 0, 0);
     return;
   }
   s.set_status(kActive);

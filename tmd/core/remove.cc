@@ -95,7 +95,7 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
     ipc::Envelope e;
     e.mutable_remove_tunnel()->set_phase(phase);
     e.mutable_remove_tunnel()->set_tunnel(n);
-    SendToIsakmpd(std::move(e), 0, 0);
+    SendToIsakmpd(std::move(e), 0, 0, 0);
   };
   for (uint32_t n : p2) {
     Phase2Tunnel& t = phase2_.at(n);

@@ -110,8 +110,6 @@ void TunnelManager::ErasePhase1(uint32_t number) {
   if (n != phase1_by_name_.end() && n->second == number) phase1_by_name_.erase(n);
   phase1_.erase(it);
   phase1_numbers_.Release(number);
-  // A late reply must not hit a new tunnel that reuses the number.
-  std::erase_if(pending_, [&](const auto& p) { return p.second == std::pair(1u, number); });
 }
 
 void TunnelManager::ErasePhase2(uint32_t number) {
@@ -126,14 +124,14 @@ void TunnelManager::ErasePhase2(uint32_t number) {
   }
   phase2_.erase(it);
   phase2_numbers_.Release(number);
-  std::erase_if(pending_, [&](const auto& p) { return p.second == std::pair(2u, number); });
 }
 
-uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number) {
+uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number,
+                                      uint64_t serial) {
   const uint64_t id = next_request_id_++;
   envelope.set_version(1);
   envelope.set_request_id(id);
-  pending_[id] = {phase, number};
+  pending_[id] = {phase, number, serial};
   isakmpd_.Send(envelope);
   return id;
 }

@@ -54,12 +54,14 @@ inline constexpr char kFailed[] = "Failed";
 struct Phase1Tunnel {
   ipc::Phase1Status status;  // what ike cmd=list shows
   uint64_t handle = 0;       // isakmpd's id; 0 until known
+  uint64_t serial = 0;       // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
 };
 
 struct Phase2Tunnel {
   ipc::Phase2Status status;
   uint64_t handle = 0;
+  uint64_t serial = 0;
   // Installed kernel state, removed with the tunnel.
   struct InstalledSa {
     IpAddress destination;
@@ -147,7 +149,10 @@ class TunnelManager {
   void Uninstall(Phase2Tunnel& t);
   void ErasePhase1(uint32_t number);
   void ErasePhase2(uint32_t number);
-  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number);
+  // Sends a request; its Ack/Error reply is matched to (phase, number,
+  // serial). phase 0: nothing to update on the reply.
+  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number,
+                         uint64_t serial);
 
   // remove.cc
   Status CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,
@@ -167,9 +172,15 @@ class TunnelManager {
   std::unordered_map<std::string, uint32_t> phase2_by_name_;
   NumberPool phase1_numbers_;
   NumberPool phase2_numbers_;
-  // request_id of an outstanding request to isakmpd -> (phase, tunnel).
-  std::unordered_map<uint64_t, std::pair<uint32_t, uint32_t>> pending_;
+  struct Pending {
+    uint32_t phase;
+    uint32_t number;
+    uint64_t serial;
+  };
+  // request_id of an outstanding request to isakmpd.
+  std::unordered_map<uint64_t, Pending> pending_;
   uint64_t next_request_id_ = 1;
+  uint64_t next_serial_ = 1;
 };
 
 }  // namespace ike::tmd

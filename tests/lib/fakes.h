@@ -1,0 +1,70 @@
+// Fakes for unit tests: a manual clock with timers, and seeded randomness.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <utility>
+
+#include "common/clock.h"
+#include "common/crypto.h"
+
+namespace ike::testing {
+
+// Time moves only when a test calls Advance(); due timers fire in order.
+class FakeClock : public Clock, public Timers {
+ public:
+  TimePoint Now() const override { return now_; }
+  uint64_t UnixNow() const override { return 1700000000 + elapsed_ms_ / 1000; }
+  TimerId Schedule(Duration delay, std::function<void()> fn) override {
+    const TimerId id = next_id_++;
+    timers_.emplace(std::make_pair(elapsed_ms_ + delay.count(), id), std::move(fn));
+    return id;
+  }
+  void Cancel(TimerId id) override {
+    for (auto it = timers_.begin(); it != timers_.end(); ++it)
+      if (it->first.second == id) {
+        timers_.erase(it);
+        return;
+      }
+  }
+  // Runs every timer due within |ms|, advancing time to each in turn.
+  void Advance(int64_t ms) {
+    const int64_t end = elapsed_ms_ + ms;
+    while (!timers_.empty() && timers_.begin()->first.first <= end) {
+      auto it = timers_.begin();
+      Move(it->first.first);
+      auto fn = std::move(it->second);
+      timers_.erase(it);
+      fn();
+    }
+    Move(end);
+  }
+  // Runs timers that are due now (delay 0), e.g. deferred callbacks.
+  void RunDue() { Advance(0); }
+  size_t pending() const { return timers_.size(); }
+
+ private:
+  void Move(int64_t to) {
+    now_ += std::chrono::milliseconds(to - elapsed_ms_);
+    elapsed_ms_ = to;
+  }
+  TimePoint now_{};
+  int64_t elapsed_ms_ = 0;
+  TimerId next_id_ = 1;
+  std::map<std::pair<int64_t, TimerId>, std::function<void()>> timers_;
+};
+
+class SeededRandom : public crypto::Random {
+ public:
+  explicit SeededRandom(uint64_t seed) : engine_(seed) {}
+  void Fill(std::span<uint8_t> out) override {
+    for (auto& b : out) b = static_cast<uint8_t>(engine_());
+  }
+
+ private:
+  std::mt19937_64 engine_;
+};
+
+}  // namespace ike::testing

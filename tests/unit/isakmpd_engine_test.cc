@@ -1,0 +1,314 @@
+// Two isakmpd engines in one process: Main Mode + Quick Mode over a fake
+// network, with a fake clock and seeded randomness (style.md rule 12).
+#include <catch2/catch.hpp>
+
+#include <deque>
+#include <google/protobuf/text_format.h>
+
+#include "isakmpd/keymat/keymat.h"
+#include "isakmpd/sa/sa_manager.h"
+#include "tests/lib/fakes.h"
+
+namespace ike::isakmpd {
+namespace {
+
+using testing::FakeClock;
+using testing::SeededRandom;
+
+const char* kHostA = "192.0.2.1";
+const char* kHostB = "192.0.2.2";
+
+db::TunnelDatabase Database(const std::string& local, const std::string& remote,
+                            const std::string& local_net, const std::string& remote_net,
+                            const std::string& ike_proposal, const std::string& esp_proposal,
+                            const std::string& pfs = "MODP_2048") {
+  const std::string text = R"(
+    settings { retransmit_interval_ms: 1000 retransmit_tries: 3 }
+    ike_protection { name: "p1" mode: MAIN proposal { )" + ike_proposal + R"( } }
+    ike_tunnel { name: "t1" local_address: ")" + local + R"(" remote_address: ")" + remote +
+                           R"(" protection: "p1" }
+    ipsec_protection { name: "p2" pfs_group: )" + pfs + R"( proposal { )" + esp_proposal + R"( } }
+    ipsec_tunnel { name: "net" ike_tunnel: "t1" protection: "p2"
+                   local { subnet: ")" + local_net + R"(" } remote { subnet: ")" + remote_net + R"(" } }
+  )";
+  db::TunnelDatabase d;
+  REQUIRE(google::protobuf::TextFormat::ParseFromString(text, &d));
+  return d;
+}
+
+const std::string kIke = "encryption: AES_CBC key_length: 128 hash: SHA2_256 "
+                         "auth_method: PRESHARED_KEY dh_group: MODP_2048";
+const std::string kEsp = "encryption: ESP_AES_CBC key_length: 128 integrity: HMAC_SHA2_256";
+
+struct Packet {
+  Endpoint from, to;
+  Bytes data;
+};
+
+// One host: an engine plus recording fakes. Packets go to a shared queue.
+struct Host : PacketSink, EventSink, CredentialSource {
+  Host(FakeClock& clock, std::deque<Packet>& wire, uint64_t seed, std::string psk)
+      : clock(clock), wire(wire), random(seed), psk(std::move(psk)),
+        manager(SaManagerDeps{&clock, &clock, &random, this, this, this}) {}
+
+  bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override {
+    wire.push_back({from, to, Bytes(packet.begin(), packet.end())});
+    return true;
+  }
+  void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
+  void RequestSkeyid(const ipc::SkeyidRequest& r,
+                     std::function<void(Result<SecretBytes>)> done) override {
+    const auto hash = r.prf() == db::SHA1 ? crypto::HashAlg::kSha1 : crypto::HashAlg::kSha256;
+    SecretBytes s = keymat::SkeyidPsk(hash, View(psk), View(r.ni()), View(r.nr()));
+    clock.Schedule(Duration(0), [done, s] { done(s); });  // answers later, like cpsd
+  }
+
+  template <typename Pred>
+  const ipc::Envelope* Find(Pred pred) const {
+    for (const auto& e : events)
+      if (pred(e)) return &e;
+    return nullptr;
+  }
+  const ipc::Envelope* Established(int phase) const {
+    return Find([phase](const ipc::Envelope& e) {
+      return phase == 1 ? e.has_phase1_established() : e.has_phase2_established();
+    });
+  }
+  const ipc::Envelope* Failed(int phase) const {
+    return Find([phase](const ipc::Envelope& e) {
+      return e.has_negotiation_failed() && e.negotiation_failed().phase() == uint32_t(phase);
+    });
+  }
+
+  FakeClock& clock;
+  std::deque<Packet>& wire;
+  SeededRandom random;
+  std::string psk;
+  SaManager manager;
+  std::vector<ipc::Envelope> events;
+};
+
+struct Pair {
+  explicit Pair(std::string psk_a = "secret", std::string psk_b = "secret")
+      : a(clock, wire, 1, psk_a), b(clock, wire, 2, psk_b) {
+    a.manager.SetDatabase(Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp));
+    b.manager.SetDatabase(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp));
+  }
+  Host& HostAt(const Endpoint& e) { return e.address.ToString() == kHostA ? a : b; }
+  // Delivers queued packets (and due callbacks) until the network is quiet.
+  // |drop| may discard a packet: return true to drop.
+  void Run(std::function<bool(const Packet&)> drop = {}) {
+    for (int guard = 0; guard < 1000; ++guard) {
+      clock.RunDue();
+      if (wire.empty()) return;
+      Packet p = std::move(wire.front());
+      wire.pop_front();
+      ++delivered;
+      if (drop && drop(p)) continue;
+      HostAt(p.to).manager.OnPacket(p.to, p.from, p.data);
+    }
+    FAIL("network never went quiet");
+  }
+  ipc::Phase1Request Phase1(Host& h, uint32_t tunnel = 1) {
+    const auto d = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+    ipc::Phase1Request r;
+    r.set_tunnel(tunnel);
+    *r.mutable_definition() = d.ike_tunnel(0);
+    *r.mutable_protection() = d.ike_protection(0);
+    return r;
+  }
+  ipc::Phase2Request Phase2(const db::TunnelDatabase& d) {
+    ipc::Phase2Request r;
+    r.set_tunnel(1);
+    r.set_phase1_tunnel(1);
+    *r.mutable_definition() = d.ipsec_tunnel(0);
+    *r.mutable_protection() = d.ipsec_protection(0);
+    return r;
+  }
+  FakeClock clock;
+  std::deque<Packet> wire;
+  Host a, b;
+  int delivered = 0;
+};
+
+TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
+  Pair net;
+  // HDR, SA -->  <-- HDR, SA;  HDR, KE, Ni -->  <-- HDR, KE, Nr;
+  // HDR*, IDii, HASH_I -->  <-- HDR*, IDir, HASH_R
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  REQUIRE(net.a.Established(1));
+  REQUIRE(net.b.Established(1));
+  CHECK(net.delivered == 6);
+  const auto& p1a = net.a.Established(1)->phase1_established();
+  const auto& p1b = net.b.Established(1)->phase1_established();
+  CHECK(p1a.icookie() == p1b.icookie());
+  CHECK(p1a.rcookie() == p1b.rcookie());
+  CHECK(p1a.role() == "Initiator");
+  CHECK(p1b.role() == "Responder");
+  CHECK(p1a.encryption() == "AES-CBC-128");
+
+  // HDR*, HASH(1), SA, Ni, KE, IDci, IDcr -->  <-- HDR*, HASH(2), SA, Nr, KE, IDci, IDcr
+  // HDR*, HASH(3) -->
+  const auto db_a =
+      Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
+  net.Run();
+  REQUIRE(net.a.Established(2));
+  REQUIRE(net.b.Established(2));
+  const auto& qa = net.a.Established(2)->phase2_established();
+  const auto& qb = net.b.Established(2)->phase2_established();
+  REQUIRE(qa.sa_size() == 2);
+  REQUIRE(qb.sa_size() == 2);
+  // A's outbound SA is B's inbound SA: same SPI and the same keys.
+  CHECK(qa.sa(1).spi() == qb.sa(0).spi());
+  CHECK(qa.sa(1).encryption_key() == qb.sa(0).encryption_key());
+  CHECK(qa.sa(1).integrity_key() == qb.sa(0).integrity_key());
+  CHECK(qa.sa(0).spi() == qb.sa(1).spi());
+  CHECK(qa.sa(0).encryption_key() == qb.sa(1).encryption_key());
+  CHECK(qa.sa(0).encryption_key().size() == 16);
+  CHECK(qa.sa(0).integrity_key().size() == 32);
+  CHECK(qa.local_id() == "198.51.100.0-198.51.100.255");
+  CHECK(qb.local_id() == "203.0.113.0-203.0.113.255");
+  CHECK(qa.pfs_group() == "MODP_2048");
+
+  // Remove: Delete payloads reach the peer.
+  ipc::TunnelAssigned assigned;
+  assigned.set_handle(qb.handle());
+  assigned.set_phase(2);
+  assigned.set_tunnel(1);
+  net.b.manager.AssignTunnel(assigned);
+  ipc::RemoveTunnel remove;
+  remove.set_phase(2);
+  remove.set_tunnel(1);
+  REQUIRE(net.a.manager.Remove(remove).has_ack());
+  remove.set_phase(1);
+  REQUIRE(net.a.manager.Remove(remove).has_ack());
+  net.Run();
+  CHECK(net.b.Find([](const ipc::Envelope& e) {
+    return e.has_sa_deleted() && e.sa_deleted().phase() == 2 && e.sa_deleted().by_peer();
+  }));
+  CHECK(net.b.Find([](const ipc::Envelope& e) {
+    return e.has_sa_deleted() && e.sa_deleted().phase() == 1;
+  }));
+  CHECK(net.a.manager.isakmp_sa_count() == 0);
+  CHECK(net.b.manager.isakmp_sa_count() == 0);
+}
+
+TEST_CASE("state changes are reported with the operators' names", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  std::vector<std::string> a_states, b_states;
+  for (const auto& e : net.a.events)
+    if (e.has_state_change()) a_states.push_back(e.state_change().new_state());
+  for (const auto& e : net.b.events)
+    if (e.has_state_change()) b_states.push_back(e.state_change().new_state());
+  CHECK(a_states == std::vector<std::string>{"WAIT SA", "IN KE", "DONE"});
+  CHECK(b_states == std::vector<std::string>{"WAIT KE", "IN KE", "DONE"});
+}
+
+TEST_CASE("wrong pre-shared key fails authentication with a clear reason", "[engine]") {
+  Pair net("secret", "other-secret");
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  net.clock.Advance(60000);
+  net.Run();
+  REQUIRE(net.b.Failed(1));
+  CHECK_THAT(net.b.Failed(1)->negotiation_failed().reason(),
+             Catch::Contains("pre-shared keys differ"));
+  REQUIRE(net.a.Failed(1));
+  CHECK_THAT(net.a.Failed(1)->negotiation_failed().reason(),
+             Catch::Contains("authentication failed"));
+  CHECK(net.a.Failed(1)->negotiation_failed().code() == ipc::AUTHENTICATION_FAILED);
+  CHECK(net.a.manager.isakmp_sa_count() == 0);
+  CHECK(net.b.manager.isakmp_sa_count() == 0);
+}
+
+TEST_CASE("a silent peer ends the negotiation with a reason after the retries", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  int sent = 0;
+  auto drop_all = [&](const Packet&) { return ++sent, true; };
+  net.Run(drop_all);
+  for (int i = 0; i < 10; ++i) {
+    net.clock.Advance(1000);
+    net.Run(drop_all);
+  }
+  CHECK(sent == 3);  // retransmit_tries: 3
+  REQUIRE(net.a.Failed(1));
+  const auto& f = net.a.Failed(1)->negotiation_failed();
+  CHECK(f.code() == ipc::NEGOTIATION_TIMEOUT);
+  CHECK_THAT(f.reason(), Catch::Contains("not answering: no reply to message 1"));
+  CHECK(f.state() == "WAIT SA");
+}
+
+TEST_CASE("a lost message is retransmitted and the exchange completes", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  int n = 0;
+  net.Run([&](const Packet&) { return ++n == 4; });  // lose message 4 once
+  net.clock.Advance(1000);
+  net.Run();
+  CHECK(net.a.Established(1));
+  CHECK(net.b.Established(1));
+}
+
+TEST_CASE("no proposal chosen is reported on both sides", "[engine]") {
+  Pair net;
+  net.b.manager.SetDatabase(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24",
+                                     "encryption: DES3_CBC hash: SHA1 auth_method: PRESHARED_KEY "
+                                     "dh_group: MODP_1024",
+                                     kEsp));
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  REQUIRE(net.b.Failed(1));
+  REQUIRE(net.a.Failed(1));
+  CHECK(net.a.Failed(1)->negotiation_failed().code() == ipc::NO_PROPOSAL_CHOSEN);
+  CHECK_THAT(net.a.Failed(1)->negotiation_failed().reason(), Catch::Contains("NO-PROPOSAL-CHOSEN"));
+}
+
+TEST_CASE("phase 2 selectors the responder does not know are refused", "[engine]") {
+  Pair net;
+  net.b.manager.SetDatabase(
+      Database(kHostB, kHostA, "203.0.113.0/24", "192.0.2.128/25", kIke, kEsp));
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  REQUIRE(net.a.Established(1));
+  const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
+  net.Run();
+  REQUIRE(net.a.Failed(2));
+  const auto& f = net.a.Failed(2)->negotiation_failed();
+  CHECK(f.code() == ipc::INVALID_ID);
+  CHECK_THAT(f.reason(), Catch::Contains("INVALID-ID-INFORMATION"));
+  CHECK_THAT(f.reason(), Catch::Contains("198.51.100.0-198.51.100.255"));
+}
+
+TEST_CASE("garbage and replayed packets never crash the engine", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  std::vector<Packet> seen;
+  net.Run([&](const Packet& p) {
+    seen.push_back(p);
+    return false;
+  });
+  REQUIRE(net.b.Established(1));
+  SeededRandom rng(7);
+  const Endpoint from{*IpAddress::Parse(kHostA), 500}, to{*IpAddress::Parse(kHostB), 500};
+  for (const auto& p : seen) {
+    for (size_t cut = 0; cut <= p.data.size(); cut += 3)
+      net.b.manager.OnPacket(to, from, ByteView(p.data).first(cut));
+    Bytes flipped = p.data;
+    for (int i = 0; i < 20; ++i) {
+      flipped[rng.NextU32() % flipped.size()] ^= uint8_t(1 + rng.NextU32() % 255);
+      net.b.manager.OnPacket(to, from, flipped);
+    }
+    net.b.manager.OnPacket(to, from, p.data);  // replay
+  }
+  net.Run();
+  CHECK(net.b.Established(1));
+}
+
+}  // namespace
+}  // namespace ike::isakmpd

@@ -1,0 +1,403 @@
+// TunnelManager: numbering, the seven-step flow against a fake isakmpd, the
+// responder path, failures, removal and list ordering.
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "tmd/core/tunnel_manager.h"
+
+namespace ike::tmd {
+namespace {
+
+class FixedClock : public Clock {
+ public:
+  TimePoint Now() const override { return TimePoint{}; }
+  uint64_t UnixNow() const override { return 1700000000; }
+};
+
+// Records what tmd sends to isakmpd.
+class FakeIsakmpd : public IsakmpdLink {
+ public:
+  bool connected() const override { return up; }
+  void Send(const ipc::Envelope& e) override { sent.push_back(e); }
+  ipc::Envelope Take() {
+    REQUIRE_FALSE(sent.empty());
+    ipc::Envelope e = sent.front();
+    sent.erase(sent.begin());
+    return e;
+  }
+  bool up = true;
+  std::vector<ipc::Envelope> sent;
+};
+
+// Three definitions: two ipsec tunnels over phase 1 "ab", one over "ac".
+const char kDb[] = R"(
+ike_protection { name: "p1" proposal { encryption: AES_CBC hash: SHA2_256 dh_group: MODP_2048 } }
+ipsec_protection { name: "p2" proposal { encryption: ESP_AES_CBC integrity: HMAC_SHA2_256 } }
+ike_tunnel { name: "ab" local_address: "192.0.2.1" remote_address: "192.0.2.2" protection: "p1" }
+ike_tunnel { name: "ac" local_address: "192.0.2.1" remote_address: "192.0.2.3" protection: "p1"
+             remote_id { type: FQDN value: "c.example.com" } }
+ipsec_tunnel { name: "ab-1" ike_tunnel: "ab" protection: "p2"
+               local { address: "198.51.100.1" } remote { address: "203.0.113.1" } }
+ipsec_tunnel { name: "ab-2" ike_tunnel: "ab" protection: "p2"
+               local { subnet: "198.51.100.0/24" } remote { range: "203.0.113.5-203.0.113.9" } }
+ipsec_tunnel { name: "ac-1" ike_tunnel: "ac" protection: "p2" autostart: true
+               local { address: "198.51.100.1" } remote { address: "203.0.114.1" } }
+)";
+
+struct Fixture {
+  Fixture() : manager(kernel, isakmpd, clock) {
+    Result<Database> d = Database::Parse(kDb, "tunnels.db");
+    INFO((d.ok() ? std::string() : d.error().message));
+    REQUIRE(d.ok());
+    manager.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
+  }
+  ipc::Envelope Activate(std::vector<uint32_t> numlist, uint32_t phase = 0) {
+    ipc::ActivateRequest r;
+    r.set_phase(phase);
+    for (uint32_t n : numlist) r.add_numlist(n);
+    return manager.Activate(r);
+  }
+  void Deliver(ipc::Envelope e) { manager.OnIsakmpdMessage(e); }
+  void Ack(const ipc::Envelope& request) {
+    ipc::Envelope a;
+    a.set_request_id(request.request_id());
+    a.mutable_ack();
+    Deliver(a);
+  }
+  void Phase1Up(uint32_t tunnel, uint64_t handle, const std::string& peer = "192.0.2.2") {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase1_established();
+    p->set_tunnel(tunnel);
+    p->set_handle(handle);
+    p->set_role(tunnel ? "Initiator" : "Responder");
+    p->set_mode("Main");
+    p->set_name(peer == "192.0.2.2" ? "ab" : "");
+    p->set_local_address("192.0.2.1");
+    p->set_remote_address(peer);
+    p->set_local_id("192.0.2.1");
+    p->set_remote_id(peer);
+    p->set_icookie("0123456789abcdef");
+    p->set_rcookie("fedcba9876543210");
+    p->set_encryption("AES-CBC-128");
+    p->set_lifetime_seconds(28800);
+    Deliver(e);
+  }
+  ipc::Envelope Phase2Up(uint32_t tunnel, uint32_t p1, uint64_t handle, uint64_t p1_handle,
+                         uint32_t spi_in, uint32_t spi_out) {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase2_established();
+    p->set_tunnel(tunnel);
+    p->set_phase1_tunnel(p1);
+    p->set_handle(handle);
+    p->set_phase1_handle(p1_handle);
+    p->set_name(tunnel ? "" : "ab-1");
+    p->set_role(tunnel ? "Initiator" : "Responder");
+    p->set_local_id("198.51.100.1-198.51.100.1");
+    p->set_remote_id("203.0.113.1-203.0.113.1");
+    p->set_lifetime_seconds(3600);
+    for (auto [dir, spi, src, dst] :
+         {std::tuple{"inbound", spi_in, "192.0.2.2", "192.0.2.1"},
+          std::tuple{"outbound", spi_out, "192.0.2.1", "192.0.2.2"}}) {
+      ipc::ChildSa* sa = p->add_sa();
+      sa->set_direction(dir);
+      sa->set_spi(spi);
+      sa->set_source(src);
+      sa->set_destination(dst);
+      sa->set_encryption("AES-CBC");
+      sa->set_encryption_key_bits(128);
+      sa->set_encryption_key(std::string(16, 'K'));
+      sa->set_integrity("HMAC-SHA2-256");
+      sa->set_integrity_key(std::string(32, 'I'));
+    }
+    manager.OnIsakmpdMessage(e);
+    return e;
+  }
+  FixedClock clock;
+  FakeIsakmpd isakmpd;
+  StateOnlyKernel kernel;
+  TunnelManager manager;
+};
+
+TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
+  Fixture f;
+  // Steps 1-2: ike -> tmd -> isakmpd Phase1Request.
+  ipc::Envelope reply = f.Activate({1});
+  REQUIRE(reply.has_activate_reply());
+  REQUIRE(reply.activate_reply().started_size() == 2);
+  CHECK(reply.activate_reply().started(0).phase() == 1);
+  CHECK(reply.activate_reply().started(1).phase() == 2);
+  ipc::Envelope p1 = f.isakmpd.Take();
+  REQUIRE(p1.has_phase1_request());
+  CHECK(p1.phase1_request().tunnel() == 1);
+  CHECK(p1.phase1_request().definition().name() == "ab");
+  CHECK(p1.phase1_request().protection().name() == "p1");
+  CHECK(f.isakmpd.sent.empty());  // phase 2 waits for phase 1
+  f.Ack(p1);
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Negotiating");
+
+  ipc::Envelope sc;
+  auto* s = sc.mutable_state_change();
+  s->set_phase(1);
+  s->set_tunnel(1);
+  s->set_handle(77);
+  s->set_old_state("INIT");
+  s->set_new_state("WAIT SA");
+  s->set_icookie("0123456789abcdef");
+  f.Deliver(sc);
+  CHECK(f.manager.FindPhase1(1)->status.state() == "WAIT SA");
+
+  // Step 3 -> step 4.
+  f.Phase1Up(1, 77);
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Active");
+  ipc::Envelope p2 = f.isakmpd.Take();
+  REQUIRE(p2.has_phase2_request());
+  CHECK(p2.phase2_request().tunnel() == 1);
+  CHECK(p2.phase2_request().phase1_tunnel() == 1);
+  CHECK(p2.phase2_request().definition().name() == "ab-1");
+  CHECK(p2.phase2_request().phase1_definition().name() == "ab");
+
+  // Step 5 -> steps 6 and 7; keys wiped from the message after install.
+  ipc::Envelope est = f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
+  CHECK(est.phase2_established().sa(0).encryption_key().empty());
+  const Phase2Tunnel* t2 = f.manager.FindPhase2(1);
+  CHECK(t2->status.status() == "Active");
+  CHECK(t2->status.spi_in() == 0x1000);
+  CHECK(f.kernel.sa_count() == 2);
+  auto rules = f.kernel.ListPolicies();
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].direction() == "outbound");
+  CHECK(rules[0].source() == "198.51.100.1-198.51.100.1");
+  CHECK(rules[0].destination() == "203.0.113.1-203.0.113.1");
+  CHECK(rules[0].spi() == 0x2000);
+  CHECK(rules[1].direction() == "inbound");
+  CHECK(rules[1].spi() == 0x1000);
+  auto cache = f.kernel.ListSas();
+  REQUIRE(cache.size() == 2);
+  CHECK(cache[0].direction() == "inbound");
+  CHECK(cache[0].encryption_key_bits() == 128);
+}
+
+TEST_CASE("second phase 2 over an active phase 1 goes straight to phase 2") {
+  Fixture f;
+  (void)f.Activate({1});
+  f.isakmpd.Take();
+  f.Phase1Up(1, 77);
+  f.isakmpd.Take();
+  ipc::Envelope reply = f.Activate({2});
+  REQUIRE(reply.activate_reply().started_size() == 1);
+  CHECK(reply.activate_reply().started(0).number() == 2);
+  ipc::Envelope q = f.isakmpd.Take();
+  REQUIRE(q.has_phase2_request());
+  CHECK(q.phase2_request().phase1_tunnel() == 1);
+  CHECK(f.manager.FindPhase2(2)->status.local_id() == "198.51.100.0-198.51.100.255");
+  CHECK(f.manager.FindPhase2(2)->status.remote_id() == "203.0.113.5-203.0.113.9");
+}
+
+TEST_CASE("activation errors") {
+  Fixture f;
+  ipc::Envelope e = f.Activate({7});
+  REQUIRE(e.has_error());
+  CHECK(e.error().code() == ipc::UNKNOWN_TUNNEL);
+  CHECK(e.error().reason() == "no tunnel 7 in the database or the tunnel list");
+
+  (void)f.Activate({1});
+  e = f.Activate({1});
+  CHECK(e.error().code() == ipc::TUNNEL_ACTIVE);
+  CHECK(e.error().reason() == "phase 2 tunnel 1 (ab-1) is already being negotiated");
+
+  ipc::ActivateRequest r;
+  r.set_local_address("192.0.2.1");
+  r.set_remote_address("192.0.2.9");
+  e = f.manager.Activate(r);
+  CHECK(e.error().code() == ipc::INVALID_REMOTE_ADDRESS);
+  CHECK(e.error().reason() ==
+        "invalid remote address: no tunnel from 192.0.2.1 to 192.0.2.9 in the database");
+
+  ipc::ActivateRequest n;
+  n.add_namelist("nope");
+  CHECK(f.manager.Activate(n).error().code() == ipc::UNKNOWN_TUNNEL);
+
+  f.isakmpd.up = false;
+  CHECK(f.Activate({3}).error().code() == ipc::NOT_READY);
+}
+
+TEST_CASE("selectors: namelist, remid, ipaddr, bare activate and phase=1") {
+  Fixture f;
+  ipc::ActivateRequest r;
+  r.set_remid("c.example.com");
+  ipc::Envelope e = f.manager.Activate(r);
+  REQUIRE(e.activate_reply().started_size() == 2);
+  CHECK(e.activate_reply().started(1).name() == "ac-1");
+
+  ipc::ActivateRequest name;
+  name.add_namelist("ab");
+  name.set_phase(1);
+  e = f.manager.Activate(name);
+  REQUIRE(e.activate_reply().started_size() == 1);
+  CHECK(e.activate_reply().started(0).phase() == 1);
+  CHECK(e.activate_reply().started(0).number() == 2);
+
+  // ipaddr selects the phase 2 tunnels of "ab"; phase 1 "ab" already runs.
+  ipc::ActivateRequest ip;
+  ip.set_local_address("192.0.2.1");
+  ip.set_remote_address("192.0.2.2");
+  e = f.manager.Activate(ip);
+  REQUIRE(e.activate_reply().started_size() == 2);
+  CHECK(e.activate_reply().started(0).name() == "ab-1");
+  CHECK(e.activate_reply().started(1).name() == "ab-2");
+
+  // Bare activate = the autostart definitions (ac-1), already running.
+  e = f.manager.Activate(ipc::ActivateRequest());
+  CHECK(e.error().code() == ipc::TUNNEL_ACTIVE);
+}
+
+TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps the number") {
+  Fixture f;
+  (void)f.Activate({1});
+  ipc::Envelope p1 = f.isakmpd.Take();
+  ipc::Envelope fail;
+  auto* nf = fail.mutable_negotiation_failed();
+  nf->set_phase(1);
+  nf->set_tunnel(1);
+  nf->set_code(ipc::NEGOTIATION_TIMEOUT);
+  nf->set_state("WAIT SA");
+  nf->set_reason("peer 192.0.2.2 not answering: no reply to message 1 after 5 tries");
+  f.Deliver(fail);
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
+  CHECK(f.manager.FindPhase1(1)->status.state() == "WAIT SA");
+  CHECK(f.manager.FindPhase2(1)->status.status() == "Failed");
+  CHECK(f.manager.FindPhase2(1)->status.reason() ==
+        "phase 1 tunnel 1 failed: peer 192.0.2.2 not answering: no reply to message 1 after 5 "
+        "tries");
+  ipc::Envelope again = f.Activate({1});
+  REQUIRE(again.has_activate_reply());
+  CHECK(again.activate_reply().started(0).number() == 1);
+  CHECK(again.activate_reply().started(1).number() == 1);
+  CHECK(f.manager.FindPhase2(1)->status.status() == "Negotiating");
+  CHECK(f.isakmpd.Take().phase1_request().tunnel() == 1);
+
+  // isakmpd refusing the request outright (Error reply) fails it too.
+  ipc::Envelope req = f.isakmpd.sent.empty() ? ipc::Envelope() : f.isakmpd.Take();
+  (void)req;
+  ipc::Envelope err;
+  err.set_request_id(2);
+  err.mutable_error()->set_code(ipc::BAD_ARGUMENT);
+  err.mutable_error()->set_reason("no local address 192.0.2.1 bound");
+  f.Deliver(err);
+  CHECK(f.manager.FindPhase1(1)->status.reason() == "no local address 192.0.2.1 bound");
+  (void)p1;
+}
+
+TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {
+  Fixture f;
+  f.Phase1Up(0, 500);
+  ipc::Envelope a = f.isakmpd.Take();
+  REQUIRE(a.has_tunnel_assigned());
+  CHECK(a.tunnel_assigned().handle() == 500);
+  CHECK(a.tunnel_assigned().phase() == 1);
+  CHECK(a.tunnel_assigned().tunnel() == 1);
+  CHECK(f.manager.FindPhase1(1)->status.role() == "Responder");
+  (void)f.Phase2Up(0, 0, 501, 500, 0x10, 0x20);
+  a = f.isakmpd.Take();
+  CHECK(a.tunnel_assigned().phase() == 2);
+  CHECK(a.tunnel_assigned().tunnel() == 1);
+  CHECK(f.manager.FindPhase2(1)->status.phase1_number() == 1);
+  CHECK(f.kernel.sa_count() == 2);
+  // The peer deletes the phase 2 SA: cache entries and filters go.
+  ipc::Envelope del;
+  del.mutable_sa_deleted()->set_phase(2);
+  del.mutable_sa_deleted()->set_handle(501);
+  del.mutable_sa_deleted()->set_by_peer(true);
+  f.Deliver(del);
+  CHECK(f.manager.FindPhase2(1) == nullptr);
+  CHECK(f.kernel.sa_count() == 0);
+  CHECK(f.kernel.policy_count() == 0);
+}
+
+TEST_CASE("remove: phase 2 first, RemoveTunnel to isakmpd, kernel state gone") {
+  Fixture f;
+  (void)f.Activate({1});
+  f.isakmpd.Take();
+  f.Phase1Up(1, 77);
+  f.isakmpd.Take();
+  (void)f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
+  ipc::RemoveRequest r;
+  r.add_numlist(1);
+  ipc::Envelope reply = f.manager.Remove(r);
+  REQUIRE(reply.has_remove_reply());
+  REQUIRE(reply.remove_reply().removed_size() == 2);
+  CHECK(reply.remove_reply().removed(0).phase() == 2);
+  CHECK(reply.remove_reply().removed(1).phase() == 1);
+  ipc::Envelope m = f.isakmpd.Take();
+  CHECK(m.remove_tunnel().phase() == 2);
+  CHECK(f.isakmpd.Take().remove_tunnel().phase() == 1);
+  CHECK(f.kernel.sa_count() == 0);
+  CHECK(f.kernel.policy_count() == 0);
+  CHECK(f.manager.phase1_count() == 0);
+  // Numbers are reused from 1 after removal.
+  reply = f.Activate({3});
+  CHECK(reply.activate_reply().started(0).number() == 1);
+
+  ipc::RemoveRequest bad;
+  bad.add_numlist(9);
+  CHECK(f.manager.Remove(bad).error().reason() == "no tunnel 9 in the tunnel list");
+  CHECK(f.manager.Remove(ipc::RemoveRequest()).error().code() == ipc::BAD_ARGUMENT);
+  ipc::RemoveRequest all;
+  all.set_all(true);
+  CHECK(f.manager.Remove(all).remove_reply().removed_size() == 2);
+}
+
+TEST_CASE("list: phase 1 rows then phase 2 rows, sorted by number") {
+  Fixture f;
+  (void)f.Activate({3});  // p1 #1 (ac), p2 #1 (ac-1)
+  // numlist=1 would now name live phase 2 tunnel 1, so select by name.
+  ipc::ActivateRequest ab;
+  ab.add_namelist("ab-1");
+  ab.add_namelist("ab-2");
+  (void)f.manager.Activate(ab);  // p1 #2 (ab), p2 #2 and #3 wait on it
+  ipc::Envelope l = f.manager.List(ipc::ListRequest());
+  const auto& reply = l.list_reply();
+  REQUIRE(reply.phase1_size() == 2);
+  REQUIRE(reply.phase2_size() == 3);
+  CHECK(reply.phase1(0).number() == 1);
+  CHECK(reply.phase1(1).number() == 2);
+  CHECK(reply.phase1(0).remote_id() == "c.example.com");
+  CHECK(reply.phase2(2).number() == 3);
+  CHECK(reply.phase2(2).phase1_number() == 2);
+
+  ipc::ListRequest plus;
+  plus.set_phase(3);
+  plus.add_numlist(2);
+  l = f.manager.List(plus);
+  CHECK(l.list_reply().phase1_size() == 1);
+  CHECK(l.list_reply().phase2_size() == 2);
+
+  ipc::ListRequest db;
+  db.set_db(true);
+  CHECK(f.manager.List(db).list_reply().database().ipsec_tunnel_size() == 3);
+}
+
+TEST_CASE("isakmpd going away fails negotiations in progress") {
+  Fixture f;
+  (void)f.Activate({1});
+  f.manager.OnIsakmpdDisconnected();
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
+  CHECK(f.manager.FindPhase1(1)->status.reason() == "isakmpd stopped during the negotiation");
+}
+
+TEST_CASE("scales to 20,000 responder tunnels") {
+  Fixture f;
+  SetLogLevel(LogLevel::kError);  // 40,000 syslog lines would dominate the timing
+  for (uint64_t h = 1; h <= 20000; ++h) f.Phase1Up(0, h, "192.0.2.9");
+  CHECK(f.manager.phase1_count() == 20000);
+  ipc::RemoveRequest all;
+  all.set_all(true);
+  CHECK(f.manager.Remove(all).remove_reply().removed_size() == 20000);
+  SetLogLevel(LogLevel::kEvents);
+}
+
+}  // namespace
+}  // namespace ike::tmd

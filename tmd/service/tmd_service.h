@@ -1,0 +1,60 @@
+// tmd's IPC shell: the Unix socket tmd.sock, one dispatch table keyed by the
+// envelope body, the isakmpd connection (recognised by its unsolicited
+// Pong{daemon:"isakmpd"}: conventions.md), refresh and shutdown. All protocol
+// decisions are in TunnelManager (tmd/core).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/ipc.h"
+#include "tmd/core/tunnel_manager.h"
+
+namespace ike {
+class EventLoop;
+}
+
+namespace ike::tmd {
+
+class TmdService : public IsakmpdLink {
+ public:
+  // |database_path| is re-read on Refresh/SIGHUP. |database| is the one
+  // loaded at start-up. The service owns the kernel backend.
+  TmdService(EventLoop& loop, std::string socket_path, std::string database_path,
+             DatabasePtr database, std::unique_ptr<KernelBackend> kernel);
+  ~TmdService() override;
+
+  // Binds the socket. Errors name the path.
+  Status Start();
+  // Re-reads the database; on failure keeps the old one and says why.
+  Status Refresh();
+  // SIGTERM: isakmpd deletes its own SAs when it stops; tmd only removes
+  // the kernel state it installed.
+  void Shutdown();
+
+  // IsakmpdLink
+  bool connected() const override;
+  void Send(const ipc::Envelope& envelope) override;
+
+  TunnelManager& manager() { return manager_; }
+
+ private:
+  using Handler = std::function<void(const ipc::ConnectionPtr&, ipc::Envelope&)>;
+  void OnMessage(const ipc::ConnectionPtr& conn, const ipc::Envelope& envelope);
+  void OnClose(const ipc::ConnectionPtr& conn);
+  void BuildDispatch();
+  void Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc::Envelope body);
+  void PushConfig();
+
+  EventLoop& loop_;
+  std::string database_path_;
+  std::unique_ptr<KernelBackend> kernel_;
+  TunnelManager manager_;
+  ipc::Server server_;
+  ipc::ConnectionPtr isakmpd_;
+  std::unordered_map<int, Handler> dispatch_;
+};
+
+}  // namespace ike::tmd

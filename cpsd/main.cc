@@ -34,13 +34,13 @@ int main() {
 
   ike::cpsd::CpsdService service(load, std::move(initial).value(), getpid());
   ike::EventLoop loop;
-  ike::ipc::Server server(loop, ike::ipc::SocketPath("cpsd"),
-                          [&service](const ike::ipc::ConnectionPtr& conn,
-                                     const ike::ipc::Envelope& request) {
-                            ike::cpsd::Response response = service.Handle(request);
-                            conn->Send(response.reply);
-                            if (response.close) conn->Close();
-                          });
+  ike::ipc::Server server(
+      loop, ike::ipc::SocketPath("cpsd"),
+      [&service](const ike::ipc::ConnectionPtr& conn, const ike::ipc::Envelope& request) {
+        ike::cpsd::Response response = service.Handle(request);
+        conn->Send(response.reply);
+        if (response.close) conn->Close();
+      });
   ike::Status listening = server.Listen();
   if (!listening.ok()) return Fail(listening.error().message);
 
@@ -52,8 +52,8 @@ int main() {
   // Reload errors are logged by the service; the old keys stay in use.
   loop.OnSignal(SIGHUP, [&service] { (void)service.Reload(); });
 
-  LOG_EVENT("cpsd started, %zu pre-shared keys from %s, listening on %s",
-            service.store().size(), psk_path.c_str(), server.path().c_str());
+  LOG_EVENT("cpsd started, %zu pre-shared keys from %s, listening on %s", service.store().size(),
+            psk_path.c_str(), server.path().c_str());
   int rc = loop.Run();
   return rc == 0 ? 0 : 1;
 }

@@ -5,6 +5,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/log.h"
@@ -47,10 +49,11 @@ int main() {
     loop.Schedule(ike::Duration(200), [&loop] { loop.Stop(); });
   };
   ike::src::Supervisor supervisor(loop, on_idle);
-  ike::ipc::Server server(loop, path, [&supervisor](const ike::ipc::ConnectionPtr& conn,
-                                                    const ike::ipc::Envelope& request) {
-    supervisor.HandleRequest(conn, request);
-  });
+  ike::ipc::Server server(
+      loop, path,
+      [&supervisor](const ike::ipc::ConnectionPtr& conn, const ike::ipc::Envelope& request) {
+        supervisor.HandleRequest(conn, request);
+      });
   loop.OnSignal(SIGCHLD, [&supervisor] { supervisor.ReapChildren(); });
   loop.OnSignal(SIGTERM, [&supervisor] { supervisor.StopAll(); });
   loop.OnSignal(SIGHUP, [] {});  // detached: a stray hangup must not kill us
@@ -61,6 +64,9 @@ int main() {
     return 1;
   }
   ike::src::ReportReady(ready_fd, "");
+  if (const char* copy = getenv("IKE_LOG_STDERR"); copy != nullptr && std::string(copy) == "1") {
+    ike::src::RedirectStderr(ike::ipc::RunDir() + "/srcmstr.err");
+  }
   LOG_EVENT("srcmstr started, listening on %s", path.c_str());
   int rc = loop.Run();
   // The Server removes the socket only if it is still the one it bound, so a

@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   Result<tmd::Database> database = tmd::Database::Load(path);
   if (!database.ok()) return Fatal(database.error().message);
   const db::LogLevel level = database->proto().settings().log_level();
+  const int phase1_defs = database->proto().ike_tunnel_size();
+  const int phase2_defs = database->proto().ipsec_tunnel_size();
   if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
 
   EventLoop loop;
@@ -46,6 +48,6 @@ int main(int argc, char** argv) {
   loop.OnSignal(SIGINT, [&] { service.Shutdown(); });
   loop.OnSignal(SIGHUP, [&] { (void)service.Refresh(); });
   LOG_EVENT("tmd started; tunnel database %s (%d phase 1, %d phase 2 definitions)", path.c_str(),
-            database->proto().ike_tunnel_size(), database->proto().ipsec_tunnel_size());
+            phase1_defs, phase2_defs);
   return loop.Run() == 0 ? 0 : 1;
 }

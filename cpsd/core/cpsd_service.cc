@@ -13,11 +13,16 @@ constexpr uint32_t kVersion = 1;
 
 LogLevel ToLogLevel(db::LogLevel level) {
   switch (level) {
-    case db::NONE: return LogLevel::kNone;
-    case db::ERROR: return LogLevel::kError;
-    case db::INFORMATION: return LogLevel::kInformation;
-    case db::DEBUG: return LogLevel::kDebug;
-    default: return LogLevel::kEvents;  // UNSPECIFIED keeps the default level
+    case db::NONE:
+      return LogLevel::kNone;
+    case db::ERROR:
+      return LogLevel::kError;
+    case db::INFORMATION:
+      return LogLevel::kInformation;
+    case db::DEBUG:
+      return LogLevel::kDebug;
+    default:
+      return LogLevel::kEvents;  // UNSPECIFIED keeps the default level
   }
 }
 
@@ -59,8 +64,7 @@ Response CpsdService::Handle(const ipc::Envelope& request) {
 Status CpsdService::Reload() {
   Result<PskStore> fresh = loader_();
   if (!fresh.ok()) {
-    LOG_ERROR("refresh failed, keeping %zu keys: %s", store_.size(),
-              fresh.error().message.c_str());
+    LOG_ERROR("refresh failed, keeping %zu keys: %s", store_.size(), fresh.error().message.c_str());
     return fresh.error();
   }
   store_ = std::move(fresh).value();

@@ -1,14 +1,14 @@
 #include "cpsd/core/psk_store.h"
 
 #include <fcntl.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <google/protobuf/io/tokenizer.h>
-#include <google/protobuf/text_format.h>
 
 #include "isakmpd/keymat/keymat.h"
 #include "tunneldb.pb.h"
@@ -87,11 +87,16 @@ bool DecodeSecret(const db::PresharedKey& key, Bytes* out, std::string* field_er
 
 Result<crypto::HashAlg> PrfFor(db::IkeHash hash) {
   switch (hash) {
-    case db::SHA1: return crypto::HashAlg::kSha1;
-    case db::SHA2_256: return crypto::HashAlg::kSha256;
-    case db::SHA2_384: return crypto::HashAlg::kSha384;
-    case db::SHA2_512: return crypto::HashAlg::kSha512;
-    default: return Error{"prf: unsupported hash " + std::to_string(hash)};
+    case db::SHA1:
+      return crypto::HashAlg::kSha1;
+    case db::SHA2_256:
+      return crypto::HashAlg::kSha256;
+    case db::SHA2_384:
+      return crypto::HashAlg::kSha384;
+    case db::SHA2_512:
+      return crypto::HashAlg::kSha512;
+    default:
+      return Error{"prf: unsupported hash " + std::to_string(hash)};
   }
 }
 

@@ -19,8 +19,7 @@ namespace ike::cpsd {
 // path shown in the message. Pure so the policy is unit-testable without
 // chown: a group/world bit set, a non-regular file, or an owner that is
 // neither root nor |our_uid| is refused.
-std::string CheckKeyFilePermissions(std::string_view name, mode_t mode, uid_t owner,
-                                    uid_t our_uid);
+std::string CheckKeyFilePermissions(std::string_view name, mode_t mode, uid_t owner, uid_t our_uid);
 
 // Outcome of a SKEYID computation; |code| is OK on success.
 struct SkeyidOutcome {

@@ -137,8 +137,7 @@ std::optional<ParseError> CheckOrder(const MessageRules& m, const std::vector<Pa
   return std::nullopt;
 }
 
-std::optional<ParseError> CheckCounts(const MessageRules& m,
-                                      const std::vector<Payload>& payloads) {
+std::optional<ParseError> CheckCounts(const MessageRules& m, const std::vector<Payload>& payloads) {
   for (const auto& r : m.rules) {
     if (r.type == PayloadType::kNone) break;
     const size_t n = Count(payloads, r.type);
@@ -154,7 +153,8 @@ std::optional<ParseError> CheckCounts(const MessageRules& m,
     return ParseError{NotifyType::kInvalidIdInformation,
                       std::to_string(ids) + " ID payloads (want IDci and IDcr, or none)" + Where(m),
                       0};
-  const size_t auth = Count(payloads, PayloadType::kHash) + Count(payloads, PayloadType::kSignature);
+  const size_t auth =
+      Count(payloads, PayloadType::kHash) + Count(payloads, PayloadType::kSignature);
   if (m.hash_or_sig && auth != 1)
     return ParseError{NotifyType::kPayloadMalformed,
                       (auth == 0 ? "missing HASH or SIG" : "both HASH and SIG") + Where(m), 0};
@@ -178,10 +178,10 @@ std::optional<ParseError> ValidatePayloads(MessageKind kind, const std::vector<P
   if (auto e = CheckOrder(*m, payloads, offsets)) return e;
   for (size_t i = 0; i < payloads.size(); ++i)
     if (FindRule(*m, payloads[i].type) == nullptr)
-      return ParseError{NotifyType::kInvalidPayloadType,
-                        std::string("unexpected ") + PayloadTypeName(payloads[i].type) +
-                            " payload" + Where(*m),
-                        offsets[i]};
+      return ParseError{
+          NotifyType::kInvalidPayloadType,
+          std::string("unexpected ") + PayloadTypeName(payloads[i].type) + " payload" + Where(*m),
+          offsets[i]};
   return CheckCounts(*m, payloads);
 }
 

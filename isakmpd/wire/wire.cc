@@ -115,8 +115,8 @@ ParseError BadSyntax(std::string detail, size_t offset) {
   return Error(NotifyType::kBadProposalSyntax, std::move(detail), offset);
 }
 
-constexpr size_t kProposalHeaderLength = 8;   // RFC 2408 3.5
-constexpr size_t kTransformHeaderLength = 8;  // RFC 2408 3.6
+constexpr size_t kProposalHeaderLength = 8;       // RFC 2408 3.5
+constexpr size_t kTransformHeaderLength = 8;      // RFC 2408 3.6
 constexpr uint16_t kAttributeFormatBit = 0x8000;  // RFC 2408 3.3 AF
 constexpr uint32_t kDoiIsakmp = 0;
 constexpr uint32_t kDoiIpsec = 1;
@@ -208,8 +208,8 @@ std::optional<ParseError> ParseSa(Reader& r, SaPayload* sa) {
     return Error(NotifyType::kDoiNotSupported, "SA DOI " + std::to_string(sa->doi), at);
   if (!r.U32(&sa->situation)) return Malformed("truncated SA situation", at + 4);
   if ((sa->situation & ~kSitIdentityOnly) != 0)
-    return Error(NotifyType::kSituationNotSupported,
-                 "situation " + std::to_string(sa->situation), at + 4);
+    return Error(NotifyType::kSituationNotSupported, "situation " + std::to_string(sa->situation),
+                 at + 4);
   if (r.empty()) return BadSyntax("SA without proposals", r.offset());
   while (!r.empty()) {
     const size_t p_at = r.offset();

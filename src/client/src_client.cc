@@ -3,8 +3,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -52,8 +52,9 @@ Status EnsureSrcmstr() {
   if (SrcmstrAnswers()) return Status::Ok();
   std::string binary = FindInstalledBinary("srcmstr");
   if (binary.empty()) {
-    return Error{"0513-001 The System Resource Controller daemon is not active: no srcmstr "
-                 "program in $IKE_SBINDIR, this program's directory or ../sbin."};
+    return Error{
+        "0513-001 The System Resource Controller daemon is not active: no srcmstr "
+        "program in $IKE_SBINDIR, this program's directory or ../sbin."};
   }
   Status ran = RunSrcmstr(binary);
   if (!ran.ok()) return ran;

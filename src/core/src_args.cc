@@ -6,9 +6,12 @@ namespace {
 // Flags each command takes; the ones needing a value are s and g.
 std::string AllowedFlags(SrcCommand command) {
   switch (command) {
-    case SrcCommand::kStop: return "sgfc";
-    case SrcCommand::kStatus: return "sga";
-    default: return "sg";
+    case SrcCommand::kStop:
+      return "sgfc";
+    case SrcCommand::kStatus:
+      return "sga";
+    default:
+      return "sg";
   }
 }
 
@@ -19,10 +22,18 @@ Error UsageError(SrcCommand command, const std::string& what) {
 // Applies one flag; |value| is its argument for -s / -g.
 void ApplyFlag(char flag, const std::string& value, SrcArgs* out) {
   switch (flag) {
-    case 's': out->subsystem = value; break;
-    case 'g': out->group = value; break;
-    case 'a': out->all = true; break;
-    default: out->force = true; break;  // -f, and -c (cancel) which we treat as forced
+    case 's':
+      out->subsystem = value;
+      break;
+    case 'g':
+      out->group = value;
+      break;
+    case 'a':
+      out->all = true;
+      break;
+    default:
+      out->force = true;
+      break;  // -f, and -c (cancel) which we treat as forced
   }
 }
 
@@ -44,19 +55,26 @@ Result<SrcArgs> CheckTarget(SrcCommand command, const SrcArgs& args, int targets
 
 const char* CommandName(SrcCommand command) {
   switch (command) {
-    case SrcCommand::kStart: return "startsrc";
-    case SrcCommand::kStop: return "stopsrc";
-    case SrcCommand::kStatus: return "lssrc";
-    case SrcCommand::kRefresh: return "refresh";
+    case SrcCommand::kStart:
+      return "startsrc";
+    case SrcCommand::kStop:
+      return "stopsrc";
+    case SrcCommand::kStatus:
+      return "lssrc";
+    case SrcCommand::kRefresh:
+      return "refresh";
   }
   return "src";
 }
 
 std::string Usage(SrcCommand command) {
   switch (command) {
-    case SrcCommand::kStop: return "Usage: stopsrc [-f | -c] -s Subsystem | -g Group";
-    case SrcCommand::kStatus: return "Usage: lssrc -s Subsystem | -g Group | -a";
-    default: return std::string("Usage: ") + CommandName(command) + " -s Subsystem | -g Group";
+    case SrcCommand::kStop:
+      return "Usage: stopsrc [-f | -c] -s Subsystem | -g Group";
+    case SrcCommand::kStatus:
+      return "Usage: lssrc -s Subsystem | -g Group | -a";
+    default:
+      return std::string("Usage: ") + CommandName(command) + " -s Subsystem | -g Group";
   }
 }
 
@@ -66,7 +84,8 @@ Result<SrcArgs> ParseSrcArgs(SrcCommand command, const std::vector<std::string>&
   int targets = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
-    if (arg.size() < 2 || arg[0] != '-') return UsageError(command, "unexpected argument '" + arg + "'");
+    if (arg.size() < 2 || arg[0] != '-')
+      return UsageError(command, "unexpected argument '" + arg + "'");
     for (size_t j = 1; j < arg.size(); ++j) {
       char flag = arg[j];
       if (allowed.find(flag) == std::string::npos) {

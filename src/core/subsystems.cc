@@ -18,8 +18,7 @@ bool IsKnownSubsystem(std::string_view name) {
   return std::find(members.begin(), members.end(), name) != members.end();
 }
 
-Result<std::vector<std::string>> ResolveTarget(std::string_view group,
-                                               std::string_view subsystem) {
+Result<std::vector<std::string>> ResolveTarget(std::string_view group, std::string_view subsystem) {
   if (!subsystem.empty()) {
     if (!IsKnownSubsystem(subsystem)) {
       return Error{"0513-085 The " + std::string(subsystem) + " Subsystem is not on file."};
@@ -44,8 +43,7 @@ std::vector<std::string> StopOrder(const std::vector<std::string>& names) {
 }
 
 std::string FindBinary(std::string_view name, std::string_view env_sbindir,
-                       std::string_view self_exe,
-                       bool (*is_executable)(const std::string& path)) {
+                       std::string_view self_exe, bool (*is_executable)(const std::string& path)) {
   namespace fs = std::filesystem;
   std::vector<fs::path> dirs;
   if (!env_sbindir.empty()) dirs.emplace_back(env_sbindir);

@@ -31,8 +31,7 @@ std::vector<std::string> StopOrder(const std::vector<std::string>& names);
 // of its own executable, then ../sbin relative to it. |is_executable| is
 // injected so the search order is testable. Empty when not found.
 std::string FindBinary(std::string_view name, std::string_view env_sbindir,
-                       std::string_view self_exe,
-                       bool (*is_executable)(const std::string& path));
+                       std::string_view self_exe, bool (*is_executable)(const std::string& path));
 // FindBinary with the real environment, /proc/self/exe and access(X_OK).
 std::string FindInstalledBinary(std::string_view name);
 

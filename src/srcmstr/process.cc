@@ -73,8 +73,8 @@ void ReportReady(int ready_fd, const std::string& error) {
   close(ready_fd);
 }
 
-Result<pid_t> Spawn(const std::string& binary, const std::string& name,
-                    const std::string& err_path, bool truncate) {
+Result<pid_t> Spawn(const std::string& binary, const std::string& name, const std::string& err_path,
+                    bool truncate) {
   int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0);
   int err_fd = open(err_path.c_str(), flags, 0600);
   if (err_fd < 0) return Error{err_path + ": " + std::strerror(errno)};
@@ -107,11 +107,24 @@ Result<pid_t> Spawn(const std::string& binary, const std::string& name,
   return pid;
 }
 
-std::string ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
+std::string ReadFileTail(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  std::streamoff size = in.tellg();
+  std::streamoff start = size > static_cast<std::streamoff>(max_bytes)
+                             ? size - static_cast<std::streamoff>(max_bytes)
+                             : 0;
+  in.seekg(start);
   std::ostringstream content;
   content << in.rdbuf();
   return content.str();
+}
+
+void RedirectStderr(const std::string& path) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  dup2(fd, STDERR_FILENO);
+  close(fd);
 }
 
 }  // namespace ike::src

@@ -19,10 +19,15 @@ void ReportReady(int ready_fd, const std::string& error);
 // Starts |binary| as argv[0] |name| with stdin /dev/null and stdout/stderr
 // appended to |err_path| (truncated first when |truncate|), the environment
 // inherited and every signal back to default. Returns the child's pid.
-Result<pid_t> Spawn(const std::string& binary, const std::string& name,
-                    const std::string& err_path, bool truncate);
+Result<pid_t> Spawn(const std::string& binary, const std::string& name, const std::string& err_path,
+                    bool truncate);
 
-// Whole file content, or "" if it cannot be read (diagnostics only).
-std::string ReadSmallFile(const std::string& path);
+// The last |max_bytes| of a file, or "" if it cannot be read (diagnostics).
+std::string ReadFileTail(const std::string& path, size_t max_bytes);
+
+// Sends our stderr to |path| (appending): with IKE_LOG_STDERR=1 srcmstr's log
+// lines land in RunDir()/srcmstr.err instead of /dev/null, for hosts and
+// tests without a syslog daemon.
+void RedirectStderr(const std::string& path);
 
 }  // namespace ike::src

@@ -53,15 +53,26 @@ void Supervisor::HandleRequest(const ipc::ConnectionPtr& conn, const ipc::Envelo
       break;
     }
     case ipc::Envelope::kSrcStart:
+      if (closing_) {
+        // The socket is already gone; startsrc retries with a fresh srcmstr
+        // rather than have us start daemons and then exit under them.
+        Reply(conn, request, ipc::MakeError(0, ipc::NOT_READY, "srcmstr is exiting"));
+        break;
+      }
       Enqueue([this, conn, request] { ServeStart(conn, request); });
       break;
     case ipc::Envelope::kSrcStop:
       Enqueue([this, conn, request] { ServeStop(conn, request); });
       break;
-    case ipc::Envelope::kSrcStatusRequest: ServeStatus(conn, request); break;
-    case ipc::Envelope::kSrcRefresh: ServeRefresh(conn, request); break;
+    case ipc::Envelope::kSrcStatusRequest:
+      ServeStatus(conn, request);
+      break;
+    case ipc::Envelope::kSrcRefresh:
+      ServeRefresh(conn, request);
+      break;
     default:
-      Reply(conn, request, ipc::MakeError(0, ipc::UNKNOWN_BODY, "srcmstr does not serve this request"));
+      Reply(conn, request,
+            ipc::MakeError(0, ipc::UNKNOWN_BODY, "srcmstr does not serve this request"));
       conn->Close();
   }
 }
@@ -153,10 +164,12 @@ void Supervisor::PollStarted(Subsystem& sub) {
   ipc::Envelope ping = Request(static_cast<uint64_t>(sub.pid));
   ping.mutable_ping();
   auto reply = ipc::Call(ipc::SocketPath(sub.name), ping, kPingTimeout);
-  if (reply.ok() && reply->has_pong() && (reply->pong().pid() == 0 || reply->pong().pid() == sub.pid)) {
+  if (reply.ok() && reply->has_pong() &&
+      (reply->pong().pid() == 0 || reply->pong().pid() == sub.pid)) {
     sub.state = State::kActive;
     LOG_EVENT("subsystem %s is active, pid %d", sub.name.c_str(), sub.pid);
-    if (auto done = std::exchange(sub.on_started, nullptr)) done(true, {MsgStarted(sub.name, sub.pid)});
+    if (auto done = std::exchange(sub.on_started, nullptr))
+      done(true, {MsgStarted(sub.name, sub.pid)});
     return;
   }
   if (loop_.Now() >= sub.deadline) {
@@ -180,7 +193,8 @@ void Supervisor::PollStarted(Subsystem& sub) {
 
 Supervisor::Lines Supervisor::StartFailure(const Subsystem& sub, const std::string& why) const {
   Lines lines = {"The " + sub.name + " Subsystem " + why + "."};
-  for (auto& line : LastLines(ReadSmallFile(ErrPath(sub.name)), kErrLines)) lines.push_back(line);
+  for (auto& line : LastLines(ReadFileTail(ErrPath(sub.name), 8192), kErrLines))
+    lines.push_back(line);
   return lines;
 }
 
@@ -224,16 +238,18 @@ void Supervisor::OnChildExit(Subsystem& sub, int wait_status) {
         ScheduleRestart(sub);
       }
       break;
-    case State::kInoperative: break;
+    case State::kInoperative:
+      break;
   }
 }
 
 void Supervisor::ScheduleRestart(Subsystem& sub) {
   if (!sub.want_running) return;
   if (!sub.limiter.Allow(loop_.Now())) {
-    LOG_ERROR("subsystem %s died more than 5 times within 60 seconds; not restarting it, "
-              "it is now inoperative (last: %s)",
-              sub.name.c_str(), DescribeWaitStatus(sub.last_wait_status).c_str());
+    LOG_ERROR(
+        "subsystem %s died more than 5 times within 60 seconds; not restarting it, "
+        "it is now inoperative (last: %s)",
+        sub.name.c_str(), DescribeWaitStatus(sub.last_wait_status).c_str());
     sub.want_running = false;
     sub.state = State::kInoperative;
     return;
@@ -278,9 +294,11 @@ void Supervisor::StopAll() {
   LOG_EVENT("SIGTERM received: stopping all subsystems");
   Enqueue([this] {
     std::vector<std::string> first, last;
-    for (const auto& name : StopOrder(GroupMembers())) (name == "tmd" ? last : first).push_back(name);
+    for (const auto& name : StopOrder(GroupMembers()))
+      (name == "tmd" ? last : first).push_back(name);
     StopStages({first, last}, false, std::make_shared<Lines>(), [this] {
       JobDone();
+      closing_ = true;
       if (on_idle_) on_idle_();
     });
   });
@@ -357,10 +375,18 @@ void Supervisor::ServeStatus(const ipc::ConnectionPtr& conn, const ipc::Envelope
     row->set_group(std::string(kGroupIke));
     row->set_pid(sub.state == State::kInoperative ? 0 : sub.pid);
     switch (sub.state) {
-      case State::kInoperative: row->set_status(kStatusInoperative); break;
-      case State::kStarting: row->set_status(kStatusStarting); break;
-      case State::kActive: row->set_status(kStatusActive); break;
-      case State::kStopping: row->set_status(kStatusStopping); break;
+      case State::kInoperative:
+        row->set_status(kStatusInoperative);
+        break;
+      case State::kStarting:
+        row->set_status(kStatusStarting);
+        break;
+      case State::kActive:
+        row->set_status(kStatusActive);
+        break;
+      case State::kStopping:
+        row->set_status(kStatusStopping);
+        break;
     }
   }
   Reply(conn, request, reply);
@@ -425,7 +451,9 @@ bool Supervisor::AnyRunning() const {
 }
 
 void Supervisor::CheckIdle() {
-  if (!job_running_ && jobs_.empty() && !AnyRunning() && on_idle_) on_idle_();
+  if (closing_ || job_running_ || !jobs_.empty() || AnyRunning() || !on_idle_) return;
+  closing_ = true;
+  on_idle_();
 }
 
 void Supervisor::Reply(const ipc::ConnectionPtr& conn, const ipc::Envelope& request,

@@ -42,7 +42,7 @@ class Supervisor {
     pid_t pid = 0;
     bool want_running = false;  // restart when it dies
     RestartLimiter limiter;
-    TimerId timer = 0;          // restart delay, Ping poll or SIGKILL deadline
+    TimerId timer = 0;  // restart delay, Ping poll or SIGKILL deadline
     TimePoint deadline;
     int last_wait_status = 0;
     StartDone on_started;
@@ -81,6 +81,7 @@ class Supervisor {
   std::map<std::string, Subsystem> subsystems_;
   std::deque<std::function<void()>> jobs_;
   bool job_running_ = false;
+  bool closing_ = false;  // on_idle_ called: refuse new starts
 };
 
 }  // namespace ike::src

@@ -18,7 +18,8 @@ for h in A B; do
 done
 t_info "tunnels.db and psk.db (0600) written on A and B"
 
-dump_both() { ike_dump A; ike_dump B; }
+dump_both() { ike_dump A; ike_dump B; host_capture_summary A; }
+host_capture_start A
 
 # ---- start ----------------------------------------------------------------
 for h in A B; do

@@ -18,6 +18,7 @@ ike_lab 300
 psk="interop-$RANDOM$RANDOM-$$"
 ike_write_db A
 ike_write_psk A 192.0.2.2 "$psk"
+host_capture_start A
 sw_configure B psk="$psk"
 sw_start B
 sw_load B
@@ -32,6 +33,7 @@ fi
 
 explain_failure() {
   ike_dump A
+  host_capture_summary A
   sw_log_tail B 60
   echo "---- B: swanctl --list-sas ----"
   swanctl_list_sas B | indent || true

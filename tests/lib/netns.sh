@@ -181,6 +181,32 @@ dump_syslog() {
   if [[ -s $f ]]; then tail -n "$n" "$f" | redact | indent; else echo "    (empty)"; fi
 }
 
+# host_capture_start X: tcpdump of UDP on X's veth into <hostdir>/capture.pcap.
+declare -gA HOST_CAP_PID=()
+host_capture_start() {
+  local x=$1 f
+  command -v tcpdump >/dev/null || return 0
+  f="${HOST_DIR[$x]}/capture.pcap"
+  ip netns exec "${HOST_NS[$x]}" tcpdump -i "${HOST_IF[$x]}" -U -n -w "$f" udp \
+    </dev/null >"${HOST_DIR[$x]}/tcpdump.out" 2>&1 &
+  HOST_CAP_PID[$x]=$!
+  wait_until 5 grep -q "listening on" "${HOST_DIR[$x]}/tcpdump.out" || true
+}
+
+# host_capture_summary X: one line per packet (ISAKMP headers only; nothing
+# is decrypted, so no secret can appear).
+host_capture_summary() {
+  local x=$1 f
+  f="${HOST_DIR[$x]}/capture.pcap"
+  [[ -s $f ]] || { echo "    (no capture)"; return 0; }
+  echo "---- host $x: packets on ${HOST_IF[$x]} ----"
+  if command -v tshark >/dev/null; then
+    timeout 30 tshark -n -r "$f" 2>/dev/null | indent
+  else
+    timeout 30 tcpdump -n -r "$f" 2>/dev/null | indent
+  fi
+}
+
 _kill_pids_wait() {
   # _kill_pids_wait SECONDS PID...: TERM, wait, then KILL what is left.
   local limit=$1; shift

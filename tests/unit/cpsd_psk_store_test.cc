@@ -1,8 +1,8 @@
 // PskStore: parsing psk.db, the permission policy, lookup and SKEYID.
-#include <catch2/catch.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <fstream>
 
@@ -88,8 +88,8 @@ TEST_CASE("content errors name the entry and field") {
     CHECK(s.error().message == "psk.db:1:1: key[0].remote_id: is empty");
   }
   SECTION("duplicate remote_id, case-insensitive") {
-    auto s = PskStore::Parse("key { remote_id: \"a\" text: \"x\" }\nkey { remote_id: \"A\" text: \"y\" }",
-                             "psk.db");
+    auto s = PskStore::Parse(
+        "key { remote_id: \"a\" text: \"x\" }\nkey { remote_id: \"A\" text: \"y\" }", "psk.db");
     REQUIRE_FALSE(s.ok());
     CHECK(s.error().message == "psk.db:2:1: key[1].remote_id: duplicate \"A\" (first on line 1)");
   }
@@ -121,8 +121,7 @@ TEST_CASE("permission policy") {
         "psk.db: mode 0640 is too open, must be 0600");
   CHECK(CheckKeyFilePermissions("psk.db", S_IFREG | 0600, 1234, me) ==
         "psk.db: owned by uid 1234, must be owned by root");
-  CHECK(CheckKeyFilePermissions("psk.db", S_IFDIR | 0700, 0, me) ==
-        "psk.db: not a regular file");
+  CHECK(CheckKeyFilePermissions("psk.db", S_IFDIR | 0700, 0, me) == "psk.db: not a regular file");
 }
 
 TEST_CASE("Load checks the real file's mode") {
@@ -154,9 +153,8 @@ TEST_CASE("SKEYID equals keymat::SkeyidPsk = HMAC(psk, Ni_b | Nr_b)") {
   ike::SecretBytes expected = ike::keymat::SkeyidPsk(ike::crypto::HashAlg::kSha256, psk,
                                                      ike::View(req.ni()), ike::View(req.nr()));
   CHECK(out.skeyid.bytes() == expected.bytes());
-  CHECK(out.skeyid.bytes() ==
-        ike::crypto::Hmac(ike::crypto::HashAlg::kSha256, psk,
-                          {ike::View(req.ni()), ike::View(req.nr())}));
+  CHECK(out.skeyid.bytes() == ike::crypto::Hmac(ike::crypto::HashAlg::kSha256, psk,
+                                                {ike::View(req.ni()), ike::View(req.nr())}));
   CHECK(out.skeyid.size() == 32);
 
   req.set_prf(ike::db::SHA1);

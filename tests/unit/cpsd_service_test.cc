@@ -1,8 +1,9 @@
 // CpsdService: the dispatch table and refresh keeping the old keys.
+#include "cpsd/core/cpsd_service.h"
+
 #include <catch2/catch.hpp>
 
 #include "common/log.h"
-#include "cpsd/core/cpsd_service.h"
 
 using ike::cpsd::CpsdService;
 using ike::cpsd::PskStore;

@@ -1,7 +1,8 @@
 // Argument parsing and target resolution for the SRC commands.
+#include "src/core/src_args.h"
+
 #include <catch2/catch.hpp>
 
-#include "src/core/src_args.h"
 #include "src/core/subsystems.h"
 
 using ike::src::ParseSrcArgs;
@@ -53,11 +54,13 @@ TEST_CASE("usage errors name the flag and end with the usage line") {
         "stopsrc: flag -g needs a group name\nUsage: stopsrc [-f | -c] -s Subsystem | -g Group");
   CHECK(ErrorOf(SrcCommand::kRefresh, {}) ==
         "refresh: specify -s Subsystem or -g Group\nUsage: refresh -s Subsystem | -g Group");
-  CHECK(ErrorOf(SrcCommand::kStatus, {"-a", "-s", "tmd"}) ==
-        "lssrc: use only one of the flags -s, -g and -a\nUsage: lssrc -s Subsystem | -g Group | -a");
-  CHECK(ErrorOf(SrcCommand::kStart, {"-s", "tmd", "-g", "ike"}).rfind(
-            "startsrc: the flags -s and -g cannot be used together\n", 0) == 0);
-  CHECK(ErrorOf(SrcCommand::kStart, {"tmd"}).rfind("startsrc: unexpected argument 'tmd'\n", 0) == 0);
+  CHECK(
+      ErrorOf(SrcCommand::kStatus, {"-a", "-s", "tmd"}) ==
+      "lssrc: use only one of the flags -s, -g and -a\nUsage: lssrc -s Subsystem | -g Group | -a");
+  CHECK(ErrorOf(SrcCommand::kStart, {"-s", "tmd", "-g", "ike"})
+            .rfind("startsrc: the flags -s and -g cannot be used together\n", 0) == 0);
+  CHECK(ErrorOf(SrcCommand::kStart, {"tmd"}).rfind("startsrc: unexpected argument 'tmd'\n", 0) ==
+        0);
   CHECK(ErrorOf(SrcCommand::kStatus, {"-f", "-a"}).rfind("lssrc: flag -f is not valid", 0) == 0);
 }
 

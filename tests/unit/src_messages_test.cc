@@ -1,9 +1,11 @@
 // The AIX texts and the lssrc layout, byte for byte.
-#include <catch2/catch.hpp>
+#include "src/core/src_messages.h"
+
 #include <sys/wait.h>
 
+#include <catch2/catch.hpp>
+
 #include "src/core/restart_limiter.h"
-#include "src/core/src_messages.h"
 
 using namespace ike::src;
 
@@ -15,7 +17,8 @@ TEST_CASE("message lines") {
                                  "Multiple instances are not supported."});
   CHECK(MsgRequestedStop("cpsd") == "0513-044 The cpsd Subsystem was requested to stop.");
   CHECK(MsgInoperative("ike") == "0513-004 The Subsystem or Group, ike, is currently inoperative.");
-  CHECK(MsgRefreshDone() == "0513-095 The request for subsystem refresh was completed successfully.");
+  CHECK(MsgRefreshDone() ==
+        "0513-095 The request for subsystem refresh was completed successfully.");
   CHECK(IsSuccessLine(MsgStarted("tmd", 1)));
   CHECK(IsSuccessLine(MsgRequestedStop("tmd")));
   CHECK_FALSE(IsSuccessLine(MsgAlreadyActive("tmd")[0]));

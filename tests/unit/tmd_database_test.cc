@@ -89,8 +89,9 @@ TEST_CASE("dangling references name object, field and line") {
 }
 
 TEST_CASE("duplicate names are rejected") {
-  std::string text = Valid() + "ike_protection { name: \"p1\" proposal { encryption: AES_CBC "
-                               "hash: SHA1 dh_group: MODP_1024 } }\n";
+  std::string text = Valid() +
+                     "ike_protection { name: \"p1\" proposal { encryption: AES_CBC "
+                     "hash: SHA1 dh_group: MODP_1024 } }\n";
   CHECK(FirstError(text) ==
         "/etc/ike/tunnels.db:23:18: ike_protection \"p1\": name: defined twice");
   // ike and ipsec tunnels share the namelist= name space.
@@ -129,8 +130,9 @@ TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
                            "  pfs_group: MODP_2048\n  lifetime_seconds: 30\n")) ==
         "/etc/ike/tunnels.db:15:3: ipsec_protection \"p2\": lifetime_seconds: "
         "30 s is too short (minimum 60 s, 0 = default)");
-  CHECK(FirstError(Replace(Valid(), "  proposal { encryption: ESP_AES_CBC integrity: "
-                                    "HMAC_SHA2_256 }\n",
+  CHECK(FirstError(Replace(Valid(),
+                           "  proposal { encryption: ESP_AES_CBC integrity: "
+                           "HMAC_SHA2_256 }\n",
                            "")) ==
         "/etc/ike/tunnels.db:11:1: ipsec_protection \"p2\": proposal: "
         "at least one proposal is needed");
@@ -151,8 +153,7 @@ TEST_CASE("missing file names the path") {
 }
 
 TEST_CASE("the shipped example database is valid") {
-  const auto path =
-      std::filesystem::path(__FILE__).parent_path() / "../../tmd/examples/tunnels.db";
+  const auto path = std::filesystem::path(__FILE__).parent_path() / "../../tmd/examples/tunnels.db";
   Result<Database> d = Database::Load(path.string());
   INFO((d.ok() ? std::string() : d.error().message));
   REQUIRE(d.ok());

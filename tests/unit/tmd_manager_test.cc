@@ -98,9 +98,8 @@ struct Fixture {
     p->set_local_id("198.51.100.1-198.51.100.1");
     p->set_remote_id("203.0.113.1-203.0.113.1");
     p->set_lifetime_seconds(3600);
-    for (auto [dir, spi, src, dst] :
-         {std::tuple{"inbound", spi_in, "192.0.2.2", "192.0.2.1"},
-          std::tuple{"outbound", spi_out, "192.0.2.1", "192.0.2.2"}}) {
+    for (auto [dir, spi, src, dst] : {std::tuple{"inbound", spi_in, "192.0.2.2", "192.0.2.1"},
+                                      std::tuple{"outbound", spi_out, "192.0.2.1", "192.0.2.2"}}) {
       ipc::ChildSa* sa = p->add_sa();
       sa->set_direction(dir);
       sa->set_spi(spi);

@@ -9,6 +9,14 @@
 namespace ike::wire {
 namespace {
 
+// Hex with the spaces removed, for vectors written field by field.
+std::string Spaced(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != ' ') out += c;
+  return out;
+}
+
 Bytes Hex(std::string s) {
   std::string compact;
   for (char c : s)
@@ -71,9 +79,9 @@ std::vector<Payload> RoundTrip(std::vector<Payload> payloads) {
 // SHA, pre-shared key, MODP1024 (group 2), 28800 seconds.
 const char kMm1Hex[] =
     "0011223344556677 0000000000000000 01 10 02 00 00000000 00000054"  // HDR
-    "00 00 0038 00000001 00000001"                                    // SA: DOI, SIT
-    "00 00 002c 01 01 00 01"                                          // P #1 ISAKMP
-    "00 00 0024 01 01 0000"                                           // T #1 KEY_IKE
+    "00 00 0038 00000001 00000001"                                     // SA: DOI, SIT
+    "00 00 002c 01 01 00 01"                                           // P #1 ISAKMP
+    "00 00 0024 01 01 0000"                                            // T #1 KEY_IKE
     "8001 0007 800e 0080 8002 0002 8003 0001 8004 0002 800b 0001 800c 7080";
 
 IkeTransformAttrs Aes128Sha1PskModp1024() {
@@ -142,8 +150,7 @@ TEST_CASE("header encodes and parses every field", "[wire]") {
   h.message_id = 0xdeadbeef;
   h.length = 28;
   const Bytes b = EncodeHeader(h);
-  CHECK(ToHex(b) ==
-        "0112233445566778" "8091a2b3c4d5e6f7" "08" "10" "20" "03" "deadbeef" "0000001c");
+  CHECK(ToHex(b) == Spaced("0112233445566778 8091a2b3c4d5e6f7 08 10 20 03 deadbeef 0000001c"));
   const Header p = Expect(ParseHeader(b));
   CHECK(p.icookie == h.icookie);
   CHECK(p.rcookie == h.rcookie);
@@ -197,7 +204,7 @@ TEST_CASE("ID payload encodes byte-exactly (RFC 2407 4.6.2)", "[wire]") {
   id.port = 500;
   id.data = {198, 51, 100, 0, 255, 255, 255, 0};
   std::vector<Payload> payloads{MakePayload(id)};
-  CHECK(ToHex(EncodePayloads(payloads)) == "00000010" "041101f4" "c6336400ffffff00");
+  CHECK(ToHex(EncodePayloads(payloads)) == Spaced("00000010 041101f4 c6336400ffffff00"));
   CHECK(ToHex(payloads[0].raw) == "00000010041101f4c6336400ffffff00");
 }
 
@@ -214,9 +221,10 @@ TEST_CASE("notify and delete encode byte-exactly (RFC 2408 3.14, 3.15)", "[wire]
   std::vector<Payload> payloads{MakePayload(n), MakePayload(d)};
   std::string spi_hex;
   for (int i = 0; i < 16; ++i) spi_hex += "ab";
+  // N(R-U-THERE, ISAKMP SPI) then D(ESP, two SPIs).
   CHECK(ToHex(EncodePayloads(payloads)) ==
-        "0c000020" "00000001" "01" "10" "8d28" + spi_hex + "00000007" +  // N(R-U-THERE)
-            "00000014" "00000001" "03" "04" "0002" "01020304" "05060708");  // D(ESP)
+        Spaced("0c000020 00000001 01 10 8d28") + spi_hex + Spaced("00000007") +
+            Spaced("00000014 00000001 03 04 0002 01020304 05060708"));
 }
 
 TEST_CASE("a quick mode message 1 round-trips with every field", "[wire]") {
@@ -245,8 +253,8 @@ TEST_CASE("a quick mode message 1 round-trips with every field", "[wire]") {
   KeyExchangePayload ke{Bytes(256, 0x33)};
   IdPayload idci{uint8_t(IdType::kIpv4Addr), 0, 0, {192, 0, 2, 1}};
   IdPayload idcr{uint8_t(IdType::kIpv6AddrRange), 6, 443, Bytes(32, 0x44)};
-  auto parsed = RoundTrip({MakePayload(hash), MakePayload(sa), MakePayload(nonce),
-                           MakePayload(ke), MakePayload(idci), MakePayload(idcr)});
+  auto parsed = RoundTrip({MakePayload(hash), MakePayload(sa), MakePayload(nonce), MakePayload(ke),
+                           MakePayload(idci), MakePayload(idcr)});
   CHECK(DescribePayloads(parsed) == "HASH, SA, NONCE, KE, ID, ID");
   const auto& psa = std::get<SaPayload>(parsed[1].body);
   REQUIRE(psa.proposals.size() == 2);
@@ -272,8 +280,8 @@ TEST_CASE("every payload type round-trips", "[wire]") {
       MakePayload(HashPayload{Bytes(32, 4)}),
       MakePayload(SignaturePayload{Bytes(256, 5)}),
       MakePayload(NoncePayload{Bytes(16, 6)}),
-      MakePayload(NotifyPayload{1, 3, {1, 2, 3, 4}, uint16_t(NotifyType::kResponderLifetime),
-                                {0x80, 0x01, 0x00, 0x01}}),
+      MakePayload(NotifyPayload{
+          1, 3, {1, 2, 3, 4}, uint16_t(NotifyType::kResponderLifetime), {0x80, 0x01, 0x00, 0x01}}),
       MakePayload(NotifyPayload{1, 1, {}, uint16_t(NotifyType::kInitialContact), {}}),
       MakePayload(DeletePayload{1, 1, 16, {Bytes(16, 7)}}),
       MakePayload(DeletePayload{1, 3, 4, {}}),

@@ -61,11 +61,11 @@ std::vector<Message> SampleMessages() {
                         {MakePayload(sa), MakePayload(VendorIdPayload{Bytes(16, 0xaf)})}));
   }
   // MM3: HDR, KE, Ni, NAT-D, NAT-D
-  out.push_back(Build(ExchangeType::kIdentityProtection,
-                      {MakePayload(KeyExchangePayload{Bytes(128, 0x55)}),
-                       MakePayload(NoncePayload{Bytes(16, 0x66)}),
-                       MakePayload(UnknownPayload{20, Bytes(20, 1)}),
-                       MakePayload(UnknownPayload{20, Bytes(20, 2)})}));
+  out.push_back(Build(
+      ExchangeType::kIdentityProtection,
+      {MakePayload(KeyExchangePayload{Bytes(128, 0x55)}),
+       MakePayload(NoncePayload{Bytes(16, 0x66)}), MakePayload(UnknownPayload{20, Bytes(20, 1)}),
+       MakePayload(UnknownPayload{20, Bytes(20, 2)})}));
   // MM5: HDR*, IDii, HASH_I, N(INITIAL-CONTACT), CERT, CR
   out.push_back(Build(
       ExchangeType::kIdentityProtection,
@@ -77,14 +77,15 @@ std::vector<Message> SampleMessages() {
   {  // QM1: HDR*, HASH(1), SA, Ni, KE, IDci, IDcr, N
     SaPayload sa;
     sa.proposals = {EspProposal(1, 3), EspProposal(2, 1)};
-    out.push_back(Build(
-        ExchangeType::kQuickMode,
-        {MakePayload(HashPayload{Bytes(20, 0x11)}), MakePayload(sa),
-         MakePayload(NoncePayload{Bytes(16, 0x22)}),
-         MakePayload(KeyExchangePayload{Bytes(64, 0x33)}),
-         MakePayload(IdPayload{uint8_t(IdType::kIpv4AddrSubnet), 0, 0, {10, 0, 0, 0, 255, 0, 0, 0}}),
-         MakePayload(IdPayload{uint8_t(IdType::kIpv6AddrRange), 0, 0, Bytes(32, 0xfe)}),
-         MakePayload(NotifyPayload{1, 3, {1, 2, 3, 4}, 24576, {0x80, 1, 0, 1}})}));
+    out.push_back(
+        Build(ExchangeType::kQuickMode,
+              {MakePayload(HashPayload{Bytes(20, 0x11)}), MakePayload(sa),
+               MakePayload(NoncePayload{Bytes(16, 0x22)}),
+               MakePayload(KeyExchangePayload{Bytes(64, 0x33)}),
+               MakePayload(
+                   IdPayload{uint8_t(IdType::kIpv4AddrSubnet), 0, 0, {10, 0, 0, 0, 255, 0, 0, 0}}),
+               MakePayload(IdPayload{uint8_t(IdType::kIpv6AddrRange), 0, 0, Bytes(32, 0xfe)}),
+               MakePayload(NotifyPayload{1, 3, {1, 2, 3, 4}, 24576, {0x80, 1, 0, 1}})}));
   }
   // Informational: HDR*, HASH(1), D, N(R-U-THERE)
   out.push_back(Build(ExchangeType::kInformational,
@@ -99,8 +100,8 @@ ParseResult<std::vector<Payload>> ParseMessage(ByteView packet, bool allow_unkno
   auto h = ParseHeader(packet);
   if (auto* e = std::get_if<ParseError>(&h)) return *e;
   const Header& hdr = std::get<Header>(h);
-  return ParsePayloads(hdr.next_payload,
-                       packet.subspan(kHeaderLength, hdr.length - kHeaderLength), allow_unknown);
+  return ParsePayloads(hdr.next_payload, packet.subspan(kHeaderLength, hdr.length - kHeaderLength),
+                       allow_unknown);
 }
 
 bool IsError(const ParseResult<std::vector<Payload>>& r) {
@@ -256,7 +257,7 @@ TEST_CASE("SA nesting errors give specific notifies (RFC 2408 4.2, 5.5, 5.6)", "
     CHECK(ErrorOf(ParsePayloads(PayloadType::kSa, b)) == NotifyType::kSituationNotSupported);
   }
   SECTION("attribute overruns its transform") {
-    b[kT1Next + 8] = 0x00;  // first attribute becomes a TLV...
+    b[kT1Next + 8] = 0x00;        // first attribute becomes a TLV...
     Put16(b, kT1Next + 10, 100);  // ...longer than the transform
     CHECK(ErrorOf(ParsePayloads(PayloadType::kSa, b)) == NotifyType::kPayloadMalformed);
   }
@@ -290,8 +291,8 @@ TEST_CASE("ESP SPI size, ID lengths and delete counts are checked", "[wire]") {
 TEST_CASE("seeded random bytes never crash the parsers", "[wire]") {
   std::mt19937 rng(20240501);
   std::uniform_int_distribution<int> byte(0, 255);
-  const PayloadType firsts[] = {PayloadType::kSa,   PayloadType::kKeyExchange,
-                                PayloadType::kHash, PayloadType::kNotification,
+  const PayloadType firsts[] = {PayloadType::kSa,     PayloadType::kKeyExchange,
+                                PayloadType::kHash,   PayloadType::kNotification,
                                 PayloadType::kDelete, PayloadType::kIdentification,
                                 PayloadType(130)};
   size_t accepted = 0;

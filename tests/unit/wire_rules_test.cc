@@ -77,8 +77,7 @@ TEST_CASE("main mode messages 1 and 2: one SA, any VIDs", "[wire][rules]") {
   }
 }
 
-TEST_CASE("main mode messages 3 and 4: KE and nonce once, NAT-D/VID/CR optional",
-          "[wire][rules]") {
+TEST_CASE("main mode messages 3 and 4: KE and nonce once, NAT-D/VID/CR optional", "[wire][rules]") {
   for (auto k : {MessageKind::kMainMode3, MessageKind::kMainMode4}) {
     CHECK(Accepts(k, {P::kKeyExchange, P::kNonce}));
     CHECK(Accepts(k, {P::kKeyExchange, P::kNonce, P::kNatD, P::kNatD, P::kVendorId}));
@@ -96,8 +95,8 @@ TEST_CASE("main mode messages 5 and 6: ID and one of HASH or SIG", "[wire][rules
   for (auto k : {MessageKind::kMainMode5, MessageKind::kMainMode6}) {
     CHECK(Accepts(k, {P::kIdentification, P::kHash}));
     CHECK(Accepts(k, {P::kIdentification, P::kHash, P::kNotification}));
-    CHECK(Accepts(k, {P::kIdentification, P::kCertificate, P::kSignature,
-                      P::kCertificateRequest, P::kNotification}));
+    CHECK(Accepts(k, {P::kIdentification, P::kCertificate, P::kSignature, P::kCertificateRequest,
+                      P::kNotification}));
     CHECK(Rejects(k, {P::kIdentification}) == kMalformed);
     CHECK(Rejects(k, {P::kHash}) == kMalformed);
     CHECK(Rejects(k, {P::kIdentification, P::kHash, P::kSignature}) == kMalformed);
@@ -111,10 +110,10 @@ TEST_CASE("main mode messages 5 and 6: ID and one of HASH or SIG", "[wire][rules
 TEST_CASE("quick mode messages 1 and 2", "[wire][rules]") {
   for (auto k : {MessageKind::kQuickMode1, MessageKind::kQuickMode2}) {
     CHECK(Accepts(k, {P::kHash, P::kSa, P::kNonce}));
-    CHECK(Accepts(k, {P::kHash, P::kSa, P::kNonce, P::kKeyExchange, P::kIdentification,
-                    P::kIdentification}));
+    CHECK(Accepts(
+        k, {P::kHash, P::kSa, P::kNonce, P::kKeyExchange, P::kIdentification, P::kIdentification}));
     CHECK(Accepts(k, {P::kHash, P::kSa, P::kNonce, P::kIdentification, P::kIdentification,
-                    P::kNatOa, P::kNatOa, P::kNotification}));
+                      P::kNatOa, P::kNatOa, P::kNotification}));
     // HASH must come first.
     CHECK(Rejects(k, {P::kSa, P::kHash, P::kNonce}) == NotifyType::kInvalidHashInformation);
     CHECK(Rejects(k, {P::kSa, P::kNonce, P::kHash}) == NotifyType::kInvalidHashInformation);

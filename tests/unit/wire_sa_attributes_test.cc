@@ -8,6 +8,13 @@
 namespace ike::wire {
 namespace {
 
+std::string Spaced(std::string_view s) {
+  std::string out;
+  for (char c : s)
+    if (c != ' ') out += c;
+  return out;
+}
+
 template <typename T>
 T Expect(ParseResult<T> r) {
   if (auto* e = std::get_if<ParseError>(&r))
@@ -56,10 +63,9 @@ TEST_CASE("phase 1 transform encodes in RFC order", "[wire][attrs]") {
   const Transform t = EncodeIkeTransform(3, a);
   CHECK(t.number == 3);
   CHECK(t.id == kKeyIke);
-  CHECK(AttrHex(t) ==
-        "80010007" "800e0100" "80020004" "80030001" "8004000e"  // enc, keylen, hash, auth, grp
-        "800b0001" "000c000400015180"                            // seconds: 86400
-        "800b0002" "800c03e8");                                  // kilobytes: 1000
+  // enc, key length, hash, auth, group; seconds 86400 (4-octet TLV); kilobytes 1000.
+  CHECK(AttrHex(t) == Spaced("80010007 800e0100 80020004 80030001 8004000e"
+                             " 800b0001 000c000400015180 800b0002 800c03e8"));
   const auto d = Expect(DecodeIkeTransform(t));
   CHECK(d.encryption == 7);
   CHECK(d.key_length == 256);
@@ -78,7 +84,7 @@ TEST_CASE("phase 1 without key length or lifetimes omits them", "[wire][attrs]")
   a.auth_method = 3;
   a.group = 2;
   const Transform t = EncodeIkeTransform(1, a);
-  CHECK(AttrHex(t) == "80010005" "80020002" "80030003" "80040002");
+  CHECK(AttrHex(t) == Spaced("80010005 80020002 80030003 80040002"));
   const auto d = Expect(DecodeIkeTransform(t));
   CHECK(d.key_length == 0);
   CHECK(d.life_seconds == 0);
@@ -96,10 +102,9 @@ TEST_CASE("phase 2 transform encodes in RFC order", "[wire][attrs]") {
   a.life_kbytes = 4608000;
   const Transform t = EncodeIpsecTransform(1, a);
   CHECK(t.id == 12);
-  CHECK(AttrHex(t) ==
-        "80010001" "80020e10"            // life seconds 3600
-        "80010002" "0002000400465000"    // life kilobytes 4608000 (TLV)
-        "80030002" "80040001" "80050002" "80060080");
+  // life seconds 3600; life kilobytes 4608000 (TLV); group, encapsulation, auth, key length.
+  CHECK(AttrHex(t) == Spaced("80010001 80020e10 80010002 0002000400465000"
+                             " 80030002 80040001 80050002 80060080"));
   const auto d = Expect(DecodeIpsecTransform(t));
   CHECK(d.transform_id == 12);
   CHECK(d.key_length == 128);
@@ -116,7 +121,7 @@ TEST_CASE("phase 2 without PFS or key length omits them", "[wire][attrs]") {
   a.auth_algorithm = 2;
   a.encapsulation = kEncapsulationTransport;
   a.life_seconds = 28800;
-  CHECK(AttrHex(EncodeIpsecTransform(1, a)) == "80010001" "80027080" "80040002" "80050002");
+  CHECK(AttrHex(EncodeIpsecTransform(1, a)) == Spaced("80010001 80027080 80040002 80050002"));
 }
 
 TEST_CASE("long lifetimes survive a wire round trip", "[wire][attrs]") {
@@ -142,8 +147,8 @@ TEST_CASE("long lifetimes survive a wire round trip", "[wire][attrs]") {
 }
 
 TEST_CASE("a life duration of 0 decodes as 0", "[wire][attrs]") {
-  const auto basic = Expect(DecodeIkeTransform(
-      WithAttrs(kKeyIke, {Attribute::Basic(11, 1), Attribute::Basic(12, 0)})));
+  const auto basic = Expect(
+      DecodeIkeTransform(WithAttrs(kKeyIke, {Attribute::Basic(11, 1), Attribute::Basic(12, 0)})));
   CHECK(basic.life_seconds == 0);
   Attribute zero_tlv;
   zero_tlv.type = 2;
@@ -171,9 +176,9 @@ TEST_CASE("attribute errors (RFC 2407 4.5, RFC 2409 Appendix A)", "[wire][attrs]
   SECTION("type without a duration") {
     CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(kKeyIke, {Attribute::Basic(11, 1)}))) ==
           NotifyType::kBadProposalSyntax);
-    CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(
-              kKeyIke, {Attribute::Basic(11, 1), Attribute::Basic(11, 2),
-                        Attribute::Basic(12, 1)}))) == NotifyType::kBadProposalSyntax);
+    CHECK(ErrorOf(DecodeIkeTransform(
+              WithAttrs(kKeyIke, {Attribute::Basic(11, 1), Attribute::Basic(11, 2),
+                                  Attribute::Basic(12, 1)}))) == NotifyType::kBadProposalSyntax);
   }
   SECTION("the same life type twice") {
     CHECK(ErrorOf(DecodeIpsecTransform(WithAttrs(
@@ -181,8 +186,8 @@ TEST_CASE("attribute errors (RFC 2407 4.5, RFC 2409 Appendix A)", "[wire][attrs]
                    Attribute::Basic(2, 90)}))) == NotifyType::kBadProposalSyntax);
   }
   SECTION("unknown life type") {
-    CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(
-              kKeyIke, {Attribute::Basic(11, 3), Attribute::Basic(12, 1)}))) ==
+    CHECK(ErrorOf(DecodeIkeTransform(
+              WithAttrs(kKeyIke, {Attribute::Basic(11, 3), Attribute::Basic(12, 1)}))) ==
           NotifyType::kAttributesNotSupported);
   }
   SECTION("duration longer than 8 octets") {
@@ -215,8 +220,7 @@ TEST_CASE("a basic-only attribute sent as a short TLV is accepted", "[wire][attr
   enc.data = {0, 7};
   CHECK(Expect(DecodeIkeTransform(WithAttrs(kKeyIke, {enc}))).encryption == 7);
   enc.data = {0, 1, 0, 0};  // does not fit 16 bits
-  CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(kKeyIke, {enc}))) ==
-        NotifyType::kBadProposalSyntax);
+  CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(kKeyIke, {enc}))) == NotifyType::kBadProposalSyntax);
 }
 
 }  // namespace

@@ -18,10 +18,14 @@ ipc::Envelope ErrorReply(ipc::ErrorCode code, const std::string& reason) {
 
 std::string SelectorText(const db::Selector& s) {
   switch (s.kind_case()) {
-    case db::Selector::kAddress: return s.address();
-    case db::Selector::kSubnet: return s.subnet();
-    case db::Selector::kRange: return s.range();
-    default: return "";
+    case db::Selector::kAddress:
+      return s.address();
+    case db::Selector::kSubnet:
+      return s.subnet();
+    case db::Selector::kRange:
+      return s.range();
+    default:
+      return "";
   }
 }
 
@@ -223,8 +227,7 @@ void TunnelManager::AddIpsecTunnel(const db::IpsecTunnel& t, uint32_t phase,
 // autostart: the definitions flagged autostart. A bare activate uses them
 // too, or every definition when none is flagged (IBM's Ansible role runs a
 // bare `ike cmd=activate` after loading its database: aix-ike.md 1.2).
-void TunnelManager::AddAutostart(uint32_t phase, bool all_if_none,
-                                 std::vector<Target>* out) const {
+void TunnelManager::AddAutostart(uint32_t phase, bool all_if_none, std::vector<Target>* out) const {
   const db::TunnelDatabase& d = database_->proto();
   const size_t before = out->size();
   for (const auto& t : d.ipsec_tunnel()) {
@@ -244,16 +247,15 @@ void TunnelManager::AddAutostart(uint32_t phase, bool all_if_none,
   }
 }
 
-bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply,
-                                std::string* refusal) {
+bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std::string* refusal) {
   auto busy = [](const std::string& status) {
     return status == kActive ? "is already active" : "is already being negotiated";
   };
   Phase1Tunnel* p1 = t.reuse1 ? Phase1ByRef(t.reuse1, 0) : LivePhase1(t.ike->name());
   if (t.ipsec == nullptr) {
     if (p1 != nullptr && p1->status.status() != kFailed) {
-      *refusal = "phase 1 tunnel " + std::to_string(p1->status.number()) + " (" +
-                 t.ike->name() + ") " + busy(p1->status.status());
+      *refusal = "phase 1 tunnel " + std::to_string(p1->status.number()) + " (" + t.ike->name() +
+                 ") " + busy(p1->status.status());
       return false;
     }
     StartPhase1(*t.ike, p1 ? p1->status.number() : 0, reply);
@@ -261,8 +263,8 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply,
   }
   Phase2Tunnel* live2 = t.reuse2 ? Phase2ByRef(t.reuse2, 0) : LivePhase2(t.ipsec->name());
   if (live2 != nullptr && live2->status.status() != kFailed) {
-    *refusal = "phase 2 tunnel " + std::to_string(live2->status.number()) + " (" +
-               t.ipsec->name() + ") " + busy(live2->status.status());
+    *refusal = "phase 2 tunnel " + std::to_string(live2->status.number()) + " (" + t.ipsec->name() +
+               ") " + busy(live2->status.status());
     return false;
   }
   // AIX: phase 2 needs a phase 1; start it first if there is none.

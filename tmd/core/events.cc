@@ -60,8 +60,8 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
     if (t == nullptr) {
       // A responder negotiation before tmd numbered it: tunnel 0 in the log.
-      LOG_EVENT("tunnel 0 phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(),
-                e.icookie().c_str(), e.rcookie().c_str(), change.c_str());
+      LOG_EVENT("tunnel 0 phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
+                e.rcookie().c_str(), change.c_str());
       return;
     }
     if (e.handle() != 0 && t->handle == 0) {
@@ -116,19 +116,23 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (!e.name().empty()) s.set_name(e.name());
   s.set_status(kActive);
   s.set_state("DONE");
-  s.set_role(e.role());
-  s.set_mode(e.mode());
-  s.set_local_address(e.local_address());
-  s.set_remote_address(e.remote_address());
-  s.set_local_id(e.local_id());
-  s.set_remote_id(e.remote_id());
-  s.set_icookie(e.icookie());
-  s.set_rcookie(e.rcookie());
-  s.set_encryption(e.encryption());
-  s.set_hash(e.hash());
-  s.set_auth_method(e.auth_method());
-  s.set_dh_group(e.dh_group());
-  s.set_lifetime_seconds(e.lifetime_seconds());
+  // Empty event fields keep what the definition said (the offer).
+  auto set = [](std::string* field, const std::string& value) {
+    if (!value.empty()) *field = value;
+  };
+  set(s.mutable_role(), e.role());
+  set(s.mutable_mode(), e.mode());
+  set(s.mutable_local_address(), e.local_address());
+  set(s.mutable_remote_address(), e.remote_address());
+  set(s.mutable_local_id(), e.local_id());
+  set(s.mutable_remote_id(), e.remote_id());
+  set(s.mutable_icookie(), e.icookie());
+  set(s.mutable_rcookie(), e.rcookie());
+  set(s.mutable_encryption(), e.encryption());
+  set(s.mutable_hash(), e.hash());
+  set(s.mutable_auth_method(), e.auth_method());
+  set(s.mutable_dh_group(), e.dh_group());
+  if (e.lifetime_seconds() != 0) s.set_lifetime_seconds(e.lifetime_seconds());
   s.set_established_unix(clock_.UnixNow());
   s.clear_reason();
   if (assigned) SendAssigned(isakmpd_, e.handle(), 1, s.number());
@@ -162,7 +166,8 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     t->status.set_number(n);
     assigned = true;
     if (!e.name().empty()) phase2_by_name_[e.name()] = n;
-    const Phase1Tunnel* p1 = Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
+    const Phase1Tunnel* p1 =
+        Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
     t->status.set_phase1_number(p1 ? p1->status.number() : 0);
   }
   if (t->handle != 0 && t->handle != e.handle()) phase2_by_handle_.erase(t->handle);
@@ -170,11 +175,14 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   phase2_by_handle_[e.handle()] = t->status.number();
   ipc::Phase2Status& s = t->status;
   if (!e.name().empty()) s.set_name(e.name());
-  s.set_role(e.role());
-  s.set_local_id(e.local_id());
-  s.set_remote_id(e.remote_id());
-  s.set_pfs_group(e.pfs_group());
-  s.set_lifetime_seconds(e.lifetime_seconds());
+  auto set = [](std::string* field, const std::string& value) {
+    if (!value.empty()) *field = value;
+  };
+  set(s.mutable_role(), e.role());
+  set(s.mutable_local_id(), e.local_id());
+  set(s.mutable_remote_id(), e.remote_id());
+  set(s.mutable_pfs_group(), e.pfs_group());
+  if (e.lifetime_seconds() != 0) s.set_lifetime_seconds(e.lifetime_seconds());
   for (const ipc::ChildSa& sa : e.sa()) {
     (sa.direction() == "inbound" ? s.set_spi_in(sa.spi()) : s.set_spi_out(sa.spi()));
     s.set_encryption(sa.encryption() + (sa.encryption_key_bits() && sa.encryption() == "AES-CBC"
@@ -198,10 +206,11 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   s.set_state("DONE");
   s.set_established_unix(clock_.UnixNow());
   s.clear_reason();
-  LOG_EVENT("%s: established as %s, %s %s, SPI in 0x%08x out 0x%08x; tunnel cache and filter "
-            "rules installed",
-            Tag(*t).c_str(), e.role().c_str(), s.local_id().c_str(), s.remote_id().c_str(),
-            s.spi_in(), s.spi_out());
+  LOG_EVENT(
+      "%s: established as %s, %s %s, SPI in 0x%08x out 0x%08x; tunnel cache and filter "
+      "rules installed",
+      Tag(*t).c_str(), e.role().c_str(), s.local_id().c_str(), s.remote_id().c_str(), s.spi_in(),
+      s.spi_out());
 }
 
 // Steps 6 and 7: two tunnel cache entries, then one permit rule per direction.
@@ -214,8 +223,9 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     spec.spi = sa.spi();
     auto src = IpAddress::Parse(sa.source());
     auto dst = IpAddress::Parse(sa.destination());
-    if (!src || !dst) return Error{"SA endpoints '" + sa.source() + "' -> '" + sa.destination() +
-                                   "' are not IP addresses"};
+    if (!src || !dst)
+      return Error{"SA endpoints '" + sa.source() + "' -> '" + sa.destination() +
+                   "' are not IP addresses"};
     spec.source = *src;
     spec.destination = *dst;
     spec.encryption = sa.encryption();
@@ -230,12 +240,13 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     if (!s.ok()) return s;
     t.sas.push_back({*dst, sa.spi()});
   }
-  Result<AddressRange> local = AddressRange::Parse(e.local_id());
-  Result<AddressRange> remote = AddressRange::Parse(e.remote_id());
-  if (!local.ok()) return Error{"local selector '" + e.local_id() + "': " + local.error().message};
-  if (!remote.ok()) {
-    return Error{"remote selector '" + e.remote_id() + "': " + remote.error().message};
-  }
+  // The negotiated selectors (or, if isakmpd left them out, the defined ones).
+  const std::string& local_id = t.status.local_id();
+  const std::string& remote_id = t.status.remote_id();
+  Result<AddressRange> local = AddressRange::Parse(local_id);
+  Result<AddressRange> remote = AddressRange::Parse(remote_id);
+  if (!local.ok()) return Error{"local selector '" + local_id + "': " + local.error().message};
+  if (!remote.ok()) return Error{"remote selector '" + remote_id + "': " + remote.error().message};
   for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
     PolicySpec p;
     p.tunnel = n;

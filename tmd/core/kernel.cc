@@ -7,9 +7,7 @@
 
 namespace ike::tmd {
 
-const char* DirectionName(Direction d) {
-  return d == Direction::kInbound ? "inbound" : "outbound";
-}
+const char* DirectionName(Direction d) { return d == Direction::kInbound ? "inbound" : "outbound"; }
 
 std::string StateOnlyKernel::SaKey(const IpAddress& destination, uint32_t spi) {
   return destination.ToString() + "/" + std::to_string(spi);

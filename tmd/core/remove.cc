@@ -32,8 +32,10 @@ Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint
     }
   };
   if (r.all()) {
-    if (phase != 2) for (const auto& [n, t] : phase1_) p1->insert(n);
-    if (phase != 1) for (const auto& [n, t] : phase2_) p2->insert(n);
+    if (phase != 2)
+      for (const auto& [n, t] : phase1_) p1->insert(n);
+    if (phase != 1)
+      for (const auto& [n, t] : phase2_) p2->insert(n);
   }
   for (uint32_t n : r.numlist()) {
     const bool has1 = phase1_.contains(n), has2 = phase2_.contains(n);

@@ -196,13 +196,26 @@ void TunnelManager::OnIsakmpdMessage(ipc::Envelope& e) {
   using B = ipc::Envelope;
   switch (e.body_case()) {
     case B::kAck:
-    case B::kError: OnReply(e); break;
-    case B::kStateChange: OnStateChange(e.state_change()); break;
-    case B::kPhase1Established: OnPhase1Established(e.phase1_established()); break;
-    case B::kPhase2Established: OnPhase2Established(*e.mutable_phase2_established()); break;
-    case B::kNegotiationFailed: OnNegotiationFailed(e.negotiation_failed()); break;
-    case B::kSaDeleted: OnSaDeleted(e.sa_deleted()); break;
-    default: LOG_DEBUG("isakmpd sent body %d; ignored", static_cast<int>(e.body_case()));
+    case B::kError:
+      OnReply(e);
+      break;
+    case B::kStateChange:
+      OnStateChange(e.state_change());
+      break;
+    case B::kPhase1Established:
+      OnPhase1Established(e.phase1_established());
+      break;
+    case B::kPhase2Established:
+      OnPhase2Established(*e.mutable_phase2_established());
+      break;
+    case B::kNegotiationFailed:
+      OnNegotiationFailed(e.negotiation_failed());
+      break;
+    case B::kSaDeleted:
+      OnSaDeleted(e.sa_deleted());
+      break;
+    default:
+      LOG_DEBUG("isakmpd sent body %d; ignored", static_cast<int>(e.body_case()));
   }
 }
 

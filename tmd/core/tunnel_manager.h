@@ -52,9 +52,9 @@ inline constexpr char kActive[] = "Active";
 inline constexpr char kFailed[] = "Failed";
 
 struct Phase1Tunnel {
-  ipc::Phase1Status status;  // what ike cmd=list shows
-  uint64_t handle = 0;       // isakmpd's id; 0 until known
-  uint64_t serial = 0;       // tells a reused number's new tunnel from the old
+  ipc::Phase1Status status;       // what ike cmd=list shows
+  uint64_t handle = 0;            // isakmpd's id; 0 until known
+  uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
 };
 
@@ -151,8 +151,7 @@ class TunnelManager {
   void ErasePhase2(uint32_t number);
   // Sends a request; its Ack/Error reply is matched to (phase, number,
   // serial). phase 0: nothing to update on the reply.
-  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number,
-                         uint64_t serial);
+  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number, uint64_t serial);
 
   // remove.cc
   Status CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,

@@ -90,8 +90,7 @@ class Validator {
   void CheckIdentity(int i, const char* field, const db::Identity& id);
   void CheckIpsecTunnel(int i);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
-  void CheckLifetime(const Path& path, const std::string& object,
-                     uint32_t seconds);
+  void CheckLifetime(const Path& path, const std::string& object, uint32_t seconds);
 
   const db::TunnelDatabase& d_;
   const TextFormat::ParseInfoTree* tree_;
@@ -147,8 +146,7 @@ void Validator::CheckNames() {
   CheckUnique("ipsec_tunnel", names(d_.ipsec_tunnel()), &tunnels, "ike_tunnel");
 }
 
-void Validator::CheckLifetime(const Path& path, const std::string& object,
-                              uint32_t seconds) {
+void Validator::CheckLifetime(const Path& path, const std::string& object, uint32_t seconds) {
   // A lifetime under a minute would have the daemons rekeying constantly.
   if (seconds != 0 && seconds < kMinLifetimeSeconds) {
     Fail(path, object, "lifetime_seconds",
@@ -168,11 +166,9 @@ void Validator::CheckIkeProtection(int i) {
 
 void Validator::CheckIkeProposal(int i, int j) {
   const db::IkeProposal& p = d_.ike_protection(i).proposal(j);
-  const std::string object = Object("ike_protection", d_.ike_protection(i).name()) +
-                             " proposal " + std::to_string(j + 1);
-  auto at = [&](const char* f) {
-    return Path{{"ike_protection", i}, {"proposal", j}, {f, -1}};
-  };
+  const std::string object =
+      Object("ike_protection", d_.ike_protection(i).name()) + " proposal " + std::to_string(j + 1);
+  auto at = [&](const char* f) { return Path{{"ike_protection", i}, {"proposal", j}, {f, -1}}; };
   if (p.encryption() == db::AES_CBC) {
     const uint32_t k = p.key_length();
     if (k != 0 && k != 128 && k != 192 && k != 256) {
@@ -187,8 +183,13 @@ void Validator::CheckIkeProposal(int i, int j) {
     Fail(at("encryption"), object, "encryption", "must be AES_CBC or DES3_CBC");
   }
   switch (p.hash()) {
-    case db::SHA1: case db::SHA2_256: case db::SHA2_384: case db::SHA2_512: break;
-    default: Fail(at("hash"), object, "hash", "must be SHA1, SHA2_256, SHA2_384 or SHA2_512");
+    case db::SHA1:
+    case db::SHA2_256:
+    case db::SHA2_384:
+    case db::SHA2_512:
+      break;
+    default:
+      Fail(at("hash"), object, "hash", "must be SHA1, SHA2_256, SHA2_384 or SHA2_512");
   }
   if (p.auth_method() == db::RSA_SIGNATURE) {
     Fail(at("auth_method"), object, "auth_method", "RSA_SIGNATURE is not supported yet");
@@ -197,8 +198,12 @@ void Validator::CheckIkeProposal(int i, int j) {
     Fail(at("auth_method"), object, "auth_method", "must be PRESHARED_KEY");
   }
   switch (p.dh_group()) {
-    case db::MODP_1024: case db::MODP_1536: case db::MODP_2048: case db::ECP_256:
-    case db::ECP_384: break;
+    case db::MODP_1024:
+    case db::MODP_1536:
+    case db::MODP_2048:
+    case db::ECP_256:
+    case db::ECP_384:
+      break;
     default:
       Fail(at("dh_group"), object, "dh_group",
            "must be MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
@@ -214,8 +219,13 @@ void Validator::CheckIpsecProtection(int i) {
   }
   for (int j = 0; j < p.proposal_size(); ++j) CheckIpsecProposal(i, j);
   switch (p.pfs_group()) {
-    case db::DH_GROUP_NONE: case db::MODP_1024: case db::MODP_1536: case db::MODP_2048:
-    case db::ECP_256: case db::ECP_384: break;
+    case db::DH_GROUP_NONE:
+    case db::MODP_1024:
+    case db::MODP_1536:
+    case db::MODP_2048:
+    case db::ECP_256:
+    case db::ECP_384:
+      break;
     default:
       Fail({{"ipsec_protection", i}, {"pfs_group", -1}}, object, "pfs_group",
            "must be DH_GROUP_NONE, MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
@@ -227,9 +237,7 @@ void Validator::CheckIpsecProposal(int i, int j) {
   const db::IpsecProposal& p = d_.ipsec_protection(i).proposal(j);
   const std::string object = Object("ipsec_protection", d_.ipsec_protection(i).name()) +
                              " proposal " + std::to_string(j + 1);
-  auto at = [&](const char* f) {
-    return Path{{"ipsec_protection", i}, {"proposal", j}, {f, -1}};
-  };
+  auto at = [&](const char* f) { return Path{{"ipsec_protection", i}, {"proposal", j}, {f, -1}}; };
   if (p.encryption() == db::ESP_AES_CBC) {
     const uint32_t k = p.key_length();
     if (k != 0 && k != 128 && k != 192 && k != 256) {
@@ -244,7 +252,10 @@ void Validator::CheckIpsecProposal(int i, int j) {
     Fail(at("encryption"), object, "encryption", "must be ESP_AES_CBC or ESP_3DES");
   }
   switch (p.integrity()) {
-    case db::HMAC_SHA1: case db::HMAC_SHA2_256: case db::HMAC_SHA2_384: case db::HMAC_SHA2_512:
+    case db::HMAC_SHA1:
+    case db::HMAC_SHA2_256:
+    case db::HMAC_SHA2_384:
+    case db::HMAC_SHA2_512:
       break;
     default:
       Fail(at("integrity"), object, "integrity",
@@ -314,9 +325,18 @@ std::optional<AddressRange> Validator::CheckSelector(int i, const char* field,
   std::string text;
   const char* kind = nullptr;
   switch (s.kind_case()) {
-    case db::Selector::kAddress: text = s.address(); kind = "address"; break;
-    case db::Selector::kSubnet: text = s.subnet(); kind = "subnet"; break;
-    case db::Selector::kRange: text = s.range(); kind = "range"; break;
+    case db::Selector::kAddress:
+      text = s.address();
+      kind = "address";
+      break;
+    case db::Selector::kSubnet:
+      text = s.subnet();
+      kind = "subnet";
+      break;
+    case db::Selector::kRange:
+      text = s.range();
+      kind = "range";
+      break;
     default:
       Fail({{"ipsec_tunnel", i}, {field, -1}}, object, field,
            "exactly one of address, subnet or range is needed");

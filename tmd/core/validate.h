@@ -1,11 +1,11 @@
 // Semantic checks of a parsed tunnel database (internal to tmd_core).
 #pragma once
 
+#include <google/protobuf/text_format.h>
+
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
 
 #include "tunneldb.pb.h"
 

@@ -114,9 +114,9 @@ void TmdService::BuildDispatch() {
 void TmdService::OnMessage(const ipc::ConnectionPtr& conn, const ipc::Envelope& envelope) {
   auto it = dispatch_.find(static_cast<int>(envelope.body_case()));
   if (it == dispatch_.end()) {
-    conn->Send(ipc::MakeError(envelope.request_id(), ipc::UNKNOWN_BODY,
-                              "tmd does not serve body " +
-                                  std::to_string(static_cast<int>(envelope.body_case()))));
+    conn->Send(ipc::MakeError(
+        envelope.request_id(), ipc::UNKNOWN_BODY,
+        "tmd does not serve body " + std::to_string(static_cast<int>(envelope.body_case()))));
     conn->Close();
     return;
   }

@@ -1,4 +1,6 @@
+// clang-format off
 // Build: clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. isakmpd/wire/fuzz/wire_fuzz.cc isakmpd/wire/*.cc common/bytes.cc -lcrypto -o wire_fuzz && ./wire_fuzz isakmpd/wire/fuzz/corpus
+// clang-format on
 //
 // libFuzzer target for the ISAKMP codec (style.md rule 11). It links only the
 // codec (plus common/bytes.cc) and is not part of the CMake build. Input: a
@@ -49,9 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!std::holds_alternative<Header>(header)) return 0;
   const Header& h = std::get<Header>(header);
   const bool allow_unknown = (h.flags & 0x80) != 0;  // let the fuzzer pick
-  auto parsed = ParsePayloads(h.next_payload,
-                              packet.subspan(kHeaderLength, h.length - kHeaderLength),
-                              allow_unknown);
+  auto parsed = ParsePayloads(
+      h.next_payload, packet.subspan(kHeaderLength, h.length - kHeaderLength), allow_unknown);
   if (auto* payloads = std::get_if<std::vector<Payload>>(&parsed)) {
     Exercise(*payloads);
     CheckStable(*payloads, allow_unknown);

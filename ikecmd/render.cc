@@ -1,0 +1,211 @@
+// Rendering of tmd's replies. The list table copies the real AIX 7.x capture
+// in aix-ike.md 1.4: columns start at 0, 7, 15, 27 and 59, left aligned.
+#include "ikecmd/render.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+namespace ike::cmd {
+namespace {
+
+// Pads |cells| to the column starts; a cell that overflows its column gets
+// one space so the next column stays readable. No trailing blanks.
+std::string Row(const std::vector<std::string>& cells, const std::vector<size_t>& starts) {
+  std::string line;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    if (i > 0) {
+      const size_t want = starts[i];
+      line += line.size() < want ? std::string(want - line.size(), ' ') : " ";
+    }
+    line += cells[i];
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line + "\n";
+}
+
+// Column starts from the widest cell of each column plus two spaces.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(rows.front().size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  }
+  std::vector<size_t> starts(width.size(), 0);
+  for (size_t i = 1; i < width.size(); ++i) starts[i] = starts[i - 1] + width[i - 1] + 2;
+  std::string out;
+  for (const auto& r : rows) out += Row(r, starts);
+  return out;
+}
+
+std::string Hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+std::string Seconds(uint32_t s) { return s == 0 ? "-" : std::to_string(s) + " s"; }
+
+void Field(std::string* out, const char* label, const std::string& value) {
+  std::string line = std::string(label) + ":";
+  line.resize(std::max<size_t>(line.size() + 1, 20), ' ');
+  *out += line + (value.empty() ? "-" : value) + "\n";
+}
+
+}  // namespace
+
+std::string RenderTable(const ipc::ListReply& reply) {
+  if (reply.phase1_size() == 0 && reply.phase2_size() == 0) return "";
+  static const std::vector<size_t> kStarts = {0, 7, 15, 27, 59};
+  std::string out = Row({"Phase", "Tun Id", "Status", "Local Id", "Remote Id"}, kStarts);
+  for (const auto& t : reply.phase1()) {
+    out += Row({"1", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()}, kStarts);
+  }
+  for (const auto& t : reply.phase2()) {
+    out += Row({"2", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()}, kStarts);
+  }
+  for (const auto& t : reply.phase1()) {
+    if (t.status() == "Failed") {
+      out += "Phase 1 tunnel " + std::to_string(t.number()) + " failed: " + t.reason() + "\n";
+    }
+  }
+  for (const auto& t : reply.phase2()) {
+    if (t.status() == "Failed") {
+      out += "Phase 2 tunnel " + std::to_string(t.number()) + " failed: " + t.reason() + "\n";
+    }
+  }
+  return out;
+}
+
+std::string RenderVerbose(const ipc::ListReply& reply) {
+  std::string out;
+  for (const auto& t : reply.phase1()) {
+    if (!out.empty()) out += "\n";
+    Field(&out, "Phase", "1");
+    Field(&out, "Tunnel Id", std::to_string(t.number()));
+    Field(&out, "Name", t.name());
+    Field(&out, "Status", t.status());
+    Field(&out, "State", t.state());
+    Field(&out, "Role", t.role());
+    Field(&out, "Mode", t.mode());
+    Field(&out, "Local Address", t.local_address());
+    Field(&out, "Remote Address", t.remote_address());
+    Field(&out, "Local Id", t.local_id());
+    Field(&out, "Remote Id", t.remote_id());
+    Field(&out, "Initiator Cookie", t.icookie());
+    Field(&out, "Responder Cookie", t.rcookie());
+    Field(&out, "Encryption", t.encryption());
+    Field(&out, "Hash", t.hash());
+    Field(&out, "Auth Method", t.auth_method());
+    Field(&out, "DH Group", t.dh_group());
+    Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.status() == "Failed") Field(&out, "Reason", t.reason());
+  }
+  for (const auto& t : reply.phase2()) {
+    if (!out.empty()) out += "\n";
+    Field(&out, "Phase", "2");
+    Field(&out, "Tunnel Id", std::to_string(t.number()));
+    Field(&out, "Name", t.name());
+    Field(&out, "Phase 1 Tunnel", std::to_string(t.phase1_number()));
+    Field(&out, "Status", t.status());
+    Field(&out, "State", t.state());
+    Field(&out, "Role", t.role());
+    Field(&out, "Local Id", t.local_id());
+    Field(&out, "Remote Id", t.remote_id());
+    Field(&out, "SPI In", t.spi_in() ? Hex(t.spi_in()) : "");
+    Field(&out, "SPI Out", t.spi_out() ? Hex(t.spi_out()) : "");
+    Field(&out, "Encryption", t.encryption());
+    Field(&out, "Integrity", t.integrity());
+    Field(&out, "PFS Group", t.pfs_group());
+    Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.status() == "Failed") Field(&out, "Reason", t.reason());
+  }
+  return out;
+}
+
+std::string RenderCache(const ipc::ListReply& reply) {
+  if (reply.cache_size() == 0) return "";
+  std::vector<std::vector<std::string>> rows = {{"Tun Id", "SPI", "Direction", "Source",
+                                                 "Destination", "Protocol/Mode", "Encryption",
+                                                 "Integrity", "Lifetime"}};
+  for (const auto& e : reply.cache()) {
+    std::string enc = e.encryption();
+    if (e.encryption_key_bits() &&
+        enc.find(std::to_string(e.encryption_key_bits())) == std::string::npos) {
+      enc += "-" + std::to_string(e.encryption_key_bits());
+    }
+    rows.push_back({std::to_string(e.tunnel()), Hex(e.spi()), e.direction(), e.source(),
+                    e.destination(), e.protocol() + "/" + e.mode(), enc, e.integrity(),
+                    Seconds(e.lifetime_seconds())});
+  }
+  return Table(rows);
+}
+
+std::string RenderFilters(const ipc::ListReply& reply) {
+  if (reply.filter_size() == 0) return "";
+  std::vector<std::vector<std::string>> rows = {
+      {"Rule", "Tun Id", "Action", "Direction", "Source", "Destination", "Protocol", "SPI"}};
+  for (const auto& f : reply.filter()) {
+    rows.push_back({std::to_string(f.id()), std::to_string(f.tunnel()), f.action(), f.direction(),
+                    f.source(), f.destination(),
+                    f.protocol() == 0 ? "all" : std::to_string(f.protocol()), Hex(f.spi())});
+  }
+  return Table(rows);
+}
+
+std::string RenderDatabase(const db::TunnelDatabase& d) {
+  std::vector<std::vector<std::string>> rows = {
+      {"Phase", "Def Id", "Name", "Local Id", "Remote Id", "Autostart"}};
+  int n = 0;
+  for (const auto& t : d.ike_tunnel()) {
+    rows.push_back({"1", std::to_string(++n), t.name(), t.local_id().value(), t.remote_id().value(),
+                    t.autostart() ? "yes" : "no"});
+  }
+  n = 0;
+  auto selector = [](const db::Selector& s) {
+    return s.has_address() ? s.address() : s.has_subnet() ? s.subnet() : s.range();
+  };
+  for (const auto& t : d.ipsec_tunnel()) {
+    rows.push_back({"2", std::to_string(++n), t.name(), selector(t.local()), selector(t.remote()),
+                    t.autostart() ? "yes" : "no"});
+  }
+  return rows.size() == 1 ? "" : Table(rows);
+}
+
+std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
+  if (a.db) return RenderDatabase(reply.database());
+  if (a.cache || a.filters) {
+    std::string out = a.cache ? RenderCache(reply) : "";
+    if (a.filters) out += (out.empty() ? "" : "\n") + RenderFilters(reply);
+    return out;
+  }
+  return a.verbose ? RenderVerbose(reply) : RenderTable(reply);
+}
+
+std::string RenderActivate(const ipc::ActivateReply& reply) {
+  std::string out;
+  const auto& s = reply.started();
+  for (int i = 0; i < s.size(); ++i) {
+    const std::string one =
+        "hase " + std::to_string(s[i].phase()) + " tunnel " + std::to_string(s[i].number());
+    // A phase 1 followed by the phase 2 it carries: one line, as one request.
+    if (s[i].phase() == 1 && i + 1 < s.size() && s[i + 1].phase() == 2) {
+      out += "P" + one + " and phase 2 tunnel " + std::to_string(s[i + 1].number()) +
+             " are being activated.\n";
+      ++i;
+    } else {
+      out += "P" + one + " is being activated.\n";
+    }
+  }
+  return out;
+}
+
+std::string RenderRemove(const ipc::RemoveReply& reply) {
+  std::string out;
+  for (const auto& r : reply.removed()) {
+    out += "Phase " + std::to_string(r.phase()) + " tunnel " + std::to_string(r.number()) +
+           " has been removed.\n";
+  }
+  return out;
+}
+
+}  // namespace ike::cmd

@@ -1,0 +1,31 @@
+// Output of the ike command: the AIX `ike cmd=list` table (aix-ike.md 1.4),
+// verbose blocks, the tunnel cache and dynamic filter tables. Pure: reply in,
+// text out, so tests compare bytes.
+#pragma once
+
+#include <string>
+
+#include "ike.pb.h"
+#include "ikecmd/args.h"
+
+namespace ike::cmd {
+
+// Header plus one row per tunnel, phase 1 rows first; then one line per
+// Failed tunnel with its reason. Nothing at all when there are no tunnels
+// (IBM's Ansible role reads empty output as "no tunnels": aix-ike.md 1.4).
+std::string RenderTable(const ipc::ListReply& reply);
+// One "Label: value" block per tunnel, blank line between blocks.
+std::string RenderVerbose(const ipc::ListReply& reply);
+// Kernel tunnel cache (never keys) and dynamic filter rules.
+std::string RenderCache(const ipc::ListReply& reply);
+std::string RenderFilters(const ipc::ListReply& reply);
+// Definitions, numbered as activate's numlist= counts them.
+std::string RenderDatabase(const db::TunnelDatabase& database);
+// What list prints for |a| (table, verbose, cache, filters or db).
+std::string RenderList(const ipc::ListReply& reply, const Arguments& a);
+
+// "Phase 1 tunnel 1 and phase 2 tunnel 1 are being activated." per tunnel.
+std::string RenderActivate(const ipc::ActivateReply& reply);
+std::string RenderRemove(const ipc::RemoveReply& reply);
+
+}  // namespace ike::cmd

@@ -1,0 +1,70 @@
+// ike command line parsing.
+#include <catch2/catch.hpp>
+
+#include "ikecmd/args.h"
+
+namespace ike::cmd {
+namespace {
+
+std::string ErrorOf(std::vector<std::string> args) {
+  Result<Arguments> a = ParseArguments(args);
+  REQUIRE_FALSE(a.ok());
+  return a.error().message;
+}
+
+TEST_CASE("activate with every selector") {
+  Result<Arguments> a =
+      ParseArguments({"cmd=activate", "phase=2", "numlist=1,3,5-7", "namelist=a,b",
+                      "remid=peer.example.com", "ipaddr=192.0.2.1,192.0.2.2", "autostart"});
+  REQUIRE(a.ok());
+  CHECK(a->cmd == Subcommand::kActivate);
+  CHECK(a->phase == 2);
+  CHECK(a->numlist == std::vector<uint32_t>{1, 3, 5, 6, 7});
+  CHECK(a->namelist == std::vector<std::string>{"a", "b"});
+  CHECK(a->remid == "peer.example.com");
+  CHECK(a->local_address == "192.0.2.1");
+  CHECK(a->remote_address == "192.0.2.2");
+  CHECK(a->autostart);
+  ipc::Envelope e = BuildRequest(*a);
+  REQUIRE(e.has_activate_request());
+  CHECK(e.activate_request().numlist_size() == 5);
+  CHECK(e.activate_request().remote_address() == "192.0.2.2");
+}
+
+TEST_CASE("list, remove and log") {
+  Result<Arguments> l = ParseArguments({"cmd=list", "phase=1+", "verbose"});
+  REQUIRE(l.ok());
+  CHECK(l->phase == 3);
+  CHECK(BuildRequest(*l).list_request().verbose());
+  Result<Arguments> r = ParseArguments({"cmd=remove", "all"});
+  REQUIRE(r.ok());
+  CHECK(BuildRequest(*r).remove_request().all());
+  Result<Arguments> g = ParseArguments({"cmd=log", "level=debug"});
+  REQUIRE(g.ok());
+  CHECK(BuildRequest(*g).set_log_level().level() == db::DEBUG);
+  CHECK(ParseArguments({"cmd=activate"}).ok());  // bare activate is legal (aix-ike.md 1.2)
+}
+
+TEST_CASE("argument errors") {
+  CHECK(ErrorOf({"cmd=activate", "foo=1"}) == "unknown parameter 'foo=1'");
+  CHECK(ErrorOf({"cmd=activate", "numlist=3-a"}) == "numlist: '3-a' is not a tunnel number list");
+  CHECK(ErrorOf({"cmd=remove", "numlist=0"}) == "numlist: '0' is not a tunnel number list");
+  CHECK(ErrorOf({"cmd=remove", "numlist=7-3"}) == "numlist: '7-3' is not a tunnel number list");
+  CHECK(ErrorOf({"cmd=remove", "numlist=1,,2"}) == "numlist: '1,,2' is not a tunnel number list");
+  CHECK(ErrorOf({"cmd=list", "numlist=1-4000000000"}) ==
+        "numlist: '1-4000000000' is not a tunnel number list");
+  CHECK(ErrorOf({"numlist=1"}) == "cmd= is required");
+  CHECK(ErrorOf({"cmd=start"}) == "cmd: 'start' must be activate, remove, list or log");
+  CHECK(ErrorOf({"cmd=activate", "phase=3"}) == "phase: '3' must be 1 or 2");
+  CHECK(ErrorOf({"cmd=activate", "phase=1+"}) == "phase: '1+' must be 1 or 2");
+  CHECK(ErrorOf({"cmd=activate", "ipaddr=192.0.2.1"}) ==
+        "ipaddr: '192.0.2.1' is not src_addr,dst_addr");
+  CHECK(ErrorOf({"cmd=activate", "all"}) == "unknown parameter 'all'");
+  CHECK(ErrorOf({"cmd=list", "verbose=1"}) == "unknown parameter 'verbose=1'");
+  CHECK(ErrorOf({"cmd=list", "phase"}) == "unknown parameter 'phase'");
+  CHECK(ErrorOf({"cmd=log", "level=loud"}) ==
+        "level: 'loud' must be none, error, events, information or debug");
+}
+
+}  // namespace
+}  // namespace ike::cmd

@@ -1,6 +1,7 @@
 #include "isakmpd/exchange/main_mode.h"
 
 #include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd::main_mode {
 namespace {
@@ -35,8 +36,11 @@ std::optional<Outcome> MakeKeyExchange(IsakmpSa& sa, crypto::Random& rng) {
 
 std::vector<Payload> KeNoncePayloads(const IsakmpSa& sa) {
   const bool init = sa.role == Role::kInitiator;
-  return {wire::MakePayload(wire::KeyExchangePayload{init ? sa.g_xi : sa.g_xr}),
-          wire::MakePayload(wire::NoncePayload{init ? sa.ni : sa.nr})};
+  std::vector<Payload> out{wire::MakePayload(wire::KeyExchangePayload{init ? sa.g_xi : sa.g_xr}),
+                           wire::MakePayload(wire::NoncePayload{init ? sa.ni : sa.nr})};
+  if (sa.nat_t)
+    for (auto& p : nat_traversal::NatDPayloads(sa)) out.push_back(std::move(p));
+  return out;
 }
 
 // Reads the peer's KE and nonce (RFC 2409 5: KE length must match the group)
@@ -100,6 +104,10 @@ std::vector<Payload> IdAuthPayloads(IsakmpSa& sa) {
 std::optional<Outcome> VerifyIdAuth(IsakmpSa& sa, const std::vector<Payload>& payloads) {
   const Payload* id = wire::Find(payloads, PayloadType::kIdentification);
   const auto* hash = wire::FindBody<wire::HashPayload>(payloads);
+  if (!hash)
+    return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
+                         "peer " + Peer(sa) + " does not authenticate with a pre-shared key",
+                         wire::NotifyType::kAuthenticationFailed);
   const auto& id_body = std::get<wire::IdPayload>(id->body);
   const std::string seen = IdPayloadText(id_body);
   if (seen != sa.remote_id)
@@ -126,12 +134,14 @@ Outcome InitiatorRecvSaSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& pay
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(sa) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
+  sa.nat_t = nat_traversal::HasVendorId(payloads);
   if (auto fail = MakeKeyExchange(sa, rng)) return *fail;
   return WithState(Outcome::Send(KeNoncePayloads(sa)), Phase1State::kInKe);
 }
 
 Outcome InitiatorRecvKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads) {
   if (auto fail = TakePeerKeyExchange(sa, payloads)) return *fail;
+  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
   Outcome o;
   o.need_skeyid = true;
   return o;
@@ -158,13 +168,17 @@ Outcome ResponderRecvSaSendSa(IsakmpSa& sa, const std::vector<Payload>& payloads
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   sa.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
-  return WithState(Outcome::Send({wire::MakePayload(std::move(reply))}), Phase1State::kWaitKe);
+  sa.nat_t = nat_traversal::HasVendorId(payloads);
+  std::vector<Payload> out{wire::MakePayload(std::move(reply))};
+  if (sa.nat_t) out.push_back(nat_traversal::VendorIdPayload());
+  return WithState(Outcome::Send(std::move(out)), Phase1State::kWaitKe);
 }
 
 Outcome ResponderRecvKeNonceSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads,
                                         crypto::Random& rng) {
   if (auto fail = MakeKeyExchange(sa, rng)) return *fail;
   if (auto fail = TakePeerKeyExchange(sa, payloads)) return *fail;
+  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
   Outcome o = Outcome::Send(KeNoncePayloads(sa));
   o.need_skeyid = true;
   return WithState(o, Phase1State::kInKe);
@@ -182,7 +196,10 @@ Outcome ResponderRecvIdAuthSendIdAuth(IsakmpSa& sa, const std::vector<Payload>& 
 Outcome InitiatorSendSa(IsakmpSa& sa) {
   Payload sa_payload = wire::MakePayload(BuildIkeSa(sa.protection));
   sa.sai_b = wire::EncodePayloadBody(sa_payload.body);
-  return WithState(Outcome::Send({std::move(sa_payload)}), Phase1State::kWaitSa);
+  std::vector<Payload> out;
+  out.push_back(std::move(sa_payload));
+  out.push_back(nat_traversal::VendorIdPayload());
+  return WithState(Outcome::Send(std::move(out)), Phase1State::kWaitSa);
 }
 
 std::optional<wire::MessageKind> ExpectedMessage(const IsakmpSa& sa) {

@@ -1,6 +1,7 @@
 #include "isakmpd/exchange/quick_mode.h"
 
 #include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd::quick_mode {
 namespace {
@@ -38,6 +39,10 @@ std::vector<Payload> WithHash(std::vector<Payload> rest, const IsakmpSa& p1,
 }
 
 std::string Peer(const IsakmpSa& p1) { return p1.remote.address.ToString(); }
+
+uint16_t Encapsulation(const IsakmpSa& p1) {
+  return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTunnel : wire::kEncapsulationTunnel;
+}
 
 // KEYMAT for both directions (RFC 2409 5.5): the SPI decides the direction.
 void DeriveKeymat(const IsakmpSa& p1, QuickModeExchange& qm) {
@@ -89,7 +94,7 @@ Outcome InitiatorRecvHashSaNonceSendHash(const IsakmpSa& p1, QuickModeExchange& 
                          wire::NotifyType::kInvalidHashInformation);
   std::string why;
   auto suite = AcceptEspReply(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
-                              &qm.spi_out, &why);
+                              Encapsulation(p1), &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(p1) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
@@ -123,7 +128,7 @@ Outcome ResponderRecvHash(const IsakmpSa& p1, QuickModeExchange& qm,
 Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, crypto::Random& rng) {
   qm.ni = rng.Generate(kNonceLength);
   std::vector<Payload> rest;
-  rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in)));
+  rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in, Encapsulation(p1))));
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.ni}));
   if (qm.protection.pfs_group() != db::DH_GROUP_NONE) {
     if (auto fail = MakePfsKey(qm, static_cast<crypto::DhGroup>(qm.protection.pfs_group())))
@@ -143,7 +148,7 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExc
   std::string why;
   wire::SaPayload reply;
   auto suite = SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
-                              qm.spi_in, &reply, &qm.spi_out, &why);
+                              Encapsulation(p1), qm.spi_in, &reply, &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no phase 2 proposal chosen for peer " + Peer(p1) + ": " + why,

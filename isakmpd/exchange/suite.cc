@@ -184,12 +184,13 @@ std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
 
 namespace {
 
-IpsecTransformAttrs EspAttrsFromDb(const db::IpsecProposal& p, const db::IpsecProtection& prot) {
+IpsecTransformAttrs EspAttrsFromDb(const db::IpsecProposal& p, const db::IpsecProtection& prot,
+                                   uint16_t encapsulation) {
   IpsecTransformAttrs a;
   a.transform_id = static_cast<uint8_t>(p.encryption());
   if (a.transform_id == kEspAes) a.key_length = AesBits(p.key_length());
   a.auth_algorithm = static_cast<uint16_t>(p.integrity());
-  a.encapsulation = wire::kEncapsulationTunnel;
+  a.encapsulation = encapsulation;
   a.group = static_cast<uint16_t>(prot.pfs_group());
   a.life_seconds = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
   a.life_kbytes = prot.lifetime_kbytes();
@@ -241,21 +242,23 @@ std::string DescribeEsp(const IpsecTransformAttrs& a) {
 
 }  // namespace
 
-wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi) {
+wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi,
+                           uint16_t encapsulation) {
   wire::Proposal proposal;
   proposal.number = 1;
   proposal.protocol = static_cast<uint8_t>(wire::ProtocolId::kIpsecEsp);
   proposal.spi = SpiBytes(spi);
   uint8_t n = 1;
   for (const auto& p : protection.proposal())
-    proposal.transforms.push_back(wire::EncodeIpsecTransform(n++, EspAttrsFromDb(p, protection)));
+    proposal.transforms.push_back(wire::EncodeIpsecTransform(n++, EspAttrsFromDb(p, protection, encapsulation)));
   wire::SaPayload sa;
   sa.proposals.push_back(std::move(proposal));
   return sa;
 }
 
 std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
-                                       const db::IpsecProtection& acceptable, uint32_t our_spi,
+                                       const db::IpsecProtection& acceptable,
+                                       uint16_t encapsulation, uint32_t our_spi,
                                        wire::SaPayload* reply, uint32_t* peer_spi,
                                        std::string* why) {
   std::string seen;
@@ -272,7 +275,7 @@ std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
       seen += DescribeEsp(attrs);
       if (!attrs.unsupported.empty()) continue;
       for (const auto& mine : acceptable.proposal()) {
-        if (!SameEspChoice(attrs, EspAttrsFromDb(mine, acceptable))) continue;
+        if (!SameEspChoice(attrs, EspAttrsFromDb(mine, acceptable, encapsulation))) continue;
         auto suite = MakeEspSuite(attrs, acceptable);
         if (!suite) continue;
         wire::Proposal chosen = proposal;
@@ -290,7 +293,8 @@ std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
 }
 
 std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
-                                       const db::IpsecProtection& offered, uint32_t* peer_spi,
+                                       const db::IpsecProtection& offered,
+                                       uint16_t encapsulation, uint32_t* peer_spi,
                                        std::string* why) {
   if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1 ||
       reply.proposals[0].spi.size() != 4) {
@@ -306,7 +310,7 @@ std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
   auto attrs = std::get<IpsecTransformAttrs>(decoded);
   attrs.transform_id = t.id;
   for (const auto& mine : offered.proposal()) {
-    if (!SameEspChoice(attrs, EspAttrsFromDb(mine, offered))) continue;
+    if (!SameEspChoice(attrs, EspAttrsFromDb(mine, offered, encapsulation))) continue;
     *peer_spi = SpiOf(reply.proposals[0]);
     return MakeEspSuite(attrs, offered);
   }

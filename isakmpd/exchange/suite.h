@@ -61,15 +61,20 @@ std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
 
 // Phase 2: one ESP proposal (SPI |spi|) with one transform per database
 // proposal; PFS group and lifetime from the protection.
-wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi);
+// |encapsulation|: tunnel (1), or UDP-encapsulated tunnel (3, RFC 3947) when
+// NAT-T is in use.
+wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi,
+                           uint16_t encapsulation);
 
 std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
-                                       const db::IpsecProtection& acceptable, uint32_t our_spi,
+                                       const db::IpsecProtection& acceptable,
+                                       uint16_t encapsulation, uint32_t our_spi,
                                        wire::SaPayload* reply, uint32_t* peer_spi,
                                        std::string* why);
 
 std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
-                                       const db::IpsecProtection& offered, uint32_t* peer_spi,
+                                       const db::IpsecProtection& offered,
+                                       uint16_t encapsulation, uint32_t* peer_spi,
                                        std::string* why);
 
 }  // namespace ike::isakmpd

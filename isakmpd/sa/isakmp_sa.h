@@ -55,6 +55,14 @@ struct IsakmpSa {
   std::string local_id;
   std::string remote_id;
 
+  // NAT traversal (RFC 3947): both sent the vendor ID; NAT-D showed a NAT
+  // in front of us or of the peer. Either moves IKE to port 4500 from
+  // message 5 on and makes ESP UDP-encapsulated.
+  bool nat_t = false;
+  bool nat_local = false;
+  bool nat_remote = false;
+  bool behind_nat() const { return nat_local || nat_remote; }
+
   Transmission tx;
   TimerId deadline_timer = 0;  // whole-negotiation limit / lifetime expiry
   uint64_t established_unix = 0;

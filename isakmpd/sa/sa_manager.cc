@@ -6,6 +6,7 @@
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/main_mode.h"
+#include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -139,9 +140,9 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
     case wire::ExchangeType::kIdentityProtection:
       return OnMainMode(h, local, remote, message);
     case wire::ExchangeType::kQuickMode:
-      return OnQuickMode(h, message);
+      return OnQuickMode(h, local, remote, message);
     case wire::ExchangeType::kInformational:
-      return OnInformational(h, remote, message);
+      return OnInformational(h, local, remote, message);
     default:
       LOG_INFO("dropped %s message from %s: exchange not supported",
                wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
@@ -200,6 +201,7 @@ void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const E
              remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
     return;
   }
+  NoteEndpoints(*sa, local, remote);
   if (HandleDuplicate(*sa, sa->tx, packet)) return;
   if ((h.flags & wire::kFlagEncryption) && sa->skeyid_pending) {
     sa->queued_packet = Bytes(packet.begin(), packet.end());  // decrypt once SKEYID is here
@@ -253,6 +255,16 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
 void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
   if (outcome.failure) return FailPhase1(sa, *outcome.failure);
   if (outcome.phase1_state) SetPhase1State(sa, *outcome.phase1_state);
+  if (outcome.send && outcome.encrypt && sa.role == Role::kInitiator && sa.behind_nat() &&
+      sa.local.port != nat_traversal::kPort) {
+    // RFC 3947 section 4: with a NAT in the path the initiator moves to
+    // port 4500 for message 5 and everything after it.
+    sa.local.port = nat_traversal::kPort;
+    sa.remote.port = nat_traversal::kPort;
+    LogLine(LogLevel::kEvents, sa,
+            std::string("NAT detected (") + (sa.nat_local ? "in front of us" : "in front of the peer") +
+                "); moving to port 4500");
+  }
   if (outcome.send) {
     const uint64_t handle = sa.handle;
     const bool final_message = outcome.done;
@@ -264,6 +276,13 @@ void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
   }
   if (outcome.need_skeyid) RequestSkeyid(sa);
   if (outcome.done) Phase1Established(sa);
+}
+
+void SaManager::NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote) {
+  if (local.port != nat_traversal::kPort || (sa.local == local && sa.remote == remote)) return;
+  LogLine(LogLevel::kInformation, sa, "peer now at " + remote.ToString() + " (NAT-T)");
+  sa.local = local;
+  sa.remote = remote;
 }
 
 void SaManager::RequestSkeyid(IsakmpSa& sa) {

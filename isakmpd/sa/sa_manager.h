@@ -68,7 +68,8 @@ class SaManager {
   void Phase1Timeout(uint64_t handle);
 
   // phase 2 and informational (sa_phase2.cc)
-  void OnQuickMode(const wire::Header& h, ByteView packet);
+  void OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                   ByteView packet);
   void StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, ByteView packet);
   void ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome);
   void SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next);
@@ -76,7 +77,11 @@ class SaManager {
   void FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure);
   void Phase2Timeout(uint64_t handle);
   const db::IpsecTunnel* MatchPhase2(const IsakmpSa& p1, const quick_mode::Selectors& s) const;
-  void OnInformational(const wire::Header& h, const Endpoint& remote, ByteView packet);
+  void OnInformational(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                       ByteView packet);
+  // A message on the NAT-T port moves the SA there (RFC 3947 section 4: the
+  // port float, and later NAT mapping changes).
+  void NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote);
   void HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool authenticated);
   void HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d);
   void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);

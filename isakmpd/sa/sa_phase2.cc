@@ -105,7 +105,8 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   return Ack();
 }
 
-void SaManager::OnQuickMode(const wire::Header& h, ByteView packet) {
+void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                            ByteView packet) {
   auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie));
   if (it == by_cookies_.end()) {
     LOG_INFO("dropped Quick Mode message: unknown cookies %s:%s", ToHex(h.icookie).c_str(),
@@ -113,6 +114,7 @@ void SaManager::OnQuickMode(const wire::Header& h, ByteView packet) {
     return;
   }
   IsakmpSa& p1 = *sas_.at(it->second);
+  NoteEndpoints(p1, local, remote);
   if (!p1.established() || !(h.flags & wire::kFlagEncryption) || h.message_id == 0) {
     // strongSwan may send QM1 right behind the last phase 1 message; the
     // initiator retransmits, so dropping it here is safe.
@@ -265,6 +267,10 @@ void FillChildSa(ipc::ChildSa* c, const char* direction, uint32_t spi, const End
   c->set_encryption_key(std::string(k.begin(), k.begin() + suite.enc_key_bytes));
   c->set_integrity(suite.IntegrityName());
   c->set_integrity_key(std::string(k.begin() + suite.enc_key_bytes, k.end()));
+  if (suite.attrs.encapsulation == 3) {  // UDP-Encapsulated-Tunnel (RFC 3947)
+    c->set_source_port(src.port);
+    c->set_destination_port(dst.port);
+  }
 }
 
 }  // namespace
@@ -348,7 +354,8 @@ void SaManager::RemoveQuickMode(uint64_t handle) {
 
 // ---- informational ----------------------------------------------------------
 
-void SaManager::OnInformational(const wire::Header& h, const Endpoint& remote, ByteView packet) {
+void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteView packet) {
   IsakmpSa* sa = nullptr;
   if (auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie)); it != by_cookies_.end())
     sa = sas_.at(it->second).get();
@@ -358,6 +365,7 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& remote, B
     LOG_INFO("dropped Informational from %s: unknown cookies", remote.ToString().c_str());
     return;
   }
+  NoteEndpoints(*sa, local, remote);
   const bool encrypted = h.flags & wire::kFlagEncryption;
   Bytes body(packet.begin() + wire::kHeaderLength, packet.end());
   if (encrypted) {

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -126,32 +127,52 @@ void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
   std::set<std::string> wanted(database.settings().listen_address().begin(),
                                database.settings().listen_address().end());
   for (const auto& t : database.ike_tunnel()) wanted.insert(t.local_address());
-  for (auto it = sockets_.begin(); it != sockets_.end();)
-    it = wanted.count(it->first) ? std::next(it) : sockets_.erase(it);
+  std::set<std::string> keys;
   for (const auto& address : wanted) {
-    if (sockets_.count(address)) continue;
     auto ip = IpAddress::Parse(address);
     if (!ip) continue;
-    const Endpoint local{*ip, manager_->ike_port()};
-    auto socket = UdpSocket::Bind(
-        loop_, local, [this, local](ByteView data, const Endpoint& from) {
-          manager_->OnPacket(local, from, data);
-        });
-    if (!socket) {
-      LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(),
-                socket.error().message.c_str());
-      continue;
+    for (uint16_t port : {manager_->ike_port(), nat_traversal::kPort}) {
+      const Endpoint local{*ip, port};
+      keys.insert(local.ToString());
+      if (!sockets_.count(local.ToString())) Listen(local);
     }
-    LOG_EVENT("listening on %s", local.ToString().c_str());
-    sockets_[address] = std::move(socket.value());
   }
+  for (auto it = sockets_.begin(); it != sockets_.end();)
+    it = keys.count(it->first) ? std::next(it) : sockets_.erase(it);
+}
+
+void IsakmpdService::Listen(const Endpoint& local) {
+  const bool natt = local.port == nat_traversal::kPort;
+  auto socket = UdpSocket::Bind(loop_, local, [this, local, natt](ByteView data,
+                                                                  const Endpoint& from) {
+    if (natt) {
+      // RFC 3948 section 2.2: IKE on port 4500 carries a 4-octet zero
+      // non-ESP marker; anything else is ESP or a NAT keepalive, which we
+      // do not carry in user space.
+      if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) return;
+      data = data.subspan(4);
+    }
+    manager_->OnPacket(local, from, data);
+  });
+  if (!socket) {
+    LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(), socket.error().message.c_str());
+    return;
+  }
+  LOG_EVENT("listening on %s", local.ToString().c_str());
+  sockets_[local.ToString()] = std::move(socket.value());
 }
 
 bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) {
-  auto it = sockets_.find(from.address.ToString());
+  auto it = sockets_.find(from.ToString());
   if (it == sockets_.end()) {
     LOG_ERROR("no socket on %s to send to %s", from.ToString().c_str(), to.ToString().c_str());
     return false;
+  }
+  Bytes marked;
+  if (from.port == nat_traversal::kPort) {  // non-ESP marker (RFC 3948 2.2)
+    marked.assign(4, 0);
+    Append(marked, packet);
+    packet = marked;
   }
   if (auto st = it->second->SendTo(packet, to); !st) {
     LOG_ERROR("send to %s failed: %s", to.ToString().c_str(), st.error().message.c_str());

@@ -34,6 +34,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void OnCpsdMessage(const ipc::Envelope& e);
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);
   void ApplyDatabase(const db::TunnelDatabase& database);
+  void Listen(const Endpoint& local);
   void FinishSkeyid(uint64_t id, Result<SecretBytes> result);
 
   EventLoop& loop_;
@@ -42,7 +43,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;
   std::unique_ptr<ipc::Client> cpsd_;
-  std::map<std::string, std::unique_ptr<UdpSocket>> sockets_;  // by local address
+  std::map<std::string, std::unique_ptr<UdpSocket>> sockets_;  // by "addr[port]"
   struct PendingSkeyid {
     std::function<void(Result<SecretBytes>)> done;
     TimerId timer = 0;

@@ -128,6 +128,21 @@ for h in A B; do
   fi
 done
 
+# ---- no retransmissions after the exchanges completed ------------------------------
+# The db uses retransmit_interval_ms 1000: give a stray retransmit timer time to fire.
+if command -v tshark >/dev/null; then
+  sleep_left=$((t0 + 4 - SECONDS))
+  ((sleep_left > 0)) && sleep "$sleep_left"
+  mm=$(host_capture_count A 'isakmp.exchangetype == 2')
+  qm=$(host_capture_count A 'isakmp.exchangetype == 32')
+  if ((mm == 6 && qm == 3)); then
+    t_pass "wire: exactly 6 Main Mode and 3 Quick Mode packets (no retransmissions after DONE)"
+  else
+    t_fail "wire: $mm Main Mode and $qm Quick Mode packets on A's veth, expected 6 and 3 (retransmissions after the exchange completed?)"
+    host_capture_summary A
+  fi
+fi
+
 # ---- syslog -------------------------------------------------------------------
 sleep 0.3
 for h in A B; do
@@ -138,7 +153,11 @@ for h in A B; do
   else
     t_fail "$h: syslog has no isakmpd line with DONE"
   fi
-  if grep -Eq 'isakmpd(\[[0-9]+\])?:.*tunnel [0-9]+ phase 1 peer [0-9.]+ cookies [0-9a-f]{16}:[0-9a-f]{16}: .* -> ' "$f"; then
+  # The responder (B) learns its tunnel number from tmd only after phase 1, so
+  # its state-change lines may say "tunnel -"; the initiator's must have the number.
+  tn='[0-9]+'
+  [[ $h == B ]] && tn='([0-9]+|-)'
+  if grep -Eq "isakmpd(\[[0-9]+\])?:.*tunnel $tn phase 1 peer [0-9.]+ cookies [0-9a-f]{16}:[0-9a-f]{16}: .* -> " "$f"; then
     t_pass "$h: state-change lines carry tunnel, phase, peer and both cookies"
   else
     t_fail "$h: no 'tunnel N phase 1 peer X cookies I:R: A -> B' line (conventions.md, Logging)"

@@ -207,6 +207,14 @@ host_capture_summary() {
   fi
 }
 
+# host_capture_count X DISPLAY_FILTER: number of captured packets matching it
+# (tshark display filter, e.g. 'isakmp.exchangetype == 2' for Main Mode).
+host_capture_count() {
+  local f="${HOST_DIR[$1]}/capture.pcap"
+  [[ -s $f ]] || { echo 0; return 0; }
+  timeout 30 tshark -n -r "$f" -Y "$2" -T fields -e frame.number 2>/dev/null | grep -c . || true
+}
+
 _kill_pids_wait() {
   # _kill_pids_wait SECONDS PID...: TERM, wait, then KILL what is left.
   local limit=$1; shift

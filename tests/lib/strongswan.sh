@@ -200,6 +200,10 @@ sw_log() { echo "$(_sw_dir "$1")/charon.log"; }
 sw_log_tail() {
   local x=$1 n=${2:-60} f
   f=$(sw_log "$x")
-  echo "---- host $x strongSwan charon.log (ike=2), last $n lines ----"
-  if [[ -s $f ]]; then tail -n "$n" "$f" | redact | indent; else echo "    (empty)"; fi
+  echo "---- host $x strongSwan charon.log (ike=2), last $n lines without vici/CFG chatter ----"
+  if [[ -s $f ]]; then
+    grep -Ev 'vici client|\[CFG\] +(vici|  )' "$f" | tail -n "$n" | redact | indent
+  else
+    echo "    (empty)"
+  fi
 }

@@ -236,6 +236,8 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     spec.lifetime_seconds = e.lifetime_seconds();
     spec.lifetime_kbytes = e.lifetime_kbytes();
     spec.added_unix = clock_.UnixNow();
+    spec.source_port = static_cast<uint16_t>(sa.source_port());
+    spec.destination_port = static_cast<uint16_t>(sa.destination_port());
     Status s = kernel_.InstallSa(spec);
     if (!s.ok()) return s;
     t.sas.push_back({*dst, sa.spi()});

@@ -26,7 +26,9 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
   e.set_source(sa.source.ToString());
   e.set_destination(sa.destination.ToString());
   e.set_protocol("ESP");
-  e.set_mode("tunnel");
+  e.set_mode(sa.source_port ? "tunnel-in-UDP" : "tunnel");
+  e.set_source_port(sa.source_port);
+  e.set_destination_port(sa.destination_port);
   e.set_encryption(sa.encryption);
   e.set_encryption_key_bits(sa.encryption_key_bits);
   e.set_integrity(sa.integrity);

@@ -36,6 +36,8 @@ struct SaSpec {
   uint32_t lifetime_seconds = 0;
   uint64_t lifetime_kbytes = 0;
   uint64_t added_unix = 0;
+  uint16_t source_port = 0;  // UDP encapsulation (RFC 3948); 0 = plain ESP
+  uint16_t destination_port = 0;
 };
 
 // One permit rule of the dynamic filter table for a phase 2 tunnel.

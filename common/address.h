@@ -16,12 +16,12 @@ struct sockaddr_storage;
 namespace ike {
 
 struct IpAddress {
-  int family = 0;  // AF_INET or AF_INET6
+  int family = 0;                    // AF_INET or AF_INET6
   std::array<uint8_t, 16> octets{};  // first 4 used for IPv4
 
   static std::optional<IpAddress> Parse(std::string_view text);
   static std::optional<IpAddress> FromBytes(ByteView b);  // 4 or 16 octets
-  size_t size() const;  // 4 or 16
+  size_t size() const;                                    // 4 or 16
   ByteView bytes() const { return ByteView(octets.data(), size()); }
   std::string ToString() const;
   bool operator==(const IpAddress& o) const = default;

@@ -21,9 +21,9 @@ Bytes Hmac(HashAlg alg, ByteView key, ByteView data);
 Bytes Hmac(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts);
 
 enum class CipherAlg { kAes128Cbc, kAes192Cbc, kAes256Cbc, k3desCbc };
-size_t CipherKeyLength(CipherAlg alg);   // bytes
-size_t CipherBlockSize(CipherAlg alg);   // bytes
-const char* CipherName(CipherAlg alg);   // "AES-CBC-128", "3DES-CBC", ...
+size_t CipherKeyLength(CipherAlg alg);  // bytes
+size_t CipherBlockSize(CipherAlg alg);  // bytes
+const char* CipherName(CipherAlg alg);  // "AES-CBC-128", "3DES-CBC", ...
 
 // CBC without padding: |input| must be a multiple of the block size, |iv| one
 // block. Errors on wrong sizes or OpenSSL failure.

@@ -62,8 +62,7 @@ class Server {
  public:
   using MessageHandler = std::function<void(const ConnectionPtr&, const Envelope&)>;
   using CloseHandler = std::function<void(const ConnectionPtr&)>;
-  Server(EventLoop& loop, std::string path, MessageHandler on_message,
-         CloseHandler on_close = {});
+  Server(EventLoop& loop, std::string path, MessageHandler on_message, CloseHandler on_close = {});
   ~Server();
   // Creates the run directory (0700) if missing, replaces a stale socket,
   // binds, sets mode 0600, listens. Errors name the path and errno.

@@ -35,8 +35,8 @@ void Logf(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2,
 
 }  // namespace ike
 
-#define IKE_LOG(level, ...)                                  \
-  do {                                                       \
+#define IKE_LOG(level, ...)                                        \
+  do {                                                             \
     if (::ike::LogEnabled(level)) ::ike::Logf(level, __VA_ARGS__); \
   } while (0)
 #define LOG_ERROR(...) IKE_LOG(::ike::LogLevel::kError, __VA_ARGS__)

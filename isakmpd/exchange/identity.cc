@@ -30,10 +30,14 @@ int PrefixFromMask(ByteView mask) {
 
 std::string SelectorText(const db::Selector& s) {
   switch (s.kind_case()) {
-    case db::Selector::kAddress: return s.address();
-    case db::Selector::kSubnet: return s.subnet();
-    case db::Selector::kRange: return s.range();
-    default: return "";
+    case db::Selector::kAddress:
+      return s.address();
+    case db::Selector::kSubnet:
+      return s.subnet();
+    case db::Selector::kRange:
+      return s.range();
+    default:
+      return "";
   }
 }
 

@@ -5,8 +5,8 @@ namespace ike::isakmpd::informational {
 std::vector<wire::Payload> Protect(const IsakmpSa& p1, uint32_t message_id,
                                    std::vector<wire::Payload> body) {
   const Bytes encoded = wire::EncodePayloads(body);
-  Bytes hash = keymat::InformationalHash(p1.suite->hash, p1.keys.skeyid_a.view(), message_id,
-                                         encoded);
+  Bytes hash =
+      keymat::InformationalHash(p1.suite->hash, p1.keys.skeyid_a.view(), message_id, encoded);
   std::vector<wire::Payload> out;
   out.push_back(wire::MakePayload(wire::HashPayload{std::move(hash)}));
   for (auto& p : body) out.push_back(std::move(p));

@@ -59,10 +59,10 @@ std::optional<Outcome> TakePeerKeyExchange(IsakmpSa& sa, const std::vector<Paylo
                          wire::NotifyType::kPayloadMalformed);
   auto shared = sa.dh->ComputeShared(ke->data);
   if (!shared)
-    return Outcome::Fail(ipc::PEER_NOTIFY,
-                         "peer " + Peer(sa) + " sent an invalid DH public value: " +
-                             shared.error().message,
-                         wire::NotifyType::kInvalidKeyInformation);
+    return Outcome::Fail(
+        ipc::PEER_NOTIFY,
+        "peer " + Peer(sa) + " sent an invalid DH public value: " + shared.error().message,
+        wire::NotifyType::kInvalidKeyInformation);
   sa.g_xy = std::move(shared.value());
   if (sa.role == Role::kInitiator) {
     sa.g_xr = ke->data;
@@ -93,8 +93,8 @@ Bytes PeerHash(const IsakmpSa& sa, ByteView id_b) {
 }
 
 std::vector<Payload> IdAuthPayloads(IsakmpSa& sa) {
-  Payload id = wire::MakePayload(
-      Phase1IdPayload(sa.definition.local_id(), sa.definition.local_address()));
+  Payload id =
+      wire::MakePayload(Phase1IdPayload(sa.definition.local_id(), sa.definition.local_address()));
   const Bytes id_b = wire::EncodePayloadBody(id.body);
   return {std::move(id), wire::MakePayload(wire::HashPayload{OurHash(sa, id_b)})};
 }
@@ -160,8 +160,8 @@ Outcome ResponderRecvSaSendSa(IsakmpSa& sa, const std::vector<Payload>& payloads
   const Payload* sa_payload = wire::Find(payloads, PayloadType::kSa);
   wire::SaPayload reply;
   std::string why;
-  auto suite = SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), sa.protection, &reply,
-                              &why);
+  auto suite =
+      SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), sa.protection, &reply, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no proposal chosen for peer " + Peer(sa) + ": " + why,
@@ -206,13 +206,17 @@ std::optional<wire::MessageKind> ExpectedMessage(const IsakmpSa& sa) {
   using K = wire::MessageKind;
   const bool init = sa.role == Role::kInitiator;
   switch (sa.state) {
-    case Phase1State::kInit: return init ? std::nullopt : std::optional(K::kMainMode1);
-    case Phase1State::kWaitSa: return K::kMainMode2;
-    case Phase1State::kWaitKe: return K::kMainMode3;
+    case Phase1State::kInit:
+      return init ? std::nullopt : std::optional(K::kMainMode1);
+    case Phase1State::kWaitSa:
+      return K::kMainMode2;
+    case Phase1State::kWaitKe:
+      return K::kMainMode3;
     case Phase1State::kInKe:
       if (init) return sa.g_xr.empty() ? K::kMainMode4 : K::kMainMode6;
       return K::kMainMode5;
-    case Phase1State::kDone: return std::nullopt;
+    case Phase1State::kDone:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -221,14 +225,20 @@ Outcome Receive(IsakmpSa& sa, const std::vector<Payload>& payloads, crypto::Rand
   auto kind = ExpectedMessage(sa);
   if (!kind) return Outcome::Wait();
   switch (*kind) {
-    case wire::MessageKind::kMainMode1: return ResponderRecvSaSendSa(sa, payloads);
-    case wire::MessageKind::kMainMode2: return InitiatorRecvSaSendKeNonce(sa, payloads, rng);
+    case wire::MessageKind::kMainMode1:
+      return ResponderRecvSaSendSa(sa, payloads);
+    case wire::MessageKind::kMainMode2:
+      return InitiatorRecvSaSendKeNonce(sa, payloads, rng);
     case wire::MessageKind::kMainMode3:
       return ResponderRecvKeNonceSendKeNonce(sa, payloads, rng);
-    case wire::MessageKind::kMainMode4: return InitiatorRecvKeNonce(sa, payloads);
-    case wire::MessageKind::kMainMode5: return ResponderRecvIdAuthSendIdAuth(sa, payloads);
-    case wire::MessageKind::kMainMode6: return InitiatorRecvIdAuth(sa, payloads);
-    default: return Outcome::Wait();
+    case wire::MessageKind::kMainMode4:
+      return InitiatorRecvKeNonce(sa, payloads);
+    case wire::MessageKind::kMainMode5:
+      return ResponderRecvIdAuthSendIdAuth(sa, payloads);
+    case wire::MessageKind::kMainMode6:
+      return InitiatorRecvIdAuth(sa, payloads);
+    default:
+      return Outcome::Wait();
   }
 }
 

@@ -21,8 +21,8 @@ struct Failure {
 struct Outcome {
   std::optional<std::vector<wire::Payload>> send;  // next message to the peer
   bool encrypt = false;
-  bool done = false;          // the exchange completed (after sending |send|)
-  bool need_skeyid = false;   // ask cpsd for SKEYID, then call OnSkeyid
+  bool done = false;         // the exchange completed (after sending |send|)
+  bool need_skeyid = false;  // ask cpsd for SKEYID, then call OnSkeyid
   std::optional<Failure> failure;
   std::optional<Phase1State> phase1_state;  // the state to move to
   std::optional<Phase2State> phase2_state;

@@ -28,10 +28,9 @@ std::vector<Payload> WithHash(std::vector<Payload> rest, const IsakmpSa& p1,
                               const QuickModeExchange& qm, bool second) {
   const Bytes encoded = wire::EncodePayloads(rest);
   const auto prf = p1.suite->hash;
-  Bytes hash = second ? keymat::QuickModeHash2(prf, p1.keys.skeyid_a.view(), qm.message_id,
-                                               qm.ni, encoded)
-                      : keymat::QuickModeHash1(prf, p1.keys.skeyid_a.view(), qm.message_id,
-                                               encoded);
+  Bytes hash =
+      second ? keymat::QuickModeHash2(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, encoded)
+             : keymat::QuickModeHash1(prf, p1.keys.skeyid_a.view(), qm.message_id, encoded);
   std::vector<Payload> out;
   out.push_back(wire::MakePayload(wire::HashPayload{std::move(hash)}));
   for (auto& p : rest) out.push_back(std::move(p));
@@ -50,8 +49,8 @@ void DeriveKeymat(const IsakmpSa& p1, QuickModeExchange& qm) {
   const auto prf = p1.suite->hash;
   qm.keymat_in = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(), kProtoEsp,
                                          qm.spi_in, qm.ni, qm.nr, len);
-  qm.keymat_out = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(),
-                                          kProtoEsp, qm.spi_out, qm.ni, qm.nr, len);
+  qm.keymat_out = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(), kProtoEsp,
+                                          qm.spi_out, qm.ni, qm.nr, len);
 }
 
 // PFS: our KE (generated earlier) against the peer's (RFC 2409 5.5).
@@ -68,10 +67,10 @@ std::optional<Outcome> TakePfs(const IsakmpSa& p1, QuickModeExchange& qm,
   if (!want) return std::nullopt;
   auto shared = qm.dh->ComputeShared(ke->data);
   if (!shared)
-    return Outcome::Fail(ipc::PEER_NOTIFY,
-                         "peer " + Peer(p1) + " sent an invalid PFS public value: " +
-                             shared.error().message,
-                         wire::NotifyType::kInvalidKeyInformation);
+    return Outcome::Fail(
+        ipc::PEER_NOTIFY,
+        "peer " + Peer(p1) + " sent an invalid PFS public value: " + shared.error().message,
+        wire::NotifyType::kInvalidKeyInformation);
   qm.g_qm = std::move(shared.value());
   return std::nullopt;
 }
@@ -111,8 +110,8 @@ Outcome InitiatorRecvHashSaNonceSendHash(const IsakmpSa& p1, QuickModeExchange& 
 
 Outcome ResponderRecvHash(const IsakmpSa& p1, QuickModeExchange& qm,
                           const std::vector<Payload>& payloads) {
-  const Bytes expect = keymat::QuickModeHash3(p1.suite->hash, p1.keys.skeyid_a.view(),
-                                              qm.message_id, qm.ni, qm.nr);
+  const Bytes expect =
+      keymat::QuickModeHash3(p1.suite->hash, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, qm.nr);
   if (HashData(payloads) != expect)
     return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
                          "quick mode HASH(3) from " + Peer(p1) + " did not verify",
@@ -192,10 +191,10 @@ std::optional<Selectors> ReadSelectors(const IsakmpSa& p1,
     if (auto* id = std::get_if<wire::IdPayload>(&p.body)) ids.push_back(id);
   Selectors s;
   if (ids.empty()) {
-    s.initiator = AddressRange::Host(p1.role == Role::kInitiator ? p1.local.address
-                                                                 : p1.remote.address);
-    s.responder = AddressRange::Host(p1.role == Role::kInitiator ? p1.remote.address
-                                                                 : p1.local.address);
+    s.initiator =
+        AddressRange::Host(p1.role == Role::kInitiator ? p1.local.address : p1.remote.address);
+    s.responder =
+        AddressRange::Host(p1.role == Role::kInitiator ? p1.remote.address : p1.local.address);
     return s;
   }
   if (ids.size() != 2) return std::nullopt;

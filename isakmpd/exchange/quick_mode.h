@@ -31,7 +31,7 @@ struct QuickModeExchange {
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes ni, nr;
   SecretBytes g_qm;
-  std::vector<wire::Payload> ids;  // IDci, IDcr as sent or received
+  std::vector<wire::Payload> ids;       // IDci, IDcr as sent or received
   std::string local_text, remote_text;  // "first-last"
 
   Bytes iv;  // CBC state for this message id

@@ -19,19 +19,26 @@ std::optional<crypto::CipherAlg> CipherFor(uint16_t enc, uint16_t key_bits) {
   if (enc == kEnc3des) return crypto::CipherAlg::k3desCbc;
   if (enc != kEncAes) return std::nullopt;
   switch (AesBits(key_bits)) {
-    case 128: return crypto::CipherAlg::kAes128Cbc;
-    case 192: return crypto::CipherAlg::kAes192Cbc;
-    case 256: return crypto::CipherAlg::kAes256Cbc;
+    case 128:
+      return crypto::CipherAlg::kAes128Cbc;
+    case 192:
+      return crypto::CipherAlg::kAes192Cbc;
+    case 256:
+      return crypto::CipherAlg::kAes256Cbc;
   }
   return std::nullopt;
 }
 
 std::optional<crypto::HashAlg> HashFor(uint16_t hash) {
   switch (hash) {
-    case 2: return crypto::HashAlg::kSha1;
-    case 4: return crypto::HashAlg::kSha256;
-    case 5: return crypto::HashAlg::kSha384;
-    case 6: return crypto::HashAlg::kSha512;
+    case 2:
+      return crypto::HashAlg::kSha1;
+    case 4:
+      return crypto::HashAlg::kSha256;
+    case 5:
+      return crypto::HashAlg::kSha384;
+    case 6:
+      return crypto::HashAlg::kSha512;
   }
   return std::nullopt;
 }
@@ -40,10 +47,14 @@ std::optional<crypto::HashAlg> HashFor(uint16_t hash) {
 // RFC 4868: the key is as long as the hash output).
 std::optional<size_t> IntegKeyBytes(uint16_t auth) {
   switch (auth) {
-    case 2: return 20;
-    case 5: return 32;
-    case 6: return 48;
-    case 7: return 64;
+    case 2:
+      return 20;
+    case 5:
+      return 32;
+    case 6:
+      return 48;
+    case 7:
+      return 64;
   }
   return std::nullopt;
 }
@@ -108,10 +119,14 @@ std::string EspSuite::EncryptionName() const {
 }
 std::string EspSuite::IntegrityName() const {
   switch (attrs.auth_algorithm) {
-    case 2: return "HMAC-SHA1-96";
-    case 5: return "HMAC-SHA2-256-128";
-    case 6: return "HMAC-SHA2-384-192";
-    case 7: return "HMAC-SHA2-512-256";
+    case 2:
+      return "HMAC-SHA1-96";
+    case 5:
+      return "HMAC-SHA2-256-128";
+    case 6:
+      return "HMAC-SHA2-384-192";
+    case 7:
+      return "HMAC-SHA2-512-256";
   }
   return "unknown";
 }
@@ -133,8 +148,8 @@ wire::SaPayload BuildIkeSa(const db::IkeProtection& protection) {
 }
 
 std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
-                                       const db::IkeProtection& acceptable,
-                                       wire::SaPayload* reply, std::string* why) {
+                                       const db::IkeProtection& acceptable, wire::SaPayload* reply,
+                                       std::string* why) {
   const uint32_t our_life = IkeLifetime(acceptable);
   std::string seen;
   for (const auto& proposal : offered.proposals) {
@@ -159,8 +174,8 @@ std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
       }
     }
   }
-  *why = "none of the offered transforms (" + seen + ") matches protection '" +
-         acceptable.name() + "'";
+  *why = "none of the offered transforms (" + seen + ") matches protection '" + acceptable.name() +
+         "'";
   return std::nullopt;
 }
 
@@ -177,7 +192,8 @@ std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
   }
   const auto& attrs = std::get<IkeTransformAttrs>(decoded);
   for (const auto& mine : offered.proposal())
-    if (SameIkeChoice(attrs, AttrsFromDb(mine, 0))) return MakeIkeSuite(attrs, IkeLifetime(offered));
+    if (SameIkeChoice(attrs, AttrsFromDb(mine, 0)))
+      return MakeIkeSuite(attrs, IkeLifetime(offered));
   *why = "the responder chose a transform we did not offer (" + Describe(attrs) + ")";
   return std::nullopt;
 }
@@ -235,9 +251,9 @@ Bytes SpiBytes(uint32_t spi) {
 }
 
 std::string DescribeEsp(const IpsecTransformAttrs& a) {
-  return "esp " + std::to_string(a.transform_id) + "/" + std::to_string(a.key_length) +
-         " auth " + std::to_string(a.auth_algorithm) + " group " + std::to_string(a.group) +
-         " encap " + std::to_string(a.encapsulation);
+  return "esp " + std::to_string(a.transform_id) + "/" + std::to_string(a.key_length) + " auth " +
+         std::to_string(a.auth_algorithm) + " group " + std::to_string(a.group) + " encap " +
+         std::to_string(a.encapsulation);
 }
 
 }  // namespace
@@ -250,7 +266,8 @@ wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi,
   proposal.spi = SpiBytes(spi);
   uint8_t n = 1;
   for (const auto& p : protection.proposal())
-    proposal.transforms.push_back(wire::EncodeIpsecTransform(n++, EspAttrsFromDb(p, protection, encapsulation)));
+    proposal.transforms.push_back(
+        wire::EncodeIpsecTransform(n++, EspAttrsFromDb(p, protection, encapsulation)));
   wire::SaPayload sa;
   sa.proposals.push_back(std::move(proposal));
   return sa;
@@ -293,9 +310,8 @@ std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
 }
 
 std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
-                                       const db::IpsecProtection& offered,
-                                       uint16_t encapsulation, uint32_t* peer_spi,
-                                       std::string* why) {
+                                       const db::IpsecProtection& offered, uint16_t encapsulation,
+                                       uint32_t* peer_spi, std::string* why) {
   if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1 ||
       reply.proposals[0].spi.size() != 4) {
     *why = "the responder must choose exactly one ESP proposal and transform with a 4-octet SPI";

@@ -52,8 +52,8 @@ wire::SaPayload BuildIkeSa(const db::IkeProtection& protection);
 // SA payload to send back (the chosen proposal with only that transform,
 // copied as offered). On failure |*why| says what did not match, for the log.
 std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
-                                       const db::IkeProtection& acceptable,
-                                       wire::SaPayload* reply, std::string* why);
+                                       const db::IkeProtection& acceptable, wire::SaPayload* reply,
+                                       std::string* why);
 
 // Initiator: the responder must return exactly one of our transforms.
 std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
@@ -73,8 +73,7 @@ std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
                                        std::string* why);
 
 std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
-                                       const db::IpsecProtection& offered,
-                                       uint16_t encapsulation, uint32_t* peer_spi,
-                                       std::string* why);
+                                       const db::IpsecProtection& offered, uint16_t encapsulation,
+                                       uint32_t* peer_spi, std::string* why);
 
 }  // namespace ike::isakmpd

@@ -20,8 +20,8 @@ namespace ike::isakmpd {
 
 // Retransmission bookkeeping for the last message we sent in an exchange.
 struct Transmission {
-  Bytes packet;               // exactly as sent, for retransmits
-  int message_number = 0;     // 1..6 in Main Mode, 1..3 in Quick Mode
+  Bytes packet;            // exactly as sent, for retransmits
+  int message_number = 0;  // 1..6 in Main Mode, 1..3 in Quick Mode
   int tries = 0;
   TimerId timer = 0;
   size_t last_received_hash = 0;  // detects a retransmitted peer message

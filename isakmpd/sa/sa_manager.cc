@@ -49,11 +49,16 @@ const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const st
 int MessageNumber(const IsakmpSa& sa, Phase1State after) {
   const bool init = sa.role == Role::kInitiator;
   switch (after) {
-    case Phase1State::kWaitSa: return 1;
-    case Phase1State::kWaitKe: return 2;
-    case Phase1State::kInKe: return init ? (sa.keys.skeyid_a.empty() ? 3 : 5) : 4;
-    case Phase1State::kDone: return 6;
-    default: return init ? 1 : 2;
+    case Phase1State::kWaitSa:
+      return 1;
+    case Phase1State::kWaitKe:
+      return 2;
+    case Phase1State::kInKe:
+      return init ? (sa.keys.skeyid_a.empty() ? 3 : 5) : 4;
+    case Phase1State::kDone:
+      return 6;
+    default:
+      return init ? 1 : 2;
   }
 }
 
@@ -93,12 +98,13 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
                                        " is already being negotiated or active");
   auto local = MakeEndpoint(def.local_address(), ike_port());
   auto remote = MakeEndpoint(def.remote_address(), ike_port());
-  if (!remote) return Err(ipc::INVALID_REMOTE_ADDRESS, "invalid remote address '" +
-                                                           def.remote_address() + "'");
+  if (!remote)
+    return Err(ipc::INVALID_REMOTE_ADDRESS,
+               "invalid remote address '" + def.remote_address() + "'");
   if (!local) return Err(ipc::BAD_ARGUMENT, "invalid local address '" + def.local_address() + "'");
   if (request.protection().proposal_size() == 0)
-    return Err(ipc::BAD_ARGUMENT, "IKE protection '" + request.protection().name() +
-                                      "' has no proposal");
+    return Err(ipc::BAD_ARGUMENT,
+               "IKE protection '" + request.protection().name() + "' has no proposal");
   IsakmpSa* sa = NewSa(Role::kInitiator, *local, *remote);
   sa->tunnel = request.tunnel();
   sa->definition = def;
@@ -197,8 +203,8 @@ void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const E
                            ByteView packet) {
   IsakmpSa* sa = FindMainModeSa(h, local, remote, packet);
   if (!sa) {
-    LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s",
-             remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+    LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s", remote.ToString().c_str(),
+             ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
     return;
   }
   NoteEndpoints(*sa, local, remote);
@@ -216,8 +222,8 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
   const bool encrypted_expected =
       *kind == wire::MessageKind::kMainMode5 || *kind == wire::MessageKind::kMainMode6;
   if (encrypted_expected != bool(h.flags & wire::kFlagEncryption)) {
-    LogLine(LogLevel::kInformation, sa, std::string("dropped ") + wire::MessageKindName(*kind) +
-                                    ": wrong encryption flag");
+    LogLine(LogLevel::kInformation, sa,
+            std::string("dropped ") + wire::MessageKindName(*kind) + ": wrong encryption flag");
     return;
   }
   Bytes body(packet.begin() + wire::kHeaderLength, packet.end());
@@ -225,7 +231,8 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
   if (encrypted_expected) {
     auto plain = Open(sa, h, packet, sa.iv, &next_iv);
     if (!plain) {
-      LogLine(LogLevel::kInformation, sa, "dropped message: ciphertext is not a whole number of blocks");
+      LogLine(LogLevel::kInformation, sa,
+              "dropped message: ciphertext is not a whole number of blocks");
       return;
     }
     body = std::move(*plain);
@@ -244,8 +251,9 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
                                                " does not decrypt (the pre-shared keys differ)",
                                            wire::NotifyType::kAuthenticationFailed));
     }
-    LogLine(LogLevel::kInformation, sa, std::string("dropped malformed ") +
-                                    wire::MessageKindName(*kind) + ": " + error->detail);
+    LogLine(
+        LogLevel::kInformation, sa,
+        std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + error->detail);
     return;
   }
   if (encrypted_expected) sa.iv = next_iv;
@@ -262,7 +270,8 @@ void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
     sa.local.port = nat_traversal::kPort;
     sa.remote.port = nat_traversal::kPort;
     LogLine(LogLevel::kEvents, sa,
-            std::string("NAT detected (") + (sa.nat_local ? "in front of us" : "in front of the peer") +
+            std::string("NAT detected (") +
+                (sa.nat_local ? "in front of us" : "in front of the peer") +
                 "); moving to port 4500");
   }
   if (outcome.send) {
@@ -315,8 +324,8 @@ void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next) {
   const char* old_name = Phase1StateName(sa.state);
   sa.state = next;
   LogLine(LogLevel::kEvents, sa,
-          std::string(old_name) + " -> " + Phase1StateName(next) + " (" + RoleName(sa.role) +
-              ", " + Phase1CiscoName(next) + ")");
+          std::string(old_name) + " -> " + Phase1StateName(next) + " (" + RoleName(sa.role) + ", " +
+              Phase1CiscoName(next) + ")");
   ipc::Envelope e;
   auto* sc = e.mutable_state_change();
   sc->set_phase(1);
@@ -340,9 +349,9 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   sa.skeyid = SecretBytes();
   const auto& s = *sa.suite;
   LogLine(LogLevel::kEvents, sa,
-          "phase 1 established with " + sa.remote_id + " (Main Mode, " + RoleName(sa.role) +
-              ", " + s.EncryptionName() + "/" + s.HashName() + "/" + s.GroupName() +
-              ", lifetime " + std::to_string(s.life_seconds) + " s)");
+          "phase 1 established with " + sa.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " +
+              s.EncryptionName() + "/" + s.HashName() + "/" + s.GroupName() + ", lifetime " +
+              std::to_string(s.life_seconds) + " s)");
   ipc::Envelope e;
   auto* est = e.mutable_phase1_established();
   est->set_tunnel(sa.tunnel);
@@ -363,25 +372,27 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   est->set_lifetime_seconds(s.life_seconds);
   deps_.events->Emit(std::move(e));
   const uint64_t handle = sa.handle;
-  sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000), [this, handle] {
-    auto it = sas_.find(handle);
-    if (it == sas_.end()) return;
-    LogLine(LogLevel::kEvents, *it->second, "phase 1 lifetime expired; deleting");
-    SendInformational(*it->second, {informational::DeleteIsakmpSa(*it->second)});
-    ipc::Envelope del;
-    auto* d = del.mutable_sa_deleted();
-    d->set_phase(1);
-    d->set_tunnel(it->second->tunnel);
-    d->set_handle(handle);
-    d->set_reason("lifetime expired");
-    deps_.events->Emit(std::move(del));
-    DeleteSa(handle);
-  });
+  sa.deadline_timer =
+      deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000), [this, handle] {
+        auto it = sas_.find(handle);
+        if (it == sas_.end()) return;
+        LogLine(LogLevel::kEvents, *it->second, "phase 1 lifetime expired; deleting");
+        SendInformational(*it->second, {informational::DeleteIsakmpSa(*it->second)});
+        ipc::Envelope del;
+        auto* d = del.mutable_sa_deleted();
+        d->set_phase(1);
+        d->set_tunnel(it->second->tunnel);
+        d->set_handle(handle);
+        d->set_reason("lifetime expired");
+        deps_.events->Emit(std::move(del));
+        DeleteSa(handle);
+      });
 }
 
 void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
-  LogLine(LogLevel::kError, sa, std::string("phase 1 failed in state ") +
-                                   Phase1StateName(sa.state) + ": " + failure.reason);
+  LogLine(
+      LogLevel::kError, sa,
+      std::string("phase 1 failed in state ") + Phase1StateName(sa.state) + ": " + failure.reason);
   if (failure.notify) SendPlainNotify(sa, *failure.notify);
   ipc::Envelope e;
   auto* f = e.mutable_negotiation_failed();

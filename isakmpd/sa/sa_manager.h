@@ -93,8 +93,8 @@ class SaManager {
              std::vector<wire::Payload>& payloads, Bytes* iv);
   // Decrypts an encrypted message body with |iv|; |*next_iv| gets the last
   // cipher block. nullopt if the length is not a block multiple.
-  std::optional<Bytes> Open(const IsakmpSa& sa, const wire::Header& h, ByteView packet,
-                            ByteView iv, Bytes* next_iv);
+  std::optional<Bytes> Open(const IsakmpSa& sa, const wire::Header& h, ByteView packet, ByteView iv,
+                            Bytes* next_iv);
   void Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, bool retransmit,
                 std::function<void()> on_timeout);
   // Sends |tx| again and re-arms its timer; false once the tries are used up.
@@ -112,12 +112,12 @@ class SaManager {
   db::TunnelDatabase database_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<IsakmpSa>> sas_;
-  std::unordered_map<std::string, uint64_t> by_cookies_;    // icookie|rcookie
-  std::unordered_map<std::string, uint64_t> half_open_;     // initiator: icookie|0
+  std::unordered_map<std::string, uint64_t> by_cookies_;  // icookie|rcookie
+  std::unordered_map<std::string, uint64_t> half_open_;   // initiator: icookie|0
   std::unordered_map<uint32_t, uint64_t> p1_by_tunnel_;
   std::unordered_map<uint64_t, std::unique_ptr<QuickModeExchange>> qms_;
-  std::unordered_map<std::string, uint64_t> qm_by_msgid_;   // p1 handle|message id
-  std::unordered_map<uint64_t, uint64_t> qm_parent_;        // qm handle -> p1 handle
+  std::unordered_map<std::string, uint64_t> qm_by_msgid_;  // p1 handle|message id
+  std::unordered_map<uint64_t, uint64_t> qm_parent_;       // qm handle -> p1 handle
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
 };
 

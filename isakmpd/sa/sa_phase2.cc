@@ -56,13 +56,21 @@ const db::IpsecProtection* FindIpsecProtection(const db::TunnelDatabase& d,
 
 ipc::ErrorCode CodeForNotify(uint16_t type) {
   switch (static_cast<wire::NotifyType>(type)) {
-    case wire::NotifyType::kNoProposalChosen: return ipc::NO_PROPOSAL_CHOSEN;
+    case wire::NotifyType::kNoProposalChosen:
+      return ipc::NO_PROPOSAL_CHOSEN;
     case wire::NotifyType::kAuthenticationFailed:
     case wire::NotifyType::kInvalidHashInformation:
-    case wire::NotifyType::kPayloadMalformed: return ipc::AUTHENTICATION_FAILED;
-    case wire::NotifyType::kInvalidIdInformation: return ipc::INVALID_ID;
-    default: return ipc::PEER_NOTIFY;
+    case wire::NotifyType::kPayloadMalformed:
+      return ipc::AUTHENTICATION_FAILED;
+    case wire::NotifyType::kInvalidIdInformation:
+      return ipc::INVALID_ID;
+    default:
+      return ipc::PEER_NOTIFY;
   }
+}
+
+std::string TunnelText(uint32_t tunnel) {
+  return tunnel ? std::to_string(tunnel) : std::string("-");
 }
 
 bool PortMatches(uint32_t ours, uint16_t theirs) { return ours == 0 || ours == theirs; }
@@ -72,8 +80,8 @@ bool PortMatches(uint32_t ours, uint16_t theirs) { return ours == 0 || ours == t
 ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   auto p1 = p1_by_tunnel_.find(request.phase1_tunnel());
   if (p1 == p1_by_tunnel_.end() || !sas_.at(p1->second)->established())
-    return Err(ipc::NOT_READY, "phase 1 tunnel " + std::to_string(request.phase1_tunnel()) +
-                                   " is not active");
+    return Err(ipc::NOT_READY,
+               "phase 1 tunnel " + std::to_string(request.phase1_tunnel()) + " is not active");
   if (p2_by_tunnel_.count(request.tunnel()))
     return Err(ipc::TUNNEL_ACTIVE,
                "phase 2 tunnel " + std::to_string(request.tunnel()) + " is already active");
@@ -130,14 +138,14 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   auto plain = Open(p1, h, packet, qm.iv, &next_iv);
   if (!plain) return;
   auto parsed = wire::ParsePayloads(h.next_payload, *plain);
-  const auto kind = qm.role == Role::kInitiator ? wire::MessageKind::kQuickMode2
-                                                : wire::MessageKind::kQuickMode3;
+  const auto kind =
+      qm.role == Role::kInitiator ? wire::MessageKind::kQuickMode2 : wire::MessageKind::kQuickMode3;
   std::optional<wire::ParseError> error;
   if (auto* e = std::get_if<wire::ParseError>(&parsed)) error = *e;
   if (!error) error = wire::ValidatePayloads(kind, std::get<0>(parsed));
   if (error) {
-    LogLine(LogLevel::kInformation, p1, std::string("dropped malformed ") +
-                                            wire::MessageKindName(kind) + ": " + error->detail);
+    LogLine(LogLevel::kInformation, p1,
+            std::string("dropped malformed ") + wire::MessageKindName(kind) + ": " + error->detail);
     return;
   }
   qm.iv = next_iv;
@@ -193,9 +201,9 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, Byt
   qms_[qm->handle] = std::move(qm);
   ref.tx.last_received_hash = std::hash<std::string_view>()(
       std::string_view(reinterpret_cast<const char*>(packet.data()), packet.size()));
-  ApplyPhase2(p1, ref,
-              quick_mode::ResponderRecvHashSaNonceSendHashSaNonce(p1, ref, payloads,
-                                                                  *deps_.random));
+  ApplyPhase2(
+      p1, ref,
+      quick_mode::ResponderRecvHashSaNonceSendHashSaNonce(p1, ref, payloads, *deps_.random));
 }
 
 const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
@@ -226,18 +234,18 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome
     Bytes packet = Seal(p1, wire::ExchangeType::kQuickMode, qm.message_id, *outcome.send, &qm.iv);
     qm.tx.message_number = qm.role == Role::kInitiator ? (outcome.done ? 3 : 1) : 2;
     const uint64_t handle = qm.handle;
-    Transmit(p1, qm.tx, std::move(packet), !outcome.done, [this, handle] { Phase2Timeout(handle); });
+    Transmit(p1, qm.tx, std::move(packet), !outcome.done,
+             [this, handle] { Phase2Timeout(handle); });
   }
   if (outcome.done) Phase2Established(p1, qm);
 }
 
 void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next) {
+  if (qm.state == next) return;
   const char* old_name = Phase2StateName(qm.state);
-  const bool changed = qm.state != next;
   qm.state = next;
-  if (!changed && next != Phase2State::kInit) return;
   LogLine(LogLevel::kEvents, p1,
-          "phase 2 tunnel " + std::to_string(qm.tunnel) + " message id " +
+          "phase 2 tunnel " + TunnelText(qm.tunnel) + " message id " +
               std::to_string(qm.message_id) + ": " + old_name + " -> " + Phase2StateName(next) +
               " (" + RoleName(qm.role) + ")");
   ipc::Envelope e;
@@ -280,9 +288,9 @@ void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm) {
   char spis[64];
   snprintf(spis, sizeof spis, "SPIs %08x (in) %08x (out)", qm.spi_in, qm.spi_out);
   LogLine(LogLevel::kEvents, p1,
-          "phase 2 tunnel " + std::to_string(qm.tunnel) + " established (" + RoleName(qm.role) +
-              ", " + qm.local_text + " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() +
-              "/" + s.IntegrityName() + ", PFS " + s.PfsName() + ", " + spis + ", lifetime " +
+          "phase 2 tunnel " + TunnelText(qm.tunnel) + " established (" + RoleName(qm.role) + ", " +
+              qm.local_text + " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() + "/" +
+              s.IntegrityName() + ", PFS " + s.PfsName() + ", " + spis + ", lifetime " +
               std::to_string(s.life_seconds) + " s)");
   ipc::Envelope e;
   auto* est = e.mutable_phase2_established();
@@ -309,7 +317,7 @@ void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm) {
 
 void SaManager::FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure) {
   LogLine(LogLevel::kError, p1,
-          "phase 2 tunnel " + std::to_string(qm.tunnel) + " failed in state " +
+          "phase 2 tunnel " + TunnelText(qm.tunnel) + " failed in state " +
               Phase2StateName(qm.state) + ": " + failure.reason);
   ipc::Envelope e;
   auto* f = e.mutable_negotiation_failed();

@@ -29,8 +29,7 @@ ipc::Envelope MakePong() {
 }  // namespace
 
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
-  manager_ = std::make_unique<SaManager>(
-      SaManagerDeps{&loop_, &loop_, &random_, this, this, this});
+  manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this});
 }
 
 IsakmpdService::~IsakmpdService() = default;
@@ -77,8 +76,8 @@ void IsakmpdService::OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelo
       reply.mutable_ack()->set_message("isakmpd refreshed");
       break;
     default:
-      conn->Send(ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
-                                "isakmpd does not serve this request"));
+      conn->Send(
+          ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY, "isakmpd does not serve this request"));
       conn->Close();
       return;
   }
@@ -114,8 +113,8 @@ void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
     case ipc::Envelope::kError:
       return;  // replies to our events, if tmd sends any
     default:
-      reply = ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
-                             "isakmpd does not serve this request");
+      reply =
+          ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY, "isakmpd does not serve this request");
   }
   tmd_->Send(Reply(e.request_id(), std::move(reply)));
 }
@@ -143,17 +142,17 @@ void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
 
 void IsakmpdService::Listen(const Endpoint& local) {
   const bool natt = local.port == nat_traversal::kPort;
-  auto socket = UdpSocket::Bind(loop_, local, [this, local, natt](ByteView data,
-                                                                  const Endpoint& from) {
-    if (natt) {
-      // RFC 3948 section 2.2: IKE on port 4500 carries a 4-octet zero
-      // non-ESP marker; anything else is ESP or a NAT keepalive, which we
-      // do not carry in user space.
-      if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) return;
-      data = data.subspan(4);
-    }
-    manager_->OnPacket(local, from, data);
-  });
+  auto socket =
+      UdpSocket::Bind(loop_, local, [this, local, natt](ByteView data, const Endpoint& from) {
+        if (natt) {
+          // RFC 3948 section 2.2: IKE on port 4500 carries a 4-octet zero
+          // non-ESP marker; anything else is ESP or a NAT keepalive, which we
+          // do not carry in user space.
+          if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) return;
+          data = data.subspan(4);
+        }
+        manager_->OnPacket(local, from, data);
+      });
   if (!socket) {
     LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(), socket.error().message.c_str());
     return;

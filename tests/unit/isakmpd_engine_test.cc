@@ -1,9 +1,9 @@
 // Two isakmpd engines in one process: Main Mode + Quick Mode over a fake
 // network, with a fake clock and seeded randomness (style.md rule 12).
-#include <catch2/catch.hpp>
-
-#include <deque>
 #include <google/protobuf/text_format.h>
+
+#include <catch2/catch.hpp>
+#include <deque>
 
 #include "isakmpd/keymat/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
@@ -24,20 +24,25 @@ db::TunnelDatabase Database(const std::string& local, const std::string& remote,
                             const std::string& pfs = "MODP_2048") {
   const std::string text = R"(
     settings { retransmit_interval_ms: 1000 retransmit_tries: 3 }
-    ike_protection { name: "p1" mode: MAIN proposal { )" + ike_proposal + R"( } }
-    ike_tunnel { name: "t1" local_address: ")" + local + R"(" remote_address: ")" + remote +
+    ike_protection { name: "p1" mode: MAIN proposal { )" +
+                           ike_proposal + R"( } }
+    ike_tunnel { name: "t1" local_address: ")" +
+                           local + R"(" remote_address: ")" + remote +
                            R"(" protection: "p1" }
-    ipsec_protection { name: "p2" pfs_group: )" + pfs + R"( proposal { )" + esp_proposal + R"( } }
+    ipsec_protection { name: "p2" pfs_group: )" +
+                           pfs + R"( proposal { )" + esp_proposal + R"( } }
     ipsec_tunnel { name: "net" ike_tunnel: "t1" protection: "p2"
-                   local { subnet: ")" + local_net + R"(" } remote { subnet: ")" + remote_net + R"(" } }
+                   local { subnet: ")" +
+                           local_net + R"(" } remote { subnet: ")" + remote_net + R"(" } }
   )";
   db::TunnelDatabase d;
   REQUIRE(google::protobuf::TextFormat::ParseFromString(text, &d));
   return d;
 }
 
-const std::string kIke = "encryption: AES_CBC key_length: 128 hash: SHA2_256 "
-                         "auth_method: PRESHARED_KEY dh_group: MODP_2048";
+const std::string kIke =
+    "encryption: AES_CBC key_length: 128 hash: SHA2_256 "
+    "auth_method: PRESHARED_KEY dh_group: MODP_2048";
 const std::string kEsp = "encryption: ESP_AES_CBC key_length: 128 integrity: HMAC_SHA2_256";
 
 struct Packet {
@@ -48,7 +53,10 @@ struct Packet {
 // One host: an engine plus recording fakes. Packets go to a shared queue.
 struct Host : PacketSink, EventSink, CredentialSource {
   Host(FakeClock& clock, std::deque<Packet>& wire, uint64_t seed, std::string psk)
-      : clock(clock), wire(wire), random(seed), psk(std::move(psk)),
+      : clock(clock),
+        wire(wire),
+        random(seed),
+        psk(std::move(psk)),
         manager(SaManagerDeps{&clock, &clock, &random, this, this, this}) {}
 
   bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override {
@@ -91,8 +99,10 @@ struct Host : PacketSink, EventSink, CredentialSource {
 struct Pair {
   explicit Pair(std::string psk_a = "secret", std::string psk_b = "secret")
       : a(clock, wire, 1, psk_a), b(clock, wire, 2, psk_b) {
-    a.manager.SetDatabase(Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp));
-    b.manager.SetDatabase(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp));
+    a.manager.SetDatabase(
+        Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp));
+    b.manager.SetDatabase(
+        Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp));
   }
   Host& HostAt(const Endpoint& e) { return e.address.ToString() == kHostA ? a : b; }
   // Delivers queued packets (and due callbacks) until the network is quiet.
@@ -150,8 +160,7 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
 
   // HDR*, HASH(1), SA, Ni, KE, IDci, IDcr -->  <-- HDR*, HASH(2), SA, Nr, KE, IDci, IDcr
   // HDR*, HASH(3) -->
-  const auto db_a =
-      Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
   REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
   net.Run();
   REQUIRE(net.a.Established(2));
@@ -188,9 +197,8 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   CHECK(net.b.Find([](const ipc::Envelope& e) {
     return e.has_sa_deleted() && e.sa_deleted().phase() == 2 && e.sa_deleted().by_peer();
   }));
-  CHECK(net.b.Find([](const ipc::Envelope& e) {
-    return e.has_sa_deleted() && e.sa_deleted().phase() == 1;
-  }));
+  CHECK(net.b.Find(
+      [](const ipc::Envelope& e) { return e.has_sa_deleted() && e.sa_deleted().phase() == 1; }));
   CHECK(net.a.manager.isakmp_sa_count() == 0);
   CHECK(net.b.manager.isakmp_sa_count() == 0);
 }

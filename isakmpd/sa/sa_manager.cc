@@ -257,6 +257,10 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
     return;
   }
   if (encrypted_expected) sa.iv = next_iv;
+  // The peer answered: our last message needs no more retransmissions, even
+  // if nothing follows it (message 6 ends the exchange for the initiator).
+  deps_.timers->Cancel(sa.tx.timer);
+  sa.tx.timer = 0;
   ApplyPhase1(sa, main_mode::Receive(sa, std::get<0>(parsed), *deps_.random));
 }
 

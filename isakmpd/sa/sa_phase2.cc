@@ -149,6 +149,8 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     return;
   }
   qm.iv = next_iv;
+  deps_.timers->Cancel(qm.tx.timer);  // answered; message 3 ends it for the responder
+  qm.tx.timer = 0;
   ApplyPhase2(p1, qm, quick_mode::Receive(p1, qm, std::get<0>(parsed)));
 }
 
@@ -468,8 +470,21 @@ void SaManager::HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d) {
     uint64_t found = 0;
     for (const auto& [qh, parent] : qm_parent_)
       if (parent == sa.handle && qms_.at(qh)->spi_out == spi) found = qh;
-    if (!found) continue;
+    if (!found) {
+      LogLine(LogLevel::kInformation, sa,
+              "peer deleted an unknown ESP SA (SPI " + ToHex(spi_bytes) + "); ignored");
+      continue;
+    }
     QuickModeExchange& qm = *qms_.at(found);
+    if (qm.state != Phase2State::kDone) {
+      FailPhase2(sa, qm,
+                 Failure{ipc::DELETED,
+                         "peer " + sa.remote.address.ToString() +
+                             " deleted the ESP SA before Quick Mode completed (it could not "
+                             "install it)",
+                         std::nullopt});
+      continue;
+    }
     LogLine(LogLevel::kEvents, sa,
             "peer deleted phase 2 tunnel " + std::to_string(qm.tunnel) + " (SPI " +
                 ToHex(spi_bytes) + ")");

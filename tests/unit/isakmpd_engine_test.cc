@@ -203,6 +203,23 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   CHECK(net.b.manager.isakmp_sa_count() == 0);
 }
 
+TEST_CASE("finished exchanges send nothing more", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
+  net.Run();
+  REQUIRE(net.delivered == 9);  // MM1..MM6, QM1..QM3
+  net.clock.Advance(60000);     // well past every retransmission budget
+  net.Run();
+  CHECK(net.delivered == 9);
+  CHECK_FALSE(net.a.Failed(1));
+  CHECK_FALSE(net.b.Failed(2));
+  CHECK(net.a.manager.isakmp_sa_count() == 1);
+  CHECK(net.b.manager.quick_mode_count() == 1);
+}
+
 TEST_CASE("state changes are reported with the operators' names", "[engine]") {
   Pair net;
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());

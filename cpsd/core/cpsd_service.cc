@@ -80,10 +80,12 @@ ipc::Envelope CpsdService::OnPing(const ipc::Envelope& request) {
 }
 
 ipc::Envelope CpsdService::OnSetLogLevel(const ipc::Envelope& request) {
-  LogLevel level = ToLogLevel(request.set_log_level().level());
-  SetLogLevel(level);
+  // LOG_LEVEL_UNSPECIFIED keeps the current level (proto/tunneldb.proto).
+  if (request.set_log_level().level() != db::LOG_LEVEL_UNSPECIFIED)
+    SetLogLevel(ToLogLevel(request.set_log_level().level()));
+  LOG_EVENT("log level set to %s", LogLevelName(GetLogLevel()));
   ipc::Envelope reply = ReplyTo(request);
-  reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(level));
+  reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(GetLogLevel()));
   return reply;
 }
 

@@ -26,6 +26,12 @@ ipc::Envelope MakePong() {
   return e;
 }
 
+// LOG_LEVEL_UNSPECIFIED keeps the current level (proto/tunneldb.proto).
+void ChangeLogLevel(db::LogLevel level) {
+  if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
+  LOG_EVENT("log level set to %s", LogLevelName(GetLogLevel()));
+}
+
 }  // namespace
 
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
@@ -67,9 +73,8 @@ void IsakmpdService::OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelo
       reply = MakePong();
       break;
     case ipc::Envelope::kSetLogLevel:
-      SetLogLevel(static_cast<LogLevel>(e.set_log_level().level()));
-      reply.mutable_ack()->set_message(std::string("isakmpd log level ") +
-                                       LogLevelName(GetLogLevel()));
+      ChangeLogLevel(e.set_log_level().level());
+      reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(GetLogLevel()));
       break;
     case ipc::Envelope::kRefresh:
       // The database comes from tmd, which pushes it again on its refresh.
@@ -103,8 +108,8 @@ void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
       manager_->AssignTunnel(e.tunnel_assigned());
       return;
     case ipc::Envelope::kSetLogLevel:
-      SetLogLevel(static_cast<LogLevel>(e.set_log_level().level()));
-      reply.mutable_ack();
+      ChangeLogLevel(e.set_log_level().level());
+      reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(GetLogLevel()));
       break;
     case ipc::Envelope::kPing:
       reply = MakePong();

@@ -186,6 +186,22 @@ for h in A B; do
   fi
 done
 
+# ---- ike cmd=log: the level changes at run time, in every daemon ----------------
+if out=$(ike_cmd A cmd=log level=information 2>&1); then
+  t_pass "A: ike cmd=log level=information exit 0"
+  echo "$out" | indent
+else
+  echo "$out" | indent
+  t_fail "A: ike cmd=log level=information failed"
+fi
+for d in tmd isakmpd cpsd; do
+  if wait_until 5 grep -Eq "$d(\[[0-9]+\])?: log level set to information" "$(host_syslog A)"; then
+    t_pass "A: $d logs its new level"
+  else
+    t_fail "A: $d did not log 'log level set to information'"
+  fi
+done
+
 # ---- remove -----------------------------------------------------------------------
 if out=$(ike_cmd A cmd=remove numlist=1 2>&1); then
   t_pass "A: ike cmd=remove numlist=1 exit 0"

@@ -59,8 +59,8 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
     if (t == nullptr) {
-      // A responder negotiation before tmd numbered it: tunnel 0 in the log.
-      LOG_EVENT("tunnel 0 phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
+      // A responder negotiation before tmd numbered it: "tunnel -" in the log, as in isakmpd.
+      LOG_EVENT("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
                 e.rcookie().c_str(), change.c_str());
       return;
     }
@@ -80,7 +80,7 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   }
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.handle());
   if (t == nullptr) {
-    LOG_EVENT("tunnel 0 phase 2 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
+    LOG_EVENT("tunnel - phase 2 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
               e.rcookie().c_str(), change.c_str());
     return;
   }

@@ -45,6 +45,7 @@ class FrameDecoder {
 };
 
 Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason);
+Envelope MakeAck(uint64_t request_id, std::string message = "");
 
 // ---- libevent server/client -------------------------------------------------
 class Connection {

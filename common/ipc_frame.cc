@@ -87,4 +87,12 @@ Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason) {
   return e;
 }
 
+Envelope MakeAck(uint64_t request_id, std::string message) {
+  Envelope e;
+  e.set_version(kProtocolVersion);
+  e.set_request_id(request_id);
+  e.mutable_ack()->set_message(std::move(message));
+  return e;
+}
+
 }  // namespace ike::ipc

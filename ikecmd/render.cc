@@ -133,9 +133,12 @@ std::string RenderCache(const ipc::ListReply& reply) {
         enc.find(std::to_string(e.encryption_key_bits())) == std::string::npos) {
       enc += "-" + std::to_string(e.encryption_key_bits());
     }
+    std::string mode = e.protocol() + "/" + e.mode();
+    if (e.source_port()) {  // UDP encapsulation (NAT-T): show the ports
+      mode += " " + std::to_string(e.source_port()) + ">" + std::to_string(e.destination_port());
+    }
     rows.push_back({std::to_string(e.tunnel()), Hex(e.spi()), e.direction(), e.source(),
-                    e.destination(), e.protocol() + "/" + e.mode(), enc, e.integrity(),
-                    Seconds(e.lifetime_seconds())});
+                    e.destination(), mode, enc, e.integrity(), Seconds(e.lifetime_seconds())});
   }
   return Table(rows);
 }

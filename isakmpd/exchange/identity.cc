@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include "common/selector.h"
+
 namespace ike::isakmpd {
 namespace {
 
@@ -26,19 +28,6 @@ int PrefixFromMask(ByteView mask) {
       ++bits;
     }
   return bits;
-}
-
-std::string SelectorText(const db::Selector& s) {
-  switch (s.kind_case()) {
-    case db::Selector::kAddress:
-      return s.address();
-    case db::Selector::kSubnet:
-      return s.subnet();
-    case db::Selector::kRange:
-      return s.range();
-    default:
-      return "";
-  }
 }
 
 }  // namespace
@@ -87,11 +76,7 @@ std::string IdPayloadText(const wire::IdPayload& id) {
   return std::string(wire::IdTypeName(id.type)) + ":" + ToHex(id.data);
 }
 
-std::optional<AddressRange> SelectorRange(const db::Selector& s) {
-  auto r = AddressRange::Parse(SelectorText(s));
-  if (!r) return std::nullopt;
-  return r.value();
-}
+std::optional<AddressRange> SelectorRange(const db::Selector& s) { return SelectorAddressRange(s); }
 
 wire::IdPayload SelectorIdPayload(const db::Selector& s) {
   wire::IdPayload p;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/ipc.h"
 #include "common/log.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
@@ -23,19 +24,6 @@ std::optional<Endpoint> MakeEndpoint(const std::string& address, uint16_t port) 
   auto ip = IpAddress::Parse(address);
   if (!ip) return std::nullopt;
   return Endpoint{*ip, port};
-}
-
-ipc::Envelope Ack() {
-  ipc::Envelope e;
-  e.mutable_ack();
-  return e;
-}
-
-ipc::Envelope Err(ipc::ErrorCode code, const std::string& reason) {
-  ipc::Envelope e;
-  e.mutable_error()->set_code(code);
-  e.mutable_error()->set_reason(reason);
-  return e;
 }
 
 const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const std::string& n) {
@@ -94,17 +82,20 @@ IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& rem
 ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   const auto& def = request.definition();
   if (p1_by_tunnel_.count(request.tunnel()))
-    return Err(ipc::TUNNEL_ACTIVE, "phase 1 tunnel " + std::to_string(request.tunnel()) +
-                                       " is already being negotiated or active");
+    return ipc::MakeError(0, ipc::TUNNEL_ACTIVE,
+                          "phase 1 tunnel " + std::to_string(request.tunnel()) +
+                              " is already being negotiated or active");
   auto local = MakeEndpoint(def.local_address(), ike_port());
   auto remote = MakeEndpoint(def.remote_address(), ike_port());
   if (!remote)
-    return Err(ipc::INVALID_REMOTE_ADDRESS,
-               "invalid remote address '" + def.remote_address() + "'");
-  if (!local) return Err(ipc::BAD_ARGUMENT, "invalid local address '" + def.local_address() + "'");
+    return ipc::MakeError(0, ipc::INVALID_REMOTE_ADDRESS,
+                          "invalid remote address '" + def.remote_address() + "'");
+  if (!local)
+    return ipc::MakeError(0, ipc::BAD_ARGUMENT,
+                          "invalid local address '" + def.local_address() + "'");
   if (request.protection().proposal_size() == 0)
-    return Err(ipc::BAD_ARGUMENT,
-               "IKE protection '" + request.protection().name() + "' has no proposal");
+    return ipc::MakeError(0, ipc::BAD_ARGUMENT,
+                          "IKE protection '" + request.protection().name() + "' has no proposal");
   IsakmpSa* sa = NewSa(Role::kInitiator, *local, *remote);
   sa->tunnel = request.tunnel();
   sa->definition = def;
@@ -116,7 +107,7 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   p1_by_tunnel_[sa->tunnel] = sa->handle;
   LogLine(LogLevel::kEvents, *sa, "initiating Main Mode to " + sa->remote.ToString());
   ApplyPhase1(*sa, main_mode::InitiatorSendSa(*sa));
-  return Ack();
+  return ipc::MakeAck(0);
 }
 
 void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
@@ -398,16 +389,21 @@ void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
       LogLevel::kError, sa,
       std::string("phase 1 failed in state ") + Phase1StateName(sa.state) + ": " + failure.reason);
   if (failure.notify) SendPlainNotify(sa, *failure.notify);
+  EmitFailure(1, sa.tunnel, sa.handle, failure, Phase1StateName(sa.state));
+  DeleteSa(sa.handle);
+}
+
+void SaManager::EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle,
+                            const Failure& failure, const char* state) {
   ipc::Envelope e;
   auto* f = e.mutable_negotiation_failed();
-  f->set_phase(1);
-  f->set_tunnel(sa.tunnel);
-  f->set_handle(sa.handle);
+  f->set_phase(phase);
+  f->set_tunnel(tunnel);
+  f->set_handle(handle);
   f->set_code(failure.code);
   f->set_reason(failure.reason);
-  f->set_state(Phase1StateName(sa.state));
+  f->set_state(state);
   deps_.events->Emit(std::move(e));
-  DeleteSa(sa.handle);
 }
 
 void SaManager::Phase1Timeout(uint64_t handle) {
@@ -459,7 +455,8 @@ ipc::Envelope SaManager::Remove(const ipc::RemoveTunnel& request) {
   if (request.phase() == 2) {
     auto it = p2_by_tunnel_.find(request.tunnel());
     if (it == p2_by_tunnel_.end())
-      return Err(ipc::UNKNOWN_TUNNEL, "no phase 2 tunnel " + std::to_string(request.tunnel()));
+      return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL,
+                            "no phase 2 tunnel " + std::to_string(request.tunnel()));
     const uint64_t handle = it->second;
     auto& qm = *qms_.at(handle);
     auto parent = sas_.find(qm_parent_.at(handle));
@@ -469,16 +466,17 @@ ipc::Envelope SaManager::Remove(const ipc::RemoveTunnel& request) {
       SendInformational(*parent->second, {informational::DeleteEspSa(qm.spi_in)});
     }
     RemoveQuickMode(handle);
-    return Ack();
+    return ipc::MakeAck(0);
   }
   auto it = p1_by_tunnel_.find(request.tunnel());
   if (it == p1_by_tunnel_.end())
-    return Err(ipc::UNKNOWN_TUNNEL, "no phase 1 tunnel " + std::to_string(request.tunnel()));
+    return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL,
+                          "no phase 1 tunnel " + std::to_string(request.tunnel()));
   IsakmpSa& sa = *sas_.at(it->second);
   LogLine(LogLevel::kEvents, sa, "deleting phase 1 tunnel");
   if (sa.established()) SendInformational(sa, {informational::DeleteIsakmpSa(sa)});
   DeleteSa(sa.handle);
-  return Ack();
+  return ipc::MakeAck(0);
 }
 
 void SaManager::Shutdown() {

@@ -64,6 +64,9 @@ class SaManager {
   void SetPhase1State(IsakmpSa& sa, Phase1State next);
   void Phase1Established(IsakmpSa& sa);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
+  // NegotiationFailed for tmd.
+  void EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle, const Failure& failure,
+                   const char* state);
   void DeleteSa(uint64_t handle);
   void Phase1Timeout(uint64_t handle);
 

@@ -1,6 +1,7 @@
 // Quick Mode and Informational exchanges on established ISAKMP SAs.
 #include <cstring>
 
+#include "common/ipc.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/sa/sa_manager.h"
@@ -13,19 +14,6 @@ std::string QmKey(uint64_t p1_handle, uint32_t message_id) {
   std::memcpy(k.data(), &p1_handle, 8);
   std::memcpy(k.data() + 8, &message_id, 4);
   return k;
-}
-
-ipc::Envelope Ack() {
-  ipc::Envelope e;
-  e.mutable_ack();
-  return e;
-}
-
-ipc::Envelope Err(ipc::ErrorCode code, const std::string& reason) {
-  ipc::Envelope e;
-  e.mutable_error()->set_code(code);
-  e.mutable_error()->set_reason(reason);
-  return e;
 }
 
 uint32_t SpiFromBytes(const Bytes& b) {
@@ -80,11 +68,13 @@ bool PortMatches(uint32_t ours, uint16_t theirs) { return ours == 0 || ours == t
 ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   auto p1 = p1_by_tunnel_.find(request.phase1_tunnel());
   if (p1 == p1_by_tunnel_.end() || !sas_.at(p1->second)->established())
-    return Err(ipc::NOT_READY,
-               "phase 1 tunnel " + std::to_string(request.phase1_tunnel()) + " is not active");
+    return ipc::MakeError(
+        0, ipc::NOT_READY,
+        "phase 1 tunnel " + std::to_string(request.phase1_tunnel()) + " is not active");
   if (p2_by_tunnel_.count(request.tunnel()))
-    return Err(ipc::TUNNEL_ACTIVE,
-               "phase 2 tunnel " + std::to_string(request.tunnel()) + " is already active");
+    return ipc::MakeError(
+        0, ipc::TUNNEL_ACTIVE,
+        "phase 2 tunnel " + std::to_string(request.tunnel()) + " is already active");
   IsakmpSa& sa = *sas_.at(p1->second);
   auto qm = std::make_unique<QuickModeExchange>();
   qm->handle = next_handle_++;
@@ -96,7 +86,8 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   qm->spi_in = NewSpi(*deps_.random);
   auto local = SelectorRange(qm->definition.local());
   auto remote = SelectorRange(qm->definition.remote());
-  if (!local || !remote) return Err(ipc::BAD_ARGUMENT, "phase 2 selectors do not parse");
+  if (!local || !remote)
+    return ipc::MakeError(0, ipc::BAD_ARGUMENT, "phase 2 selectors do not parse");
   qm->local_text = local->ToString();
   qm->remote_text = remote->ToString();
   qm->iv = keymat::Phase2Iv(sa.suite->hash, sa.iv, qm->message_id,
@@ -110,7 +101,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
           "initiating Quick Mode for phase 2 tunnel " + std::to_string(ref.tunnel) + " (" +
               ref.local_text + " <-> " + ref.remote_text + ")");
   ApplyPhase2(sa, ref, quick_mode::InitiatorSendHashSaNonce(sa, ref, *deps_.random));
-  return Ack();
+  return ipc::MakeAck(0);
 }
 
 void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
@@ -321,15 +312,7 @@ void SaManager::FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Fail
   LogLine(LogLevel::kError, p1,
           "phase 2 tunnel " + TunnelText(qm.tunnel) + " failed in state " +
               Phase2StateName(qm.state) + ": " + failure.reason);
-  ipc::Envelope e;
-  auto* f = e.mutable_negotiation_failed();
-  f->set_phase(2);
-  f->set_tunnel(qm.tunnel);
-  f->set_handle(qm.handle);
-  f->set_code(failure.code);
-  f->set_reason(failure.reason);
-  f->set_state(Phase2StateName(qm.state));
-  deps_.events->Emit(std::move(e));
+  EmitFailure(2, qm.tunnel, qm.handle, failure, Phase2StateName(qm.state));
   RemoveQuickMode(qm.handle);
 }
 

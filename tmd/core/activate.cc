@@ -3,31 +3,13 @@
 #include <unordered_set>
 
 #include "common/address.h"
+#include "common/ipc.h"
 #include "common/log.h"
+#include "common/selector.h"
 #include "tmd/core/tunnel_manager.h"
 
 namespace ike::tmd {
 namespace {
-
-ipc::Envelope ErrorReply(ipc::ErrorCode code, const std::string& reason) {
-  ipc::Envelope e;
-  e.mutable_error()->set_code(code);
-  e.mutable_error()->set_reason(reason);
-  return e;
-}
-
-std::string SelectorText(const db::Selector& s) {
-  switch (s.kind_case()) {
-    case db::Selector::kAddress:
-      return s.address();
-    case db::Selector::kSubnet:
-      return s.subnet();
-    case db::Selector::kRange:
-      return s.range();
-    default:
-      return "";
-  }
-}
 
 // "first-last", as ike cmd=list prints phase 2 ids.
 std::string SelectorRange(const db::Selector& s) {
@@ -83,15 +65,15 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
 
 ipc::Envelope TunnelManager::Activate(const ipc::ActivateRequest& r) {
   if (!isakmpd_.connected()) {
-    return ErrorReply(ipc::NOT_READY,
-                      "isakmpd is not running (not connected to tmd); start it with "
-                      "startsrc -s isakmpd");
+    return ipc::MakeError(0, ipc::NOT_READY,
+                          "isakmpd is not running (not connected to tmd); start it with "
+                          "startsrc -s isakmpd");
   }
-  if (!database_) return ErrorReply(ipc::DATABASE_ERROR, "no tunnel database is loaded");
-  if (r.phase() > 2) return ErrorReply(ipc::BAD_ARGUMENT, "phase must be 1 or 2");
+  if (!database_) return ipc::MakeError(0, ipc::DATABASE_ERROR, "no tunnel database is loaded");
+  if (r.phase() > 2) return ipc::MakeError(0, ipc::BAD_ARGUMENT, "phase must be 1 or 2");
   std::vector<Target> targets;
   Rejection rejection;
-  if (!Select(r, &targets, &rejection)) return ErrorReply(rejection.code, rejection.reason);
+  if (!Select(r, &targets, &rejection)) return ipc::MakeError(0, rejection.code, rejection.reason);
   ipc::Envelope out;
   ipc::ActivateReply* reply = out.mutable_activate_reply();
   std::vector<std::string> refusals;
@@ -104,7 +86,7 @@ ipc::Envelope TunnelManager::Activate(const ipc::ActivateRequest& r) {
   if (reply->started_size() == 0 && !refusals.empty()) {
     std::string reason = refusals.front();
     if (refusals.size() > 1) reason += " (and " + std::to_string(refusals.size() - 1) + " more)";
-    return ErrorReply(ipc::TUNNEL_ACTIVE, reason);
+    return ipc::MakeError(0, ipc::TUNNEL_ACTIVE, reason);
   }
   return out;
 }

@@ -8,20 +8,12 @@
 // tunnel of that phase. Without phase=, N names phase 2 tunnel N together
 // with its phase 1 tunnel when no other phase 2 tunnel uses it; if there is
 // no phase 2 tunnel N, phase 1 tunnel N and its phase 2 tunnels.
+#include "common/ipc.h"
 #include "common/log.h"
 #include "tmd/core/tunnel_manager.h"
 
 namespace ike::tmd {
-namespace {
-
-ipc::Envelope ErrorReply(ipc::ErrorCode code, const std::string& reason) {
-  ipc::Envelope e;
-  e.mutable_error()->set_code(code);
-  e.mutable_error()->set_reason(reason);
-  return e;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,
                                       std::set<uint32_t>* p2, ipc::ErrorCode* code) const {
@@ -80,15 +72,16 @@ Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint
 }
 
 ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
-  if (r.phase() > 2) return ErrorReply(ipc::BAD_ARGUMENT, "phase must be 1 or 2");
+  if (r.phase() > 2) return ipc::MakeError(0, ipc::BAD_ARGUMENT, "phase must be 1 or 2");
   if (!r.all() && r.numlist_size() == 0 && r.local_address().empty() &&
       r.remote_address().empty()) {
-    return ErrorReply(ipc::BAD_ARGUMENT, "say which tunnels to remove: numlist=, ipaddr= or all");
+    return ipc::MakeError(0, ipc::BAD_ARGUMENT,
+                          "say which tunnels to remove: numlist=, ipaddr= or all");
   }
   std::set<uint32_t> p1, p2;
   ipc::ErrorCode code = ipc::INTERNAL;
   Status selected = CollectRemovals(r, &p1, &p2, &code);
-  if (!selected.ok()) return ErrorReply(code, selected.error().message);
+  if (!selected.ok()) return ipc::MakeError(0, code, selected.error().message);
   ipc::Envelope out;
   ipc::RemoveReply* reply = out.mutable_remove_reply();
   auto notify = [&](uint32_t phase, uint32_t n, const std::string& status) {

@@ -1,0 +1,18 @@
+// Phase 2 selectors from the tunnel database (ike.db.Selector), shared by tmd
+// (listings, filter rules) and isakmpd (ID payloads, matching).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/address.h"
+#include "tunneldb.pb.h"
+
+namespace ike {
+
+// The selector as written: "198.51.100.1", "198.51.100.0/24" or "a-b"; "" if unset.
+std::string SelectorText(const db::Selector& s);
+// The addresses it covers, or nullopt if it does not parse.
+std::optional<AddressRange> SelectorAddressRange(const db::Selector& s);
+
+}  // namespace ike

@@ -310,6 +310,60 @@ TEST_CASE("phase 2 selectors the responder does not know are refused", "[engine]
   CHECK_THAT(f.reason(), Catch::Contains("198.51.100.0-198.51.100.255"));
 }
 
+// A NAT in front of A: A's 192.0.2.1:500/4500 appear to B as
+// 198.51.100.254:40500/44500 (RFC 3947: detected by NAT-D, both move to 4500,
+// ESP is UDP-encapsulated).
+TEST_CASE("NAT traversal: NAT-D detects the NAT, IKE floats to 4500, ESP in UDP", "[engine]") {
+  Pair net;
+  const char* kNat = "198.51.100.254";
+  auto db_b = Database(kHostB, kNat, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp);
+  // Behind a NAT the peer's address is not its identity: B names A's ID.
+  db_b.mutable_ike_tunnel(0)->mutable_remote_id()->set_type(db::IPV4_ADDR);
+  db_b.mutable_ike_tunnel(0)->mutable_remote_id()->set_value(kHostA);
+  net.b.manager.SetDatabase(db_b);
+  const IpAddress a_addr = *IpAddress::Parse(kHostA), nat = *IpAddress::Parse(kNat);
+  auto translate = [&](Packet& p) {
+    if (p.from.address == a_addr) {  // outbound through the NAT
+      p.from = Endpoint{nat, uint16_t(p.from.port + 40000)};
+    } else if (p.to.address == nat) {  // back in
+      p.to = Endpoint{a_addr, uint16_t(p.to.port - 40000)};
+    }
+  };
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  std::vector<Packet> log;
+  auto run = [&] {
+    for (int guard = 0; guard < 100; ++guard) {
+      net.clock.RunDue();
+      if (net.wire.empty()) return;
+      Packet p = std::move(net.wire.front());
+      net.wire.pop_front();
+      translate(p);
+      log.push_back(p);
+      net.HostAt(p.to).manager.OnPacket(p.to, p.from, p.data);
+    }
+  };
+  run();
+  REQUIRE(net.a.Established(1));
+  REQUIRE(net.b.Established(1));
+  REQUIRE(log.size() == 6);
+  CHECK(log[3].to.port == 500);    // message 4 still on 500
+  CHECK(log[4].from.port == 44500);  // message 5 from A's 4500 through the NAT
+  CHECK(log[4].to.port == 4500);
+  CHECK(log[5].to.port == 4500);   // message 6 back to the NAT's 4500 mapping
+  const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
+  run();
+  REQUIRE(net.a.Established(2));
+  REQUIRE(net.b.Established(2));
+  const auto& sa_b = net.b.Established(2)->phase2_established().sa(0);  // B inbound
+  CHECK(sa_b.source() == kNat);
+  CHECK(sa_b.source_port() == 44500);
+  CHECK(sa_b.destination_port() == 4500);
+  const auto& sa_a = net.a.Established(2)->phase2_established().sa(1);  // A outbound
+  CHECK(sa_a.source_port() == 4500);
+  CHECK(sa_a.destination_port() == 4500);
+}
+
 TEST_CASE("garbage and replayed packets never crash the engine", "[engine]") {
   Pair net;
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());

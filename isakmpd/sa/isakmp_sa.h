@@ -48,7 +48,8 @@ struct IsakmpSa {
   Bytes sai_b;  // the initiator's SA payload body, for HASH_I/HASH_R
   SecretBytes skeyid;
   bool skeyid_pending = false;
-  std::optional<Bytes> queued_packet;  // MM5 that arrived before SKEYID
+  std::optional<Bytes> queued_packet;    // MM5 that arrived before SKEYID
+  Endpoint queued_local, queued_remote;  // where it arrived
 
   keymat::Phase1Keys keys;
   Bytes iv;  // phase 1 CBC state: the IV for the next phase 1 message

@@ -198,16 +198,18 @@ void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const E
              ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
     return;
   }
-  NoteEndpoints(*sa, local, remote);
   if (HandleDuplicate(*sa, sa->tx, packet)) return;
   if ((h.flags & wire::kFlagEncryption) && sa->skeyid_pending) {
     sa->queued_packet = Bytes(packet.begin(), packet.end());  // decrypt once SKEYID is here
+    sa->queued_local = local;
+    sa->queued_remote = remote;
     return;
   }
-  ProcessMainMode(*sa, h, packet);
+  ProcessMainMode(*sa, h, local, remote, packet);
 }
 
-void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView packet) {
+void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteView packet) {
   auto kind = main_mode::ExpectedMessage(sa);
   if (!kind) return;
   const bool encrypted_expected =
@@ -248,6 +250,7 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView pa
     return;
   }
   if (encrypted_expected) sa.iv = next_iv;
+  NoteEndpoints(sa, local, remote);
   // The peer answered: our last message needs no more retransmissions, even
   // if nothing follows it (message 6 ends the exchange for the initiator).
   deps_.timers->Cancel(sa.tx.timer);
@@ -309,7 +312,8 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
       Bytes queued = std::move(*s.queued_packet);
       s.queued_packet.reset();
       auto h = wire::ParseHeader(queued);
-      if (auto* hdr = std::get_if<wire::Header>(&h)) ProcessMainMode(s, *hdr, queued);
+      if (auto* hdr = std::get_if<wire::Header>(&h))
+        ProcessMainMode(s, *hdr, s.queued_local, s.queued_remote, queued);
     }
   });
 }

@@ -58,7 +58,8 @@ class SaManager {
                   ByteView packet);
   IsakmpSa* FindMainModeSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                            ByteView packet);
-  void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, ByteView packet);
+  void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
+                       const Endpoint& remote, ByteView packet);
   void ApplyPhase1(IsakmpSa& sa, Outcome outcome);
   void RequestSkeyid(IsakmpSa& sa);
   void SetPhase1State(IsakmpSa& sa, Phase1State next);
@@ -73,7 +74,8 @@ class SaManager {
   // phase 2 and informational (sa_phase2.cc)
   void OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                    ByteView packet);
-  void StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, ByteView packet);
+  void StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, const Endpoint& local,
+                               const Endpoint& remote, ByteView packet);
   void ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome);
   void SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next);
   void Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm);
@@ -83,7 +85,8 @@ class SaManager {
   void OnInformational(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                        ByteView packet);
   // A message on the NAT-T port moves the SA there (RFC 3947 section 4: the
-  // port float, and later NAT mapping changes).
+  // port float, and later NAT mapping changes). Called only once the message
+  // decrypted and parsed, so a forged packet cannot redirect an SA.
   void NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote);
   void HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool authenticated);
   void HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d);

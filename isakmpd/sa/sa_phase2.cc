@@ -113,7 +113,6 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     return;
   }
   IsakmpSa& p1 = *sas_.at(it->second);
-  NoteEndpoints(p1, local, remote);
   if (!p1.established() || !(h.flags & wire::kFlagEncryption) || h.message_id == 0) {
     // strongSwan may send QM1 right behind the last phase 1 message; the
     // initiator retransmits, so dropping it here is safe.
@@ -121,7 +120,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     return;
   }
   auto q = qm_by_msgid_.find(QmKey(p1.handle, h.message_id));
-  if (q == qm_by_msgid_.end()) return StartResponderQuickMode(p1, h, packet);
+  if (q == qm_by_msgid_.end()) return StartResponderQuickMode(p1, h, local, remote, packet);
   QuickModeExchange& qm = *qms_.at(q->second);
   if (HandleDuplicate(p1, qm.tx, packet)) return;
   if (qm.state == Phase2State::kDone) return;
@@ -140,12 +139,14 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     return;
   }
   qm.iv = next_iv;
+  NoteEndpoints(p1, local, remote);
   deps_.timers->Cancel(qm.tx.timer);  // answered; message 3 ends it for the responder
   qm.tx.timer = 0;
   ApplyPhase2(p1, qm, quick_mode::Receive(p1, qm, std::get<0>(parsed)));
 }
 
-void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, ByteView packet) {
+void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, const Endpoint& local,
+                                        const Endpoint& remote, ByteView packet) {
   auto qm = std::make_unique<QuickModeExchange>();
   qm->role = Role::kResponder;
   qm->message_id = h.message_id;
@@ -166,6 +167,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, Byt
     LogLine(LogLevel::kError, p1, "dropped Quick Mode message 1: HASH(1) did not verify");
     return;
   }
+  NoteEndpoints(p1, local, remote);
   auto selectors = quick_mode::ReadSelectors(p1, payloads);
   const db::IpsecTunnel* def = selectors ? MatchPhase2(p1, *selectors) : nullptr;
   const std::string wanted =
@@ -358,7 +360,6 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     LOG_INFO("dropped Informational from %s: unknown cookies", remote.ToString().c_str());
     return;
   }
-  NoteEndpoints(*sa, local, remote);
   const bool encrypted = h.flags & wire::kFlagEncryption;
   Bytes body(packet.begin() + wire::kHeaderLength, packet.end());
   if (encrypted) {
@@ -381,6 +382,7 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     LogLine(LogLevel::kError, *sa, "dropped Informational: HASH(1) did not verify");
     return;
   }
+  if (authenticated) NoteEndpoints(*sa, local, remote);
   const uint64_t handle = sa->handle;
   for (const auto& p : payloads) {
     if (!sas_.count(handle)) return;  // a Delete or failure removed the SA

@@ -316,6 +316,46 @@ TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {
   CHECK(f.kernel.policy_count() == 0);
 }
 
+TEST_CASE("responder: a negotiation in progress is listed, a failure keeps its reason") {
+  Fixture f;
+  auto state_change = [&](uint64_t handle, const char* from, const char* to) {
+    ipc::Envelope e;
+    auto* s = e.mutable_state_change();
+    s->set_phase(1);
+    s->set_handle(handle);
+    s->set_old_state(from);
+    s->set_new_state(to);
+    s->set_peer("192.0.2.2");
+    f.Deliver(e);
+  };
+  state_change(700, "INIT", "WAIT KE");
+  ipc::Envelope a = f.isakmpd.Take();
+  REQUIRE(a.has_tunnel_assigned());
+  CHECK(a.tunnel_assigned().handle() == 700);
+  CHECK(a.tunnel_assigned().tunnel() == 1);
+  const Phase1Tunnel* t = f.manager.FindPhase1(1);
+  REQUIRE(t != nullptr);
+  CHECK(t->status.status() == "Negotiating");
+  CHECK(t->status.role() == "Responder");
+  CHECK(t->status.state() == "WAIT KE");
+
+  ipc::Envelope failed;
+  failed.mutable_negotiation_failed()->set_phase(1);
+  failed.mutable_negotiation_failed()->set_handle(700);
+  failed.mutable_negotiation_failed()->set_reason("authentication failed: keys differ");
+  f.Deliver(failed);
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
+  CHECK(f.manager.FindPhase1(1)->status.reason() == "authentication failed: keys differ");
+
+  // The peer tries again: the same number, no pile of Failed entries.
+  state_change(701, "INIT", "WAIT KE");
+  CHECK(f.isakmpd.Take().tunnel_assigned().tunnel() == 1);
+  f.Phase1Up(1, 701);
+  CHECK(f.manager.FindPhase1(1)->status.status() == "Active");
+  CHECK(f.manager.FindPhase1(2) == nullptr);
+  CHECK(f.isakmpd.sent.empty());  // no second TunnelAssigned
+}
+
 TEST_CASE("remove: phase 2 first, RemoveTunnel to isakmpd, kernel state gone") {
   Fixture f;
   (void)f.Activate({1});

@@ -58,8 +58,8 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   const std::string change = e.old_state() + " -> " + e.new_state();
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
+    if (t == nullptr && e.tunnel() == 0 && e.handle() != 0) t = AdoptResponderPhase1(e);
     if (t == nullptr) {
-      // A responder negotiation before tmd numbered it: "tunnel -" in the log, as in isakmpd.
       LOG_EVENT("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
                 e.rcookie().c_str(), change.c_str());
       return;
@@ -93,6 +93,38 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   LOG_EVENT("%s: %s", Tag(*t).c_str(), change.c_str());
 }
 
+// A peer started a negotiation with us (step 3 without a request): number it
+// now, so the responder side lists it as Negotiating, and Failed with its
+// reason if it fails. A Failed responder tunnel from the same peer is reused
+// rather than piling up one entry per attempt.
+Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
+  Phase1Tunnel* t = nullptr;
+  for (auto& [n, candidate] : phase1_) {
+    const ipc::Phase1Status& s = candidate.status;
+    if (s.status() == kFailed && s.role() == "Responder" && s.remote_address() == e.peer()) {
+      t = &candidate;
+      break;
+    }
+  }
+  if (t != nullptr) {
+    phase1_by_handle_.erase(t->handle);
+  } else {
+    const uint32_t n = phase1_numbers_.Allocate();
+    t = &phase1_[n];
+    t->status.set_number(n);
+  }
+  t->serial = next_serial_++;
+  t->handle = e.handle();
+  phase1_by_handle_[e.handle()] = t->status.number();
+  t->status.set_role("Responder");
+  t->status.set_mode("Main");
+  t->status.set_remote_address(e.peer());
+  t->status.set_remote_id(e.peer());
+  t->status.clear_reason();
+  SendAssigned(isakmpd_, e.handle(), 1, t->status.number());
+  return t;
+}
+
 void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() == 0 ? e.handle() : 0);
   bool assigned = false;
@@ -112,6 +144,7 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (t->handle != 0 && t->handle != e.handle()) phase1_by_handle_.erase(t->handle);
   t->handle = e.handle();
   phase1_by_handle_[e.handle()] = t->status.number();
+  if (e.tunnel() == 0 && !e.name().empty()) phase1_by_name_[e.name()] = t->status.number();
   ipc::Phase1Status& s = t->status;
   if (!e.name().empty()) s.set_name(e.name());
   s.set_status(kActive);

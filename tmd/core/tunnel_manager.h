@@ -145,6 +145,7 @@ class TunnelManager {
   Phase2Tunnel* LivePhase2(const std::string& name);
   // "tunnel N phase P peer X cookies I:R", the prefix of every log line.
   std::string Tag(const Phase1Tunnel& t) const;
+  Phase1Tunnel* AdoptResponderPhase1(const ipc::StateChange& e);
   std::string Tag(const Phase2Tunnel& t) const;
   void Uninstall(Phase2Tunnel& t);
   void ErasePhase1(uint32_t number);

@@ -64,6 +64,8 @@ struct IsakmpSa {
   bool nat_remote = false;
   bool behind_nat() const { return nat_local || nat_remote; }
 
+  bool counted_half_open = false;  // a responder SA not yet established
+
   Transmission tx;
   TimerId deadline_timer = 0;  // whole-negotiation limit / lifetime expiry
   uint64_t established_unix = 0;

@@ -13,6 +13,7 @@ namespace ike::isakmpd {
 namespace {
 
 constexpr uint16_t kDefaultPort = 500;
+constexpr uint32_t kDefaultMaxHalfOpen = 2048;
 
 bool IsZero(const wire::Cookie& c) {
   for (uint8_t b : c)
@@ -178,7 +179,19 @@ IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local
   }
   const auto* protection = FindIkeProtection(database_, def->protection());
   if (!protection) return nullptr;
+  const uint32_t limit = database_.settings().max_half_open() ? database_.settings().max_half_open()
+                                                              : kDefaultMaxHalfOpen;
+  if (half_open_responders_ >= limit) {
+    // The initiator retransmits; a storm is absorbed, not answered at once.
+    if (dropped_for_half_open_++ % 1000 == 0)
+      LOG_EVENT("Main Mode from %s dropped: %zu half-open SAs (max_half_open %u); %llu dropped",
+                remote.ToString().c_str(), half_open_responders_, limit,
+                static_cast<unsigned long long>(dropped_for_half_open_));
+    return nullptr;
+  }
   IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
+  sa->counted_half_open = true;
+  ++half_open_responders_;
   sa->definition = *def;
   sa->protection = *protection;
   sa->local_id = Phase1IdText(def->local_id(), def->local_address());
@@ -338,7 +351,14 @@ void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next) {
   deps_.events->Emit(std::move(e));
 }
 
+void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
+  if (!sa.counted_half_open) return;
+  sa.counted_half_open = false;
+  --half_open_responders_;
+}
+
 void SaManager::Phase1Established(IsakmpSa& sa) {
+  ReleaseHalfOpen(sa);
   half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
@@ -437,6 +457,7 @@ void SaManager::DeleteSa(uint64_t handle) {
   auto it = sas_.find(handle);
   if (it == sas_.end()) return;
   IsakmpSa& sa = *it->second;
+  ReleaseHalfOpen(sa);
   deps_.timers->Cancel(sa.tx.timer);
   deps_.timers->Cancel(sa.deadline_timer);
   half_open_.erase(CookieKey(sa.icookie, {}));

@@ -125,6 +125,13 @@ class SaManager {
   std::unordered_map<std::string, uint64_t> qm_by_msgid_;  // p1 handle|message id
   std::unordered_map<uint64_t, uint64_t> qm_parent_;       // qm handle -> p1 handle
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
+  // Admission control for responders (settings.max_half_open).
+  size_t half_open_responders_ = 0;
+  uint64_t dropped_for_half_open_ = 0;
+  void ReleaseHalfOpen(IsakmpSa& sa);
+
+ public:
+  size_t half_open_responders() const { return half_open_responders_; }
 };
 
 }  // namespace ike::isakmpd

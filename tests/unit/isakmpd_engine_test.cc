@@ -220,6 +220,26 @@ TEST_CASE("finished exchanges send nothing more", "[engine]") {
   CHECK(net.b.manager.quick_mode_count() == 1);
 }
 
+TEST_CASE("max_half_open: a responder at its limit drops Main Mode 1, retries get in", "[engine]") {
+  Pair net;
+  auto db_b = Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp);
+  db_b.mutable_settings()->set_max_half_open(1);
+  net.b.manager.SetDatabase(db_b);
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a, 1)).has_ack());
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a, 2)).has_ack());
+  net.Run();
+  int established = 0;
+  for (const auto& e : net.a.events) established += e.has_phase1_established();
+  CHECK(established == 1);  // the second MM1 was dropped while the first was half-open
+  CHECK(net.b.manager.half_open_responders() == 0);
+  net.clock.Advance(1000);  // A retransmits message 1 of the second tunnel
+  net.Run();
+  established = 0;
+  for (const auto& e : net.a.events) established += e.has_phase1_established();
+  CHECK(established == 2);
+  CHECK(net.b.manager.half_open_responders() == 0);
+}
+
 TEST_CASE("state changes are reported with the operators' names", "[engine]") {
   Pair net;
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
@@ -346,10 +366,10 @@ TEST_CASE("NAT traversal: NAT-D detects the NAT, IKE floats to 4500, ESP in UDP"
   REQUIRE(net.a.Established(1));
   REQUIRE(net.b.Established(1));
   REQUIRE(log.size() == 6);
-  CHECK(log[3].to.port == 500);    // message 4 still on 500
+  CHECK(log[3].to.port == 500);      // message 4 still on 500
   CHECK(log[4].from.port == 44500);  // message 5 from A's 4500 through the NAT
   CHECK(log[4].to.port == 4500);
-  CHECK(log[5].to.port == 4500);   // message 6 back to the NAT's 4500 mapping
+  CHECK(log[5].to.port == 4500);  // message 6 back to the NAT's 4500 mapping
   const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
   REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
   run();

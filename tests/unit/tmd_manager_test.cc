@@ -356,6 +356,30 @@ TEST_CASE("responder: a negotiation in progress is listed, a failure keeps its r
   CHECK(f.isakmpd.sent.empty());  // no second TunnelAssigned
 }
 
+TEST_CASE("admission control: activations beyond max_negotiations wait their turn") {
+  Fixture f;
+  Result<Database> d =
+      Database::Parse(std::string(kDb) + "settings { max_negotiations: 1 }", "tunnels.db");
+  REQUIRE(d.ok());
+  f.manager.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
+  REQUIRE(f.Activate({1, 3}).has_activate_reply());
+  // Only the first phase 1 request goes out; the second tunnel is queued.
+  ipc::Envelope first = f.isakmpd.Take();
+  REQUIRE(first.has_phase1_request());
+  CHECK(f.isakmpd.sent.empty());
+  CHECK(f.manager.phase1_queued() == 1);
+  CHECK(f.manager.FindPhase1(2)->status.status() == "Negotiating");
+  f.Ack(first);
+  f.Phase1Up(first.phase1_request().tunnel(), 900);
+  // Its slot frees: the queued one starts (and phase 2 of the first goes on).
+  bool second_started = false;
+  for (const auto& e : f.isakmpd.sent)
+    if (e.has_phase1_request() && e.phase1_request().tunnel() == 2) second_started = true;
+  CHECK(second_started);
+  CHECK(f.manager.phase1_queued() == 0);
+  CHECK(f.manager.phase1_in_flight() == 1);
+}
+
 TEST_CASE("remove: phase 2 first, RemoveTunnel to isakmpd, kernel state gone") {
   Fixture f;
   (void)f.Activate({1});

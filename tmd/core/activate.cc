@@ -293,15 +293,48 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
   ref->set_phase(1);
   ref->set_number(n);
   ref->set_name(def.name());
+  AdmitPhase1(t, def);
+  return n;
+}
+
+size_t TunnelManager::MaxNegotiations() const {
+  const uint32_t configured = database_->proto().settings().max_negotiations();
+  return configured ? configured : 128;
+}
+
+void TunnelManager::AdmitPhase1(Phase1Tunnel& t, const db::IkeTunnel& def) {
+  if (phase1_in_flight_.size() < MaxNegotiations()) return SendPhase1Request(t, def);
+  phase1_queue_.push_back({t.status.number(), t.serial, def});
+  LOG_INFO("%s: %s queued behind %zu negotiations in progress", Tag(t).c_str(), def.name().c_str(),
+           phase1_in_flight_.size());
+}
+
+void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def) {
+  const uint32_t n = t.status.number();
+  phase1_in_flight_.insert(n);
   ipc::Envelope e;
   ipc::Phase1Request* q = e.mutable_phase1_request();
   q->set_tunnel(n);
   *q->mutable_definition() = def;
-  if (prot != nullptr) *q->mutable_protection() = *prot;
+  if (const db::IkeProtection* prot = database_->FindIkeProtection(def.protection())) {
+    *q->mutable_protection() = *prot;
+  }
   SendToIsakmpd(std::move(e), 1, n, t.serial);
   LOG_EVENT("%s: activating %s (step 2: phase 1 request sent to isakmpd)", Tag(t).c_str(),
             def.name().c_str());
-  return n;
+}
+
+// A negotiation ended (established, failed or removed): start the oldest
+// queued one that is still wanted.
+void TunnelManager::ReleasePhase1Slot(uint32_t number) {
+  if (phase1_in_flight_.erase(number) == 0) return;
+  while (!phase1_queue_.empty() && phase1_in_flight_.size() < MaxNegotiations()) {
+    QueuedPhase1 next = std::move(phase1_queue_.front());
+    phase1_queue_.pop_front();
+    Phase1Tunnel* t = Phase1ByRef(next.number, 0);
+    if (t == nullptr || t->serial != next.serial || t->status.status() != kNegotiating) continue;
+    SendPhase1Request(*t, next.definition);
+  }
 }
 
 void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {

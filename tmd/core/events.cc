@@ -169,6 +169,7 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   s.set_established_unix(clock_.UnixNow());
   s.clear_reason();
   if (assigned) SendAssigned(isakmpd_, e.handle(), 1, s.number());
+  ReleasePhase1Slot(s.number());
   LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(), e.role().c_str(),
             e.mode().c_str(), e.encryption().c_str(), e.hash().c_str(), e.auth_method().c_str(),
             e.dh_group().c_str());
@@ -304,6 +305,7 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
   t.handle = 0;
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.status.state().c_str(),
             reason.c_str());
+  ReleasePhase1Slot(t.status.number());
   // A phase 2 tunnel cannot be negotiated without its phase 1.
   std::vector<uint32_t> waiting;
   waiting.swap(t.waiting);

@@ -110,6 +110,7 @@ void TunnelManager::ErasePhase1(uint32_t number) {
   if (n != phase1_by_name_.end() && n->second == number) phase1_by_name_.erase(n);
   phase1_.erase(it);
   phase1_numbers_.Release(number);
+  ReleasePhase1Slot(number);
 }
 
 void TunnelManager::ErasePhase2(uint32_t number) {

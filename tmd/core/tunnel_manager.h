@@ -13,9 +13,11 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/clock.h"
@@ -181,6 +183,24 @@ class TunnelManager {
   std::unordered_map<uint64_t, Pending> pending_;
   uint64_t next_request_id_ = 1;
   uint64_t next_serial_ = 1;
+
+  // Admission control (settings.max_negotiations): a burst of activations is
+  // queued, oldest first, instead of flooding isakmpd and the peer.
+  void AdmitPhase1(Phase1Tunnel& t, const db::IkeTunnel& def);
+  void SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def);
+  void ReleasePhase1Slot(uint32_t number);
+  size_t MaxNegotiations() const;
+  struct QueuedPhase1 {
+    uint32_t number;
+    uint64_t serial;
+    db::IkeTunnel definition;
+  };
+  std::unordered_set<uint32_t> phase1_in_flight_;
+  std::deque<QueuedPhase1> phase1_queue_;
+
+ public:
+  size_t phase1_in_flight() const { return phase1_in_flight_.size(); }
+  size_t phase1_queued() const { return phase1_queue_.size(); }
 };
 
 }  // namespace ike::tmd

@@ -19,11 +19,11 @@ Outcome WithState(Outcome o, Phase1State s) {
 }
 
 // Generates our DH key pair and nonce; fills g^x and nonce for |role|.
-std::optional<Outcome> MakeKeyExchange(IsakmpSa& sa, crypto::Random& rng) {
-  auto dh = crypto::DhKeyPair::Generate(sa.suite->group);
+std::optional<Outcome> MakeKeyExchange(IsakmpSa& sa, const ExchangeTools& tools) {
+  auto dh = tools.dh.Take(sa.suite->group);
   if (!dh) return Outcome::Fail(ipc::INTERNAL, "DH key generation failed: " + dh.error().message);
   sa.dh = std::move(dh.value());
-  Bytes nonce = rng.Generate(kNonceLength);
+  Bytes nonce = tools.random.Generate(kNonceLength);
   if (sa.role == Role::kInitiator) {
     sa.g_xi = sa.dh->PublicValue();
     sa.ni = std::move(nonce);
@@ -127,7 +127,7 @@ std::optional<Outcome> VerifyIdAuth(IsakmpSa& sa, const std::vector<Payload>& pa
 // ---- initiator -------------------------------------------------------------
 
 Outcome InitiatorRecvSaSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads,
-                                   crypto::Random& rng) {
+                                   const ExchangeTools& tools) {
   std::string why;
   auto suite = AcceptIkeReply(*wire::FindBody<wire::SaPayload>(payloads), sa.protection, &why);
   if (!suite)
@@ -135,7 +135,7 @@ Outcome InitiatorRecvSaSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& pay
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   sa.nat_t = nat_traversal::HasVendorId(payloads);
-  if (auto fail = MakeKeyExchange(sa, rng)) return *fail;
+  if (auto fail = MakeKeyExchange(sa, tools)) return *fail;
   return WithState(Outcome::Send(KeNoncePayloads(sa)), Phase1State::kInKe);
 }
 
@@ -175,8 +175,8 @@ Outcome ResponderRecvSaSendSa(IsakmpSa& sa, const std::vector<Payload>& payloads
 }
 
 Outcome ResponderRecvKeNonceSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads,
-                                        crypto::Random& rng) {
-  if (auto fail = MakeKeyExchange(sa, rng)) return *fail;
+                                        const ExchangeTools& tools) {
+  if (auto fail = MakeKeyExchange(sa, tools)) return *fail;
   if (auto fail = TakePeerKeyExchange(sa, payloads)) return *fail;
   if (sa.nat_t) nat_traversal::Detect(sa, payloads);
   Outcome o = Outcome::Send(KeNoncePayloads(sa));
@@ -221,16 +221,16 @@ std::optional<wire::MessageKind> ExpectedMessage(const IsakmpSa& sa) {
   return std::nullopt;
 }
 
-Outcome Receive(IsakmpSa& sa, const std::vector<Payload>& payloads, crypto::Random& rng) {
+Outcome Receive(IsakmpSa& sa, const std::vector<Payload>& payloads, const ExchangeTools& tools) {
   auto kind = ExpectedMessage(sa);
   if (!kind) return Outcome::Wait();
   switch (*kind) {
     case wire::MessageKind::kMainMode1:
       return ResponderRecvSaSendSa(sa, payloads);
     case wire::MessageKind::kMainMode2:
-      return InitiatorRecvSaSendKeNonce(sa, payloads, rng);
+      return InitiatorRecvSaSendKeNonce(sa, payloads, tools);
     case wire::MessageKind::kMainMode3:
-      return ResponderRecvKeNonceSendKeNonce(sa, payloads, rng);
+      return ResponderRecvKeNonceSendKeNonce(sa, payloads, tools);
     case wire::MessageKind::kMainMode4:
       return InitiatorRecvKeNonce(sa, payloads);
     case wire::MessageKind::kMainMode5:

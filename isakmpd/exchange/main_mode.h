@@ -15,6 +15,7 @@
 
 #include "common/crypto.h"
 #include "isakmpd/exchange/outcome.h"
+#include "isakmpd/exchange/tools.h"
 #include "isakmpd/sa/isakmp_sa.h"
 
 namespace ike::isakmpd::main_mode {
@@ -22,7 +23,8 @@ namespace ike::isakmpd::main_mode {
 // Initiator, state INIT: builds message 1.
 Outcome InitiatorSendSa(IsakmpSa& sa);
 // The next step for a message received in the SA's current state.
-Outcome Receive(IsakmpSa& sa, const std::vector<wire::Payload>& payloads, crypto::Random& rng);
+Outcome Receive(IsakmpSa& sa, const std::vector<wire::Payload>& payloads,
+                const ExchangeTools& tools);
 // SKEYID arrived from cpsd: derive SKEYID_d/a/e and the phase 1 IV; the
 // initiator then sends message 5.
 Outcome OnSkeyid(IsakmpSa& sa, SecretBytes skeyid);

@@ -75,8 +75,9 @@ std::optional<Outcome> TakePfs(const IsakmpSa& p1, QuickModeExchange& qm,
   return std::nullopt;
 }
 
-std::optional<Outcome> MakePfsKey(QuickModeExchange& qm, crypto::DhGroup group) {
-  auto dh = crypto::DhKeyPair::Generate(group);
+std::optional<Outcome> MakePfsKey(QuickModeExchange& qm, crypto::DhGroup group,
+                                  const ExchangeTools& tools) {
+  auto dh = tools.dh.Take(group);
   if (!dh) return Outcome::Fail(ipc::INTERNAL, "PFS key generation failed: " + dh.error().message);
   qm.dh = std::move(dh.value());
   return std::nullopt;
@@ -124,13 +125,14 @@ Outcome ResponderRecvHash(const IsakmpSa& p1, QuickModeExchange& qm,
 
 }  // namespace
 
-Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, crypto::Random& rng) {
-  qm.ni = rng.Generate(kNonceLength);
+Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+                                 const ExchangeTools& tools) {
+  qm.ni = tools.random.Generate(kNonceLength);
   std::vector<Payload> rest;
   rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in, Encapsulation(p1))));
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.ni}));
   if (qm.protection.pfs_group() != db::DH_GROUP_NONE) {
-    if (auto fail = MakePfsKey(qm, static_cast<crypto::DhGroup>(qm.protection.pfs_group())))
+    if (auto fail = MakePfsKey(qm, static_cast<crypto::DhGroup>(qm.protection.pfs_group()), tools))
       return *fail;
     rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
   }
@@ -143,7 +145,7 @@ Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, cryp
 
 Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
                                                 const std::vector<Payload>& payloads,
-                                                crypto::Random& rng) {
+                                                const ExchangeTools& tools) {
   std::string why;
   wire::SaPayload reply;
   auto suite = SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
@@ -154,9 +156,9 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExc
                          wire::NotifyType::kNoProposalChosen);
   qm.suite = *suite;
   qm.ni = wire::FindBody<wire::NoncePayload>(payloads)->data;
-  qm.nr = rng.Generate(kNonceLength);
+  qm.nr = tools.random.Generate(kNonceLength);
   if (qm.suite->pfs_group)
-    if (auto fail = MakePfsKey(qm, *qm.suite->pfs_group)) return *fail;
+    if (auto fail = MakePfsKey(qm, *qm.suite->pfs_group, tools)) return *fail;
   if (auto fail = TakePfs(p1, qm, payloads)) return *fail;
   DeriveKeymat(p1, qm);
 

@@ -12,6 +12,7 @@
 
 #include "common/crypto.h"
 #include "isakmpd/exchange/outcome.h"
+#include "isakmpd/exchange/tools.h"
 #include "isakmpd/sa/isakmp_sa.h"
 
 namespace ike::isakmpd {
@@ -42,11 +43,12 @@ struct QuickModeExchange {
 namespace quick_mode {
 
 // Initiator: builds message 1 for |qm| (definition, protection, spi_in set).
-Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm, crypto::Random& rng);
+Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+                                 const ExchangeTools& tools);
 // Responder: message 1 for a definition the SA manager matched; builds message 2.
 Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
                                                 const std::vector<wire::Payload>& payloads,
-                                                crypto::Random& rng);
+                                                const ExchangeTools& tools);
 // The next step for a message received in |qm|'s state (messages 2 and 3).
 Outcome Receive(const IsakmpSa& p1, QuickModeExchange& qm,
                 const std::vector<wire::Payload>& payloads);

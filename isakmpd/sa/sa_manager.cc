@@ -53,7 +53,8 @@ int MessageNumber(const IsakmpSa& sa, Phase1State after) {
 
 }  // namespace
 
-SaManager::SaManager(SaManagerDeps deps) : deps_(deps) {}
+SaManager::SaManager(SaManagerDeps deps)
+    : deps_(deps), tools_{*deps.random, deps.dh ? *deps.dh : fresh_dh_} {}
 SaManager::~SaManager() = default;
 
 void SaManager::SetDatabase(const db::TunnelDatabase& database) { database_ = database; }
@@ -268,7 +269,7 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
   // if nothing follows it (message 6 ends the exchange for the initiator).
   deps_.timers->Cancel(sa.tx.timer);
   sa.tx.timer = 0;
-  ApplyPhase1(sa, main_mode::Receive(sa, std::get<0>(parsed), *deps_.random));
+  ApplyPhase1(sa, main_mode::Receive(sa, std::get<0>(parsed), tools_));
 }
 
 void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {

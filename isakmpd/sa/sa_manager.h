@@ -25,6 +25,7 @@ struct SaManagerDeps {
   PacketSink* packets;
   EventSink* events;
   CredentialSource* credentials;
+  DhKeySource* dh = nullptr;  // null: generate each key pair when needed
 };
 
 class SaManager {
@@ -115,6 +116,8 @@ class SaManager {
   static std::string CookieKey(const wire::Cookie& i, const wire::Cookie& r);
 
   SaManagerDeps deps_;
+  FreshDhKeys fresh_dh_;
+  ExchangeTools tools_;
   db::TunnelDatabase database_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<IsakmpSa>> sas_;

@@ -100,7 +100,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   LogLine(LogLevel::kEvents, sa,
           "initiating Quick Mode for phase 2 tunnel " + std::to_string(ref.tunnel) + " (" +
               ref.local_text + " <-> " + ref.remote_text + ")");
-  ApplyPhase2(sa, ref, quick_mode::InitiatorSendHashSaNonce(sa, ref, *deps_.random));
+  ApplyPhase2(sa, ref, quick_mode::InitiatorSendHashSaNonce(sa, ref, tools_));
   return ipc::MakeAck(0);
 }
 
@@ -196,9 +196,8 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   qms_[qm->handle] = std::move(qm);
   ref.tx.last_received_hash = std::hash<std::string_view>()(
       std::string_view(reinterpret_cast<const char*>(packet.data()), packet.size()));
-  ApplyPhase2(
-      p1, ref,
-      quick_mode::ResponderRecvHashSaNonceSendHashSaNonce(p1, ref, payloads, *deps_.random));
+  ApplyPhase2(p1, ref,
+              quick_mode::ResponderRecvHashSaNonceSendHashSaNonce(p1, ref, payloads, tools_));
 }
 
 const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,

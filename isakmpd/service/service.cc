@@ -35,7 +35,8 @@ void ChangeLogLevel(db::LogLevel level) {
 }  // namespace
 
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
-  manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this});
+  manager_ = std::make_unique<SaManager>(
+      SaManagerDeps{&loop_, &loop_, &random_, this, this, this, &dh_pool_});
 }
 
 IsakmpdService::~IsakmpdService() = default;

@@ -11,6 +11,7 @@
 #include "common/ipc.h"
 #include "common/udp.h"
 #include "isakmpd/sa/sa_manager.h"
+#include "isakmpd/service/dh_pool.h"
 
 namespace ike::isakmpd {
 
@@ -39,6 +40,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
 
   EventLoop& loop_;
   crypto::OpenSslRandom random_;
+  DhKeyPool dh_pool_;
   std::unique_ptr<SaManager> manager_;
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;

@@ -396,7 +396,6 @@ void SaManager::HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool au
   const std::string name = wire::NotifyTypeName(n.type);
   const std::string peer = sa.remote.address.ToString();
   if (n.type == uint16_t(wire::NotifyType::kRUThere) && authenticated) {
-    Bytes seq = n.data;
     wire::NotifyPayload ack = n;
     ack.type = uint16_t(wire::NotifyType::kRUThereAck);
     SendInformational(sa, {wire::MakePayload(ack)});

@@ -74,22 +74,19 @@ std::optional<Outcome> TakePeerKeyExchange(IsakmpSa& sa, const std::vector<Paylo
   return std::nullopt;
 }
 
+// HASH_I if |initiator|, else HASH_R, over the ID payload body |id_b|.
+Bytes Phase1Hash(const IsakmpSa& sa, bool initiator, ByteView id_b) {
+  const auto derive = initiator ? keymat::HashI : keymat::HashR;
+  return derive(sa.suite->hash, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie,
+                sa.sai_b, id_b);
+}
+
 Bytes OurHash(const IsakmpSa& sa, ByteView id_b) {
-  const auto h = sa.suite->hash;
-  if (sa.role == Role::kInitiator)
-    return keymat::HashI(h, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie, sa.sai_b,
-                         id_b);
-  return keymat::HashR(h, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie, sa.sai_b,
-                       id_b);
+  return Phase1Hash(sa, sa.role == Role::kInitiator, id_b);
 }
 
 Bytes PeerHash(const IsakmpSa& sa, ByteView id_b) {
-  const auto h = sa.suite->hash;
-  if (sa.role == Role::kInitiator)
-    return keymat::HashR(h, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie, sa.sai_b,
-                         id_b);
-  return keymat::HashI(h, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie, sa.sai_b,
-                       id_b);
+  return Phase1Hash(sa, sa.role != Role::kInitiator, id_b);
 }
 
 std::vector<Payload> IdAuthPayloads(IsakmpSa& sa) {

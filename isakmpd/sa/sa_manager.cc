@@ -363,10 +363,19 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
-  // What phase 2 needs stays (SKEYID_d/a/e, the last CBC block in |iv|).
+  // What phase 2 needs stays (SKEYID_d/a/e, the last CBC block in |iv|);
+  // the rest of the negotiation material goes (memory per tunnel, issue 3).
   sa.dh.reset();
   sa.g_xy = SecretBytes();
   sa.skeyid = SecretBytes();
+  sa.g_xi = Bytes();
+  sa.g_xr = Bytes();
+  sa.ni = Bytes();
+  sa.nr = Bytes();
+  sa.sai_b = Bytes();
+  // The responder keeps message 6 to answer a repeated message 5; the
+  // initiator's message 5 is never needed again.
+  if (sa.role == Role::kInitiator) sa.tx.packet = Bytes();
   const auto& s = *sa.suite;
   LogLine(LogLevel::kEvents, sa,
           "phase 1 established with " + sa.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " +

@@ -307,6 +307,13 @@ void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm) {
   qm.keymat_out = SecretBytes();
   qm.dh.reset();
   qm.g_qm = SecretBytes();
+  qm.ni = Bytes();
+  qm.nr = Bytes();
+  qm.ids.clear();
+  qm.ids.shrink_to_fit();
+  // The initiator keeps message 3 to answer a repeated message 2; the
+  // responder, done on message 3, never sends message 2 again.
+  if (qm.role == Role::kResponder) qm.tx.packet = Bytes();
 }
 
 void SaManager::FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure) {

@@ -54,13 +54,15 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
   }
 }
 
+// isakmpd logs every state change at events level (one line each, the issue
+// asks for one); tmd's copy of the same transition is information level.
 void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   const std::string change = e.old_state() + " -> " + e.new_state();
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
     if (t == nullptr && e.tunnel() == 0 && e.handle() != 0) t = AdoptResponderPhase1(e);
     if (t == nullptr) {
-      LOG_EVENT("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
+      LOG_INFO("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
                 e.rcookie().c_str(), change.c_str());
       return;
     }
@@ -75,12 +77,12 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     }
     t->status.set_state(e.new_state());
     if (e.new_state() != "DONE") t->status.set_status(kNegotiating);
-    LOG_EVENT("%s: %s", Tag(*t).c_str(), change.c_str());
+    LOG_INFO("%s: %s", Tag(*t).c_str(), change.c_str());
     return;
   }
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.handle());
   if (t == nullptr) {
-    LOG_EVENT("tunnel - phase 2 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
+    LOG_INFO("tunnel - phase 2 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
               e.rcookie().c_str(), change.c_str());
     return;
   }
@@ -90,7 +92,7 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   }
   t->status.set_state(e.new_state());
   if (e.new_state() != "DONE") t->status.set_status(kNegotiating);
-  LOG_EVENT("%s: %s", Tag(*t).c_str(), change.c_str());
+  LOG_INFO("%s: %s", Tag(*t).c_str(), change.c_str());
 }
 
 // A peer started a negotiation with us (step 3 without a request): number it

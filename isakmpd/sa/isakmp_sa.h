@@ -65,6 +65,7 @@ struct IsakmpSa {
   bool behind_nat() const { return nat_local || nat_remote; }
 
   bool counted_half_open = false;  // a responder SA not yet established
+  int undecryptable = 0;           // message 5/6 copies that did not decrypt
 
   Transmission tx;
   TimerId deadline_timer = 0;  // whole-negotiation limit / lifetime expiry

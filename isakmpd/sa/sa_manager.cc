@@ -14,6 +14,8 @@ namespace {
 
 constexpr uint16_t kDefaultPort = 500;
 constexpr uint32_t kDefaultMaxHalfOpen = 2048;
+// Undecryptable Main Mode 5/6 messages before we conclude the keys differ.
+constexpr int kUndecryptableLimit = 2;
 
 bool IsZero(const wire::Cookie& c) {
   for (uint8_t b : c)
@@ -248,28 +250,47 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
   std::optional<wire::ParseError> error;
   if (auto* e = std::get_if<wire::ParseError>(&parsed)) error = *e;
   if (!error) error = wire::ValidatePayloads(*kind, std::get<0>(parsed));
-  if (error) {
-    if (encrypted_expected) {
-      // Garbage after decryption: the keys differ, so the pre-shared keys do.
-      return ApplyPhase1(sa, Outcome::Fail(ipc::AUTHENTICATION_FAILED,
-                                           "authentication failed: message " +
-                                               std::string(wire::MessageKindName(*kind)) +
-                                               " from " + sa.remote.address.ToString() +
-                                               " does not decrypt (the pre-shared keys differ)",
-                                           wire::NotifyType::kAuthenticationFailed));
-    }
+  if (error && !encrypted_expected) {
     LogLine(
         LogLevel::kInformation, sa,
         std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + error->detail);
     return;
   }
+  if (error) {
+    Outcome fail = Outcome::Fail(
+        ipc::AUTHENTICATION_FAILED,
+        "authentication failed: message " + std::string(wire::MessageKindName(*kind)) + " from " +
+            sa.remote.address.ToString() + " does not decrypt (the pre-shared keys differ)",
+        wire::NotifyType::kAuthenticationFailed);
+    return RejectAuthMessage(sa, *kind, std::move(fail));
+  }
+  Outcome outcome = main_mode::Receive(sa, std::get<0>(parsed), tools_);
+  // Messages 5 and 6 that decrypt but do not verify are treated like those
+  // that do not decrypt: the IV chain stays where it was.
+  if (encrypted_expected && outcome.failure)
+    return RejectAuthMessage(sa, *kind, std::move(outcome));
   if (encrypted_expected) sa.iv = next_iv;
   NoteEndpoints(sa, local, remote);
   // The peer answered: our last message needs no more retransmissions, even
   // if nothing follows it (message 6 ends the exchange for the initiator).
   deps_.timers->Cancel(sa.tx.timer);
   sa.tx.timer = 0;
-  ApplyPhase1(sa, main_mode::Receive(sa, std::get<0>(parsed), tools_));
+  ApplyPhase1(sa, std::move(outcome));
+}
+
+// Message 5 or 6 that does not decrypt or verify. One forged or corrupted
+// packet must not end a negotiation, so the first is dropped and the peer's
+// retransmission (which must not count as a duplicate) decides; the second
+// means the keys differ, i.e. the pre-shared keys do.
+void SaManager::RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Outcome failure) {
+  if (++sa.undecryptable < kUndecryptableLimit) {
+    sa.tx.last_received_hash = sa.tx.response_to_hash;
+    LogLine(LogLevel::kInformation, sa,
+            std::string(wire::MessageKindName(kind)) + " rejected (" + failure.failure->reason +
+                "); waiting for a retransmission before giving up");
+    return;
+  }
+  ApplyPhase1(sa, std::move(failure));
 }
 
 void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {

@@ -62,6 +62,7 @@ class SaManager {
   void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
                        const Endpoint& remote, ByteView packet);
   void ApplyPhase1(IsakmpSa& sa, Outcome outcome);
+  void RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Outcome failure);
   void RequestSkeyid(IsakmpSa& sa);
   void SetPhase1State(IsakmpSa& sa, Phase1State next);
   void Phase1Established(IsakmpSa& sa);

@@ -257,8 +257,13 @@ TEST_CASE("wrong pre-shared key fails authentication with a clear reason", "[eng
   Pair net("secret", "other-secret");
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
   net.Run();
-  net.clock.Advance(60000);
-  net.Run();
+  // The first message 5 that does not decrypt is not enough to give up (it
+  // could be forged); A's retransmission of it is.
+  CHECK_FALSE(net.b.Failed(1));
+  for (int i = 0; i < 20; ++i) {
+    net.clock.Advance(250);
+    net.Run();
+  }
   REQUIRE(net.b.Failed(1));
   CHECK_THAT(net.b.Failed(1)->negotiation_failed().reason(),
              Catch::Contains("pre-shared keys differ"));
@@ -268,6 +273,23 @@ TEST_CASE("wrong pre-shared key fails authentication with a clear reason", "[eng
   CHECK(net.a.Failed(1)->negotiation_failed().code() == ipc::AUTHENTICATION_FAILED);
   CHECK(net.a.manager.isakmp_sa_count() == 0);
   CHECK(net.b.manager.isakmp_sa_count() == 0);
+}
+
+TEST_CASE("a forged message 5 does not end the negotiation", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  int n = 0;
+  net.Run([&](const Packet& p) {
+    if (++n == 5) {  // an attacker's copy with a damaged ciphertext arrives first
+      Bytes forged = p.data;
+      forged[forged.size() - 20] ^= 0x5a;
+      net.b.manager.OnPacket(p.to, p.from, forged);
+    }
+    return false;
+  });
+  CHECK_FALSE(net.b.Failed(1));
+  CHECK(net.a.Established(1));
+  CHECK(net.b.Established(1));
 }
 
 TEST_CASE("a silent peer ends the negotiation with a reason after the retries", "[engine]") {

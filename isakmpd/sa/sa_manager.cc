@@ -1,5 +1,6 @@
 #include "isakmpd/sa/sa_manager.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "common/ipc.h"
@@ -145,8 +146,17 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
     case wire::ExchangeType::kInformational:
       return OnInformational(h, local, remote, message);
     default:
-      LOG_INFO("dropped %s message from %s: exchange not supported",
-               wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
+      LOG_EVENT("%s from %s refused: exchange not supported (only Main Mode for phase 1)",
+                wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
+      // A new negotiation (no responder cookie) learns why at once instead
+      // of retransmitting into silence (RFC 2408 3.14.1).
+      if (std::all_of(h.rcookie.begin(), h.rcookie.end(), [](uint8_t b) { return b == 0; })) {
+        IsakmpSa reply;  // only the header fields matter for an unprotected notify
+        reply.icookie = h.icookie;
+        reply.local = local;
+        reply.remote = remote;
+        SendPlainNotify(reply, wire::NotifyType::kUnsupportedExchangeType);
+      }
   }
 }
 

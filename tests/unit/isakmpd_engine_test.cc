@@ -406,6 +406,32 @@ TEST_CASE("NAT traversal: NAT-D detects the NAT, IKE floats to 4500, ESP in UDP"
   CHECK(sa_a.destination_port() == 4500);
 }
 
+TEST_CASE("an Aggressive Mode request is answered with UNSUPPORTED-EXCHANGE-TYPE", "[engine]") {
+  Pair net;
+  wire::Header h;
+  h.icookie = {1, 2, 3, 4, 5, 6, 7, 8};
+  h.exchange = wire::ExchangeType::kAggressive;
+  h.next_payload = wire::PayloadType::kNone;
+  h.length = wire::kHeaderLength;
+  const Endpoint from{*IpAddress::Parse(kHostA), 500}, to{*IpAddress::Parse(kHostB), 500};
+  net.b.manager.OnPacket(to, from, wire::EncodeHeader(h));
+  REQUIRE(net.wire.size() == 1);
+  const Packet& reply = net.wire.front();
+  CHECK(reply.to == from);
+  auto parsed = wire::ParseHeader(reply.data);
+  REQUIRE(std::holds_alternative<wire::Header>(parsed));
+  const auto& rh = std::get<wire::Header>(parsed);
+  CHECK(rh.exchange == wire::ExchangeType::kInformational);
+  CHECK(rh.icookie == h.icookie);
+  auto payloads =
+      wire::ParsePayloads(rh.next_payload, ByteView(reply.data).subspan(wire::kHeaderLength));
+  REQUIRE(std::holds_alternative<std::vector<wire::Payload>>(payloads));
+  const auto* n = wire::FindBody<wire::NotifyPayload>(std::get<0>(payloads));
+  REQUIRE(n != nullptr);
+  CHECK(n->type == uint16_t(wire::NotifyType::kUnsupportedExchangeType));
+  CHECK(net.b.manager.isakmp_sa_count() == 0);
+}
+
 TEST_CASE("garbage and replayed packets never crash the engine", "[engine]") {
   Pair net;
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());

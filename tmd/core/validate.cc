@@ -91,6 +91,12 @@ class Validator {
   void CheckIpsecTunnel(int i);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
   void CheckLifetime(const Path& path, const std::string& object, uint32_t seconds);
+  // AES (128/192/256, 0 = default) or 3DES (192 or 0); |names| lists both.
+  void CheckCipher(const Path& base, const std::string& object, bool aes, bool des3,
+                   uint32_t key_length, const char* names);
+  // |allow_none|: DH_GROUP_NONE is valid (PFS off).
+  void CheckDhGroup(const Path& path, const std::string& object, const char* field,
+                    db::DhGroup group, bool allow_none);
 
   const db::TunnelDatabase& d_;
   const TextFormat::ParseInfoTree* tree_;
@@ -155,6 +161,47 @@ void Validator::CheckLifetime(const Path& path, const std::string& object, uint3
   }
 }
 
+void Validator::CheckCipher(const Path& base, const std::string& object, bool aes, bool des3,
+                            uint32_t key_length, const char* names) {
+  auto at = [&](const char* f) {
+    Path p = base;
+    p.push_back({f, -1});
+    return p;
+  };
+  if (aes) {
+    if (key_length != 0 && key_length != 128 && key_length != 192 && key_length != 256) {
+      Fail(at("key_length"), object, "key_length",
+           std::to_string(key_length) + " is not an AES key length (128, 192 or 256)");
+    }
+  } else if (des3) {
+    if (key_length != 0 && key_length != 192) {
+      Fail(at("key_length"), object, "key_length", "3DES has a fixed 192-bit key");
+    }
+  } else {
+    Fail(at("encryption"), object, "encryption", std::string("must be ") + names);
+  }
+}
+
+void Validator::CheckDhGroup(const Path& path, const std::string& object, const char* field,
+                             db::DhGroup group, bool allow_none) {
+  switch (group) {
+    case db::MODP_1024:
+    case db::MODP_1536:
+    case db::MODP_2048:
+    case db::ECP_256:
+    case db::ECP_384:
+      return;
+    case db::DH_GROUP_NONE:
+      if (allow_none) return;
+      break;
+    default:
+      break;
+  }
+  Fail(path, object, field,
+       std::string("must be ") + (allow_none ? "DH_GROUP_NONE, " : "") +
+           "MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
+}
+
 void Validator::CheckIkeProtection(int i) {
   const db::IkeProtection& p = d_.ike_protection(i);
   if (p.proposal_size() == 0) {
@@ -169,19 +216,8 @@ void Validator::CheckIkeProposal(int i, int j) {
   const std::string object =
       Object("ike_protection", d_.ike_protection(i).name()) + " proposal " + std::to_string(j + 1);
   auto at = [&](const char* f) { return Path{{"ike_protection", i}, {"proposal", j}, {f, -1}}; };
-  if (p.encryption() == db::AES_CBC) {
-    const uint32_t k = p.key_length();
-    if (k != 0 && k != 128 && k != 192 && k != 256) {
-      Fail(at("key_length"), object, "key_length",
-           std::to_string(k) + " is not an AES key length (128, 192 or 256)");
-    }
-  } else if (p.encryption() == db::DES3_CBC) {
-    if (p.key_length() != 0 && p.key_length() != 192) {
-      Fail(at("key_length"), object, "key_length", "3DES has a fixed 192-bit key");
-    }
-  } else {
-    Fail(at("encryption"), object, "encryption", "must be AES_CBC or DES3_CBC");
-  }
+  CheckCipher({{"ike_protection", i}, {"proposal", j}}, object, p.encryption() == db::AES_CBC,
+              p.encryption() == db::DES3_CBC, p.key_length(), "AES_CBC or DES3_CBC");
   switch (p.hash()) {
     case db::SHA1:
     case db::SHA2_256:
@@ -197,17 +233,7 @@ void Validator::CheckIkeProposal(int i, int j) {
              p.auth_method() != db::AUTH_METHOD_UNSPECIFIED) {
     Fail(at("auth_method"), object, "auth_method", "must be PRESHARED_KEY");
   }
-  switch (p.dh_group()) {
-    case db::MODP_1024:
-    case db::MODP_1536:
-    case db::MODP_2048:
-    case db::ECP_256:
-    case db::ECP_384:
-      break;
-    default:
-      Fail(at("dh_group"), object, "dh_group",
-           "must be MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
-  }
+  CheckDhGroup(at("dh_group"), object, "dh_group", p.dh_group(), /*allow_none=*/false);
   CheckLifetime(at("lifetime_seconds"), object, p.lifetime_seconds());
 }
 
@@ -218,18 +244,8 @@ void Validator::CheckIpsecProtection(int i) {
     Fail({{"ipsec_protection", i}}, object, "proposal", "at least one proposal is needed");
   }
   for (int j = 0; j < p.proposal_size(); ++j) CheckIpsecProposal(i, j);
-  switch (p.pfs_group()) {
-    case db::DH_GROUP_NONE:
-    case db::MODP_1024:
-    case db::MODP_1536:
-    case db::MODP_2048:
-    case db::ECP_256:
-    case db::ECP_384:
-      break;
-    default:
-      Fail({{"ipsec_protection", i}, {"pfs_group", -1}}, object, "pfs_group",
-           "must be DH_GROUP_NONE, MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
-  }
+  CheckDhGroup({{"ipsec_protection", i}, {"pfs_group", -1}}, object, "pfs_group", p.pfs_group(),
+               /*allow_none=*/true);
   CheckLifetime({{"ipsec_protection", i}, {"lifetime_seconds", -1}}, object, p.lifetime_seconds());
 }
 
@@ -238,19 +254,8 @@ void Validator::CheckIpsecProposal(int i, int j) {
   const std::string object = Object("ipsec_protection", d_.ipsec_protection(i).name()) +
                              " proposal " + std::to_string(j + 1);
   auto at = [&](const char* f) { return Path{{"ipsec_protection", i}, {"proposal", j}, {f, -1}}; };
-  if (p.encryption() == db::ESP_AES_CBC) {
-    const uint32_t k = p.key_length();
-    if (k != 0 && k != 128 && k != 192 && k != 256) {
-      Fail(at("key_length"), object, "key_length",
-           std::to_string(k) + " is not an AES key length (128, 192 or 256)");
-    }
-  } else if (p.encryption() == db::ESP_3DES) {
-    if (p.key_length() != 0 && p.key_length() != 192) {
-      Fail(at("key_length"), object, "key_length", "3DES has a fixed 192-bit key");
-    }
-  } else {
-    Fail(at("encryption"), object, "encryption", "must be ESP_AES_CBC or ESP_3DES");
-  }
+  CheckCipher({{"ipsec_protection", i}, {"proposal", j}}, object, p.encryption() == db::ESP_AES_CBC,
+              p.encryption() == db::ESP_3DES, p.key_length(), "ESP_AES_CBC or ESP_3DES");
   switch (p.integrity()) {
     case db::HMAC_SHA1:
     case db::HMAC_SHA2_256:

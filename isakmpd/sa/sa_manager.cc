@@ -60,7 +60,22 @@ SaManager::SaManager(SaManagerDeps deps)
     : deps_(deps), tools_{*deps.random, deps.dh ? *deps.dh : fresh_dh_} {}
 SaManager::~SaManager() = default;
 
-void SaManager::SetDatabase(const db::TunnelDatabase& database) { database_ = database; }
+// Indexes the definitions once, so that neither a Main Mode 1 nor a Quick
+// Mode 1 scans the whole database (thousands of tunnels, issue 3).
+void SaManager::SetDatabase(const db::TunnelDatabase& database) {
+  database_ = database;
+  phase1_by_endpoints_.clear();
+  phase2_by_phase1_.clear();
+  for (int i = 0; i < database_.ike_tunnel_size(); ++i) {
+    const auto& t = database_.ike_tunnel(i);
+    auto ra = IpAddress::Parse(t.remote_address());
+    if (!ra) continue;
+    auto la = IpAddress::Parse(t.local_address());
+    phase1_by_endpoints_.emplace(ra->ToString() + "|" + (la ? la->ToString() : "*"), i);
+  }
+  for (int i = 0; i < database_.ipsec_tunnel_size(); ++i)
+    phase2_by_phase1_[database_.ipsec_tunnel(i).ike_tunnel()].push_back(i);
+}
 
 uint16_t SaManager::ike_port() const {
   return database_.settings().ike_port() ? database_.settings().ike_port() : kDefaultPort;
@@ -179,12 +194,10 @@ IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local
   const std::string key = CookieKey(h.icookie, {}) + remote.ToString();
   if (auto it = half_open_.find(key); it != half_open_.end()) return sas_.at(it->second).get();
   const db::IkeTunnel* def = nullptr;
-  for (const auto& t : database_.ike_tunnel()) {
-    auto ra = IpAddress::Parse(t.remote_address());
-    auto la = IpAddress::Parse(t.local_address());
-    if (ra && *ra == remote.address && (!la || *la == local.address)) def = &t;
-    if (def) break;
-  }
+  const std::string peer = remote.address.ToString() + "|";
+  auto found = phase1_by_endpoints_.find(peer + local.address.ToString());
+  if (found == phase1_by_endpoints_.end()) found = phase1_by_endpoints_.find(peer + "*");
+  if (found != phase1_by_endpoints_.end()) def = &database_.ike_tunnel(found->second);
   if (!def) {
     LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
               remote.ToString().c_str(), local.ToString().c_str());

@@ -120,6 +120,10 @@ class SaManager {
   FreshDhKeys fresh_dh_;
   ExchangeTools tools_;
   db::TunnelDatabase database_;
+  // "remote|local" (local "*" if unset) -> ike_tunnel index, first one wins.
+  std::unordered_map<std::string, int> phase1_by_endpoints_;
+  // ike_tunnel name -> ipsec_tunnel indexes, in file order.
+  std::unordered_map<std::string, std::vector<int>> phase2_by_phase1_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<IsakmpSa>> sas_;
   std::unordered_map<std::string, uint64_t> by_cookies_;  // icookie|rcookie

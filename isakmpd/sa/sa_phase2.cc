@@ -202,8 +202,10 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
 
 const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
                                               const quick_mode::Selectors& s) const {
-  for (const auto& t : database_.ipsec_tunnel()) {
-    if (t.ike_tunnel() != p1.definition.name()) continue;
+  auto candidates = phase2_by_phase1_.find(p1.definition.name());
+  if (candidates == phase2_by_phase1_.end()) return nullptr;
+  for (int index : candidates->second) {
+    const auto& t = database_.ipsec_tunnel(index);
     auto local = SelectorRange(t.local());
     auto remote = SelectorRange(t.remote());
     if (!local || !remote) continue;

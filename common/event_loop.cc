@@ -92,8 +92,14 @@ EventLoop::~EventLoop() {
 
 int EventLoop::Run() {
   if (base_ == nullptr) return -1;
+  // Log lines written by callbacks go to syslog in one batch per loop turn
+  // or two (a zero-delay timer runs after the I/O callbacks already ready),
+  // never blocking the loop on a busy syslogd (common/log.h).
+  LogDeferTo([this](int delay_ms) { Schedule(std::chrono::milliseconds(delay_ms), &LogFlush); });
   // NO_EXIT_ON_EMPTY: "runs until Stop()", even while nothing is registered.
-  return event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY) < 0 ? -1 : 0;
+  const int rc = event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+  LogStopDeferring();
+  return rc < 0 ? -1 : 0;
 }
 
 void EventLoop::Stop() {

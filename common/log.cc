@@ -15,6 +15,7 @@ constexpr int kPriorityDebug = LOG_DEBUG;
 #include <cstring>
 
 #include "common/log.h"
+#include "common/log_sink.h"
 
 namespace ike {
 namespace {
@@ -23,8 +24,16 @@ namespace {
 // thread (tests, helper threads) never race; daemons are single-threaded.
 std::atomic<LogLevel> g_level{LogLevel::kEvents};
 std::atomic<bool> g_stderr{false};
-// openlog(3) keeps the pointer, so the ident must outlive every syslog call.
 char g_ident[64] = "ike";
+
+internal::SyslogSink& Sink() {
+  static internal::SyslogSink* const sink = new internal::SyslogSink();  // outlives atexit
+  return *sink;
+}
+
+// exit() from anywhere (a fatal start-up error, a test) still sends what the
+// loop had queued; the event loop is not consulted any more.
+void FlushAtExit() { Sink().StopDeferring(); }
 
 int SyslogPriority(LogLevel level) {
   switch (level) {
@@ -60,12 +69,20 @@ constexpr LevelName kLevelNames[] = {
 
 }  // namespace
 
-void LogInit(const char* ident, int facility) {
+void LogInit(const char* ident, int facility, const char* socket_path) {
   snprintf(g_ident, sizeof(g_ident), "%s", ident ? ident : "ike");
   const char* env = getenv("IKE_LOG_STDERR");
   g_stderr = env != nullptr && strcmp(env, "1") == 0;
-  openlog(g_ident, LOG_PID | LOG_NDELAY, facility);
+  Sink().Configure(socket_path != nullptr ? socket_path : "/dev/log", g_ident, facility, getpid());
+  static bool registered = false;
+  if (!registered) registered = atexit(&FlushAtExit) == 0;
 }
+
+void LogDeferTo(std::function<void(int delay_ms)> schedule) { Sink().DeferTo(std::move(schedule)); }
+
+void LogStopDeferring() { Sink().StopDeferring(); }
+
+void LogFlush() { Sink().Flush(); }
 
 void SetLogLevel(LogLevel level) { g_level = level; }
 
@@ -110,7 +127,7 @@ void Logf(LogLevel level, const char* fmt, ...) {
   va_start(args, fmt);
   vsnprintf(line, sizeof(line), fmt, args);
   va_end(args);
-  syslog(SyslogPriority(level), "%s", line);
+  Sink().Submit(SyslogPriority(level), line, /*urgent=*/level == LogLevel::kError);
   if (g_stderr) {
     // One fprintf per line so concurrent writers to a shared stderr (srcmstr
     // collects its children's) do not interleave mid-line.

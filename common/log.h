@@ -5,6 +5,7 @@
 #include <syslog.h>
 
 #include <cstdarg>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,9 +21,26 @@ namespace ike {
 
 enum class LogLevel { kNone = 1, kError = 2, kEvents = 3, kInformation = 4, kDebug = 5 };
 
-// openlog(ident, LOG_PID|LOG_NDELAY, facility); facility default LOG_LOCAL4.
-// If the environment variable IKE_LOG_STDERR=1 is set, lines also go to stderr.
-void LogInit(const char* ident, int facility);
+// Lines go to the local syslog socket (|socket_path|, /dev/log) as
+// "<PRI>Mmm dd hh:mm:ss ident[pid]: text", what syslog(3) sends. If the
+// environment variable IKE_LOG_STDERR=1 is set, lines also go to stderr.
+void LogInit(const char* ident, int facility, const char* socket_path = "/dev/log");
+
+// Batching, so a daemon never waits for syslogd on its event loop
+// (performance.md point 3; a busy or stuck syslogd used to block isakmpd in
+// sendto). While a thread has called LogDeferTo, its lines are queued and
+// |schedule(delay_ms)| is asked for a later LogFlush() on that thread; the
+// flush sends the batch with sendmmsg and never blocks: what the socket does
+// not take is retried later, and beyond 20,000 queued lines the oldest are
+// dropped and counted in a line of their own. Error lines, lines from other
+// threads and every line while nothing defers are sent at once. EventLoop::Run
+// defers while it runs (common/event_loop.h).
+void LogDeferTo(std::function<void(int delay_ms)> schedule);
+// Ends deferring (on the thread that started it) and sends what is queued,
+// waiting for the socket if it must.
+void LogStopDeferring();
+// Sends what is queued without waiting; asks for another call if some is left.
+void LogFlush();
 void SetLogLevel(LogLevel level);
 LogLevel GetLogLevel();
 bool LogEnabled(LogLevel level);

@@ -2,7 +2,10 @@
 // EVP_CIPHER) and DH/EC domain parameters are fetched or built once, on first
 // use (thread-safe static initialisation), and kept for the life of the
 // process: they are never freed, so that no exit-time ordering with OpenSSL's
-// own cleanup or with worker threads can bite.
+// own cleanup or with worker threads can bite. Contexts that are re-initialised
+// per call (HMAC, CBC, DH key generation, the peer key of a derivation) are
+// per thread (thread_local), freed when the thread exits; C++ runs those
+// destructors before atexit handlers such as OpenSSL's cleanup.
 #include "common/crypto.h"
 
 #include <openssl/core_names.h>
@@ -113,6 +116,24 @@ const EVP_MAC_CTX* HmacTemplate(HashAlg alg) {
   return templates[HashIndex(alg)];
 }
 
+// The calling thread's HMAC context for |alg|, duplicated from the template
+// once per thread and then re-keyed by every EVP_MAC_init: no allocation or
+// digest lookup per HMAC (about 26 per tunnel and side). It keeps the last key
+// until the next call or thread exit; the key material lives only inside
+// OpenSSL's context, which clears it when freed.
+EVP_MAC_CTX* ThreadHmac(HashAlg alg) {
+  struct PerThread {
+    std::array<MacCtxPtr, kHashes.size()> ctx;
+  };
+  thread_local PerThread contexts;
+  MacCtxPtr& ctx = contexts.ctx[HashIndex(alg)];
+  if (!ctx) {
+    ctx.reset(EVP_MAC_CTX_dup(HmacTemplate(alg)));
+    if (!ctx) Fatal("HMAC context allocation failed");
+  }
+  return ctx.get();
+}
+
 // ---------------------------------------------------------------- ciphers
 
 struct CipherInfo {
@@ -156,7 +177,9 @@ Result<Bytes> CbcCrypt(CipherAlg alg, ByteView key, ByteView iv, ByteView input,
   }
   Bytes out(input.size());
   if (input.empty()) return out;
-  CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
+  // One context per thread, re-initialised for every message: a fresh
+  // context per call costs an allocation and a cipher set-up each time.
+  thread_local CipherCtxPtr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
   int final_len = 0;
   if (!ctx ||
@@ -322,14 +345,27 @@ bool ModpPeerInRange(ByteView y, const Bytes& p_minus_1) {
   return above_one && std::memcmp(y.data(), p_minus_1.data(), y.size()) < 0;
 }
 
-Result<PkeyPtr> ImportModpPeer(const GroupInfo& info, ByteView y) {
+// The calling thread's peer key for |info|: a copy of the group's domain
+// parameters made once, whose public value each import overwrites. A fresh
+// EVP_PKEY_dup per peer costs a key-management lookup by name (OpenSSL 3.0
+// walks its whole name map for it); EVP_PKEY_set1_encoded_public_key on the
+// same object does not. Only used between import and derive on this thread,
+// and the derive context holding a reference is freed before the next import.
+EVP_PKEY* ThreadPeerKey(const GroupInfo& info) {
+  thread_local std::array<PkeyPtr, kGroups.size()> keys;
+  PkeyPtr& key = keys[static_cast<size_t>(&info - kGroups.data())];
+  if (!key) key.reset(EVP_PKEY_dup(Params(info).params));
+  return key.get();
+}
+
+Result<EVP_PKEY*> ImportModpPeer(const GroupInfo& info, ByteView y) {
   const GroupParams& gp = Params(info);
   if (!ModpPeerInRange(y, gp.p_minus_1)) {
     return Error{std::string(info.ike_name) + ": peer public value out of range"};
   }
   // Same domain parameters as our own key, so derive's parameter match holds.
-  PkeyPtr peer(EVP_PKEY_dup(gp.params));
-  if (!peer || EVP_PKEY_set1_encoded_public_key(peer.get(), y.data(), y.size()) != 1) {
+  EVP_PKEY* peer = ThreadPeerKey(info);
+  if (peer == nullptr || EVP_PKEY_set1_encoded_public_key(peer, y.data(), y.size()) != 1) {
     return OsslError(std::string(info.ike_name) + ": cannot import peer public value");
   }
   return peer;
@@ -341,12 +377,13 @@ Result<PkeyPtr> ImportModpPeer(const GroupInfo& info, ByteView y) {
 // checks that it lies on the curve (EC_POINT_oct2point) and in the field; the
 // curves have cofactor 1, so that is the full public-key validation of
 // SP 800-56A 5.6.2.3.3 (the point at infinity has no x | y encoding).
-Result<PkeyPtr> ImportEcpPeer(const GroupInfo& info, ByteView xy) {
-  Bytes point(1 + xy.size());
+Result<EVP_PKEY*> ImportEcpPeer(const GroupInfo& info, ByteView xy) {
+  uint8_t point[1 + 2 * 66];
+  if (xy.size() + 1 > sizeof point) return Error{std::string(info.ike_name) + ": point too long"};
   point[0] = 0x04;
-  std::memcpy(point.data() + 1, xy.data(), xy.size());
-  PkeyPtr peer(EVP_PKEY_dup(Params(info).params));
-  if (!peer || EVP_PKEY_set1_encoded_public_key(peer.get(), point.data(), point.size()) != 1) {
+  std::memcpy(point + 1, xy.data(), xy.size());
+  EVP_PKEY* peer = ThreadPeerKey(info);
+  if (peer == nullptr || EVP_PKEY_set1_encoded_public_key(peer, point, xy.size() + 1) != 1) {
     return OsslError(std::string(info.ike_name) +
                      ": peer public value is not a point on the curve");
   }
@@ -390,10 +427,10 @@ class EvpDhKeyPair final : public DhKeyPair {
                    std::to_string(peer_public.size()) + ", expected " +
                    std::to_string(info_.public_length)};
     }
-    Result<PkeyPtr> peer =
+    Result<EVP_PKEY*> peer =
         info_.ecp ? ImportEcpPeer(info_, peer_public) : ImportModpPeer(info_, peer_public);
     if (!peer) return peer.error();
-    return Derive(info_, key_.get(), peer->get());
+    return Derive(info_, key_.get(), *peer);
   }
 
  private:
@@ -402,23 +439,41 @@ class EvpDhKeyPair final : public DhKeyPair {
   Bytes public_value_;
 };
 
-Result<PkeyPtr> GenerateKey(const GroupInfo& info) {
+// The calling thread's key generation context for |info|, set up once
+// (domain parameters, short exponent) and reused for every key: creating one
+// per key costs a key-management lookup by name and a keygen set-up. OpenSSL
+// 3.0 cannot duplicate a generation context, but may generate many keys
+// from one. Null if the group is unavailable.
+EVP_PKEY_CTX* ThreadKeygen(const GroupInfo& info) {
+  thread_local std::array<PkeyCtxPtr, kGroups.size()> contexts;
+  PkeyCtxPtr& ctx = contexts[static_cast<size_t>(&info - kGroups.data())];
+  if (ctx) return ctx.get();
   EVP_PKEY* params = Params(info).params;
-  if (params == nullptr) return Error{std::string(info.ike_name) + ": group unavailable"};
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr));
+  if (params == nullptr) return nullptr;
+  PkeyCtxPtr fresh(EVP_PKEY_CTX_new_from_pkey(nullptr, params, nullptr));
   int priv_len = info.private_bits;
   const OSSL_PARAM gen_params[] = {OSSL_PARAM_construct_int(OSSL_PKEY_PARAM_DH_PRIV_LEN, &priv_len),
                                    OSSL_PARAM_construct_end()};
-  EVP_PKEY* raw = nullptr;
   // The exponent length must be set on the keygen context: OpenSSL 3.0
   // ignores a priv_len stored in the domain parameters.
-  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
-      (priv_len > 0 && EVP_PKEY_CTX_set_params(ctx.get(), gen_params) != 1) ||
-      EVP_PKEY_generate(ctx.get(), &raw) != 1) {
+  if (!fresh || EVP_PKEY_keygen_init(fresh.get()) != 1 ||
+      (priv_len > 0 && EVP_PKEY_CTX_set_params(fresh.get(), gen_params) != 1)) {
+    ERR_clear_error();
+    return nullptr;
+  }
+  ctx = std::move(fresh);
+  return ctx.get();
+}
+
+Result<PkeyPtr> GenerateKey(const GroupInfo& info) {
+  EVP_PKEY_CTX* ctx = ThreadKeygen(info);
+  if (ctx == nullptr) return Error{std::string(info.ike_name) + ": group unavailable"};
+  EVP_PKEY* raw = nullptr;
+  if (EVP_PKEY_generate(ctx, &raw) != 1) {
     return OsslError(std::string(info.ike_name) + ": key generation failed");
   }
   PkeyPtr key(raw);
-  if (priv_len > 0 && !PrivateExponentIsShort(key.get(), priv_len)) {
+  if (info.private_bits > 0 && !PrivateExponentIsShort(key.get(), info.private_bits)) {
     return Error{std::string(info.ike_name) + ": OpenSSL ignored the private exponent length"};
   }
   return key;
@@ -445,17 +500,16 @@ Bytes Hmac(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts) {
   // EVP_MAC_init treats a null key as "re-use the previous key": pass a valid
   // pointer even for an empty key.
   static const uint8_t kEmptyKey = 0;
-  MacCtxPtr ctx(EVP_MAC_CTX_dup(HmacTemplate(alg)));
-  if (!ctx ||
-      EVP_MAC_init(ctx.get(), key.empty() ? &kEmptyKey : key.data(), key.size(), nullptr) != 1) {
+  EVP_MAC_CTX* ctx = ThreadHmac(alg);
+  if (EVP_MAC_init(ctx, key.empty() ? &kEmptyKey : key.data(), key.size(), nullptr) != 1) {
     Fatal("HMAC init failed");
   }
   for (ByteView part : parts) {
-    if (EVP_MAC_update(ctx.get(), part.data(), part.size()) != 1) Fatal("HMAC update failed");
+    if (EVP_MAC_update(ctx, part.data(), part.size()) != 1) Fatal("HMAC update failed");
   }
   Bytes out(HashLength(alg));
   size_t len = 0;
-  if (EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) != 1 || len != out.size()) {
+  if (EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
     Fatal("HMAC final failed");
   }
   return out;

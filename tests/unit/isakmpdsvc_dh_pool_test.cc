@@ -1,7 +1,6 @@
 // The DH key pool: pairs generated ahead on a worker thread, each handed out
 // once, and still correct.
 #include <catch2/catch.hpp>
-
 #include <chrono>
 #include <set>
 #include <thread>
@@ -41,6 +40,39 @@ TEST_CASE("DH key pool serves several groups and stops cleanly", "[dh]") {
     CHECK(k.value()->PublicValue().size() == crypto::DhPublicLength(g));
   }
   pool.reset();  // joins the worker while it may be generating
+}
+
+// Waits (up to 10 s) until |pool| holds |n| ready pairs of |group|.
+bool WaitReady(DhKeyPool& pool, crypto::DhGroup group, size_t n) {
+  for (int i = 0; i < 1000 && pool.ready(group) < n; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return pool.ready(group) >= n;
+}
+
+TEST_CASE("DH key pool wakes its worker only below the low-water mark", "[dh]") {
+  DhKeyPool pool(8, 2);
+  const auto g = crypto::DhGroup::kEcp256;
+  REQUIRE(pool.Take(g).ok());  // first use: the group is wanted, one wake-up
+  CHECK(pool.wakeups() == 1);
+  REQUIRE(WaitReady(pool, g, 8));                          // refilled to the target in one batch
+  for (int i = 0; i < 6; ++i) REQUIRE(pool.Take(g).ok());  // 8 -> 2: above low water
+  CHECK(pool.wakeups() == 1);
+  CHECK(pool.ready(g) == 2);
+  REQUIRE(pool.Take(g).ok());  // 2 -> 1: below low water, one wake-up
+  CHECK(pool.wakeups() == 2);
+  REQUIRE(pool.Take(g).ok());  // still refilling: no second wake-up
+  CHECK(pool.wakeups() <= 3);
+  REQUIRE(WaitReady(pool, g, 8));
+}
+
+TEST_CASE("DH key pool still serves when empty (generates inline)", "[dh]") {
+  DhKeyPool pool(2, 1);
+  std::set<Bytes> seen;
+  for (int i = 0; i < 20; ++i) {  // faster than the worker can refill
+    auto k = pool.Take(crypto::DhGroup::kModp2048);
+    REQUIRE(k.ok());
+    CHECK(seen.insert(k.value()->PublicValue()).second);
+  }
 }
 
 }  // namespace

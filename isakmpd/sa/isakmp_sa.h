@@ -37,6 +37,8 @@ struct IsakmpSa {
   wire::Cookie rcookie{};
   Endpoint local;
   Endpoint remote;
+  std::string name;  // the ike_tunnel's name: phase 2 definitions hang off it
+  // Negotiation only: released once the SA is established (ReleaseNegotiation).
   db::IkeTunnel definition;
   db::IkeProtection protection;
 
@@ -65,6 +67,7 @@ struct IsakmpSa {
   bool behind_nat() const { return nat_local || nat_remote; }
 
   bool counted_half_open = false;  // a responder SA not yet established
+  IpAddress counted_peer;          // responder: the Main Mode 1 sender's address
   int undecryptable = 0;           // message 5/6 copies that did not decrypt
 
   Transmission tx;

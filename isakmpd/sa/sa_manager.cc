@@ -15,6 +15,11 @@ namespace {
 
 constexpr uint16_t kDefaultPort = 500;
 constexpr uint32_t kDefaultMaxHalfOpen = 2048;
+// Half-open responder SAs per remote address (settings.max_half_open_per_peer
+// unset or 0). High enough for a gateway's legitimate mass reconnect to get
+// through in a few retransmission rounds, low enough that one address cannot
+// take all of max_half_open.
+constexpr uint32_t kDefaultMaxHalfOpenPerPeer = 256;
 // Undecryptable Main Mode 5/6 messages before we conclude the keys differ.
 constexpr int kUndecryptableLimit = 2;
 
@@ -71,7 +76,7 @@ void SaManager::SetDatabase(const db::TunnelDatabase& database) {
     auto ra = IpAddress::Parse(t.remote_address());
     if (!ra) continue;
     auto la = IpAddress::Parse(t.local_address());
-    phase1_by_endpoints_.emplace(ra->ToString() + "|" + (la ? la->ToString() : "*"), i);
+    phase1_by_endpoints_.emplace(EndpointsKey{*ra, la ? *la : IpAddress{}}, i);
   }
   for (int i = 0; i < database_.ipsec_tunnel_size(); ++i)
     phase2_by_phase1_[database_.ipsec_tunnel(i).ike_tunnel()].push_back(i);
@@ -81,12 +86,38 @@ uint16_t SaManager::ike_port() const {
   return database_.settings().ike_port() ? database_.settings().ike_port() : kDefaultPort;
 }
 
-std::string SaManager::CookieKey(const wire::Cookie& i, const wire::Cookie& r) {
-  std::string k(16, '\0');
-  std::memcpy(k.data(), i.data(), 8);
-  std::memcpy(k.data() + 8, r.data(), 8);
-  return k;
+uint64_t SaManager::CookieValue(const wire::Cookie& c) {
+  uint64_t v;
+  std::memcpy(&v, c.data(), sizeof v);
+  return v;
 }
+
+SaManager::CookiePair SaManager::Cookies(const wire::Cookie& i, const wire::Cookie& r) {
+  return CookiePair{CookieValue(i), CookieValue(r)};
+}
+
+namespace {
+// Cookies are random (RFC 2408 2.5.3), so mixing them is enough; the
+// multiplier spreads sequential handles and addresses.
+constexpr uint64_t kMix = 0x9e3779b97f4a7c15ull;
+size_t Mix(uint64_t a, uint64_t b) { return static_cast<size_t>((a ^ (b * kMix)) * kMix >> 7); }
+uint64_t Fold(const IpAddress& a) {
+  uint64_t hi, lo;
+  std::memcpy(&hi, a.octets.data(), 8);
+  std::memcpy(&lo, a.octets.data() + 8, 8);
+  return hi ^ (lo * kMix) ^ uint64_t(a.family);
+}
+}  // namespace
+
+size_t SaManager::KeyHash::operator()(const CookiePair& k) const { return Mix(k.i, k.r); }
+size_t SaManager::KeyHash::operator()(const ResponderKey& k) const {
+  return Mix(k.icookie, Fold(k.remote));
+}
+size_t SaManager::KeyHash::operator()(const MessageKey& k) const { return Mix(k.p1, k.message_id); }
+size_t SaManager::KeyHash::operator()(const EndpointsKey& k) const {
+  return Mix(Fold(k.remote), Fold(k.local));
+}
+size_t SaManager::KeyHash::operator()(const IpAddress& a) const { return Mix(Fold(a), 0); }
 
 IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& remote) {
   auto sa = std::make_unique<IsakmpSa>();
@@ -118,12 +149,13 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
                           "IKE protection '" + request.protection().name() + "' has no proposal");
   IsakmpSa* sa = NewSa(Role::kInitiator, *local, *remote);
   sa->tunnel = request.tunnel();
+  sa->name = def.name();
   sa->definition = def;
   sa->protection = request.protection();
   sa->local_id = Phase1IdText(def.local_id(), def.local_address());
   sa->remote_id = Phase1IdText(def.remote_id(), def.remote_address());
   deps_.random->Fill(sa->icookie);
-  half_open_[CookieKey(sa->icookie, {})] = sa->handle;
+  half_open_[CookieValue(sa->icookie)] = sa->handle;
   p1_by_tunnel_[sa->tunnel] = sa->handle;
   LogLine(LogLevel::kEvents, *sa, "initiating Main Mode to " + sa->remote.ToString());
   ApplyPhase1(*sa, main_mode::InitiatorSendSa(*sa));
@@ -177,26 +209,26 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
 
 IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local,
                                     const Endpoint& remote, ByteView packet) {
-  if (auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie)); it != by_cookies_.end())
+  if (auto it = by_cookies_.find(Cookies(h.icookie, h.rcookie)); it != by_cookies_.end())
     return sas_.at(it->second).get();
   if (!IsZero(h.rcookie)) {
     // Message 2: our half-open SA learns the responder cookie.
-    auto it = half_open_.find(CookieKey(h.icookie, {}));
+    auto it = half_open_.find(CookieValue(h.icookie));
     if (it == half_open_.end()) return nullptr;
     IsakmpSa* sa = sas_.at(it->second).get();
     if (sa->state != Phase1State::kWaitSa) return nullptr;
     half_open_.erase(it);
     sa->rcookie = h.rcookie;
-    by_cookies_[CookieKey(sa->icookie, sa->rcookie)] = sa->handle;
+    by_cookies_[Cookies(sa->icookie, sa->rcookie)] = sa->handle;
     return sa;
   }
   // Message 1 (or its retransmission, found through the responder key).
-  const std::string key = CookieKey(h.icookie, {}) + remote.ToString();
-  if (auto it = half_open_.find(key); it != half_open_.end()) return sas_.at(it->second).get();
+  const ResponderKey key{CookieValue(h.icookie), remote.address};
+  if (auto it = responding_.find(key); it != responding_.end()) return sas_.at(it->second).get();
   const db::IkeTunnel* def = nullptr;
-  const std::string peer = remote.address.ToString() + "|";
-  auto found = phase1_by_endpoints_.find(peer + local.address.ToString());
-  if (found == phase1_by_endpoints_.end()) found = phase1_by_endpoints_.find(peer + "*");
+  auto found = phase1_by_endpoints_.find(EndpointsKey{remote.address, local.address});
+  if (found == phase1_by_endpoints_.end())
+    found = phase1_by_endpoints_.find(EndpointsKey{remote.address, IpAddress{}});
   if (found != phase1_by_endpoints_.end()) def = &database_.ike_tunnel(found->second);
   if (!def) {
     LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
@@ -205,28 +237,58 @@ IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local
   }
   const auto* protection = FindIkeProtection(database_, def->protection());
   if (!protection) return nullptr;
-  const uint32_t limit = database_.settings().max_half_open() ? database_.settings().max_half_open()
-                                                              : kDefaultMaxHalfOpen;
-  if (half_open_responders_ >= limit) {
-    // The initiator retransmits; a storm is absorbed, not answered at once.
-    if (dropped_for_half_open_++ % 1000 == 0)
-      LOG_EVENT("Main Mode from %s dropped: %zu half-open SAs (max_half_open %u); %llu dropped",
-                remote.ToString().c_str(), half_open_responders_, limit,
-                static_cast<unsigned long long>(dropped_for_half_open_));
-    return nullptr;
-  }
+  if (!AdmitResponder(remote)) return nullptr;
   IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
   sa->counted_half_open = true;
+  sa->counted_peer = remote.address;
   ++half_open_responders_;
+  ++half_open_by_peer_[remote.address];
+  sa->name = def->name();
   sa->definition = *def;
   sa->protection = *protection;
   sa->local_id = Phase1IdText(def->local_id(), def->local_address());
   sa->remote_id = Phase1IdText(def->remote_id(), def->remote_address());
   sa->icookie = h.icookie;
   deps_.random->Fill(sa->rcookie);
-  half_open_[key] = sa->handle;
-  by_cookies_[CookieKey(sa->icookie, sa->rcookie)] = sa->handle;
+  responding_[key] = sa->handle;
+  by_cookies_[Cookies(sa->icookie, sa->rcookie)] = sa->handle;
   return sa;
+}
+
+uint32_t SaManager::HalfOpenLimit() const {
+  const uint32_t v = database_.settings().max_half_open();
+  return v ? v : kDefaultMaxHalfOpen;
+}
+
+uint32_t SaManager::HalfOpenPerPeerLimit() const {
+  const uint32_t v = database_.settings().max_half_open_per_peer();
+  return v ? v : kDefaultMaxHalfOpenPerPeer;
+}
+
+// A storm is absorbed, not answered at once: a dropped Main Mode 1 comes back
+// with the initiator's retransmission (RFC 2408 has no "busy" notify for
+// IKEv1). Each cap logs once per 1000 drops.
+bool SaManager::AdmitResponder(const Endpoint& remote) {
+  const uint32_t limit = HalfOpenLimit();
+  if (half_open_responders_ >= limit) {
+    if (dropped_for_half_open_++ % 1000 == 0)
+      LOG_EVENT("Main Mode from %s dropped: %zu half-open SAs (max_half_open %u); %llu dropped",
+                remote.ToString().c_str(), half_open_responders_, limit,
+                static_cast<unsigned long long>(dropped_for_half_open_));
+    return false;
+  }
+  const uint32_t per_peer = HalfOpenPerPeerLimit();
+  auto it = half_open_by_peer_.find(remote.address);
+  if (it != half_open_by_peer_.end() && it->second >= per_peer) {
+    if (dropped_for_peer_cap_++ % 1000 == 0)
+      LOG_EVENT(
+          "Main Mode from %s dropped: %u half-open SAs from this address "
+          "(max_half_open_per_peer %u); %llu dropped",
+          remote.ToString().c_str(), it->second, per_peer,
+          static_cast<unsigned long long>(dropped_for_peer_cap_));
+    return false;
+  }
+  return true;
 }
 
 void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
@@ -238,7 +300,7 @@ void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const E
     return;
   }
   if (HandleDuplicate(*sa, sa->tx, packet)) return;
-  if ((h.flags & wire::kFlagEncryption) && sa->skeyid_pending) {
+  if ((h.flags & wire::kFlagEncryption) && !sa->established() && sa->skeyid_pending) {
     sa->queued_packet = Bytes(packet.begin(), packet.end());  // decrypt once SKEYID is here
     sa->queued_local = local;
     sa->queued_remote = remote;
@@ -366,7 +428,7 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
     if (!skeyid)
       return FailPhase1(s, Failure{ipc::UNKNOWN_PEER, skeyid.error().message, std::nullopt});
     ApplyPhase1(s, main_mode::OnSkeyid(s, std::move(skeyid.value())));
-    if (s.queued_packet && sas_.count(handle)) {
+    if (sas_.count(handle) && s.queued_packet) {
       Bytes queued = std::move(*s.queued_packet);
       s.queued_packet.reset();
       auto h = wire::ParseHeader(queued);
@@ -400,25 +462,18 @@ void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
   if (!sa.counted_half_open) return;
   sa.counted_half_open = false;
   --half_open_responders_;
+  if (auto it = half_open_by_peer_.find(sa.counted_peer); it != half_open_by_peer_.end())
+    if (--it->second == 0) half_open_by_peer_.erase(it);
 }
 
 void SaManager::Phase1Established(IsakmpSa& sa) {
   ReleaseHalfOpen(sa);
-  half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
+  responding_.erase(ResponderKey{CookieValue(sa.icookie), sa.counted_peer});
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
-  // What phase 2 needs stays (SKEYID_d/a/e, the last CBC block in |iv|);
-  // the rest of the negotiation material goes (memory per tunnel, issue 3).
-  sa.dh.reset();
-  sa.g_xy = SecretBytes();
-  sa.skeyid = SecretBytes();
-  sa.g_xi = Bytes();
-  sa.g_xr = Bytes();
-  sa.ni = Bytes();
-  sa.nr = Bytes();
-  sa.sai_b = Bytes();
-  // The responder keeps message 6 to answer a repeated message 5; the
-  // initiator's message 5 is never needed again.
+  // The responder keeps message 6 to answer a repeated message 5 until the
+  // peer's first Quick Mode shows it arrived; the initiator's message 5 is
+  // never needed again.
   if (sa.role == Role::kInitiator) sa.tx.packet = Bytes();
   const auto& s = *sa.suite;
   LogLine(LogLevel::kEvents, sa,
@@ -429,7 +484,7 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   auto* est = e.mutable_phase1_established();
   est->set_tunnel(sa.tunnel);
   est->set_handle(sa.handle);
-  est->set_name(sa.definition.name());
+  est->set_name(sa.name);
   est->set_role(RoleName(sa.role));
   est->set_mode("Main");
   est->set_local_address(sa.local.address.ToString());
@@ -444,6 +499,7 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   est->set_dh_group(s.GroupName());
   est->set_lifetime_seconds(s.life_seconds);
   deps_.events->Emit(std::move(e));
+  ReleaseNegotiation(sa);
   const uint64_t handle = sa.handle;
   sa.deadline_timer =
       deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000), [this, handle] {
@@ -460,6 +516,27 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
         deps_.events->Emit(std::move(del));
         DeleteSa(handle);
       });
+}
+
+// What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the last
+// CBC block in |iv|); the rest of the negotiation goes, heap included (memory
+// per tunnel, issue 3). Swapping with an empty object frees the capacity that
+// clear() would keep.
+void SaManager::ReleaseNegotiation(IsakmpSa& sa) {
+  sa.dh.reset();
+  sa.g_xy = SecretBytes();
+  sa.skeyid = SecretBytes();
+  sa.keys.skeyid_e = SecretBytes();  // the encryption key is derived from it
+  Bytes().swap(sa.g_xi);
+  Bytes().swap(sa.g_xr);
+  Bytes().swap(sa.ni);
+  Bytes().swap(sa.nr);
+  Bytes().swap(sa.sai_b);
+  sa.queued_packet.reset();
+  db::IkeTunnel().Swap(&sa.definition);
+  db::IkeProtection().Swap(&sa.protection);
+  std::string().swap(sa.local_id);
+  std::string().swap(sa.remote_id);
 }
 
 void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
@@ -514,9 +591,13 @@ void SaManager::DeleteSa(uint64_t handle) {
   ReleaseHalfOpen(sa);
   deps_.timers->Cancel(sa.tx.timer);
   deps_.timers->Cancel(sa.deadline_timer);
-  half_open_.erase(CookieKey(sa.icookie, {}));
-  half_open_.erase(CookieKey(sa.icookie, {}) + sa.remote.ToString());
-  by_cookies_.erase(CookieKey(sa.icookie, sa.rcookie));
+  if (auto ho = half_open_.find(CookieValue(sa.icookie));
+      ho != half_open_.end() && ho->second == handle)
+    half_open_.erase(ho);
+  if (auto r = responding_.find(ResponderKey{CookieValue(sa.icookie), sa.counted_peer});
+      r != responding_.end() && r->second == handle)
+    responding_.erase(r);
+  by_cookies_.erase(Cookies(sa.icookie, sa.rcookie));
   if (auto t = p1_by_tunnel_.find(sa.tunnel); t != p1_by_tunnel_.end() && t->second == handle)
     p1_by_tunnel_.erase(t);
   // Quick Modes still negotiating on this SA cannot finish without it.

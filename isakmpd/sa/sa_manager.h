@@ -95,6 +95,8 @@ class SaManager {
   void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
   void SendPlainNotify(const IsakmpSa& sa, wire::NotifyType type);
   void RemoveQuickMode(uint64_t handle);
+  // The responder's Main Mode 6, once the peer has shown it arrived.
+  static void DropPhase1Retransmission(IsakmpSa& p1);
 
   // transport (sa_transport.cc)
   Bytes Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
@@ -114,32 +116,72 @@ class SaManager {
   Duration RetransmitDelay(int tries) const;
   void LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const;
 
-  static std::string CookieKey(const wire::Cookie& i, const wire::Cookie& r);
+  // Fixed-size map keys: no string is built or hashed per packet.
+  struct CookiePair {
+    uint64_t i = 0, r = 0;
+    bool operator==(const CookiePair&) const = default;
+  };
+  struct ResponderKey {  // a Main Mode 1 (or its retransmission) from |remote|
+    uint64_t icookie = 0;
+    IpAddress remote;  // the address it came from (IsakmpSa::counted_peer)
+    bool operator==(const ResponderKey&) const = default;
+  };
+  struct MessageKey {  // a Quick Mode: phase 1 handle and message id
+    uint64_t p1 = 0;
+    uint32_t message_id = 0;
+    bool operator==(const MessageKey&) const = default;
+  };
+  struct EndpointsKey {       // phase 1 definitions by peer and local address
+    IpAddress remote, local;  // local family 0: any local address
+    bool operator==(const EndpointsKey&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const CookiePair& k) const;
+    size_t operator()(const ResponderKey& k) const;
+    size_t operator()(const MessageKey& k) const;
+    size_t operator()(const EndpointsKey& k) const;
+    size_t operator()(const IpAddress& a) const;
+  };
+  static CookiePair Cookies(const wire::Cookie& i, const wire::Cookie& r);
+  static uint64_t CookieValue(const wire::Cookie& c);
+  // Frees what only the negotiation needed once phase 1 is established.
+  static void ReleaseNegotiation(IsakmpSa& sa);
+  uint32_t HalfOpenLimit() const;
+  uint32_t HalfOpenPerPeerLimit() const;
+  // Admission of a new responder SA (settings.max_half_open and
+  // max_half_open_per_peer); false: drop the Main Mode 1.
+  bool AdmitResponder(const Endpoint& remote);
 
   SaManagerDeps deps_;
   FreshDhKeys fresh_dh_;
   ExchangeTools tools_;
   db::TunnelDatabase database_;
-  // "remote|local" (local "*" if unset) -> ike_tunnel index, first one wins.
-  std::unordered_map<std::string, int> phase1_by_endpoints_;
+  // (remote, local) -> ike_tunnel index, first one wins; local family 0 for
+  // definitions without a local address.
+  std::unordered_map<EndpointsKey, int, KeyHash> phase1_by_endpoints_;
   // ike_tunnel name -> ipsec_tunnel indexes, in file order.
   std::unordered_map<std::string, std::vector<int>> phase2_by_phase1_;
   uint64_t next_handle_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<IsakmpSa>> sas_;
-  std::unordered_map<std::string, uint64_t> by_cookies_;  // icookie|rcookie
-  std::unordered_map<std::string, uint64_t> half_open_;   // initiator: icookie|0
+  std::unordered_map<CookiePair, uint64_t, KeyHash> by_cookies_;
+  std::unordered_map<uint64_t, uint64_t> half_open_;                // initiator: icookie -> handle
+  std::unordered_map<ResponderKey, uint64_t, KeyHash> responding_;  // until established
   std::unordered_map<uint32_t, uint64_t> p1_by_tunnel_;
   std::unordered_map<uint64_t, std::unique_ptr<QuickModeExchange>> qms_;
-  std::unordered_map<std::string, uint64_t> qm_by_msgid_;  // p1 handle|message id
-  std::unordered_map<uint64_t, uint64_t> qm_parent_;       // qm handle -> p1 handle
+  std::unordered_map<MessageKey, uint64_t, KeyHash> qm_by_msgid_;
+  std::unordered_map<uint64_t, uint64_t> qm_parent_;  // qm handle -> p1 handle
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
   // Admission control for responders (settings.max_half_open).
   size_t half_open_responders_ = 0;
   uint64_t dropped_for_half_open_ = 0;
+  // Per remote address (settings.max_half_open_per_peer).
+  std::unordered_map<IpAddress, uint32_t, KeyHash> half_open_by_peer_;
+  uint64_t dropped_for_peer_cap_ = 0;
   void ReleaseHalfOpen(IsakmpSa& sa);
 
  public:
   size_t half_open_responders() const { return half_open_responders_; }
+  uint64_t dropped_for_peer_cap() const { return dropped_for_peer_cap_; }
 };
 
 }  // namespace ike::isakmpd

@@ -9,13 +9,6 @@
 namespace ike::isakmpd {
 namespace {
 
-std::string QmKey(uint64_t p1_handle, uint32_t message_id) {
-  std::string k(12, '\0');
-  std::memcpy(k.data(), &p1_handle, 8);
-  std::memcpy(k.data() + 8, &message_id, 4);
-  return k;
-}
-
 uint32_t SpiFromBytes(const Bytes& b) {
   uint32_t v = 0;
   for (uint8_t x : b) v = (v << 8) | x;
@@ -93,7 +86,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   qm->iv = keymat::Phase2Iv(sa.suite->hash, sa.iv, qm->message_id,
                             crypto::CipherBlockSize(sa.suite->cipher));
   QuickModeExchange& ref = *qm;
-  qm_by_msgid_[QmKey(sa.handle, qm->message_id)] = qm->handle;
+  qm_by_msgid_[MessageKey{sa.handle, qm->message_id}] = qm->handle;
   qm_parent_[qm->handle] = sa.handle;
   p2_by_tunnel_[qm->tunnel] = qm->handle;
   qms_[qm->handle] = std::move(qm);
@@ -106,7 +99,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
 
 void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                             ByteView packet) {
-  auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie));
+  auto it = by_cookies_.find(Cookies(h.icookie, h.rcookie));
   if (it == by_cookies_.end()) {
     LOG_INFO("dropped Quick Mode message: unknown cookies %s:%s", ToHex(h.icookie).c_str(),
              ToHex(h.rcookie).c_str());
@@ -119,7 +112,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     LogLine(LogLevel::kInformation, p1, "dropped Quick Mode message: phase 1 not complete");
     return;
   }
-  auto q = qm_by_msgid_.find(QmKey(p1.handle, h.message_id));
+  auto q = qm_by_msgid_.find(MessageKey{p1.handle, h.message_id});
   if (q == qm_by_msgid_.end()) return StartResponderQuickMode(p1, h, local, remote, packet);
   QuickModeExchange& qm = *qms_.at(q->second);
   if (HandleDuplicate(p1, qm.tx, packet)) return;
@@ -168,6 +161,10 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
     return;
   }
   NoteEndpoints(p1, local, remote);
+  // The initiator sends Quick Mode only after Main Mode 6 reached it, so our
+  // message 6 will never be asked for again (RFC 2409 5: phase 2 runs under
+  // an established ISAKMP SA).
+  DropPhase1Retransmission(p1);
   auto selectors = quick_mode::ReadSelectors(p1, payloads);
   const db::IpsecTunnel* def = selectors ? MatchPhase2(p1, *selectors) : nullptr;
   const std::string wanted =
@@ -178,7 +175,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   if (!def || !prot) {
     LogLine(LogLevel::kError, p1,
             "phase 2 from " + p1.remote.address.ToString() + " refused: selectors " + wanted +
-                " match no phase 2 tunnel of '" + p1.definition.name() + "'");
+                " match no phase 2 tunnel of '" + p1.name + "'");
     SendInformational(p1, {informational::Notify(wire::NotifyType::kInvalidIdInformation)});
     return;
   }
@@ -191,7 +188,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   for (const auto& p : payloads)
     if (p.type == wire::PayloadType::kIdentification) qm->ids.push_back(p);
   QuickModeExchange& ref = *qm;
-  qm_by_msgid_[QmKey(p1.handle, qm->message_id)] = qm->handle;
+  qm_by_msgid_[MessageKey{p1.handle, qm->message_id}] = qm->handle;
   qm_parent_[qm->handle] = p1.handle;
   qms_[qm->handle] = std::move(qm);
   ref.tx.last_received_hash = std::hash<std::string_view>()(
@@ -202,7 +199,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
 
 const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
                                               const quick_mode::Selectors& s) const {
-  auto candidates = phase2_by_phase1_.find(p1.definition.name());
+  auto candidates = phase2_by_phase1_.find(p1.name);
   if (candidates == phase2_by_phase1_.end()) return nullptr;
   for (int index : candidates->second) {
     const auto& t = database_.ipsec_tunnel(index);
@@ -309,13 +306,22 @@ void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm) {
   qm.keymat_out = SecretBytes();
   qm.dh.reset();
   qm.g_qm = SecretBytes();
-  qm.ni = Bytes();
-  qm.nr = Bytes();
-  qm.ids.clear();
-  qm.ids.shrink_to_fit();
+  Bytes().swap(qm.ni);
+  Bytes().swap(qm.nr);
+  Bytes().swap(qm.iv);  // a repeated message 2 is matched before decryption
+  std::vector<wire::Payload>().swap(qm.ids);
+  db::IpsecTunnel().Swap(&qm.definition);
+  db::IpsecProtection().Swap(&qm.protection);
+  std::string().swap(qm.local_text);  // only failure reasons of INIT use them
+  std::string().swap(qm.remote_text);
   // The initiator keeps message 3 to answer a repeated message 2; the
   // responder, done on message 3, never sends message 2 again.
   if (qm.role == Role::kResponder) qm.tx.packet = Bytes();
+}
+
+void SaManager::DropPhase1Retransmission(IsakmpSa& p1) {
+  if (p1.tx.packet.empty() || !p1.established()) return;
+  Bytes().swap(p1.tx.packet);
 }
 
 void SaManager::FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure) {
@@ -349,7 +355,7 @@ void SaManager::RemoveQuickMode(uint64_t handle) {
   if (auto t = p2_by_tunnel_.find(qm.tunnel); t != p2_by_tunnel_.end() && t->second == handle)
     p2_by_tunnel_.erase(t);
   if (auto parent = qm_parent_.find(handle); parent != qm_parent_.end()) {
-    qm_by_msgid_.erase(QmKey(parent->second, qm.message_id));
+    qm_by_msgid_.erase(MessageKey{parent->second, qm.message_id});
     qm_parent_.erase(parent);
   }
   qms_.erase(q);
@@ -360,9 +366,9 @@ void SaManager::RemoveQuickMode(uint64_t handle) {
 void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
                                 const Endpoint& remote, ByteView packet) {
   IsakmpSa* sa = nullptr;
-  if (auto it = by_cookies_.find(CookieKey(h.icookie, h.rcookie)); it != by_cookies_.end())
+  if (auto it = by_cookies_.find(Cookies(h.icookie, h.rcookie)); it != by_cookies_.end())
     sa = sas_.at(it->second).get();
-  else if (auto ho = half_open_.find(CookieKey(h.icookie, {})); ho != half_open_.end())
+  else if (auto ho = half_open_.find(CookieValue(h.icookie)); ho != half_open_.end())
     sa = sas_.at(ho->second).get();
   if (!sa) {
     LOG_INFO("dropped Informational from %s: unknown cookies", remote.ToString().c_str());

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <deque>
+#include <map>
 
 #include "isakmpd/keymat/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
@@ -238,6 +239,73 @@ TEST_CASE("max_half_open: a responder at its limit drops Main Mode 1, retries ge
   for (const auto& e : net.a.events) established += e.has_phase1_established();
   CHECK(established == 2);
   CHECK(net.b.manager.half_open_responders() == 0);
+}
+
+TEST_CASE("max_half_open_per_peer: one address cannot take every half-open slot", "[engine]") {
+  Pair net;
+  auto db_b = Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp);
+  db_b.mutable_settings()->set_max_half_open_per_peer(1);
+  net.b.manager.SetDatabase(db_b);
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a, 1)).has_ack());
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a, 2)).has_ack());
+  net.Run();
+  int established = 0;
+  for (const auto& e : net.a.events) established += e.has_phase1_established();
+  CHECK(established == 1);  // the second MM1 from the same address was dropped
+  CHECK(net.b.manager.dropped_for_peer_cap() == 1);
+  net.clock.Advance(1000);  // A retransmits message 1 of the second tunnel
+  net.Run();
+  established = 0;
+  for (const auto& e : net.a.events) established += e.has_phase1_established();
+  CHECK(established == 2);
+  CHECK(net.b.manager.half_open_responders() == 0);
+}
+
+// Many Quick Modes at once under one ISAKMP SA, each with its own message id
+// and IV chain (RFC 2409 5.5): all complete, each with its own keys.
+TEST_CASE("50 parallel Quick Modes on one phase 1 SA", "[engine]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  REQUIRE(net.a.Established(1));
+  constexpr int kTunnels = 50;
+  for (int i = 1; i <= kTunnels; ++i) {
+    const auto d = Database(kHostA, kHostB, "198.51.100." + std::to_string(i) + "/32",
+                            "203.0.113." + std::to_string(i) + "/32", kIke, kEsp);
+    ipc::Phase2Request r;
+    r.set_tunnel(i);
+    r.set_phase1_tunnel(1);
+    *r.mutable_definition() = d.ipsec_tunnel(0);
+    *r.mutable_protection() = d.ipsec_protection(0);
+    REQUIRE(net.a.manager.StartPhase2(r).has_ack());
+  }
+  CHECK(net.a.manager.quick_mode_count() == kTunnels);
+  net.Run();  // 50 x QM1 in flight before any QM2 comes back
+  std::map<uint32_t, const ipc::Phase2Established*> a_by_tunnel, b_by_out_spi;
+  for (const auto& e : net.a.events)
+    if (e.has_phase2_established())
+      a_by_tunnel[e.phase2_established().tunnel()] = &e.phase2_established();
+  for (const auto& e : net.b.events)
+    if (e.has_phase2_established())
+      b_by_out_spi[e.phase2_established().sa(1).spi()] = &e.phase2_established();
+  REQUIRE(a_by_tunnel.size() == size_t(kTunnels));
+  REQUIRE(b_by_out_spi.size() == size_t(kTunnels));
+  CHECK_FALSE(net.a.Failed(2));
+  CHECK_FALSE(net.b.Failed(2));
+  for (const auto& [tunnel, qa] : a_by_tunnel) {
+    // B's outbound SA is A's inbound one: same SPI, keys and selectors.
+    auto it = b_by_out_spi.find(qa->sa(0).spi());
+    REQUIRE(it != b_by_out_spi.end());
+    const auto* qb = it->second;
+    CHECK(qb->sa(1).encryption_key() == qa->sa(0).encryption_key());
+    CHECK(qb->sa(0).spi() == qa->sa(1).spi());
+    CHECK(qb->sa(0).integrity_key() == qa->sa(1).integrity_key());
+    const std::string a_local = "198.51.100." + std::to_string(tunnel);
+    CHECK(qa->local_id() == a_local + "-" + a_local);
+    CHECK(qb->remote_id() == qa->local_id());
+    CHECK(qb->local_id() == qa->remote_id());
+  }
+  CHECK(net.delivered == 6 + 3 * kTunnels);  // no retransmissions
 }
 
 TEST_CASE("state changes are reported with the operators' names", "[engine]") {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <vector>
 
 #include "common/event_loop.h"
@@ -28,6 +29,22 @@ Error SocketError(const std::string& what, const Endpoint& where, int err) {
 }
 
 }  // namespace
+
+Result<std::unique_ptr<UdpSocket>> UdpSocket::BindAny(EventLoop& loop, const Endpoint& local,
+                                                      AddressedPacketHandler on_packet) {
+  Endpoint any{IpAddress{}, local.port};
+  any.address.family = local.address.family;
+  auto sock = Bind(loop, any, nullptr);
+  if (!sock) return sock;
+  int one = 1;
+  const bool v6 = any.address.family == AF_INET6;
+  if (setsockopt((*sock)->fd_, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_RECVPKTINFO : IP_PKTINFO,
+                 &one, sizeof(one)) != 0) {
+    return SocketError("cannot ask for destination addresses on", any, errno);
+  }
+  (*sock)->on_addressed_packet_ = std::move(on_packet);
+  return sock;
+}
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(EventLoop& loop, const Endpoint& local,
                                                    PacketHandler on_packet) {
@@ -77,33 +94,71 @@ UdpSocket::~UdpSocket() {
   close(fd_);
 }
 
+namespace {
+
+// The destination address from IPV6_PKTINFO / IP_PKTINFO, if present.
+std::optional<IpAddress> DestinationOf(msghdr& msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      in6_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      return IpAddress::FromBytes(ByteView(info.ipi6_addr.s6_addr, 16));
+    }
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo info;
+      std::memcpy(&info, CMSG_DATA(c), sizeof info);
+      return IpAddress::FromBytes(
+          ByteView(reinterpret_cast<const uint8_t*>(&info.ipi_addr.s_addr), 4));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 void UdpSocket::ReadAll() {
   std::weak_ptr<bool> token = alive_;
   std::vector<uint8_t> buf(kMaxDatagram);
+  alignas(cmsghdr)
+      uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
   // Drain the socket (until EAGAIN) so one wake-up handles a burst.
   while (true) {
     sockaddr_storage from;
-    socklen_t from_len = sizeof(from);
-    ssize_t n = recvfrom(fd_, buf.data(), buf.size(), MSG_TRUNC, reinterpret_cast<sockaddr*>(&from),
-                         &from_len);
+    iovec iov{buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof(from);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = recvmsg(fd_, &msg, MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        LOG_ERROR("udp %s: recvfrom: %s", local_.ToString().c_str(), strerror(errno));
+        LOG_ERROR("udp %s: recvmsg: %s", local_.ToString().c_str(), strerror(errno));
       }
       return;
     }
     std::optional<Endpoint> peer = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
     if (!peer) continue;
-    if (static_cast<size_t>(n) > buf.size()) {
+    if (static_cast<size_t>(n) > buf.size() || (msg.msg_flags & MSG_TRUNC) != 0) {
       LOG_INFO("udp %s: dropped a truncated %zd-byte datagram from %s", local_.ToString().c_str(),
                n, peer->ToString().c_str());
       continue;
     }
-    // A copy: the handler may destroy this socket, and with it on_packet_.
-    PacketHandler handler = on_packet_;
+    const ByteView data(buf.data(), static_cast<size_t>(n));
     try {
-      handler(ByteView(buf.data(), static_cast<size_t>(n)), *peer);
+      if (on_addressed_packet_) {
+        std::optional<IpAddress> destination = DestinationOf(msg);
+        if (!destination) continue;  // cannot answer from the right address
+        // A copy: the handler may destroy this socket, and with it the handler.
+        AddressedPacketHandler handler = on_addressed_packet_;
+        handler(data, *peer, Endpoint{*destination, local_.port});
+      } else {
+        PacketHandler handler = on_packet_;
+        handler(data, *peer);
+      }
     } catch (const std::exception& e) {
       LOG_ERROR("udp: packet handler threw: %s", e.what());
     } catch (...) {
@@ -111,6 +166,47 @@ void UdpSocket::ReadAll() {
     }
     if (token.expired()) return;
   }
+}
+
+Status UdpSocket::SendFrom(ByteView data, const IpAddress& source, const Endpoint& to) {
+  sockaddr_storage addr;
+  socklen_t len = static_cast<socklen_t>(to.ToSockaddr(&addr));
+  if (len == 0) return Error{"cannot send UDP to " + to.ToString() + ": no address family"};
+  if (source.family != local_.address.family) {
+    return Error{"cannot send from " + source.ToString() + " on " + local_.ToString()};
+  }
+  alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo))] = {};
+  iovec iov{const_cast<uint8_t*>(data.data()), data.size()};
+  msghdr msg{};
+  msg.msg_name = &addr;
+  msg.msg_namelen = len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  cmsghdr* c = reinterpret_cast<cmsghdr*>(control);
+  if (source.family == AF_INET6) {
+    in6_pktinfo info{};
+    std::memcpy(info.ipi6_addr.s6_addr, source.octets.data(), 16);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    msg.msg_controllen = CMSG_SPACE(sizeof info);
+  } else {
+    in_pktinfo info{};
+    std::memcpy(&info.ipi_spec_dst.s_addr, source.octets.data(), 4);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    msg.msg_controllen = CMSG_SPACE(sizeof info);
+  }
+  ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT);
+  if (n < 0) return SocketError("sendmsg", to, errno);
+  if (static_cast<size_t>(n) != data.size()) {
+    return Error{"sendmsg " + to.ToString() + ": short write"};
+  }
+  return Status::Ok();
 }
 
 Status UdpSocket::SendTo(ByteView data, const Endpoint& to) {

@@ -14,11 +14,24 @@ class EventLoop;
 class UdpSocket {
  public:
   using PacketHandler = std::function<void(ByteView data, const Endpoint& from)>;
+  // |to| is the local address and port the datagram was sent to.
+  using AddressedPacketHandler =
+      std::function<void(ByteView data, const Endpoint& from, const Endpoint& to)>;
   // Binds |local| (SO_REUSEADDR, non-blocking) and reads on |loop|.
   static Result<std::unique_ptr<UdpSocket>> Bind(EventLoop& loop, const Endpoint& local,
                                                  PacketHandler on_packet);
+  // Binds the unspecified address of |local|'s family (:: or 0.0.0.0) at
+  // |local|'s port: one socket for every local address, present or added
+  // later, instead of one per address (a host with 20,000 tunnel endpoints
+  // would otherwise need 40,000 descriptors). The kernel tells each
+  // datagram's destination (IPV6_PKTINFO / IP_PKTINFO); SendFrom picks the
+  // source address the same way.
+  static Result<std::unique_ptr<UdpSocket>> BindAny(EventLoop& loop, const Endpoint& local,
+                                                    AddressedPacketHandler on_packet);
   ~UdpSocket();
   Status SendTo(ByteView data, const Endpoint& to);
+  // Sends from |source| (a local address of the socket's family).
+  Status SendFrom(ByteView data, const IpAddress& source, const Endpoint& to);
   // The bound address; with port 0 in Bind, the port the kernel chose.
   const Endpoint& local() const { return local_; }
 
@@ -28,6 +41,7 @@ class UdpSocket {
   int fd_ = -1;
   Endpoint local_;
   PacketHandler on_packet_;
+  AddressedPacketHandler on_addressed_packet_;  // BindAny sockets
   // Expires with the socket, so the read loop notices a handler that
   // destroyed it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -106,5 +106,60 @@ TEST_CASE("UDP errors name the endpoint") {
   CHECK(s.error().message.rfind("sendto ::1[500]: ", 0) == 0);
 }
 
+// One wildcard socket serves every local address: each datagram says which
+// address it was sent to, and the answer leaves from that address.
+void CheckAnyAddress(const char* first, const char* second) {
+  EventLoop loop;
+  std::vector<Endpoint> destinations;
+  std::unique_ptr<UdpSocket> any;
+  auto bound_any = UdpSocket::BindAny(
+      loop, Loopback(first), [&](ByteView d, const Endpoint& from, const Endpoint& to) {
+        destinations.push_back(to);
+        REQUIRE(any->SendFrom(d, to.address, from).ok());  // echo from the address used
+      });
+  REQUIRE(bound_any.ok());
+  any = std::move(bound_any.value());
+  const uint16_t port = any->local().port;
+  CHECK(port != 0);
+
+  std::vector<Received> echoes;
+  auto client = UdpSocket::Bind(loop, Loopback(first), [&](ByteView d, const Endpoint& from) {
+    echoes.push_back({ToString(d), from});
+    if (echoes.size() == 2) loop.Stop();
+  });
+  REQUIRE(client.ok());
+  const Endpoint to_first{*IpAddress::Parse(first), port};
+  const Endpoint to_second{*IpAddress::Parse(second), port};
+  REQUIRE((*client)->SendTo(View(std::string("a")), to_first).ok());
+  REQUIRE((*client)->SendTo(View(std::string("b")), to_second).ok());
+  loop.Schedule(2000ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  REQUIRE(destinations.size() == 2);
+  CHECK(destinations[0] == to_first);
+  CHECK(destinations[1] == to_second);
+  REQUIRE(echoes.size() == 2);
+  CHECK(echoes[0].from == to_first);
+  CHECK(echoes[1].from == to_second);  // not the socket's first address
+}
+
+TEST_CASE("BindAny: IPv4 wildcard tells the destination and answers from it") {
+  CheckAnyAddress("127.0.0.1", "127.0.0.2");
+}
+
+TEST_CASE("BindAny: IPv6 wildcard tells the destination and answers from it") {
+  CheckAnyAddress("::1", "::1");
+}
+
+TEST_CASE("SendFrom refuses a source of the other family") {
+  EventLoop loop;
+  auto any = UdpSocket::BindAny(loop, Loopback("127.0.0.1"),
+                                [](ByteView, const Endpoint&, const Endpoint&) {});
+  REQUIRE(any.ok());
+  CHECK_FALSE((*any)
+                  ->SendFrom(View(std::string("x")), *IpAddress::Parse("::1"),
+                             Endpoint{*IpAddress::Parse("127.0.0.1"), 9})
+                  .ok());
+}
+
 }  // namespace
 }  // namespace ike

@@ -135,7 +135,7 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   CHECK(p1.phase1_request().protection().name() == "p1");
   CHECK(f.isakmpd.sent.empty());  // phase 2 waits for phase 1
   f.Ack(p1);
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Negotiating");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Negotiating");
 
   ipc::Envelope sc;
   auto* s = sc.mutable_state_change();
@@ -146,11 +146,11 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   s->set_new_state("WAIT SA");
   s->set_icookie("0123456789abcdef");
   f.Deliver(sc);
-  CHECK(f.manager.FindPhase1(1)->status.state() == "WAIT SA");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).state() == "WAIT SA");
 
   // Step 3 -> step 4.
   f.Phase1Up(1, 77);
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Active");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Active");
   ipc::Envelope p2 = f.isakmpd.Take();
   REQUIRE(p2.has_phase2_request());
   CHECK(p2.phase2_request().tunnel() == 1);
@@ -162,8 +162,8 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   ipc::Envelope est = f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
   CHECK(est.phase2_established().sa(0).encryption_key().empty());
   const Phase2Tunnel* t2 = f.manager.FindPhase2(1);
-  CHECK(t2->status.status() == "Active");
-  CHECK(t2->status.spi_in() == 0x1000);
+  CHECK(Phase2Row(*t2).status() == "Active");
+  CHECK(Phase2Row(*t2).spi_in() == 0x1000);
   CHECK(f.kernel.sa_count() == 2);
   auto rules = f.kernel.ListPolicies();
   REQUIRE(rules.size() == 2);
@@ -191,8 +191,8 @@ TEST_CASE("second phase 2 over an active phase 1 goes straight to phase 2") {
   ipc::Envelope q = f.isakmpd.Take();
   REQUIRE(q.has_phase2_request());
   CHECK(q.phase2_request().phase1_tunnel() == 1);
-  CHECK(f.manager.FindPhase2(2)->status.local_id() == "198.51.100.0-198.51.100.255");
-  CHECK(f.manager.FindPhase2(2)->status.remote_id() == "203.0.113.5-203.0.113.9");
+  CHECK(Phase2Row(*f.manager.FindPhase2(2)).local_id() == "198.51.100.0-198.51.100.255");
+  CHECK(Phase2Row(*f.manager.FindPhase2(2)).remote_id() == "203.0.113.5-203.0.113.9");
 }
 
 TEST_CASE("activation errors") {
@@ -265,17 +265,17 @@ TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps 
   nf->set_state("WAIT SA");
   nf->set_reason("peer 192.0.2.2 not answering: no reply to message 1 after 5 tries");
   f.Deliver(fail);
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
-  CHECK(f.manager.FindPhase1(1)->status.state() == "WAIT SA");
-  CHECK(f.manager.FindPhase2(1)->status.status() == "Failed");
-  CHECK(f.manager.FindPhase2(1)->status.reason() ==
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).state() == "WAIT SA");
+  CHECK(Phase2Row(*f.manager.FindPhase2(1)).status() == "Failed");
+  CHECK(Phase2Row(*f.manager.FindPhase2(1)).reason() ==
         "phase 1 tunnel 1 failed: peer 192.0.2.2 not answering: no reply to message 1 after 5 "
         "tries");
   ipc::Envelope again = f.Activate({1});
   REQUIRE(again.has_activate_reply());
   CHECK(again.activate_reply().started(0).number() == 1);
   CHECK(again.activate_reply().started(1).number() == 1);
-  CHECK(f.manager.FindPhase2(1)->status.status() == "Negotiating");
+  CHECK(Phase2Row(*f.manager.FindPhase2(1)).status() == "Negotiating");
   CHECK(f.isakmpd.Take().phase1_request().tunnel() == 1);
 
   // isakmpd refusing the request outright (Error reply) fails it too.
@@ -286,7 +286,7 @@ TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps 
   err.mutable_error()->set_code(ipc::BAD_ARGUMENT);
   err.mutable_error()->set_reason("no local address 192.0.2.1 bound");
   f.Deliver(err);
-  CHECK(f.manager.FindPhase1(1)->status.reason() == "no local address 192.0.2.1 bound");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "no local address 192.0.2.1 bound");
   (void)p1;
 }
 
@@ -298,12 +298,12 @@ TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {
   CHECK(a.tunnel_assigned().handle() == 500);
   CHECK(a.tunnel_assigned().phase() == 1);
   CHECK(a.tunnel_assigned().tunnel() == 1);
-  CHECK(f.manager.FindPhase1(1)->status.role() == "Responder");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).role() == "Responder");
   (void)f.Phase2Up(0, 0, 501, 500, 0x10, 0x20);
   a = f.isakmpd.Take();
   CHECK(a.tunnel_assigned().phase() == 2);
   CHECK(a.tunnel_assigned().tunnel() == 1);
-  CHECK(f.manager.FindPhase2(1)->status.phase1_number() == 1);
+  CHECK(Phase2Row(*f.manager.FindPhase2(1)).phase1_number() == 1);
   CHECK(f.kernel.sa_count() == 2);
   // The peer deletes the phase 2 SA: cache entries and filters go.
   ipc::Envelope del;
@@ -335,23 +335,23 @@ TEST_CASE("responder: a negotiation in progress is listed, a failure keeps its r
   CHECK(a.tunnel_assigned().tunnel() == 1);
   const Phase1Tunnel* t = f.manager.FindPhase1(1);
   REQUIRE(t != nullptr);
-  CHECK(t->status.status() == "Negotiating");
-  CHECK(t->status.role() == "Responder");
-  CHECK(t->status.state() == "WAIT KE");
+  CHECK(Phase1Row(*t).status() == "Negotiating");
+  CHECK(Phase1Row(*t).role() == "Responder");
+  CHECK(Phase1Row(*t).state() == "WAIT KE");
 
   ipc::Envelope failed;
   failed.mutable_negotiation_failed()->set_phase(1);
   failed.mutable_negotiation_failed()->set_handle(700);
   failed.mutable_negotiation_failed()->set_reason("authentication failed: keys differ");
   f.Deliver(failed);
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
-  CHECK(f.manager.FindPhase1(1)->status.reason() == "authentication failed: keys differ");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "authentication failed: keys differ");
 
   // The peer tries again: the same number, no pile of Failed entries.
   state_change(701, "INIT", "WAIT KE");
   CHECK(f.isakmpd.Take().tunnel_assigned().tunnel() == 1);
   f.Phase1Up(1, 701);
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Active");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Active");
   CHECK(f.manager.FindPhase1(2) == nullptr);
   CHECK(f.isakmpd.sent.empty());  // no second TunnelAssigned
 }
@@ -368,7 +368,7 @@ TEST_CASE("admission control: activations beyond max_negotiations wait their tur
   REQUIRE(first.has_phase1_request());
   CHECK(f.isakmpd.sent.empty());
   CHECK(f.manager.phase1_queued() == 1);
-  CHECK(f.manager.FindPhase1(2)->status.status() == "Negotiating");
+  CHECK(Phase1Row(*f.manager.FindPhase1(2)).status() == "Negotiating");
   f.Ack(first);
   f.Phase1Up(first.phase1_request().tunnel(), 900);
   // Its slot frees: the queued one starts (and phase 2 of the first goes on).
@@ -447,8 +447,8 @@ TEST_CASE("isakmpd going away fails negotiations in progress") {
   Fixture f;
   (void)f.Activate({1});
   f.manager.OnIsakmpdDisconnected();
-  CHECK(f.manager.FindPhase1(1)->status.status() == "Failed");
-  CHECK(f.manager.FindPhase1(1)->status.reason() == "isakmpd stopped during the negotiation");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "isakmpd stopped during the negotiation");
 }
 
 TEST_CASE("scales to 20,000 responder tunnels") {

@@ -17,47 +17,46 @@ std::string SelectorRange(const db::Selector& s) {
   return r.ok() ? r->ToString() : SelectorText(s);
 }
 
+// The row a fresh activation shows until isakmpd reports progress.
 void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_t n,
-                ipc::Phase1Status* s) {
-  s->set_number(n);
-  s->set_name(def.name());
-  s->set_status(kNegotiating);
-  s->set_state("INIT");
-  s->set_role("Initiator");
-  s->set_local_address(def.local_address());
-  s->set_remote_address(def.remote_address());
-  s->set_local_id(IdentityText(def.local_id()));
-  s->set_remote_id(IdentityText(def.remote_id()));
+                Phase1Tunnel* t) {
+  t->number = n;
+  t->status = TunnelStatus::kNegotiating;
+  t->state = Name("INIT");
+  t->role = Name("Initiator");
+  t->local_address.Set(def.local_address());
+  t->remote_address.Set(def.remote_address());
+  t->local_id.Set(IdentityText(def.local_id()));
+  t->remote_id.Set(IdentityText(def.remote_id()));
   if (prot == nullptr) return;
-  s->set_mode(prot->mode() == db::AGGRESSIVE ? "Aggressive" : "Main");
+  t->mode = Name(prot->mode() == db::AGGRESSIVE ? "Aggressive" : "Main");
   if (prot->proposal_size() > 0) {
     // What we offer first; Phase1Established replaces it with what was chosen.
     const db::IkeProposal& p = prot->proposal(0);
-    s->set_encryption(IkeEncryptionName(p.encryption(), p.key_length()));
-    s->set_hash(IkeHashName(p.hash()));
-    s->set_auth_method(AuthMethodName(p.auth_method()));
-    s->set_dh_group(DhGroupName(p.dh_group()));
-    s->set_lifetime_seconds(p.lifetime_seconds());
+    t->encryption = Name(IkeEncryptionName(p.encryption(), p.key_length()));
+    t->hash = Name(IkeHashName(p.hash()));
+    t->auth_method = Name(AuthMethodName(p.auth_method()));
+    t->dh_group = Name(DhGroupName(p.dh_group()));
+    t->lifetime_seconds = p.lifetime_seconds();
   }
 }
 
 void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uint32_t n,
-                uint32_t n1, ipc::Phase2Status* s) {
-  s->set_number(n);
-  s->set_phase1_number(n1);
-  s->set_name(def.name());
-  s->set_status(kNegotiating);
-  s->set_state("INIT");
-  s->set_role("Initiator");
-  s->set_local_id(SelectorRange(def.local()));
-  s->set_remote_id(SelectorRange(def.remote()));
+                uint32_t n1, Phase2Tunnel* t) {
+  t->number = n;
+  t->phase1_number = n1;
+  t->status = TunnelStatus::kNegotiating;
+  t->state = Name("INIT");
+  t->role = Name("Initiator");
+  t->local_id.Set(SelectorRange(def.local()));
+  t->remote_id.Set(SelectorRange(def.remote()));
   if (prot == nullptr) return;
-  s->set_pfs_group(DhGroupName(prot->pfs_group()));
-  s->set_lifetime_seconds(prot->lifetime_seconds());
+  t->pfs_group = Name(DhGroupName(prot->pfs_group()));
+  t->lifetime_seconds = prot->lifetime_seconds();
   if (prot->proposal_size() > 0) {
     const db::IpsecProposal& p = prot->proposal(0);
-    s->set_encryption(EspEncryptionName(p.encryption(), p.key_length()));
-    s->set_integrity(EspIntegrityName(p.integrity()));
+    t->encryption = Name(EspEncryptionName(p.encryption(), p.key_length()));
+    t->integrity = Name(EspIntegrityName(p.integrity()));
   }
 }
 
@@ -168,7 +167,7 @@ bool TunnelManager::AddByNumber(uint32_t n, uint32_t phase, std::vector<Target>*
                                 " has no definition in the database (negotiated as responder)";
   if (phase == 1) {
     if (const Phase1Tunnel* live = FindPhase1(n)) {
-      const db::IkeTunnel* def = d.FindIkeTunnel(live->status.name());
+      const db::IkeTunnel* def = d.FindIkeTunnel(live->name);
       if (def == nullptr) return *error = {ipc::UNKNOWN_TUNNEL, responder}, false;
       out->push_back({def, nullptr, n, 0});
     } else if (n >= 1 && n <= static_cast<uint32_t>(d.proto().ike_tunnel_size())) {
@@ -179,7 +178,7 @@ bool TunnelManager::AddByNumber(uint32_t n, uint32_t phase, std::vector<Target>*
     return true;
   }
   if (const Phase2Tunnel* live = FindPhase2(n)) {
-    const db::IpsecTunnel* def = d.FindIpsecTunnel(live->status.name());
+    const db::IpsecTunnel* def = d.FindIpsecTunnel(live->name);
     if (def == nullptr) return *error = {ipc::UNKNOWN_TUNNEL, responder}, false;
     out->push_back({d.FindIkeTunnel(def->ike_tunnel()), def, 0, n});
   } else if (n >= 1 && n <= static_cast<uint32_t>(d.proto().ipsec_tunnel_size())) {
@@ -230,47 +229,49 @@ void TunnelManager::AddAutostart(uint32_t phase, bool all_if_none, std::vector<T
 }
 
 bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std::string* refusal) {
-  auto busy = [](const std::string& status) {
-    return status == kActive ? "is already active" : "is already being negotiated";
+  auto busy = [](TunnelStatus status) {
+    return status == TunnelStatus::kActive ? "is already active" : "is already being negotiated";
   };
   Phase1Tunnel* p1 = t.reuse1 ? Phase1ByRef(t.reuse1, 0) : LivePhase1(t.ike->name());
   if (t.ipsec == nullptr) {
-    if (p1 != nullptr && p1->status.status() != kFailed) {
-      *refusal = "phase 1 tunnel " + std::to_string(p1->status.number()) + " (" + t.ike->name() +
-                 ") " + busy(p1->status.status());
+    if (p1 != nullptr && p1->status != TunnelStatus::kFailed) {
+      *refusal = "phase 1 tunnel " + std::to_string(p1->number) + " (" + t.ike->name() + ") " +
+                 busy(p1->status);
       return false;
     }
-    StartPhase1(*t.ike, p1 ? p1->status.number() : 0, reply);
+    StartPhase1(*t.ike, p1 ? p1->number : 0, reply);
     return true;
   }
   Phase2Tunnel* live2 = t.reuse2 ? Phase2ByRef(t.reuse2, 0) : LivePhase2(t.ipsec->name());
-  if (live2 != nullptr && live2->status.status() != kFailed) {
-    *refusal = "phase 2 tunnel " + std::to_string(live2->status.number()) + " (" + t.ipsec->name() +
-               ") " + busy(live2->status.status());
+  if (live2 != nullptr && live2->status != TunnelStatus::kFailed) {
+    *refusal = "phase 2 tunnel " + std::to_string(live2->number) + " (" + t.ipsec->name() + ") " +
+               busy(live2->status);
     return false;
   }
   // AIX: phase 2 needs a phase 1; start it first if there is none.
-  uint32_t n1 = p1 ? p1->status.number() : 0;
-  if (p1 == nullptr || p1->status.status() == kFailed) n1 = StartPhase1(*t.ike, n1, reply);
+  uint32_t n1 = p1 ? p1->number : 0;
+  if (p1 == nullptr || p1->status == TunnelStatus::kFailed) n1 = StartPhase1(*t.ike, n1, reply);
   p1 = Phase1ByRef(n1, 0);
   uint32_t n2 = 0;
   if (live2 != nullptr) {
-    n2 = live2->status.number();
+    n2 = live2->number;
     Uninstall(*live2);
     if (live2->handle != 0) phase2_by_handle_.erase(live2->handle);
+    if (Phase1Tunnel* old1 = Phase1ByRef(live2->phase1_number, 0)) std::erase(old1->waiting, n2);
+    // Create() below replaces the tunnel: its name must leave the index first.
+    SetName(*live2, "");
   } else {
     n2 = phase2_numbers_.Allocate();
   }
-  Phase2Tunnel& t2 = phase2_[n2];
-  t2 = Phase2Tunnel{};
+  Phase2Tunnel& t2 = phase2_.Create(n2);
   t2.serial = next_serial_++;
-  FillPhase2(*t.ipsec, database_->FindIpsecProtection(t.ipsec->protection()), n2, n1, &t2.status);
-  phase2_by_name_[t.ipsec->name()] = n2;
+  FillPhase2(*t.ipsec, database_->FindIpsecProtection(t.ipsec->protection()), n2, n1, &t2);
+  SetName(t2, t.ipsec->name());
   ipc::TunnelRef* ref = reply->add_started();
   ref->set_phase(2);
   ref->set_number(n2);
   ref->set_name(t.ipsec->name());
-  if (p1->status.status() == kActive) {
+  if (p1->status == TunnelStatus::kActive) {
     SendPhase2Request(t2);
   } else {
     p1->waiting.push_back(n2);
@@ -282,13 +283,15 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
 uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
                                     ipc::ActivateReply* reply) {
   const uint32_t n = reuse ? reuse : phase1_numbers_.Allocate();
-  Phase1Tunnel& t = phase1_[n];
-  if (t.handle != 0) phase1_by_handle_.erase(t.handle);
-  t = Phase1Tunnel{};
+  if (Phase1Tunnel* old = phase1_.Find(n)) {
+    if (old->handle != 0) phase1_by_handle_.erase(old->handle);
+    SetName(*old, "");  // Create() below replaces it
+  }
+  Phase1Tunnel& t = phase1_.Create(n);
   t.serial = next_serial_++;
   const db::IkeProtection* prot = database_->FindIkeProtection(def.protection());
-  FillPhase1(def, prot, n, &t.status);
-  phase1_by_name_[def.name()] = n;
+  FillPhase1(def, prot, n, &t);
+  SetName(t, def.name());
   ipc::TunnelRef* ref = reply->add_started();
   ref->set_phase(1);
   ref->set_number(n);
@@ -297,21 +300,27 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
   return n;
 }
 
-size_t TunnelManager::MaxNegotiations() const {
-  const uint32_t configured = database_->proto().settings().max_negotiations();
-  return configured ? configured : 128;
+// settings.max_negotiations (default 128) and max_negotiations_per_peer
+// (default 32; 0 = no cap): conventions.md "Admission control".
+void TunnelManager::UpdateAdmissionLimits() {
+  const db::Settings& s = database_->proto().settings();
+  const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;
+  const uint32_t per_peer = s.has_max_negotiations_per_peer() ? s.max_negotiations_per_peer()
+                                                              : kDefaultMaxNegotiationsPerPeer;
+  admission_.SetLimits(total, per_peer);
 }
 
 void TunnelManager::AdmitPhase1(Phase1Tunnel& t, const db::IkeTunnel& def) {
-  if (phase1_in_flight_.size() < MaxNegotiations()) return SendPhase1Request(t, def);
-  phase1_queue_.push_back({t.status.number(), t.serial, def});
+  UpdateAdmissionLimits();
+  if (admission_.Admit({t.number, t.serial}, def.remote_address())) {
+    return SendPhase1Request(t, def);
+  }
   LOG_INFO("%s: %s queued behind %zu negotiations in progress", Tag(t).c_str(), def.name().c_str(),
-           phase1_in_flight_.size());
+           admission_.in_flight());
 }
 
 void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def) {
-  const uint32_t n = t.status.number();
-  phase1_in_flight_.insert(n);
+  const uint32_t n = t.number;
   ipc::Envelope e;
   ipc::Phase1Request* q = e.mutable_phase1_request();
   q->set_tunnel(n);
@@ -324,36 +333,47 @@ void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def)
             def.name().c_str());
 }
 
-// A negotiation ended (established, failed or removed): start the oldest
-// queued one that is still wanted.
-void TunnelManager::ReleasePhase1Slot(uint32_t number) {
-  if (phase1_in_flight_.erase(number) == 0) return;
-  while (!phase1_queue_.empty() && phase1_in_flight_.size() < MaxNegotiations()) {
-    QueuedPhase1 next = std::move(phase1_queue_.front());
-    phase1_queue_.pop_front();
-    Phase1Tunnel* t = Phase1ByRef(next.number, 0);
-    if (t == nullptr || t->serial != next.serial || t->status.status() != kNegotiating) continue;
-    SendPhase1Request(*t, next.definition);
+// A queued tunnel's turn. Its definition is looked up now, so a refresh
+// while it waited applies; a definition that is gone fails it.
+bool TunnelManager::StartQueuedPhase1(const AdmissionQueue::Ticket& ticket) {
+  Phase1Tunnel* t = Phase1ByRef(ticket.number, 0);
+  if (t == nullptr || t->serial != ticket.serial || t->status != TunnelStatus::kNegotiating) {
+    return false;
   }
+  const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t->name) : nullptr;
+  if (def == nullptr) {
+    FailPhase1(*t, "the definition of " + t->name + " is no longer in the database");
+    return false;
+  }
+  SendPhase1Request(*t, *def);
+  return true;
+}
+
+// A negotiation ended (established, failed or removed): start the oldest
+// queued ones that the limits allow.
+void TunnelManager::ReleasePhase1Slot(uint32_t number) {
+  if (database_) UpdateAdmissionLimits();
+  admission_.Release(number,
+                     [this](const AdmissionQueue::Ticket& t) { return StartQueuedPhase1(t); });
 }
 
 void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {
-  const db::IpsecTunnel* def = database_->FindIpsecTunnel(t.status.name());
+  const db::IpsecTunnel* def = database_->FindIpsecTunnel(t.name);
   const db::IkeTunnel* ike = def ? database_->FindIkeTunnel(def->ike_tunnel()) : nullptr;
   if (def == nullptr || ike == nullptr) {
-    FailPhase2(t, "the definition of " + t.status.name() + " is no longer in the database");
+    FailPhase2(t, "the definition of " + t.name + " is no longer in the database");
     return;
   }
   ipc::Envelope e;
   ipc::Phase2Request* q = e.mutable_phase2_request();
-  q->set_tunnel(t.status.number());
-  q->set_phase1_tunnel(t.status.phase1_number());
+  q->set_tunnel(t.number);
+  q->set_phase1_tunnel(t.phase1_number);
   *q->mutable_definition() = *def;
   if (const db::IpsecProtection* p = database_->FindIpsecProtection(def->protection())) {
     *q->mutable_protection() = *p;
   }
   *q->mutable_phase1_definition() = *ike;
-  SendToIsakmpd(std::move(e), 2, t.status.number(), t.serial);
+  SendToIsakmpd(std::move(e), 2, t.number, t.serial);
   t.phase2_requested = true;
   LOG_EVENT("%s: activating %s (step 4: phase 2 request sent to isakmpd)", Tag(t).c_str(),
             def->name().c_str());

@@ -26,6 +26,10 @@ inline constexpr uint32_t kDefaultPhase1Lifetime = 28800;
 inline constexpr uint32_t kDefaultPhase2Lifetime = 3600;
 inline constexpr uint32_t kDefaultAesKeyBits = 128;
 inline constexpr uint32_t kMinLifetimeSeconds = 60;
+// Admission control (conventions.md): phase 1 negotiations at once, in all
+// and towards one peer (settings.max_negotiations, max_negotiations_per_peer).
+inline constexpr uint32_t kDefaultMaxNegotiations = 128;
+inline constexpr uint32_t kDefaultMaxNegotiationsPerPeer = 32;
 
 class Database {
  public:

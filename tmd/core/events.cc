@@ -57,42 +57,42 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
 // isakmpd logs every state change at events level (one line each, the issue
 // asks for one); tmd's copy of the same transition is information level.
 void TunnelManager::OnStateChange(const ipc::StateChange& e) {
-  const std::string change = e.old_state() + " -> " + e.new_state();
+  auto change = [&] { return e.old_state() + " -> " + e.new_state(); };
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
     if (t == nullptr && e.tunnel() == 0 && e.handle() != 0) t = AdoptResponderPhase1(e);
     if (t == nullptr) {
       LOG_INFO("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
-                e.rcookie().c_str(), change.c_str());
+               e.rcookie().c_str(), change().c_str());
       return;
     }
     if (e.handle() != 0 && t->handle == 0) {
       t->handle = e.handle();
-      phase1_by_handle_[e.handle()] = t->status.number();
+      phase1_by_handle_[e.handle()] = t->number;
     }
-    if (!e.icookie().empty()) t->status.set_icookie(e.icookie());
-    if (!e.rcookie().empty()) t->status.set_rcookie(e.rcookie());
-    if (!e.peer().empty() && t->status.remote_address().empty()) {
-      t->status.set_remote_address(e.peer());
+    t->icookie.Set(e.icookie());
+    t->rcookie.Set(e.rcookie());
+    if (!e.peer().empty() && t->remote_address.empty()) t->remote_address.Set(e.peer());
+    t->state = Name(e.new_state());
+    if (e.new_state() != "DONE") t->status = TunnelStatus::kNegotiating;
+    if (LogEnabled(LogLevel::kInformation)) {
+      LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
     }
-    t->status.set_state(e.new_state());
-    if (e.new_state() != "DONE") t->status.set_status(kNegotiating);
-    LOG_INFO("%s: %s", Tag(*t).c_str(), change.c_str());
     return;
   }
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.handle());
   if (t == nullptr) {
     LOG_INFO("tunnel - phase 2 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
-              e.rcookie().c_str(), change.c_str());
+             e.rcookie().c_str(), change().c_str());
     return;
   }
   if (e.handle() != 0 && t->handle == 0) {
     t->handle = e.handle();
-    phase2_by_handle_[e.handle()] = t->status.number();
+    phase2_by_handle_[e.handle()] = t->number;
   }
-  t->status.set_state(e.new_state());
-  if (e.new_state() != "DONE") t->status.set_status(kNegotiating);
-  LOG_INFO("%s: %s", Tag(*t).c_str(), change.c_str());
+  t->state = Name(e.new_state());
+  if (e.new_state() != "DONE") t->status = TunnelStatus::kNegotiating;
+  if (LogEnabled(LogLevel::kInformation)) LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
 }
 
 // A peer started a negotiation with us (step 3 without a request): number it
@@ -101,31 +101,45 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
 // rather than piling up one entry per attempt.
 Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   Phase1Tunnel* t = nullptr;
-  for (auto& [n, candidate] : phase1_) {
-    const ipc::Phase1Status& s = candidate.status;
-    if (s.status() == kFailed && s.role() == "Responder" && s.remote_address() == e.peer()) {
+  const Name responder("Responder");
+  const AddressText peer(e.peer());
+  phase1_.ForEach([&](uint32_t, Phase1Tunnel& candidate) {
+    if (t == nullptr && candidate.status == TunnelStatus::kFailed && candidate.role == responder &&
+        candidate.remote_address.str() == e.peer()) {
       t = &candidate;
-      break;
     }
-  }
+  });
   if (t != nullptr) {
     phase1_by_handle_.erase(t->handle);
   } else {
     const uint32_t n = phase1_numbers_.Allocate();
-    t = &phase1_[n];
-    t->status.set_number(n);
+    t = &phase1_.Create(n);
+    t->number = n;
   }
   t->serial = next_serial_++;
   t->handle = e.handle();
-  phase1_by_handle_[e.handle()] = t->status.number();
-  t->status.set_role("Responder");
-  t->status.set_mode("Main");
-  t->status.set_remote_address(e.peer());
-  t->status.set_remote_id(e.peer());
-  t->status.clear_reason();
-  SendAssigned(isakmpd_, e.handle(), 1, t->status.number());
+  phase1_by_handle_[e.handle()] = t->number;
+  t->role = responder;
+  t->mode = Name("Main");
+  t->remote_address = peer;
+  t->remote_id = peer;
+  t->reason.Clear();
+  SendAssigned(isakmpd_, e.handle(), 1, t->number);
   return t;
 }
+
+namespace {
+
+// Empty event fields keep what the definition said (the offer).
+void Keep(Name* field, const std::string& value) {
+  if (!value.empty()) *field = Name(value);
+}
+template <typename T>
+void Keep(CompactText<T>* field, const std::string& value) {
+  if (!value.empty()) field->Set(value);
+}
+
+}  // namespace
 
 void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() == 0 ? e.handle() : 0);
@@ -137,50 +151,45 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   }
   if (t == nullptr) {  // responder (step 3 without a request from tmd)
     const uint32_t n = phase1_numbers_.Allocate();
-    t = &phase1_[n];
+    t = &phase1_.Create(n);
     t->serial = next_serial_++;
-    t->status.set_number(n);
+    t->number = n;
     assigned = true;
-    if (!e.name().empty()) phase1_by_name_[e.name()] = n;
   }
   if (t->handle != 0 && t->handle != e.handle()) phase1_by_handle_.erase(t->handle);
   t->handle = e.handle();
-  phase1_by_handle_[e.handle()] = t->status.number();
-  if (e.tunnel() == 0 && !e.name().empty()) phase1_by_name_[e.name()] = t->status.number();
-  ipc::Phase1Status& s = t->status;
-  if (!e.name().empty()) s.set_name(e.name());
-  s.set_status(kActive);
-  s.set_state("DONE");
-  // Empty event fields keep what the definition said (the offer).
-  auto set = [](std::string* field, const std::string& value) {
-    if (!value.empty()) *field = value;
-  };
-  set(s.mutable_role(), e.role());
-  set(s.mutable_mode(), e.mode());
-  set(s.mutable_local_address(), e.local_address());
-  set(s.mutable_remote_address(), e.remote_address());
-  set(s.mutable_local_id(), e.local_id());
-  set(s.mutable_remote_id(), e.remote_id());
-  set(s.mutable_icookie(), e.icookie());
-  set(s.mutable_rcookie(), e.rcookie());
-  set(s.mutable_encryption(), e.encryption());
-  set(s.mutable_hash(), e.hash());
-  set(s.mutable_auth_method(), e.auth_method());
-  set(s.mutable_dh_group(), e.dh_group());
-  if (e.lifetime_seconds() != 0) s.set_lifetime_seconds(e.lifetime_seconds());
-  s.set_established_unix(clock_.UnixNow());
-  s.clear_reason();
-  if (assigned) SendAssigned(isakmpd_, e.handle(), 1, s.number());
-  ReleasePhase1Slot(s.number());
-  LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(), e.role().c_str(),
-            e.mode().c_str(), e.encryption().c_str(), e.hash().c_str(), e.auth_method().c_str(),
-            e.dh_group().c_str());
+  phase1_by_handle_[e.handle()] = t->number;
+  if (!e.name().empty()) SetName(*t, e.name());
+  t->status = TunnelStatus::kActive;
+  t->state = Name("DONE");
+  Keep(&t->role, e.role());
+  Keep(&t->mode, e.mode());
+  Keep(&t->local_address, e.local_address());
+  Keep(&t->remote_address, e.remote_address());
+  Keep(&t->local_id, e.local_id());
+  Keep(&t->remote_id, e.remote_id());
+  t->icookie.Set(e.icookie());
+  t->rcookie.Set(e.rcookie());
+  Keep(&t->encryption, e.encryption());
+  Keep(&t->hash, e.hash());
+  Keep(&t->auth_method, e.auth_method());
+  Keep(&t->dh_group, e.dh_group());
+  if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
+  t->established_unix = clock_.UnixNow();
+  t->reason.Clear();
+  if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
+  ReleasePhase1Slot(t->number);
+  if (LogEnabled(LogLevel::kEvents)) {
+    LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(), e.role().c_str(),
+              e.mode().c_str(), e.encryption().c_str(), e.hash().c_str(), e.auth_method().c_str(),
+              e.dh_group().c_str());
+  }
   // Step 4 for every phase 2 tunnel that waited for this phase 1.
   std::vector<uint32_t> waiting;
   waiting.swap(t->waiting);
   for (uint32_t n2 : waiting) {
     Phase2Tunnel* t2 = Phase2ByRef(n2, 0);
-    if (t2 != nullptr && t2->status.status() == kNegotiating && !t2->phase2_requested) {
+    if (t2 != nullptr && t2->status == TunnelStatus::kNegotiating && !t2->phase2_requested) {
       SendPhase2Request(*t2);
     }
   }
@@ -197,36 +206,31 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   }
   if (t == nullptr) {  // responder
     const uint32_t n = phase2_numbers_.Allocate();
-    t = &phase2_[n];
+    t = &phase2_.Create(n);
     t->serial = next_serial_++;
-    t->status.set_number(n);
+    t->number = n;
     assigned = true;
-    if (!e.name().empty()) phase2_by_name_[e.name()] = n;
     const Phase1Tunnel* p1 =
         Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
-    t->status.set_phase1_number(p1 ? p1->status.number() : 0);
+    t->phase1_number = p1 ? p1->number : 0;
   }
   if (t->handle != 0 && t->handle != e.handle()) phase2_by_handle_.erase(t->handle);
   t->handle = e.handle();
-  phase2_by_handle_[e.handle()] = t->status.number();
-  ipc::Phase2Status& s = t->status;
-  if (!e.name().empty()) s.set_name(e.name());
-  auto set = [](std::string* field, const std::string& value) {
-    if (!value.empty()) *field = value;
-  };
-  set(s.mutable_role(), e.role());
-  set(s.mutable_local_id(), e.local_id());
-  set(s.mutable_remote_id(), e.remote_id());
-  set(s.mutable_pfs_group(), e.pfs_group());
-  if (e.lifetime_seconds() != 0) s.set_lifetime_seconds(e.lifetime_seconds());
+  phase2_by_handle_[e.handle()] = t->number;
+  if (!e.name().empty()) SetName(*t, e.name());
+  Keep(&t->role, e.role());
+  Keep(&t->local_id, e.local_id());
+  Keep(&t->remote_id, e.remote_id());
+  Keep(&t->pfs_group, e.pfs_group());
+  if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
   for (const ipc::ChildSa& sa : e.sa()) {
-    (sa.direction() == "inbound" ? s.set_spi_in(sa.spi()) : s.set_spi_out(sa.spi()));
-    s.set_encryption(sa.encryption() + (sa.encryption_key_bits() && sa.encryption() == "AES-CBC"
-                                            ? "-" + std::to_string(sa.encryption_key_bits())
-                                            : ""));
-    s.set_integrity(sa.integrity());
+    (sa.direction() == "inbound" ? t->spi_in : t->spi_out) = sa.spi();
+    t->encryption = Name(sa.encryption() + (sa.encryption_key_bits() && sa.encryption() == "AES-CBC"
+                                                ? "-" + std::to_string(sa.encryption_key_bits())
+                                                : ""));
+    t->integrity = Name(sa.integrity());
   }
-  if (assigned) SendAssigned(isakmpd_, e.handle(), 2, s.number());
+  if (assigned) SendAssigned(isakmpd_, e.handle(), 2, t->number);
   Status installed = Install(*t, e);
   WipeKeys(e);
   if (!installed.ok()) {
@@ -234,24 +238,32 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     FailPhase2(*t, "cannot install the tunnel in the kernel: " + installed.error().message);
     ipc::Envelope rm;
     rm.mutable_remove_tunnel()->set_phase(2);
-    rm.mutable_remove_tunnel()->set_tunnel(s.number());
+    rm.mutable_remove_tunnel()->set_tunnel(t->number);
     SendToIsakmpd(std::move(rm), 0, 0, 0);
     return;
   }
-  s.set_status(kActive);
-  s.set_state("DONE");
-  s.set_established_unix(clock_.UnixNow());
-  s.clear_reason();
-  LOG_EVENT(
-      "%s: established as %s, %s %s, SPI in 0x%08x out 0x%08x; tunnel cache and filter "
-      "rules installed",
-      Tag(*t).c_str(), e.role().c_str(), s.local_id().c_str(), s.remote_id().c_str(), s.spi_in(),
-      s.spi_out());
+  t->status = TunnelStatus::kActive;
+  t->state = Name("DONE");
+  t->established_unix = clock_.UnixNow();
+  t->reason.Clear();
+  if (LogEnabled(LogLevel::kEvents)) {
+    LOG_EVENT(
+        "%s: established as %s, %s %s, SPI in 0x%08x out 0x%08x; tunnel cache and filter "
+        "rules installed",
+        Tag(*t).c_str(), e.role().c_str(), t->local_id.str().c_str(), t->remote_id.str().c_str(),
+        t->spi_in, t->spi_out);
+  }
 }
 
 // Steps 6 and 7: two tunnel cache entries, then one permit rule per direction.
 Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) {
-  const uint32_t n = t.status.number();
+  const uint32_t n = t.number;
+  // A second report for the same tunnel supersedes what the first installed.
+  Uninstall(t);
+  if (e.sa_size() > static_cast<int>(t.sas.size())) {
+    return Error{"isakmpd reported " + std::to_string(e.sa_size()) +
+                 " SAs for one phase 2 tunnel (one per direction expected)"};
+  }
   for (const ipc::ChildSa& sa : e.sa()) {
     SaSpec spec;
     spec.tunnel = n;
@@ -276,13 +288,15 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     spec.destination_port = static_cast<uint16_t>(sa.destination_port());
     Status s = kernel_.InstallSa(spec);
     if (!s.ok()) return s;
-    t.sas.push_back({*dst, sa.spi()});
+    t.sas[t.sa_count++] = {*dst, sa.spi()};
   }
   // The negotiated selectors (or, if isakmpd left them out, the defined ones).
-  const std::string& local_id = t.status.local_id();
-  const std::string& remote_id = t.status.remote_id();
-  Result<AddressRange> local = AddressRange::Parse(local_id);
-  Result<AddressRange> remote = AddressRange::Parse(remote_id);
+  const std::string local_id = t.local_id.str();
+  const std::string remote_id = t.remote_id.str();
+  Result<AddressRange> local = t.local_id.value() ? Result<AddressRange>(*t.local_id.value())
+                                                  : AddressRange::Parse(local_id);
+  Result<AddressRange> remote = t.remote_id.value() ? Result<AddressRange>(*t.remote_id.value())
+                                                    : AddressRange::Parse(remote_id);
   if (!local.ok()) return Error{"local selector '" + local_id + "': " + local.error().message};
   if (!remote.ok()) return Error{"remote selector '" + remote_id + "': " + remote.error().message};
   for (Direction d : {Direction::kOutbound, Direction::kInbound}) {
@@ -292,51 +306,51 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     p.source = d == Direction::kOutbound ? *local : *remote;
     p.destination = d == Direction::kOutbound ? *remote : *local;
     p.protocol = e.protocol();
-    p.spi = d == Direction::kOutbound ? t.status.spi_out() : t.status.spi_in();
+    p.spi = d == Direction::kOutbound ? t.spi_out : t.spi_in;
     Result<uint32_t> id = kernel_.InstallPolicy(p);
     if (!id.ok()) return id.error();
-    t.rules.push_back(*id);
+    t.rules[t.rule_count++] = *id;
   }
   return Status::Ok();
 }
 
 void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
-  t.status.set_status(kFailed);
-  t.status.set_reason(reason);
+  t.status = TunnelStatus::kFailed;
+  t.reason.Set(reason);
   if (t.handle != 0) phase1_by_handle_.erase(t.handle);
   t.handle = 0;
-  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.status.state().c_str(),
+  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.state.str().c_str(),
             reason.c_str());
-  ReleasePhase1Slot(t.status.number());
+  ReleasePhase1Slot(t.number);
   // A phase 2 tunnel cannot be negotiated without its phase 1.
   std::vector<uint32_t> waiting;
   waiting.swap(t.waiting);
   for (uint32_t n2 : waiting) {
     if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-      FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t.status.number()) + " failed: " + reason);
+      FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t.number) + " failed: " + reason);
     }
   }
 }
 
 void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
-  t.status.set_status(kFailed);
-  t.status.set_reason(reason);
+  t.status = TunnelStatus::kFailed;
+  t.reason.Set(reason);
   if (t.handle != 0) phase2_by_handle_.erase(t.handle);
   t.handle = 0;
   t.phase2_requested = false;
-  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.status.state().c_str(),
+  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.state.str().c_str(),
             reason.c_str());
 }
 
 void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
   if (e.phase() == 1) {
     if (Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
-      if (!e.state().empty()) t->status.set_state(e.state());
+      if (!e.state().empty()) t->state = Name(e.state());
       FailPhase1(*t, e.reason());
       return;
     }
   } else if (Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
-    if (!e.state().empty()) t->status.set_state(e.state());
+    if (!e.state().empty()) t->state = Name(e.state());
     FailPhase2(*t, e.reason());
     return;
   }
@@ -350,24 +364,24 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle());
     // A Failed tunnel stays listed until the operator removes it.
-    if (t == nullptr || t->status.status() == kFailed) return;
+    if (t == nullptr || t->status == TunnelStatus::kFailed) return;
     if (e.handle() != 0 && t->handle != 0 && e.handle() != t->handle) return;  // stale
     LOG_EVENT("%s: %s: %s", Tag(*t).c_str(), why, e.reason().c_str());
     std::vector<uint32_t> waiting = t->waiting;
     for (uint32_t n2 : waiting) {
       if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-        FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t->status.number()) + " " + why);
+        FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t->number) + " " + why);
       }
     }
-    ErasePhase1(t->status.number());
+    ErasePhase1(t->number);
     return;
   }
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle());
-  if (t == nullptr || t->status.status() == kFailed) return;
+  if (t == nullptr || t->status == TunnelStatus::kFailed) return;
   if (e.handle() != 0 && t->handle != 0 && e.handle() != t->handle) return;
   LOG_EVENT("%s: %s: %s; tunnel cache entries and filter rules removed", Tag(*t).c_str(), why,
             e.reason().c_str());
-  ErasePhase2(t->status.number());
+  ErasePhase2(t->number);
 }
 
 }  // namespace ike::tmd

@@ -9,53 +9,47 @@ namespace ike::tmd {
 
 const char* DirectionName(Direction d) { return d == Direction::kInbound ? "inbound" : "outbound"; }
 
-std::string StateOnlyKernel::SaKey(const IpAddress& destination, uint32_t spi) {
-  return destination.ToString() + "/" + std::to_string(spi);
+size_t StateOnlyKernel::SaKeyHash::operator()(const SaKey& k) const {
+  // FNV-1a over the octets and the SPI: cheap, and SPIs are random anyway.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+  for (uint8_t b : k.destination.octets) mix(b);
+  for (int i = 0; i < 4; ++i) mix(static_cast<uint8_t>(k.spi >> (8 * i)));
+  return static_cast<size_t>(h);
 }
 
 Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
-  const std::string key = SaKey(sa.destination, sa.spi);
+  const SaKey key{sa.destination, sa.spi};
   if (sas_.contains(key)) {
     return Error{"tunnel cache already holds SPI " + std::to_string(sa.spi) + " to " +
                  sa.destination.ToString()};
   }
-  ipc::TunnelCacheEntry e;
-  e.set_tunnel(sa.tunnel);
-  e.set_spi(sa.spi);
-  e.set_direction(DirectionName(sa.direction));
-  e.set_source(sa.source.ToString());
-  e.set_destination(sa.destination.ToString());
-  e.set_protocol("ESP");
-  e.set_mode(sa.source_port ? "tunnel-in-UDP" : "tunnel");
-  e.set_source_port(sa.source_port);
-  e.set_destination_port(sa.destination_port);
-  e.set_encryption(sa.encryption);
-  e.set_encryption_key_bits(sa.encryption_key_bits);
-  e.set_integrity(sa.integrity);
-  e.set_lifetime_seconds(sa.lifetime_seconds);
-  e.set_lifetime_kbytes(sa.lifetime_kbytes);
-  e.set_added_unix(sa.added_unix);
-  sas_.emplace(key, std::move(e));
+  CachedSa e;
+  e.tunnel = sa.tunnel;
+  e.direction = sa.direction;
+  e.source_port = sa.source_port;
+  e.destination_port = sa.destination_port;
+  e.source = sa.source;
+  e.encryption = Name(sa.encryption);
+  e.integrity = Name(sa.integrity);
+  e.encryption_key_bits = sa.encryption_key_bits;
+  e.lifetime_seconds = sa.lifetime_seconds;
+  e.lifetime_kbytes = sa.lifetime_kbytes;
+  e.added_unix = sa.added_unix;
+  sas_.emplace(key, e);
   return Status::Ok();
 }
 
 Status StateOnlyKernel::DeleteSa(const IpAddress& destination, uint32_t spi) {
-  sas_.erase(SaKey(destination, spi));
+  sas_.erase(SaKey{destination, spi});
   return Status::Ok();
 }
 
 Result<uint32_t> StateOnlyKernel::InstallPolicy(const PolicySpec& p) {
-  ipc::FilterRule r;
   const uint32_t id = next_rule_id_++;
-  r.set_id(id);
-  r.set_tunnel(p.tunnel);
-  r.set_action("permit");
-  r.set_direction(DirectionName(p.direction));
-  r.set_source(p.source.ToString());
-  r.set_destination(p.destination.ToString());
-  r.set_protocol(p.protocol);
-  r.set_spi(p.spi);
-  policies_.emplace(id, std::move(r));
+  // Ids only grow: the new rule goes at the end of the ordered map.
+  policies_.emplace_hint(policies_.end(), id,
+                         Rule{p.tunnel, p.direction, p.protocol, p.spi, p.source, p.destination});
   return id;
 }
 
@@ -65,21 +59,51 @@ Status StateOnlyKernel::DeletePolicy(uint32_t rule_id) {
 }
 
 std::vector<ipc::TunnelCacheEntry> StateOnlyKernel::ListSas() const {
-  std::vector<ipc::TunnelCacheEntry> out;
-  out.reserve(sas_.size());
-  for (const auto& [key, e] : sas_) out.push_back(e);
+  std::vector<std::pair<const SaKey*, const CachedSa*>> order;
+  order.reserve(sas_.size());
+  for (const auto& [key, e] : sas_) order.emplace_back(&key, &e);
   // Inbound before outbound within a tunnel, like the filter rules.
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return std::make_tuple(a.tunnel(), a.direction(), a.spi()) <
-           std::make_tuple(b.tunnel(), b.direction(), b.spi());
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::make_tuple(a.second->tunnel, a.second->direction, a.first->spi) <
+           std::make_tuple(b.second->tunnel, b.second->direction, b.first->spi);
   });
+  std::vector<ipc::TunnelCacheEntry> out;
+  out.reserve(order.size());
+  for (const auto& [key, sa] : order) {
+    ipc::TunnelCacheEntry& e = out.emplace_back();
+    e.set_tunnel(sa->tunnel);
+    e.set_spi(key->spi);
+    e.set_direction(DirectionName(sa->direction));
+    e.set_source(sa->source.ToString());
+    e.set_destination(key->destination.ToString());
+    e.set_protocol("ESP");
+    e.set_mode(sa->source_port ? "tunnel-in-UDP" : "tunnel");
+    e.set_source_port(sa->source_port);
+    e.set_destination_port(sa->destination_port);
+    e.set_encryption(sa->encryption.str());
+    e.set_encryption_key_bits(sa->encryption_key_bits);
+    e.set_integrity(sa->integrity.str());
+    e.set_lifetime_seconds(sa->lifetime_seconds);
+    e.set_lifetime_kbytes(sa->lifetime_kbytes);
+    e.set_added_unix(sa->added_unix);
+  }
   return out;
 }
 
 std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
   std::vector<ipc::FilterRule> out;
   out.reserve(policies_.size());
-  for (const auto& [id, r] : policies_) out.push_back(r);
+  for (const auto& [id, rule] : policies_) {
+    ipc::FilterRule& r = out.emplace_back();
+    r.set_id(id);
+    r.set_tunnel(rule.tunnel);
+    r.set_action("permit");
+    r.set_direction(DirectionName(rule.direction));
+    r.set_source(rule.source.ToString());
+    r.set_destination(rule.destination.ToString());
+    r.set_protocol(rule.protocol);
+    r.set_spi(rule.spi);
+  }
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include "common/bytes.h"
 #include "common/result.h"
 #include "ike.pb.h"
+#include "tmd/core/compact.h"
 
 namespace ike::tmd {
 
@@ -84,12 +85,41 @@ class StateOnlyKernel : public KernelBackend {
   size_t policy_count() const { return policies_.size(); }
 
  private:
-  // Key: destination address text + "/" + SPI (an SA is identified by its
-  // destination and SPI, RFC 4301 4.1).
-  static std::string SaKey(const IpAddress& destination, uint32_t spi);
+  // An SA is identified by its destination and SPI (RFC 4301 4.1).
+  struct SaKey {
+    IpAddress destination;
+    uint32_t spi = 0;
+    bool operator==(const SaKey& o) const = default;
+  };
+  struct SaKeyHash {
+    size_t operator()(const SaKey& k) const;
+  };
+  // What a tunnel cache entry shows, without the keys: addresses as octets,
+  // algorithm names shared (ListSas builds the protobuf rows).
+  struct CachedSa {
+    uint32_t tunnel = 0;
+    Direction direction = Direction::kInbound;
+    uint16_t source_port = 0;
+    uint16_t destination_port = 0;
+    IpAddress source;
+    Name encryption;
+    Name integrity;
+    uint32_t encryption_key_bits = 0;
+    uint32_t lifetime_seconds = 0;
+    uint64_t lifetime_kbytes = 0;
+    uint64_t added_unix = 0;
+  };
+  struct Rule {
+    uint32_t tunnel = 0;
+    Direction direction = Direction::kOutbound;
+    uint32_t protocol = 0;
+    uint32_t spi = 0;
+    AddressRange source;
+    AddressRange destination;
+  };
 
-  std::unordered_map<std::string, ipc::TunnelCacheEntry> sas_;
-  std::map<uint32_t, ipc::FilterRule> policies_;
+  std::unordered_map<SaKey, CachedSa, SaKeyHash> sas_;
+  std::map<uint32_t, Rule> policies_;
   uint32_t next_rule_id_ = 1;
 };
 

@@ -19,15 +19,16 @@ Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint
                                       std::set<uint32_t>* p2, ipc::ErrorCode* code) const {
   const uint32_t phase = r.phase();
   auto children_of = [&](uint32_t n1, std::set<uint32_t>* out) {
-    for (const auto& [n, t] : phase2_) {
-      if (t.status.phase1_number() == n1) out->insert(n);
-    }
+    phase2_.ForEach([&](uint32_t n, const Phase2Tunnel& t) {
+      if (t.phase1_number == n1) out->insert(n);
+    });
   };
+  // Numbers come in ascending order: hinted inserts at the end are O(1).
   if (r.all()) {
     if (phase != 2)
-      for (const auto& [n, t] : phase1_) p1->insert(n);
+      phase1_.ForEach([&](uint32_t n, const Phase1Tunnel&) { p1->insert(p1->end(), n); });
     if (phase != 1)
-      for (const auto& [n, t] : phase2_) p2->insert(n);
+      phase2_.ForEach([&](uint32_t n, const Phase2Tunnel&) { p2->insert(p2->end(), n); });
   }
   for (uint32_t n : r.numlist()) {
     const bool has1 = phase1_.contains(n), has2 = phase2_.contains(n);
@@ -41,7 +42,7 @@ Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint
     if (phase != 0) continue;
     if (has2) {
       p2->insert(n);
-      const uint32_t n1 = phase2_.at(n).status.phase1_number();
+      const uint32_t n1 = phase2_.Find(n)->phase1_number;
       std::set<uint32_t> siblings;
       children_of(n1, &siblings);
       bool shared = false;
@@ -54,14 +55,14 @@ Status TunnelManager::CollectRemovals(const ipc::RemoveRequest& r, std::set<uint
   }
   if (!r.local_address().empty() || !r.remote_address().empty()) {
     const size_t before = p1->size() + p2->size();
-    for (const auto& [n, t] : phase1_) {
-      if (t.status.local_address() != r.local_address() ||
-          t.status.remote_address() != r.remote_address()) {
-        continue;
+    phase1_.ForEach([&](uint32_t n, const Phase1Tunnel& t) {
+      if (t.local_address.str() != r.local_address() ||
+          t.remote_address.str() != r.remote_address()) {
+        return;
       }
       if (phase != 2) p1->insert(n);
       if (phase != 1) children_of(n, p2);
-    }
+    });
     if (p1->size() + p2->size() == before) {
       *code = ipc::UNKNOWN_TUNNEL;
       return Error{"no tunnel from " + r.local_address() + " to " + r.remote_address() +
@@ -84,28 +85,28 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
   if (!selected.ok()) return ipc::MakeError(0, code, selected.error().message);
   ipc::Envelope out;
   ipc::RemoveReply* reply = out.mutable_remove_reply();
-  auto notify = [&](uint32_t phase, uint32_t n, const std::string& status) {
+  auto notify = [&](uint32_t phase, uint32_t n, TunnelStatus status) {
     // A Failed tunnel has no SA left in isakmpd.
-    if (status == kFailed || !isakmpd_.connected()) return;
+    if (status == TunnelStatus::kFailed || !isakmpd_.connected()) return;
     ipc::Envelope e;
     e.mutable_remove_tunnel()->set_phase(phase);
     e.mutable_remove_tunnel()->set_tunnel(n);
     SendToIsakmpd(std::move(e), 0, 0, 0);
   };
   for (uint32_t n : p2) {
-    Phase2Tunnel& t = phase2_.at(n);
-    notify(2, n, t.status.status());
+    Phase2Tunnel& t = *phase2_.Find(n);
+    notify(2, n, t.status);
     LOG_EVENT("%s: removed by the operator; tunnel cache entries and filter rules removed",
               Tag(t).c_str());
     ipc::TunnelRef* ref = reply->add_removed();
     ref->set_phase(2);
     ref->set_number(n);
-    ref->set_name(t.status.name());
+    ref->set_name(t.name);
     ErasePhase2(n);
   }
   for (uint32_t n : p1) {
-    Phase1Tunnel& t = phase1_.at(n);
-    notify(1, n, t.status.status());
+    Phase1Tunnel& t = *phase1_.Find(n);
+    notify(1, n, t.status);
     LOG_EVENT("%s: removed by the operator", Tag(t).c_str());
     std::vector<uint32_t> waiting = t.waiting;
     for (uint32_t n2 : waiting) {
@@ -116,7 +117,7 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
     ipc::TunnelRef* ref = reply->add_removed();
     ref->set_phase(1);
     ref->set_number(n);
-    ref->set_name(t.status.name());
+    ref->set_name(t.name);
     ErasePhase1(n);
   }
   return out;

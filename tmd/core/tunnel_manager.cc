@@ -3,7 +3,6 @@
 #include "tmd/core/tunnel_manager.h"
 
 #include <algorithm>
-#include <unordered_set>
 
 #include "common/log.h"
 
@@ -28,14 +27,11 @@ void NumberPool::Release(uint32_t n) {
 TunnelManager::TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock)
     : kernel_(kernel), isakmpd_(isakmpd), clock_(clock) {}
 
-const Phase1Tunnel* TunnelManager::FindPhase1(uint32_t number) const {
-  auto it = phase1_.find(number);
-  return it == phase1_.end() ? nullptr : &it->second;
-}
-
-const Phase2Tunnel* TunnelManager::FindPhase2(uint32_t number) const {
-  auto it = phase2_.find(number);
-  return it == phase2_.end() ? nullptr : &it->second;
+void TunnelManager::SetDatabase(DatabasePtr database) {
+  database_ = std::move(database);
+  // Raised limits start waiting negotiations now rather than at the next release.
+  if (database_) UpdateAdmissionLimits();
+  admission_.Drain([this](const AdmissionQueue::Ticket& t) { return StartQueuedPhase1(t); });
 }
 
 // Events name a tunnel by number once tmd assigned one, by handle before.
@@ -45,8 +41,7 @@ Phase1Tunnel* TunnelManager::Phase1ByRef(uint32_t number, uint64_t handle) {
     if (h == phase1_by_handle_.end()) return nullptr;
     number = h->second;
   }
-  auto it = phase1_.find(number);
-  return it == phase1_.end() ? nullptr : &it->second;
+  return phase1_.Find(number);
 }
 
 Phase2Tunnel* TunnelManager::Phase2ByRef(uint32_t number, uint64_t handle) {
@@ -55,75 +50,97 @@ Phase2Tunnel* TunnelManager::Phase2ByRef(uint32_t number, uint64_t handle) {
     if (h == phase2_by_handle_.end()) return nullptr;
     number = h->second;
   }
-  auto it = phase2_.find(number);
-  return it == phase2_.end() ? nullptr : &it->second;
+  return phase2_.Find(number);
 }
 
-Phase1Tunnel* TunnelManager::LivePhase1(const std::string& name) {
+Phase1Tunnel* TunnelManager::LivePhase1(std::string_view name) {
   auto it = phase1_by_name_.find(name);
   return it == phase1_by_name_.end() ? nullptr : Phase1ByRef(it->second, 0);
 }
 
-Phase2Tunnel* TunnelManager::LivePhase2(const std::string& name) {
+Phase2Tunnel* TunnelManager::LivePhase2(std::string_view name) {
   auto it = phase2_by_name_.find(name);
   return it == phase2_by_name_.end() ? nullptr : Phase2ByRef(it->second, 0);
 }
 
+namespace {
+
+// The index key views the tunnel's own name; re-pointing a key means erasing
+// it first (assigning through [] would keep the old view).
+template <typename Map>
+void Reindex(Map& index, std::string* name, std::string_view new_name, uint32_t number) {
+  auto old = index.find(*name);
+  if (old != index.end() && old->second == number) index.erase(old);
+  *name = new_name;
+  if (name->empty()) return;
+  index.erase(*name);
+  index.emplace(*name, number);
+}
+
+template <typename Map>
+void Unindex(Map& index, const std::string& name, uint32_t number) {
+  auto it = index.find(name);
+  if (it != index.end() && it->second == number) index.erase(it);
+}
+
+}  // namespace
+
+void TunnelManager::SetName(Phase1Tunnel& t, std::string_view name) {
+  Reindex(phase1_by_name_, &t.name, name, t.number);
+}
+
+void TunnelManager::SetName(Phase2Tunnel& t, std::string_view name) {
+  Reindex(phase2_by_name_, &t.name, name, t.number);
+}
+
 std::string TunnelManager::Tag(const Phase1Tunnel& t) const {
-  const ipc::Phase1Status& s = t.status;
-  const std::string ic = s.icookie().empty() ? "0000000000000000" : s.icookie();
-  const std::string rc = s.rcookie().empty() ? "0000000000000000" : s.rcookie();
-  return "tunnel " + std::to_string(s.number()) + " phase 1 peer " + s.remote_address() +
-         " cookies " + ic + ":" + rc;
+  return "tunnel " + std::to_string(t.number) + " phase 1 peer " + t.remote_address.str() +
+         " cookies " + t.icookie.HexOrZero() + ":" + t.rcookie.HexOrZero();
 }
 
 std::string TunnelManager::Tag(const Phase2Tunnel& t) const {
   // Phase 2 lines carry the peer and cookies of the phase 1 SA protecting them.
   std::string peer = "unknown", ic = "0000000000000000", rc = ic;
-  if (const Phase1Tunnel* p1 = FindPhase1(t.status.phase1_number())) {
-    peer = p1->status.remote_address();
-    if (!p1->status.icookie().empty()) ic = p1->status.icookie();
-    if (!p1->status.rcookie().empty()) rc = p1->status.rcookie();
+  if (const Phase1Tunnel* p1 = FindPhase1(t.phase1_number)) {
+    peer = p1->remote_address.str();
+    ic = p1->icookie.HexOrZero();
+    rc = p1->rcookie.HexOrZero();
   }
-  return "tunnel " + std::to_string(t.status.number()) + " phase 2 peer " + peer + " cookies " +
-         ic + ":" + rc;
+  return "tunnel " + std::to_string(t.number) + " phase 2 peer " + peer + " cookies " + ic + ":" +
+         rc;
 }
 
 void TunnelManager::Uninstall(Phase2Tunnel& t) {
-  for (const auto& sa : t.sas) {
-    Status s = kernel_.DeleteSa(sa.destination, sa.spi);
+  for (uint8_t i = 0; i < t.sa_count; ++i) {
+    Status s = kernel_.DeleteSa(t.sas[i].destination, t.sas[i].spi);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
-  for (uint32_t rule : t.rules) {
-    Status s = kernel_.DeletePolicy(rule);
+  for (uint8_t i = 0; i < t.rule_count; ++i) {
+    Status s = kernel_.DeletePolicy(t.rules[i]);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
-  t.sas.clear();
-  t.rules.clear();
+  t.sa_count = 0;
+  t.rule_count = 0;
 }
 
 void TunnelManager::ErasePhase1(uint32_t number) {
-  auto it = phase1_.find(number);
-  if (it == phase1_.end()) return;
-  if (it->second.handle != 0) phase1_by_handle_.erase(it->second.handle);
-  auto n = phase1_by_name_.find(it->second.status.name());
-  if (n != phase1_by_name_.end() && n->second == number) phase1_by_name_.erase(n);
-  phase1_.erase(it);
+  Phase1Tunnel* t = phase1_.Find(number);
+  if (t == nullptr) return;
+  if (t->handle != 0) phase1_by_handle_.erase(t->handle);
+  Unindex(phase1_by_name_, t->name, number);
+  phase1_.Erase(number);
   phase1_numbers_.Release(number);
   ReleasePhase1Slot(number);
 }
 
 void TunnelManager::ErasePhase2(uint32_t number) {
-  auto it = phase2_.find(number);
-  if (it == phase2_.end()) return;
-  Uninstall(it->second);
-  if (it->second.handle != 0) phase2_by_handle_.erase(it->second.handle);
-  auto n = phase2_by_name_.find(it->second.status.name());
-  if (n != phase2_by_name_.end() && n->second == number) phase2_by_name_.erase(n);
-  if (Phase1Tunnel* p1 = Phase1ByRef(it->second.status.phase1_number(), 0)) {
-    std::erase(p1->waiting, number);
-  }
-  phase2_.erase(it);
+  Phase2Tunnel* t = phase2_.Find(number);
+  if (t == nullptr) return;
+  Uninstall(*t);
+  if (t->handle != 0) phase2_by_handle_.erase(t->handle);
+  Unindex(phase2_by_name_, t->name, number);
+  if (Phase1Tunnel* p1 = Phase1ByRef(t->phase1_number, 0)) std::erase(p1->waiting, number);
+  phase2_.Erase(number);
   phase2_numbers_.Release(number);
 }
 
@@ -135,62 +152,6 @@ uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, ui
   pending_[id] = {phase, number, serial};
   isakmpd_.Send(envelope);
   return id;
-}
-
-namespace {
-
-template <typename Map>
-std::vector<uint32_t> SortedKeys(const Map& m) {
-  std::vector<uint32_t> keys;
-  keys.reserve(m.size());
-  for (const auto& [k, v] : m) keys.push_back(k);
-  std::sort(keys.begin(), keys.end());
-  return keys;
-}
-
-}  // namespace
-
-ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
-  ipc::Envelope out;
-  ipc::ListReply* reply = out.mutable_list_reply();
-  const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
-  auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
-  if (r.db()) {
-    if (database_) *reply->mutable_database() = database_->proto();
-    return out;
-  }
-  if (r.cache() || r.filters()) {
-    // numlist= narrows the kernel tables to those phase 2 tunnels.
-    if (r.cache()) {
-      for (auto& e : kernel_.ListSas()) {
-        if (selected(e.tunnel())) *reply->add_cache() = std::move(e);
-      }
-    }
-    if (r.filters()) {
-      for (auto& f : kernel_.ListPolicies()) {
-        if (selected(f.tunnel())) *reply->add_filter() = std::move(f);
-      }
-    }
-    return out;
-  }
-  // Phase 1 rows before phase 2 rows, each sorted by number (AIX layout).
-  std::unordered_set<uint32_t> listed1;
-  if (r.phase() != 2) {
-    for (uint32_t n : SortedKeys(phase1_)) {
-      if (!selected(n)) continue;
-      *reply->add_phase1() = phase1_.at(n).status;
-      listed1.insert(n);
-    }
-  }
-  if (r.phase() != 1) {
-    for (uint32_t n : SortedKeys(phase2_)) {
-      const ipc::Phase2Status& s = phase2_.at(n).status;
-      // phase=1+: the phase 2 tunnels of the listed phase 1 tunnels.
-      const bool keep = r.phase() == 3 ? listed1.contains(s.phase1_number()) : selected(n);
-      if (keep) *reply->add_phase2() = s;
-    }
-  }
-  return out;
 }
 
 void TunnelManager::OnIsakmpdMessage(ipc::Envelope& e) {
@@ -223,31 +184,32 @@ void TunnelManager::OnIsakmpdMessage(ipc::Envelope& e) {
 void TunnelManager::OnIsakmpdDisconnected() {
   pending_.clear();
   const std::string reason = "isakmpd stopped during the negotiation";
-  for (uint32_t n : SortedKeys(phase1_)) {
-    Phase1Tunnel& t = phase1_.at(n);
-    if (t.status.status() == kNegotiating) FailPhase1(t, reason);
-  }
-  for (uint32_t n : SortedKeys(phase2_)) {
-    Phase2Tunnel& t = phase2_.at(n);
-    if (t.status.status() == kNegotiating) FailPhase2(t, reason);
-  }
+  // FailPhase1 may start queued negotiations and fail waiting phase 2
+  // tunnels, but never adds or erases tunnels.
+  phase1_.ForEach([&](uint32_t, Phase1Tunnel& t) {
+    if (t.status == TunnelStatus::kNegotiating) FailPhase1(t, reason);
+  });
+  phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) {
+    if (t.status == TunnelStatus::kNegotiating) FailPhase2(t, reason);
+  });
 }
 
 void TunnelManager::Shutdown() {
   // isakmpd deletes its own SAs (Delete payloads) when it stops; tmd removes
   // only the kernel state it installed.
-  for (auto& [n, t] : phase2_) Uninstall(t);
+  phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) { Uninstall(t); });
   kernel_.Clear();
   LOG_EVENT("removed %zu phase 2 tunnels from the kernel tunnel cache", phase2_.size());
-  phase1_.clear();
-  phase2_.clear();
-  phase1_by_handle_.clear();
-  phase2_by_handle_.clear();
   phase1_by_name_.clear();
   phase2_by_name_.clear();
+  phase1_.Clear();
+  phase2_.Clear();
+  phase1_by_handle_.clear();
+  phase2_by_handle_.clear();
   pending_.clear();
   phase1_numbers_ = NumberPool();
   phase2_numbers_ = NumberPool();
+  admission_ = AdmissionQueue();
 }
 
 }  // namespace ike::tmd

@@ -12,10 +12,12 @@
 // a fresh system. For remove and list, N is always a live tunnel number.
 #pragma once
 
+#include <array>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -23,6 +25,8 @@
 #include "common/clock.h"
 #include "common/result.h"
 #include "ike.pb.h"
+#include "tmd/core/admission.h"
+#include "tmd/core/compact.h"
 #include "tmd/core/database.h"
 #include "tmd/core/kernel.h"
 
@@ -53,25 +57,115 @@ inline constexpr char kNegotiating[] = "Negotiating";
 inline constexpr char kActive[] = "Active";
 inline constexpr char kFailed[] = "Failed";
 
+// What tmd keeps per tunnel: compact values (compact.h); the protobuf rows
+// of ike cmd=list are built from them only when a listing asks.
 struct Phase1Tunnel {
-  ipc::Phase1Status status;       // what ike cmd=list shows
+  uint32_t number = 0;
+  TunnelStatus status = TunnelStatus::kNegotiating;
+  std::string name;  // the definition's (empty for an unmatched responder)
+  Name state, role, mode, encryption, hash, auth_method, dh_group;
+  AddressText local_address, remote_address, local_id, remote_id;
+  Cookie icookie, rcookie;
+  uint32_t lifetime_seconds = 0;
+  uint64_t established_unix = 0;
+  OptionalText reason;            // why it failed
   uint64_t handle = 0;            // isakmpd's id; 0 until known
   uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
 };
 
 struct Phase2Tunnel {
-  ipc::Phase2Status status;
+  uint32_t number = 0;
+  uint32_t phase1_number = 0;
+  TunnelStatus status = TunnelStatus::kNegotiating;
+  bool phase2_requested = false;
+  std::string name;
+  Name state, role, encryption, integrity, pfs_group;
+  RangeText local_id, remote_id;  // "first-last"
+  uint32_t spi_in = 0;
+  uint32_t spi_out = 0;
+  uint32_t lifetime_seconds = 0;
+  uint64_t established_unix = 0;
+  OptionalText reason;
   uint64_t handle = 0;
   uint64_t serial = 0;
-  // Installed kernel state, removed with the tunnel.
+  // Installed kernel state, removed with the tunnel: one SA and one filter
+  // rule per direction.
   struct InstalledSa {
     IpAddress destination;
-    uint32_t spi;
+    uint32_t spi = 0;
   };
-  std::vector<InstalledSa> sas;
-  std::vector<uint32_t> rules;
-  bool phase2_requested = false;
+  std::array<InstalledSa, 2> sas;
+  std::array<uint32_t, 2> rules{};
+  uint8_t sa_count = 0;
+  uint8_t rule_count = 0;
+};
+
+// The ike cmd=list rows. |verbose| false: only what the table shows (number,
+// status, ids, reason; phase 2 also its phase 1 number).
+ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose = true);
+ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose = true);
+
+// Live tunnels by number. Numbers are dense (NumberPool hands out the lowest
+// free one), so a vector indexed by number beats a hash map; entries are
+// heap nodes, so references stay valid while other tunnels come and go.
+template <typename T>
+class TunnelTable {
+ public:
+  T* Find(uint32_t n) { return n >= 1 && n <= slots_.size() ? slots_[n - 1].get() : nullptr; }
+  const T* Find(uint32_t n) const {
+    return n >= 1 && n <= slots_.size() ? slots_[n - 1].get() : nullptr;
+  }
+  bool contains(uint32_t n) const { return Find(n) != nullptr; }
+  // A fresh T for number |n| (>= 1), replacing any old one.
+  T& Create(uint32_t n) {
+    if (n > slots_.size()) slots_.resize(n);
+    if (!slots_[n - 1]) ++count_;
+    slots_[n - 1] = std::make_unique<T>();
+    return *slots_[n - 1];
+  }
+  void Erase(uint32_t n) {
+    if (!contains(n)) return;
+    slots_[n - 1].reset();
+    --count_;
+    while (!slots_.empty() && !slots_.back()) slots_.pop_back();
+  }
+  void Clear() {
+    slots_.clear();
+    count_ = 0;
+  }
+  size_t size() const { return count_; }
+  // The smallest live number above |n|; 0 when there is none.
+  uint32_t NextAfter(uint32_t n) const {
+    for (size_t i = n; i < slots_.size(); ++i) {
+      if (slots_[i]) return static_cast<uint32_t>(i + 1);
+    }
+    return 0;
+  }
+  // Calls fn(number, T&) in ascending order; fn must not add or erase.
+  template <typename Fn>
+  void ForEach(Fn fn) {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i]) fn(static_cast<uint32_t>(i + 1), *slots_[i]);
+    }
+  }
+  template <typename Fn>
+  void ForEach(Fn fn) const {
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i]) fn(static_cast<uint32_t>(i + 1), *slots_[i]);
+    }
+  }
+
+ private:
+  std::vector<std::unique_ptr<T>> slots_;
+  size_t count_ = 0;
+};
+
+// Where a listing in chunks has got to (TunnelManager::ListChunk).
+struct ListCursor {
+  uint32_t phase = 1;                    // rows of this phase come next; 3 = done
+  uint32_t after = 0;                    // the last number listed in that phase
+  std::unordered_set<uint32_t> listed1;  // phase=1+: the phase 1 rows listed
 };
 
 class TunnelManager {
@@ -79,7 +173,7 @@ class TunnelManager {
   TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock);
 
   // The database in force; a refresh swaps it. Live tunnels keep running.
-  void SetDatabase(DatabasePtr database) { database_ = std::move(database); }
+  void SetDatabase(DatabasePtr database);
   const DatabasePtr& database() const { return database_; }
 
   // ike command requests. Each returns the reply body (ActivateReply,
@@ -87,6 +181,12 @@ class TunnelManager {
   ipc::Envelope Activate(const ipc::ActivateRequest& request);
   ipc::Envelope Remove(const ipc::RemoveRequest& request);
   ipc::Envelope List(const ipc::ListRequest& request) const;
+  // The phase 1 and phase 2 rows of a listing, at most |max_rows| at a time:
+  // appends the rows after |cursor| to |out| and advances it. Returns true
+  // while more rows follow. Tunnels that come or go between chunks are
+  // listed or not, as they are when their turn comes; none twice.
+  bool ListChunk(const ipc::ListRequest& request, ListCursor* cursor, size_t max_rows,
+                 ipc::ListReply* out) const;
 
   // Everything isakmpd sends on its connection: Ack/Error replies to our
   // requests and the events. Key bytes in Phase2Established are handed to
@@ -97,8 +197,8 @@ class TunnelManager {
   // tmd stop: removes all kernel state tmd installed and forgets the tunnels.
   void Shutdown();
 
-  const Phase1Tunnel* FindPhase1(uint32_t number) const;
-  const Phase2Tunnel* FindPhase2(uint32_t number) const;
+  const Phase1Tunnel* FindPhase1(uint32_t number) const { return phase1_.Find(number); }
+  const Phase2Tunnel* FindPhase2(uint32_t number) const { return phase2_.Find(number); }
   size_t phase1_count() const { return phase1_.size(); }
   size_t phase2_count() const { return phase2_.size(); }
 
@@ -143,8 +243,11 @@ class TunnelManager {
   // tunnel_manager.cc
   Phase1Tunnel* Phase1ByRef(uint32_t number, uint64_t handle);
   Phase2Tunnel* Phase2ByRef(uint32_t number, uint64_t handle);
-  Phase1Tunnel* LivePhase1(const std::string& name);
-  Phase2Tunnel* LivePhase2(const std::string& name);
+  Phase1Tunnel* LivePhase1(std::string_view name);
+  Phase2Tunnel* LivePhase2(std::string_view name);
+  // The name indexes point into the tunnels' own |name|: set names only here.
+  void SetName(Phase1Tunnel& t, std::string_view name);
+  void SetName(Phase2Tunnel& t, std::string_view name);
   // "tunnel N phase P peer X cookies I:R", the prefix of every log line.
   std::string Tag(const Phase1Tunnel& t) const;
   Phase1Tunnel* AdoptResponderPhase1(const ipc::StateChange& e);
@@ -165,13 +268,14 @@ class TunnelManager {
   const Clock& clock_;
   DatabasePtr database_;
 
-  std::unordered_map<uint32_t, Phase1Tunnel> phase1_;
-  std::unordered_map<uint32_t, Phase2Tunnel> phase2_;
+  TunnelTable<Phase1Tunnel> phase1_;
+  TunnelTable<Phase2Tunnel> phase2_;
   std::unordered_map<uint64_t, uint32_t> phase1_by_handle_;
   std::unordered_map<uint64_t, uint32_t> phase2_by_handle_;
-  // Definition name -> the live tunnel started for it (latest).
-  std::unordered_map<std::string, uint32_t> phase1_by_name_;
-  std::unordered_map<std::string, uint32_t> phase2_by_name_;
+  // Definition name -> the live tunnel started for it (latest). The key
+  // views that tunnel's own name (SetName), so no second copy is kept.
+  std::unordered_map<std::string_view, uint32_t> phase1_by_name_;
+  std::unordered_map<std::string_view, uint32_t> phase2_by_name_;
   NumberPool phase1_numbers_;
   NumberPool phase2_numbers_;
   struct Pending {
@@ -184,23 +288,20 @@ class TunnelManager {
   uint64_t next_request_id_ = 1;
   uint64_t next_serial_ = 1;
 
-  // Admission control (settings.max_negotiations): a burst of activations is
-  // queued, oldest first, instead of flooding isakmpd and the peer.
+  // Admission control (settings.max_negotiations, max_negotiations_per_peer):
+  // a burst of activations is queued, oldest first, instead of flooding
+  // isakmpd and the peers.
   void AdmitPhase1(Phase1Tunnel& t, const db::IkeTunnel& def);
   void SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def);
+  // A queued ticket's turn: false when it is stale.
+  bool StartQueuedPhase1(const AdmissionQueue::Ticket& ticket);
   void ReleasePhase1Slot(uint32_t number);
-  size_t MaxNegotiations() const;
-  struct QueuedPhase1 {
-    uint32_t number;
-    uint64_t serial;
-    db::IkeTunnel definition;
-  };
-  std::unordered_set<uint32_t> phase1_in_flight_;
-  std::deque<QueuedPhase1> phase1_queue_;
+  void UpdateAdmissionLimits();
+  AdmissionQueue admission_;
 
  public:
-  size_t phase1_in_flight() const { return phase1_in_flight_.size(); }
-  size_t phase1_queued() const { return phase1_queue_.size(); }
+  size_t phase1_in_flight() const { return admission_.in_flight(); }
+  size_t phase1_queued() const { return admission_.queued(); }
 };
 
 }  // namespace ike::tmd

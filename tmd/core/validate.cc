@@ -119,6 +119,16 @@ void Validator::CheckSettings() {
     Fail({{"settings", -1}, {"ike_port", -1}}, "settings", "ike_port",
          std::to_string(s.ike_port()) + " is not a UDP port");
   }
+  // A per-peer cap above the total cap would never apply: most likely the
+  // two numbers were swapped or max_negotiations was forgotten.
+  const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;
+  if (s.has_max_negotiations_per_peer() && s.max_negotiations_per_peer() > total) {
+    Fail({{"settings", -1}, {"max_negotiations_per_peer", -1}}, "settings",
+         "max_negotiations_per_peer",
+         std::to_string(s.max_negotiations_per_peer()) + " is more than max_negotiations (" +
+             std::to_string(total) + "); use at most " + std::to_string(total) +
+             ", or 0 for no per-peer cap");
+  }
 }
 
 void Validator::CheckUnique(const char* kind, const std::vector<std::string>& names,

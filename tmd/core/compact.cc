@@ -1,0 +1,83 @@
+// Compact per-tunnel values (compact.h).
+#include "tmd/core/compact.h"
+
+#include <cstdio>
+#include <unordered_set>
+
+namespace ike::tmd {
+
+const char* StatusName(TunnelStatus s) {
+  switch (s) {
+    case TunnelStatus::kNegotiating:
+      return "Negotiating";
+    case TunnelStatus::kActive:
+      return "Active";
+    case TunnelStatus::kFailed:
+      return "Failed";
+  }
+  return "Failed";
+}
+
+const std::string Name::kEmpty;
+
+Name::Name(std::string_view text) {
+  if (text.empty()) return;
+  // Node-based: the strings never move, so the pointers stay valid.
+  static auto* pool = new std::unordered_set<std::string>();
+  text_ = &*pool->emplace(text).first;
+}
+
+namespace {
+
+std::optional<IpAddress> ParseCanonical(std::string_view text, const IpAddress*) {
+  std::optional<IpAddress> a = IpAddress::Parse(text);
+  if (a && a->ToString() == text) return a;
+  return std::nullopt;
+}
+
+std::optional<AddressRange> ParseCanonical(std::string_view text, const AddressRange*) {
+  // Only "first-last" is canonical; a lone address or a subnet is kept as text.
+  if (text.find('-') == std::string_view::npos) return std::nullopt;
+  Result<AddressRange> r = AddressRange::Parse(text);
+  if (r.ok() && r->ToString() == text) return *r;
+  return std::nullopt;
+}
+
+}  // namespace
+
+template <typename T>
+void CompactText<T>::Set(std::string_view text) {
+  value_ = ParseCanonical(text, static_cast<const T*>(nullptr));
+  other_ = value_ || text.empty() ? nullptr : std::make_unique<std::string>(text);
+}
+
+template <typename T>
+std::string CompactText<T>::str() const {
+  if (value_) return value_->ToString();
+  return other_ ? *other_ : std::string();
+}
+
+template class CompactText<IpAddress>;
+template class CompactText<AddressRange>;
+
+void Cookie::Set(std::string_view hex) {
+  if (hex.size() != 16) return;
+  uint64_t v = 0;
+  for (char c : hex) {
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (d < 0) return;
+    v = v << 4 | static_cast<uint64_t>(d);
+  }
+  value = v;
+  known = true;
+}
+
+std::string Cookie::Hex() const { return known ? HexOrZero() : std::string(); }
+
+std::string Cookie::HexOrZero() const {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(known ? value : 0));
+  return buf;
+}
+
+}  // namespace ike::tmd

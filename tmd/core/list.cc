@@ -1,0 +1,123 @@
+// ike cmd=list: the rows are built from the compact tunnels only when asked,
+// in chunks so a listing of 20,000 tunnels never holds tmd's loop for long
+// (the service sends one ListReply per chunk; conventions.md).
+#include <limits>
+
+#include "tmd/core/tunnel_manager.h"
+
+namespace ike::tmd {
+
+ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose) {
+  ipc::Phase1Status s;
+  s.set_number(t.number);
+  s.set_status(StatusName(t.status));
+  s.set_local_id(t.local_id.str());
+  s.set_remote_id(t.remote_id.str());
+  s.set_reason(t.reason.str());
+  if (!verbose) return s;
+  s.set_name(t.name);
+  s.set_state(t.state.str());
+  s.set_role(t.role.str());
+  s.set_mode(t.mode.str());
+  s.set_local_address(t.local_address.str());
+  s.set_remote_address(t.remote_address.str());
+  s.set_icookie(t.icookie.Hex());
+  s.set_rcookie(t.rcookie.Hex());
+  s.set_encryption(t.encryption.str());
+  s.set_hash(t.hash.str());
+  s.set_auth_method(t.auth_method.str());
+  s.set_dh_group(t.dh_group.str());
+  s.set_lifetime_seconds(t.lifetime_seconds);
+  s.set_established_unix(t.established_unix);
+  return s;
+}
+
+ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose) {
+  ipc::Phase2Status s;
+  s.set_number(t.number);
+  s.set_phase1_number(t.phase1_number);
+  s.set_status(StatusName(t.status));
+  s.set_local_id(t.local_id.str());
+  s.set_remote_id(t.remote_id.str());
+  s.set_reason(t.reason.str());
+  if (!verbose) return s;
+  s.set_name(t.name);
+  s.set_state(t.state.str());
+  s.set_role(t.role.str());
+  s.set_spi_in(t.spi_in);
+  s.set_spi_out(t.spi_out);
+  s.set_encryption(t.encryption.str());
+  s.set_integrity(t.integrity.str());
+  s.set_pfs_group(t.pfs_group.str());
+  s.set_lifetime_seconds(t.lifetime_seconds);
+  s.set_established_unix(t.established_unix);
+  return s;
+}
+
+ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
+  ipc::Envelope out;
+  ipc::ListReply* reply = out.mutable_list_reply();
+  const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
+  auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
+  if (r.db()) {
+    if (database_) *reply->mutable_database() = database_->proto();
+    return out;
+  }
+  if (r.cache() || r.filters()) {
+    // numlist= narrows the kernel tables to those phase 2 tunnels.
+    if (r.cache()) {
+      for (auto& e : kernel_.ListSas()) {
+        if (selected(e.tunnel())) *reply->add_cache() = std::move(e);
+      }
+    }
+    if (r.filters()) {
+      for (auto& f : kernel_.ListPolicies()) {
+        if (selected(f.tunnel())) *reply->add_filter() = std::move(f);
+      }
+    }
+    return out;
+  }
+  ListCursor cursor;
+  ListChunk(r, &cursor, std::numeric_limits<size_t>::max(), reply);
+  return out;
+}
+
+// Phase 1 rows before phase 2 rows, each in number order (AIX layout). The
+// cursor remembers the last number visited, so a chunk resumes after it even
+// if tunnels were added or removed in between.
+bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, size_t max_rows,
+                              ipc::ListReply* out) const {
+  const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
+  auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
+  size_t rows = 0;
+  if (cursor->phase == 1 && r.phase() != 2) {
+    for (uint32_t n = phase1_.NextAfter(cursor->after); n != 0; n = phase1_.NextAfter(n)) {
+      if (rows == max_rows) return true;
+      cursor->after = n;
+      if (!selected(n)) continue;
+      *out->add_phase1() = Phase1Row(*phase1_.Find(n), r.verbose());
+      if (r.phase() == 3) cursor->listed1.insert(n);
+      ++rows;
+    }
+  }
+  if (cursor->phase == 1) {
+    cursor->phase = 2;
+    cursor->after = 0;
+  }
+  if (cursor->phase == 2 && r.phase() != 1) {
+    for (uint32_t n = phase2_.NextAfter(cursor->after); n != 0; n = phase2_.NextAfter(n)) {
+      if (rows == max_rows) return true;
+      cursor->after = n;
+      const Phase2Tunnel& t = *phase2_.Find(n);
+      // phase=1+: the phase 2 tunnels of the listed phase 1 tunnels.
+      const bool keep = r.phase() == 3 ? cursor->listed1.contains(t.phase1_number) : selected(n);
+      if (!keep) continue;
+      *out->add_phase2() = Phase2Row(t, r.verbose());
+      ++rows;
+    }
+  }
+  cursor->phase = 3;
+  return false;
+}
+
+}  // namespace ike::tmd

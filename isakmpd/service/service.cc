@@ -1,5 +1,6 @@
 #include "isakmpd/service/service.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <set>
@@ -125,51 +126,99 @@ void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
   tmd_->Send(Reply(e.request_id(), std::move(reply)));
 }
 
+namespace {
+
+bool IsUnspecified(const IpAddress& ip) {
+  for (size_t i = 0; i < ip.size(); ++i) {
+    if (ip.octets[i] != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
   manager_->SetDatabase(database);
   if (database.settings().log_level() != db::LOG_LEVEL_UNSPECIFIED)
     SetLogLevel(static_cast<LogLevel>(database.settings().log_level()));
-  std::set<std::string> wanted(database.settings().listen_address().begin(),
-                               database.settings().listen_address().end());
-  for (const auto& t : database.ike_tunnel()) wanted.insert(t.local_address());
-  std::set<std::string> keys;
-  for (const auto& address : wanted) {
-    auto ip = IpAddress::Parse(address);
-    if (!ip) continue;
-    for (uint16_t port : {manager_->ike_port(), nat_traversal::kPort}) {
-      const Endpoint local{*ip, port};
-      keys.insert(local.ToString());
-      if (!sockets_.count(local.ToString())) Listen(local);
+  std::set<IpAddress> wanted;
+  for (const auto& text : database.settings().listen_address()) {
+    if (auto ip = IpAddress::Parse(text)) wanted.insert(*ip);
+  }
+  for (const auto& t : database.ike_tunnel()) {
+    if (auto ip = IpAddress::Parse(t.local_address())) wanted.insert(*ip);
+  }
+  std::set<int> any_families;  // a wildcard covers every address of its family
+  for (const IpAddress& ip : wanted) {
+    if (IsUnspecified(ip)) any_families.insert(ip.family);
+  }
+  const uint16_t ports[] = {manager_->ike_port(), nat_traversal::kPort};
+  std::set<SocketKey> keys;
+  std::set<std::pair<int, uint16_t>> any_keys;
+  for (const IpAddress& ip : wanted) {
+    for (uint16_t port : ports) {
+      if (any_families.count(ip.family)) {
+        any_keys.insert({ip.family, port});
+        if (!any_sockets_.count({ip.family, port})) ListenAny(Endpoint{ip, port});
+      } else {
+        keys.insert({ip, port});
+        if (!sockets_.count({ip, port})) Listen(Endpoint{ip, port});
+      }
     }
   }
   for (auto it = sockets_.begin(); it != sockets_.end();)
     it = keys.count(it->first) ? std::next(it) : sockets_.erase(it);
+  for (auto it = any_sockets_.begin(); it != any_sockets_.end();)
+    it = any_keys.count(it->first) ? std::next(it) : any_sockets_.erase(it);
+}
+
+void IsakmpdService::OnDatagram(const Endpoint& local, const Endpoint& from, ByteView data) {
+  if (local.port == nat_traversal::kPort) {
+    // RFC 3948 section 2.2: IKE on port 4500 carries a 4-octet zero
+    // non-ESP marker; anything else is ESP or a NAT keepalive, which we
+    // do not carry in user space.
+    if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) return;
+    data = data.subspan(4);
+  }
+  manager_->OnPacket(local, from, data);
 }
 
 void IsakmpdService::Listen(const Endpoint& local) {
-  const bool natt = local.port == nat_traversal::kPort;
-  auto socket =
-      UdpSocket::Bind(loop_, local, [this, local, natt](ByteView data, const Endpoint& from) {
-        if (natt) {
-          // RFC 3948 section 2.2: IKE on port 4500 carries a 4-octet zero
-          // non-ESP marker; anything else is ESP or a NAT keepalive, which we
-          // do not carry in user space.
-          if (data.size() < 4 || data[0] || data[1] || data[2] || data[3]) return;
-          data = data.subspan(4);
-        }
-        manager_->OnPacket(local, from, data);
-      });
+  auto socket = UdpSocket::Bind(loop_, local, [this, local](ByteView data, const Endpoint& from) {
+    OnDatagram(local, from, data);
+  });
   if (!socket) {
     LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(), socket.error().message.c_str());
     return;
   }
   LOG_EVENT("listening on %s", local.ToString().c_str());
-  sockets_[local.ToString()] = std::move(socket.value());
+  sockets_[{local.address, local.port}] = std::move(socket.value());
+}
+
+void IsakmpdService::ListenAny(const Endpoint& any) {
+  auto socket = UdpSocket::BindAny(
+      loop_, any, [this](ByteView data, const Endpoint& from, const Endpoint& local) {
+        OnDatagram(local, from, data);
+      });
+  const char* family = any.address.family == AF_INET6 ? "IPv6" : "IPv4";
+  if (!socket) {
+    LOG_ERROR("cannot listen on every local %s address, port %u: %s", family, any.port,
+              socket.error().message.c_str());
+    return;
+  }
+  LOG_EVENT("listening on %s (every local %s address)", any.ToString().c_str(), family);
+  any_sockets_[{any.address.family, any.port}] = std::move(socket.value());
 }
 
 bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) {
-  auto it = sockets_.find(from.ToString());
-  if (it == sockets_.end()) {
+  UdpSocket* own = nullptr;
+  UdpSocket* any = nullptr;
+  if (auto it = sockets_.find({from.address, from.port}); it != sockets_.end()) {
+    own = it->second.get();
+  } else if (auto w = any_sockets_.find({from.address.family, from.port});
+             w != any_sockets_.end()) {
+    any = w->second.get();
+  } else {
     LOG_ERROR("no socket on %s to send to %s", from.ToString().c_str(), to.ToString().c_str());
     return false;
   }
@@ -179,7 +228,8 @@ bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteVi
     Append(marked, packet);
     packet = marked;
   }
-  if (auto st = it->second->SendTo(packet, to); !st) {
+  if (auto st = own != nullptr ? own->SendTo(packet, to) : any->SendFrom(packet, from.address, to);
+      !st) {
     LOG_ERROR("send to %s failed: %s", to.ToString().c_str(), st.error().message.c_str());
     return false;
   }

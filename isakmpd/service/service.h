@@ -36,6 +36,9 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);
   void ApplyDatabase(const db::TunnelDatabase& database);
   void Listen(const Endpoint& local);
+  void ListenAny(const Endpoint& any);
+  // Strips the RFC 3948 non-ESP marker on port 4500 and hands the message on.
+  void OnDatagram(const Endpoint& local, const Endpoint& from, ByteView data);
   void FinishSkeyid(uint64_t id, Result<SecretBytes> result);
 
   EventLoop& loop_;
@@ -45,7 +48,11 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;
   std::unique_ptr<ipc::Client> cpsd_;
-  std::map<std::string, std::unique_ptr<UdpSocket>> sockets_;  // by "addr[port]"
+  using SocketKey = std::pair<IpAddress, uint16_t>;
+  std::map<SocketKey, std::unique_ptr<UdpSocket>> sockets_;  // one local address
+  // settings.listen_address "::" / "0.0.0.0": one socket per (family, port)
+  // serves every local address of that family (conventions.md "Daemons").
+  std::map<std::pair<int, uint16_t>, std::unique_ptr<UdpSocket>> any_sockets_;
   struct PendingSkeyid {
     std::function<void(Result<SecretBytes>)> done;
     TimerId timer = 0;

@@ -14,8 +14,12 @@ ike_lab 300
 psk="tunnel-test-$RANDOM$RANDOM-$$"
 # Short retransmit budget (0.5 + 1 + 2 s): a retransmission timer left running
 # after an exchange completed shows up (and would kill the tunnel) within 5 s.
+# B listens with one wildcard socket per port (settings.listen_address
+# "0.0.0.0"): it must answer from the address A sent to.
 for h in A B; do
-  ike_write_db "$h" retransmit_ms=500 tries=3
+  listen=()
+  [[ $h == B ]] && listen=(listen=0.0.0.0)
+  ike_write_db "$h" retransmit_ms=500 tries=3 "${listen[@]}"
   ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
 done
 t_info "tunnels.db and psk.db (0600) written on A and B"
@@ -156,6 +160,11 @@ if command -v tshark >/dev/null; then
 fi
 
 # ---- syslog -------------------------------------------------------------------
+if grep -q "isakmpd.*listening on 0.0.0.0\[500\] (every local IPv4 address)" "$(host_syslog B)"; then
+  t_pass "B: isakmpd listens on 0.0.0.0[500] for every local IPv4 address"
+else
+  t_fail "B: no 'listening on 0.0.0.0[500] (every local IPv4 address)' line"
+fi
 sleep 0.3
 for h in A B; do
   f=$(host_syslog "$h")

@@ -41,7 +41,7 @@ _sel() {
 ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
-  local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS kv
+  local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
   rnet=${HOST_NET[$peer]}
@@ -59,6 +59,8 @@ ike_write_db() {
       retransmit_ms=*) retransmit_ms=${kv#*=} ;;
       tries=*) tries=${kv#*=} ;;
       log=*) log=${kv#*=} ;;
+      listen=*) listen="
+  listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
     esac
   done
@@ -73,7 +75,7 @@ ike_write_db() {
 settings {
   log_level: $log
   retransmit_interval_ms: $retransmit_ms
-  retransmit_tries: $tries
+  retransmit_tries: $tries$listen
 }
 ike_protection {
   name: "p1-lab"

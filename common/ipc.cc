@@ -554,49 +554,87 @@ bool IsReplyTo(const Envelope& reply, uint64_t request_id) {
          (reply.request_id() == 0 && reply.has_error());
 }
 
-Result<Envelope> ReadReply(int fd, uint64_t request_id, TimePoint deadline, const std::string& path,
-                           Duration timeout) {
-  FrameDecoder decoder;
-  char chunk[65536];
-  while (true) {
-    Envelope reply;
-    std::string error;
-    FrameDecoder::Status status = decoder.Next(&reply, &error);
-    if (status == FrameDecoder::Status::kFrame) {
-      if (IsReplyTo(reply, request_id)) return reply;
-      continue;
+// Reads the replies to one request; frames that arrive together are kept
+// for the next call.
+class ReplyReader {
+ public:
+  ReplyReader(int fd, uint64_t request_id, TimePoint deadline, const std::string& path,
+              Duration timeout)
+      : fd_(fd), request_id_(request_id), deadline_(deadline), path_(path), timeout_(timeout) {}
+
+  Result<Envelope> Next() {
+    char chunk[65536];
+    while (true) {
+      Envelope reply;
+      std::string error;
+      FrameDecoder::Status status = decoder_.Next(&reply, &error);
+      if (status == FrameDecoder::Status::kFrame) {
+        if (IsReplyTo(reply, request_id_)) return reply;
+        continue;
+      }
+      if (status == FrameDecoder::Status::kError) {
+        return Fail("bad reply from " + DaemonName(path_) + ": " + error);
+      }
+      int ready = WaitFor(fd_, POLLIN, deadline_);
+      if (ready == 0) return Fail(TimeoutMessage(path_, timeout_));
+      if (ready < 0) return Fail("poll on " + path_ + ": " + Errno(errno));
+      ssize_t n = recv(fd_, chunk, sizeof(chunk), 0);
+      if (n == 0) return Fail(DaemonName(path_) + " closed the connection without replying");
+      if (n < 0 && errno != EINTR && errno != EAGAIN) {
+        return Fail("cannot read from " + path_ + ": " + Errno(errno));
+      }
+      if (n > 0) decoder_.Append(chunk, static_cast<size_t>(n));
     }
-    if (status == FrameDecoder::Status::kError) {
-      return Fail("bad reply from " + DaemonName(path) + ": " + error);
-    }
-    int ready = WaitFor(fd, POLLIN, deadline);
-    if (ready == 0) return Fail(TimeoutMessage(path, timeout));
-    if (ready < 0) return Fail("poll on " + path + ": " + Errno(errno));
-    ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
-    if (n == 0) return Fail(DaemonName(path) + " closed the connection without replying");
-    if (n < 0 && errno != EINTR && errno != EAGAIN) {
-      return Fail("cannot read from " + path + ": " + Errno(errno));
-    }
-    if (n > 0) decoder.Append(chunk, static_cast<size_t>(n));
   }
+
+ private:
+  int fd_;
+  uint64_t request_id_;
+  TimePoint deadline_;
+  const std::string& path_;
+  Duration timeout_;
+  FrameDecoder decoder_;
+};
+
+// Connects to |path| and sends |request|; the socket is left in *fd.
+Status Connect(const std::string& path, const Envelope& request, TimePoint deadline,
+               Duration timeout, int* fd_out) {
+  sockaddr_un addr;
+  if (!MakeAddress(path, &addr)) return Fail("socket path '" + path + "' is too long or empty");
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail("socket: " + Errno(errno));
+  *fd_out = fd;
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Fail("cannot connect to " + path + ": " + Errno(errno) + " (is " + DaemonName(path) +
+                " running? try startsrc -g ike)");
+  }
+  return WriteAll(fd, EncodeFrame(request), deadline, path, timeout);
 }
 
 }  // namespace
 
 Result<Envelope> Call(const std::string& path, const Envelope& request, Duration timeout) {
   TimePoint deadline = std::chrono::steady_clock::now() + timeout;
-  sockaddr_un addr;
-  if (!MakeAddress(path, &addr)) return Fail("socket path '" + path + "' is too long or empty");
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Fail("socket: " + Errno(errno));
+  int fd = -1;
+  Status sent = Connect(path, request, deadline, timeout, &fd);
   FdCloser closer(fd);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return Fail("cannot connect to " + path + ": " + Errno(errno) + " (is " + DaemonName(path) +
-                " running? try startsrc -g ike)");
-  }
-  Status sent = WriteAll(fd, EncodeFrame(request), deadline, path, timeout);
   if (!sent.ok()) return sent.error();
-  return ReadReply(fd, request.request_id(), deadline, path, timeout);
+  return ReplyReader(fd, request.request_id(), deadline, path, timeout).Next();
+}
+
+Status CallStream(const std::string& path, const Envelope& request, Duration timeout,
+                  const std::function<bool(Envelope&)>& on_reply) {
+  TimePoint deadline = std::chrono::steady_clock::now() + timeout;
+  int fd = -1;
+  Status sent = Connect(path, request, deadline, timeout, &fd);
+  FdCloser closer(fd);
+  if (!sent.ok()) return sent;
+  ReplyReader reader(fd, request.request_id(), deadline, path, timeout);
+  while (true) {
+    Result<Envelope> reply = reader.Next();
+    if (!reply.ok()) return reply.error();
+    if (!on_reply(*reply)) return Status::Ok();
+  }
 }
 
 }  // namespace ike::ipc

@@ -96,5 +96,10 @@ class Client {
 
 // Blocking request/reply for the command-line tools.
 Result<Envelope> Call(const std::string& path, const Envelope& request, Duration timeout);
+// The same for a request answered by several frames (a chunked ListReply):
+// |on_reply| gets each reply to the request in order and returns true while
+// more follow. |timeout| bounds the whole exchange.
+Status CallStream(const std::string& path, const Envelope& request, Duration timeout,
+                  const std::function<bool(Envelope&)>& on_reply);
 
 }  // namespace ike::ipc

@@ -37,6 +37,22 @@ int SetLevels(const cmd::Arguments& a) {
   return answered > 0 ? 0 : 2;
 }
 
+// tmd sends a listing in chunks (ListReply.more); the table needs them all
+// (failure lines come after every row), so they are joined, then rendered.
+Result<ipc::Envelope> CallList(const ipc::Envelope& request) {
+  ipc::Envelope joined;
+  Status s = ipc::CallStream(ipc::SocketPath("tmd"), request, kTimeout, [&](ipc::Envelope& part) {
+    if (!part.has_list_reply()) {
+      joined = std::move(part);  // an Error ends the listing
+      return false;
+    }
+    cmd::AppendListChunk(part.mutable_list_reply(), &joined);
+    return joined.list_reply().more();
+  });
+  if (!s.ok()) return s.error();
+  return joined;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -48,7 +64,10 @@ int main(int argc, char** argv) {
   }
   const cmd::Arguments& a = *args;
   if (a.cmd == cmd::Subcommand::kLog) return SetLevels(a);
-  Result<ipc::Envelope> reply = ipc::Call(ipc::SocketPath("tmd"), cmd::BuildRequest(a), kTimeout);
+  Result<ipc::Envelope> reply =
+      a.cmd == cmd::Subcommand::kList
+          ? CallList(cmd::BuildRequest(a))
+          : ipc::Call(ipc::SocketPath("tmd"), cmd::BuildRequest(a), kTimeout);
   if (!reply.ok()) return Fail("cannot reach tmd: " + reply.error().message);
   if (reply->has_error()) return Fail(reply->error().reason());
   std::string out;

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <initializer_list>
+#include <string_view>
 #include <vector>
 
 namespace ike::cmd {
@@ -53,15 +55,34 @@ void Field(std::string* out, const char* label, const std::string& value) {
 
 }  // namespace
 
+// One row of the list table, appended in place (Row() without the
+// temporaries: 40,000 rows at 20,000 tunnels).
+void TableRow(std::string* out, std::initializer_list<std::string_view> cells) {
+  static constexpr size_t kStarts[] = {0, 7, 15, 27, 59};
+  const size_t begin = out->size();
+  size_t i = 0;
+  for (std::string_view cell : cells) {
+    if (i > 0) {
+      const size_t at = out->size() - begin;
+      out->append(at < kStarts[i] ? kStarts[i] - at : 1, ' ');
+    }
+    out->append(cell);
+    ++i;
+  }
+  while (out->size() > begin && out->back() == ' ') out->pop_back();
+  out->push_back('\n');
+}
+
 std::string RenderTable(const ipc::ListReply& reply) {
   if (reply.phase1_size() == 0 && reply.phase2_size() == 0) return "";
-  static const std::vector<size_t> kStarts = {0, 7, 15, 27, 59};
-  std::string out = Row({"Phase", "Tun Id", "Status", "Local Id", "Remote Id"}, kStarts);
+  std::string out;
+  out.reserve(80 * (1 + reply.phase1_size() + reply.phase2_size()));
+  TableRow(&out, {"Phase", "Tun Id", "Status", "Local Id", "Remote Id"});
   for (const auto& t : reply.phase1()) {
-    out += Row({"1", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()}, kStarts);
+    TableRow(&out, {"1", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()});
   }
   for (const auto& t : reply.phase2()) {
-    out += Row({"2", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()}, kStarts);
+    TableRow(&out, {"2", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()});
   }
   for (const auto& t : reply.phase1()) {
     if (t.status() == "Failed") {
@@ -172,6 +193,29 @@ std::string RenderDatabase(const db::TunnelDatabase& d) {
                     t.autostart() ? "yes" : "no"});
   }
   return rows.size() == 1 ? "" : Table(rows);
+}
+
+namespace {
+
+// Moves the rows (no copy: 40,000 of them at 20,000 tunnels).
+template <typename Rows>
+void MoveRows(Rows* from, Rows* to) {
+  const int n = from->size();
+  std::vector<typename Rows::value_type*> rows(n);
+  from->ExtractSubrange(0, n, rows.data());
+  for (auto* row : rows) to->AddAllocated(row);
+}
+
+}  // namespace
+
+void AppendListChunk(ipc::ListReply* chunk, ipc::Envelope* joined) {
+  ipc::ListReply* all = joined->mutable_list_reply();
+  MoveRows(chunk->mutable_phase1(), all->mutable_phase1());
+  MoveRows(chunk->mutable_phase2(), all->mutable_phase2());
+  MoveRows(chunk->mutable_cache(), all->mutable_cache());
+  MoveRows(chunk->mutable_filter(), all->mutable_filter());
+  if (chunk->has_database()) all->mutable_database()->Swap(chunk->mutable_database());
+  all->set_more(chunk->more());
 }
 
 std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {

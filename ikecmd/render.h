@@ -21,6 +21,9 @@ std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);
 // Definitions, numbered as activate's numlist= counts them.
 std::string RenderDatabase(const db::TunnelDatabase& database);
+// Moves one chunk of a listing (ListReply.more) to the end of |joined|'s
+// list_reply: rows keep their order, the last chunk's |more| (false) stays.
+void AppendListChunk(ipc::ListReply* chunk, ipc::Envelope* joined);
 // What list prints for |a| (table, verbose, cache, filters or db).
 std::string RenderList(const ipc::ListReply& reply, const Arguments& a);
 

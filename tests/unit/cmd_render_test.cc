@@ -132,4 +132,34 @@ TEST_CASE("activate and remove messages") {
 }
 
 }  // namespace
+TEST_CASE("a listing in chunks renders exactly as one reply") {
+  ipc::ListReply whole;
+  for (uint32_t n = 1; n <= 5; ++n) {
+    auto* p = whole.add_phase1();
+    p->set_number(n);
+    p->set_status(n == 4 ? "Failed" : "Active");
+    p->set_local_id("192.0.2.1");
+    p->set_remote_id("192.0.2." + std::to_string(n + 1));
+    if (n == 4) p->set_reason("peer 192.0.2.5 not answering");
+    auto* q = whole.add_phase2();
+    q->set_number(n);
+    q->set_status("Active");
+    q->set_local_id("198.51.100.1-198.51.100.1");
+    q->set_remote_id("203.0.113.1-203.0.113.1");
+  }
+  // Chunks of 3 rows: phase 1 rows 1-3; 4-5 and phase 2 row 1; 2-4; 5.
+  std::vector<ipc::ListReply> chunks(4);
+  int row = 0;
+  for (const auto& p : whole.phase1()) *chunks[row++ / 3].add_phase1() = p;
+  for (const auto& q : whole.phase2()) *chunks[row++ / 3].add_phase2() = q;
+  ipc::Envelope joined;
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    chunks[i].set_more(i + 1 < chunks.size());
+    AppendListChunk(&chunks[i], &joined);
+  }
+  CHECK_FALSE(joined.list_reply().more());
+  CHECK(RenderTable(joined.list_reply()) == RenderTable(whole));
+  CHECK(RenderVerbose(joined.list_reply()) == RenderVerbose(whole));
+}
+
 }  // namespace ike::cmd

@@ -374,6 +374,47 @@ TEST_CASE("Call gets a reply, times out, and explains a missing daemon") {
   }
 }
 
+TEST_CASE("CallStream reads several replies to one request until the last") {
+  TempRunDir dir;
+  EventLoop loop;
+  // A listing in three chunks, as tmd sends one: more = true, true, false.
+  // An unrelated event (request_id 0, not an Error) in between is skipped.
+  int requests = 0;
+  Server server(loop, dir.Socket("tmd"), [&](const ConnectionPtr& c, const Envelope& e) {
+    ++requests;
+    for (int i = 1; i <= 3; ++i) {
+      if (i == 2) {
+        Envelope event;
+        event.mutable_state_change()->set_phase(1);
+        c->Send(event);
+      }
+      Envelope part;
+      part.set_request_id(e.request_id());
+      part.mutable_list_reply()->add_phase1()->set_number(i);
+      part.mutable_list_reply()->set_more(i < 3);
+      c->Send(part);
+    }
+  });
+  REQUIRE(server.Listen().ok());
+  Envelope request;
+  request.set_request_id(9);
+  request.mutable_list_request();
+  std::vector<uint32_t> numbers;
+  std::optional<Status> result;
+  std::thread caller([&] {
+    result = CallStream(dir.Socket("tmd"), request, 2000ms, [&](Envelope& part) {
+      numbers.push_back(part.list_reply().phase1(0).number());
+      return part.list_reply().more();
+    });
+  });
+  RunUntil(loop, [&] { return requests == 1; });
+  RunUntil(
+      loop, [] { return false; }, 100ms);
+  caller.join();
+  REQUIRE(result->ok());
+  CHECK(numbers == std::vector<uint32_t>{1, 2, 3});
+}
+
 TEST_CASE("A handler exception does not escape into the event loop") {
   TempRunDir dir;
   EventLoop loop;

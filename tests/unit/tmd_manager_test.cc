@@ -1,5 +1,6 @@
 // TunnelManager: numbering, the seven-step flow against a fake isakmpd, the
 // responder path, failures, removal and list ordering.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
@@ -460,6 +461,99 @@ TEST_CASE("scales to 20,000 responder tunnels") {
   all.set_all(true);
   CHECK(f.manager.Remove(all).remove_reply().removed_size() == 20000);
   SetLogLevel(LogLevel::kEvents);
+}
+
+TEST_CASE("admission control: one peer gets at most max_negotiations_per_peer slots") {
+  Fixture f;
+  // ab and ac go to different peers; with a per-peer cap of 1, ab-1 and ab-2
+  // share phase 1 "ab", so two definitions to 192.0.2.2 are needed: add one.
+  Result<Database> d =
+      Database::Parse(std::string(kDb) +
+                          "ike_tunnel { name: \"ab2\" local_address: \"192.0.2.1\" remote_address: "
+                          "\"192.0.2.2\" protection: \"p1\" }\n"
+                          "settings { max_negotiations: 4 max_negotiations_per_peer: 1 }",
+                      "tunnels.db");
+  INFO((d.ok() ? std::string() : d.error().message));
+  REQUIRE(d.ok());
+  f.manager.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
+  ipc::ActivateRequest r;
+  r.set_phase(1);
+  for (const char* name : {"ab", "ab2", "ac"}) r.add_namelist(name);
+  REQUIRE(f.manager.Activate(r).has_activate_reply());
+  // ab (peer .2) and ac (peer .3) start; ab2 waits for ab's slot at .2.
+  std::vector<uint32_t> sent;
+  for (const auto& e : f.isakmpd.sent) sent.push_back(e.phase1_request().tunnel());
+  CHECK(sent == std::vector<uint32_t>{1, 3});
+  CHECK(f.manager.phase1_queued() == 1);
+  f.isakmpd.sent.clear();
+  f.Phase1Up(1, 900);
+  REQUIRE(f.isakmpd.sent.size() == 1);
+  CHECK(f.isakmpd.sent[0].phase1_request().tunnel() == 2);
+}
+
+TEST_CASE("settings.max_negotiations_per_peer above max_negotiations is refused") {
+  Result<Database> d = Database::Parse(
+      std::string(kDb) + "settings { max_negotiations: 10 max_negotiations_per_peer: 11 }",
+      "tunnels.db");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.error().message.find("max_negotiations_per_peer") != std::string::npos);
+  CHECK(d.error().message.find("11 is more than max_negotiations (10)") != std::string::npos);
+  CHECK(
+      Database::Parse(std::string(kDb) + "settings { max_negotiations_per_peer: 0 }", "t.db").ok());
+}
+
+TEST_CASE("list in chunks: same rows as one listing, none twice, tunnels may come and go") {
+  Fixture f;
+  SetLogLevel(LogLevel::kError);
+  for (uint64_t h = 1; h <= 25; ++h) f.Phase1Up(0, h, "192.0.2.9");
+  const ipc::ListReply whole = f.manager.List(ipc::ListRequest()).list_reply();
+  ListCursor cursor;
+  ipc::ListReply joined;
+  int chunks = 0;
+  for (bool more = true; more; ++chunks) {
+    ipc::ListReply part;
+    more = f.manager.ListChunk(ipc::ListRequest(), &cursor, 10, &part);
+    CHECK(part.phase1_size() + part.phase2_size() <= 10);
+    joined.MergeFrom(part);
+  }
+  CHECK(chunks == 3);
+  CHECK(joined.SerializeAsString() == whole.SerializeAsString());
+  // A tunnel removed before its chunk is not listed; one added after the
+  // cursor is; nothing is listed twice.
+  ListCursor c2;
+  ipc::ListReply first, rest;
+  CHECK(f.manager.ListChunk(ipc::ListRequest(), &c2, 10, &first));
+  ipc::RemoveRequest rm;
+  rm.set_phase(1);
+  rm.add_numlist(15);
+  rm.add_numlist(3);
+  REQUIRE(f.manager.Remove(rm).has_remove_reply());
+  f.Phase1Up(0, 100, "192.0.2.9");  // takes the lowest free number, 3
+  while (f.manager.ListChunk(ipc::ListRequest(), &c2, 10, &rest)) {
+  }
+  std::vector<uint32_t> numbers;
+  for (const auto& p : first.phase1()) numbers.push_back(p.number());
+  for (const auto& p : rest.phase1()) numbers.push_back(p.number());
+  CHECK(numbers.size() == 24);  // 1-10 (3 listed before it went), 11-25 without 15
+  CHECK(std::find(numbers.begin(), numbers.end(), 15) == numbers.end());
+  SetLogLevel(LogLevel::kEvents);
+}
+
+TEST_CASE("table listings carry only the table's fields; verbose carries all") {
+  Fixture f;
+  (void)f.Activate({1});
+  ipc::ListRequest table;
+  const ipc::Phase1Status row = f.manager.List(table).list_reply().phase1(0);
+  CHECK(row.status() == "Negotiating");
+  CHECK(row.local_id() == "192.0.2.1");
+  CHECK(row.name().empty());
+  CHECK(row.encryption().empty());
+  ipc::ListRequest verbose;
+  verbose.set_verbose(true);
+  const ipc::Phase1Status full = f.manager.List(verbose).list_reply().phase1(0);
+  CHECK(full.name() == "ab");
+  CHECK(full.encryption() == "AES-CBC-128");
+  CHECK(full.state() == "INIT");
 }
 
 }  // namespace

@@ -9,12 +9,24 @@ namespace ike::tmd {
 
 ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose) {
   ipc::Phase1Status s;
+  FillPhase1Row(t, verbose, &s);
+  return s;
+}
+
+ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose) {
+  ipc::Phase2Status s;
+  FillPhase2Row(t, verbose, &s);
+  return s;
+}
+
+void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) {
+  ipc::Phase1Status& s = *row;
   s.set_number(t.number);
   s.set_status(StatusName(t.status));
   s.set_local_id(t.local_id.str());
   s.set_remote_id(t.remote_id.str());
   s.set_reason(t.reason.str());
-  if (!verbose) return s;
+  if (!verbose) return;
   s.set_name(t.name);
   s.set_state(t.state.str());
   s.set_role(t.role.str());
@@ -29,18 +41,17 @@ ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose) {
   s.set_dh_group(t.dh_group.str());
   s.set_lifetime_seconds(t.lifetime_seconds);
   s.set_established_unix(t.established_unix);
-  return s;
 }
 
-ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose) {
-  ipc::Phase2Status s;
+void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) {
+  ipc::Phase2Status& s = *row;
   s.set_number(t.number);
   s.set_phase1_number(t.phase1_number);
   s.set_status(StatusName(t.status));
   s.set_local_id(t.local_id.str());
   s.set_remote_id(t.remote_id.str());
   s.set_reason(t.reason.str());
-  if (!verbose) return s;
+  if (!verbose) return;
   s.set_name(t.name);
   s.set_state(t.state.str());
   s.set_role(t.role.str());
@@ -51,7 +62,6 @@ ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose) {
   s.set_pfs_group(t.pfs_group.str());
   s.set_lifetime_seconds(t.lifetime_seconds);
   s.set_established_unix(t.established_unix);
-  return s;
 }
 
 ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
@@ -95,7 +105,7 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       if (rows == max_rows) return true;
       cursor->after = n;
       if (!selected(n)) continue;
-      *out->add_phase1() = Phase1Row(*phase1_.Find(n), r.verbose());
+      FillPhase1Row(*phase1_.Find(n), r.verbose(), out->add_phase1());
       if (r.phase() == 3) cursor->listed1.insert(n);
       ++rows;
     }
@@ -112,7 +122,7 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       // phase=1+: the phase 2 tunnels of the listed phase 1 tunnels.
       const bool keep = r.phase() == 3 ? cursor->listed1.contains(t.phase1_number) : selected(n);
       if (!keep) continue;
-      *out->add_phase2() = Phase2Row(t, r.verbose());
+      FillPhase2Row(t, r.verbose(), out->add_phase2());
       ++rows;
     }
   }

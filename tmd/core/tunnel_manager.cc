@@ -155,6 +155,11 @@ uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, ui
 }
 
 void TunnelManager::OnIsakmpdMessage(ipc::Envelope& e) {
+  if (e.has_phase2_established()) return OnPhase2Established(*e.mutable_phase2_established());
+  OnIsakmpdMessage(static_cast<const ipc::Envelope&>(e));
+}
+
+void TunnelManager::OnIsakmpdMessage(const ipc::Envelope& e) {
   using B = ipc::Envelope;
   switch (e.body_case()) {
     case B::kAck:
@@ -167,9 +172,11 @@ void TunnelManager::OnIsakmpdMessage(ipc::Envelope& e) {
     case B::kPhase1Established:
       OnPhase1Established(e.phase1_established());
       break;
-    case B::kPhase2Established:
-      OnPhase2Established(*e.mutable_phase2_established());
+    case B::kPhase2Established: {
+      ipc::Envelope copy = e;  // its keys are wiped after installation
+      OnPhase2Established(*copy.mutable_phase2_established());
       break;
+    }
     case B::kNegotiationFailed:
       OnNegotiationFailed(e.negotiation_failed());
       break;

@@ -105,6 +105,9 @@ struct Phase2Tunnel {
 // status, ids, reason; phase 2 also its phase 1 number).
 ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose = true);
 ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose = true);
+// The same, filled in place (rows of an arena-allocated reply).
+void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row);
+void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row);
 
 // Live tunnels by number. Numbers are dense (NumberPool hands out the lowest
 // free one), so a vector indexed by number beats a hash map; entries are
@@ -192,6 +195,8 @@ class TunnelManager {
   // requests and the events. Key bytes in Phase2Established are handed to
   // the kernel backend, then overwritten in |envelope|.
   void OnIsakmpdMessage(ipc::Envelope& envelope);
+  // The same for every message but Phase2Established (whose keys it wipes).
+  void OnIsakmpdMessage(const ipc::Envelope& envelope);
   // Negotiations in progress cannot finish: they become Failed.
   void OnIsakmpdDisconnected();
   // tmd stop: removes all kernel state tmd installed and forgets the tunnels.

@@ -41,12 +41,21 @@ class TmdService : public IsakmpdLink {
   TunnelManager& manager() { return manager_; }
 
  private:
-  using Handler = std::function<void(const ipc::ConnectionPtr&, ipc::Envelope&)>;
+  using Handler = std::function<void(const ipc::ConnectionPtr&, const ipc::Envelope&)>;
   void OnMessage(const ipc::ConnectionPtr& conn, const ipc::Envelope& envelope);
   void OnClose(const ipc::ConnectionPtr& conn);
   void BuildDispatch();
   void Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc::Envelope body);
   void PushConfig();
+  // ike cmd=list of live tunnels: one ListReply of at most kListChunkRows
+  // rows per turn of the loop, so isakmpd's events are served in between.
+  struct Listing {
+    ipc::ConnectionPtr conn;
+    uint64_t request_id;
+    ipc::ListRequest request;
+    ListCursor cursor;
+  };
+  void ContinueListing(const std::shared_ptr<Listing>& listing);
 
   EventLoop& loop_;
   std::string database_path_;
@@ -55,6 +64,7 @@ class TmdService : public IsakmpdLink {
   ipc::Server server_;
   ipc::ConnectionPtr isakmpd_;
   std::unordered_map<int, Handler> dispatch_;
+  std::unordered_map<Listing*, TimerId> listings_;  // chunks still to send
 };
 
 }  // namespace ike::tmd

@@ -64,6 +64,23 @@ TEST_CASE("Hmac known answers", "[crypto]") {
         "f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
 }
 
+// RFC 4231 test case 6 (and the same inputs for SHA-1): a key longer than
+// the hash's block is hashed first. `openssl dgst -sha256 -mac HMAC -macopt
+// hexkey:aa...aa` (131 octets of 0xaa).
+TEST_CASE("Hmac with a key longer than a block", "[crypto]") {
+  const Bytes key(131, 0xaa);
+  const std::string data = "Test Using Larger Than Block-Size Key - Hash Key First";
+  CHECK(ToHex(Hmac(HashAlg::kSha1, key, View(data))) == "90d0dace1c1bdc957339307803160335bde6df2b");
+  CHECK(ToHex(Hmac(HashAlg::kSha256, key, View(data))) ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+  CHECK(ToHex(Hmac(HashAlg::kSha384, key, View(data))) ==
+        "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c60c2ef6ab4030fe8296248df1"
+        "63f44952");
+  CHECK(ToHex(Hmac(HashAlg::kSha512, key, View(data))) ==
+        "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd221"
+        "5d6a1e5295e64f73f63f0aec8b915a985d786598");
+}
+
 TEST_CASE("Hmac over parts equals Hmac over the concatenation", "[crypto]") {
   const std::string key = "Jefe";
   const std::string a = "what do ya ";

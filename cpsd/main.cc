@@ -10,6 +10,7 @@
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "cpsd/core/cpsd_service.h"
 
 namespace {
@@ -31,6 +32,7 @@ int main() {
   auto load = [psk_path] { return ike::cpsd::PskStore::Load(psk_path); };
   ike::Result<ike::cpsd::PskStore> initial = load();
   if (!initial.ok()) return Fail(initial.error().message);
+  ike::ReturnFreedMemory();  // what parsing psk.db left behind
 
   ike::cpsd::CpsdService service(load, std::move(initial).value(), getpid());
   ike::EventLoop loop;

@@ -10,6 +10,7 @@
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/log.h"
+#include "common/memory.h"
 #include "tmd/service/tmd_service.h"
 
 namespace {
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
 
   EventLoop loop;
+  ReturnFreedMemory();  // what parsing the text format left behind
   tmd::TmdService service(loop, ipc::SocketPath("tmd"), path,
                           std::make_shared<const tmd::Database>(std::move(database.value())),
                           std::make_unique<tmd::StateOnlyKernel>());

@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include "common/log.h"
+#include "common/memory.h"
 
 namespace ike::cpsd {
 namespace {
@@ -68,6 +69,7 @@ Status CpsdService::Reload() {
     return fresh.error();
   }
   store_ = std::move(fresh).value();
+  ReturnFreedMemory();
   LOG_EVENT("loaded %zu pre-shared keys from %s", store_.size(), store_.source().c_str());
   return Status::Ok();
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/log.h"
+#include "common/memory.h"
 #include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd {
@@ -96,6 +97,8 @@ void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
   switch (e.body_case()) {
     case ipc::Envelope::kConfigPush:
       ApplyDatabase(e.config_push().database());
+      // Once the pushed copy (|e|) is gone too.
+      loop_.Schedule(Duration(0), [] { ReturnFreedMemory(); });
       return;
     case ipc::Envelope::kPhase1Request:
       reply = manager_->StartPhase1(e.phase1_request());

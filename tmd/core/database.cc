@@ -44,11 +44,18 @@ std::vector<std::string> ParseAndCheck(std::string_view text, std::string_view f
   parser.WriteLocationsTo(&tree);
   // A message as big as 20,000 tunnels is fine; the parser has no own limit
   // beyond the recursion depth.
-  if (!parser.ParseFromString(std::string(text), out)) {
+  db::TunnelDatabase parsed;
+  if (!parser.ParseFromString(std::string(text), &parsed)) {
     if (errors.empty()) errors.push_back(std::string(file) + ": does not parse");
     return errors;
   }
-  return ValidateDatabase(*out, &tree, file);
+  errors = ValidateDatabase(parsed, &tree, file);
+  // Copied while |parsed| and the location tree still hold their memory, so
+  // the copy does not settle in the holes they leave: the database then sits
+  // apart from ~35 MB of parser scratch (20,000 tunnels) that
+  // ReturnFreedMemory() can give back, instead of being interleaved with it.
+  if (errors.empty()) *out = parsed;
+  return errors;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include "common/event_loop.h"
 #include "common/log.h"
+#include "common/memory.h"
 
 namespace ike::tmd {
 
@@ -46,10 +47,17 @@ void TmdService::Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc:
 
 void TmdService::PushConfig() {
   if (!connected() || !manager_.database()) return;
-  ipc::Envelope e;
-  e.set_version(ipc::kProtocolVersion);
-  *e.mutable_config_push()->mutable_database() = manager_.database()->proto();
-  isakmpd_->Send(e);
+  {
+    // A whole copy of the database, for the moment it takes to encode it: on
+    // an arena, so it is freed in a few large blocks and given back below
+    // instead of leaving holes among tmd's tunnels (20,000 tunnels: ~20 MB).
+    google::protobuf::Arena arena;
+    auto* e = google::protobuf::Arena::CreateMessage<ipc::Envelope>(&arena);
+    e->set_version(ipc::kProtocolVersion);
+    *e->mutable_config_push()->mutable_database() = manager_.database()->proto();
+    isakmpd_->Send(*e);
+  }
+  ReturnFreedMemory();
 }
 
 void TmdService::BuildDispatch() {
@@ -173,6 +181,7 @@ Status TmdService::Refresh() {
   manager_.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
   LOG_EVENT("refresh: tunnel database %s reloaded", database_path_.c_str());
   PushConfig();
+  ReturnFreedMemory();
   return Status::Ok();
 }
 

@@ -380,7 +380,9 @@ void SaManager::RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Outcome 
 
 void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
   if (outcome.failure) return FailPhase1(sa, *outcome.failure);
-  if (outcome.phase1_state) SetPhase1State(sa, *outcome.phase1_state);
+  std::string done_transition;
+  if (outcome.phase1_state)
+    SetPhase1State(sa, *outcome.phase1_state, outcome.done ? &done_transition : nullptr);
   if (outcome.send && outcome.encrypt && sa.role == Role::kInitiator && sa.behind_nat() &&
       sa.local.port != nat_traversal::kPort) {
     // RFC 3947 section 4: with a NAT in the path the initiator moves to
@@ -402,7 +404,7 @@ void SaManager::ApplyPhase1(IsakmpSa& sa, Outcome outcome) {
              [this, handle] { Phase1Timeout(handle); });
   }
   if (outcome.need_skeyid) RequestSkeyid(sa);
-  if (outcome.done) Phase1Established(sa);
+  if (outcome.done) Phase1Established(sa, done_transition);
 }
 
 void SaManager::NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote) {
@@ -438,13 +440,17 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
   });
 }
 
-void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next) {
+void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* transition) {
   if (sa.state == next) return;
   const char* old_name = Phase1StateName(sa.state);
   sa.state = next;
-  LogLine(LogLevel::kEvents, sa,
-          std::string(old_name) + " -> " + Phase1StateName(next) + " (" + RoleName(sa.role) + ", " +
-              Phase1CiscoName(next) + ")");
+  std::string text = std::string(old_name) + " -> " + Phase1StateName(next) + " (" +
+                     RoleName(sa.role) + ", " + Phase1CiscoName(next) + ")";
+  if (transition != nullptr) {
+    *transition = std::move(text);
+  } else {
+    LogLine(LogLevel::kEvents, sa, text);
+  }
   ipc::Envelope e;
   auto* sc = e.mutable_state_change();
   sc->set_phase(1);
@@ -466,7 +472,7 @@ void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
     if (--it->second == 0) half_open_by_peer_.erase(it);
 }
 
-void SaManager::Phase1Established(IsakmpSa& sa) {
+void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   ReleaseHalfOpen(sa);
   responding_.erase(ResponderKey{CookieValue(sa.icookie), sa.counted_peer});
   deps_.timers->Cancel(sa.deadline_timer);
@@ -477,9 +483,10 @@ void SaManager::Phase1Established(IsakmpSa& sa) {
   if (sa.role == Role::kInitiator) sa.tx.packet = Bytes();
   const auto& s = *sa.suite;
   LogLine(LogLevel::kEvents, sa,
-          "phase 1 established with " + sa.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " +
-              s.EncryptionName() + "/" + s.HashName() + "/" + s.GroupName() + ", lifetime " +
-              std::to_string(s.life_seconds) + " s)");
+          (transition.empty() ? "" : transition + ": ") + "phase 1 established with " +
+              sa.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
+              s.HashName() + "/" + s.GroupName() + ", lifetime " + std::to_string(s.life_seconds) +
+              " s)");
   ipc::Envelope e;
   auto* est = e.mutable_phase1_established();
   est->set_tunnel(sa.tunnel);

@@ -222,7 +222,9 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome
       SendInformational(p1, {informational::Notify(*outcome.failure->notify)});
     return FailPhase2(p1, qm, *outcome.failure);
   }
-  if (outcome.phase2_state) SetPhase2State(p1, qm, *outcome.phase2_state);
+  std::string done_transition;
+  if (outcome.phase2_state)
+    SetPhase2State(p1, qm, *outcome.phase2_state, outcome.done ? &done_transition : nullptr);
   if (outcome.send) {
     Bytes packet = Seal(p1, wire::ExchangeType::kQuickMode, qm.message_id, *outcome.send, &qm.iv);
     qm.tx.message_number = qm.role == Role::kInitiator ? (outcome.done ? 3 : 1) : 2;
@@ -230,17 +232,22 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome
     Transmit(p1, qm.tx, std::move(packet), !outcome.done,
              [this, handle] { Phase2Timeout(handle); });
   }
-  if (outcome.done) Phase2Established(p1, qm);
+  if (outcome.done) Phase2Established(p1, qm, done_transition);
 }
 
-void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next) {
+void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next,
+                               std::string* transition) {
   if (qm.state == next) return;
   const char* old_name = Phase2StateName(qm.state);
   qm.state = next;
-  LogLine(LogLevel::kEvents, p1,
-          "phase 2 tunnel " + TunnelText(qm.tunnel) + " message id " +
-              std::to_string(qm.message_id) + ": " + old_name + " -> " + Phase2StateName(next) +
-              " (" + RoleName(qm.role) + ")");
+  std::string text = "phase 2 tunnel " + TunnelText(qm.tunnel) + " message id " +
+                     std::to_string(qm.message_id) + ": " + old_name + " -> " +
+                     Phase2StateName(next) + " (" + RoleName(qm.role) + ")";
+  if (transition != nullptr) {
+    *transition = std::move(text);
+  } else {
+    LogLine(LogLevel::kEvents, p1, text);
+  }
   ipc::Envelope e;
   auto* sc = e.mutable_state_change();
   sc->set_phase(2);
@@ -276,14 +283,16 @@ void FillChildSa(ipc::ChildSa* c, const char* direction, uint32_t spi, const End
 
 }  // namespace
 
-void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm) {
+void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm,
+                                  const std::string& transition) {
   const auto& s = *qm.suite;
   char spis[64];
   snprintf(spis, sizeof spis, "SPIs %08x (in) %08x (out)", qm.spi_in, qm.spi_out);
   LogLine(LogLevel::kEvents, p1,
-          "phase 2 tunnel " + TunnelText(qm.tunnel) + " established (" + RoleName(qm.role) + ", " +
-              qm.local_text + " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() + "/" +
-              s.IntegrityName() + ", PFS " + s.PfsName() + ", " + spis + ", lifetime " +
+          (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " +
+              TunnelText(qm.tunnel) + " established (" + RoleName(qm.role) + ", " + qm.local_text +
+              " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() + "/" + s.IntegrityName() +
+              ", PFS " + s.PfsName() + ", " + spis + ", lifetime " +
               std::to_string(s.life_seconds) + " s)");
   ipc::Envelope e;
   auto* est = e.mutable_phase2_established();

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/address.h"
 #include "common/clock.h"
@@ -69,6 +70,11 @@ struct IsakmpSa {
   bool counted_half_open = false;  // a responder SA not yet established
   IpAddress counted_peer;          // responder: the Main Mode 1 sender's address
   int undecryptable = 0;           // message 5/6 copies that did not decrypt
+
+  // Handles of the Quick Modes negotiated on this SA (SaManager::qms_), so a
+  // Delete, an error notify or shutdown visits only these instead of every
+  // Quick Mode of the daemon (quadratic with 20,000 tunnels).
+  std::vector<uint64_t> quick_modes;
 
   Transmission tx;
   TimerId deadline_timer = 0;  // whole-negotiation limit / lifetime expiry

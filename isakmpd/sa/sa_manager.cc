@@ -609,9 +609,8 @@ void SaManager::DeleteSa(uint64_t handle) {
     p1_by_tunnel_.erase(t);
   // Quick Modes still negotiating on this SA cannot finish without it.
   std::vector<uint64_t> orphans;
-  for (const auto& [qm_handle, parent] : qm_parent_)
-    if (parent == handle && qms_.at(qm_handle)->state != Phase2State::kDone)
-      orphans.push_back(qm_handle);
+  for (uint64_t qm_handle : sa.quick_modes)
+    if (qms_.at(qm_handle)->state != Phase2State::kDone) orphans.push_back(qm_handle);
   for (uint64_t q : orphans) {
     FailPhase2(sa, *qms_.at(q), Failure{ipc::DELETED, "phase 1 SA was deleted", std::nullopt});
   }
@@ -652,8 +651,8 @@ void SaManager::Shutdown() {
   for (uint64_t h : handles) {
     IsakmpSa& sa = *sas_.at(h);
     if (sa.established()) {
-      for (const auto& [qh, parent] : qm_parent_)
-        if (parent == h && qms_.at(qh)->state == Phase2State::kDone)
+      for (uint64_t qh : sa.quick_modes)
+        if (qms_.at(qh)->state == Phase2State::kDone)
           SendInformational(sa, {informational::DeleteEspSa(qms_.at(qh)->spi_in)});
       SendInformational(sa, {informational::DeleteIsakmpSa(sa)});
     }

@@ -88,6 +88,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   QuickModeExchange& ref = *qm;
   qm_by_msgid_[MessageKey{sa.handle, qm->message_id}] = qm->handle;
   qm_parent_[qm->handle] = sa.handle;
+  sa.quick_modes.push_back(qm->handle);
   p2_by_tunnel_[qm->tunnel] = qm->handle;
   qms_[qm->handle] = std::move(qm);
   LogLine(LogLevel::kEvents, sa,
@@ -190,6 +191,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   QuickModeExchange& ref = *qm;
   qm_by_msgid_[MessageKey{p1.handle, qm->message_id}] = qm->handle;
   qm_parent_[qm->handle] = p1.handle;
+  p1.quick_modes.push_back(qm->handle);
   qms_[qm->handle] = std::move(qm);
   ref.tx.last_received_hash = std::hash<std::string_view>()(
       std::string_view(reinterpret_cast<const char*>(packet.data()), packet.size()));
@@ -365,6 +367,8 @@ void SaManager::RemoveQuickMode(uint64_t handle) {
     p2_by_tunnel_.erase(t);
   if (auto parent = qm_parent_.find(handle); parent != qm_parent_.end()) {
     qm_by_msgid_.erase(MessageKey{parent->second, qm.message_id});
+    if (auto sa = sas_.find(parent->second); sa != sas_.end())
+      std::erase(sa->second->quick_modes, handle);
     qm_parent_.erase(parent);
   }
   qms_.erase(q);
@@ -442,9 +446,8 @@ void SaManager::HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool au
   }
   // An error notify on an established SA concerns our Quick Modes in progress.
   std::vector<uint64_t> pending;
-  for (const auto& [qh, parent] : qm_parent_)
-    if (parent == sa.handle && qms_.at(qh)->role == Role::kInitiator &&
-        qms_.at(qh)->state == Phase2State::kInit)
+  for (uint64_t qh : sa.quick_modes)
+    if (qms_.at(qh)->role == Role::kInitiator && qms_.at(qh)->state == Phase2State::kInit)
       pending.push_back(qh);
   for (uint64_t qh : pending) {
     QuickModeExchange& qm = *qms_.at(qh);
@@ -475,8 +478,8 @@ void SaManager::HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d) {
   for (const auto& spi_bytes : d.spis) {
     const uint32_t spi = SpiFromBytes(spi_bytes);  // the peer's inbound = our outbound
     uint64_t found = 0;
-    for (const auto& [qh, parent] : qm_parent_)
-      if (parent == sa.handle && qms_.at(qh)->spi_out == spi) found = qh;
+    for (uint64_t qh : sa.quick_modes)
+      if (qms_.at(qh)->spi_out == spi) found = qh;
     if (!found) {
       LogLine(LogLevel::kInformation, sa,
               "peer deleted an unknown ESP SA (SPI " + ToHex(spi_bytes) + "); ignored");

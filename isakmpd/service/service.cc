@@ -64,8 +64,34 @@ Status IsakmpdService::Start() {
   return Status::Ok();
 }
 
+namespace {
+constexpr size_t kShutdownBurst = 200;     // datagrams per burst
+constexpr Duration kShutdownPace{10};      // between bursts: 20,000/s
+constexpr Duration kShutdownBudget{4000};  // then stop regardless
+}  // namespace
+
 void IsakmpdService::Stop() {
-  manager_->Shutdown();
+  if (stopping_) return;  // a second SIGTERM while the Deletes drain
+  stopping_ = true;
+  manager_->Shutdown();  // its Delete messages land in outbox_
+  if (!outbox_.empty()) LOG_EVENT("stopping: sending %zu Delete messages", outbox_.size());
+  DrainOutbox(loop_.Now() + kShutdownBudget);
+}
+
+void IsakmpdService::DrainOutbox(TimePoint deadline) {
+  for (size_t sent = 0; sent < kShutdownBurst && !outbox_.empty(); ++sent) {
+    const Outgoing& o = outbox_.front();
+    SendNow(o.from, o.to, o.packet);
+    outbox_.pop_front();
+  }
+  if (!outbox_.empty() && loop_.Now() < deadline) {
+    loop_.Schedule(kShutdownPace, [this, deadline] { DrainOutbox(deadline); });
+    return;
+  }
+  if (!outbox_.empty()) {
+    LOG_ERROR("stopping: %zu Delete messages not sent within %lld ms", outbox_.size(),
+              static_cast<long long>(kShutdownBudget.count()));
+  }
   loop_.Stop();
 }
 
@@ -214,6 +240,14 @@ void IsakmpdService::ListenAny(const Endpoint& any) {
 }
 
 bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) {
+  if (stopping_) {
+    outbox_.push_back({from, to, Bytes(packet.begin(), packet.end())});
+    return true;
+  }
+  return SendNow(from, to, packet);
+}
+
+bool IsakmpdService::SendNow(const Endpoint& from, const Endpoint& to, ByteView packet) {
   UdpSocket* own = nullptr;
   UdpSocket* any = nullptr;
   if (auto it = sockets_.find({from.address, from.port}); it != sockets_.end()) {

@@ -100,10 +100,6 @@ const EVP_MD* Md(HashAlg alg) {
 // digest contexts re-initialise in place for less than half of that. The
 // padded keys live on the stack and are wiped; the contexts only ever hold
 // intermediate hash state, reset by the next call.
-size_t BlockSize(HashAlg alg) {
-  return alg == HashAlg::kSha384 || alg == HashAlg::kSha512 ? 128 : 64;
-}
-
 struct HmacContexts {
   std::array<MdCtxPtr, kHashes.size()> inner;
   std::array<MdCtxPtr, kHashes.size()> outer;
@@ -483,7 +479,7 @@ Bytes Hmac(HashAlg alg, ByteView key, ByteView data) { return Hmac(alg, key, {da
 Bytes Hmac(HashAlg alg, ByteView key, std::initializer_list<ByteView> parts) {
   thread_local HmacContexts contexts;
   const EVP_MD* md = Md(alg);
-  const size_t block = BlockSize(alg);
+  const size_t block = static_cast<size_t>(EVP_MD_get_block_size(md));
   const size_t length = HashLength(alg);
   // K0: the key, hashed first if longer than a block, zero-padded to a block.
   uint8_t pad[128] = {};

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/tools/measure.h"
 #include "isakmpd/keymat/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
@@ -30,11 +31,7 @@
 namespace ike::isakmpd {
 namespace {
 
-double ThreadCpuSeconds() {
-  timespec t{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
-}
+using bench::ThreadCpuSeconds;
 
 size_t HeapInUse() {
   const struct mallinfo2 m = mallinfo2();
@@ -230,32 +227,8 @@ RunResult RunTunnels(const Suite& suite, int n) {
   return r;
 }
 
-// Microseconds of thread CPU per call of |op|: best of three rounds of about
-// |budget_s| / 3 each (bench/tools/crypto_bound does the same).
-template <typename Op>
-double MicrosPerOp(double budget_s, Op op) {
-  double best = 1e30;
-  for (int round = 0; round < 3; ++round) {
-    int calls = 0;
-    const double start = ThreadCpuSeconds();
-    double now = start;
-    while (now - start < budget_s / 3) {
-      op();
-      ++calls;
-      now = ThreadCpuSeconds();
-    }
-    best = std::min(best, (now - start) / calls * 1e6);
-  }
-  return best;
-}
-
 double CryptoBoundMs(crypto::DhGroup group, double budget_s) {
-  auto ours = std::move(crypto::DhKeyPair::Generate(group).value());
-  auto peer = std::move(crypto::DhKeyPair::Generate(group).value());
-  const double keygen_us = MicrosPerOp(budget_s, [&] { (void)crypto::DhKeyPair::Generate(group); });
-  const double derive_us =
-      MicrosPerOp(budget_s, [&] { (void)ours->ComputeShared(peer->PublicValue()); });
-  return 2 * (keygen_us + derive_us) / 1000;
+  return bench::MeasureCryptoBound(group, budget_s).bound_ms();
 }
 
 }  // namespace

@@ -47,17 +47,15 @@ void TmdService::Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc:
 
 void TmdService::PushConfig() {
   if (!connected() || !manager_.database()) return;
-  {
-    // A whole copy of the database, for the moment it takes to encode it: on
-    // an arena, so it is freed in a few large blocks and given back below
-    // instead of leaving holes among tmd's tunnels (20,000 tunnels: ~20 MB).
-    google::protobuf::Arena arena;
-    auto* e = google::protobuf::Arena::CreateMessage<ipc::Envelope>(&arena);
-    e->set_version(ipc::kProtocolVersion);
-    *e->mutable_config_push()->mutable_database() = manager_.database()->proto();
-    isakmpd_->Send(*e);
-  }
-  ReturnFreedMemory();
+  // A whole copy of the database, for the moment it takes to encode it: on an
+  // arena, so it is freed in a few large blocks that the callers' later
+  // ReturnFreedMemory() gives back, instead of leaving holes among tmd's
+  // tunnels (20,000 tunnels: ~20 MB).
+  google::protobuf::Arena arena;
+  auto* e = google::protobuf::Arena::CreateMessage<ipc::Envelope>(&arena);
+  e->set_version(ipc::kProtocolVersion);
+  *e->mutable_config_push()->mutable_database() = manager_.database()->proto();
+  isakmpd_->Send(*e);
 }
 
 void TmdService::BuildDispatch() {
@@ -79,6 +77,7 @@ void TmdService::BuildDispatch() {
     isakmpd_ = c;
     LOG_EVENT("isakmpd connected (pid %d); tunnel database pushed", e.pong().pid());
     PushConfig();
+    ReturnFreedMemory();
   };
   dispatch_[B::kSetLogLevel] = [this, ack](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
     // LOG_LEVEL_UNSPECIFIED keeps the current level (proto/tunneldb.proto).

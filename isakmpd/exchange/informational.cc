@@ -1,8 +1,60 @@
 #include "isakmpd/exchange/informational.h"
 
 namespace ike::isakmpd::informational {
+namespace {
 
-std::vector<wire::Payload> Protect(const IsakmpSa& p1, uint32_t message_id,
+// RFC 2408 3.14.1: types below 16384 are errors, the rest status.
+constexpr uint16_t kFirstStatusNotify = 16384;
+
+uint32_t SpiFromBytes(const Bytes& b) {
+  uint32_t v = 0;
+  for (uint8_t x : b) v = (v << 8) | x;
+  return v;
+}
+
+Bytes HashedRest(const std::vector<wire::Payload>& payloads) {
+  Bytes rest;
+  for (size_t i = 1; i < payloads.size(); ++i) Append(rest, payloads[i].raw);
+  return rest;
+}
+
+Failure Phase1Failure(const Phase1Context& p1, uint16_t type) {
+  std::string reason =
+      "peer " + p1.remote.address.ToString() + " sent " + wire::NotifyTypeName(type);
+  if (type == uint16_t(wire::NotifyType::kNoProposalChosen))
+    reason += ": none of our phase 1 proposals was accepted";
+  return Failure{CodeForNotify(type), std::move(reason), std::nullopt};
+}
+
+void EvaluateNotify(const Phase1Context& p1, bool authenticated, const wire::NotifyPayload& n,
+                    Actions& out) {
+  if (n.type == uint16_t(wire::NotifyType::kRUThere)) {
+    if (authenticated) out.answer_r_u_there = n;
+    return;
+  }
+  if (n.type >= kFirstStatusNotify) {
+    out.status_notifies.push_back(n.type);
+    return;
+  }
+  if (authenticated) {
+    if (!p1.established())
+      out.fail_phase1 = Phase1Failure(p1, n.type);
+    else
+      out.fail_quick_modes = n.type;
+    return;
+  }
+  // RFC 2409 5 and RFC 2408 5.1: before message 2 no key exists, so a plain
+  // notify is the only answer the responder can give and its reason is
+  // worth reporting at once. From message 3 on it proves nothing.
+  if (p1.role == Role::kInitiator && p1.step == MainModeStep::kSaSent)
+    out.fail_phase1 = Phase1Failure(p1, n.type);
+  else
+    out.ignored_notify = n.type;
+}
+
+}  // namespace
+
+std::vector<wire::Payload> Protect(const Phase1Context& p1, uint32_t message_id,
                                    std::vector<wire::Payload> body) {
   const Bytes encoded = wire::EncodePayloads(body);
   Bytes hash =
@@ -13,16 +65,29 @@ std::vector<wire::Payload> Protect(const IsakmpSa& p1, uint32_t message_id,
   return out;
 }
 
-bool Verify(const IsakmpSa& p1, uint32_t message_id, const std::vector<wire::Payload>& payloads) {
+bool Verify(const Phase1Context& p1, uint32_t message_id,
+            const std::vector<wire::Payload>& payloads) {
   if (payloads.empty() || payloads[0].type != wire::PayloadType::kHash) return false;
-  Bytes rest;
-  for (size_t i = 1; i < payloads.size(); ++i) Append(rest, payloads[i].raw);
-  const Bytes expect =
-      keymat::InformationalHash(p1.suite->hash, p1.keys.skeyid_a.view(), message_id, rest);
-  return std::get<wire::HashPayload>(payloads[0].body).data == expect;
+  const Bytes expect = keymat::InformationalHash(p1.suite->hash, p1.keys.skeyid_a.view(),
+                                                 message_id, HashedRest(payloads));
+  return SameHash(std::get<wire::HashPayload>(payloads[0].body).data, expect);
 }
 
-wire::Payload DeleteIsakmpSa(const IsakmpSa& p1) {
+std::optional<std::string> CheckUnprotected(const std::vector<wire::Payload>& payloads) {
+  size_t n_or_d = 0;
+  for (const auto& p : payloads) {
+    if (p.type == wire::PayloadType::kNotification || p.type == wire::PayloadType::kDelete) {
+      ++n_or_d;
+    } else if (p.type != wire::PayloadType::kVendorId) {
+      return std::string(wire::PayloadTypeName(p.type)) +
+             " payload in an unprotected Informational";
+    }
+  }
+  if (n_or_d == 0) return std::string("unprotected Informational without N or D");
+  return std::nullopt;
+}
+
+wire::Payload DeleteIsakmpSa(const Phase1Context& p1) {
   wire::DeletePayload d;
   d.protocol = static_cast<uint8_t>(wire::ProtocolId::kIsakmp);
   d.spi_size = 16;
@@ -46,6 +111,40 @@ wire::Payload Notify(wire::NotifyType type, uint8_t protocol, Bytes spi) {
   n.spi = std::move(spi);
   n.type = static_cast<uint16_t>(type);
   return wire::MakePayload(std::move(n));
+}
+
+Actions Evaluate(const Phase1Context& p1, bool authenticated,
+                 const std::vector<wire::Payload>& payloads) {
+  Actions out;
+  for (const auto& p : payloads) {
+    if (auto* n = std::get_if<wire::NotifyPayload>(&p.body))
+      EvaluateNotify(p1, authenticated, *n, out);
+    auto* d = std::get_if<wire::DeletePayload>(&p.body);
+    if (!d) continue;
+    if (!authenticated) {
+      out.ignored_unprotected_deletes += d->spis.size() ? d->spis.size() : 1;
+    } else if (d->protocol == uint8_t(wire::ProtocolId::kIsakmp)) {
+      out.delete_phase1 = true;
+    } else if (d->protocol == uint8_t(wire::ProtocolId::kIpsecEsp)) {
+      for (const auto& spi : d->spis) out.delete_esp_spis.push_back(SpiFromBytes(spi));
+    }
+  }
+  return out;
+}
+
+ipc::ErrorCode CodeForNotify(uint16_t type) {
+  switch (static_cast<wire::NotifyType>(type)) {
+    case wire::NotifyType::kNoProposalChosen:
+      return ipc::NO_PROPOSAL_CHOSEN;
+    case wire::NotifyType::kAuthenticationFailed:
+    case wire::NotifyType::kInvalidHashInformation:
+    case wire::NotifyType::kPayloadMalformed:
+      return ipc::AUTHENTICATION_FAILED;
+    case wire::NotifyType::kInvalidIdInformation:
+      return ipc::INVALID_ID;
+    default:
+      return ipc::PEER_NOTIFY;
+  }
 }
 
 }  // namespace ike::isakmpd::informational

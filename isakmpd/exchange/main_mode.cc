@@ -11,33 +11,32 @@ using wire::PayloadType;
 
 constexpr size_t kNonceLength = 32;
 
-std::string Peer(const IsakmpSa& sa) { return sa.remote.address.ToString(); }
+using Outcome = Phase1Outcome;
+using Step = MainModeStep;
 
-Outcome WithState(Outcome o, Phase1State s) {
-  o.phase1_state = s;
-  return o;
-}
+std::string Peer(const Phase1Context& sa) { return sa.remote.address.ToString(); }
 
 // Generates our DH key pair and nonce; fills g^x and nonce for |role|.
-std::optional<Outcome> MakeKeyExchange(IsakmpSa& sa, const ExchangeTools& tools) {
+std::optional<Outcome> MakeKeyExchange(const Phase1Context& sa, MainModeExchange& mm,
+                                       const ExchangeTools& tools) {
   auto dh = tools.dh.Take(sa.suite->group);
   if (!dh) return Outcome::Fail(ipc::INTERNAL, "DH key generation failed: " + dh.error().message);
-  sa.dh = std::move(dh.value());
+  mm.dh = std::move(dh.value());
   Bytes nonce = tools.random.Generate(kNonceLength);
   if (sa.role == Role::kInitiator) {
-    sa.g_xi = sa.dh->PublicValue();
-    sa.ni = std::move(nonce);
+    mm.g_xi = mm.dh->PublicValue();
+    mm.ni = std::move(nonce);
   } else {
-    sa.g_xr = sa.dh->PublicValue();
-    sa.nr = std::move(nonce);
+    mm.g_xr = mm.dh->PublicValue();
+    mm.nr = std::move(nonce);
   }
   return std::nullopt;
 }
 
-std::vector<Payload> KeNoncePayloads(const IsakmpSa& sa) {
+std::vector<Payload> KeNoncePayloads(const Phase1Context& sa, const MainModeExchange& mm) {
   const bool init = sa.role == Role::kInitiator;
-  std::vector<Payload> out{wire::MakePayload(wire::KeyExchangePayload{init ? sa.g_xi : sa.g_xr}),
-                           wire::MakePayload(wire::NoncePayload{init ? sa.ni : sa.nr})};
+  std::vector<Payload> out{wire::MakePayload(wire::KeyExchangePayload{init ? mm.g_xi : mm.g_xr}),
+                           wire::MakePayload(wire::NoncePayload{init ? mm.ni : mm.nr})};
   if (sa.nat_t)
     for (auto& p : nat_traversal::NatDPayloads(sa)) out.push_back(std::move(p));
   return out;
@@ -45,7 +44,8 @@ std::vector<Payload> KeNoncePayloads(const IsakmpSa& sa) {
 
 // Reads the peer's KE and nonce (RFC 2409 5: KE length must match the group)
 // and computes g^xy.
-std::optional<Outcome> TakePeerKeyExchange(IsakmpSa& sa, const std::vector<Payload>& payloads) {
+std::optional<Outcome> TakePeerKeyExchange(const Phase1Context& sa, MainModeExchange& mm,
+                                           const std::vector<Payload>& payloads) {
   const auto* ke = wire::FindBody<wire::KeyExchangePayload>(payloads);
   const auto* nonce = wire::FindBody<wire::NoncePayload>(payloads);
   if (ke->data.size() != crypto::DhPublicLength(sa.suite->group))
@@ -57,48 +57,50 @@ std::optional<Outcome> TakePeerKeyExchange(IsakmpSa& sa, const std::vector<Paylo
   if (nonce->data.size() < 8 || nonce->data.size() > 256)
     return Outcome::Fail(ipc::PEER_NOTIFY, "peer " + Peer(sa) + " sent a nonce of bad length",
                          wire::NotifyType::kPayloadMalformed);
-  auto shared = sa.dh->ComputeShared(ke->data);
+  auto shared = mm.dh->ComputeShared(ke->data);
   if (!shared)
     return Outcome::Fail(
         ipc::PEER_NOTIFY,
         "peer " + Peer(sa) + " sent an invalid DH public value: " + shared.error().message,
         wire::NotifyType::kInvalidKeyInformation);
-  sa.g_xy = std::move(shared.value());
+  mm.g_xy = std::move(shared.value());
   if (sa.role == Role::kInitiator) {
-    sa.g_xr = ke->data;
-    sa.nr = nonce->data;
+    mm.g_xr = ke->data;
+    mm.nr = nonce->data;
   } else {
-    sa.g_xi = ke->data;
-    sa.ni = nonce->data;
+    mm.g_xi = ke->data;
+    mm.ni = nonce->data;
   }
   return std::nullopt;
 }
 
 // HASH_I if |initiator|, else HASH_R, over the ID payload body |id_b|.
-Bytes Phase1Hash(const IsakmpSa& sa, bool initiator, ByteView id_b) {
+Bytes Phase1Hash(const Phase1Context& sa, const MainModeExchange& mm, bool initiator,
+                 ByteView id_b) {
   const auto derive = initiator ? keymat::HashI : keymat::HashR;
-  return derive(sa.suite->hash, sa.skeyid.view(), sa.g_xi, sa.g_xr, sa.icookie, sa.rcookie,
-                sa.sai_b, id_b);
+  return derive(sa.suite->hash, mm.skeyid.view(), mm.g_xi, mm.g_xr, sa.icookie, sa.rcookie,
+                mm.sai_b, id_b);
 }
 
-Bytes OurHash(const IsakmpSa& sa, ByteView id_b) {
-  return Phase1Hash(sa, sa.role == Role::kInitiator, id_b);
+Bytes OurHash(const Phase1Context& sa, const MainModeExchange& mm, ByteView id_b) {
+  return Phase1Hash(sa, mm, sa.role == Role::kInitiator, id_b);
 }
 
-Bytes PeerHash(const IsakmpSa& sa, ByteView id_b) {
-  return Phase1Hash(sa, sa.role != Role::kInitiator, id_b);
+Bytes PeerHash(const Phase1Context& sa, const MainModeExchange& mm, ByteView id_b) {
+  return Phase1Hash(sa, mm, sa.role != Role::kInitiator, id_b);
 }
 
-std::vector<Payload> IdAuthPayloads(IsakmpSa& sa) {
+std::vector<Payload> IdAuthPayloads(const Phase1Context& sa, const MainModeExchange& mm) {
   Payload id =
-      wire::MakePayload(Phase1IdPayload(sa.definition.local_id(), sa.definition.local_address()));
+      wire::MakePayload(Phase1IdPayload(mm.definition.local_id(), mm.definition.local_address()));
   const Bytes id_b = wire::EncodePayloadBody(id.body);
-  return {std::move(id), wire::MakePayload(wire::HashPayload{OurHash(sa, id_b)})};
+  return {std::move(id), wire::MakePayload(wire::HashPayload{OurHash(sa, mm, id_b)})};
 }
 
 // Checks the peer's ID and HASH (message 5 or 6). A HASH mismatch with a
 // message that decrypted and parsed means the pre-shared keys differ.
-std::optional<Outcome> VerifyIdAuth(IsakmpSa& sa, const std::vector<Payload>& payloads) {
+std::optional<Outcome> VerifyIdAuth(const Phase1Context& sa, const MainModeExchange& mm,
+                                    const std::vector<Payload>& payloads) {
   const Payload* id = wire::Find(payloads, PayloadType::kIdentification);
   const auto* hash = wire::FindBody<wire::HashPayload>(payloads);
   if (!hash)
@@ -107,12 +109,12 @@ std::optional<Outcome> VerifyIdAuth(IsakmpSa& sa, const std::vector<Payload>& pa
                          wire::NotifyType::kAuthenticationFailed);
   const auto& id_body = std::get<wire::IdPayload>(id->body);
   const std::string seen = IdPayloadText(id_body);
-  if (seen != sa.remote_id)
+  if (seen != mm.remote_id)
     return Outcome::Fail(ipc::INVALID_ID,
                          "peer " + Peer(sa) + " identified itself as '" + seen + "', expected '" +
-                             sa.remote_id + "'",
+                             mm.remote_id + "'",
                          wire::NotifyType::kInvalidIdInformation);
-  if (hash->data != PeerHash(sa, id->raw_body()))
+  if (!SameHash(hash->data, PeerHash(sa, mm, id->raw_body())))
     return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
                          std::string("authentication failed: ") +
                              (sa.role == Role::kInitiator ? "HASH_R" : "HASH_I") + " from " +
@@ -123,131 +125,163 @@ std::optional<Outcome> VerifyIdAuth(IsakmpSa& sa, const std::vector<Payload>& pa
 
 // ---- initiator -------------------------------------------------------------
 
-Outcome InitiatorRecvSaSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads,
+Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
+                                   const std::vector<Payload>& payloads,
                                    const ExchangeTools& tools) {
   std::string why;
-  auto suite = AcceptIkeReply(*wire::FindBody<wire::SaPayload>(payloads), sa.protection, &why);
+  auto suite = AcceptIkeReply(*wire::FindBody<wire::SaPayload>(payloads), mm.protection, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(sa) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   sa.nat_t = nat_traversal::HasVendorId(payloads);
-  if (auto fail = MakeKeyExchange(sa, tools)) return *fail;
-  return WithState(Outcome::Send(KeNoncePayloads(sa)), Phase1State::kInKe);
+  if (auto fail = MakeKeyExchange(sa, mm, tools)) return *fail;
+  return Outcome::Send(KeNoncePayloads(sa, mm)).To(Step::kKeSent);
 }
 
-Outcome InitiatorRecvKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads) {
-  if (auto fail = TakePeerKeyExchange(sa, payloads)) return *fail;
+Outcome InitiatorRecvKeNonce(Phase1Context& sa, MainModeExchange& mm,
+                             const std::vector<Payload>& payloads) {
+  if (auto fail = TakePeerKeyExchange(sa, mm, payloads)) return *fail;
   if (sa.nat_t) nat_traversal::Detect(sa, payloads);
   Outcome o;
   o.need_skeyid = true;
-  return o;
+  return std::move(o).To(Step::kAwaitSkeyid);
 }
 
-Outcome InitiatorRecvIdAuth(IsakmpSa& sa, const std::vector<Payload>& payloads) {
-  if (auto fail = VerifyIdAuth(sa, payloads)) return *fail;
+Outcome InitiatorRecvIdAuth(Phase1Context& sa, MainModeExchange& mm,
+                            const std::vector<Payload>& payloads) {
+  if (auto fail = VerifyIdAuth(sa, mm, payloads)) return *fail;
   Outcome o;
   o.done = true;
-  return WithState(o, Phase1State::kDone);
+  return std::move(o).To(Step::kDone);
 }
 
 // ---- responder -------------------------------------------------------------
 
-Outcome ResponderRecvSaSendSa(IsakmpSa& sa, const std::vector<Payload>& payloads) {
+Outcome ResponderRecvSaSendSa(Phase1Context& sa, MainModeExchange& mm,
+                              const std::vector<Payload>& payloads) {
   const Payload* sa_payload = wire::Find(payloads, PayloadType::kSa);
   wire::SaPayload reply;
   std::string why;
   auto suite =
-      SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), sa.protection, &reply, &why);
+      SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), mm.protection, &reply, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no proposal chosen for peer " + Peer(sa) + ": " + why,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
-  sa.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
+  mm.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
   sa.nat_t = nat_traversal::HasVendorId(payloads);
   std::vector<Payload> out{wire::MakePayload(std::move(reply))};
   if (sa.nat_t) out.push_back(nat_traversal::VendorIdPayload());
-  return WithState(Outcome::Send(std::move(out)), Phase1State::kWaitKe);
+  return Outcome::Send(std::move(out)).To(Step::kSaAnswered);
 }
 
-Outcome ResponderRecvKeNonceSendKeNonce(IsakmpSa& sa, const std::vector<Payload>& payloads,
+Outcome ResponderRecvKeNonceSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
+                                        const std::vector<Payload>& payloads,
                                         const ExchangeTools& tools) {
-  if (auto fail = MakeKeyExchange(sa, tools)) return *fail;
-  if (auto fail = TakePeerKeyExchange(sa, payloads)) return *fail;
+  if (auto fail = MakeKeyExchange(sa, mm, tools)) return *fail;
+  if (auto fail = TakePeerKeyExchange(sa, mm, payloads)) return *fail;
   if (sa.nat_t) nat_traversal::Detect(sa, payloads);
-  Outcome o = Outcome::Send(KeNoncePayloads(sa));
+  Outcome o = Outcome::Send(KeNoncePayloads(sa, mm));
   o.need_skeyid = true;
-  return WithState(o, Phase1State::kInKe);
+  return std::move(o).To(Step::kAwaitSkeyid);
 }
 
-Outcome ResponderRecvIdAuthSendIdAuth(IsakmpSa& sa, const std::vector<Payload>& payloads) {
-  if (auto fail = VerifyIdAuth(sa, payloads)) return *fail;
-  Outcome o = Outcome::Send(IdAuthPayloads(sa), /*encrypt=*/true);
+Outcome ResponderRecvIdAuthSendIdAuth(Phase1Context& sa, MainModeExchange& mm,
+                                      const std::vector<Payload>& payloads) {
+  if (auto fail = VerifyIdAuth(sa, mm, payloads)) return *fail;
+  Outcome o = Outcome::Send(IdAuthPayloads(sa, mm), /*encrypt=*/true);
   o.done = true;
-  return WithState(o, Phase1State::kDone);
+  return std::move(o).To(Step::kDone);
 }
 
 }  // namespace
 
-Outcome InitiatorSendSa(IsakmpSa& sa) {
-  Payload sa_payload = wire::MakePayload(BuildIkeSa(sa.protection));
-  sa.sai_b = wire::EncodePayloadBody(sa_payload.body);
+Outcome InitiatorSendSa(Phase1Context&, MainModeExchange& mm) {
+  Payload sa_payload = wire::MakePayload(BuildIkeSa(mm.protection));
+  mm.sai_b = wire::EncodePayloadBody(sa_payload.body);
   std::vector<Payload> out;
   out.push_back(std::move(sa_payload));
   out.push_back(nat_traversal::VendorIdPayload());
-  return WithState(Outcome::Send(std::move(out)), Phase1State::kWaitSa);
+  return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }
 
-std::optional<wire::MessageKind> ExpectedMessage(const IsakmpSa& sa) {
+std::optional<wire::MessageKind> ExpectedMessage(const Phase1Context& sa) {
   using K = wire::MessageKind;
   const bool init = sa.role == Role::kInitiator;
-  switch (sa.state) {
-    case Phase1State::kInit:
+  switch (sa.step) {
+    case Step::kInit:
       return init ? std::nullopt : std::optional(K::kMainMode1);
-    case Phase1State::kWaitSa:
+    case Step::kSaSent:
       return K::kMainMode2;
-    case Phase1State::kWaitKe:
+    case Step::kSaAnswered:
       return K::kMainMode3;
-    case Phase1State::kInKe:
-      if (init) return sa.g_xr.empty() ? K::kMainMode4 : K::kMainMode6;
+    case Step::kKeSent:
+      return K::kMainMode4;
+    case Step::kAwaitSkeyid:
+      return init ? std::nullopt : std::optional(K::kMainMode5);
+    case Step::kKeAnswered:
       return K::kMainMode5;
-    case Phase1State::kDone:
+    case Step::kAuthSent:
+      return K::kMainMode6;
+    case Step::kDone:
+    case Step::kFailed:
+    case Step::kDeleted:
       return std::nullopt;
   }
   return std::nullopt;
 }
 
-Outcome Receive(IsakmpSa& sa, const std::vector<Payload>& payloads, const ExchangeTools& tools) {
-  auto kind = ExpectedMessage(sa);
-  if (!kind) return Outcome::Wait();
-  switch (*kind) {
-    case wire::MessageKind::kMainMode1:
-      return ResponderRecvSaSendSa(sa, payloads);
-    case wire::MessageKind::kMainMode2:
-      return InitiatorRecvSaSendKeNonce(sa, payloads, tools);
-    case wire::MessageKind::kMainMode3:
-      return ResponderRecvKeNonceSendKeNonce(sa, payloads, tools);
-    case wire::MessageKind::kMainMode4:
-      return InitiatorRecvKeNonce(sa, payloads);
-    case wire::MessageKind::kMainMode5:
-      return ResponderRecvIdAuthSendIdAuth(sa, payloads);
-    case wire::MessageKind::kMainMode6:
-      return InitiatorRecvIdAuth(sa, payloads);
+int MessageSentIn(MainModeStep step) {
+  switch (step) {
+    case Step::kSaSent:
+      return 1;
+    case Step::kSaAnswered:
+      return 2;
+    case Step::kKeSent:
+      return 3;
+    case Step::kAwaitSkeyid:
+      return 4;  // only the responder sends on entering it
+    case Step::kAuthSent:
+      return 5;
+    case Step::kDone:
+      return 6;  // only the responder sends on entering it
+    default:
+      return 0;
+  }
+}
+
+Outcome Receive(Phase1Context& sa, MainModeExchange& mm, const std::vector<Payload>& payloads,
+                const ExchangeTools& tools) {
+  const bool init = sa.role == Role::kInitiator;
+  switch (sa.step) {
+    case Step::kInit:
+      return init ? Outcome::Wait() : ResponderRecvSaSendSa(sa, mm, payloads);
+    case Step::kSaSent:
+      return InitiatorRecvSaSendKeNonce(sa, mm, payloads, tools);
+    case Step::kSaAnswered:
+      return ResponderRecvKeNonceSendKeNonce(sa, mm, payloads, tools);
+    case Step::kKeSent:
+      return InitiatorRecvKeNonce(sa, mm, payloads);
+    case Step::kKeAnswered:
+      return ResponderRecvIdAuthSendIdAuth(sa, mm, payloads);
+    case Step::kAuthSent:
+      return InitiatorRecvIdAuth(sa, mm, payloads);
     default:
       return Outcome::Wait();
   }
 }
 
-Outcome OnSkeyid(IsakmpSa& sa, SecretBytes skeyid) {
-  sa.skeyid = std::move(skeyid);
-  sa.skeyid_pending = false;
+Outcome OnSkeyid(Phase1Context& sa, MainModeExchange& mm, SecretBytes skeyid) {
+  if (sa.step != Step::kAwaitSkeyid) return Outcome::Wait();
+  mm.skeyid = std::move(skeyid);
   const auto& s = *sa.suite;
-  sa.keys = keymat::DerivePhase1(s.hash, s.cipher, sa.skeyid.view(), sa.g_xy.view(), sa.icookie,
+  sa.keys = keymat::DerivePhase1(s.hash, s.cipher, mm.skeyid.view(), mm.g_xy.view(), sa.icookie,
                                  sa.rcookie);
-  sa.iv = keymat::Phase1Iv(s.hash, sa.g_xi, sa.g_xr, crypto::CipherBlockSize(s.cipher));
-  if (sa.role == Role::kResponder) return Outcome::Wait();
-  return Outcome::Send(IdAuthPayloads(sa), /*encrypt=*/true);
+  sa.iv = keymat::Phase1Iv(s.hash, mm.g_xi, mm.g_xr, crypto::CipherBlockSize(s.cipher));
+  if (sa.role == Role::kResponder) return Outcome::Wait().To(Step::kKeAnswered);
+  return Outcome::Send(IdAuthPayloads(sa, mm), /*encrypt=*/true).To(Step::kAuthSent);
 }
 
 }  // namespace ike::isakmpd::main_mode

@@ -6,7 +6,7 @@ namespace {
 const Bytes kRfc3947Vid = {0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45,
                            0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45, 0x2f};
 
-Bytes NatHash(const IsakmpSa& sa, const Endpoint& e) {
+Bytes NatHash(const Phase1Context& sa, const Endpoint& e) {
   const uint8_t port[2] = {uint8_t(e.port >> 8), uint8_t(e.port)};
   return crypto::Hash(sa.suite->hash,
                       Concat({sa.icookie, sa.rcookie, e.address.bytes(), ByteView(port, 2)}));
@@ -28,11 +28,11 @@ bool HasVendorId(const std::vector<wire::Payload>& payloads) {
   return false;
 }
 
-std::vector<wire::Payload> NatDPayloads(const IsakmpSa& sa) {
+std::vector<wire::Payload> NatDPayloads(const Phase1Context& sa) {
   return {NatD(NatHash(sa, sa.remote)), NatD(NatHash(sa, sa.local))};
 }
 
-void Detect(IsakmpSa& sa, const std::vector<wire::Payload>& payloads) {
+void Detect(Phase1Context& sa, const std::vector<wire::Payload>& payloads) {
   std::vector<const Bytes*> hashes;
   for (const auto& p : payloads)
     if (p.type == wire::PayloadType::kNatD)

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "isakmpd/sa/isakmp_sa.h"
+#include "isakmpd/exchange/phase1_context.h"
 
 namespace ike::isakmpd::nat_traversal {
 
@@ -20,9 +20,9 @@ bool HasVendorId(const std::vector<wire::Payload>& payloads);
 
 // NAT-D payloads for messages 3/4: HASH(CKY-I | CKY-R | IP | Port) of the
 // peer's address first, then ours (RFC 3947 section 3.2).
-std::vector<wire::Payload> NatDPayloads(const IsakmpSa& sa);
+std::vector<wire::Payload> NatDPayloads(const Phase1Context& sa);
 // Compares the peer's NAT-D payloads with the addresses we see; sets
 // sa.nat_local / sa.nat_remote.
-void Detect(IsakmpSa& sa, const std::vector<wire::Payload>& payloads);
+void Detect(Phase1Context& sa, const std::vector<wire::Payload>& payloads);
 
 }  // namespace ike::isakmpd::nat_traversal

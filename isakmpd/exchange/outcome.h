@@ -1,5 +1,6 @@
 // What an exchange step asks the SA manager to do. Exchanges compute; the SA
-// manager does the transport work (encoding, encryption, retransmission).
+// manager does the transport work (encoding, encryption, retransmission) and
+// moves the SA to |next| through its transition function.
 #pragma once
 
 #include <optional>
@@ -7,7 +8,7 @@
 #include <vector>
 
 #include "ike.pb.h"
-#include "isakmpd/exchange/states.h"
+#include "isakmpd/exchange/steps.h"
 #include "isakmpd/wire/wire.h"
 
 namespace ike::isakmpd {
@@ -18,28 +19,35 @@ struct Failure {
   std::optional<wire::NotifyType> notify;  // to tell the peer, if any
 };
 
-struct Outcome {
+template <typename Step>
+struct BasicOutcome {
   std::optional<std::vector<wire::Payload>> send;  // next message to the peer
   bool encrypt = false;
   bool done = false;         // the exchange completed (after sending |send|)
   bool need_skeyid = false;  // ask cpsd for SKEYID, then call OnSkeyid
   std::optional<Failure> failure;
-  std::optional<Phase1State> phase1_state;  // the state to move to
-  std::optional<Phase2State> phase2_state;
+  std::optional<Step> next;  // the step to move to (before sending)
 
-  static Outcome Send(std::vector<wire::Payload> payloads, bool encrypt = false) {
-    Outcome o;
+  static BasicOutcome Send(std::vector<wire::Payload> payloads, bool encrypt = false) {
+    BasicOutcome o;
     o.send = std::move(payloads);
     o.encrypt = encrypt;
     return o;
   }
-  static Outcome Fail(ipc::ErrorCode code, std::string reason,
-                      std::optional<wire::NotifyType> notify = std::nullopt) {
-    Outcome o;
+  static BasicOutcome Fail(ipc::ErrorCode code, std::string reason,
+                           std::optional<wire::NotifyType> notify = std::nullopt) {
+    BasicOutcome o;
     o.failure = Failure{code, std::move(reason), notify};
     return o;
   }
-  static Outcome Wait() { return Outcome(); }
+  static BasicOutcome Wait() { return BasicOutcome(); }
+  BasicOutcome&& To(Step s) && {
+    next = s;
+    return std::move(*this);
+  }
 };
+
+using Phase1Outcome = BasicOutcome<MainModeStep>;
+using Phase2Outcome = BasicOutcome<QuickModeStep>;
 
 }  // namespace ike::isakmpd

@@ -8,6 +8,8 @@ namespace {
 
 using wire::Payload;
 using wire::PayloadType;
+using Outcome = Phase2Outcome;
+using Step = QuickModeStep;
 
 constexpr size_t kNonceLength = 32;
 constexpr uint8_t kProtoEsp = 3;
@@ -24,7 +26,7 @@ const Bytes& HashData(const std::vector<Payload>& payloads) {
 }
 
 // Encodes |rest| to learn its octets, then prepends HASH over them.
-std::vector<Payload> WithHash(std::vector<Payload> rest, const IsakmpSa& p1,
+std::vector<Payload> WithHash(std::vector<Payload> rest, const Phase1Context& p1,
                               const QuickModeExchange& qm, bool second) {
   const Bytes encoded = wire::EncodePayloads(rest);
   const auto prf = p1.suite->hash;
@@ -37,14 +39,14 @@ std::vector<Payload> WithHash(std::vector<Payload> rest, const IsakmpSa& p1,
   return out;
 }
 
-std::string Peer(const IsakmpSa& p1) { return p1.remote.address.ToString(); }
+std::string Peer(const Phase1Context& p1) { return p1.remote.address.ToString(); }
 
-uint16_t Encapsulation(const IsakmpSa& p1) {
+uint16_t Encapsulation(const Phase1Context& p1) {
   return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTunnel : wire::kEncapsulationTunnel;
 }
 
 // KEYMAT for both directions (RFC 2409 5.5): the SPI decides the direction.
-void DeriveKeymat(const IsakmpSa& p1, QuickModeExchange& qm) {
+void DeriveKeymat(const Phase1Context& p1, QuickModeExchange& qm) {
   const size_t len = qm.suite->enc_key_bytes + qm.suite->integ_key_bytes;
   const auto prf = p1.suite->hash;
   qm.keymat_in = keymat::QuickModeKeymat(prf, p1.keys.skeyid_d.view(), qm.g_qm.view(), kProtoEsp,
@@ -54,7 +56,7 @@ void DeriveKeymat(const IsakmpSa& p1, QuickModeExchange& qm) {
 }
 
 // PFS: our KE (generated earlier) against the peer's (RFC 2409 5.5).
-std::optional<Outcome> TakePfs(const IsakmpSa& p1, QuickModeExchange& qm,
+std::optional<Outcome> TakePfs(const Phase1Context& p1, QuickModeExchange& qm,
                                const std::vector<Payload>& payloads) {
   const auto* ke = wire::FindBody<wire::KeyExchangePayload>(payloads);
   const bool want = qm.suite->pfs_group.has_value();
@@ -83,15 +85,53 @@ std::optional<Outcome> MakePfsKey(QuickModeExchange& qm, crypto::DhGroup group,
   return std::nullopt;
 }
 
-Outcome InitiatorRecvHashSaNonceSendHash(const IsakmpSa& p1, QuickModeExchange& qm,
+// RFC 2409 5.5: the responder returns IDci/IDcr. They must be ours, or a
+// narrowing of ours (each range inside ours, protocol and ports equal or
+// ours unspecified): anything wider or elsewhere is traffic our policy never
+// allowed (strongSwan quick_mode.c: "peer selected invalid traffic
+// selectors"). We always send IDs, so a reply without them is refused too.
+std::optional<Outcome> CheckReturnedIds(const Phase1Context& p1, QuickModeExchange& qm,
+                                        const std::vector<Payload>& payloads) {
+  std::vector<const wire::IdPayload*> ids;
+  for (const auto& p : payloads)
+    if (auto* id = std::get_if<wire::IdPayload>(&p.body)) ids.push_back(id);
+  const wire::IdPayload ours_i = SelectorIdPayload(qm.definition.local());
+  const wire::IdPayload ours_r = SelectorIdPayload(qm.definition.remote());
+  auto our_i = IdPayloadRange(ours_i), our_r = IdPayloadRange(ours_r);
+  const std::string ours = qm.local_text + " / " + qm.remote_text;
+  auto fail = [&](const std::string& theirs) {
+    return Outcome::Fail(ipc::INVALID_ID,
+                         "peer " + Peer(p1) + " returned phase 2 IDs " + theirs +
+                             ", neither ours (" + ours + ") nor a narrowing of them",
+                         wire::NotifyType::kInvalidIdInformation);
+  };
+  if (ids.empty()) return fail("(none)");
+  if (ids.size() != 2 || !our_i || !our_r) return fail("(unreadable)");
+  auto ri = IdPayloadRange(*ids[0]), rr = IdPayloadRange(*ids[1]);
+  if (!ri || !rr) return fail("(not address IDs)");
+  const std::string theirs = ri->ToString() + " / " + rr->ToString();
+  auto narrows = [](const wire::IdPayload& ours, const wire::IdPayload& theirs) {
+    return (ours.protocol == 0 || ours.protocol == theirs.protocol) &&
+           (ours.port == 0 || ours.port == theirs.port);
+  };
+  if (!our_i->Contains(*ri) || !our_r->Contains(*rr) || !narrows(ours_i, *ids[0]) ||
+      !narrows(ours_r, *ids[1]))
+    return fail(theirs);
+  qm.local_text = ri->ToString();
+  qm.remote_text = rr->ToString();
+  return std::nullopt;
+}
+
+Outcome InitiatorRecvHashSaNonceSendHash(const Phase1Context& p1, QuickModeExchange& qm,
                                          const std::vector<Payload>& payloads) {
   const auto prf = p1.suite->hash;
   const Bytes expect = keymat::QuickModeHash2(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni,
                                               RestAfterHash(payloads));
-  if (HashData(payloads) != expect)
+  if (!SameHash(HashData(payloads), expect))
     return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
                          "quick mode HASH(2) from " + Peer(p1) + " did not verify",
                          wire::NotifyType::kInvalidHashInformation);
+  if (auto fail = CheckReturnedIds(p1, qm, payloads)) return *fail;
   std::string why;
   auto suite = AcceptEspReply(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
                               Encapsulation(p1), &qm.spi_out, &why);
@@ -104,28 +144,26 @@ Outcome InitiatorRecvHashSaNonceSendHash(const IsakmpSa& p1, QuickModeExchange& 
   DeriveKeymat(p1, qm);
   Bytes hash3 = keymat::QuickModeHash3(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, qm.nr);
   Outcome o = Outcome::Send({wire::MakePayload(wire::HashPayload{std::move(hash3)})}, true);
-  o.done = true;
-  o.phase2_state = Phase2State::kDone;
-  return o;
+  o.done = true;  // KEP while message 3 is built, DONE once it is sent
+  return std::move(o).To(Step::kKeyed);
 }
 
-Outcome ResponderRecvHash(const IsakmpSa& p1, QuickModeExchange& qm,
+Outcome ResponderRecvHash(const Phase1Context& p1, QuickModeExchange& qm,
                           const std::vector<Payload>& payloads) {
   const Bytes expect =
       keymat::QuickModeHash3(p1.suite->hash, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, qm.nr);
-  if (HashData(payloads) != expect)
+  if (!SameHash(HashData(payloads), expect))
     return Outcome::Fail(ipc::AUTHENTICATION_FAILED,
                          "quick mode HASH(3) from " + Peer(p1) + " did not verify",
                          wire::NotifyType::kInvalidHashInformation);
   Outcome o;
   o.done = true;
-  o.phase2_state = Phase2State::kDone;
-  return o;
+  return std::move(o).To(Step::kDone);
 }
 
 }  // namespace
 
-Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+Outcome InitiatorSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
                                  const ExchangeTools& tools) {
   qm.ni = tools.random.Generate(kNonceLength);
   std::vector<Payload> rest;
@@ -138,12 +176,10 @@ Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
   }
   rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.local())));
   rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.remote())));
-  Outcome o = Outcome::Send(WithHash(std::move(rest), p1, qm, false), true);
-  o.phase2_state = Phase2State::kInit;
-  return o;
+  return Outcome::Send(WithHash(std::move(rest), p1, qm, false), true).To(Step::kHashSaNonceSent);
 }
 
-Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
+Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
                                                 const std::vector<Payload>& payloads,
                                                 const ExchangeTools& tools) {
   std::string why;
@@ -167,26 +203,35 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExc
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.nr}));
   if (qm.dh) rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
   for (const auto& id : qm.ids) rest.push_back(wire::MakePayload(id.body));  // echo IDci, IDcr
-  Outcome o = Outcome::Send(WithHash(std::move(rest), p1, qm, true), true);
-  o.phase2_state = Phase2State::kKep;
-  return o;
+  return Outcome::Send(WithHash(std::move(rest), p1, qm, true), true)
+      .To(Step::kHashSaNonceAnswered);
 }
 
-Outcome Receive(const IsakmpSa& p1, QuickModeExchange& qm,
+Outcome Receive(const Phase1Context& p1, QuickModeExchange& qm, QuickModeStep step,
                 const std::vector<wire::Payload>& payloads) {
-  if (qm.state == Phase2State::kDone) return Outcome::Wait();
-  if (qm.role == Role::kInitiator) return InitiatorRecvHashSaNonceSendHash(p1, qm, payloads);
-  return ResponderRecvHash(p1, qm, payloads);
+  if (qm.role == Role::kInitiator && step == Step::kHashSaNonceSent)
+    return InitiatorRecvHashSaNonceSendHash(p1, qm, payloads);
+  if (qm.role == Role::kResponder && step == Step::kHashSaNonceAnswered)
+    return ResponderRecvHash(p1, qm, payloads);
+  return Outcome::Wait();
 }
 
-bool VerifyHash1(const IsakmpSa& p1, uint32_t message_id,
+std::optional<wire::MessageKind> ExpectedMessage(Role role, QuickModeStep step) {
+  if (role == Role::kInitiator && step == Step::kHashSaNonceSent)
+    return wire::MessageKind::kQuickMode2;
+  if (role == Role::kResponder && step == Step::kHashSaNonceAnswered)
+    return wire::MessageKind::kQuickMode3;
+  return std::nullopt;
+}
+
+bool VerifyHash1(const Phase1Context& p1, uint32_t message_id,
                  const std::vector<wire::Payload>& payloads) {
   const Bytes expect = keymat::QuickModeHash1(p1.suite->hash, p1.keys.skeyid_a.view(), message_id,
                                               RestAfterHash(payloads));
-  return HashData(payloads) == expect;
+  return SameHash(HashData(payloads), expect);
 }
 
-std::optional<Selectors> ReadSelectors(const IsakmpSa& p1,
+std::optional<Selectors> ReadSelectors(const Phase1Context& p1,
                                        const std::vector<wire::Payload>& payloads) {
   std::vector<const wire::IdPayload*> ids;
   for (const auto& p : payloads)

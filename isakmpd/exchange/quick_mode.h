@@ -3,8 +3,9 @@
 //   HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] -->                    (1)
 //                      <-- HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] (2)
 //   HDR*, HASH(3)                           -->                        (3)
-// Handlers compute and return an Outcome; the SA manager encrypts with the
-// per-message-id IV and does the retransmissions.
+// The IPsec SA's QuickModeStep (steps.h) picks the handler. Handlers compute
+// and return an Outcome; the SA manager encrypts with the per-message-id IV
+// and does the retransmissions.
 #pragma once
 
 #include <memory>
@@ -12,16 +13,17 @@
 
 #include "common/crypto.h"
 #include "isakmpd/exchange/outcome.h"
+#include "isakmpd/exchange/phase1_context.h"
 #include "isakmpd/exchange/tools.h"
-#include "isakmpd/sa/isakmp_sa.h"
+#include "tunneldb.pb.h"
 
 namespace ike::isakmpd {
 
+// The negotiation state of one Quick Mode. Owned by the IPsec SA it makes
+// (sa/ipsec_sa.h) until the exchange is done or failed, then freed in one
+// step; the SPIs and suite it agreed are copied to the IPsec SA.
 struct QuickModeExchange {
-  uint64_t handle = 0;
-  uint32_t tunnel = 0;  // tmd's phase 2 number; 0 until assigned (responder)
   Role role = Role::kInitiator;
-  Phase2State state = Phase2State::kInit;
   uint32_t message_id = 0;
   db::IpsecTunnel definition;
   db::IpsecProtection protection;
@@ -32,29 +34,33 @@ struct QuickModeExchange {
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes ni, nr;
   SecretBytes g_qm;
-  std::vector<wire::Payload> ids;       // IDci, IDcr as sent or received
-  std::string local_text, remote_text;  // "first-last"
+  std::vector<wire::Payload> ids;       // IDci, IDcr as received (responder)
+  std::vector<wire::Payload> message1;  // responder: message 1 while the SPI is allocated
+  std::string local_text, remote_text;  // "first-last", narrowed to the peer's IDs
 
-  Bytes iv;  // CBC state for this message id
-  Transmission tx;
+  Bytes iv;                           // CBC state for this message id
   SecretBytes keymat_in, keymat_out;  // enc key | integrity key
 };
 
 namespace quick_mode {
 
 // Initiator: builds message 1 for |qm| (definition, protection, spi_in set).
-Outcome InitiatorSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
-                                 const ExchangeTools& tools);
+Phase2Outcome InitiatorSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
+                                       const ExchangeTools& tools);
 // Responder: message 1 for a definition the SA manager matched; builds message 2.
-Outcome ResponderRecvHashSaNonceSendHashSaNonce(const IsakmpSa& p1, QuickModeExchange& qm,
-                                                const std::vector<wire::Payload>& payloads,
-                                                const ExchangeTools& tools);
-// The next step for a message received in |qm|'s state (messages 2 and 3).
-Outcome Receive(const IsakmpSa& p1, QuickModeExchange& qm,
-                const std::vector<wire::Payload>& payloads);
+Phase2Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1,
+                                                      QuickModeExchange& qm,
+                                                      const std::vector<wire::Payload>& payloads,
+                                                      const ExchangeTools& tools);
+// The next step for a message received in |step| (messages 2 and 3). The
+// initiator's message 2 moves it to kKeyed, then (message 3 sent) done.
+Phase2Outcome Receive(const Phase1Context& p1, QuickModeExchange& qm, QuickModeStep step,
+                      const std::vector<wire::Payload>& payloads);
+// The message expected in |step| for |role|, for payload validation.
+std::optional<wire::MessageKind> ExpectedMessage(Role role, QuickModeStep step);
 
 // HASH(1) check for a message 1 before any state is created.
-bool VerifyHash1(const IsakmpSa& p1, uint32_t message_id,
+bool VerifyHash1(const Phase1Context& p1, uint32_t message_id,
                  const std::vector<wire::Payload>& payloads);
 
 // The selector ranges named by IDci/IDcr in a message 1, or the phase 1
@@ -65,7 +71,7 @@ struct Selectors {
   uint8_t protocol = 0;
   uint16_t initiator_port = 0, responder_port = 0;
 };
-std::optional<Selectors> ReadSelectors(const IsakmpSa& p1,
+std::optional<Selectors> ReadSelectors(const Phase1Context& p1,
                                        const std::vector<wire::Payload>& payloads);
 
 }  // namespace quick_mode

@@ -2,7 +2,9 @@
 // implements with real sockets and IPC, and tests with fakes.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "common/address.h"
 #include "common/bytes.h"
@@ -32,6 +34,19 @@ class CredentialSource {
   virtual ~CredentialSource() = default;
   virtual void RequestSkeyid(const ipc::SkeyidRequest& request,
                              std::function<void(Result<SecretBytes>)> done) = 0;
+};
+
+// Inbound SPIs (hole f): tmd's kernel interface knows every live SPI (with
+// XFRM later: ALLOCSPI). |done| runs later on the event loop (or at once),
+// with nullopt if no SPI could be had; the SA manager calls it at most once
+// per request that matters, ignores a second answer and answers for an
+// exchange that is gone, and gives up on its own after a time-out.
+class SpiAllocator {
+ public:
+  virtual ~SpiAllocator() = default;
+  // |protocol|: the IPsec protocol id (3 = ESP, RFC 2407 4.4.1).
+  virtual void Allocate(const IpAddress& local, uint8_t protocol,
+                        std::function<void(std::optional<uint32_t>)> done) = 0;
 };
 
 }  // namespace ike::isakmpd

@@ -1,20 +1,29 @@
-// The SA manager: owns the ISAKMP SAs and Quick Mode exchanges, and does the
-// transport work around the exchanges: cookies and message ids, encryption
-// and the IV chain, retransmission and duplicates, time-outs, and the events
-// tmd sees. Every state change goes through SetPhase1State/SetPhase2State,
-// which log "OLD -> NEW" and tell tmd. Single-threaded (one event loop).
+// The SA manager: owns the ISAKMP SAs and IPsec SAs (and, through them, the
+// exchanges that make them), and does the transport work around the
+// exchanges: cookies and message ids, encryption and the IV chain,
+// retransmission and duplicates, time-outs, and the events tmd sees.
+// Every step change goes through Transition (one per SA kind), which refuses
+// illegal moves ("cannot switch A -> B"), counts, logs "OLD -> NEW" by the
+// operators' names and tells tmd (EmitStateChange). Single-threaded (one
+// event loop).
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <variant>
 
 #include "common/clock.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/quick_mode.h"
+#include "isakmpd/sa/ipsec_sa.h"
 #include "isakmpd/sa/isakmp_sa.h"
 #include "isakmpd/sa/ports.h"
+#include "isakmpd/sa/transitions.h"
 
 namespace ike::isakmpd {
 
@@ -25,7 +34,8 @@ struct SaManagerDeps {
   PacketSink* packets;
   EventSink* events;
   CredentialSource* credentials;
-  DhKeySource* dh = nullptr;  // null: generate each key pair when needed
+  DhKeySource* dh = nullptr;     // null: generate each key pair when needed
+  SpiAllocator* spis = nullptr;  // null: random SPIs unique among ours
 };
 
 class SaManager {
@@ -50,75 +60,130 @@ class SaManager {
   void Shutdown();
 
   size_t isakmp_sa_count() const { return sas_.size(); }
-  size_t quick_mode_count() const { return qms_.size(); }
+  // IPsec SAs, negotiating or established.
+  size_t quick_mode_count() const { return children_.size(); }
+  size_t half_open_responders() const { return half_open_responders_; }
+  uint64_t dropped_for_peer_cap() const { return dropped_for_peer_cap_; }
+  const SaCounters& counters() const { return counters_; }
+
+  // How long a Quick Mode waits for its SPI before it fails.
+  static constexpr uint32_t kSpiTimeoutMs = 5000;
 
  private:
-  // phase 1 (sa_manager.cc)
+  friend class SaManagerTestPeer;
+
+  // ---- phase 1 (sa_phase1.cc)
   IsakmpSa* NewSa(Role role, const Endpoint& local, const Endpoint& remote);
   void OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                   ByteView packet);
-  IsakmpSa* FindMainModeSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
-                           ByteView packet);
+  IsakmpSa* FindMainModeSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote);
+  IsakmpSa* NewResponderSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote);
   void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
                        const Endpoint& remote, ByteView packet);
-  void ApplyPhase1(IsakmpSa& sa, Outcome outcome);
-  void RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Outcome failure);
+  void ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome);
+  void RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Phase1Outcome failure);
   void RequestSkeyid(IsakmpSa& sa);
-  // |transition|: instead of its own line, the change to DONE is handed to
-  // Phase1Established, which logs it with the result on one line (one
-  // syslog datagram fewer per tunnel and side, bench/README.md).
-  void SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* transition = nullptr);
+  void OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid);
   void Phase1Established(IsakmpSa& sa, const std::string& transition);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
-  // NegotiationFailed for tmd.
-  void EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle, const Failure& failure,
-                   const char* state);
-  void DeleteSa(uint64_t handle);
   void Phase1Timeout(uint64_t handle);
+  void Phase1Expired(uint64_t handle);
+  void DeleteSa(uint64_t handle, bool failed = false);
+  uint32_t HalfOpenLimit() const;
+  uint32_t HalfOpenPerPeerLimit() const;
+  // Admission of a new responder SA (settings.max_half_open and
+  // max_half_open_per_peer); false: drop the Main Mode 1.
+  bool AdmitResponder(const Endpoint& remote);
+  void ReleaseHalfOpen(IsakmpSa& sa);
 
-  // phase 2 and informational (sa_phase2.cc)
+  // ---- phase 2 (sa_phase2.cc)
+  IpsecSa* NewChild(IsakmpSa& p1, Role role, uint32_t message_id);
   void OnQuickMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                    ByteView packet);
   void StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, const Endpoint& local,
                                const Endpoint& remote, ByteView packet);
-  void ApplyPhase2(IsakmpSa& p1, QuickModeExchange& qm, Outcome outcome);
-  void SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2State next,
-                      std::string* transition = nullptr);
-  void Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm, const std::string& transition);
-  void FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Failure& failure);
+  // Asks for our inbound SPI; the child waits in kAwaitSpi.
+  void RequestSpi(IsakmpSa& p1, IpsecSa& child);
+  void OnSpi(uint64_t child_handle, std::optional<uint32_t> spi);
+  void ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome);
+  void Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition);
+  void FailPhase2(IsakmpSa& p1, IpsecSa& child, const Failure& failure);
   void Phase2Timeout(uint64_t handle);
   const db::IpsecTunnel* MatchPhase2(const IsakmpSa& p1, const quick_mode::Selectors& s) const;
-  void OnInformational(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
-                       ByteView packet);
-  // A message on the NAT-T port moves the SA there (RFC 3947 section 4: the
-  // port float, and later NAT mapping changes). Called only once the message
-  // decrypted and parsed, so a forged packet cannot redirect an SA.
-  void NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote);
-  void HandleNotify(IsakmpSa& sa, const wire::NotifyPayload& n, bool authenticated);
-  void HandleDelete(IsakmpSa& sa, const wire::DeletePayload& d);
-  void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
-  void SendPlainNotify(const IsakmpSa& sa, wire::NotifyType type);
-  void RemoveQuickMode(uint64_t handle);
+  // Frees the IPsec SA; |deleted|: it ends in kDeleted (else it failed).
+  void RemoveChild(uint64_t handle, bool deleted = true);
+  uint32_t InProcessSpi();
   // The responder's Main Mode 6, once the peer has shown it arrived.
   static void DropPhase1Retransmission(IsakmpSa& p1);
 
-  // transport (sa_transport.cc)
-  Bytes Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
+  // ---- informational (sa_informational.cc)
+  void OnInformational(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                       ByteView packet);
+  void ApplyInformational(IsakmpSa& sa, const informational::Actions& actions);
+  void FailPendingQuickModes(IsakmpSa& sa, uint16_t notify);
+  void DeleteEspByPeer(IsakmpSa& sa, const std::vector<uint32_t>& spis);
+  void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
+  void SendPlainNotify(const Phase1Context& sa, wire::NotifyType type);
+  // A message on the NAT-T port moves the SA there (RFC 3947 section 4: the
+  // port float, and later NAT mapping changes). Called only once the
+  // message's HASH verified: decrypting and parsing prove nothing in IKEv1.
+  void NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote);
+
+  // ---- transitions, events, counters (sa_events.cc)
+  // The only writers of IsakmpSa::step and IpsecSa::step. An illegal move is
+  // refused (false), logged "cannot switch A -> B" and counted. |*done_text|
+  // (if given) receives the line instead of it being logged, so DONE and
+  // the success share one line.
+  bool Transition(IsakmpSa& sa, MainModeStep next, std::string* done_text = nullptr);
+  bool Transition(IpsecSa& child, QuickModeStep next, std::string* done_text = nullptr);
+  // Events for tmd: one function per kind.
+  void EmitStateChange(uint32_t phase, uint32_t tunnel, uint64_t handle, const char* old_state,
+                       const char* new_state, const Phase1Context& p1);
+  void EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle, const Failure& failure,
+                   const char* state);
+  void EmitSaDeleted(uint32_t phase, uint32_t tunnel, uint64_t handle, const std::string& reason,
+                     bool by_peer);
+  // IKE_BUG_IF's action (bug.h).
+  void Bug(const char* file, int line, const char* condition, uint64_t handle, const char* what);
+  void TearDown(uint64_t handle);
+  IsakmpSa* FindSa(uint64_t handle);
+  IpsecSa* FindChild(uint64_t handle);
+
+  // ---- transport (sa_transport.cc)
+  Bytes Seal(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
              std::vector<wire::Payload>& payloads, Bytes* iv);
-  // Decrypts an encrypted message body with |iv|; |*next_iv| gets the last
-  // cipher block. nullopt if the length is not a block multiple.
-  std::optional<Bytes> Open(const IsakmpSa& sa, const wire::Header& h, ByteView packet, ByteView iv,
-                            Bytes* next_iv);
-  void Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, bool retransmit,
+  // The one receive path for every encrypted or plain message: decrypt with
+  // |iv| (|*next_iv| gets the last cipher block), parse, bound the bytes
+  // after the last payload to one cipher block, validate against the
+  // payload table for |kind|. The error says what was wrong, for the log.
+  struct Opened {
+    std::vector<wire::Payload> payloads;
+    Bytes next_iv;
+  };
+  std::variant<Opened, std::string> OpenAndParse(const Phase1Context& sa, const wire::Header& h,
+                                                 ByteView packet, ByteView iv,
+                                                 std::optional<wire::MessageKind> kind,
+                                                 bool allow_unknown = false);
+  void Transmit(const Phase1Context& sa, Transmission& tx, Bytes packet, bool retransmit,
                 std::function<void()> on_timeout);
   // Sends |tx| again and re-arms its timer; false once the tries are used up.
-  bool Retransmit(const IsakmpSa& sa, Transmission& tx, std::function<void()> on_timer);
-  // True if |packet| repeats the peer's last message. We resend our answer
-  // only when it answered exactly that message; otherwise two sides that
-  // both resend on duplicates would ping-pong forever.
-  bool HandleDuplicate(const IsakmpSa& sa, Transmission& tx, ByteView packet);
-  Duration RetransmitDelay(int tries) const;
-  void LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const;
+  bool Retransmit(const Phase1Context& sa, Transmission& tx, std::function<void()> on_timer);
+  // True if |packet| repeats the peer's last accepted message. We resend our
+  // answer only when it answered exactly that message; otherwise two sides
+  // that both resend on duplicates would ping-pong forever.
+  bool IsDuplicate(const Phase1Context& sa, const Transmission& tx, ByteView packet);
+  // Remembers |packet| as the peer's last accepted message.
+  static void NoteAccepted(Transmission& tx, ByteView packet);
+  Duration RetransmitDelay(int tries);
+  uint32_t MaxTries() const;
+  void LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text);
+  // One line per second at most for a kind of repeated event; the next line
+  // says how many were folded into it (hole k: log volume bounded by us).
+  struct Repeats {
+    int64_t second = -1;
+    uint64_t folded = 0;
+  };
+  bool AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded);
 
   // Fixed-size map keys: no string is built or hashed per packet.
   struct CookiePair {
@@ -148,13 +213,6 @@ class SaManager {
   };
   static CookiePair Cookies(const wire::Cookie& i, const wire::Cookie& r);
   static uint64_t CookieValue(const wire::Cookie& c);
-  // Frees what only the negotiation needed once phase 1 is established.
-  static void ReleaseNegotiation(IsakmpSa& sa);
-  uint32_t HalfOpenLimit() const;
-  uint32_t HalfOpenPerPeerLimit() const;
-  // Admission of a new responder SA (settings.max_half_open and
-  // max_half_open_per_peer); false: drop the Main Mode 1.
-  bool AdmitResponder(const Endpoint& remote);
 
   SaManagerDeps deps_;
   FreshDhKeys fresh_dh_;
@@ -171,21 +229,18 @@ class SaManager {
   std::unordered_map<uint64_t, uint64_t> half_open_;                // initiator: icookie -> handle
   std::unordered_map<ResponderKey, uint64_t, KeyHash> responding_;  // until established
   std::unordered_map<uint32_t, uint64_t> p1_by_tunnel_;
-  std::unordered_map<uint64_t, std::unique_ptr<QuickModeExchange>> qms_;
-  std::unordered_map<MessageKey, uint64_t, KeyHash> qm_by_msgid_;
-  std::unordered_map<uint64_t, uint64_t> qm_parent_;  // qm handle -> p1 handle
+  std::unordered_map<uint64_t, std::unique_ptr<IpsecSa>> children_;
+  std::unordered_map<MessageKey, uint64_t, KeyHash> child_by_msgid_;
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
+  std::unordered_set<uint32_t> live_spis_;  // our inbound SPIs (the default allocator)
   // Admission control for responders (settings.max_half_open).
   size_t half_open_responders_ = 0;
   uint64_t dropped_for_half_open_ = 0;
   // Per remote address (settings.max_half_open_per_peer).
   std::unordered_map<IpAddress, uint32_t, KeyHash> half_open_by_peer_;
   uint64_t dropped_for_peer_cap_ = 0;
-  void ReleaseHalfOpen(IsakmpSa& sa);
-
- public:
-  size_t half_open_responders() const { return half_open_responders_; }
-  uint64_t dropped_for_peer_cap() const { return dropped_for_peer_cap_; }
+  SaCounters counters_;
+  Repeats unknown_spi_deletes_;
 };
 
 }  // namespace ike::isakmpd

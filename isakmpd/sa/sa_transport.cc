@@ -1,5 +1,6 @@
-// Transport work for every exchange: sealing and opening messages (RFC 2409
-// Appendix B: CBC with the IV chain), retransmission and duplicate detection.
+// Transport work for every exchange: sealing and the one receive path
+// (RFC 2409 Appendix B: CBC with the IV chain), retransmission with jitter,
+// duplicate detection, and per-SA log lines.
 #include <string_view>
 
 #include "isakmpd/sa/sa_manager.h"
@@ -10,6 +11,9 @@ namespace {
 constexpr uint32_t kDefaultRetransmitMs = 2000;
 constexpr uint32_t kDefaultTries = 5;
 constexpr int kMaxBackoffFactor = 8;
+// Retransmissions come up to 1/kJitterDivisor early, so thousands of
+// negotiations started together do not retransmit in lockstep.
+constexpr uint64_t kJitterDivisor = 10;
 
 size_t HashOf(ByteView packet) {
   return std::hash<std::string_view>()(
@@ -18,9 +22,7 @@ size_t HashOf(ByteView packet) {
 
 }  // namespace
 
-std::string IsakmpSa::CookieText() const { return ToHex(icookie) + ":" + ToHex(rcookie); }
-
-Bytes SaManager::Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
+Bytes SaManager::Seal(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
                       std::vector<wire::Payload>& payloads, Bytes* iv) {
   wire::Header h;
   h.icookie = sa.icookie;
@@ -32,8 +34,11 @@ Bytes SaManager::Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t 
   if (iv) {
     h.flags |= wire::kFlagEncryption;
     const size_t block = crypto::CipherBlockSize(sa.suite->cipher);
-    // Zero padding to the block size (RFC 2409 Appendix B leaves its content open).
-    body.resize((body.size() + block - 1) / block * block, 0);
+    // 1 to |block| octets of zero padding, never none (RFC 2409 5.3 leaves
+    // the content open; strongSwan's encrypted_payload does the same): a
+    // block appended by an attacker then always exceeds the one-block bound
+    // receivers check after the last payload.
+    body.resize((body.size() / block + 1) * block, 0);
     auto sealed = crypto::CbcEncrypt(sa.suite->cipher, sa.keys.enc_key.view(), *iv, body);
     body = std::move(sealed.value());
     iv->assign(body.end() - block, body.end());
@@ -44,28 +49,57 @@ Bytes SaManager::Seal(const IsakmpSa& sa, wire::ExchangeType exchange, uint32_t 
   return packet;
 }
 
-std::optional<Bytes> SaManager::Open(const IsakmpSa& sa, const wire::Header& h, ByteView packet,
-                                     ByteView iv, Bytes* next_iv) {
-  if (!sa.suite || sa.keys.enc_key.empty()) return std::nullopt;
-  const size_t block = crypto::CipherBlockSize(sa.suite->cipher);
-  ByteView cipher = packet.subspan(wire::kHeaderLength);
-  if (cipher.empty() || cipher.size() % block != 0) return std::nullopt;
-  auto plain = crypto::CbcDecrypt(sa.suite->cipher, sa.keys.enc_key.view(), iv, cipher);
-  if (!plain) return std::nullopt;
-  next_iv->assign(cipher.end() - block, cipher.end());
-  return std::move(plain.value());
+std::variant<SaManager::Opened, std::string> SaManager::OpenAndParse(
+    const Phase1Context& sa, const wire::Header& h, ByteView packet, ByteView iv,
+    std::optional<wire::MessageKind> kind, bool allow_unknown) {
+  Opened out;
+  Bytes body(packet.begin() + wire::kHeaderLength, packet.end());
+  const bool encrypted = h.flags & wire::kFlagEncryption;
+  size_t block = 0;
+  if (encrypted) {
+    if (!sa.suite || sa.keys.enc_key.empty()) return std::string("no key to decrypt it yet");
+    block = crypto::CipherBlockSize(sa.suite->cipher);
+    ByteView cipher = packet.subspan(wire::kHeaderLength);
+    if (cipher.empty() || cipher.size() % block != 0)
+      return std::string("ciphertext is not a whole number of blocks");
+    auto plain = crypto::CbcDecrypt(sa.suite->cipher, sa.keys.enc_key.view(), iv, cipher);
+    if (!plain) return std::string("does not decrypt");
+    out.next_iv.assign(cipher.end() - block, cipher.end());
+    body = std::move(plain.value());
+  }
+  auto parsed = wire::ParsePayloads(h.next_payload, body, allow_unknown);
+  if (auto* e = std::get_if<wire::ParseError>(&parsed)) return e->detail;
+  out.payloads = std::move(std::get<0>(parsed));
+  if (encrypted) {
+    // Hole i: at most one block of padding after the last payload, so a
+    // genuine message with a block appended is not a new, valid message.
+    size_t used = 0;
+    for (const auto& p : out.payloads) used += p.raw.size();
+    if (body.size() - used > block)
+      return std::to_string(body.size() - used) + " octets after the last payload (more than a " +
+             std::to_string(block) + "-octet block of padding)";
+  }
+  if (kind)
+    if (auto e = wire::ValidatePayloads(*kind, out.payloads)) return e->detail;
+  return out;
 }
 
-Duration SaManager::RetransmitDelay(int tries) const {
+uint32_t SaManager::MaxTries() const {
+  const uint32_t v = database_.settings().retransmit_tries();
+  return v ? v : kDefaultTries;
+}
+
+Duration SaManager::RetransmitDelay(int tries) {
   const uint32_t base = database_.settings().retransmit_interval_ms()
                             ? database_.settings().retransmit_interval_ms()
                             : kDefaultRetransmitMs;
   int factor = 1;
   for (int i = 1; i < tries && factor < kMaxBackoffFactor; ++i) factor *= 2;
-  return Duration(uint64_t(base) * factor);
+  const uint64_t delay = uint64_t(base) * factor;
+  return Duration(delay - deps_.random->NextU32() % (delay / kJitterDivisor + 1));
 }
 
-void SaManager::Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, bool retransmit,
+void SaManager::Transmit(const Phase1Context& sa, Transmission& tx, Bytes packet, bool retransmit,
                          std::function<void()> on_timer) {
   deps_.timers->Cancel(tx.timer);
   tx.timer = 0;
@@ -76,38 +110,53 @@ void SaManager::Transmit(const IsakmpSa& sa, Transmission& tx, Bytes packet, boo
   if (retransmit) tx.timer = deps_.timers->Schedule(RetransmitDelay(1), std::move(on_timer));
 }
 
-bool SaManager::Retransmit(const IsakmpSa& sa, Transmission& tx, std::function<void()> on_timer) {
-  const uint32_t max_tries = database_.settings().retransmit_tries()
-                                 ? database_.settings().retransmit_tries()
-                                 : kDefaultTries;
-  if (tx.tries >= static_cast<int>(max_tries)) return false;
+bool SaManager::Retransmit(const Phase1Context& sa, Transmission& tx,
+                           std::function<void()> on_timer) {
+  tx.timer = 0;
+  if (tx.tries >= static_cast<int>(MaxTries())) return false;
   ++tx.tries;
-  LOG_DEBUG("tunnel %u: retransmitting message %d to %s (try %d)", sa.tunnel, tx.message_number,
-            sa.remote.ToString().c_str(), tx.tries);
+  LOG_DEBUG("peer %s: retransmitting message %d (try %d)", sa.remote.ToString().c_str(),
+            tx.message_number, tx.tries);
   deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
   tx.timer = deps_.timers->Schedule(RetransmitDelay(tx.tries), std::move(on_timer));
   return true;
 }
 
-bool SaManager::HandleDuplicate(const IsakmpSa& sa, Transmission& tx, ByteView packet) {
+bool SaManager::IsDuplicate(const Phase1Context& sa, const Transmission& tx, ByteView packet) {
   const size_t h = HashOf(packet);
-  if (h != tx.last_received_hash) {
-    tx.last_received_hash = h;
-    return false;
-  }
+  if (tx.last_received_hash == 0 || h != tx.last_received_hash) return false;
   if (h == tx.response_to_hash && !tx.packet.empty()) {
-    LOG_DEBUG("tunnel %u: %s retransmitted; resending our message %d", sa.tunnel,
-              sa.remote.ToString().c_str(), tx.message_number);
+    LOG_DEBUG("peer %s retransmitted; resending our message %d", sa.remote.ToString().c_str(),
+              tx.message_number);
     deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
   }
   return true;
 }
 
-void SaManager::LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) const {
+void SaManager::NoteAccepted(Transmission& tx, ByteView packet) {
+  tx.last_received_hash = HashOf(packet);
+}
+
+void SaManager::LogLine(LogLevel level, const IsakmpSa& sa, const std::string& text) {
   if (!LogEnabled(level)) return;
+  ++counters_.log_lines;
   const std::string tunnel = sa.tunnel ? std::to_string(sa.tunnel) : std::string("-");
   Logf(level, "tunnel %s phase 1 peer %s cookies %s: %s", tunnel.c_str(),
        sa.remote.address.ToString().c_str(), sa.CookieText().c_str(), text.c_str());
+}
+
+bool SaManager::AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded) {
+  const int64_t second =
+      std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->Now().time_since_epoch())
+          .count();
+  if (second == r.second) {
+    r.folded += count;
+    return false;
+  }
+  *folded = r.folded;
+  r.folded = 0;
+  r.second = second;
+  return true;
 }
 
 }  // namespace ike::isakmpd

@@ -1,147 +1,22 @@
 // Two isakmpd engines in one process: Main Mode + Quick Mode over a fake
 // network, with a fake clock and seeded randomness (style.md rule 12).
-#include <google/protobuf/text_format.h>
-
 #include <catch2/catch.hpp>
-#include <deque>
-#include <functional>
 #include <map>
 
-#include "isakmpd/keymat/keymat.h"
-#include "isakmpd/sa/sa_manager.h"
-#include "tests/lib/fakes.h"
+#include "tests/lib/isakmpd_pair.h"
 
 namespace ike::isakmpd {
 namespace {
 
-using testing::FakeClock;
+using testing::Database;
+using testing::Host;
+using testing::kEsp;
+using testing::kHostA;
+using testing::kHostB;
+using testing::kIke;
+using testing::Packet;
+using testing::Pair;
 using testing::SeededRandom;
-
-const char* kHostA = "192.0.2.1";
-const char* kHostB = "192.0.2.2";
-
-db::TunnelDatabase Database(const std::string& local, const std::string& remote,
-                            const std::string& local_net, const std::string& remote_net,
-                            const std::string& ike_proposal, const std::string& esp_proposal,
-                            const std::string& pfs = "MODP_2048") {
-  const std::string text = R"(
-    settings { retransmit_interval_ms: 1000 retransmit_tries: 3 }
-    ike_protection { name: "p1" mode: MAIN proposal { )" +
-                           ike_proposal + R"( } }
-    ike_tunnel { name: "t1" local_address: ")" +
-                           local + R"(" remote_address: ")" + remote +
-                           R"(" protection: "p1" }
-    ipsec_protection { name: "p2" pfs_group: )" +
-                           pfs + R"( proposal { )" + esp_proposal + R"( } }
-    ipsec_tunnel { name: "net" ike_tunnel: "t1" protection: "p2"
-                   local { subnet: ")" +
-                           local_net + R"(" } remote { subnet: ")" + remote_net + R"(" } }
-  )";
-  db::TunnelDatabase d;
-  REQUIRE(google::protobuf::TextFormat::ParseFromString(text, &d));
-  return d;
-}
-
-const std::string kIke =
-    "encryption: AES_CBC key_length: 128 hash: SHA2_256 "
-    "auth_method: PRESHARED_KEY dh_group: MODP_2048";
-const std::string kEsp = "encryption: ESP_AES_CBC key_length: 128 integrity: HMAC_SHA2_256";
-
-struct Packet {
-  Endpoint from, to;
-  Bytes data;
-};
-
-// One host: an engine plus recording fakes. Packets go to a shared queue.
-struct Host : PacketSink, EventSink, CredentialSource {
-  Host(FakeClock& clock, std::deque<Packet>& wire, uint64_t seed, std::string psk)
-      : clock(clock),
-        wire(wire),
-        random(seed),
-        psk(std::move(psk)),
-        manager(SaManagerDeps{&clock, &clock, &random, this, this, this}) {}
-
-  bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override {
-    wire.push_back({from, to, Bytes(packet.begin(), packet.end())});
-    return true;
-  }
-  void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
-  void RequestSkeyid(const ipc::SkeyidRequest& r,
-                     std::function<void(Result<SecretBytes>)> done) override {
-    const auto hash = r.prf() == db::SHA1 ? crypto::HashAlg::kSha1 : crypto::HashAlg::kSha256;
-    SecretBytes s = keymat::SkeyidPsk(hash, View(psk), View(r.ni()), View(r.nr()));
-    clock.Schedule(Duration(0), [done, s] { done(s); });  // answers later, like cpsd
-  }
-
-  template <typename Pred>
-  const ipc::Envelope* Find(Pred pred) const {
-    for (const auto& e : events)
-      if (pred(e)) return &e;
-    return nullptr;
-  }
-  const ipc::Envelope* Established(int phase) const {
-    return Find([phase](const ipc::Envelope& e) {
-      return phase == 1 ? e.has_phase1_established() : e.has_phase2_established();
-    });
-  }
-  const ipc::Envelope* Failed(int phase) const {
-    return Find([phase](const ipc::Envelope& e) {
-      return e.has_negotiation_failed() && e.negotiation_failed().phase() == uint32_t(phase);
-    });
-  }
-
-  FakeClock& clock;
-  std::deque<Packet>& wire;
-  SeededRandom random;
-  std::string psk;
-  SaManager manager;
-  std::vector<ipc::Envelope> events;
-};
-
-struct Pair {
-  explicit Pair(std::string psk_a = "secret", std::string psk_b = "secret")
-      : a(clock, wire, 1, psk_a), b(clock, wire, 2, psk_b) {
-    a.manager.SetDatabase(
-        Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp));
-    b.manager.SetDatabase(
-        Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp));
-  }
-  Host& HostAt(const Endpoint& e) { return e.address.ToString() == kHostA ? a : b; }
-  // Delivers queued packets (and due callbacks) until the network is quiet.
-  // |drop| may discard a packet: return true to drop.
-  void Run(std::function<bool(const Packet&)> drop = {}) {
-    for (int guard = 0; guard < 1000; ++guard) {
-      clock.RunDue();
-      if (wire.empty()) return;
-      Packet p = std::move(wire.front());
-      wire.pop_front();
-      ++delivered;
-      if (drop && drop(p)) continue;
-      HostAt(p.to).manager.OnPacket(p.to, p.from, p.data);
-    }
-    FAIL("network never went quiet");
-  }
-  ipc::Phase1Request Phase1(Host& h, uint32_t tunnel = 1) {
-    const auto d = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
-    ipc::Phase1Request r;
-    r.set_tunnel(tunnel);
-    *r.mutable_definition() = d.ike_tunnel(0);
-    *r.mutable_protection() = d.ike_protection(0);
-    return r;
-  }
-  ipc::Phase2Request Phase2(const db::TunnelDatabase& d) {
-    ipc::Phase2Request r;
-    r.set_tunnel(1);
-    r.set_phase1_tunnel(1);
-    *r.mutable_definition() = d.ipsec_tunnel(0);
-    *r.mutable_protection() = d.ipsec_protection(0);
-    return r;
-  }
-  FakeClock clock;
-  std::deque<Packet> wire;
-  Host a, b;
-  int delivered = 0;
-};
 
 TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   Pair net;
@@ -328,10 +203,19 @@ TEST_CASE("wrong pre-shared key fails authentication with a clear reason", "[eng
   REQUIRE(net.b.Failed(1));
   CHECK_THAT(net.b.Failed(1)->negotiation_failed().reason(),
              Catch::Contains("pre-shared keys differ"));
+  // B's AUTHENTICATION-FAILED is unprotected (B cannot encrypt with keys A
+  // shares), so A does not end on it but at its own retransmission limit,
+  // naming it as the likely reason (hole b).
+  CHECK_FALSE(net.a.Failed(1));
+  for (int i = 0; i < 40; ++i) {
+    net.clock.Advance(250);
+    net.Run();
+  }
   REQUIRE(net.a.Failed(1));
-  CHECK_THAT(net.a.Failed(1)->negotiation_failed().reason(),
-             Catch::Contains("authentication failed"));
-  CHECK(net.a.Failed(1)->negotiation_failed().code() == ipc::AUTHENTICATION_FAILED);
+  const auto& fa = net.a.Failed(1)->negotiation_failed();
+  CHECK_THAT(fa.reason(), Catch::Contains("authentication failed"));
+  CHECK_THAT(fa.reason(), Catch::Contains("unprotected AUTHENTICATION-FAILED notify"));
+  CHECK(fa.code() == ipc::AUTHENTICATION_FAILED);
   CHECK(net.a.manager.isakmp_sa_count() == 0);
   CHECK(net.b.manager.isakmp_sa_count() == 0);
 }
@@ -493,29 +377,45 @@ TEST_CASE("an Aggressive Mode request is answered with UNSUPPORTED-EXCHANGE-TYPE
   CHECK(net.b.manager.isakmp_sa_count() == 0);
 }
 
-TEST_CASE("garbage and replayed packets never crash the engine", "[engine]") {
+// Truncated, corrupted (after the header) and replayed copies of every
+// message of a finished Main Mode and Quick Mode: B must not create an SA,
+// report anything to tmd or answer on the wire.
+TEST_CASE("garbage and replayed packets change nothing and get no answer", "[engine]") {
   Pair net;
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
   std::vector<Packet> seen;
-  net.Run([&](const Packet& p) {
+  auto record = [&](const Packet& p) {
     seen.push_back(p);
     return false;
-  });
-  REQUIRE(net.b.Established(1));
+  };
+  net.Run(record);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(net.DatabaseA())).has_ack());
+  net.Run(record);
+  REQUIRE(net.b.Established(2));
+  REQUIRE(seen.size() == 9);
+  const size_t events_before = net.b.events.size();
+  const auto replays_before = net.b.manager.counters().replays_dropped;
   SeededRandom rng(7);
   const Endpoint from{*IpAddress::Parse(kHostA), 500}, to{*IpAddress::Parse(kHostB), 500};
   for (const auto& p : seen) {
-    for (size_t cut = 0; cut <= p.data.size(); cut += 3)
+    for (size_t cut = 0; cut < p.data.size(); cut += 3)
       net.b.manager.OnPacket(to, from, ByteView(p.data).first(cut));
     Bytes flipped = p.data;
     for (int i = 0; i < 20; ++i) {
-      flipped[rng.NextU32() % flipped.size()] ^= uint8_t(1 + rng.NextU32() % 255);
+      const size_t at =
+          wire::kHeaderLength + rng.NextU32() % (flipped.size() - wire::kHeaderLength);
+      flipped[at] ^= uint8_t(1 + rng.NextU32() % 255);
       net.b.manager.OnPacket(to, from, flipped);
     }
     net.b.manager.OnPacket(to, from, p.data);  // replay
   }
-  net.Run();
-  CHECK(net.b.Established(1));
+  CHECK(net.wire.empty());  // no reply of any kind
+  CHECK(net.b.events.size() == events_before);
+  CHECK_FALSE(net.b.Failed(1));
+  CHECK_FALSE(net.b.Failed(2));
+  CHECK(net.b.manager.isakmp_sa_count() == 1);
+  CHECK(net.b.manager.quick_mode_count() == 1);
+  CHECK(net.b.manager.counters().replays_dropped > replays_before);  // QM1 was seen as one
 }
 
 }  // namespace

@@ -1,0 +1,49 @@
+// What every exchange may read of the ISAKMP SA it runs under: role, step,
+// cookies, endpoints, the agreed suite and the phase 1 keys. Defined here so
+// exchange/ never includes sa/ (sa/ links exchange/, never the other way);
+// sa/isakmp_sa.h extends it with what only the SA manager needs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/address.h"
+#include "isakmpd/exchange/steps.h"
+#include "isakmpd/exchange/suite.h"
+#include "isakmpd/keymat/keymat.h"
+#include "isakmpd/wire/wire.h"
+
+namespace ike::isakmpd {
+
+struct Phase1Context {
+  Role role = Role::kInitiator;
+  Phase1Mode mode = Phase1Mode::kMain;
+  MainModeStep step = MainModeStep::kInit;  // changed only by SaManager::Transition
+  wire::Cookie icookie{};
+  wire::Cookie rcookie{};
+  Endpoint local;
+  Endpoint remote;
+
+  std::optional<IkeSuite> suite;
+  keymat::Phase1Keys keys;
+  Bytes iv;  // phase 1 CBC state: the last block of the last phase 1 message
+
+  // NAT traversal (RFC 3947): both sent the vendor ID; NAT-D showed a NAT
+  // in front of us or of the peer. Either moves IKE to port 4500 from
+  // message 5 on and makes ESP UDP-encapsulated.
+  bool nat_t = false;
+  bool nat_local = false;
+  bool nat_remote = false;
+  bool behind_nat() const { return nat_local || nat_remote; }
+
+  bool established() const { return step == MainModeStep::kDone; }
+  // SKEYID_a exists: Informational and Quick Mode messages can be protected.
+  bool keyed() const { return !keys.skeyid_a.empty(); }
+  std::string CookieText() const;  // "icookie:rcookie" in hex
+};
+
+// Constant-time HASH comparison (CRYPTO_memcmp): a HASH check must not tell
+// an attacker how many leading octets of a forgery were right.
+bool SameHash(ByteView a, ByteView b);
+
+}  // namespace ike::isakmpd

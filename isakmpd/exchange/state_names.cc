@@ -1,0 +1,100 @@
+// The operator-visible names, one row per step (state_names.h). Sources:
+// IBM's "Interpreting IKEv1 daemon phase 1 SA states" (per role and message
+// count), Cisco IOS and ASA "show crypto isakmp sa" documentation.
+//
+// Cisco's MM_KEY_AUTH is the instant between verifying the peer's HASH and
+// QM_IDLE; authentication and establishment happen in one step here, so the
+// name is never shown for Main Mode. Aggressive Mode ends in AG_AUTH, which
+// Cisco describes as the completed, authenticated exchange.
+#include "isakmpd/exchange/state_names.h"
+
+namespace ike::isakmpd {
+namespace {
+
+constexpr StateNames kUnknown{"?", "?", "?"};
+constexpr StateNames kFailedNames{"FAILED", "FAILED", "FAILED"};
+constexpr StateNames kDeletedNames{"DELETED", "DELETED", "DELETED"};
+constexpr StateNames kNone{nullptr, nullptr, nullptr};  // step impossible in this role
+
+struct Row {
+  StateNames initiator;
+  StateNames responder;
+};
+
+// clang-format off
+constexpr Row kMainMode[kMainModeStepCount] = {
+  // step           initiator                                      responder
+  /* kInit */       {{"INIT", "MM_NO_STATE", "-"},                 {"INIT", "MM_NO_STATE", "-"}},
+  /* kSaSent */     {{"WAIT SA", "MM_NO_STATE", "MM_WAIT_MSG2"},   kNone},
+  /* kSaAnswered */ {kNone,                                        {"WAIT KE", "MM_SA_SETUP", "MM_WAIT_MSG3"}},
+  /* kKeSent */     {{"IN KE", "MM_SA_SETUP", "MM_WAIT_MSG4"},     kNone},
+  /* kAwaitSkeyid*/ {{"IN KE", "MM_KEY_EXCH", "MM_WAIT_MSG4"},     {"IN KE", "MM_KEY_EXCH", "MM_WAIT_MSG5"}},
+  /* kKeAnswered */ {kNone,                                        {"IN KE", "MM_KEY_EXCH", "MM_WAIT_MSG5"}},
+  /* kAuthSent */   {{"IN KE", "MM_KEY_EXCH", "MM_WAIT_MSG6"},     kNone},
+  /* kDone */       {{"DONE", "QM_IDLE", "MM_ACTIVE"},             {"DONE", "QM_IDLE", "MM_ACTIVE"}},
+  /* kFailed */     {kFailedNames,                                 kFailedNames},
+  /* kDeleted */    {kDeletedNames,                                kDeletedNames},
+};
+
+constexpr Row kAggressiveMode[kAggressiveModeStepCount] = {
+  /* kInit */       {{"INIT", "AG_NO_STATE", "-"},                 {"INIT", "AG_NO_STATE", "-"}},
+  /* kSaSent */     {{"WAIT SA", "AG_INIT_EXCH", "AM_WAIT_MSG2"},  kNone},
+  /* kSaAnswered */ {kNone,                                        {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG3"}},
+  /* kAwaitSkeyid*/ {{"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG2"},    kNone},
+  /* kDone */       {{"DONE", "AG_AUTH", "AM_ACTIVE"},             {"DONE", "AG_AUTH", "AM_ACTIVE"}},
+};
+
+// IOS and ASA show no per-Quick-Mode state in "show crypto isakmp sa".
+constexpr Row kQuickMode[kQuickModeStepCount] = {
+  /* kAwaitSpi */           {{"INIT", "-", "-"},  {"INIT", "-", "-"}},
+  /* kHashSaNonceSent */    {{"INIT", "-", "-"},  kNone},
+  /* kKeyed */              {{"KEP", "-", "-"},   kNone},
+  /* kHashSaNonceAnswered */{kNone,               {"KEP", "-", "-"}},
+  /* kDone */               {{"DONE", "-", "-"},  {"DONE", "-", "-"}},
+  /* kFailed */             {kFailedNames,        kFailedNames},
+  /* kDeleted */            {kDeletedNames,       kDeletedNames},
+};
+// clang-format on
+
+StateNames Pick(const Row* table, int size, int step, Role role) {
+  if (step < 0 || step >= size) return kUnknown;
+  const StateNames& n = role == Role::kInitiator ? table[step].initiator : table[step].responder;
+  return n.ibm ? n : kUnknown;
+}
+
+}  // namespace
+
+StateNames MainModeNames(MainModeStep step, Role role) {
+  return Pick(kMainMode, kMainModeStepCount, static_cast<int>(step), role);
+}
+
+StateNames AggressiveModeNames(AggressiveModeStep step, Role role) {
+  return Pick(kAggressiveMode, kAggressiveModeStepCount, static_cast<int>(step), role);
+}
+
+StateNames QuickModeNames(QuickModeStep step, Role role) {
+  return Pick(kQuickMode, kQuickModeStepCount, static_cast<int>(step), role);
+}
+
+StateNames Phase1Names(Phase1Mode mode, uint8_t step, Role role) {
+  return mode == Phase1Mode::kMain
+             ? MainModeNames(static_cast<MainModeStep>(step), role)
+             : AggressiveModeNames(static_cast<AggressiveModeStep>(step), role);
+}
+
+const char* MainModeStepName(MainModeStep s) {
+  static constexpr const char* kNames[kMainModeStepCount] = {
+      "init",        "SA sent",      "SA answered", "KE sent", "awaiting SKEYID",
+      "KE answered", "ID+HASH sent", "done",        "failed",  "deleted"};
+  const int i = static_cast<int>(s);
+  return i < kMainModeStepCount ? kNames[i] : "?";
+}
+
+const char* QuickModeStepName(QuickModeStep s) {
+  static constexpr const char* kNames[kQuickModeStepCount] = {
+      "awaiting SPI", "HASH(1) sent", "keyed", "HASH(2) sent", "done", "failed", "deleted"};
+  const int i = static_cast<int>(s);
+  return i < kQuickModeStepCount ? kNames[i] : "?";
+}
+
+}  // namespace ike::isakmpd

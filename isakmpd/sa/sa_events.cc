@@ -1,0 +1,162 @@
+// The transition functions (one per SA kind), the events tmd sees, the
+// counters, and what a broken invariant does (bug.h).
+#include "isakmpd/exchange/state_names.h"
+#include "isakmpd/sa/sa_manager.h"
+
+namespace ike::isakmpd {
+namespace {
+
+std::string TunnelText(uint32_t tunnel) {
+  return tunnel ? std::to_string(tunnel) : std::string("-");
+}
+
+bool Ended(MainModeStep s) { return s == MainModeStep::kFailed || s == MainModeStep::kDeleted; }
+bool Ended(QuickModeStep s) { return s == QuickModeStep::kFailed || s == QuickModeStep::kDeleted; }
+
+void Count(KindCounters& c, size_t step, bool established, bool deleted) {
+  if (step < c.entered.size()) ++c.entered[step];
+  if (established) ++c.established;
+  if (deleted) ++c.deleted;
+}
+
+}  // namespace
+
+IsakmpSa* SaManager::FindSa(uint64_t handle) {
+  auto it = sas_.find(handle);
+  return it == sas_.end() ? nullptr : it->second.get();
+}
+
+IpsecSa* SaManager::FindChild(uint64_t handle) {
+  auto it = children_.find(handle);
+  return it == children_.end() ? nullptr : it->second.get();
+}
+
+bool SaManager::Transition(IsakmpSa& sa, MainModeStep next, std::string* done_text) {
+  if (sa.step == next) return true;
+  const StateNames from = MainModeNames(sa.step, sa.role);
+  const StateNames to = MainModeNames(next, sa.role);
+  if (!LegalTransition(sa.step, next, sa.role)) {
+    ++counters_.isakmp.illegal_transitions;
+    LogLine(LogLevel::kError, sa,
+            std::string("cannot switch ") + MainModeStepName(sa.step) + " -> " +
+                MainModeStepName(next) + " (" + from.ibm + " -> " + to.ibm + ", " +
+                RoleName(sa.role) + ")");
+    return false;
+  }
+  sa.step = next;
+  Count(counters_.isakmp, static_cast<size_t>(next), next == MainModeStep::kDone,
+        next == MainModeStep::kDeleted);
+  // Failure and deletion have their own lines and events (NegotiationFailed,
+  // SaDeleted); steps that keep the operators' name are not news to them.
+  if (Ended(next) || std::string_view(from.ibm) == to.ibm) return true;
+  std::string text =
+      std::string(from.ibm) + " -> " + to.ibm + " (" + RoleName(sa.role) + ", " + to.cisco + ")";
+  if (done_text != nullptr) {
+    *done_text = std::move(text);
+  } else {
+    LogLine(LogLevel::kEvents, sa, text);
+  }
+  EmitStateChange(1, sa.tunnel, sa.handle, from.ibm, to.ibm, sa);
+  return true;
+}
+
+bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done_text) {
+  if (child.step == next) return true;
+  IsakmpSa* p1 = FindSa(child.parent);
+  const StateNames from = QuickModeNames(child.step, child.role);
+  const StateNames to = QuickModeNames(next, child.role);
+  if (!LegalTransition(child.step, next, child.role)) {
+    ++counters_.ipsec.illegal_transitions;
+    const std::string text = "cannot switch phase 2 tunnel " + TunnelText(child.tunnel) + " " +
+                             QuickModeStepName(child.step) + " -> " + QuickModeStepName(next) +
+                             " (" + from.ibm + " -> " + to.ibm + ", " + RoleName(child.role) + ")";
+    if (p1)
+      LogLine(LogLevel::kError, *p1, text);
+    else
+      LOG_ERROR("%s", text.c_str());
+    return false;
+  }
+  child.step = next;
+  Count(counters_.ipsec, static_cast<size_t>(next), next == QuickModeStep::kDone,
+        next == QuickModeStep::kDeleted);
+  if (Ended(next) || std::string_view(from.ibm) == to.ibm || !p1) return true;
+  std::string text = "phase 2 tunnel " + TunnelText(child.tunnel) + " message id " +
+                     std::to_string(child.message_id) + ": " + from.ibm + " -> " + to.ibm + " (" +
+                     RoleName(child.role) + ")";
+  if (done_text != nullptr) {
+    *done_text = std::move(text);
+  } else {
+    LogLine(LogLevel::kEvents, *p1, text);
+  }
+  EmitStateChange(2, child.tunnel, child.handle, from.ibm, to.ibm, *p1);
+  return true;
+}
+
+void SaManager::EmitStateChange(uint32_t phase, uint32_t tunnel, uint64_t handle,
+                                const char* old_state, const char* new_state,
+                                const Phase1Context& p1) {
+  ipc::Envelope e;
+  auto* sc = e.mutable_state_change();
+  sc->set_phase(phase);
+  sc->set_tunnel(tunnel);
+  sc->set_handle(handle);
+  sc->set_old_state(old_state);
+  sc->set_new_state(new_state);
+  sc->set_icookie(ToHex(p1.icookie));
+  sc->set_rcookie(ToHex(p1.rcookie));
+  sc->set_peer(p1.remote.address.ToString());
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle,
+                            const Failure& failure, const char* state) {
+  ipc::Envelope e;
+  auto* f = e.mutable_negotiation_failed();
+  f->set_phase(phase);
+  f->set_tunnel(tunnel);
+  f->set_handle(handle);
+  f->set_code(failure.code);
+  f->set_reason(failure.reason);
+  f->set_state(state);
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::EmitSaDeleted(uint32_t phase, uint32_t tunnel, uint64_t handle,
+                              const std::string& reason, bool by_peer) {
+  ipc::Envelope e;
+  auto* d = e.mutable_sa_deleted();
+  d->set_phase(phase);
+  d->set_tunnel(tunnel);
+  d->set_handle(handle);
+  d->set_reason(reason);
+  d->set_by_peer(by_peer);
+  deps_.events->Emit(std::move(e));
+}
+
+// Style rule 9: a broken invariant is logged and costs one SA, torn down on
+// the next loop turn (the caller may be in the middle of updating tables).
+void SaManager::Bug(const char* file, int line, const char* condition, uint64_t handle,
+                    const char* what) {
+  ++counters_.bugs;
+  LOG_ERROR("BUG %s:%d: %s (%s); tearing down SA %llu", file, line, condition, what,
+            static_cast<unsigned long long>(handle));
+  deps_.timers->Schedule(Duration(0), [this, handle] { TearDown(handle); });
+}
+
+void SaManager::TearDown(uint64_t handle) {
+  const Failure failure{ipc::INTERNAL, "internal error (see the BUG line in the log)",
+                        std::nullopt};
+  if (IsakmpSa* sa = FindSa(handle)) {
+    if (!sa->established()) return FailPhase1(*sa, failure);
+    EmitSaDeleted(1, sa->tunnel, handle, failure.reason, false);
+    return DeleteSa(handle);
+  }
+  IpsecSa* child = FindChild(handle);
+  if (!child) return;
+  if (IsakmpSa* p1 = FindSa(child->parent); p1 && !child->established())
+    return FailPhase2(*p1, *child, failure);
+  EmitSaDeleted(2, child->tunnel, handle, failure.reason, false);
+  RemoveChild(handle);
+}
+
+}  // namespace ike::isakmpd

@@ -1,0 +1,424 @@
+// Phase 1 on the SA manager: finding or admitting the ISAKMP SA for a Main
+// Mode message, running it through the one receive path, applying what the
+// exchange asks for, SKEYID from cpsd, establishment, failure and deletion.
+#include <algorithm>
+
+#include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/informational.h"
+#include "isakmpd/exchange/nat_traversal.h"
+#include "isakmpd/exchange/state_names.h"
+#include "isakmpd/sa/bug.h"
+#include "isakmpd/sa/sa_manager.h"
+
+namespace ike::isakmpd {
+namespace {
+
+constexpr uint32_t kDefaultMaxHalfOpen = 2048;
+// Half-open responder SAs per remote address (settings.max_half_open_per_peer
+// unset or 0). High enough for a gateway's legitimate mass reconnect to get
+// through in a few retransmission rounds, low enough that one address cannot
+// take all of max_half_open.
+constexpr uint32_t kDefaultMaxHalfOpenPerPeer = 256;
+// Undecryptable Main Mode 5/6 messages before we conclude the keys differ.
+constexpr int kUndecryptableLimit = 2;
+
+bool IsZero(const wire::Cookie& c) {
+  return std::all_of(c.begin(), c.end(), [](uint8_t b) { return b == 0; });
+}
+
+const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const std::string& n) {
+  for (const auto& p : d.ike_protection())
+    if (p.name() == n) return &p;
+  return nullptr;
+}
+
+bool IsEncryptedMessage(wire::MessageKind kind) {
+  return kind == wire::MessageKind::kMainMode5 || kind == wire::MessageKind::kMainMode6;
+}
+
+}  // namespace
+
+IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& remote) {
+  auto sa = std::make_unique<IsakmpSa>();
+  sa->handle = next_handle_++;
+  sa->role = role;
+  sa->local = local;
+  sa->remote = remote;
+  sa->exchange = std::make_unique<MainModeExchange>();
+  IsakmpSa* raw = sa.get();
+  sas_[raw->handle] = std::move(sa);
+  ++counters_.isakmp.started;
+  ++counters_.isakmp.entered[static_cast<size_t>(MainModeStep::kInit)];
+  return raw;
+}
+
+IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local,
+                                    const Endpoint& remote) {
+  if (auto it = by_cookies_.find(Cookies(h.icookie, h.rcookie)); it != by_cookies_.end())
+    return FindSa(it->second);
+  if (!IsZero(h.rcookie)) {
+    // Message 2: our half-open SA learns the responder cookie.
+    auto it = half_open_.find(CookieValue(h.icookie));
+    if (it == half_open_.end()) return nullptr;
+    IsakmpSa* sa = FindSa(it->second);
+    if (IKE_BUG_IF(!sa, it->second, "half-open entry without its SA")) {
+      half_open_.erase(it);
+      return nullptr;
+    }
+    if (sa->step != MainModeStep::kSaSent) return nullptr;
+    half_open_.erase(it);
+    sa->rcookie = h.rcookie;
+    by_cookies_[Cookies(sa->icookie, sa->rcookie)] = sa->handle;
+    return sa;
+  }
+  // Message 1 (or its retransmission, found through the responder key).
+  const ResponderKey key{CookieValue(h.icookie), remote.address};
+  if (auto it = responding_.find(key); it != responding_.end()) return FindSa(it->second);
+  return NewResponderSa(h, local, remote);
+}
+
+IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local,
+                                    const Endpoint& remote) {
+  const db::IkeTunnel* def = nullptr;
+  auto found = phase1_by_endpoints_.find(EndpointsKey{remote.address, local.address});
+  if (found == phase1_by_endpoints_.end())
+    found = phase1_by_endpoints_.find(EndpointsKey{remote.address, IpAddress{}});
+  if (found != phase1_by_endpoints_.end()) def = &database_.ike_tunnel(found->second);
+  if (!def) {
+    LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
+              remote.ToString().c_str(), local.ToString().c_str());
+    return nullptr;
+  }
+  const auto* protection = FindIkeProtection(database_, def->protection());
+  if (!protection) return nullptr;
+  if (!AdmitResponder(remote)) return nullptr;
+  IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
+  sa->counted_half_open = true;
+  sa->counted_peer = remote.address;
+  ++half_open_responders_;
+  ++half_open_by_peer_[remote.address];
+  sa->name = def->name();
+  MainModeExchange& mm = *sa->exchange;
+  mm.definition = *def;
+  mm.protection = *protection;
+  mm.local_id = Phase1IdText(def->local_id(), def->local_address());
+  mm.remote_id = Phase1IdText(def->remote_id(), def->remote_address());
+  sa->icookie = h.icookie;
+  deps_.random->Fill(sa->rcookie);
+  responding_[ResponderKey{CookieValue(h.icookie), remote.address}] = sa->handle;
+  by_cookies_[Cookies(sa->icookie, sa->rcookie)] = sa->handle;
+  return sa;
+}
+
+uint32_t SaManager::HalfOpenLimit() const {
+  const uint32_t v = database_.settings().max_half_open();
+  return v ? v : kDefaultMaxHalfOpen;
+}
+
+uint32_t SaManager::HalfOpenPerPeerLimit() const {
+  const uint32_t v = database_.settings().max_half_open_per_peer();
+  return v ? v : kDefaultMaxHalfOpenPerPeer;
+}
+
+// A storm is absorbed, not answered at once: a dropped Main Mode 1 comes back
+// with the initiator's retransmission (RFC 2408 has no "busy" notify for
+// IKEv1). Each cap logs once per 1000 drops.
+bool SaManager::AdmitResponder(const Endpoint& remote) {
+  const uint32_t limit = HalfOpenLimit();
+  if (half_open_responders_ >= limit) {
+    if (dropped_for_half_open_++ % 1000 == 0)
+      LOG_EVENT("Main Mode from %s dropped: %zu half-open SAs (max_half_open %u); %llu dropped",
+                remote.ToString().c_str(), half_open_responders_, limit,
+                static_cast<unsigned long long>(dropped_for_half_open_));
+    return false;
+  }
+  const uint32_t per_peer = HalfOpenPerPeerLimit();
+  auto it = half_open_by_peer_.find(remote.address);
+  if (it != half_open_by_peer_.end() && it->second >= per_peer) {
+    if (dropped_for_peer_cap_++ % 1000 == 0)
+      LOG_EVENT(
+          "Main Mode from %s dropped: %u half-open SAs from this address "
+          "(max_half_open_per_peer %u); %llu dropped",
+          remote.ToString().c_str(), it->second, per_peer,
+          static_cast<unsigned long long>(dropped_for_peer_cap_));
+    return false;
+  }
+  return true;
+}
+
+void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
+  if (!sa.counted_half_open) return;
+  sa.counted_half_open = false;
+  --half_open_responders_;
+  if (auto it = half_open_by_peer_.find(sa.counted_peer); it != half_open_by_peer_.end())
+    if (--it->second == 0) half_open_by_peer_.erase(it);
+}
+
+void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                           ByteView packet) {
+  IsakmpSa* sa = FindMainModeSa(h, local, remote);
+  if (!sa) {
+    LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s", remote.ToString().c_str(),
+             ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+    return;
+  }
+  if (IsDuplicate(*sa, sa->tx, packet)) return;
+  if (sa->step == MainModeStep::kAwaitSkeyid && sa->role == Role::kResponder &&
+      (h.flags & wire::kFlagEncryption)) {
+    // Message 5 before cpsd answered: read it once SKEYID is here.
+    MainModeExchange& mm = *sa->exchange;
+    mm.queued_packet = Bytes(packet.begin(), packet.end());
+    mm.queued_local = local;
+    mm.queued_remote = remote;
+    return;
+  }
+  ProcessMainMode(*sa, h, local, remote, packet);
+}
+
+void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
+                                const Endpoint& remote, ByteView packet) {
+  auto kind = main_mode::ExpectedMessage(sa);
+  if (!kind || !sa.exchange) return;
+  const bool encrypted_expected = IsEncryptedMessage(*kind);
+  if (encrypted_expected != bool(h.flags & wire::kFlagEncryption)) {
+    LogLine(LogLevel::kInformation, sa,
+            std::string("dropped ") + wire::MessageKindName(*kind) + ": wrong encryption flag");
+    return;
+  }
+  auto opened = OpenAndParse(sa, h, packet, sa.iv, *kind);
+  if (auto* error = std::get_if<std::string>(&opened)) {
+    if (!encrypted_expected) {
+      LogLine(LogLevel::kInformation, sa,
+              std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + *error);
+      return;
+    }
+    return RejectAuthMessage(
+        sa, *kind,
+        Phase1Outcome::Fail(ipc::AUTHENTICATION_FAILED,
+                            "authentication failed: message " +
+                                std::string(wire::MessageKindName(*kind)) + " from " +
+                                sa.remote.address.ToString() +
+                                " does not decrypt (the pre-shared keys differ)",
+                            wire::NotifyType::kAuthenticationFailed));
+  }
+  auto& msg = std::get<Opened>(opened);
+  Phase1Outcome outcome = main_mode::Receive(sa, *sa.exchange, msg.payloads, tools_);
+  // Messages 5 and 6 that decrypt but do not verify are treated like those
+  // that do not decrypt: the IV chain stays where it was.
+  if (encrypted_expected && outcome.failure)
+    return RejectAuthMessage(sa, *kind, std::move(outcome));
+  if (encrypted_expected) sa.iv = msg.next_iv;
+  NoteAccepted(sa.tx, packet);
+  NoteEndpoints(sa, local, remote);  // 4500 only from message 5 on, after HASH_I/R verified
+  // The peer answered: our last message needs no more retransmissions, even
+  // if nothing follows it (message 6 ends the exchange for the initiator).
+  deps_.timers->Cancel(sa.tx.timer);
+  sa.tx.timer = 0;
+  ApplyPhase1(sa, std::move(outcome));
+}
+
+// Message 5 or 6 that does not decrypt or verify. One forged or corrupted
+// packet must not end a negotiation, so the first is dropped and the peer's
+// retransmission (never taken for a duplicate: only accepted messages are
+// remembered) decides; the second means the keys differ, i.e. the
+// pre-shared keys do.
+void SaManager::RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Phase1Outcome failure) {
+  if (++sa.exchange->rejected_auth < kUndecryptableLimit) {
+    LogLine(LogLevel::kInformation, sa,
+            std::string(wire::MessageKindName(kind)) + " rejected (" + failure.failure->reason +
+                "); waiting for a retransmission before giving up");
+    return;
+  }
+  ApplyPhase1(sa, std::move(failure));
+}
+
+void SaManager::ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome) {
+  if (outcome.failure) return FailPhase1(sa, *outcome.failure);
+  std::string done_transition;
+  if (outcome.next && !Transition(sa, *outcome.next, outcome.done ? &done_transition : nullptr))
+    return;
+  if (outcome.send && outcome.encrypt && sa.role == Role::kInitiator && sa.behind_nat() &&
+      sa.local.port != nat_traversal::kPort) {
+    // RFC 3947 section 4: with a NAT in the path the initiator moves to
+    // port 4500 for message 5 and everything after it.
+    sa.local.port = nat_traversal::kPort;
+    sa.remote.port = nat_traversal::kPort;
+    LogLine(LogLevel::kEvents, sa,
+            std::string("NAT detected (") +
+                (sa.nat_local ? "in front of us" : "in front of the peer") +
+                "); moving to port 4500");
+  }
+  if (outcome.send) {
+    const uint64_t handle = sa.handle;
+    Bytes packet = Seal(sa, wire::ExchangeType::kIdentityProtection, 0, *outcome.send,
+                        outcome.encrypt ? &sa.iv : nullptr);
+    sa.tx.message_number = main_mode::MessageSentIn(sa.step);
+    Transmit(sa, sa.tx, std::move(packet), !outcome.done,
+             [this, handle] { Phase1Timeout(handle); });
+  }
+  if (outcome.need_skeyid) RequestSkeyid(sa);
+  if (outcome.done) Phase1Established(sa, done_transition);
+}
+
+void SaManager::RequestSkeyid(IsakmpSa& sa) {
+  const MainModeExchange& mm = *sa.exchange;
+  ipc::SkeyidRequest req;
+  req.set_prf(static_cast<db::IkeHash>(sa.suite->attrs.hash));
+  req.set_remote_id(mm.remote_id);
+  req.set_remote_address(sa.remote.address.ToString());
+  req.set_ni(ToString(mm.ni));
+  req.set_nr(ToString(mm.nr));
+  const uint64_t handle = sa.handle;
+  deps_.credentials->RequestSkeyid(
+      req, [this, handle](Result<SecretBytes> skeyid) { OnSkeyid(handle, std::move(skeyid)); });
+}
+
+// cpsd's answer. Dropped if the SA is gone or no longer waits (a second
+// answer); a Main Mode 5 that arrived meanwhile is read now.
+void SaManager::OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa || sa->step != MainModeStep::kAwaitSkeyid || !sa->exchange) return;
+  if (!skeyid)
+    return FailPhase1(*sa, Failure{ipc::UNKNOWN_PEER, skeyid.error().message, std::nullopt});
+  ApplyPhase1(*sa, main_mode::OnSkeyid(*sa, *sa->exchange, std::move(skeyid.value())));
+  sa = FindSa(handle);
+  if (!sa || !sa->exchange || !sa->exchange->queued_packet) return;
+  MainModeExchange& mm = *sa->exchange;
+  Bytes queued = std::move(*mm.queued_packet);
+  mm.queued_packet.reset();
+  auto h = wire::ParseHeader(queued);
+  if (auto* hdr = std::get_if<wire::Header>(&h))
+    ProcessMainMode(*sa, *hdr, mm.queued_local, mm.queued_remote, queued);
+}
+
+void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
+  // |responding_| keeps the SA until it is deleted, so a replayed Main Mode
+  // 1 finds it (and is ignored) instead of starting a new negotiation.
+  ReleaseHalfOpen(sa);
+  deps_.timers->Cancel(sa.deadline_timer);
+  sa.established_unix = deps_.clock->UnixNow();
+  // The responder keeps message 6 to answer a repeated message 5 until the
+  // peer's first Quick Mode shows it arrived; the initiator's message 5 is
+  // never needed again.
+  if (sa.role == Role::kInitiator) sa.tx.packet = Bytes();
+  const auto& s = *sa.suite;
+  const MainModeExchange& mm = *sa.exchange;
+  LogLine(LogLevel::kEvents, sa,
+          (transition.empty() ? "" : transition + ": ") + "phase 1 established with " +
+              mm.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
+              s.HashName() + "/" + s.GroupName() + ", lifetime " + std::to_string(s.life_seconds) +
+              " s)");
+  ipc::Envelope e;
+  auto* est = e.mutable_phase1_established();
+  est->set_tunnel(sa.tunnel);
+  est->set_handle(sa.handle);
+  est->set_name(sa.name);
+  est->set_role(RoleName(sa.role));
+  est->set_mode("Main");
+  est->set_local_address(sa.local.address.ToString());
+  est->set_remote_address(sa.remote.address.ToString());
+  est->set_local_id(mm.local_id);
+  est->set_remote_id(mm.remote_id);
+  est->set_icookie(ToHex(sa.icookie));
+  est->set_rcookie(ToHex(sa.rcookie));
+  est->set_encryption(s.EncryptionName());
+  est->set_hash(s.HashName());
+  est->set_auth_method(s.AuthName());
+  est->set_dh_group(s.GroupName());
+  est->set_lifetime_seconds(s.life_seconds);
+  deps_.events->Emit(std::move(e));
+  // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
+  // last CBC block in |iv|); the negotiation goes in one step, heap included
+  // (memory per tunnel, issue 3). The encryption key is derived from
+  // SKEYID_e, which is no longer needed.
+  sa.exchange.reset();
+  sa.keys.skeyid_e = SecretBytes();
+  const uint64_t handle = sa.handle;
+  sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000),
+                                             [this, handle] { Phase1Expired(handle); });
+}
+
+void SaManager::Phase1Expired(uint64_t handle) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa) return;
+  sa->deadline_timer = 0;
+  LogLine(LogLevel::kEvents, *sa, "phase 1 lifetime expired; deleting");
+  SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
+  EmitSaDeleted(1, sa->tunnel, handle, "lifetime expired", false);
+  DeleteSa(handle);
+}
+
+void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
+  const char* state = MainModeNames(sa.step, sa.role).ibm;
+  LogLine(LogLevel::kError, sa,
+          std::string("phase 1 failed in state ") + state + ": " + failure.reason);
+  if (failure.notify) SendPlainNotify(sa, *failure.notify);
+  EmitFailure(1, sa.tunnel, sa.handle, failure, state);
+  ++counters_.isakmp.failed[failure.code];
+  DeleteSa(sa.handle, /*failed=*/true);
+}
+
+void SaManager::Phase1Timeout(uint64_t handle) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa) return;
+  if (Retransmit(*sa, sa->tx, [this, handle] { Phase1Timeout(handle); })) return;
+  const std::string peer = sa->remote.address.ToString();
+  const int n = sa->tx.message_number;
+  const std::string tries = std::to_string(sa->tx.tries);
+  std::string reason;
+  ipc::ErrorCode code = ipc::NEGOTIATION_TIMEOUT;
+  if (n == 1) {
+    reason = "peer " + peer + " not answering: no reply to message 1 after " + tries +
+             " tries (is IKE running on the peer and UDP " + std::to_string(ike_port()) +
+             " reachable?)";
+  } else if (sa->unprotected_notify) {
+    // Hole b: the notify could not end the exchange, but it is the likely
+    // reason the peer stopped answering.
+    const uint16_t type = *sa->unprotected_notify;
+    reason = "peer " + peer + " not answering message " + std::to_string(n) + " after " + tries +
+             " tries; it sent an unprotected " + wire::NotifyTypeName(type) +
+             " notify, the likely reason";
+    if (n == 5)
+      reason += " (authentication failed on the peer: the pre-shared keys probably differ)";
+    code = informational::CodeForNotify(type);
+  } else if (n == 5) {
+    reason = "peer " + peer + " not answering message 5 after " + tries +
+             " tries: authentication failed on the peer (the pre-shared keys probably differ)";
+  } else {
+    reason = "peer " + peer + " not answering: no reply to message " + std::to_string(n) +
+             " after " + tries + " tries";
+  }
+  FailPhase1(*sa, Failure{code, reason, std::nullopt});
+}
+
+void SaManager::DeleteSa(uint64_t handle, bool failed) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa) return;
+  Transition(*sa, failed ? MainModeStep::kFailed : MainModeStep::kDeleted);
+  ReleaseHalfOpen(*sa);
+  deps_.timers->Cancel(sa->tx.timer);
+  deps_.timers->Cancel(sa->deadline_timer);
+  if (auto ho = half_open_.find(CookieValue(sa->icookie));
+      ho != half_open_.end() && ho->second == handle)
+    half_open_.erase(ho);
+  if (auto r = responding_.find(ResponderKey{CookieValue(sa->icookie), sa->counted_peer});
+      r != responding_.end() && r->second == handle)
+    responding_.erase(r);
+  if (auto c = by_cookies_.find(Cookies(sa->icookie, sa->rcookie));
+      c != by_cookies_.end() && c->second == handle)
+    by_cookies_.erase(c);
+  if (auto t = p1_by_tunnel_.find(sa->tunnel); t != p1_by_tunnel_.end() && t->second == handle)
+    p1_by_tunnel_.erase(t);
+  // Quick Modes still negotiating on this SA cannot finish without it;
+  // established IPsec SAs outlive it (RFC 2409 leaves them to their own
+  // lifetime and Deletes).
+  const std::vector<uint64_t> children = sa->children;
+  for (uint64_t ch : children) {
+    IpsecSa* child = FindChild(ch);
+    if (child && !child->established())
+      FailPhase2(*sa, *child, Failure{ipc::DELETED, "phase 1 SA was deleted", std::nullopt});
+  }
+  sas_.erase(handle);
+}
+
+}  // namespace ike::isakmpd

@@ -1,0 +1,69 @@
+#include "isakmpd/sa/transitions.h"
+
+#include "isakmpd/exchange/state_names.h"
+
+namespace ike::isakmpd {
+namespace {
+
+template <typename Step>
+struct Edge {
+  Step from, to;
+};
+
+using M = MainModeStep;
+// Main Mode (steps.h); both roles in one table, the name table rules out
+// steps a role never takes.
+constexpr Edge<M> kMainModeEdges[] = {
+    {M::kInit, M::kSaSent},
+    {M::kInit, M::kSaAnswered},
+    {M::kSaSent, M::kKeSent},
+    {M::kSaAnswered, M::kAwaitSkeyid},
+    {M::kKeSent, M::kAwaitSkeyid},
+    {M::kAwaitSkeyid, M::kAuthSent},
+    {M::kAwaitSkeyid, M::kKeAnswered},
+    {M::kKeAnswered, M::kDone},
+    {M::kAuthSent, M::kDone},
+};
+
+using Q = QuickModeStep;
+constexpr Edge<Q> kQuickModeEdges[] = {
+    {Q::kAwaitSpi, Q::kHashSaNonceSent}, {Q::kAwaitSpi, Q::kHashSaNonceAnswered},
+    {Q::kHashSaNonceSent, Q::kKeyed},    {Q::kKeyed, Q::kDone},
+    {Q::kHashSaNonceAnswered, Q::kDone},
+};
+
+template <typename Step, size_t N>
+bool InTable(const Edge<Step> (&table)[N], Step from, Step to) {
+  for (const auto& e : table)
+    if (e.from == from && e.to == to) return true;
+  return false;
+}
+
+// kFailed from any negotiating step, kDeleted from any live one.
+template <typename Step>
+bool Terminal(Step from, Step to) {
+  const bool ended = from == Step::kFailed || from == Step::kDeleted;
+  if (ended) return false;
+  if (to == Step::kDeleted) return true;
+  return to == Step::kFailed && from != Step::kDone;
+}
+
+}  // namespace
+
+bool LegalTransition(MainModeStep from, MainModeStep to, Role role) {
+  if (std::string_view(MainModeNames(to, role).ibm) == "?") return false;
+  return Terminal(from, to) || InTable(kMainModeEdges, from, to);
+}
+
+bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role) {
+  if (std::string_view(QuickModeNames(to, role).ibm) == "?") return false;
+  return Terminal(from, to) || InTable(kQuickModeEdges, from, to);
+}
+
+uint64_t KindCounters::failed_total() const {
+  uint64_t n = 0;
+  for (const auto& [code, count] : failed) n += count;
+  return n;
+}
+
+}  // namespace ike::isakmpd

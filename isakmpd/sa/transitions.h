@@ -1,0 +1,42 @@
+// The legal transitions of each SA kind, as tables, and the counters the
+// transition functions keep (SaManager::Transition; iked's sa_stateok()).
+// Failure and deletion are states too: kFailed is reachable from every
+// negotiating step, kDeleted from every live one; neither is left again.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+
+#include "ike.pb.h"
+#include "isakmpd/exchange/steps.h"
+
+namespace ike::isakmpd {
+
+// Pure: true if |from| -> |to| is legal for |role| (a step the role never
+// takes is illegal to enter).
+bool LegalTransition(MainModeStep from, MainModeStep to, Role role);
+bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role);
+
+// Counters of one SA kind, for introspection (lssrc -l later).
+struct KindCounters {
+  std::array<uint64_t, 16> entered{};  // per step (index: the enum value)
+  uint64_t started = 0;
+  uint64_t established = 0;
+  uint64_t deleted = 0;
+  uint64_t rekeyed = 0;  // no rekeying yet: stays 0
+  uint64_t illegal_transitions = 0;
+  std::map<ipc::ErrorCode, uint64_t> failed;  // by reason (tmd's error code)
+  uint64_t failed_total() const;
+};
+
+struct SaCounters {
+  KindCounters isakmp;
+  KindCounters ipsec;
+  uint64_t bugs = 0;                 // IKE_BUG_IF hits
+  uint64_t replays_dropped = 0;      // messages for recently finished message ids
+  uint64_t unprotected_ignored = 0;  // unprotected notifies and deletes ignored
+  uint64_t log_lines = 0;            // per-SA lines written (log volume checks)
+};
+
+}  // namespace ike::isakmpd

@@ -15,6 +15,33 @@
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 
+namespace ike::isakmpd {
+
+// Reaches into an SaManager for what tests cannot do from outside: an
+// illegal transition, a protected Informational with any body, a broken
+// table entry.
+class SaManagerTestPeer {
+ public:
+  explicit SaManagerTestPeer(SaManager& m) : m_(m) {}
+  uint64_t FirstSa() const { return m_.sas_.empty() ? 0 : m_.sas_.begin()->first; }
+  MainModeStep Step(uint64_t handle) { return m_.FindSa(handle)->step; }
+  bool Transition(uint64_t handle, MainModeStep next) {
+    return m_.Transition(*m_.FindSa(handle), next);
+  }
+  void SendInformational(uint64_t handle, std::vector<wire::Payload> body) {
+    m_.SendInformational(*m_.FindSa(handle), std::move(body));
+  }
+  void MapPhase2Tunnel(uint32_t tunnel, uint64_t handle) { m_.p2_by_tunnel_[tunnel] = handle; }
+  Bytes Seal(uint64_t handle, std::vector<wire::Payload> payloads, Bytes* iv) {
+    return m_.Seal(*m_.FindSa(handle), wire::ExchangeType::kInformational, 1, payloads, iv);
+  }
+
+ private:
+  SaManager& m_;
+};
+
+}  // namespace ike::isakmpd
+
 namespace ike::isakmpd::testing {
 
 using ike::testing::FakeClock;
@@ -170,5 +197,31 @@ struct Pair {
   Host a, b;
   int delivered = 0;
 };
+
+// An unprotected Informational (HDR, N/D...) with the given cookies.
+inline Bytes PlainInformational(const wire::Cookie& i, const wire::Cookie& r,
+                                std::vector<wire::Payload> payloads) {
+  wire::Header h;
+  h.icookie = i;
+  h.rcookie = r;
+  h.exchange = wire::ExchangeType::kInformational;
+  h.next_payload = payloads.front().type;
+  Bytes body = wire::EncodePayloads(payloads);
+  h.length = static_cast<uint32_t>(wire::kHeaderLength + body.size());
+  Bytes packet = wire::EncodeHeader(h);
+  Append(packet, body);
+  return packet;
+}
+
+inline wire::Header HeaderOf(const Packet& p) {
+  return std::get<wire::Header>(wire::ParseHeader(p.data));
+}
+
+inline wire::Payload NotifyOf(wire::NotifyType type) {
+  wire::NotifyPayload n;
+  n.protocol = 1;
+  n.type = static_cast<uint16_t>(type);
+  return wire::MakePayload(std::move(n));
+}
 
 }  // namespace ike::isakmpd::testing

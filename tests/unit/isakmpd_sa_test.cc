@@ -1,0 +1,109 @@
+// The SA manager's transition functions and counters, and the checked bug
+// macro (style.md rule 9), on two engines in one process.
+#include <catch2/catch.hpp>
+
+#include "tests/lib/isakmpd_pair.h"
+
+namespace ike::isakmpd {
+namespace {
+
+using testing::Database;
+using testing::kEsp;
+using testing::kHostA;
+using testing::kHostB;
+using testing::kIke;
+using testing::Pair;
+
+size_t Entered(const KindCounters& c, MainModeStep s) { return c.entered[size_t(s)]; }
+size_t Entered(const KindCounters& c, QuickModeStep s) { return c.entered[size_t(s)]; }
+
+TEST_CASE("counters after a normal tunnel and its deletion", "[sa]") {
+  Pair net;
+  net.EstablishPhase1();
+  net.EstablishPhase2();
+  const auto& a = net.a.manager.counters();
+  const auto& b = net.b.manager.counters();
+  CHECK(a.isakmp.started == 1);
+  CHECK(a.isakmp.established == 1);
+  CHECK(a.isakmp.failed_total() == 0);
+  CHECK(Entered(a.isakmp, MainModeStep::kSaSent) == 1);
+  CHECK(Entered(a.isakmp, MainModeStep::kKeSent) == 1);
+  CHECK(Entered(a.isakmp, MainModeStep::kAwaitSkeyid) == 1);
+  CHECK(Entered(a.isakmp, MainModeStep::kAuthSent) == 1);
+  CHECK(Entered(a.isakmp, MainModeStep::kDone) == 1);
+  CHECK(Entered(b.isakmp, MainModeStep::kSaAnswered) == 1);
+  CHECK(Entered(b.isakmp, MainModeStep::kKeAnswered) == 1);
+  CHECK(Entered(b.isakmp, MainModeStep::kSaSent) == 0);
+  CHECK(a.ipsec.started == 1);
+  CHECK(a.ipsec.established == 1);
+  CHECK(Entered(a.ipsec, QuickModeStep::kKeyed) == 1);  // the initiator's KEP
+  CHECK(Entered(b.ipsec, QuickModeStep::kHashSaNonceAnswered) == 1);
+  CHECK(b.ipsec.established == 1);
+  CHECK(a.isakmp.illegal_transitions + a.ipsec.illegal_transitions == 0);
+  CHECK(b.isakmp.illegal_transitions + b.ipsec.illegal_transitions == 0);
+
+  ipc::RemoveTunnel remove;
+  remove.set_phase(2);
+  remove.set_tunnel(1);
+  REQUIRE(net.a.manager.Remove(remove).has_ack());
+  remove.set_phase(1);
+  REQUIRE(net.a.manager.Remove(remove).has_ack());
+  net.Run();
+  CHECK(a.ipsec.deleted == 1);
+  CHECK(a.isakmp.deleted == 1);
+  CHECK(b.ipsec.deleted == 1);  // by the peer's Delete
+  CHECK(b.isakmp.deleted == 1);
+  CHECK(a.isakmp.failed_total() + b.isakmp.failed_total() == 0);
+}
+
+TEST_CASE("counters after a failure, by reason", "[sa]") {
+  Pair net;
+  net.b.manager.SetDatabase(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24",
+                                     "encryption: DES3_CBC hash: SHA1 auth_method: PRESHARED_KEY "
+                                     "dh_group: MODP_1024",
+                                     kEsp));
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  net.Run();
+  const auto& a = net.a.manager.counters();
+  CHECK(a.isakmp.started == 1);
+  CHECK(a.isakmp.established == 0);
+  CHECK(a.isakmp.failed.at(ipc::NO_PROPOSAL_CHOSEN) == 1);
+  CHECK(a.isakmp.failed_total() == 1);
+  CHECK(Entered(a.isakmp, MainModeStep::kFailed) == 1);
+  CHECK(a.isakmp.deleted == 0);  // a failed SA is not also counted as deleted
+  CHECK(net.b.manager.counters().isakmp.failed.at(ipc::NO_PROPOSAL_CHOSEN) == 1);
+}
+
+TEST_CASE("an illegal transition is refused, logged and counted", "[sa]") {
+  Pair net;
+  net.EstablishPhase1();
+  SaManagerTestPeer peer(net.b.manager);
+  const uint64_t sa = peer.FirstSa();
+  CHECK_FALSE(peer.Transition(sa, MainModeStep::kSaAnswered));  // DONE -> WAIT KE
+  CHECK_FALSE(peer.Transition(sa, MainModeStep::kFailed));      // an established SA is deleted
+  CHECK_FALSE(peer.Transition(sa, MainModeStep::kAuthSent));    // an initiator's step
+  CHECK(peer.Step(sa) == MainModeStep::kDone);
+  CHECK(net.b.manager.counters().isakmp.illegal_transitions == 3);
+  const int changes = net.b.Count([](const ipc::Envelope& e) { return e.has_state_change(); });
+  CHECK(changes == 3);  // WAIT KE, IN KE, DONE; nothing for the refused moves
+}
+
+TEST_CASE("a broken table entry is a logged bug that costs one SA, not an exception", "[sa]") {
+  Pair net;
+  net.EstablishPhase1();
+  SaManagerTestPeer peer(net.a.manager);
+  peer.MapPhase2Tunnel(99, 424242);  // points at no IPsec SA
+  ipc::RemoveTunnel remove;
+  remove.set_phase(2);
+  remove.set_tunnel(99);
+  ipc::Envelope reply;
+  REQUIRE_NOTHROW(reply = net.a.manager.Remove(remove));
+  CHECK(reply.has_ack());
+  CHECK(net.a.manager.counters().bugs == 1);
+  net.clock.RunDue();  // the tear-down of an unknown handle is a no-op
+  CHECK(net.a.manager.isakmp_sa_count() == 1);
+  CHECK(net.a.manager.Remove(remove).has_error());  // the bad entry is gone
+}
+
+}  // namespace
+}  // namespace ike::isakmpd

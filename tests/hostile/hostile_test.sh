@@ -107,19 +107,18 @@ start_suite A
 start_suite B
 
 declare -A PIDS=()
-note_pids() {
-  local d
-  for d in tmd isakmpd cpsd; do PIDS[$d]=$(src_pid B "$d"); done
+# b_pids: "tmd=PID isakmpd=PID cpsd=PID" from one lssrc on B.
+b_pids() {
+  on_host B lssrc -g ike 2>/dev/null |
+    awk '$NF == "active" { printf "%s=%s ", $1, $(NF-1) }' || true
 }
+note_pids() { PIDS[B]=$(b_pids); }
 # same_pids: every daemon on B still runs with the PID it had.
 same_pids() {
-  local d now bad=()
-  for d in tmd isakmpd cpsd; do
-    now=$(src_pid B "$d")
-    [[ -n ${PIDS[$d]} && $now == "${PIDS[$d]}" ]] || bad+=("$d ${PIDS[$d]:-?} -> ${now:-none}")
-  done
-  ((${#bad[@]} == 0)) && return 0
-  echo "daemon PID changed: ${bad[*]}"
+  local now
+  now=$(b_pids)
+  [[ -n ${PIDS[B]} && $now == "${PIDS[B]}" ]] && return 0
+  echo "daemon PIDs changed: ${PIDS[B]}-> ${now:-none}"
   return 1
 }
 
@@ -154,14 +153,18 @@ run_case() {
   rm -f "$LAB_DIR/hostile-state"
   out=$(ip netns exec "$(host_ns A)" env "${PEER_ENV[@]}" timeout 120 $PY "$HERE/cases.py" run "$c" 2>&1) || rc=$?
   ((rc == 0)) || why+=("case checks failed")
-  same_pids >/dev/null || why+=("$(same_pids)")
+  ((rc == 3)) && why+=("no legitimate tunnel afterwards")
+  local pids dirty=0
+  pids=$(same_pids) || { why+=("$pids"); dirty=1; }
   if ((${#why[@]} == 0)); then
     t_pass "$c"
   else
     t_fail "$c: ${why[*]}"
   fi
   echo "$out" | redact | indent
-  if ((${#why[@]})) || [[ -e $LAB_DIR/hostile-state ]]; then return 1; fi
+  # B is restarted only when the case asks for it or left B unusable; a case
+  # that merely failed its checks (today's holes) does not cost a restart.
+  if ((dirty || rc == 3 || rc == 124)) || [[ -e $LAB_DIR/hostile-state ]]; then return 1; fi
   return 0
 }
 

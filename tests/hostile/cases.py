@@ -235,7 +235,7 @@ def to_mm2(c, p1=None, sa=None):
     p1 = p1 or c.phase1()
     pkt = p1.mm1(sa)
     p1.send(pkt)
-    p1.take_mm2(p1.wait(ip.EXCH_MAIN, resend=pkt))
+    p1.take_mm2(p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_SA))
     return p1
 
 
@@ -243,7 +243,7 @@ def to_mm4(c, p1=None):
     p1 = to_mm2(c, p1)
     pkt = p1.mm3()
     p1.send(pkt)
-    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt))
+    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_KE))
     return p1
 
 
@@ -305,14 +305,14 @@ def mm1_burst_same(c):
     pkt = p1.mm1()
     for _ in range(50):
         p1.send(pkt)
-    first = p1.wait(ip.EXCH_MAIN)
+    first = p1.wait(ip.EXCH_MAIN, first=ip.P_SA)
     p1.take_mm2(first)
     rest = c.replies(p1, ip.EXCH_MAIN)
     c.ok(all(m.rcookie == first.rcookie for m in rest),
          "every answer carries the same responder cookie (%d answers)" % (len(rest) + 1))
     pkt = p1.mm3()
     p1.send(pkt)
-    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt))
+    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_KE))
     finish_mm(c, p1, "the exchange completes")
 
 
@@ -413,7 +413,7 @@ def mm3_with_hash(c):
                  "the drop")
     pkt = p1.mm3()
     p1.send(pkt)
-    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt))
+    p1.take_mm4(p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_KE))
     finish_mm(c, p1)
 
 
@@ -423,7 +423,7 @@ def mm3_replay(c):
     p1 = to_mm4(c)
     first = p1.got["mm4"].data
     p1.send(p1.sent["mm3"])
-    again = p1.wait(ip.EXCH_MAIN)
+    again = p1.wait(ip.EXCH_MAIN, first=ip.P_KE)
     c.ok(again.data == first, "the repeated MM4 is the same message")
     finish_mm(c, p1)
 
@@ -435,14 +435,14 @@ def mm3_junk_evicts_duplicate(c):
     p1 = to_mm2(c)
     pkt = p1.mm3()
     p1.send(pkt)
-    m4 = p1.wait(ip.EXCH_MAIN, resend=pkt)
+    m4 = p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_KE)
     junk, _ = p1.build(ip.EXCH_MAIN, [(ip.P_KE, os.urandom(40))])
     p1.send(junk)
     p1.send(pkt)
     # B's own retransmission timer fires 500 ms after its MM4; an answer to
     # our retransmission comes well before that.
     try:
-        again = p1.wait(ip.EXCH_MAIN, timeout=0.3)
+        again = p1.wait(ip.EXCH_MAIN, timeout=0.3, first=ip.P_KE)
         c.ok(again.data == m4.data, "B repeats its MM4 for the retransmitted MM3")
     except ip.Timeout:
         c.ok(False, "B repeats its MM4 at once for the retransmitted MM3 (no answer in 0.3 s)")
@@ -1094,7 +1094,7 @@ def init_mm6_bad_hash(c):
     bad = r.mm6(hash_=os.urandom(32))
     p1.send(bad)
     # B drops the first; its MM5 retransmission gets the same bad answer.
-    m = p1.wait(ip.EXCH_MAIN, timeout=3.0)
+    m = p1.wait(ip.EXCH_MAIN, timeout=3.0, first=ip.P_ID)
     c.ok(bool(m.flags & ip.FLAG_ENC), "B retransmits MM5 after the first bad MM6")
     p1.send(bad)
     c.expect_notify(p1, ip.N_AUTHENTICATION_FAILED)

@@ -407,11 +407,13 @@ class Phase1:
     def send(self, packet, **kw):
         self.peer.send(packet, dport=kw.pop("dport", self.dport), **kw)
 
-    def wait(self, exch, msgid=0, timeout=2.0, resend=None, tries=3):
-        """The daemon's next message of |exch|/|msgid| on this SA; resends
-        |resend| on each timeout (our retransmission)."""
+    def wait(self, exch, msgid=0, timeout=2.0, resend=None, tries=3, first=None):
+        """The daemon's next message of |exch|/|msgid| on this SA (whose first
+        payload is |first|, if given); resends |resend| on each timeout (our
+        retransmission)."""
         def match(m):
-            return self.cookies_match(m) and m.exch == exch and m.msgid == msgid
+            return (self.cookies_match(m) and m.exch == exch and m.msgid == msgid and
+                    (first is None or m.next_payload == first))
         for i in range(tries):
             try:
                 return self.peer.recv(match, timeout)
@@ -504,10 +506,10 @@ class Phase1:
         """A complete, legitimate Main Mode as initiator."""
         pkt = self.mm1(sa)
         self.send(pkt)
-        self.take_mm2(self.wait(EXCH_MAIN, timeout=timeout, resend=pkt))
+        self.take_mm2(self.wait(EXCH_MAIN, timeout=timeout, resend=pkt, first=P_SA))
         pkt = self.mm3()
         self.send(pkt)
-        self.take_mm4(self.wait(EXCH_MAIN, timeout=timeout, resend=pkt))
+        self.take_mm4(self.wait(EXCH_MAIN, timeout=timeout, resend=pkt, first=P_KE))
         if self.fake_nat:
             self.dport = NAT_T_PORT  # RFC 3947 4: message 5 on goes to 4500
         pkt = self.mm5()
@@ -692,7 +694,7 @@ class Responder:
 
     def wait_mm3(self, timeout=5.0):
         p1 = self.p1
-        m = p1.wait(EXCH_MAIN, timeout=timeout, resend=p1.sent["mm2"])
+        m = p1.wait(EXCH_MAIN, timeout=timeout, resend=p1.sent["mm2"], first=P_KE)
         m.parse()
         p1.gxi, p1.ni = m.find(P_KE), m.find(P_NONCE)
         p1.got["mm3"] = m

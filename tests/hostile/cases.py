@@ -23,7 +23,6 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ikepeer import *  # noqa: E402,F401,F403
 import ikepeer as ip  # noqa: E402
 
 B = "192.0.2.2"
@@ -893,8 +892,8 @@ def natt_copy_moves_endpoint(c):
     p1, qm = c.legit(nat=True, what="NAT-T")
     if not p1:
         return
-    pkt = p1.informational([(ip.P_N, ip.notify_body(ip.N_INITIAL_CONTACT,
-                                                    spi=p1.icookie + p1.rcookie))])
+    pkt = p1.informational([(ip.P_N, ip.notify_body(ip.N_R_U_THERE, spi=p1.icookie + p1.rcookie,
+                                                    data=ip.be32(7)))])
     p1.send(pkt, dport=ip.NAT_T_PORT)
     p1.send(with_extra(pkt, os.urandom(16)), sport=4501, dport=ip.NAT_T_PORT)
     qm2 = ip.QuickMode(p1, PY_NET, B_NET)
@@ -1167,6 +1166,7 @@ def main(argv):
         print("unknown case %s" % argv[2])
         return 2
     c = Ctx(fn.__name__)
+    started = time.monotonic()
     print("  case %s (issue 7 item 4 %s): %s" % (fn.__name__, fn.letter or "-",
                                                    (fn.__doc__ or "").strip().splitlines()[0]))
     try:
@@ -1179,6 +1179,7 @@ def main(argv):
         c.legit(what="afterwards: a legitimate")
         recovered = c.failures == before
     c.close()
+    c.info("%.1f s" % (time.monotonic() - started))
     if not recovered:
         return 3  # hostile_test.sh restarts B
     return 1 if c.failures else 0

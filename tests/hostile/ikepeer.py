@@ -317,6 +317,7 @@ class Peer:
                 if len(data) >= 28:
                     m = Message(data, src)
                     m.dst_port = port
+                    m.received = time.monotonic()
                     out.append(m)
                 s.setblocking(False)
             s.setblocking(True)

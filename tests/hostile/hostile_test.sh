@@ -30,8 +30,10 @@ $PY -c 'import cryptography' 2>/dev/null || t_skip "python3-cryptography missing
 mapfile -t ALL_CASES < <($PY "$HERE/cases.py" list)
 CASES=("$@")
 ((${#CASES[@]})) || CASES=("${ALL_CASES[@]}")
+declare -A KNOWN=()
+for c in "${ALL_CASES[@]}"; do KNOWN[$c]=1; done
 for c in "${CASES[@]}"; do
-  printf '%s\n' "${ALL_CASES[@]}" | grep -qx -- "$c" || t_abort "unknown case '$c' (see: $PY $HERE/cases.py list)"
+  [[ -n ${KNOWN[$c]:-} ]] || t_abort "unknown case '$c' (see: $PY $HERE/cases.py list)"
 done
 
 ike_lab "${HOSTILE_LIMIT:-900}"

@@ -811,6 +811,24 @@ def notify_unprotected_in_ke(c):
     finish_mm(c, p1)
 
 
+@case("b")
+def notify_unprotected_in_ke_timeout(c):
+    """Unprotected PAYLOAD-MALFORMED in IN KE and no MM5 ever: B keeps
+    retransmitting MM4 and fails only at its retransmission limit, naming the
+    notify as the likely reason."""
+    p1 = to_mm4(c)
+    p1.send(p1.plain_informational([(ip.P_N, ip.notify_body(ip.N_PAYLOAD_MALFORMED))]))
+    try:
+        again = p1.wait(ip.EXCH_MAIN, timeout=2.0, first=ip.P_KE)
+        c.ok(again.data == p1.got["mm4"].data, "B retransmits MM4 after the notify")
+    except ip.Timeout:
+        c.ok(False, "B retransmits MM4 after the notify (nothing within 2 s)")
+    found = c.expect_log(mine(c, p1) + r"phase 1 failed", "the failure", timeout=6.0)
+    c.ok(bool(found) and "PAYLOAD-MALFORMED" in found[0] and
+         re.search(r"(?i)not answering|no reply|tries|retransmi", found[0]) is not None,
+         "the failure is the retransmission limit and names PAYLOAD-MALFORMED")
+
+
 @case("k")
 def delete_unprotected(c):
     """An unprotected Delete of our ISAKMP SA: ignored, and logged once."""

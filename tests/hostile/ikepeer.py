@@ -248,8 +248,7 @@ def parse_chain(first, body):
 
 def parse_sa_spi(sa):
     """The first proposal's SPI and its transform's attributes (phase 2 reply)."""
-    off = 8
-    _, _, plen = struct.unpack("!BBH", sa[off:off + 4])
+    off = 8  # DOI, situation; then the proposal's generic header
     _, _, spi_size, _ = struct.unpack("!BBBB", sa[off + 4:off + 8])
     return sa[off + 8:off + 8 + spi_size]
 
@@ -365,7 +364,6 @@ class Phase1:
         self.p1_last = None  # last CBC block of phase 1: seed of phase 2 IVs
         self.sent = {}       # our messages as sent, by name (for replays)
         self.got = {}        # the daemon's messages, by name
-        self.pad_extra = 0
 
     # ---- message plumbing ----
     def cookies_match(self, m):

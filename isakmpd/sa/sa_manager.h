@@ -13,6 +13,7 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "isakmpd/exchange/quick_mode.h"
+#include "isakmpd/sa/half_open.h"
 #include "isakmpd/sa/isakmp_sa.h"
 #include "isakmpd/sa/ports.h"
 
@@ -175,17 +176,14 @@ class SaManager {
   std::unordered_map<MessageKey, uint64_t, KeyHash> qm_by_msgid_;
   std::unordered_map<uint64_t, uint64_t> qm_parent_;  // qm handle -> p1 handle
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
-  // Admission control for responders (settings.max_half_open).
-  size_t half_open_responders_ = 0;
-  uint64_t dropped_for_half_open_ = 0;
-  // Per remote address (settings.max_half_open_per_peer).
-  std::unordered_map<IpAddress, uint32_t, KeyHash> half_open_by_peer_;
-  uint64_t dropped_for_peer_cap_ = 0;
+  // Admission control for responders (settings.max_half_open and
+  // max_half_open_per_peer), eviction under a spoofed Main Mode 1 flood.
+  HalfOpenTable half_open_table_;
   void ReleaseHalfOpen(IsakmpSa& sa);
 
  public:
-  size_t half_open_responders() const { return half_open_responders_; }
-  uint64_t dropped_for_peer_cap() const { return dropped_for_peer_cap_; }
+  size_t half_open_responders() const { return half_open_table_.total(); }
+  const HalfOpenTable& half_open_table() const { return half_open_table_; }
 };
 
 }  // namespace ike::isakmpd

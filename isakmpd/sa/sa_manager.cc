@@ -441,8 +441,20 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
 
 void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* transition) {
   if (sa.state == next) return;
-  const char* old_name = Phase1StateName(sa.state);
+  const Phase1State old = sa.state;
   sa.state = next;
+  // half_open.h: a responder SA that only answered a Main Mode 1 is reported
+  // (log line, event that makes tmd number a tunnel) once its peer sends
+  // message 3, so a spoofed flood costs no line and no tunnel per datagram.
+  const bool responder = sa.role == Role::kResponder;
+  if (responder && old == Phase1State::kInit && next == Phase1State::kWaitKe) return;
+  if (responder && old == Phase1State::kWaitKe)
+    ReportPhase1State(sa, Phase1StateName(Phase1State::kInit), old, nullptr);
+  ReportPhase1State(sa, Phase1StateName(old), next, transition);
+}
+
+void SaManager::ReportPhase1State(IsakmpSa& sa, const char* old_name, Phase1State next,
+                                  std::string* transition) {
   std::string text = std::string(old_name) + " -> " + Phase1StateName(next) + " (" +
                      RoleName(sa.role) + ", " + Phase1CiscoName(next) + ")";
   if (transition != nullptr) {

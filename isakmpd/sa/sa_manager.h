@@ -69,6 +69,9 @@ class SaManager {
   // Phase1Established, which logs it with the result on one line (one
   // syslog datagram fewer per tunnel and side, bench/README.md).
   void SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* transition = nullptr);
+  // The log line and tmd event of one change (SetPhase1State decides when).
+  void ReportPhase1State(IsakmpSa& sa, const char* old_name, Phase1State next,
+                         std::string* transition);
   void Phase1Established(IsakmpSa& sa, const std::string& transition);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
   // NegotiationFailed for tmd.

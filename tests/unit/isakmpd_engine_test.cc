@@ -562,8 +562,14 @@ TEST_CASE("a spoofed Main Mode 1 flood from the peer's address does not lock it 
   CHECK(net.a.Established(2));
   CHECK(net.b.Established(2));
   CHECK(spoofed >= 5000);
-  // The spoofed SAs went quietly: no failure for tmd, no slot left over.
+  // The spoofed SAs went quietly: no failure for tmd, no slot left over,
+  // and no state change either (tmd would number a tunnel for each); only
+  // the real tunnel's three are reported.
   CHECK_FALSE(net.b.Failed(1));
+  int b_changes = 0;
+  for (const auto& e : net.b.events)
+    b_changes += e.has_state_change() && e.state_change().phase() == 1;
+  CHECK(b_changes == 3);
   CHECK(net.b.manager.half_open_table().count(a.address) <= 256);
   CHECK(net.b.manager.half_open_table().counters().evicted >= size_t(spoofed - 256));
   CHECK(net.b.manager.half_open_table().counters().dropped == 0);

@@ -197,4 +197,20 @@ bool AddressRange::Contains(const AddressRange& inner) const {
   return first <= inner.first && inner.last <= last;
 }
 
+std::optional<int> MaskPrefixLength(ByteView mask) {
+  int prefix = 0;
+  size_t i = 0;
+  for (; i < mask.size() && mask[i] == 0xff; ++i) prefix += 8;
+  if (i == mask.size()) return prefix;
+  // The first octet that is not all ones must be ones then zeros (0xf0),
+  // and every octet after it zero.
+  const uint8_t partial = mask[i];
+  const uint8_t zeros = static_cast<uint8_t>(~partial);
+  if ((zeros & (zeros + 1)) != 0) return std::nullopt;
+  for (size_t j = i + 1; j < mask.size(); ++j)
+    if (mask[j] != 0) return std::nullopt;
+  for (uint8_t b = partial; b & 0x80; b = static_cast<uint8_t>(b << 1)) ++prefix;
+  return prefix;
+}
+
 }  // namespace ike

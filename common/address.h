@@ -57,4 +57,10 @@ struct AddressRange {
   bool operator==(const AddressRange& o) const = default;
 };
 
+// The prefix length a netmask stands for ("255.255.255.0" -> 24), or nullopt
+// if its one-bits are not contiguous from the left ("255.0.255.0"): a subnet
+// ID payload (RFC 2407 4.6.2.3, 4.6.2.5) names a CIDR block, and reading such
+// a mask as its leading ones alone (/8) would widen the selector.
+std::optional<int> MaskPrefixLength(ByteView mask);
+
 }  // namespace ike

@@ -20,16 +20,6 @@ Bytes MaskBytes(const IpAddress& like, int prefix) {
   return mask;
 }
 
-int PrefixFromMask(ByteView mask) {
-  int bits = 0;
-  for (uint8_t b : mask)
-    for (int i = 7; i >= 0; --i) {
-      if (!(b & (1 << i))) return bits;
-      ++bits;
-    }
-  return bits;
-}
-
 }  // namespace
 
 wire::IdPayload Phase1IdPayload(const db::Identity& id, const std::string& address) {
@@ -114,9 +104,10 @@ std::optional<AddressRange> IdPayloadRange(const wire::IdPayload& id) {
       const size_t n = id.type == uint8_t(IdType::kIpv4AddrSubnet) ? 4 : 16;
       if (d.size() != 2 * n) return std::nullopt;
       auto a = half(n, 0);
-      if (!a) return std::nullopt;
-      auto r = AddressRange::Parse(a->ToString() + "/" +
-                                   std::to_string(PrefixFromMask(d.subspan(n, n))));
+      // A non-contiguous mask names no subnet (the parser refuses it too).
+      auto prefix = MaskPrefixLength(d.subspan(n, n));
+      if (!a || !prefix) return std::nullopt;
+      auto r = AddressRange::Parse(a->ToString() + "/" + std::to_string(*prefix));
       if (!r) return std::nullopt;
       return r.value();
     }

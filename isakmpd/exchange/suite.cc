@@ -80,9 +80,9 @@ std::optional<IkeSuite> MakeIkeSuite(const IkeTransformAttrs& a, uint32_t our_li
   s.cipher = *cipher;
   s.hash = *hash;
   s.group = static_cast<crypto::DhGroup>(a.group);
-  // A zero duration (strongSwan with rekey_time = 0 proposes it) would expire
-  // the SA at once; use our own lifetime instead (interop-strongswan.md 3.7a).
-  s.life_seconds = a.life_seconds ? static_cast<uint32_t>(a.life_seconds) : our_life;
+  // The shorter of theirs and ours; a zero duration (strongSwan with
+  // rekey_time = 0) means ours (interop-strongswan.md 3.7a).
+  s.life_seconds = wire::ChooseLifeSeconds(a.life_seconds, our_life);
   return s;
 }
 
@@ -235,8 +235,8 @@ std::optional<EspSuite> MakeEspSuite(const IpsecTransformAttrs& a,
   }
   if (a.group) s.pfs_group = static_cast<crypto::DhGroup>(a.group);
   const uint32_t ours = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
-  s.life_seconds = a.life_seconds ? static_cast<uint32_t>(a.life_seconds) : ours;
-  s.life_kbytes = a.life_kbytes;
+  s.life_seconds = wire::ChooseLifeSeconds(a.life_seconds, ours);  // shorter wins
+  s.life_kbytes = wire::ChooseLifeKbytes(a.life_kbytes, prot.lifetime_kbytes());
   return s;
 }
 

@@ -43,12 +43,27 @@ bool SaManager::Transition(IsakmpSa& sa, MainModeStep next, std::string* done_te
                 RoleName(sa.role) + ")");
     return false;
   }
+  const MainModeStep old = sa.step;
   sa.step = next;
   Count(counters_.isakmp, static_cast<size_t>(next), next == MainModeStep::kDone,
         next == MainModeStep::kDeleted);
   // Failure and deletion have their own lines and events (NegotiationFailed,
   // SaDeleted); steps that keep the operators' name are not news to them.
   if (Ended(next) || std::string_view(from.ibm) == to.ibm) return true;
+  // half_open.h: a responder SA that only answered a Main Mode 1 is reported
+  // (log line, the event that makes tmd number a tunnel) once its peer sends
+  // message 3, so a spoofed Main Mode 1 flood costs no line and no tunnel per
+  // datagram. The deferred INIT -> WAIT KE comes first, then this change.
+  if (sa.role == Role::kResponder) {
+    if (old == MainModeStep::kInit && next == MainModeStep::kSaAnswered) return true;
+    if (old == MainModeStep::kSaAnswered) {
+      const StateNames init = MainModeNames(MainModeStep::kInit, sa.role);
+      LogLine(LogLevel::kEvents, sa,
+              std::string(init.ibm) + " -> " + from.ibm + " (" + RoleName(sa.role) + ", " +
+                  from.cisco + ")");
+      EmitStateChange(1, sa.tunnel, sa.handle, init.ibm, from.ibm, sa);
+    }
+  }
   std::string text =
       std::string(from.ibm) + " -> " + to.ibm + " (" + RoleName(sa.role) + ", " + to.cisco + ")";
   if (done_text != nullptr) {

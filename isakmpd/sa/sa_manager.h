@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/quick_mode.h"
+#include "isakmpd/sa/half_open.h"
 #include "isakmpd/sa/ipsec_sa.h"
 #include "isakmpd/sa/isakmp_sa.h"
 #include "isakmpd/sa/ports.h"
@@ -62,8 +63,8 @@ class SaManager {
   size_t isakmp_sa_count() const { return sas_.size(); }
   // IPsec SAs, negotiating or established.
   size_t quick_mode_count() const { return children_.size(); }
-  size_t half_open_responders() const { return half_open_responders_; }
-  uint64_t dropped_for_peer_cap() const { return dropped_for_peer_cap_; }
+  size_t half_open_responders() const { return half_open_table_.total(); }
+  const HalfOpenTable& half_open_table() const { return half_open_table_; }
   const SaCounters& counters() const { return counters_; }
 
   // How long a Quick Mode waits for its SPI before it fails.
@@ -233,12 +234,9 @@ class SaManager {
   std::unordered_map<MessageKey, uint64_t, KeyHash> child_by_msgid_;
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
   std::unordered_set<uint32_t> live_spis_;  // our inbound SPIs (the default allocator)
-  // Admission control for responders (settings.max_half_open).
-  size_t half_open_responders_ = 0;
-  uint64_t dropped_for_half_open_ = 0;
-  // Per remote address (settings.max_half_open_per_peer).
-  std::unordered_map<IpAddress, uint32_t, KeyHash> half_open_by_peer_;
-  uint64_t dropped_for_peer_cap_ = 0;
+  // Admission control for responders (settings.max_half_open and
+  // max_half_open_per_peer), eviction under a spoofed Main Mode 1 flood.
+  HalfOpenTable half_open_table_;
   SaCounters counters_;
   Repeats unknown_spi_deletes_;
 };

@@ -95,8 +95,7 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
   IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
   sa->counted_half_open = true;
   sa->counted_peer = remote.address;
-  ++half_open_responders_;
-  ++half_open_by_peer_[remote.address];
+  half_open_table_.Add(remote.address, sa->handle, deps_.clock->Now());  // half_open.h
   sa->name = def->name();
   MainModeExchange& mm = *sa->exchange;
   mm.definition = *def;
@@ -120,46 +119,44 @@ uint32_t SaManager::HalfOpenPerPeerLimit() const {
   return v ? v : kDefaultMaxHalfOpenPerPeer;
 }
 
-// A storm is absorbed, not answered at once: a dropped Main Mode 1 comes back
-// with the initiator's retransmission (RFC 2408 has no "busy" notify for
-// IKEv1). Each cap logs once per 1000 drops.
+// Under pressure the table evicts the oldest half-open SAs that did not get
+// past message 2 (see half_open.h: a spoofed Main Mode 1 flood must not lock
+// a peer out); they are deleted quietly (no notify, no event: tmd never saw
+// them as tunnels). A dropped Main Mode 1 comes back with the initiator's
+// retransmission (RFC 2408 has no "busy" notify for IKEv1). The pressure is
+// logged once per second with counts.
 bool SaManager::AdmitResponder(const Endpoint& remote) {
-  const uint32_t limit = HalfOpenLimit();
-  if (half_open_responders_ >= limit) {
-    if (dropped_for_half_open_++ % 1000 == 0)
-      LOG_EVENT("Main Mode from %s dropped: %zu half-open SAs (max_half_open %u); %llu dropped",
-                remote.ToString().c_str(), half_open_responders_, limit,
-                static_cast<unsigned long long>(dropped_for_half_open_));
-    return false;
-  }
-  const uint32_t per_peer = HalfOpenPerPeerLimit();
-  auto it = half_open_by_peer_.find(remote.address);
-  if (it != half_open_by_peer_.end() && it->second >= per_peer) {
-    if (dropped_for_peer_cap_++ % 1000 == 0)
-      LOG_EVENT(
-          "Main Mode from %s dropped: %u half-open SAs from this address "
-          "(max_half_open_per_peer %u); %llu dropped",
-          remote.ToString().c_str(), it->second, per_peer,
-          static_cast<unsigned long long>(dropped_for_peer_cap_));
-    return false;
-  }
-  return true;
+  HalfOpenTable::Limits limits = half_open_table_.limits();
+  limits.total = HalfOpenLimit();
+  limits.per_peer = HalfOpenPerPeerLimit();
+  half_open_table_.SetLimits(limits);
+  auto admission =
+      half_open_table_.Admit(remote.address, deps_.clock->Now(), [this](uint64_t handle) {
+        const IsakmpSa* sa = FindSa(handle);  // past message 2: the peer's message 3 arrived
+        return sa != nullptr && sa->step != MainModeStep::kInit &&
+               sa->step != MainModeStep::kSaAnswered;
+      });
+  for (uint64_t handle : admission.evicted) DeleteSa(handle);
+  if (admission.report) LOG_EVENT("%s", admission.report->c_str());
+  return admission.admit;
 }
 
 void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
   if (!sa.counted_half_open) return;
   sa.counted_half_open = false;
-  --half_open_responders_;
-  if (auto it = half_open_by_peer_.find(sa.counted_peer); it != half_open_by_peer_.end())
-    if (--it->second == 0) half_open_by_peer_.erase(it);
+  half_open_table_.Remove(sa.handle);
 }
 
 void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
                            ByteView packet) {
   IsakmpSa* sa = FindMainModeSa(h, local, remote);
   if (!sa) {
-    LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s", remote.ToString().c_str(),
-             ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+    // A Main Mode 1 (no responder cookie) that got no SA was logged with its
+    // own reason (no tunnel defined, half-open caps); only later messages
+    // can have unknown cookies.
+    if (!IsZero(h.rcookie))
+      LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s",
+               remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
     return;
   }
   if (IsDuplicate(*sa, sa->tx, packet)) return;
@@ -362,6 +359,14 @@ void SaManager::Phase1Timeout(uint64_t handle) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
   if (Retransmit(*sa, sa->tx, [this, handle] { Phase1Timeout(handle); })) return;
+  if (sa->role == Role::kResponder && sa->step == MainModeStep::kSaAnswered) {
+    // Never reported to tmd (see Transition): a Main Mode 1 whose sender did
+    // not go on, typically a spoofed one. One line, no event, no tunnel.
+    LogLine(LogLevel::kInformation, *sa,
+            "no message 3 after " + std::to_string(sa->tx.tries) +
+                " tries of message 2; half-open SA dropped");
+    return DeleteSa(handle);
+  }
   const std::string peer = sa->remote.address.ToString();
   const int n = sa->tx.message_number;
   const std::string tries = std::to_string(sa->tx.tries);

@@ -3,6 +3,8 @@
 // Transform and have no position of their own; the detail names the attribute.
 #include "isakmpd/wire/sa_attributes.h"
 
+#include <algorithm>
+#include <limits>
 #include <string>
 
 namespace ike::wire {
@@ -188,6 +190,18 @@ Transform EncodeIpsecTransform(uint8_t number, const IpsecTransformAttrs& a) {
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kAuthenticationAlgorithm), a.auth_algorithm);
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kKeyLength), a.key_length);
   return t;
+}
+
+uint32_t ChooseLifeSeconds(uint64_t proposed, uint32_t ours) {
+  const uint64_t cap = ours ? ours : std::numeric_limits<uint32_t>::max();
+  if (proposed == 0) return static_cast<uint32_t>(cap);
+  return static_cast<uint32_t>(std::min<uint64_t>(proposed, cap));
+}
+
+uint64_t ChooseLifeKbytes(uint64_t proposed, uint64_t ours) {
+  if (proposed == 0) return ours;
+  if (ours == 0) return proposed;
+  return std::min(proposed, ours);
 }
 
 }  // namespace ike::wire

@@ -30,8 +30,8 @@ enum class IpsecAttr : uint16_t {
 };
 constexpr uint16_t kLifeTypeSeconds = 1;
 constexpr uint16_t kLifeTypeKilobytes = 2;
-constexpr uint8_t kKeyIke = 1;                 // RFC 2407 4.4.2 transform id
-constexpr uint16_t kEncapsulationTunnel = 1;   // RFC 2407 4.5
+constexpr uint8_t kKeyIke = 1;                // RFC 2407 4.4.2 transform id
+constexpr uint16_t kEncapsulationTunnel = 1;  // RFC 2407 4.5
 constexpr uint16_t kEncapsulationTransport = 2;
 
 // Phase 1 transform attributes (values are the IANA numbers; 0 = absent).
@@ -56,11 +56,11 @@ Transform EncodeIkeTransform(uint8_t number, const IkeTransformAttrs& a);
 
 // Phase 2 (ESP) transform attributes.
 struct IpsecTransformAttrs {
-  uint8_t transform_id = 0;    // ESP_3DES = 3, ESP_AES = 12
-  uint16_t key_length = 0;     // bits
-  uint16_t auth_algorithm = 0; // 2 = HMAC-SHA, 5 = HMAC-SHA2-256, ...
-  uint16_t encapsulation = 0;  // 1 = tunnel, 2 = transport
-  uint16_t group = 0;          // PFS group, 0 = none
+  uint8_t transform_id = 0;     // ESP_3DES = 3, ESP_AES = 12
+  uint16_t key_length = 0;      // bits
+  uint16_t auth_algorithm = 0;  // 2 = HMAC-SHA, 5 = HMAC-SHA2-256, ...
+  uint16_t encapsulation = 0;   // 1 = tunnel, 2 = transport
+  uint16_t group = 0;           // PFS group, 0 = none
   uint64_t life_seconds = 0;
   uint64_t life_kbytes = 0;
   std::vector<uint16_t> unsupported;
@@ -68,5 +68,15 @@ struct IpsecTransformAttrs {
 
 ParseResult<IpsecTransformAttrs> DecodeIpsecTransform(const Transform& t);
 Transform EncodeIpsecTransform(uint8_t number, const IpsecTransformAttrs& a);
+
+// The lifetime an SA gets from a proposed duration and our policy (RFC 2407
+// 4.5.4, RFC 2409 Appendix A): the shorter wins. A duration is decoded into
+// 64 bits and compared before it is narrowed, so a proposal of 2^32 s (a
+// 5-octet attribute) is capped to |ours| instead of wrapping to 0; a proposed
+// 0 or absent duration means |ours|, never "expire at once". |ours| 0 means
+// no policy of our own (the result is then at most UINT32_MAX).
+uint32_t ChooseLifeSeconds(uint64_t proposed, uint32_t ours);
+// The same for kilobytes, where 0 on either side means "no limit".
+uint64_t ChooseLifeKbytes(uint64_t proposed, uint64_t ours);
 
 }  // namespace ike::wire

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/address.h"
+
 namespace ike::wire {
 namespace {
 
@@ -225,6 +227,21 @@ std::optional<ParseError> ParseSa(Reader& r, SaPayload* sa) {
   return std::nullopt;
 }
 
+// RFC 2407 4.6.2.3 and 4.6.2.5: a subnet ID is an address and a netmask,
+// i.e. a CIDR block. A mask whose ones are not contiguous (255.0.255.0)
+// names no block; taking its leading ones alone (/8) would widen the
+// selector, so it is refused (RFC 2408 3.4: INVALID-ID-INFORMATION).
+std::optional<ParseError> CheckIdMask(const IdPayload& id, size_t at) {
+  const auto type = static_cast<IdType>(id.type);
+  if (type != IdType::kIpv4AddrSubnet && type != IdType::kIpv6AddrSubnet) return std::nullopt;
+  const size_t half = id.data.size() / 2;
+  const ByteView mask = ByteView(id.data).subspan(half);
+  if (MaskPrefixLength(mask)) return std::nullopt;
+  return Error(NotifyType::kInvalidIdInformation,
+               std::string(IdTypeName(id.type)) + " with a non-contiguous netmask " + ToHex(mask),
+               at + 4 + half);
+}
+
 // RFC 2407 4.6.2.1: address identities have fixed sizes.
 std::optional<ParseError> CheckIdLength(const IdPayload& id, size_t at) {
   size_t want = 0;
@@ -251,7 +268,7 @@ std::optional<ParseError> CheckIdLength(const IdPayload& id, size_t at) {
                  std::string(IdTypeName(id.type)) + " with " + std::to_string(id.data.size()) +
                      " octets of data",
                  at);
-  return std::nullopt;
+  return CheckIdMask(id, at);
 }
 
 // RFC 2407 4.6.2: type, protocol, port, data.
@@ -274,13 +291,52 @@ std::optional<ParseError> ParseNotify(Reader& r, NotifyPayload* n) {
   return std::nullopt;
 }
 
+// RFC 2409 5 (and 5.5 for Quick Mode): "The length of nonce payload MUST be
+// between 8 and 256 bytes inclusive." Checked here, once, for every nonce of
+// every exchange; anything else is PAYLOAD-MALFORMED (RFC 2408 3.13).
+std::optional<ParseError> CheckNonceLength(const NoncePayload& n, size_t at) {
+  if (n.data.size() >= kMinNonceLength && n.data.size() <= kMaxNonceLength) return std::nullopt;
+  return Malformed("nonce of " + std::to_string(n.data.size()) + " octets (RFC 2409 5: 8-256)", at);
+}
+
+// The SPI size a Delete must carry for its protocol (RFC 2408 3.15: the
+// ISAKMP SPI is the cookie pair, 16 octets; RFC 2407 4.6.3 and 4.4.3: AH and
+// ESP SPIs are 4 octets, an IPCOMP CPI 2, or 4 when sent in an SPI field).
+// A Delete whose SPI size does not fit its protocol is refused as a whole
+// rather than read at some offset: matching a live SA by the last 4 octets
+// of a 200-octet "SPI" would delete it on nonsense.
+constexpr const char* kProtocolNames[] = {"protocol 0", "ISAKMP", "AH", "ESP", "IPCOMP"};
+
+std::optional<ParseError> CheckDeleteSpiSize(const DeletePayload& d, size_t at) {
+  bool ok = false;
+  switch (static_cast<ProtocolId>(d.protocol)) {
+    case ProtocolId::kIsakmp:
+      ok = d.spi_size == kIsakmpSpiSize;
+      break;
+    case ProtocolId::kIpsecAh:
+    case ProtocolId::kIpsecEsp:
+      ok = d.spi_size == kIpsecSpiSize;
+      break;
+    case ProtocolId::kIpcomp:
+      ok = d.spi_size == 2 || d.spi_size == kIpsecSpiSize;
+      break;
+    default:
+      return Error(NotifyType::kInvalidProtocolId,
+                   "delete for protocol " + std::to_string(d.protocol), at + 4);
+  }
+  if (ok) return std::nullopt;
+  return Malformed("delete SPI size " + std::to_string(d.spi_size) + " for " +
+                       kProtocolNames[std::min<size_t>(d.protocol, 4)],
+                   at + 5);
+}
+
 // RFC 2408 3.15: DOI, protocol, SPI size, count, then exactly count SPIs.
 std::optional<ParseError> ParseDelete(Reader& r, DeletePayload* d) {
   const size_t at = r.offset();
   uint16_t count = 0;
   if (!r.U32(&d->doi) || !r.U8(&d->protocol) || !r.U8(&d->spi_size) || !r.U16(&count))
     return Malformed("truncated delete payload", at);
-  if (d->spi_size == 0 && count != 0) return Malformed("delete with SPI size 0", at + 5);
+  if (auto e = CheckDeleteSpiSize(*d, at)) return e;
   if (size_t{count} * d->spi_size != r.remaining())
     return Malformed("delete SPI count and payload length disagree", at + 6);
   d->spis.resize(count);
@@ -320,7 +376,7 @@ std::optional<ParseError> ParseBody(PayloadType type, Reader& r, bool allow_unkn
       return std::nullopt;
     case PayloadType::kNonce:
       body->emplace<NoncePayload>().data = r.Rest();
-      return std::nullopt;
+      return CheckNonceLength(std::get<NoncePayload>(*body), at);
     case PayloadType::kNotification:
       return ParseNotify(r, &body->emplace<NotifyPayload>());
     case PayloadType::kDelete:

@@ -115,6 +115,13 @@ constexpr uint8_t kIsakmpVersion = 0x10;  // major 1, minor 0
 constexpr size_t kHeaderLength = 28;
 constexpr size_t kGenericHeaderLength = 4;
 
+// RFC 2409 5: every nonce payload carries 8 to 256 octets of data.
+constexpr size_t kMinNonceLength = 8;
+constexpr size_t kMaxNonceLength = 256;
+// RFC 2408 3.15, RFC 2407 4.6.3: SPI sizes in Delete (and proposals).
+constexpr uint8_t kIsakmpSpiSize = 16;  // the cookie pair
+constexpr uint8_t kIpsecSpiSize = 4;    // AH and ESP
+
 using Cookie = std::array<uint8_t, 8>;
 
 struct Header {
@@ -277,15 +284,15 @@ const T* FindBody(const std::vector<Payload>& payloads) {
 
 // ---- payload rules per exchange message (RFC 2409 section 5) -------------
 enum class MessageKind {
-  kMainMode1,  // HDR, SA [, VID...]
-  kMainMode2,  // HDR, SA [, VID...]
-  kMainMode3,  // HDR, KE, Ni [, NAT-D...] [, VID...]
-  kMainMode4,  // HDR, KE, Nr [, NAT-D...] [, VID...]
-  kMainMode5,  // HDR*, IDii, HASH_I [, N...]
-  kMainMode6,  // HDR*, IDir, HASH_R [, N...]
-  kQuickMode1, // HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] [, N...]
-  kQuickMode2, // HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N...]
-  kQuickMode3, // HDR*, HASH(3)
+  kMainMode1,      // HDR, SA [, VID...]
+  kMainMode2,      // HDR, SA [, VID...]
+  kMainMode3,      // HDR, KE, Ni [, NAT-D...] [, VID...]
+  kMainMode4,      // HDR, KE, Nr [, NAT-D...] [, VID...]
+  kMainMode5,      // HDR*, IDii, HASH_I [, N...]
+  kMainMode6,      // HDR*, IDir, HASH_R [, N...]
+  kQuickMode1,     // HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] [, N...]
+  kQuickMode2,     // HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N...]
+  kQuickMode3,     // HDR*, HASH(3)
   kInformational,  // HDR*, HASH(1), N/D [, N/D ...]
 };
 const char* MessageKindName(MessageKind kind);

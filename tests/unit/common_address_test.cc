@@ -133,5 +133,23 @@ TEST_CASE("AddressRange::Contains") {
   CHECK(AddressRange::Host(Ip("10.0.0.1")).Contains(*AddressRange::Parse(" 10.0.0.1 ")));
 }
 
+TEST_CASE("MaskPrefixLength accepts contiguous netmasks only") {
+  auto mask = [](std::initializer_list<uint8_t> b) { return Bytes(b); };
+  CHECK(MaskPrefixLength(mask({255, 255, 255, 0})) == 24);
+  CHECK(MaskPrefixLength(mask({255, 255, 240, 0})) == 20);
+  CHECK(MaskPrefixLength(mask({0, 0, 0, 0})) == 0);
+  CHECK(MaskPrefixLength(mask({255, 255, 255, 255})) == 32);
+  CHECK(MaskPrefixLength(Bytes(16, 0xff)) == 128);
+  // RFC 2407 4.6.2.3: the mask names a CIDR block; these do not.
+  CHECK_FALSE(MaskPrefixLength(mask({255, 0, 255, 0})).has_value());
+  CHECK_FALSE(MaskPrefixLength(mask({255, 255, 0, 1})).has_value());
+  CHECK_FALSE(MaskPrefixLength(mask({255, 15, 0, 0})).has_value());
+  CHECK_FALSE(MaskPrefixLength(mask({254, 255, 0, 0})).has_value());
+  Bytes v6(16, 0);
+  v6[0] = 0xff;
+  v6[15] = 0x80;
+  CHECK_FALSE(MaskPrefixLength(v6).has_value());
+}
+
 }  // namespace
 }  // namespace ike

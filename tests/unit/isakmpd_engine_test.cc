@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 
+#include "isakmpd/exchange/suite.h"
 #include "tests/lib/isakmpd_pair.h"
 
 namespace ike::isakmpd {
@@ -113,7 +114,8 @@ void CheckHalfOpenCap(const std::function<void(db::Settings*)>& cap, bool per_pe
   };
   net.Run();
   CHECK(established() == 1);
-  if (per_peer) CHECK(net.b.manager.dropped_for_peer_cap() == 1);
+  // Both arrived at once: neither is evicted for the other (half_open.h).
+  CHECK(net.b.manager.half_open_table().counters().dropped == 1);
   CHECK(net.b.manager.half_open_responders() == 0);
   net.clock.Advance(1000);  // A retransmits message 1 of the second tunnel
   net.Run();
@@ -416,6 +418,61 @@ TEST_CASE("garbage and replayed packets change nothing and get no answer", "[eng
   CHECK(net.b.manager.isakmp_sa_count() == 1);
   CHECK(net.b.manager.quick_mode_count() == 1);
   CHECK(net.b.manager.counters().replays_dropped > replays_before);  // QM1 was seen as one
+}
+
+// Main Mode 1 as a spoofer sends it from A's address: a valid offer with a
+// fresh initiator cookie each time, so each one makes B a half-open SA.
+Bytes SpoofedMainMode1(SeededRandom& rng) {
+  const auto d = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  std::vector<wire::Payload> payloads{wire::MakePayload(BuildIkeSa(d.ike_protection(0)))};
+  const Bytes body = wire::EncodePayloads(payloads);
+  wire::Header h;
+  rng.Fill(h.icookie);
+  h.next_payload = wire::PayloadType::kSa;
+  h.exchange = wire::ExchangeType::kIdentityProtection;
+  h.length = static_cast<uint32_t>(wire::kHeaderLength + body.size());
+  Bytes out = wire::EncodeHeader(h);
+  Append(out, body);
+  return out;
+}
+
+// Issue 7 item 4a: 5,000 spoofed Main Mode 1 per second from the peer's own
+// address filled its 256 half-open slots and locked the peer out until they
+// timed out. Now the oldest not past message 2 is evicted and the real
+// tunnel (phase 1 and 2) comes up during the flood.
+TEST_CASE("a spoofed Main Mode 1 flood from the peer's address does not lock it out", "[engine]") {
+  Pair net;
+  SeededRandom spoofer(99);
+  const Endpoint a{*IpAddress::Parse(kHostA), 500}, b{*IpAddress::Parse(kHostB), 500};
+  int spoofed = 0;
+  auto flood_one_ms = [&] {  // 5 per ms = 5,000 per second
+    for (int k = 0; k < 5; ++k, ++spoofed) net.wire.push_back({a, b, SpoofedMainMode1(spoofer)});
+    net.Run();
+    net.clock.Advance(1);
+  };
+  for (int ms = 0; ms < 1000; ++ms) flood_one_ms();  // B's slots for A are full
+  CHECK(net.b.manager.half_open_table().count(a.address) == 256);
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  for (int ms = 0; ms < 2000 && !net.a.Established(1); ++ms) flood_one_ms();
+  REQUIRE(net.a.Established(1));
+  REQUIRE(net.b.Established(1));
+  const auto db_a = Database(kHostA, kHostB, "198.51.100.0/24", "203.0.113.0/24", kIke, kEsp);
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(db_a)).has_ack());
+  for (int ms = 0; ms < 2000 && !net.b.Established(2); ++ms) flood_one_ms();
+  CHECK(net.a.Established(2));
+  CHECK(net.b.Established(2));
+  CHECK(spoofed >= 5000);
+  // The spoofed SAs went quietly: no failure for tmd, no slot left over,
+  // and no state change either (tmd would number a tunnel for each); only
+  // the real tunnel's three are reported.
+  CHECK_FALSE(net.b.Failed(1));
+  int b_changes = 0;
+  for (const auto& e : net.b.events)
+    b_changes += e.has_state_change() && e.state_change().phase() == 1;
+  CHECK(b_changes == 3);
+  CHECK(net.b.manager.half_open_table().count(a.address) <= 256);
+  CHECK(net.b.manager.half_open_table().counters().evicted >= size_t(spoofed - 256));
+  CHECK(net.b.manager.half_open_table().counters().dropped == 0);
 }
 
 }  // namespace

@@ -40,6 +40,10 @@ struct Phase1Context {
   // SKEYID_a exists: Informational and Quick Mode messages can be protected.
   bool keyed() const { return !keys.skeyid_a.empty(); }
   std::string CookieText() const;  // "icookie:rcookie" in hex
+  // The first IV of the phase 2 or Informational exchange |message_id|
+  // (RFC 2409 Appendix B): hash(last phase 1 block | M-ID), cut to a block.
+  // Each exchange then keeps its own CBC chain.
+  Bytes IvFor(uint32_t message_id) const;
 };
 
 // Constant-time HASH comparison (CRYPTO_memcmp): a HASH check must not tell

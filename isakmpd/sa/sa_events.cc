@@ -95,6 +95,13 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   Count(counters_.ipsec, static_cast<size_t>(next), next == QuickModeStep::kDone,
         next == QuickModeStep::kDeleted);
   if (Ended(next) || std::string_view(from.ibm) == to.ibm || !p1) return true;
+  EmitStateChange(2, child.tunnel, child.handle, from.ibm, to.ibm, *p1);
+  if (done_text != nullptr && !done_text->empty()) {
+    // Chained in one step (the initiator's KEP -> DONE): one line
+    // "INIT -> KEP -> DONE (Initiator)", so a tunnel keeps its 6 lines.
+    done_text->insert(done_text->rfind(" ("), std::string(" -> ") + to.ibm);
+    return true;
+  }
   std::string text = "phase 2 tunnel " + TunnelText(child.tunnel) + " message id " +
                      std::to_string(child.message_id) + ": " + from.ibm + " -> " + to.ibm + " (" +
                      RoleName(child.role) + ")";
@@ -103,7 +110,6 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   } else {
     LogLine(LogLevel::kEvents, *p1, text);
   }
-  EmitStateChange(2, child.tunnel, child.handle, from.ibm, to.ibm, *p1);
   return true;
 }
 

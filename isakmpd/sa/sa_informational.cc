@@ -33,9 +33,7 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
   const bool encrypted = h.flags & wire::kFlagEncryption;
   if (encrypted && !sa->keyed()) return;  // nothing to decrypt it with yet
   Bytes iv;
-  if (encrypted)
-    iv = keymat::Phase2Iv(sa->suite->hash, sa->iv, h.message_id,
-                          crypto::CipherBlockSize(sa->suite->cipher));
+  if (encrypted) iv = sa->IvFor(h.message_id);
   // RFC 2409 5.7: a protected Informational is HDR*, HASH(1), N/D and goes
   // through the payload table like every other message.
   auto opened =
@@ -175,8 +173,7 @@ void SaManager::SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body)
   if (!sa.keyed()) return;
   const uint32_t message_id = sa.message_ids.Allocate(*deps_.random);
   auto payloads = informational::Protect(sa, message_id, std::move(body));
-  Bytes iv = keymat::Phase2Iv(sa.suite->hash, sa.iv, message_id,
-                              crypto::CipherBlockSize(sa.suite->cipher));
+  Bytes iv = sa.IvFor(message_id);
   Bytes packet = Seal(sa, wire::ExchangeType::kInformational, message_id, payloads, &iv);
   sa.message_ids.Finish(message_id);
   deps_.packets->SendPacket(sa.local, sa.remote, packet);

@@ -88,8 +88,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   qm.protection = request.protection();
   qm.local_text = local->ToString();
   qm.remote_text = remote->ToString();
-  qm.iv = keymat::Phase2Iv(p1->suite->hash, p1->iv, qm.message_id,
-                           crypto::CipherBlockSize(p1->suite->cipher));
+  qm.iv = p1->IvFor(qm.message_id);
   LogLine(LogLevel::kEvents, *p1,
           "initiating Quick Mode for phase 2 tunnel " + std::to_string(child->tunnel) + " (" +
               qm.local_text + " <-> " + qm.remote_text + ")");
@@ -212,8 +211,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
 
 void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, const Endpoint& local,
                                         const Endpoint& remote, ByteView packet) {
-  const Bytes iv = keymat::Phase2Iv(p1.suite->hash, p1.iv, h.message_id,
-                                    crypto::CipherBlockSize(p1.suite->cipher));
+  const Bytes iv = p1.IvFor(h.message_id);
   auto opened = OpenAndParse(p1, h, packet, iv, wire::MessageKind::kQuickMode1);
   if (auto* error = std::get_if<std::string>(&opened)) {
     LogLine(LogLevel::kInformation, p1, "dropped malformed Quick Mode message 1: " + *error);
@@ -284,9 +282,8 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome)
       SendInformational(p1, {informational::Notify(*outcome.failure->notify)});
     return FailPhase2(p1, child, *outcome.failure);
   }
-  std::string done_transition;
-  const bool final_step = outcome.done && outcome.next == QuickModeStep::kDone;
-  if (outcome.next && !Transition(child, *outcome.next, final_step ? &done_transition : nullptr))
+  std::string done_transition;  // KEP and DONE, if both come now, share one line
+  if (outcome.next && !Transition(child, *outcome.next, outcome.done ? &done_transition : nullptr))
     return;
   if (outcome.send) {
     Bytes packet = Seal(p1, wire::ExchangeType::kQuickMode, child.message_id, *outcome.send,

@@ -56,6 +56,29 @@ TEST_CASE("counters after a normal tunnel and its deletion", "[sa]") {
   CHECK(a.isakmp.failed_total() + b.isakmp.failed_total() == 0);
 }
 
+TEST_CASE("phase 2 states and the log lines a tunnel costs", "[sa]") {
+  const LogLevel old = GetLogLevel();
+  SetLogLevel(LogLevel::kEvents);
+  Pair net;
+  net.EstablishPhase1();
+  net.EstablishPhase2();
+  SetLogLevel(old);
+  auto phase2_states = [](const testing::Host& h) {
+    std::vector<std::string> out;
+    for (const auto& e : h.events)
+      if (e.has_state_change() && e.state_change().phase() == 2)
+        out.push_back(e.state_change().old_state() + ">" + e.state_change().new_state());
+    return out;
+  };
+  // The initiator passes KEP (message 2 received) on its way to DONE.
+  CHECK(phase2_states(net.a) == std::vector<std::string>{"INIT>KEP", "KEP>DONE"});
+  CHECK(phase2_states(net.b) == std::vector<std::string>{"INIT>KEP", "KEP>DONE"});
+  // Main Mode: start, WAIT SA, IN KE, DONE+established; Quick Mode: start,
+  // INIT -> KEP -> DONE+established. The responder has no start lines.
+  CHECK(net.a.manager.counters().log_lines == 6);
+  CHECK(net.b.manager.counters().log_lines == 5);
+}
+
 TEST_CASE("counters after a failure, by reason", "[sa]") {
   Pair net;
   net.b.manager.SetDatabase(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24",

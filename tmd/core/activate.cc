@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/selector.h"
 #include "tmd/core/tunnel_manager.h"
+#include "tunneldb/names.h"
 
 namespace ike::tmd {
 namespace {
@@ -26,17 +27,17 @@ void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_
   t->role = Name("Initiator");
   t->local_address.Set(def.local_address());
   t->remote_address.Set(def.remote_address());
-  t->local_id.Set(IdentityText(def.local_id()));
-  t->remote_id.Set(IdentityText(def.remote_id()));
+  t->local_id.Set(tunneldb::IdentityText(def.local_id()));
+  t->remote_id.Set(tunneldb::IdentityText(def.remote_id()));
   if (prot == nullptr) return;
-  t->mode = Name(prot->mode() == db::AGGRESSIVE ? "Aggressive" : "Main");
+  t->mode = Name(tunneldb::IkeModeName(prot->mode()));
   if (prot->proposal_size() > 0) {
     // What we offer first; Phase1Established replaces it with what was chosen.
     const db::IkeProposal& p = prot->proposal(0);
-    t->encryption = Name(IkeEncryptionName(p.encryption(), p.key_length()));
-    t->hash = Name(IkeHashName(p.hash()));
-    t->auth_method = Name(AuthMethodName(p.auth_method()));
-    t->dh_group = Name(DhGroupName(p.dh_group()));
+    t->encryption = Name(tunneldb::IkeEncryptionName(p.encryption(), p.key_length()));
+    t->hash = Name(tunneldb::IkeHashName(p.hash()));
+    t->auth_method = Name(tunneldb::AuthMethodName(p.auth_method()));
+    t->dh_group = Name(tunneldb::DhGroupName(p.dh_group()));
     t->lifetime_seconds = p.lifetime_seconds();
   }
 }
@@ -51,12 +52,12 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
   t->local_id.Set(SelectorRange(def.local()));
   t->remote_id.Set(SelectorRange(def.remote()));
   if (prot == nullptr) return;
-  t->pfs_group = Name(DhGroupName(prot->pfs_group()));
+  t->pfs_group = Name(tunneldb::DhGroupName(prot->pfs_group()));
   t->lifetime_seconds = prot->lifetime_seconds();
   if (prot->proposal_size() > 0) {
     const db::IpsecProposal& p = prot->proposal(0);
-    t->encryption = Name(EspEncryptionName(p.encryption(), p.key_length()));
-    t->integrity = Name(EspIntegrityName(p.integrity()));
+    t->encryption = Name(tunneldb::EspEncryptionName(p.encryption(), p.key_length()));
+    t->integrity = Name(tunneldb::EspIntegrityName(p.integrity()));
   }
 }
 
@@ -304,9 +305,11 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
 // (default 32; 0 = no cap): conventions.md "Admission control".
 void TunnelManager::UpdateAdmissionLimits() {
   const db::Settings& s = database_->proto().settings();
-  const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;
-  const uint32_t per_peer = s.has_max_negotiations_per_peer() ? s.max_negotiations_per_peer()
-                                                              : kDefaultMaxNegotiationsPerPeer;
+  const uint32_t total =
+      s.max_negotiations() ? s.max_negotiations() : tunneldb::kDefaultMaxNegotiations;
+  const uint32_t per_peer = s.has_max_negotiations_per_peer()
+                                ? s.max_negotiations_per_peer()
+                                : tunneldb::kDefaultMaxNegotiationsPerPeer;
   admission_.SetLimits(total, per_peer);
 }
 

@@ -27,10 +27,15 @@
 #include "ike.pb.h"
 #include "tmd/core/admission.h"
 #include "tmd/core/compact.h"
-#include "tmd/core/database.h"
 #include "tmd/core/kernel.h"
+#include "tunneldb/database.h"
 
 namespace ike::tmd {
+
+// The tunnel database is its own library (tunneldb/), shared with isakmpd
+// and ikedb.
+using tunneldb::Database;
+using tunneldb::DatabasePtr;
 
 // tmd's side of the isakmpd connection.
 class IsakmpdLink {

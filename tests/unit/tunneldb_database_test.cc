@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <string>
 
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 namespace {
 
 const char kFile[] = "/etc/ike/tunnels.db";
@@ -162,4 +162,4 @@ TEST_CASE("the shipped example database is valid") {
 }
 
 }  // namespace
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

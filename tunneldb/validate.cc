@@ -1,7 +1,7 @@
 // Semantic validation of the tunnel database. Every message names the object
 // (kind and name), the field and the reason, so an administrator can fix the
 // file from the one line tmd prints at start-up (conventions.md "Daemons").
-#include "tmd/core/validate.h"
+#include "tunneldb/validate.h"
 
 #include <initializer_list>
 #include <optional>
@@ -9,9 +9,9 @@
 #include <unordered_set>
 
 #include "common/address.h"
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 namespace {
 
 using google::protobuf::Descriptor;
@@ -413,4 +413,4 @@ std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
   return Validator(database, tree, file_name).Run();
 }
 
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

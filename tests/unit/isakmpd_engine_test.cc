@@ -158,7 +158,11 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   CHECK(p1a.rcookie() == p1b.rcookie());
   CHECK(p1a.role() == "Initiator");
   CHECK(p1b.role() == "Responder");
+  // The names of the one table (tunneldb/names.h), as tmd lists the offer.
   CHECK(p1a.encryption() == "AES-CBC-128");
+  CHECK(p1a.hash() == "SHA2-256");
+  CHECK(p1a.auth_method() == "Preshared Key");
+  CHECK(p1a.dh_group() == "MODP2048 (14)");
 
   // HDR*, HASH(1), SA, Ni, KE, IDci, IDcr -->  <-- HDR*, HASH(2), SA, Nr, KE, IDci, IDcr
   // HDR*, HASH(3) -->
@@ -181,7 +185,9 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   CHECK(qa.sa(0).integrity_key().size() == 32);
   CHECK(qa.local_id() == "198.51.100.0-198.51.100.255");
   CHECK(qb.local_id() == "203.0.113.0-203.0.113.255");
-  CHECK(qa.pfs_group() == "MODP_2048");
+  CHECK(qa.pfs_group() == "MODP2048 (14)");
+  CHECK(qa.sa(0).encryption() == "AES-CBC-128");
+  CHECK(qa.sa(0).integrity() == "HMAC-SHA2-256");
 
   // Remove: Delete payloads reach the peer.
   ipc::TunnelAssigned assigned;

@@ -50,6 +50,55 @@ constexpr std::pair<db::IkeMode, const char*> kIkeMode[] = {
     {db::AGGRESSIVE, "Aggressive"},
 };
 
+constexpr std::pair<ipc::TunnelStatus, const char*> kTunnelStatus[] = {
+    {ipc::TUNNEL_STATUS_UNSPECIFIED, ""},
+    {ipc::NEGOTIATING, "Negotiating"},
+    {ipc::ACTIVE, "Active"},
+    {ipc::FAILED, "Failed"},
+};
+// IBM's state names (aix-ike.md; architecture.md "States operators see").
+constexpr std::pair<ipc::Phase1State, const char*> kPhase1State[] = {
+    {ipc::PHASE1_STATE_UNSPECIFIED, ""}, {ipc::PHASE1_INIT, "INIT"},
+    {ipc::PHASE1_WAIT_SA, "WAIT SA"},    {ipc::PHASE1_WAIT_KE, "WAIT KE"},
+    {ipc::PHASE1_IN_KE, "IN KE"},        {ipc::PHASE1_DONE, "DONE"},
+};
+constexpr std::pair<ipc::Phase2State, const char*> kPhase2State[] = {
+    {ipc::PHASE2_STATE_UNSPECIFIED, ""},
+    {ipc::PHASE2_INIT, "INIT"},
+    {ipc::PHASE2_KEP, "KEP"},
+    {ipc::PHASE2_DONE, "DONE"},
+};
+constexpr std::pair<ipc::Role, const char*> kRole[] = {
+    {ipc::ROLE_UNSPECIFIED, ""},
+    {ipc::INITIATOR, "Initiator"},
+    {ipc::RESPONDER, "Responder"},
+};
+constexpr std::pair<ipc::ExchangeMode, const char*> kExchangeMode[] = {
+    {ipc::EXCHANGE_MODE_UNSPECIFIED, ""},
+    {ipc::MAIN, "Main"},
+    {ipc::AGGRESSIVE, "Aggressive"},
+};
+constexpr std::pair<ipc::Direction, const char*> kDirection[] = {
+    {ipc::DIRECTION_UNSPECIFIED, ""},
+    {ipc::INBOUND, "inbound"},
+    {ipc::OUTBOUND, "outbound"},
+};
+constexpr std::pair<ipc::IpsecProtocol, const char*> kIpsecProtocol[] = {
+    {ipc::IPSEC_PROTOCOL_UNSPECIFIED, ""},
+    {ipc::PROTO_AH, "AH"},
+    {ipc::PROTO_ESP, "ESP"},
+};
+constexpr std::pair<ipc::Encapsulation, const char*> kEncapsulation[] = {
+    {ipc::ENCAPSULATION_UNSPECIFIED, ""},
+    {ipc::TUNNEL, "tunnel"},
+    {ipc::TRANSPORT, "transport"},
+    {ipc::UDP_TUNNEL, "tunnel-in-UDP"},
+};
+constexpr std::pair<ipc::FilterAction, const char*> kFilterAction[] = {
+    {ipc::FILTER_ACTION_UNSPECIFIED, ""},
+    {ipc::PERMIT, "permit"},
+};
+
 std::string WithKeyBits(const char* cipher, bool aes, uint32_t key_bits) {
   if (!aes) return cipher;
   return std::string(cipher) + "-" + std::to_string(key_bits ? key_bits : 128);
@@ -68,5 +117,15 @@ std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits) {
 }
 std::string EspIntegrityName(db::EspIntegrity i) { return Lookup(kEspIntegrity, i); }
 std::string IkeModeName(db::IkeMode m) { return Lookup(kIkeMode, m); }
+
+std::string TunnelStatusName(ipc::TunnelStatus s) { return Lookup(kTunnelStatus, s); }
+std::string Phase1StateName(ipc::Phase1State s) { return Lookup(kPhase1State, s); }
+std::string Phase2StateName(ipc::Phase2State s) { return Lookup(kPhase2State, s); }
+std::string RoleName(ipc::Role r) { return Lookup(kRole, r); }
+std::string ExchangeModeName(ipc::ExchangeMode m) { return Lookup(kExchangeMode, m); }
+std::string DirectionName(ipc::Direction d) { return Lookup(kDirection, d); }
+std::string IpsecProtocolName(ipc::IpsecProtocol p) { return Lookup(kIpsecProtocol, p); }
+std::string EncapsulationName(ipc::Encapsulation e) { return Lookup(kEncapsulation, e); }
+std::string FilterActionName(ipc::FilterAction a) { return Lookup(kFilterAction, a); }
 
 }  // namespace ike::tunneldb

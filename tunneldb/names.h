@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ike.pb.h"
 #include "tunneldb.pb.h"
 
 namespace ike::tunneldb {
@@ -28,7 +29,19 @@ std::string EspIntegrityName(db::EspIntegrity i);
 // "Main", "Aggressive"; unspecified is Main (the default mode).
 std::string IkeModeName(db::IkeMode m);
 
-// Every name above is "unknown" for a value outside the table.
+// The IPC enums (proto/ike.proto) as ike cmd=list and the logs print them.
+// UNSPECIFIED is "" (ike prints "-").
+std::string TunnelStatusName(ipc::TunnelStatus s);    // "Negotiating", "Active", "Failed"
+std::string Phase1StateName(ipc::Phase1State s);      // "INIT", "WAIT SA", ..., "DONE"
+std::string Phase2StateName(ipc::Phase2State s);      // "INIT", "KEP", "DONE"
+std::string RoleName(ipc::Role r);                    // "Initiator", "Responder"
+std::string ExchangeModeName(ipc::ExchangeMode m);    // "Main", "Aggressive"
+std::string DirectionName(ipc::Direction d);          // "inbound", "outbound"
+std::string IpsecProtocolName(ipc::IpsecProtocol p);  // "ESP", "AH"
+std::string EncapsulationName(ipc::Encapsulation e);  // "tunnel", "transport"
+std::string FilterActionName(ipc::FilterAction a);    // "permit"
+
+// Every name above is "unknown" for a value outside its table.
 inline constexpr char kUnknownName[] = "unknown";
 
 }  // namespace ike::tunneldb

@@ -9,6 +9,7 @@
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/main_mode.h"
 #include "isakmpd/exchange/nat_traversal.h"
+#include "isakmpd/sa/ipc_enums.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -443,6 +444,7 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
 void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* transition) {
   if (sa.state == next) return;
   const char* old_name = Phase1StateName(sa.state);
+  const Phase1State old = sa.state;
   sa.state = next;
   std::string text = std::string(old_name) + " -> " + Phase1StateName(next) + " (" +
                      RoleName(sa.role) + ", " + Phase1CiscoName(next) + ")";
@@ -456,8 +458,11 @@ void SaManager::SetPhase1State(IsakmpSa& sa, Phase1State next, std::string* tran
   sc->set_phase(1);
   sc->set_tunnel(sa.tunnel);
   sc->set_handle(sa.handle);
-  sc->set_old_state(old_name);
-  sc->set_new_state(Phase1StateName(next));
+  sc->set_old_phase1(ToIpc(old));
+  sc->set_new_phase1(ToIpc(next));
+  sc->set_message(MessageNumber(sa, next));
+  sc->set_role(ToIpc(sa.role));
+  sc->set_mode(ipc::MAIN);
   sc->set_icookie(ToHex(sa.icookie));
   sc->set_rcookie(ToHex(sa.rcookie));
   sc->set_peer(sa.remote.address.ToString());
@@ -492,18 +497,15 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   est->set_tunnel(sa.tunnel);
   est->set_handle(sa.handle);
   est->set_name(sa.name);
-  est->set_role(RoleName(sa.role));
-  est->set_mode("Main");
+  est->set_role(ToIpc(sa.role));
+  est->set_mode(ipc::MAIN);
   est->set_local_address(sa.local.address.ToString());
   est->set_remote_address(sa.remote.address.ToString());
   est->set_local_id(sa.local_id);
   est->set_remote_id(sa.remote_id);
   est->set_icookie(ToHex(sa.icookie));
   est->set_rcookie(ToHex(sa.rcookie));
-  est->set_encryption(s.EncryptionName());
-  est->set_hash(s.HashName());
-  est->set_auth_method(s.AuthName());
-  est->set_dh_group(s.GroupName());
+  SetSuite(s, est);
   est->set_lifetime_seconds(s.life_seconds);
   deps_.events->Emit(std::move(e));
   ReleaseNegotiation(sa);
@@ -551,12 +553,14 @@ void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
       LogLevel::kError, sa,
       std::string("phase 1 failed in state ") + Phase1StateName(sa.state) + ": " + failure.reason);
   if (failure.notify) SendPlainNotify(sa, *failure.notify);
-  EmitFailure(1, sa.tunnel, sa.handle, failure, Phase1StateName(sa.state));
+  EmitFailure(1, sa.tunnel, sa.handle, failure, ToIpc(sa.state), ipc::PHASE2_STATE_UNSPECIFIED,
+              MessageNumber(sa, sa.state));
   DeleteSa(sa.handle);
 }
 
 void SaManager::EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle,
-                            const Failure& failure, const char* state) {
+                            const Failure& failure, ipc::Phase1State state1,
+                            ipc::Phase2State state2, uint32_t message) {
   ipc::Envelope e;
   auto* f = e.mutable_negotiation_failed();
   f->set_phase(phase);
@@ -564,7 +568,9 @@ void SaManager::EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle,
   f->set_handle(handle);
   f->set_code(failure.code);
   f->set_reason(failure.reason);
-  f->set_state(state);
+  f->set_state1(state1);
+  f->set_state2(state2);
+  f->set_message(message);
   deps_.events->Emit(std::move(e));
 }
 

@@ -71,8 +71,10 @@ class SaManager {
   void Phase1Established(IsakmpSa& sa, const std::string& transition);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
   // NegotiationFailed for tmd.
+  // |state1| for phase 1, |state2| for phase 2 (the other UNSPECIFIED);
+  // |message|: the exchange message number reached.
   void EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle, const Failure& failure,
-                   const char* state);
+                   ipc::Phase1State state1, ipc::Phase2State state2, uint32_t message);
   void DeleteSa(uint64_t handle);
   void Phase1Timeout(uint64_t handle);
 

@@ -4,6 +4,7 @@
 #include "common/ipc.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
+#include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/sa_manager.h"
 
 namespace ike::isakmpd {
@@ -241,6 +242,7 @@ void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2
                                std::string* transition) {
   if (qm.state == next) return;
   const char* old_name = Phase2StateName(qm.state);
+  const Phase2State old = qm.state;
   qm.state = next;
   std::string text = "phase 2 tunnel " + TunnelText(qm.tunnel) + " message id " +
                      std::to_string(qm.message_id) + ": " + old_name + " -> " +
@@ -255,8 +257,10 @@ void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2
   sc->set_phase(2);
   sc->set_tunnel(qm.tunnel);
   sc->set_handle(qm.handle);
-  sc->set_old_state(old_name);
-  sc->set_new_state(Phase2StateName(next));
+  sc->set_old_phase2(ToIpc(old));
+  sc->set_new_phase2(ToIpc(next));
+  sc->set_message(Phase2MessageNumber(next));
+  sc->set_role(ToIpc(qm.role));
   sc->set_icookie(ToHex(p1.icookie));
   sc->set_rcookie(ToHex(p1.rcookie));
   sc->set_peer(p1.remote.address.ToString());
@@ -265,17 +269,15 @@ void SaManager::SetPhase2State(const IsakmpSa& p1, QuickModeExchange& qm, Phase2
 
 namespace {
 
-void FillChildSa(ipc::ChildSa* c, const char* direction, uint32_t spi, const Endpoint& src,
+void FillChildSa(ipc::ChildSa* c, ipc::Direction direction, uint32_t spi, const Endpoint& src,
                  const Endpoint& dst, const EspSuite& suite, const SecretBytes& keymat) {
   c->set_direction(direction);
   c->set_spi(spi);
   c->set_source(src.address.ToString());
   c->set_destination(dst.address.ToString());
-  c->set_encryption(suite.EncryptionName());
-  c->set_encryption_key_bits(suite.enc_key_bytes * 8);
+  SetSuite(suite, c);
   const auto& k = keymat.bytes();
   c->set_encryption_key(std::string(k.begin(), k.begin() + suite.enc_key_bytes));
-  c->set_integrity(suite.IntegrityName());
   c->set_integrity_key(std::string(k.begin() + suite.enc_key_bytes, k.end()));
   if (suite.attrs.encapsulation == 3) {  // UDP-Encapsulated-Tunnel (RFC 3947)
     c->set_source_port(src.port);
@@ -303,12 +305,12 @@ void SaManager::Phase2Established(const IsakmpSa& p1, QuickModeExchange& qm,
   est->set_handle(qm.handle);
   est->set_phase1_handle(p1.handle);
   est->set_name(qm.definition.name());
-  est->set_role(RoleName(qm.role));
+  est->set_role(ToIpc(qm.role));
   est->set_local_id(qm.local_text);
   est->set_remote_id(qm.remote_text);
-  FillChildSa(est->add_sa(), "inbound", qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
-  FillChildSa(est->add_sa(), "outbound", qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
-  est->set_pfs_group(s.PfsName());
+  FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
+  FillChildSa(est->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
+  est->set_pfs_group(PfsGroup(s));
   est->set_lifetime_seconds(s.life_seconds);
   est->set_lifetime_kbytes(s.life_kbytes);
   deps_.events->Emit(std::move(e));
@@ -339,7 +341,8 @@ void SaManager::FailPhase2(const IsakmpSa& p1, QuickModeExchange& qm, const Fail
   LogLine(LogLevel::kError, p1,
           "phase 2 tunnel " + TunnelText(qm.tunnel) + " failed in state " +
               Phase2StateName(qm.state) + ": " + failure.reason);
-  EmitFailure(2, qm.tunnel, qm.handle, failure, Phase2StateName(qm.state));
+  EmitFailure(2, qm.tunnel, qm.handle, failure, ipc::PHASE1_STATE_UNSPECIFIED, ToIpc(qm.state),
+              Phase2MessageNumber(qm.state));
   RemoveQuickMode(qm.handle);
 }
 

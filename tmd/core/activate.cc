@@ -7,7 +7,6 @@
 #include "common/log.h"
 #include "common/selector.h"
 #include "tmd/core/tunnel_manager.h"
-#include "tunneldb/names.h"
 
 namespace ike::tmd {
 namespace {
@@ -22,22 +21,22 @@ std::string SelectorRange(const db::Selector& s) {
 void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_t n,
                 Phase1Tunnel* t) {
   t->number = n;
-  t->status = TunnelStatus::kNegotiating;
-  t->state = Name("INIT");
-  t->role = Name("Initiator");
+  t->state = ipc::PHASE1_INIT;
+  t->role = ipc::INITIATOR;
   t->local_address.Set(def.local_address());
   t->remote_address.Set(def.remote_address());
   t->local_id.Set(tunneldb::IdentityText(def.local_id()));
   t->remote_id.Set(tunneldb::IdentityText(def.remote_id()));
   if (prot == nullptr) return;
-  t->mode = Name(tunneldb::IkeModeName(prot->mode()));
+  t->mode = prot->mode() == db::AGGRESSIVE ? ipc::AGGRESSIVE : ipc::MAIN;
   if (prot->proposal_size() > 0) {
     // What we offer first; Phase1Established replaces it with what was chosen.
     const db::IkeProposal& p = prot->proposal(0);
-    t->encryption = Name(tunneldb::IkeEncryptionName(p.encryption(), p.key_length()));
-    t->hash = Name(tunneldb::IkeHashName(p.hash()));
-    t->auth_method = Name(tunneldb::AuthMethodName(p.auth_method()));
-    t->dh_group = Name(tunneldb::DhGroupName(p.dh_group()));
+    t->encryption = p.encryption();
+    t->key_length = static_cast<uint16_t>(p.key_length());
+    t->hash = p.hash();
+    t->auth_method = p.auth_method();
+    t->dh_group = p.dh_group();
     t->lifetime_seconds = p.lifetime_seconds();
   }
 }
@@ -46,18 +45,18 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
                 uint32_t n1, Phase2Tunnel* t) {
   t->number = n;
   t->phase1_number = n1;
-  t->status = TunnelStatus::kNegotiating;
-  t->state = Name("INIT");
-  t->role = Name("Initiator");
+  t->state = ipc::PHASE2_INIT;
+  t->role = ipc::INITIATOR;
   t->local_id.Set(SelectorRange(def.local()));
   t->remote_id.Set(SelectorRange(def.remote()));
   if (prot == nullptr) return;
-  t->pfs_group = Name(tunneldb::DhGroupName(prot->pfs_group()));
+  t->pfs_group = prot->pfs_group();
   t->lifetime_seconds = prot->lifetime_seconds();
   if (prot->proposal_size() > 0) {
     const db::IpsecProposal& p = prot->proposal(0);
-    t->encryption = Name(tunneldb::EspEncryptionName(p.encryption(), p.key_length()));
-    t->integrity = Name(tunneldb::EspIntegrityName(p.integrity()));
+    t->encryption = p.encryption();
+    t->key_length = static_cast<uint16_t>(p.key_length());
+    t->integrity = p.integrity();
   }
 }
 

@@ -5,9 +5,14 @@
 #include <algorithm>
 #include <tuple>
 
-namespace ike::tmd {
+#include "tunneldb/names.h"
 
-const char* DirectionName(Direction d) { return d == Direction::kInbound ? "inbound" : "outbound"; }
+namespace ike::tmd {
+ipc::Direction ToIpc(Direction d) {
+  return d == Direction::kInbound ? ipc::INBOUND : ipc::OUTBOUND;
+}
+
+std::string DirectionName(Direction d) { return tunneldb::DirectionName(ToIpc(d)); }
 
 size_t StateOnlyKernel::SaKeyHash::operator()(const SaKey& k) const {
   // FNV-1a over the octets and the SPI: cheap, and SPIs are random anyway.
@@ -30,8 +35,8 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
   e.source_port = sa.source_port;
   e.destination_port = sa.destination_port;
   e.source = sa.source;
-  e.encryption = Name(sa.encryption);
-  e.integrity = Name(sa.integrity);
+  e.encryption = sa.encryption;
+  e.integrity = sa.integrity;
   e.encryption_key_bits = sa.encryption_key_bits;
   e.lifetime_seconds = sa.lifetime_seconds;
   e.lifetime_kbytes = sa.lifetime_kbytes;
@@ -73,16 +78,16 @@ std::vector<ipc::TunnelCacheEntry> StateOnlyKernel::ListSas() const {
     ipc::TunnelCacheEntry& e = out.emplace_back();
     e.set_tunnel(sa->tunnel);
     e.set_spi(key->spi);
-    e.set_direction(DirectionName(sa->direction));
+    e.set_sa_direction(ToIpc(sa->direction));
     e.set_source(sa->source.ToString());
     e.set_destination(key->destination.ToString());
-    e.set_protocol("ESP");
-    e.set_mode(sa->source_port ? "tunnel-in-UDP" : "tunnel");
+    e.set_ipsec_protocol(ipc::PROTO_ESP);
+    e.set_encapsulation(sa->source_port ? ipc::UDP_TUNNEL : ipc::TUNNEL);
     e.set_source_port(sa->source_port);
     e.set_destination_port(sa->destination_port);
-    e.set_encryption(sa->encryption.str());
+    e.set_encryption_alg(sa->encryption);
     e.set_encryption_key_bits(sa->encryption_key_bits);
-    e.set_integrity(sa->integrity.str());
+    e.set_integrity_alg(sa->integrity);
     e.set_lifetime_seconds(sa->lifetime_seconds);
     e.set_lifetime_kbytes(sa->lifetime_kbytes);
     e.set_added_unix(sa->added_unix);
@@ -97,8 +102,8 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
     ipc::FilterRule& r = out.emplace_back();
     r.set_id(id);
     r.set_tunnel(rule.tunnel);
-    r.set_action("permit");
-    r.set_direction(DirectionName(rule.direction));
+    r.set_rule_action(ipc::PERMIT);
+    r.set_rule_direction(ToIpc(rule.direction));
     r.set_source(rule.source.ToString());
     r.set_destination(rule.destination.ToString());
     r.set_protocol(rule.protocol);

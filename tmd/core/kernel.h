@@ -15,11 +15,13 @@
 #include "common/result.h"
 #include "ike.pb.h"
 #include "tmd/core/compact.h"
+#include "tunneldb.pb.h"
 
 namespace ike::tmd {
 
 enum class Direction { kInbound, kOutbound };
-const char* DirectionName(Direction d);  // "inbound", "outbound"
+ipc::Direction ToIpc(Direction d);
+std::string DirectionName(Direction d);  // "inbound", "outbound" (tunneldb/names.h)
 
 // One ESP SA to install. The keys are borrowed for the duration of the call;
 // a backend copies them into the kernel and keeps no copy of its own.
@@ -29,10 +31,10 @@ struct SaSpec {
   uint32_t spi = 0;
   IpAddress source;
   IpAddress destination;
-  std::string encryption;  // operator name, e.g. "AES-CBC"
+  db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
   uint32_t encryption_key_bits = 0;
   ByteView encryption_key;
-  std::string integrity;
+  db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
   ByteView integrity_key;
   uint32_t lifetime_seconds = 0;
   uint64_t lifetime_kbytes = 0;
@@ -102,8 +104,8 @@ class StateOnlyKernel : public KernelBackend {
     uint16_t source_port = 0;
     uint16_t destination_port = 0;
     IpAddress source;
-    Name encryption;
-    Name integrity;
+    db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
+    db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
     uint32_t encryption_key_bits = 0;
     uint32_t lifetime_seconds = 0;
     uint64_t lifetime_kbytes = 0;

@@ -485,10 +485,11 @@ TEST_CASE("scales to 20,000 responder tunnels") {
 TEST_CASE("admission control: one peer gets at most max_negotiations_per_peer slots") {
   Fixture f;
   // ab and ac go to different peers; with a per-peer cap of 1, ab-1 and ab-2
-  // share phase 1 "ab", so two definitions to 192.0.2.2 are needed: add one.
+  // share phase 1 "ab", so two definitions to 192.0.2.2 are needed: add one
+  // (from another local address: the same pair of endpoints twice is refused).
   Result<Database> d =
       Database::Parse(std::string(kDb) +
-                          "ike_tunnel { name: \"ab2\" local_address: \"192.0.2.1\" remote_address: "
+                          "ike_tunnel { name: \"ab2\" local_address: \"192.0.2.5\" remote_address: "
                           "\"192.0.2.2\" protection: \"p1\" }\n"
                           "settings { max_negotiations: 4 max_negotiations_per_peer: 1 }",
                       "tunnels.db");

@@ -265,8 +265,8 @@ int Run(uint32_t n) {
   const size_t heap1 = HeapInUse();
   ipc::ListReply check = manager.List(ipc::ListRequest()).list_reply();
   uint32_t active = 0;
-  for (const auto& p : check.phase1()) active += p.status() == kActive;
-  for (const auto& p : check.phase2()) active += p.status() == kActive;
+  for (const auto& p : check.phase1()) active += p.tunnel_status() == ipc::ACTIVE;
+  for (const auto& p : check.phase2()) active += p.tunnel_status() == ipc::ACTIVE;
   ListTiming best;
   for (int i = 0; i < 3; ++i) {
     ListTiming t = TimeList(manager);

@@ -679,5 +679,29 @@ TEST_CASE("an Active tunnel does not go back to negotiating") {
   CHECK(f.manager.transitions().done(TunnelStatus::kNegotiating, TunnelStatus::kActive) == 1);
 }
 
+TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 4.f)") {
+  Fixture f;
+  ipc::AllocateSpi r;
+  r.set_local_address("192.0.2.1");
+  r.set_protocol(ipc::PROTO_ESP);
+  ipc::Envelope a = f.manager.AllocateSpi(r);
+  REQUIRE(a.has_allocate_spi_reply());
+  CHECK(a.allocate_spi_reply().spi() >= 256);
+  CHECK(f.kernel.reservation_count() == 1);
+  ipc::Envelope b = f.manager.AllocateSpi(r);
+  REQUIRE(b.has_allocate_spi_reply());
+  CHECK(b.allocate_spi_reply().spi() != a.allocate_spi_reply().spi());
+  // The SA isakmpd then reports with that SPI is installed, consuming it.
+  f.Phase2Up(0, 0, 90, 0, a.allocate_spi_reply().spi(), 0x2000);
+  CHECK(f.kernel.reservation_count() == 1);
+  CHECK(f.kernel.sa_count() == 2);
+
+  r.set_local_address("not-an-address");
+  CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
+  r.set_local_address("192.0.2.1");
+  r.set_protocol(ipc::IPSEC_PROTOCOL_UNSPECIFIED);
+  CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
+}
+
 }  // namespace
 }  // namespace ike::tmd

@@ -8,11 +8,70 @@
 #include "tunneldb/names.h"
 
 namespace ike::tmd {
+namespace {
+
+class SteadyClock : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  uint64_t UnixNow() const override {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  }
+};
+
+// RFC 4303 2.1: SPIs 1-255 are reserved by IANA, 0 is for local use.
+constexpr uint32_t kFirstSpi = 256;
+// Draws before AllocateSpi gives up: with 2^32 - 256 values even millions of
+// live SAs leave a draw almost always free; the bound only stops a broken
+// random source from hanging tmd.
+constexpr int kSpiDraws = 1000;
+
+}  // namespace
+
 ipc::Direction ToIpc(Direction d) {
   return d == Direction::kInbound ? ipc::INBOUND : ipc::OUTBOUND;
 }
 
 std::string DirectionName(Direction d) { return tunneldb::DirectionName(ToIpc(d)); }
+
+StateOnlyKernel::StateOnlyKernel(crypto::Random* random, const Clock* clock)
+    : own_random_(random ? nullptr : std::make_unique<crypto::OpenSslRandom>()),
+      own_clock_(clock ? nullptr : std::make_unique<SteadyClock>()),
+      random_(random ? random : own_random_.get()),
+      clock_(clock ? clock : own_clock_.get()) {}
+
+StateOnlyKernel::~StateOnlyKernel() = default;
+
+void StateOnlyKernel::ExpireReservations() {
+  const TimePoint now = clock_->Now();
+  while (!expiry_order_.empty() && expiry_order_.front().first <= now) {
+    auto it = reserved_.find(expiry_order_.front().second);
+    // A consumed or re-reserved SPI has another (or no) entry by now.
+    if (it != reserved_.end() && it->second == expiry_order_.front().first) reserved_.erase(it);
+    expiry_order_.pop_front();
+  }
+}
+
+// The protocol does not widen the check: an SPI is unique per destination
+// whatever the protocol, as the kernel's SA lookup keys on (daddr, spi,
+// proto) but tmd's tables key on (destination, spi) alone.
+Result<uint32_t> StateOnlyKernel::AllocateSpi(const IpAddress& destination,
+                                              ipc::IpsecProtocol protocol) {
+  ExpireReservations();
+  for (int i = 0; i < kSpiDraws; ++i) {
+    const uint32_t spi = random_->NextU32();
+    if (spi < kFirstSpi) continue;
+    const SaKey key{destination, spi};
+    if (sas_.contains(key) || reserved_.contains(key)) continue;
+    const TimePoint until = clock_->Now() + kSpiReservationLifetime;
+    reserved_.emplace(key, until);
+    expiry_order_.emplace_back(until, key);
+    return spi;
+  }
+  return Error{"no free " + tunneldb::IpsecProtocolName(protocol) + " SPI for " +
+               destination.ToString() + " after " + std::to_string(kSpiDraws) + " draws"};
+}
 
 size_t StateOnlyKernel::SaKeyHash::operator()(const SaKey& k) const {
   // FNV-1a over the octets and the SPI: cheap, and SPIs are random anyway.
@@ -29,6 +88,8 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
     return Error{"tunnel cache already holds SPI " + std::to_string(sa.spi) + " to " +
                  sa.destination.ToString()};
   }
+  // The SA that a reservation was for: the SPI is taken for good now.
+  reserved_.erase(key);
   CachedSa e;
   e.tunnel = sa.tunnel;
   e.direction = sa.direction;
@@ -115,6 +176,8 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
 void StateOnlyKernel::Clear() {
   sas_.clear();
   policies_.clear();
+  reserved_.clear();
+  expiry_order_.clear();
 }
 
 }  // namespace ike::tmd

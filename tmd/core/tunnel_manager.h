@@ -203,6 +203,11 @@ class TunnelManager {
   ipc::Envelope Activate(const ipc::ActivateRequest& request);
   ipc::Envelope Remove(const ipc::RemoveRequest& request);
   ipc::Envelope List(const ipc::ListRequest& request) const;
+  // isakmpd's AllocateSpi (hole 4.f): an inbound SPI reserved through the
+  // kernel interface, as AllocateSpiReply, or Error (BAD_ARGUMENT for an
+  // unparsable address or a protocol other than ESP/AH; INTERNAL when no SPI
+  // is free).
+  ipc::Envelope AllocateSpi(const ipc::AllocateSpi& request);
   // The phase 1 and phase 2 rows of a listing, at most |max_rows| at a time:
   // appends the rows after |cursor| to |out| and advances it. Returns true
   // while more rows follow. Tunnels that come or go between chunks are

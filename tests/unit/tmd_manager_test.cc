@@ -1,7 +1,12 @@
 // TunnelManager: numbering, the seven-step flow against a fake isakmpd, the
 // responder path, failures, removal and list ordering.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -660,7 +665,45 @@ TEST_CASE("a late success for a failed tunnel is refused and counted; nothing is
   CHECK(est.phase2_established().sa(0).encryption_key().empty());  // wiped all the same
 }
 
+// A datagram socket standing in for /dev/log, to read tmd's log lines.
+class FakeSyslogd {
+ public:
+  FakeSyslogd() {
+    char dir[] = "/tmp/ike-tmdtest-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/log";
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    LogInit("tmd_manager_test", LOG_LOCAL4, path_.c_str());
+  }
+  ~FakeSyslogd() {
+    LogInit("tmd_manager_test", LOG_LOCAL4);
+    close(fd_);
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  // Every line sent so far (error lines go out at once), without blocking.
+  std::string Drain() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;) {
+      out.append(buf, static_cast<size_t>(n)).push_back('\n');
+    }
+    return out;
+  }
+
+ private:
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
 TEST_CASE("an Active tunnel does not go back to negotiating") {
+  FakeSyslogd syslogd;
   Fixture f;
   (void)f.Activate({1});
   f.isakmpd.Take();
@@ -677,6 +720,11 @@ TEST_CASE("an Active tunnel does not go back to negotiating") {
   CHECK(f.manager.FindPhase1(1)->state == ipc::PHASE1_DONE);
   CHECK(f.manager.transitions().refused(TunnelStatus::kActive, TunnelStatus::kNegotiating) == 1);
   CHECK(f.manager.transitions().done(TunnelStatus::kNegotiating, TunnelStatus::kActive) == 1);
+  const std::string log = syslogd.Drain();
+  INFO(log);
+  CHECK(log.find("tunnel 1 phase 1 peer 192.0.2.2 cookies 0123456789abcdef:fedcba9876543210: "
+                 "cannot switch Active -> Negotiating (state change DONE -> WAIT SA)") !=
+        std::string::npos);
 }
 
 TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 4.f)") {

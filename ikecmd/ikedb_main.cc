@@ -11,7 +11,7 @@
 #include <string>
 
 #include "common/ipc.h"
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
 namespace {
 
@@ -37,7 +37,7 @@ int Check(const std::string& path) {
   if (!in) return std::fprintf(stderr, "ikedb: %s: cannot open\n", path.c_str()), 1;
   std::ostringstream text;
   text << in.rdbuf();
-  std::vector<std::string> errors = tmd::Database::CheckText(text.str(), path);
+  std::vector<std::string> errors = tunneldb::Database::CheckText(text.str(), path);
   for (const std::string& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
   if (!errors.empty()) return 1;
   std::printf("%s: ok\n", path.c_str());

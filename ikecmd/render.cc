@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tunneldb/names.h"
+
 namespace ike::cmd {
 namespace {
 
@@ -53,6 +55,20 @@ void Field(std::string* out, const char* label, const std::string& value) {
   *out += line + (value.empty() ? "-" : value) + "\n";
 }
 
+// A row field: the enum through the one name table (tunneldb/names.h), or,
+// from an older tmd that sent text, the text.
+template <typename E>
+std::string Text(E value, std::string (*name)(E), const std::string& text) {
+  return value ? name(value) : text;
+}
+
+std::string Status(const ipc::Phase1Status& t) {
+  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
+}
+std::string Status(const ipc::Phase2Status& t) {
+  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
+}
+
 }  // namespace
 
 // One row of the list table, appended in place (Row() without the
@@ -79,18 +95,18 @@ std::string RenderTable(const ipc::ListReply& reply) {
   out.reserve(80 * (1 + reply.phase1_size() + reply.phase2_size()));
   TableRow(&out, {"Phase", "Tun Id", "Status", "Local Id", "Remote Id"});
   for (const auto& t : reply.phase1()) {
-    TableRow(&out, {"1", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()});
+    TableRow(&out, {"1", std::to_string(t.number()), Status(t), t.local_id(), t.remote_id()});
   }
   for (const auto& t : reply.phase2()) {
-    TableRow(&out, {"2", std::to_string(t.number()), t.status(), t.local_id(), t.remote_id()});
+    TableRow(&out, {"2", std::to_string(t.number()), Status(t), t.local_id(), t.remote_id()});
   }
   for (const auto& t : reply.phase1()) {
-    if (t.status() == "Failed") {
+    if (Status(t) == "Failed") {
       out += "Phase 1 tunnel " + std::to_string(t.number()) + " failed: " + t.reason() + "\n";
     }
   }
   for (const auto& t : reply.phase2()) {
-    if (t.status() == "Failed") {
+    if (Status(t) == "Failed") {
       out += "Phase 2 tunnel " + std::to_string(t.number()) + " failed: " + t.reason() + "\n";
     }
   }
@@ -104,22 +120,25 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
     Field(&out, "Phase", "1");
     Field(&out, "Tunnel Id", std::to_string(t.number()));
     Field(&out, "Name", t.name());
-    Field(&out, "Status", t.status());
-    Field(&out, "State", t.state());
-    Field(&out, "Role", t.role());
-    Field(&out, "Mode", t.mode());
+    Field(&out, "Status", Status(t));
+    Field(&out, "State", Text(t.phase1_state(), tunneldb::Phase1StateName, t.state()));
+    Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
+    Field(&out, "Mode", Text(t.exchange_mode(), tunneldb::ExchangeModeName, t.mode()));
     Field(&out, "Local Address", t.local_address());
     Field(&out, "Remote Address", t.remote_address());
     Field(&out, "Local Id", t.local_id());
     Field(&out, "Remote Id", t.remote_id());
     Field(&out, "Initiator Cookie", t.icookie());
     Field(&out, "Responder Cookie", t.rcookie());
-    Field(&out, "Encryption", t.encryption());
-    Field(&out, "Hash", t.hash());
-    Field(&out, "Auth Method", t.auth_method());
-    Field(&out, "DH Group", t.dh_group());
+    Field(&out, "Encryption",
+          t.encryption_alg() ? tunneldb::IkeEncryptionName(t.encryption_alg(), t.key_length())
+                             : t.encryption());
+    Field(&out, "Hash", Text(t.hash_alg(), tunneldb::IkeHashName, t.hash()));
+    Field(&out, "Auth Method", Text(t.auth(), tunneldb::AuthMethodName, t.auth_method()));
+    // DH_GROUP_NONE is 0: a phase 1 always has a group, so 0 means unknown.
+    Field(&out, "DH Group", Text(t.group(), tunneldb::DhGroupName, t.dh_group()));
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
-    if (t.status() == "Failed") Field(&out, "Reason", t.reason());
+    if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
   }
   for (const auto& t : reply.phase2()) {
     if (!out.empty()) out += "\n";
@@ -127,18 +146,22 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
     Field(&out, "Tunnel Id", std::to_string(t.number()));
     Field(&out, "Name", t.name());
     Field(&out, "Phase 1 Tunnel", std::to_string(t.phase1_number()));
-    Field(&out, "Status", t.status());
-    Field(&out, "State", t.state());
-    Field(&out, "Role", t.role());
+    Field(&out, "Status", Status(t));
+    Field(&out, "State", Text(t.phase2_state(), tunneldb::Phase2StateName, t.state()));
+    Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Local Id", t.local_id());
     Field(&out, "Remote Id", t.remote_id());
     Field(&out, "SPI In", t.spi_in() ? Hex(t.spi_in()) : "");
     Field(&out, "SPI Out", t.spi_out() ? Hex(t.spi_out()) : "");
-    Field(&out, "Encryption", t.encryption());
-    Field(&out, "Integrity", t.integrity());
-    Field(&out, "PFS Group", t.pfs_group());
+    Field(&out, "Encryption",
+          t.encryption_alg() ? tunneldb::EspEncryptionName(t.encryption_alg(), t.key_length())
+                             : t.encryption());
+    Field(&out, "Integrity", Text(t.integrity_alg(), tunneldb::EspIntegrityName, t.integrity()));
+    // DH_GROUP_NONE (0) is a valid PFS setting: the enum applies whenever
+    // the row came from a tmd that sends enums (tunnel_status set).
+    Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
-    if (t.status() == "Failed") Field(&out, "Reason", t.reason());
+    if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
   }
   return out;
 }
@@ -149,17 +172,23 @@ std::string RenderCache(const ipc::ListReply& reply) {
                                                  "Destination", "Protocol/Mode", "Encryption",
                                                  "Integrity", "Lifetime"}};
   for (const auto& e : reply.cache()) {
-    std::string enc = e.encryption();
+    std::string enc = e.encryption_alg()
+                          ? tunneldb::EspEncryptionName(e.encryption_alg(), e.encryption_key_bits())
+                          : e.encryption();
     if (e.encryption_key_bits() &&
         enc.find(std::to_string(e.encryption_key_bits())) == std::string::npos) {
       enc += "-" + std::to_string(e.encryption_key_bits());
     }
-    std::string mode = e.protocol() + "/" + e.mode();
+    std::string mode = Text(e.ipsec_protocol(), tunneldb::IpsecProtocolName, e.protocol()) + "/" +
+                       Text(e.encapsulation(), tunneldb::EncapsulationName, e.mode());
     if (e.source_port()) {  // UDP encapsulation (NAT-T): show the ports
       mode += " " + std::to_string(e.source_port()) + ">" + std::to_string(e.destination_port());
     }
-    rows.push_back({std::to_string(e.tunnel()), Hex(e.spi()), e.direction(), e.source(),
-                    e.destination(), mode, enc, e.integrity(), Seconds(e.lifetime_seconds())});
+    rows.push_back({std::to_string(e.tunnel()), Hex(e.spi()),
+                    Text(e.sa_direction(), tunneldb::DirectionName, e.direction()), e.source(),
+                    e.destination(), mode, enc,
+                    Text(e.integrity_alg(), tunneldb::EspIntegrityName, e.integrity()),
+                    Seconds(e.lifetime_seconds())});
   }
   return Table(rows);
 }
@@ -169,9 +198,11 @@ std::string RenderFilters(const ipc::ListReply& reply) {
   std::vector<std::vector<std::string>> rows = {
       {"Rule", "Tun Id", "Action", "Direction", "Source", "Destination", "Protocol", "SPI"}};
   for (const auto& f : reply.filter()) {
-    rows.push_back({std::to_string(f.id()), std::to_string(f.tunnel()), f.action(), f.direction(),
-                    f.source(), f.destination(),
-                    f.protocol() == 0 ? "all" : std::to_string(f.protocol()), Hex(f.spi())});
+    rows.push_back({std::to_string(f.id()), std::to_string(f.tunnel()),
+                    Text(f.rule_action(), tunneldb::FilterActionName, f.action()),
+                    Text(f.rule_direction(), tunneldb::DirectionName, f.direction()), f.source(),
+                    f.destination(), f.protocol() == 0 ? "all" : std::to_string(f.protocol()),
+                    Hex(f.spi())});
   }
   return Table(rows);
 }

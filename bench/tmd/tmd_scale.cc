@@ -109,15 +109,16 @@ class FakeIsakmpd : public IsakmpdLink {
     char icookie[17], rcookie[17];
     std::snprintf(icookie, sizeof icookie, "%016llx", 0x1000000000000000ull + handle);
     std::snprintf(rcookie, sizeof rcookie, "%016llx", 0x2000000000000000ull + handle);
-    const char* states[] = {"INIT", "WAIT SA", "WAIT KE", "IN KE", "DONE"};
+    const ipc::Phase1State states[] = {ipc::PHASE1_INIT, ipc::PHASE1_WAIT_SA, ipc::PHASE1_WAIT_KE,
+                                       ipc::PHASE1_IN_KE, ipc::PHASE1_DONE};
     for (int i = 0; i + 1 < 5; ++i) {
       ipc::Envelope e;
       auto* s = e.mutable_state_change();
       s->set_phase(1);
       s->set_tunnel(r.tunnel());
       s->set_handle(handle);
-      s->set_old_state(states[i]);
-      s->set_new_state(states[i + 1]);
+      s->set_old_phase1(states[i]);
+      s->set_new_phase1(states[i + 1]);
       s->set_icookie(icookie);
       s->set_rcookie(i == 0 ? "0000000000000000" : rcookie);
       s->set_peer(r.definition().remote_address());
@@ -128,18 +129,19 @@ class FakeIsakmpd : public IsakmpdLink {
     p->set_tunnel(r.tunnel());
     p->set_handle(handle);
     p->set_name(r.definition().name());
-    p->set_role("Initiator");
-    p->set_mode("Main");
+    p->set_role(ipc::INITIATOR);
+    p->set_mode(ipc::MAIN);
     p->set_local_address(r.definition().local_address());
     p->set_remote_address(r.definition().remote_address());
     p->set_local_id(r.definition().local_address());
     p->set_remote_id(r.definition().remote_address());
     p->set_icookie(icookie);
     p->set_rcookie(rcookie);
-    p->set_encryption("AES-CBC-128");
-    p->set_hash("SHA2-256");
-    p->set_auth_method("Pre-shared Key");
-    p->set_dh_group("ECP-256");
+    p->set_encryption(db::AES_CBC);
+    p->set_key_length(128);
+    p->set_hash(db::SHA2_256);
+    p->set_auth_method(db::PRESHARED_KEY);
+    p->set_dh_group(db::ECP_256);
     p->set_lifetime_seconds(28800);
     out->push_back(Event(e));
   }
@@ -151,8 +153,8 @@ class FakeIsakmpd : public IsakmpdLink {
     s->set_phase(2);
     s->set_tunnel(r.tunnel());
     s->set_handle(handle);
-    s->set_old_state("INIT");
-    s->set_new_state("DONE");
+    s->set_old_phase2(ipc::PHASE2_INIT);
+    s->set_new_phase2(ipc::PHASE2_DONE);
     s->set_peer(r.phase1_definition().remote_address());
     out->push_back(Event(sc));
     ipc::Envelope e;
@@ -161,7 +163,7 @@ class FakeIsakmpd : public IsakmpdLink {
     p->set_phase1_tunnel(r.phase1_tunnel());
     p->set_handle(handle);
     p->set_name(r.definition().name());
-    p->set_role("Initiator");
+    p->set_role(ipc::INITIATOR);
     const std::string l = r.definition().local().address(), rm = r.definition().remote().address();
     p->set_local_id(l + "-" + l);
     p->set_remote_id(rm + "-" + rm);
@@ -169,17 +171,17 @@ class FakeIsakmpd : public IsakmpdLink {
     const std::string peer = r.phase1_definition().remote_address();
     for (int dir = 0; dir < 2; ++dir) {
       ipc::ChildSa* sa = p->add_sa();
-      sa->set_direction(dir == 0 ? "inbound" : "outbound");
+      sa->set_direction(dir == 0 ? ipc::INBOUND : ipc::OUTBOUND);
       sa->set_spi(static_cast<uint32_t>(0x10000000 + handle * 2 + dir));
       sa->set_source(dir == 0 ? peer : me);
       sa->set_destination(dir == 0 ? me : peer);
-      sa->set_encryption("AES-CBC-128");
+      sa->set_encryption(db::ESP_AES_CBC);
       sa->set_encryption_key_bits(128);
       sa->set_encryption_key(std::string(16, 'K'));
-      sa->set_integrity("HMAC-SHA2-256-128");
+      sa->set_integrity(db::HMAC_SHA2_256);
       sa->set_integrity_key(std::string(32, 'I'));
     }
-    p->set_pfs_group("ECP-256");
+    p->set_pfs_group(db::ECP_256);
     p->set_lifetime_seconds(3600);
     out->push_back(Event(e));
   }
@@ -263,8 +265,8 @@ int Run(uint32_t n) {
   const size_t heap1 = HeapInUse();
   ipc::ListReply check = manager.List(ipc::ListRequest()).list_reply();
   uint32_t active = 0;
-  for (const auto& p : check.phase1()) active += p.status() == kActive;
-  for (const auto& p : check.phase2()) active += p.status() == kActive;
+  for (const auto& p : check.phase1()) active += p.tunnel_status() == ipc::ACTIVE;
+  for (const auto& p : check.phase2()) active += p.tunnel_status() == ipc::ACTIVE;
   ListTiming best;
   for (int i = 0; i < 3; ++i) {
     ListTiming t = TimeList(manager);

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "tunneldb/names.h"
+
 namespace ike::isakmpd {
 namespace {
 
@@ -106,32 +108,33 @@ uint32_t IkeLifetime(const db::IkeProtection& p) {
 
 }  // namespace
 
-std::string IkeSuite::EncryptionName() const { return crypto::CipherName(cipher); }
-std::string IkeSuite::HashName() const { return crypto::HashName(hash); }
-std::string IkeSuite::AuthName() const {
-  return attrs.auth_method == 1 ? "Pre-shared Key" : "RSA Signature";
+// Names come from the one table (tunneldb/names.h), so a suite reads the
+// same in isakmpd's log, in tmd and in ike cmd=list as the offer did. The
+// attribute values are the RFC numbers the tunneldb.proto enums carry.
+std::string IkeSuite::EncryptionName() const {
+  return tunneldb::IkeEncryptionName(static_cast<db::IkeEncryption>(attrs.encryption),
+                                     attrs.key_length);
 }
-std::string IkeSuite::GroupName() const { return crypto::DhGroupName(group); }
+std::string IkeSuite::HashName() const {
+  return tunneldb::IkeHashName(static_cast<db::IkeHash>(attrs.hash));
+}
+std::string IkeSuite::AuthName() const {
+  return tunneldb::AuthMethodName(static_cast<db::AuthMethod>(attrs.auth_method));
+}
+std::string IkeSuite::GroupName() const {
+  return tunneldb::DhGroupName(static_cast<db::DhGroup>(group));
+}
 
 std::string EspSuite::EncryptionName() const {
-  if (attrs.transform_id == kEsp3des) return "3DES-CBC";
-  return "AES-CBC-" + std::to_string(enc_key_bytes * 8);
+  return tunneldb::EspEncryptionName(static_cast<db::EspEncryption>(attrs.transform_id),
+                                     static_cast<uint32_t>(enc_key_bytes * 8));
 }
 std::string EspSuite::IntegrityName() const {
-  switch (attrs.auth_algorithm) {
-    case 2:
-      return "HMAC-SHA1-96";
-    case 5:
-      return "HMAC-SHA2-256-128";
-    case 6:
-      return "HMAC-SHA2-384-192";
-    case 7:
-      return "HMAC-SHA2-512-256";
-  }
-  return "unknown";
+  return tunneldb::EspIntegrityName(static_cast<db::EspIntegrity>(attrs.auth_algorithm));
 }
 std::string EspSuite::PfsName() const {
-  return pfs_group ? crypto::DhGroupName(*pfs_group) : "none";
+  return tunneldb::DhGroupName(pfs_group ? static_cast<db::DhGroup>(*pfs_group)
+                                         : db::DH_GROUP_NONE);
 }
 
 wire::SaPayload BuildIkeSa(const db::IkeProtection& protection) {

@@ -21,10 +21,11 @@ struct IkeSuite {
   crypto::DhGroup group = crypto::DhGroup::kModp2048;
   uint32_t life_seconds = 28800;
 
+  // Operator names from tunneldb/names.h.
   std::string EncryptionName() const;  // "AES-CBC-128"
-  std::string HashName() const;        // "SHA2_256"
-  std::string AuthName() const;        // "Pre-shared Key"
-  std::string GroupName() const;       // "MODP_2048"
+  std::string HashName() const;        // "SHA2-256"
+  std::string AuthName() const;        // "Preshared Key"
+  std::string GroupName() const;       // "MODP2048 (14)"
 };
 
 // The ESP transform both sides agreed on.
@@ -36,9 +37,9 @@ struct EspSuite {
   uint32_t life_seconds = 3600;
   uint64_t life_kbytes = 0;
 
-  std::string EncryptionName() const;  // "AES-CBC"
-  std::string IntegrityName() const;   // "HMAC-SHA2-256-128"
-  std::string PfsName() const;         // "MODP_2048" or "none"
+  std::string EncryptionName() const;  // "AES-CBC-128"
+  std::string IntegrityName() const;   // "HMAC-SHA2-256"
+  std::string PfsName() const;         // "MODP2048 (14)" or "none"
 };
 
 constexpr uint32_t kDefaultIkeLifetime = 28800;

@@ -1,6 +1,7 @@
 // The transition functions (one per SA kind), the events tmd sees, the
 // counters, and what a broken invariant does (bug.h).
 #include "isakmpd/exchange/state_names.h"
+#include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/sa_manager.h"
 
 namespace ike::isakmpd {
@@ -61,7 +62,7 @@ bool SaManager::Transition(IsakmpSa& sa, MainModeStep next, std::string* done_te
       LogLine(LogLevel::kEvents, sa,
               std::string(init.ibm) + " -> " + from.ibm + " (" + RoleName(sa.role) + ", " +
                   from.cisco + ")");
-      EmitStateChange(1, sa.tunnel, sa.handle, init.ibm, from.ibm, sa);
+      EmitStateChange(sa, MainModeStep::kInit, old);
     }
   }
   std::string text =
@@ -71,7 +72,7 @@ bool SaManager::Transition(IsakmpSa& sa, MainModeStep next, std::string* done_te
   } else {
     LogLine(LogLevel::kEvents, sa, text);
   }
-  EmitStateChange(1, sa.tunnel, sa.handle, from.ibm, to.ibm, sa);
+  EmitStateChange(sa, old, next);
   return true;
 }
 
@@ -91,11 +92,12 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
       LOG_ERROR("%s", text.c_str());
     return false;
   }
+  const QuickModeStep old = child.step;
   child.step = next;
   Count(counters_.ipsec, static_cast<size_t>(next), next == QuickModeStep::kDone,
         next == QuickModeStep::kDeleted);
   if (Ended(next) || std::string_view(from.ibm) == to.ibm || !p1) return true;
-  EmitStateChange(2, child.tunnel, child.handle, from.ibm, to.ibm, *p1);
+  EmitStateChange(child, old, next, *p1);
   if (done_text != nullptr && !done_text->empty()) {
     // Chained in one step (the initiator's KEP -> DONE): one line
     // "INIT -> KEP -> DONE (Initiator)", so a tunnel keeps its 6 lines.
@@ -113,32 +115,63 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   return true;
 }
 
-void SaManager::EmitStateChange(uint32_t phase, uint32_t tunnel, uint64_t handle,
-                                const char* old_state, const char* new_state,
+void SaManager::EmitStateChange(const IsakmpSa& sa, MainModeStep from, MainModeStep to) {
+  ipc::Envelope e;
+  auto* sc = e.mutable_state_change();
+  sc->set_phase(1);
+  sc->set_tunnel(sa.tunnel);
+  sc->set_handle(sa.handle);
+  sc->set_old_phase1(ToIpc(from));
+  sc->set_new_phase1(ToIpc(to));
+  sc->set_message(MessageNumber(to));
+  sc->set_role(ToIpc(sa.role));
+  sc->set_mode(ipc::MAIN);
+  sc->set_icookie(ToHex(sa.icookie));
+  sc->set_rcookie(ToHex(sa.rcookie));
+  sc->set_peer(sa.remote.address.ToString());
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::EmitStateChange(const IpsecSa& child, QuickModeStep from, QuickModeStep to,
                                 const Phase1Context& p1) {
   ipc::Envelope e;
   auto* sc = e.mutable_state_change();
-  sc->set_phase(phase);
-  sc->set_tunnel(tunnel);
-  sc->set_handle(handle);
-  sc->set_old_state(old_state);
-  sc->set_new_state(new_state);
+  sc->set_phase(2);
+  sc->set_tunnel(child.tunnel);
+  sc->set_handle(child.handle);
+  sc->set_old_phase2(ToIpc(from));
+  sc->set_new_phase2(ToIpc(to));
+  sc->set_message(MessageNumber(to));
+  sc->set_role(ToIpc(child.role));
   sc->set_icookie(ToHex(p1.icookie));
   sc->set_rcookie(ToHex(p1.rcookie));
   sc->set_peer(p1.remote.address.ToString());
   deps_.events->Emit(std::move(e));
 }
 
-void SaManager::EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle,
-                            const Failure& failure, const char* state) {
+void SaManager::EmitFailure(const IsakmpSa& sa, const Failure& failure) {
   ipc::Envelope e;
   auto* f = e.mutable_negotiation_failed();
-  f->set_phase(phase);
-  f->set_tunnel(tunnel);
-  f->set_handle(handle);
+  f->set_phase(1);
+  f->set_tunnel(sa.tunnel);
+  f->set_handle(sa.handle);
   f->set_code(failure.code);
   f->set_reason(failure.reason);
-  f->set_state(state);
+  f->set_state1(ToIpc(sa.step));
+  f->set_message(MessageNumber(sa.step));
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::EmitFailure(const IpsecSa& child, const Failure& failure) {
+  ipc::Envelope e;
+  auto* f = e.mutable_negotiation_failed();
+  f->set_phase(2);
+  f->set_tunnel(child.tunnel);
+  f->set_handle(child.handle);
+  f->set_code(failure.code);
+  f->set_reason(failure.reason);
+  f->set_state2(ToIpc(child.step));
+  f->set_message(MessageNumber(child.step));
   deps_.events->Emit(std::move(e));
 }
 

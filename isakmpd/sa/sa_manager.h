@@ -138,10 +138,12 @@ class SaManager {
   bool Transition(IsakmpSa& sa, MainModeStep next, std::string* done_text = nullptr);
   bool Transition(IpsecSa& child, QuickModeStep next, std::string* done_text = nullptr);
   // Events for tmd: one function per kind.
-  void EmitStateChange(uint32_t phase, uint32_t tunnel, uint64_t handle, const char* old_state,
-                       const char* new_state, const Phase1Context& p1);
-  void EmitFailure(uint32_t phase, uint32_t tunnel, uint64_t handle, const Failure& failure,
-                   const char* state);
+  void EmitStateChange(const IsakmpSa& sa, MainModeStep from, MainModeStep to);
+  void EmitStateChange(const IpsecSa& child, QuickModeStep from, QuickModeStep to,
+                       const Phase1Context& p1);
+  // NegotiationFailed in the SA's current step.
+  void EmitFailure(const IsakmpSa& sa, const Failure& failure);
+  void EmitFailure(const IpsecSa& child, const Failure& failure);
   void EmitSaDeleted(uint32_t phase, uint32_t tunnel, uint64_t handle, const std::string& reason,
                      bool by_peer);
   // IKE_BUG_IF's action (bug.h).

@@ -8,6 +8,7 @@
 #include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/state_names.h"
 #include "isakmpd/sa/bug.h"
+#include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/sa_manager.h"
 
 namespace ike::isakmpd {
@@ -310,18 +311,15 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   est->set_tunnel(sa.tunnel);
   est->set_handle(sa.handle);
   est->set_name(sa.name);
-  est->set_role(RoleName(sa.role));
-  est->set_mode("Main");
+  est->set_role(ToIpc(sa.role));
+  est->set_mode(ipc::MAIN);
   est->set_local_address(sa.local.address.ToString());
   est->set_remote_address(sa.remote.address.ToString());
   est->set_local_id(mm.local_id);
   est->set_remote_id(mm.remote_id);
   est->set_icookie(ToHex(sa.icookie));
   est->set_rcookie(ToHex(sa.rcookie));
-  est->set_encryption(s.EncryptionName());
-  est->set_hash(s.HashName());
-  est->set_auth_method(s.AuthName());
-  est->set_dh_group(s.GroupName());
+  SetSuite(s, est);
   est->set_lifetime_seconds(s.life_seconds);
   deps_.events->Emit(std::move(e));
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
@@ -350,7 +348,7 @@ void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
   LogLine(LogLevel::kError, sa,
           std::string("phase 1 failed in state ") + state + ": " + failure.reason);
   if (failure.notify) SendPlainNotify(sa, *failure.notify);
-  EmitFailure(1, sa.tunnel, sa.handle, failure, state);
+  EmitFailure(sa, failure);
   ++counters_.isakmp.failed[failure.code];
   DeleteSa(sa.handle, /*failed=*/true);
 }

@@ -6,6 +6,7 @@
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/state_names.h"
 #include "isakmpd/sa/bug.h"
+#include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/sa_manager.h"
 
 namespace ike::isakmpd {
@@ -27,17 +28,15 @@ std::string TunnelText(uint32_t tunnel) {
 
 bool PortMatches(uint32_t ours, uint16_t theirs) { return ours == 0 || ours == theirs; }
 
-void FillChildSa(ipc::ChildSa* c, const char* direction, uint32_t spi, const Endpoint& src,
+void FillChildSa(ipc::ChildSa* c, ipc::Direction direction, uint32_t spi, const Endpoint& src,
                  const Endpoint& dst, const EspSuite& suite, const SecretBytes& keymat) {
   c->set_direction(direction);
   c->set_spi(spi);
   c->set_source(src.address.ToString());
   c->set_destination(dst.address.ToString());
-  c->set_encryption(suite.EncryptionName());
-  c->set_encryption_key_bits(suite.enc_key_bytes * 8);
+  SetSuite(suite, c);
   const auto& k = keymat.bytes();
   c->set_encryption_key(std::string(k.begin(), k.begin() + suite.enc_key_bytes));
-  c->set_integrity(suite.IntegrityName());
   c->set_integrity_key(std::string(k.begin() + suite.enc_key_bytes, k.end()));
   if (suite.attrs.encapsulation == 3) {  // UDP-Encapsulated-Tunnel (RFC 3947)
     c->set_source_port(src.port);
@@ -317,12 +316,12 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   est->set_handle(child.handle);
   est->set_phase1_handle(p1.handle);
   est->set_name(qm.definition.name());
-  est->set_role(RoleName(child.role));
+  est->set_role(ToIpc(child.role));
   est->set_local_id(qm.local_text);
   est->set_remote_id(qm.remote_text);
-  FillChildSa(est->add_sa(), "inbound", qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
-  FillChildSa(est->add_sa(), "outbound", qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
-  est->set_pfs_group(s.PfsName());
+  FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
+  FillChildSa(est->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
+  est->set_pfs_group(PfsGroup(s));
   est->set_lifetime_seconds(s.life_seconds);
   est->set_lifetime_kbytes(s.life_kbytes);
   deps_.events->Emit(std::move(e));
@@ -347,7 +346,7 @@ void SaManager::FailPhase2(IsakmpSa& p1, IpsecSa& child, const Failure& failure)
   LogLine(LogLevel::kError, p1,
           "phase 2 tunnel " + TunnelText(child.tunnel) + " failed in state " + state + ": " +
               failure.reason);
-  EmitFailure(2, child.tunnel, child.handle, failure, state);
+  EmitFailure(child, failure);
   ++counters_.ipsec.failed[failure.code];
   RemoveChild(child.handle, /*deleted=*/false);
 }

@@ -130,6 +130,41 @@ else
   t_fail "tmd reported active with a broken db"
 fi
 
+# ---- configuration that would not be honoured (issue 7, hole 4.l) ---------------------
+# Aggressive Mode (isakmpd runs Main Mode only) in the lab database.
+sed 's/^  mode: MAIN$/  mode: AGGRESSIVE/' "$db.good" >"$db"
+aggr_line=$(grep -n 'mode: AGGRESSIVE' "$db" | cut -d: -f1)
+run "ikedb -c (mode: AGGRESSIVE)" on_host A ikedb -c "$db"
+if ((RC == 1)) && grep -q "tunnels.db:$aggr_line:3: ike_protection \"p1-lab\": mode: Aggressive Mode is not supported yet" <<<"$OUT"; then
+  t_pass "ikedb -c refuses mode: AGGRESSIVE, naming tunnels.db:$aggr_line and the field"
+else
+  t_fail "ikedb -c did not refuse mode: AGGRESSIVE with file, line and field"
+fi
+run "startsrc -g ike (mode: AGGRESSIVE)" on_host_syslog A startsrc -g ike
+if ((RC != 0)) && grep -q "tunnels.db:$aggr_line:3: .*Aggressive Mode is not supported yet" <<<"$OUT"; then
+  t_pass "startsrc refuses mode: AGGRESSIVE, naming tunnels.db:$aggr_line (exit $RC)"
+else
+  t_fail "startsrc did not refuse mode: AGGRESSIVE with file and line"
+fi
+st=$(src_status A tmd)
+[[ $st != active ]] && t_pass "tmd is not active with mode: AGGRESSIVE" ||
+  t_fail "tmd reported active with mode: AGGRESSIVE"
+
+# A second ike_tunnel between the same endpoints: unreachable as responder.
+{ cat "$db.good"; sed -n '/^ike_tunnel {/,/^}/p' "$db.good" | sed 's/name: "t1"/name: "t1-twin"/'; } >"$db"
+run "ikedb -c (two ike_tunnels, same endpoints)" on_host A ikedb -c "$db"
+if ((RC == 1)) && grep -q 'ike_tunnel "t1-twin": remote_address: .* already the endpoints of ike_tunnel "t1"' <<<"$OUT"; then
+  t_pass "ikedb -c refuses two ike_tunnels with the same endpoints, naming both"
+else
+  t_fail "ikedb -c did not refuse two ike_tunnels with the same endpoints"
+fi
+run "startsrc -g ike (two ike_tunnels, same endpoints)" on_host_syslog A startsrc -g ike
+if ((RC != 0)) && grep -q 'ike_tunnel "t1-twin".* ike_tunnel "t1"' <<<"$OUT"; then
+  t_pass "startsrc refuses two ike_tunnels with the same endpoints (exit $RC)"
+else
+  t_fail "startsrc did not refuse two ike_tunnels with the same endpoints"
+fi
+
 cp "$db.good" "$db"
 ((T_FAILS == 0)) || ike_dump A
 t_done

@@ -5,6 +5,7 @@
 
 #include "isakmpd/exchange/suite.h"
 #include "tests/lib/isakmpd_pair.h"
+#include "tunneldb/names.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -32,9 +33,18 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   const auto& p1b = net.b.Established(1)->phase1_established();
   CHECK(p1a.icookie() == p1b.icookie());
   CHECK(p1a.rcookie() == p1b.rcookie());
-  CHECK(p1a.role() == "Initiator");
-  CHECK(p1b.role() == "Responder");
-  CHECK(p1a.encryption() == "AES-CBC-128");
+  CHECK(p1a.role() == ipc::INITIATOR);
+  CHECK(p1b.role() == ipc::RESPONDER);
+  CHECK(p1a.mode() == ipc::MAIN);
+  // The suite as the enums of the offer (kIke), so tmd lists the same names
+  // (tunneldb/names.h) while negotiating and once Active.
+  CHECK(p1a.encryption() == db::AES_CBC);
+  CHECK(p1a.key_length() == 128);
+  CHECK(p1a.hash() == db::SHA2_256);
+  CHECK(p1a.auth_method() == db::PRESHARED_KEY);
+  CHECK(p1a.dh_group() == db::MODP_2048);
+  CHECK(tunneldb::IkeEncryptionName(p1a.encryption(), p1a.key_length()) == "AES-CBC-128");
+  CHECK(tunneldb::DhGroupName(p1b.dh_group()) == "MODP2048 (14)");
 
   // HDR*, HASH(1), SA, Ni, KE, IDci, IDcr -->  <-- HDR*, HASH(2), SA, Nr, KE, IDci, IDcr
   // HDR*, HASH(3) -->
@@ -57,7 +67,13 @@ TEST_CASE("Main Mode and Quick Mode between two engines", "[engine]") {
   CHECK(qa.sa(0).integrity_key().size() == 32);
   CHECK(qa.local_id() == "198.51.100.0-198.51.100.255");
   CHECK(qb.local_id() == "203.0.113.0-203.0.113.255");
-  CHECK(qa.pfs_group() == "MODP_2048");
+  CHECK(qa.pfs_group() == db::MODP_2048);
+  CHECK(qa.role() == ipc::INITIATOR);
+  CHECK(qa.sa(0).direction() == ipc::INBOUND);
+  CHECK(qa.sa(1).direction() == ipc::OUTBOUND);
+  CHECK(qa.sa(0).encryption() == db::ESP_AES_CBC);
+  CHECK(qa.sa(0).encryption_key_bits() == 128);
+  CHECK(qa.sa(0).integrity() == db::HMAC_SHA2_256);
 
   // Remove: Delete payloads reach the peer.
   ipc::TunnelAssigned assigned;
@@ -184,9 +200,11 @@ TEST_CASE("state changes are reported with the operators' names", "[engine]") {
   net.Run();
   std::vector<std::string> a_states, b_states;
   for (const auto& e : net.a.events)
-    if (e.has_state_change()) a_states.push_back(e.state_change().new_state());
+    if (e.has_state_change())
+      a_states.push_back(tunneldb::Phase1StateName(e.state_change().new_phase1()));
   for (const auto& e : net.b.events)
-    if (e.has_state_change()) b_states.push_back(e.state_change().new_state());
+    if (e.has_state_change())
+      b_states.push_back(tunneldb::Phase1StateName(e.state_change().new_phase1()));
   CHECK(a_states == std::vector<std::string>{"WAIT SA", "IN KE", "DONE"});
   CHECK(b_states == std::vector<std::string>{"WAIT KE", "IN KE", "DONE"});
 }
@@ -254,7 +272,7 @@ TEST_CASE("a silent peer ends the negotiation with a reason after the retries", 
   const auto& f = net.a.Failed(1)->negotiation_failed();
   CHECK(f.code() == ipc::NEGOTIATION_TIMEOUT);
   CHECK_THAT(f.reason(), Catch::Contains("not answering: no reply to message 1"));
-  CHECK(f.state() == "WAIT SA");
+  CHECK(f.state1() == ipc::PHASE1_WAIT_SA);
 }
 
 TEST_CASE("a lost message is retransmitted and the exchange completes", "[engine]") {

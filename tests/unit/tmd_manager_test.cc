@@ -1,16 +1,34 @@
 // TunnelManager: numbering, the seven-step flow against a fake isakmpd, the
 // responder path, failures, removal and list ordering.
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/log.h"
 #include "tmd/core/tunnel_manager.h"
+#include "tunneldb/names.h"
 
 namespace ike::tmd {
 namespace {
+
+// What ike prints for a row's status and state (the one name table).
+template <typename Row>
+std::string Status(const Row& r) {
+  return tunneldb::TunnelStatusName(r.tunnel_status());
+}
+std::string State(const ipc::Phase1Status& r) {
+  return tunneldb::Phase1StateName(r.phase1_state());
+}
+std::string State(const ipc::Phase2Status& r) {
+  return tunneldb::Phase2StateName(r.phase2_state());
+}
 
 class FixedClock : public Clock {
  public:
@@ -73,8 +91,8 @@ struct Fixture {
     auto* p = e.mutable_phase1_established();
     p->set_tunnel(tunnel);
     p->set_handle(handle);
-    p->set_role(tunnel ? "Initiator" : "Responder");
-    p->set_mode("Main");
+    p->set_role(tunnel ? ipc::INITIATOR : ipc::RESPONDER);
+    p->set_mode(ipc::MAIN);
     p->set_name(peer == "192.0.2.2" ? "ab" : "");
     p->set_local_address("192.0.2.1");
     p->set_remote_address(peer);
@@ -82,7 +100,12 @@ struct Fixture {
     p->set_remote_id(peer);
     p->set_icookie("0123456789abcdef");
     p->set_rcookie("fedcba9876543210");
-    p->set_encryption("AES-CBC-128");
+    // What isakmpd reports for the suite of kDb's p1 (suite.cc, ipc_enums.cc).
+    p->set_encryption(db::AES_CBC);
+    p->set_key_length(128);
+    p->set_hash(db::SHA2_256);
+    p->set_auth_method(db::PRESHARED_KEY);
+    p->set_dh_group(db::MODP_2048);
     p->set_lifetime_seconds(28800);
     Deliver(e);
   }
@@ -95,21 +118,22 @@ struct Fixture {
     p->set_handle(handle);
     p->set_phase1_handle(p1_handle);
     p->set_name(tunnel ? "" : "ab-1");
-    p->set_role(tunnel ? "Initiator" : "Responder");
+    p->set_role(tunnel ? ipc::INITIATOR : ipc::RESPONDER);
     p->set_local_id("198.51.100.1-198.51.100.1");
     p->set_remote_id("203.0.113.1-203.0.113.1");
     p->set_lifetime_seconds(3600);
-    for (auto [dir, spi, src, dst] : {std::tuple{"inbound", spi_in, "192.0.2.2", "192.0.2.1"},
-                                      std::tuple{"outbound", spi_out, "192.0.2.1", "192.0.2.2"}}) {
+    for (auto [dir, spi, src, dst] :
+         {std::tuple{ipc::INBOUND, spi_in, "192.0.2.2", "192.0.2.1"},
+          std::tuple{ipc::OUTBOUND, spi_out, "192.0.2.1", "192.0.2.2"}}) {
       ipc::ChildSa* sa = p->add_sa();
       sa->set_direction(dir);
       sa->set_spi(spi);
       sa->set_source(src);
       sa->set_destination(dst);
-      sa->set_encryption("AES-CBC");
+      sa->set_encryption(db::ESP_AES_CBC);
       sa->set_encryption_key_bits(128);
       sa->set_encryption_key(std::string(16, 'K'));
-      sa->set_integrity("HMAC-SHA2-256");
+      sa->set_integrity(db::HMAC_SHA2_256);
       sa->set_integrity_key(std::string(32, 'I'));
     }
     manager.OnIsakmpdMessage(e);
@@ -136,22 +160,22 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   CHECK(p1.phase1_request().protection().name() == "p1");
   CHECK(f.isakmpd.sent.empty());  // phase 2 waits for phase 1
   f.Ack(p1);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Negotiating");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Negotiating");
 
   ipc::Envelope sc;
   auto* s = sc.mutable_state_change();
   s->set_phase(1);
   s->set_tunnel(1);
   s->set_handle(77);
-  s->set_old_state("INIT");
-  s->set_new_state("WAIT SA");
+  s->set_old_phase1(ipc::PHASE1_INIT);
+  s->set_new_phase1(ipc::PHASE1_WAIT_SA);
   s->set_icookie("0123456789abcdef");
   f.Deliver(sc);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).state() == "WAIT SA");
+  CHECK(State(Phase1Row(*f.manager.FindPhase1(1))) == "WAIT SA");
 
   // Step 3 -> step 4.
   f.Phase1Up(1, 77);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Active");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Active");
   ipc::Envelope p2 = f.isakmpd.Take();
   REQUIRE(p2.has_phase2_request());
   CHECK(p2.phase2_request().tunnel() == 1);
@@ -163,20 +187,20 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   ipc::Envelope est = f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
   CHECK(est.phase2_established().sa(0).encryption_key().empty());
   const Phase2Tunnel* t2 = f.manager.FindPhase2(1);
-  CHECK(Phase2Row(*t2).status() == "Active");
+  CHECK(Status(Phase2Row(*t2)) == "Active");
   CHECK(Phase2Row(*t2).spi_in() == 0x1000);
   CHECK(f.kernel.sa_count() == 2);
   auto rules = f.kernel.ListPolicies();
   REQUIRE(rules.size() == 2);
-  CHECK(rules[0].direction() == "outbound");
+  CHECK(rules[0].rule_direction() == ipc::OUTBOUND);
   CHECK(rules[0].source() == "198.51.100.1-198.51.100.1");
   CHECK(rules[0].destination() == "203.0.113.1-203.0.113.1");
   CHECK(rules[0].spi() == 0x2000);
-  CHECK(rules[1].direction() == "inbound");
+  CHECK(rules[1].rule_direction() == ipc::INBOUND);
   CHECK(rules[1].spi() == 0x1000);
   auto cache = f.kernel.ListSas();
   REQUIRE(cache.size() == 2);
-  CHECK(cache[0].direction() == "inbound");
+  CHECK(cache[0].sa_direction() == ipc::INBOUND);
   CHECK(cache[0].encryption_key_bits() == 128);
 }
 
@@ -263,12 +287,12 @@ TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps 
   nf->set_phase(1);
   nf->set_tunnel(1);
   nf->set_code(ipc::NEGOTIATION_TIMEOUT);
-  nf->set_state("WAIT SA");
+  nf->set_state1(ipc::PHASE1_WAIT_SA);
   nf->set_reason("peer 192.0.2.2 not answering: no reply to message 1 after 5 tries");
   f.Deliver(fail);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).state() == "WAIT SA");
-  CHECK(Phase2Row(*f.manager.FindPhase2(1)).status() == "Failed");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Failed");
+  CHECK(State(Phase1Row(*f.manager.FindPhase1(1))) == "WAIT SA");
+  CHECK(Status(Phase2Row(*f.manager.FindPhase2(1))) == "Failed");
   CHECK(Phase2Row(*f.manager.FindPhase2(1)).reason() ==
         "phase 1 tunnel 1 failed: peer 192.0.2.2 not answering: no reply to message 1 after 5 "
         "tries");
@@ -276,7 +300,7 @@ TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps 
   REQUIRE(again.has_activate_reply());
   CHECK(again.activate_reply().started(0).number() == 1);
   CHECK(again.activate_reply().started(1).number() == 1);
-  CHECK(Phase2Row(*f.manager.FindPhase2(1)).status() == "Negotiating");
+  CHECK(Status(Phase2Row(*f.manager.FindPhase2(1))) == "Negotiating");
   CHECK(f.isakmpd.Take().phase1_request().tunnel() == 1);
 
   // isakmpd refusing the request outright (Error reply) fails it too.
@@ -299,7 +323,7 @@ TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {
   CHECK(a.tunnel_assigned().handle() == 500);
   CHECK(a.tunnel_assigned().phase() == 1);
   CHECK(a.tunnel_assigned().tunnel() == 1);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).role() == "Responder");
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).tunnel_role() == ipc::RESPONDER);
   (void)f.Phase2Up(0, 0, 501, 500, 0x10, 0x20);
   a = f.isakmpd.Take();
   CHECK(a.tunnel_assigned().phase() == 2);
@@ -319,40 +343,40 @@ TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {
 
 TEST_CASE("responder: a negotiation in progress is listed, a failure keeps its reason") {
   Fixture f;
-  auto state_change = [&](uint64_t handle, const char* from, const char* to) {
+  auto state_change = [&](uint64_t handle, ipc::Phase1State from, ipc::Phase1State to) {
     ipc::Envelope e;
     auto* s = e.mutable_state_change();
     s->set_phase(1);
     s->set_handle(handle);
-    s->set_old_state(from);
-    s->set_new_state(to);
+    s->set_old_phase1(from);
+    s->set_new_phase1(to);
     s->set_peer("192.0.2.2");
     f.Deliver(e);
   };
-  state_change(700, "INIT", "WAIT KE");
+  state_change(700, ipc::PHASE1_INIT, ipc::PHASE1_WAIT_KE);
   ipc::Envelope a = f.isakmpd.Take();
   REQUIRE(a.has_tunnel_assigned());
   CHECK(a.tunnel_assigned().handle() == 700);
   CHECK(a.tunnel_assigned().tunnel() == 1);
   const Phase1Tunnel* t = f.manager.FindPhase1(1);
   REQUIRE(t != nullptr);
-  CHECK(Phase1Row(*t).status() == "Negotiating");
-  CHECK(Phase1Row(*t).role() == "Responder");
-  CHECK(Phase1Row(*t).state() == "WAIT KE");
+  CHECK(Status(Phase1Row(*t)) == "Negotiating");
+  CHECK(Phase1Row(*t).tunnel_role() == ipc::RESPONDER);
+  CHECK(State(Phase1Row(*t)) == "WAIT KE");
 
   ipc::Envelope failed;
   failed.mutable_negotiation_failed()->set_phase(1);
   failed.mutable_negotiation_failed()->set_handle(700);
   failed.mutable_negotiation_failed()->set_reason("authentication failed: keys differ");
   f.Deliver(failed);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Failed");
   CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "authentication failed: keys differ");
 
   // The peer tries again: the same number, no pile of Failed entries.
-  state_change(701, "INIT", "WAIT KE");
+  state_change(701, ipc::PHASE1_INIT, ipc::PHASE1_WAIT_KE);
   CHECK(f.isakmpd.Take().tunnel_assigned().tunnel() == 1);
   f.Phase1Up(1, 701);
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Active");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Active");
   CHECK(f.manager.FindPhase1(2) == nullptr);
   CHECK(f.isakmpd.sent.empty());  // no second TunnelAssigned
 }
@@ -369,7 +393,7 @@ TEST_CASE("admission control: activations beyond max_negotiations wait their tur
   REQUIRE(first.has_phase1_request());
   CHECK(f.isakmpd.sent.empty());
   CHECK(f.manager.phase1_queued() == 1);
-  CHECK(Phase1Row(*f.manager.FindPhase1(2)).status() == "Negotiating");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(2))) == "Negotiating");
   f.Ack(first);
   f.Phase1Up(first.phase1_request().tunnel(), 900);
   // Its slot frees: the queued one starts (and phase 2 of the first goes on).
@@ -448,7 +472,7 @@ TEST_CASE("isakmpd going away fails negotiations in progress") {
   Fixture f;
   (void)f.Activate({1});
   f.manager.OnIsakmpdDisconnected();
-  CHECK(Phase1Row(*f.manager.FindPhase1(1)).status() == "Failed");
+  CHECK(Status(Phase1Row(*f.manager.FindPhase1(1))) == "Failed");
   CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "isakmpd stopped during the negotiation");
 }
 
@@ -466,10 +490,11 @@ TEST_CASE("scales to 20,000 responder tunnels") {
 TEST_CASE("admission control: one peer gets at most max_negotiations_per_peer slots") {
   Fixture f;
   // ab and ac go to different peers; with a per-peer cap of 1, ab-1 and ab-2
-  // share phase 1 "ab", so two definitions to 192.0.2.2 are needed: add one.
+  // share phase 1 "ab", so two definitions to 192.0.2.2 are needed: add one
+  // (from another local address: the same pair of endpoints twice is refused).
   Result<Database> d =
       Database::Parse(std::string(kDb) +
-                          "ike_tunnel { name: \"ab2\" local_address: \"192.0.2.1\" remote_address: "
+                          "ike_tunnel { name: \"ab2\" local_address: \"192.0.2.5\" remote_address: "
                           "\"192.0.2.2\" protection: \"p1\" }\n"
                           "settings { max_negotiations: 4 max_negotiations_per_peer: 1 }",
                       "tunnels.db");
@@ -544,16 +569,186 @@ TEST_CASE("table listings carry only the table's fields; verbose carries all") {
   (void)f.Activate({1});
   ipc::ListRequest table;
   const ipc::Phase1Status row = f.manager.List(table).list_reply().phase1(0);
-  CHECK(row.status() == "Negotiating");
+  CHECK(Status(row) == "Negotiating");
   CHECK(row.local_id() == "192.0.2.1");
   CHECK(row.name().empty());
-  CHECK(row.encryption().empty());
+  CHECK(row.encryption_alg() == db::IKE_ENCRYPTION_UNSPECIFIED);
   ipc::ListRequest verbose;
   verbose.set_verbose(true);
   const ipc::Phase1Status full = f.manager.List(verbose).list_reply().phase1(0);
   CHECK(full.name() == "ab");
-  CHECK(full.encryption() == "AES-CBC-128");
-  CHECK(full.state() == "INIT");
+  CHECK(tunneldb::IkeEncryptionName(full.encryption_alg(), full.key_length()) == "AES-CBC-128");
+  CHECK(State(full) == "INIT");
+}
+
+}  // namespace
+}  // namespace ike::tmd
+
+namespace ike::tmd {
+namespace {
+
+// The algorithm names a verbose listing prints (ike renders the row's enums
+// through tunneldb/names.h).
+std::vector<std::string> SuiteNames(const ipc::Phase1Status& r) {
+  return {tunneldb::IkeEncryptionName(r.encryption_alg(), r.key_length()),
+          tunneldb::IkeHashName(r.hash_alg()), tunneldb::AuthMethodName(r.auth()),
+          tunneldb::DhGroupName(r.group()), tunneldb::ExchangeModeName(r.exchange_mode())};
+}
+std::vector<std::string> SuiteNames(const ipc::Phase2Status& r) {
+  return {tunneldb::EspEncryptionName(r.encryption_alg(), r.key_length()),
+          tunneldb::EspIntegrityName(r.integrity_alg()), tunneldb::DhGroupName(r.pfs())};
+}
+
+TEST_CASE("a tunnel names its suite alike while negotiating and once Active") {
+  Fixture f;
+  (void)f.Activate({1});
+  f.isakmpd.Take();
+  ipc::ListRequest verbose;
+  verbose.set_verbose(true);
+  const ipc::ListReply offer = f.manager.List(verbose).list_reply();
+  REQUIRE(offer.phase1_size() == 1);
+  REQUIRE(offer.phase2_size() == 1);
+  CHECK(Status(offer.phase1(0)) == "Negotiating");
+  CHECK(SuiteNames(offer.phase1(0)) == std::vector<std::string>{"AES-CBC-128", "SHA2-256",
+                                                                "Preshared Key", "MODP2048 (14)",
+                                                                "Main"});
+  CHECK(SuiteNames(offer.phase2(0)) ==
+        std::vector<std::string>{"AES-CBC-128", "HMAC-SHA2-256", "none"});
+
+  // The fake isakmpd reports the chosen suite as isakmpd does: enums.
+  f.Phase1Up(1, 77);
+  f.isakmpd.Take();
+  f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
+  const ipc::ListReply active = f.manager.List(verbose).list_reply();
+  CHECK(Status(active.phase1(0)) == "Active");
+  CHECK(Status(active.phase2(0)) == "Active");
+  CHECK(SuiteNames(active.phase1(0)) == SuiteNames(offer.phase1(0)));
+  CHECK(SuiteNames(active.phase2(0)) == SuiteNames(offer.phase2(0)));
+}
+
+TEST_CASE("the status moves only along the transition table") {
+  using S = TunnelStatus;
+  CHECK(LegalMove(S::kNegotiating, S::kActive));
+  CHECK(LegalMove(S::kNegotiating, S::kFailed));
+  CHECK(LegalMove(S::kActive, S::kFailed));
+  CHECK(LegalMove(S::kFailed, S::kNegotiating));
+  CHECK_FALSE(LegalMove(S::kActive, S::kNegotiating));
+  CHECK_FALSE(LegalMove(S::kFailed, S::kActive));
+  for (S s : {S::kNegotiating, S::kActive, S::kFailed}) CHECK(LegalMove(s, s));
+}
+
+TEST_CASE("a late success for a failed tunnel is refused and counted; nothing is installed") {
+  Fixture f;
+  (void)f.Activate({1});
+  f.isakmpd.Take();
+  ipc::Envelope fail;
+  auto* nf = fail.mutable_negotiation_failed();
+  nf->set_phase(1);
+  nf->set_tunnel(1);
+  nf->set_state1(ipc::PHASE1_IN_KE);
+  nf->set_reason("authentication failed");
+  f.Deliver(fail);
+  REQUIRE(f.manager.FindPhase1(1)->status == TunnelStatus::kFailed);
+  REQUIRE(f.manager.FindPhase2(1)->status == TunnelStatus::kFailed);
+  CHECK(f.manager.transitions().refused_total() == 0);
+
+  f.Phase1Up(1, 77);
+  CHECK(f.manager.FindPhase1(1)->status == TunnelStatus::kFailed);
+  CHECK(f.manager.transitions().refused(TunnelStatus::kFailed, TunnelStatus::kActive) == 1);
+  CHECK(f.isakmpd.sent.empty());  // no phase 2 request over a refused phase 1
+
+  ipc::Envelope est = f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
+  CHECK(f.manager.FindPhase2(1)->status == TunnelStatus::kFailed);
+  CHECK(f.manager.transitions().refused(TunnelStatus::kFailed, TunnelStatus::kActive) == 2);
+  CHECK(f.kernel.sa_count() == 0);
+  CHECK(f.kernel.policy_count() == 0);
+  CHECK(est.phase2_established().sa(0).encryption_key().empty());  // wiped all the same
+}
+
+// A datagram socket standing in for /dev/log, to read tmd's log lines.
+class FakeSyslogd {
+ public:
+  FakeSyslogd() {
+    char dir[] = "/tmp/ike-tmdtest-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/log";
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    LogInit("tmd_manager_test", LOG_LOCAL4, path_.c_str());
+  }
+  ~FakeSyslogd() {
+    LogInit("tmd_manager_test", LOG_LOCAL4);
+    close(fd_);
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  // Every line sent so far (error lines go out at once), without blocking.
+  std::string Drain() {
+    std::string out;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;) {
+      out.append(buf, static_cast<size_t>(n)).push_back('\n');
+    }
+    return out;
+  }
+
+ private:
+  std::string dir_, path_;
+  int fd_ = -1;
+};
+
+TEST_CASE("an Active tunnel does not go back to negotiating") {
+  FakeSyslogd syslogd;
+  Fixture f;
+  (void)f.Activate({1});
+  f.isakmpd.Take();
+  f.Phase1Up(1, 77);
+  ipc::Envelope sc;
+  auto* s = sc.mutable_state_change();
+  s->set_phase(1);
+  s->set_tunnel(1);
+  s->set_handle(77);
+  s->set_old_phase1(ipc::PHASE1_DONE);
+  s->set_new_phase1(ipc::PHASE1_WAIT_SA);
+  f.Deliver(sc);
+  CHECK(f.manager.FindPhase1(1)->status == TunnelStatus::kActive);
+  CHECK(f.manager.FindPhase1(1)->state == ipc::PHASE1_DONE);
+  CHECK(f.manager.transitions().refused(TunnelStatus::kActive, TunnelStatus::kNegotiating) == 1);
+  CHECK(f.manager.transitions().done(TunnelStatus::kNegotiating, TunnelStatus::kActive) == 1);
+  const std::string log = syslogd.Drain();
+  INFO(log);
+  CHECK(log.find("tunnel 1 phase 1 peer 192.0.2.2 cookies 0123456789abcdef:fedcba9876543210: "
+                 "cannot switch Active -> Negotiating (state change DONE -> WAIT SA)") !=
+        std::string::npos);
+}
+
+TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 4.f)") {
+  Fixture f;
+  ipc::AllocateSpi r;
+  r.set_local_address("192.0.2.1");
+  r.set_protocol(ipc::PROTO_ESP);
+  ipc::Envelope a = f.manager.AllocateSpi(r);
+  REQUIRE(a.has_allocate_spi_reply());
+  CHECK(a.allocate_spi_reply().spi() >= 256);
+  CHECK(f.kernel.reservation_count() == 1);
+  ipc::Envelope b = f.manager.AllocateSpi(r);
+  REQUIRE(b.has_allocate_spi_reply());
+  CHECK(b.allocate_spi_reply().spi() != a.allocate_spi_reply().spi());
+  // The SA isakmpd then reports with that SPI is installed, consuming it.
+  f.Phase2Up(0, 0, 90, 0, a.allocate_spi_reply().spi(), 0x2000);
+  CHECK(f.kernel.reservation_count() == 1);
+  CHECK(f.kernel.sa_count() == 2);
+
+  r.set_local_address("not-an-address");
+  CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
+  r.set_local_address("192.0.2.1");
+  r.set_protocol(ipc::IPSEC_PROTOCOL_UNSPECIFIED);
+  CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
 }
 
 }  // namespace

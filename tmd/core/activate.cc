@@ -21,22 +21,22 @@ std::string SelectorRange(const db::Selector& s) {
 void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_t n,
                 Phase1Tunnel* t) {
   t->number = n;
-  t->status = TunnelStatus::kNegotiating;
-  t->state = Name("INIT");
-  t->role = Name("Initiator");
+  t->state = ipc::PHASE1_INIT;
+  t->role = ipc::INITIATOR;
   t->local_address.Set(def.local_address());
   t->remote_address.Set(def.remote_address());
-  t->local_id.Set(IdentityText(def.local_id()));
-  t->remote_id.Set(IdentityText(def.remote_id()));
+  t->local_id.Set(tunneldb::IdentityText(def.local_id()));
+  t->remote_id.Set(tunneldb::IdentityText(def.remote_id()));
   if (prot == nullptr) return;
-  t->mode = Name(prot->mode() == db::AGGRESSIVE ? "Aggressive" : "Main");
+  t->mode = prot->mode() == db::AGGRESSIVE ? ipc::AGGRESSIVE : ipc::MAIN;
   if (prot->proposal_size() > 0) {
     // What we offer first; Phase1Established replaces it with what was chosen.
     const db::IkeProposal& p = prot->proposal(0);
-    t->encryption = Name(IkeEncryptionName(p.encryption(), p.key_length()));
-    t->hash = Name(IkeHashName(p.hash()));
-    t->auth_method = Name(AuthMethodName(p.auth_method()));
-    t->dh_group = Name(DhGroupName(p.dh_group()));
+    t->encryption = p.encryption();
+    t->key_length = static_cast<uint16_t>(p.key_length());
+    t->hash = p.hash();
+    t->auth_method = p.auth_method();
+    t->dh_group = p.dh_group();
     t->lifetime_seconds = p.lifetime_seconds();
   }
 }
@@ -45,18 +45,18 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
                 uint32_t n1, Phase2Tunnel* t) {
   t->number = n;
   t->phase1_number = n1;
-  t->status = TunnelStatus::kNegotiating;
-  t->state = Name("INIT");
-  t->role = Name("Initiator");
+  t->state = ipc::PHASE2_INIT;
+  t->role = ipc::INITIATOR;
   t->local_id.Set(SelectorRange(def.local()));
   t->remote_id.Set(SelectorRange(def.remote()));
   if (prot == nullptr) return;
-  t->pfs_group = Name(DhGroupName(prot->pfs_group()));
+  t->pfs_group = prot->pfs_group();
   t->lifetime_seconds = prot->lifetime_seconds();
   if (prot->proposal_size() > 0) {
     const db::IpsecProposal& p = prot->proposal(0);
-    t->encryption = Name(EspEncryptionName(p.encryption(), p.key_length()));
-    t->integrity = Name(EspIntegrityName(p.integrity()));
+    t->encryption = p.encryption();
+    t->key_length = static_cast<uint16_t>(p.key_length());
+    t->integrity = p.integrity();
   }
 }
 
@@ -304,9 +304,11 @@ uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
 // (default 32; 0 = no cap): conventions.md "Admission control".
 void TunnelManager::UpdateAdmissionLimits() {
   const db::Settings& s = database_->proto().settings();
-  const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;
-  const uint32_t per_peer = s.has_max_negotiations_per_peer() ? s.max_negotiations_per_peer()
-                                                              : kDefaultMaxNegotiationsPerPeer;
+  const uint32_t total =
+      s.max_negotiations() ? s.max_negotiations() : tunneldb::kDefaultMaxNegotiations;
+  const uint32_t per_peer = s.has_max_negotiations_per_peer()
+                                ? s.max_negotiations_per_peer()
+                                : tunneldb::kDefaultMaxNegotiationsPerPeer;
   admission_.SetLimits(total, per_peer);
 }
 

@@ -2,30 +2,24 @@
 #include "tmd/core/compact.h"
 
 #include <cstdio>
-#include <unordered_set>
+
+#include "tunneldb/names.h"
 
 namespace ike::tmd {
 
-const char* StatusName(TunnelStatus s) {
+ipc::TunnelStatus ToIpc(TunnelStatus s) {
   switch (s) {
     case TunnelStatus::kNegotiating:
-      return "Negotiating";
+      return ipc::NEGOTIATING;
     case TunnelStatus::kActive:
-      return "Active";
+      return ipc::ACTIVE;
     case TunnelStatus::kFailed:
-      return "Failed";
+      return ipc::FAILED;
   }
-  return "Failed";
+  return ipc::FAILED;
 }
 
-const std::string Name::kEmpty;
-
-Name::Name(std::string_view text) {
-  if (text.empty()) return;
-  // Node-based: the strings never move, so the pointers stay valid.
-  static auto* pool = new std::unordered_set<std::string>();
-  text_ = &*pool->emplace(text).first;
-}
+std::string StatusName(TunnelStatus s) { return tunneldb::TunnelStatusName(ToIpc(s)); }
 
 namespace {
 

@@ -1,7 +1,8 @@
 // Small value types for what tmd keeps per tunnel (issue 3: <= 4 kB per
 // tunnel across the daemons). The protobuf rows ike cmd=list shows are built
 // from these only when a listing asks; between listings a tunnel is numbers,
-// enums, addresses and pointers to shared operator names.
+// enums (states, roles, algorithms: proto/ike.proto, tunneldb.proto) and
+// addresses.
 #pragma once
 
 #include <cstdint>
@@ -11,29 +12,15 @@
 #include <string_view>
 
 #include "common/address.h"
+#include "ike.pb.h"
 
 namespace ike::tmd {
 
 enum class TunnelStatus : uint8_t { kNegotiating, kActive, kFailed };
-// "Negotiating", "Active", "Failed": what ike cmd=list prints.
-const char* StatusName(TunnelStatus s);
-
-// One shared copy of each operator name ("AES-CBC-128", "WAIT KE",
-// "Initiator"): a few dozen distinct values serve every tunnel. Never freed;
-// the set is bounded by what isakmpd and the database can name.
-class Name {
- public:
-  Name() = default;
-  explicit Name(std::string_view text);
-  const std::string& str() const { return *text_; }
-  bool empty() const { return text_->empty(); }
-  bool operator==(const Name& o) const { return text_ == o.text_; }
-  bool operator==(std::string_view o) const { return *text_ == o; }
-
- private:
-  static const std::string kEmpty;
-  const std::string* text_ = &kEmpty;
-};
+ipc::TunnelStatus ToIpc(TunnelStatus s);
+// "Negotiating", "Active", "Failed": what ike cmd=list prints (the one name
+// table, tunneldb/names.h).
+std::string StatusName(TunnelStatus s);
 
 // Text that is nearly always a canonical value of T (IpAddress: an address;
 // AddressRange: "first-last"): then only the value is kept; anything else

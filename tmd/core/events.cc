@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "tmd/core/tunnel_manager.h"
+#include "tunneldb/names.h"
 
 namespace ike::tmd {
 namespace {
@@ -57,13 +58,23 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
 // isakmpd logs every state change at events level (one line each, the issue
 // asks for one); tmd's copy of the same transition is information level.
 void TunnelManager::OnStateChange(const ipc::StateChange& e) {
-  auto change = [&] { return e.old_state() + " -> " + e.new_state(); };
+  auto change = [&] {
+    return e.phase() == 1 ? tunneldb::Phase1StateName(e.old_phase1()) + " -> " +
+                                tunneldb::Phase1StateName(e.new_phase1())
+                          : tunneldb::Phase2StateName(e.old_phase2()) + " -> " +
+                                tunneldb::Phase2StateName(e.new_phase2());
+  };
   if (e.phase() == 1) {
     Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.handle());
     if (t == nullptr && e.tunnel() == 0 && e.handle() != 0) t = AdoptResponderPhase1(e);
     if (t == nullptr) {
       LOG_INFO("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
                e.rcookie().c_str(), change().c_str());
+      return;
+    }
+    // Reaching DONE is not yet Active: that is Phase1Established's move.
+    if (e.new_phase1() != ipc::PHASE1_DONE &&
+        !Transition(*t, TunnelStatus::kNegotiating, "state change " + change())) {
       return;
     }
     if (e.handle() != 0 && t->handle == 0) {
@@ -73,8 +84,8 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     t->icookie.Set(e.icookie());
     t->rcookie.Set(e.rcookie());
     if (!e.peer().empty() && t->remote_address.empty()) t->remote_address.Set(e.peer());
-    t->state = Name(e.new_state());
-    if (e.new_state() != "DONE") t->status = TunnelStatus::kNegotiating;
+    t->state = e.new_phase1();
+    t->message = static_cast<uint8_t>(e.message());
     if (LogEnabled(LogLevel::kInformation)) {
       LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
     }
@@ -86,12 +97,16 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
              e.rcookie().c_str(), change().c_str());
     return;
   }
+  if (e.new_phase2() != ipc::PHASE2_DONE &&
+      !Transition(*t, TunnelStatus::kNegotiating, "state change " + change())) {
+    return;
+  }
   if (e.handle() != 0 && t->handle == 0) {
     t->handle = e.handle();
     phase2_by_handle_[e.handle()] = t->number;
   }
-  t->state = Name(e.new_state());
-  if (e.new_state() != "DONE") t->status = TunnelStatus::kNegotiating;
+  t->state = e.new_phase2();
+  t->message = static_cast<uint8_t>(e.message());
   if (LogEnabled(LogLevel::kInformation)) LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
 }
 
@@ -101,11 +116,10 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
 // rather than piling up one entry per attempt.
 Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   Phase1Tunnel* t = nullptr;
-  const Name responder("Responder");
   const AddressText peer(e.peer());
   phase1_.ForEach([&](uint32_t, Phase1Tunnel& candidate) {
-    if (t == nullptr && candidate.status == TunnelStatus::kFailed && candidate.role == responder &&
-        candidate.remote_address.str() == e.peer()) {
+    if (t == nullptr && candidate.status == TunnelStatus::kFailed &&
+        candidate.role == ipc::RESPONDER && candidate.remote_address.str() == e.peer()) {
       t = &candidate;
     }
   });
@@ -119,8 +133,8 @@ Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   t->serial = next_serial_++;
   t->handle = e.handle();
   phase1_by_handle_[e.handle()] = t->number;
-  t->role = responder;
-  t->mode = Name("Main");
+  t->role = ipc::RESPONDER;
+  t->mode = e.mode() != ipc::EXCHANGE_MODE_UNSPECIFIED ? e.mode() : ipc::MAIN;
   t->remote_address = peer;
   t->remote_id = peer;
   t->reason.Clear();
@@ -131,8 +145,9 @@ Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
 namespace {
 
 // Empty event fields keep what the definition said (the offer).
-void Keep(Name* field, const std::string& value) {
-  if (!value.empty()) *field = Name(value);
+template <typename E>
+void Keep(E* field, E value) {
+  if (value != E{}) *field = value;
 }
 template <typename T>
 void Keep(CompactText<T>* field, const std::string& value) {
@@ -156,12 +171,13 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
     t->number = n;
     assigned = true;
   }
+  if (!Transition(*t, TunnelStatus::kActive, "isakmpd reports phase 1 established")) return;
   if (t->handle != 0 && t->handle != e.handle()) phase1_by_handle_.erase(t->handle);
   t->handle = e.handle();
   phase1_by_handle_[e.handle()] = t->number;
   if (!e.name().empty()) SetName(*t, e.name());
-  t->status = TunnelStatus::kActive;
-  t->state = Name("DONE");
+  t->state = ipc::PHASE1_DONE;
+  t->message = 6;
   Keep(&t->role, e.role());
   Keep(&t->mode, e.mode());
   Keep(&t->local_address, e.local_address());
@@ -170,7 +186,10 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Keep(&t->remote_id, e.remote_id());
   t->icookie.Set(e.icookie());
   t->rcookie.Set(e.rcookie());
-  Keep(&t->encryption, e.encryption());
+  if (e.encryption() != db::IKE_ENCRYPTION_UNSPECIFIED) {
+    t->encryption = e.encryption();
+    t->key_length = static_cast<uint16_t>(e.key_length());
+  }
   Keep(&t->hash, e.hash());
   Keep(&t->auth_method, e.auth_method());
   Keep(&t->dh_group, e.dh_group());
@@ -180,9 +199,12 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
   ReleasePhase1Slot(t->number);
   if (LogEnabled(LogLevel::kEvents)) {
-    LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(), e.role().c_str(),
-              e.mode().c_str(), e.encryption().c_str(), e.hash().c_str(), e.auth_method().c_str(),
-              e.dh_group().c_str());
+    LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(),
+              tunneldb::RoleName(t->role).c_str(), tunneldb::ExchangeModeName(t->mode).c_str(),
+              tunneldb::IkeEncryptionName(t->encryption, t->key_length).c_str(),
+              tunneldb::IkeHashName(t->hash).c_str(),
+              tunneldb::AuthMethodName(t->auth_method).c_str(),
+              tunneldb::DhGroupName(t->dh_group).c_str());
   }
   // Step 4 for every phase 2 tunnel that waited for this phase 1.
   std::vector<uint32_t> waiting;
@@ -214,6 +236,12 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
         Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
     t->phase1_number = p1 ? p1->number : 0;
   }
+  // Checked before anything is installed: a refused report installs nothing.
+  if (!LegalMove(t->status, TunnelStatus::kActive)) {
+    Transition(*t, TunnelStatus::kActive, "isakmpd reports phase 2 established");
+    WipeKeys(e);
+    return;
+  }
   if (t->handle != 0 && t->handle != e.handle()) phase2_by_handle_.erase(t->handle);
   t->handle = e.handle();
   phase2_by_handle_[e.handle()] = t->number;
@@ -221,14 +249,13 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   Keep(&t->role, e.role());
   Keep(&t->local_id, e.local_id());
   Keep(&t->remote_id, e.remote_id());
-  Keep(&t->pfs_group, e.pfs_group());
+  t->pfs_group = e.pfs_group();  // DH_GROUP_NONE: no PFS was negotiated
   if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
   for (const ipc::ChildSa& sa : e.sa()) {
-    (sa.direction() == "inbound" ? t->spi_in : t->spi_out) = sa.spi();
-    t->encryption = Name(sa.encryption() + (sa.encryption_key_bits() && sa.encryption() == "AES-CBC"
-                                                ? "-" + std::to_string(sa.encryption_key_bits())
-                                                : ""));
-    t->integrity = Name(sa.integrity());
+    (sa.direction() == ipc::INBOUND ? t->spi_in : t->spi_out) = sa.spi();
+    t->encryption = sa.encryption();
+    t->key_length = static_cast<uint16_t>(sa.encryption_key_bits());
+    t->integrity = sa.integrity();
   }
   if (assigned) SendAssigned(isakmpd_, e.handle(), 2, t->number);
   Status installed = Install(*t, e);
@@ -242,16 +269,17 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     SendToIsakmpd(std::move(rm), 0, 0, 0);
     return;
   }
-  t->status = TunnelStatus::kActive;
-  t->state = Name("DONE");
+  Transition(*t, TunnelStatus::kActive, "phase 2 installed");
+  t->state = ipc::PHASE2_DONE;
+  t->message = 3;
   t->established_unix = clock_.UnixNow();
   t->reason.Clear();
   if (LogEnabled(LogLevel::kEvents)) {
     LOG_EVENT(
         "%s: established as %s, %s %s, SPI in 0x%08x out 0x%08x; tunnel cache and filter "
         "rules installed",
-        Tag(*t).c_str(), e.role().c_str(), t->local_id.str().c_str(), t->remote_id.str().c_str(),
-        t->spi_in, t->spi_out);
+        Tag(*t).c_str(), tunneldb::RoleName(t->role).c_str(), t->local_id.str().c_str(),
+        t->remote_id.str().c_str(), t->spi_in, t->spi_out);
   }
 }
 
@@ -267,7 +295,7 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
   for (const ipc::ChildSa& sa : e.sa()) {
     SaSpec spec;
     spec.tunnel = n;
-    spec.direction = sa.direction() == "inbound" ? Direction::kInbound : Direction::kOutbound;
+    spec.direction = sa.direction() == ipc::INBOUND ? Direction::kInbound : Direction::kOutbound;
     spec.spi = sa.spi();
     auto src = IpAddress::Parse(sa.source());
     auto dst = IpAddress::Parse(sa.destination());
@@ -315,12 +343,12 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
 }
 
 void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
-  t.status = TunnelStatus::kFailed;
+  Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
   if (t.handle != 0) phase1_by_handle_.erase(t.handle);
   t.handle = 0;
-  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.state.str().c_str(),
-            reason.c_str());
+  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
+            tunneldb::Phase1StateName(t.state).c_str(), reason.c_str());
   ReleasePhase1Slot(t.number);
   // A phase 2 tunnel cannot be negotiated without its phase 1.
   std::vector<uint32_t> waiting;
@@ -333,30 +361,34 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
 }
 
 void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
-  t.status = TunnelStatus::kFailed;
+  Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
   if (t.handle != 0) phase2_by_handle_.erase(t.handle);
   t.handle = 0;
   t.phase2_requested = false;
-  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(), t.state.str().c_str(),
-            reason.c_str());
+  LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
+            tunneldb::Phase2StateName(t.state).c_str(), reason.c_str());
 }
 
 void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
   if (e.phase() == 1) {
     if (Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
-      if (!e.state().empty()) t->state = Name(e.state());
+      if (e.state1() != ipc::PHASE1_STATE_UNSPECIFIED) t->state = e.state1();
+      if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
       FailPhase1(*t, e.reason());
       return;
     }
   } else if (Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
-    if (!e.state().empty()) t->state = Name(e.state());
+    if (e.state2() != ipc::PHASE2_STATE_UNSPECIFIED) t->state = e.state2();
+    if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
     FailPhase2(*t, e.reason());
     return;
   }
   // A responder negotiation that never got a number.
+  const std::string state = e.phase() == 1 ? tunneldb::Phase1StateName(e.state1())
+                                           : tunneldb::Phase2StateName(e.state2());
   LOG_ERROR("tunnel 0 phase %u handle %llu: negotiation failed in state %s: %s", e.phase(),
-            static_cast<unsigned long long>(e.handle()), e.state().c_str(), e.reason().c_str());
+            static_cast<unsigned long long>(e.handle()), state.c_str(), e.reason().c_str());
 }
 
 void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {

@@ -5,9 +5,73 @@
 #include <algorithm>
 #include <tuple>
 
-namespace ike::tmd {
+#include "tunneldb/names.h"
 
-const char* DirectionName(Direction d) { return d == Direction::kInbound ? "inbound" : "outbound"; }
+namespace ike::tmd {
+namespace {
+
+class SteadyClock : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  uint64_t UnixNow() const override {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  }
+};
+
+// RFC 4303 2.1: SPIs 1-255 are reserved by IANA, 0 is for local use.
+constexpr uint32_t kFirstSpi = 256;
+// Draws before AllocateSpi gives up: with 2^32 - 256 values even millions of
+// live SAs leave a draw almost always free; the bound only stops a broken
+// random source from hanging tmd.
+constexpr int kSpiDraws = 1000;
+
+}  // namespace
+
+ipc::Direction ToIpc(Direction d) {
+  return d == Direction::kInbound ? ipc::INBOUND : ipc::OUTBOUND;
+}
+
+std::string DirectionName(Direction d) { return tunneldb::DirectionName(ToIpc(d)); }
+
+StateOnlyKernel::StateOnlyKernel(crypto::Random* random, const Clock* clock)
+    : own_random_(random ? nullptr : std::make_unique<crypto::OpenSslRandom>()),
+      own_clock_(clock ? nullptr : std::make_unique<SteadyClock>()),
+      random_(random ? random : own_random_.get()),
+      clock_(clock ? clock : own_clock_.get()) {}
+
+StateOnlyKernel::~StateOnlyKernel() = default;
+
+void StateOnlyKernel::ExpireReservations() {
+  const TimePoint now = clock_->Now();
+  while (!expiry_order_.empty() && expiry_order_.front().first <= now) {
+    auto it = reserved_.find(expiry_order_.front().second);
+    // A consumed or re-reserved SPI has another (or no) entry by now.
+    if (it != reserved_.end() && it->second == expiry_order_.front().first) reserved_.erase(it);
+    expiry_order_.pop_front();
+  }
+}
+
+// The protocol does not widen the check: an SPI is unique per destination
+// whatever the protocol, as the kernel's SA lookup keys on (daddr, spi,
+// proto) but tmd's tables key on (destination, spi) alone.
+Result<uint32_t> StateOnlyKernel::AllocateSpi(const IpAddress& destination,
+                                              ipc::IpsecProtocol protocol) {
+  ExpireReservations();
+  for (int i = 0; i < kSpiDraws; ++i) {
+    const uint32_t spi = random_->NextU32();
+    if (spi < kFirstSpi) continue;
+    const SaKey key{destination, spi};
+    if (sas_.contains(key) || reserved_.contains(key)) continue;
+    const TimePoint until = clock_->Now() + kSpiReservationLifetime;
+    reserved_.emplace(key, until);
+    expiry_order_.emplace_back(until, key);
+    return spi;
+  }
+  return Error{"no free " + tunneldb::IpsecProtocolName(protocol) + " SPI for " +
+               destination.ToString() + " after " + std::to_string(kSpiDraws) + " draws"};
+}
 
 size_t StateOnlyKernel::SaKeyHash::operator()(const SaKey& k) const {
   // FNV-1a over the octets and the SPI: cheap, and SPIs are random anyway.
@@ -24,14 +88,16 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
     return Error{"tunnel cache already holds SPI " + std::to_string(sa.spi) + " to " +
                  sa.destination.ToString()};
   }
+  // The SA that a reservation was for: the SPI is taken for good now.
+  reserved_.erase(key);
   CachedSa e;
   e.tunnel = sa.tunnel;
   e.direction = sa.direction;
   e.source_port = sa.source_port;
   e.destination_port = sa.destination_port;
   e.source = sa.source;
-  e.encryption = Name(sa.encryption);
-  e.integrity = Name(sa.integrity);
+  e.encryption = sa.encryption;
+  e.integrity = sa.integrity;
   e.encryption_key_bits = sa.encryption_key_bits;
   e.lifetime_seconds = sa.lifetime_seconds;
   e.lifetime_kbytes = sa.lifetime_kbytes;
@@ -73,16 +139,16 @@ std::vector<ipc::TunnelCacheEntry> StateOnlyKernel::ListSas() const {
     ipc::TunnelCacheEntry& e = out.emplace_back();
     e.set_tunnel(sa->tunnel);
     e.set_spi(key->spi);
-    e.set_direction(DirectionName(sa->direction));
+    e.set_sa_direction(ToIpc(sa->direction));
     e.set_source(sa->source.ToString());
     e.set_destination(key->destination.ToString());
-    e.set_protocol("ESP");
-    e.set_mode(sa->source_port ? "tunnel-in-UDP" : "tunnel");
+    e.set_ipsec_protocol(ipc::PROTO_ESP);
+    e.set_encapsulation(sa->source_port ? ipc::UDP_TUNNEL : ipc::TUNNEL);
     e.set_source_port(sa->source_port);
     e.set_destination_port(sa->destination_port);
-    e.set_encryption(sa->encryption.str());
+    e.set_encryption_alg(sa->encryption);
     e.set_encryption_key_bits(sa->encryption_key_bits);
-    e.set_integrity(sa->integrity.str());
+    e.set_integrity_alg(sa->integrity);
     e.set_lifetime_seconds(sa->lifetime_seconds);
     e.set_lifetime_kbytes(sa->lifetime_kbytes);
     e.set_added_unix(sa->added_unix);
@@ -97,8 +163,8 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
     ipc::FilterRule& r = out.emplace_back();
     r.set_id(id);
     r.set_tunnel(rule.tunnel);
-    r.set_action("permit");
-    r.set_direction(DirectionName(rule.direction));
+    r.set_rule_action(ipc::PERMIT);
+    r.set_rule_direction(ToIpc(rule.direction));
     r.set_source(rule.source.ToString());
     r.set_destination(rule.destination.ToString());
     r.set_protocol(rule.protocol);
@@ -110,6 +176,8 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
 void StateOnlyKernel::Clear() {
   sas_.clear();
   policies_.clear();
+  reserved_.clear();
+  expiry_order_.clear();
 }
 
 }  // namespace ike::tmd

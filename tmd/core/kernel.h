@@ -4,22 +4,29 @@
 // later, Linux XFRM over netlink.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "common/address.h"
 #include "common/bytes.h"
+#include "common/clock.h"
+#include "common/crypto.h"
 #include "common/result.h"
 #include "ike.pb.h"
 #include "tmd/core/compact.h"
+#include "tunneldb.pb.h"
 
 namespace ike::tmd {
 
 enum class Direction { kInbound, kOutbound };
-const char* DirectionName(Direction d);  // "inbound", "outbound"
+ipc::Direction ToIpc(Direction d);
+std::string DirectionName(Direction d);  // "inbound", "outbound" (tunneldb/names.h)
 
 // One ESP SA to install. The keys are borrowed for the duration of the call;
 // a backend copies them into the kernel and keeps no copy of its own.
@@ -29,10 +36,10 @@ struct SaSpec {
   uint32_t spi = 0;
   IpAddress source;
   IpAddress destination;
-  std::string encryption;  // operator name, e.g. "AES-CBC"
+  db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
   uint32_t encryption_key_bits = 0;
   ByteView encryption_key;
-  std::string integrity;
+  db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
   ByteView integrity_key;
   uint32_t lifetime_seconds = 0;
   uint64_t lifetime_kbytes = 0;
@@ -51,9 +58,21 @@ struct PolicySpec {
   uint32_t spi = 0;
 };
 
+// A reserved SPI that no InstallSa used within this time is free again
+// (isakmpd gave up on the negotiation it was for).
+inline constexpr Duration kSpiReservationLifetime = std::chrono::seconds(60);
+
 class KernelBackend {
  public:
   virtual ~KernelBackend() = default;
+  // Reserves an SPI for an inbound SA to |destination| (one of our
+  // addresses), issue 7 hole 4.f: never 0 nor 1-255 (reserved by IANA, RFC
+  // 4303 2.1), unique among the installed SAs and the other live
+  // reservations for |destination|. InstallSa with it consumes the
+  // reservation; unused, it lapses after kSpiReservationLifetime. Fails only
+  // when no free SPI is found. XFRM: XFRM_MSG_ALLOCSPI.
+  virtual Result<uint32_t> AllocateSpi(const IpAddress& destination,
+                                       ipc::IpsecProtocol protocol) = 0;
   // Installs one SA (a tunnel cache entry). Fails if (destination, spi) exists.
   virtual Status InstallSa(const SaSpec& sa) = 0;
   // Deleting an absent SA is not an error (it may have expired).
@@ -73,6 +92,12 @@ class KernelBackend {
 // where the suite may not change the kernel, and tests).
 class StateOnlyKernel : public KernelBackend {
  public:
+  // |random| and |clock| are borrowed and must outlive the backend; null
+  // means OpenSSL's RAND_bytes and the steady clock.
+  explicit StateOnlyKernel(crypto::Random* random = nullptr, const Clock* clock = nullptr);
+  ~StateOnlyKernel() override;
+
+  Result<uint32_t> AllocateSpi(const IpAddress& destination, ipc::IpsecProtocol protocol) override;
   Status InstallSa(const SaSpec& sa) override;
   Status DeleteSa(const IpAddress& destination, uint32_t spi) override;
   Result<uint32_t> InstallPolicy(const PolicySpec& policy) override;
@@ -82,6 +107,8 @@ class StateOnlyKernel : public KernelBackend {
   void Clear() override;
 
   size_t sa_count() const { return sas_.size(); }
+  // Reservations not yet installed nor lapsed (as of the last call).
+  size_t reservation_count() const { return reserved_.size(); }
   size_t policy_count() const { return policies_.size(); }
 
  private:
@@ -102,8 +129,8 @@ class StateOnlyKernel : public KernelBackend {
     uint16_t source_port = 0;
     uint16_t destination_port = 0;
     IpAddress source;
-    Name encryption;
-    Name integrity;
+    db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
+    db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
     uint32_t encryption_key_bits = 0;
     uint32_t lifetime_seconds = 0;
     uint64_t lifetime_kbytes = 0;
@@ -118,7 +145,18 @@ class StateOnlyKernel : public KernelBackend {
     AddressRange destination;
   };
 
+  // Drops reservations whose time is up.
+  void ExpireReservations();
+
+  std::unique_ptr<crypto::Random> own_random_;
+  std::unique_ptr<Clock> own_clock_;
+  crypto::Random* random_;
+  const Clock* clock_;
   std::unordered_map<SaKey, CachedSa, SaKeyHash> sas_;
+  // Reserved SPIs -> when they lapse; |expiry_order_| holds the same keys in
+  // the order they lapse (one lifetime for all, so FIFO).
+  std::unordered_map<SaKey, TimePoint, SaKeyHash> reserved_;
+  std::deque<std::pair<TimePoint, SaKey>> expiry_order_;
   std::map<uint32_t, Rule> policies_;
   uint32_t next_rule_id_ = 1;
 };

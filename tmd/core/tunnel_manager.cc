@@ -34,6 +34,27 @@ void TunnelManager::SetDatabase(DatabasePtr database) {
   admission_.Drain([this](const AdmissionQueue::Ticket& t) { return StartQueuedPhase1(t); });
 }
 
+template <typename T>
+bool TunnelManager::Move(T& t, TunnelStatus next, std::string_view why) {
+  const bool legal = LegalMove(t.status, next);
+  transitions_.Count(t.status, next, legal);
+  if (!legal) {
+    LOG_ERROR("%s: cannot switch %s -> %s (%.*s)", Tag(t).c_str(), StatusName(t.status).c_str(),
+              StatusName(next).c_str(), static_cast<int>(why.size()), why.data());
+    return false;
+  }
+  t.status = next;
+  return true;
+}
+
+bool TunnelManager::Transition(Phase1Tunnel& t, TunnelStatus next, std::string_view why) {
+  return Move(t, next, why);
+}
+
+bool TunnelManager::Transition(Phase2Tunnel& t, TunnelStatus next, std::string_view why) {
+  return Move(t, next, why);
+}
+
 // Events name a tunnel by number once tmd assigned one, by handle before.
 Phase1Tunnel* TunnelManager::Phase1ByRef(uint32_t number, uint64_t handle) {
   if (number == 0 && handle != 0) {

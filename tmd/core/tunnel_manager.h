@@ -27,10 +27,16 @@
 #include "ike.pb.h"
 #include "tmd/core/admission.h"
 #include "tmd/core/compact.h"
-#include "tmd/core/database.h"
 #include "tmd/core/kernel.h"
+#include "tmd/core/transition.h"
+#include "tunneldb/database.h"
 
 namespace ike::tmd {
+
+// The tunnel database is its own library (tunneldb/), shared with isakmpd
+// and ikedb.
+using tunneldb::Database;
+using tunneldb::DatabasePtr;
 
 // tmd's side of the isakmpd connection.
 class IsakmpdLink {
@@ -53,17 +59,24 @@ class NumberPool {
   uint32_t next_ = 1;
 };
 
-inline constexpr char kNegotiating[] = "Negotiating";
-inline constexpr char kActive[] = "Active";
-inline constexpr char kFailed[] = "Failed";
-
 // What tmd keeps per tunnel: compact values (compact.h); the protobuf rows
 // of ike cmd=list are built from them only when a listing asks.
+// States, roles, modes and algorithms are the IPC enums (proto/ike.proto,
+// tunneldb.proto); names come from tunneldb/names.h when printed. |status|
+// changes only through TunnelManager::Transition.
 struct Phase1Tunnel {
   uint32_t number = 0;
   TunnelStatus status = TunnelStatus::kNegotiating;
-  std::string name;  // the definition's (empty for an unmatched responder)
-  Name state, role, mode, encryption, hash, auth_method, dh_group;
+  uint8_t message = 0;      // Main Mode message number reached, 0 unknown
+  uint16_t key_length = 0;  // bits
+  std::string name;         // the definition's (empty for an unmatched responder)
+  ipc::Phase1State state = ipc::PHASE1_INIT;
+  ipc::Role role = ipc::ROLE_UNSPECIFIED;
+  ipc::ExchangeMode mode = ipc::EXCHANGE_MODE_UNSPECIFIED;
+  db::IkeEncryption encryption = db::IKE_ENCRYPTION_UNSPECIFIED;
+  db::IkeHash hash = db::IKE_HASH_UNSPECIFIED;
+  db::AuthMethod auth_method = db::AUTH_METHOD_UNSPECIFIED;
+  db::DhGroup dh_group = db::DH_GROUP_NONE;
   AddressText local_address, remote_address, local_id, remote_id;
   Cookie icookie, rcookie;
   uint32_t lifetime_seconds = 0;
@@ -79,8 +92,14 @@ struct Phase2Tunnel {
   uint32_t phase1_number = 0;
   TunnelStatus status = TunnelStatus::kNegotiating;
   bool phase2_requested = false;
+  uint8_t message = 0;      // Quick Mode message number reached, 0 unknown
+  uint16_t key_length = 0;  // bits
   std::string name;
-  Name state, role, encryption, integrity, pfs_group;
+  ipc::Phase2State state = ipc::PHASE2_INIT;
+  ipc::Role role = ipc::ROLE_UNSPECIFIED;
+  db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
+  db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
+  db::DhGroup pfs_group = db::DH_GROUP_NONE;
   RangeText local_id, remote_id;  // "first-last"
   uint32_t spi_in = 0;
   uint32_t spi_out = 0;
@@ -184,6 +203,11 @@ class TunnelManager {
   ipc::Envelope Activate(const ipc::ActivateRequest& request);
   ipc::Envelope Remove(const ipc::RemoveRequest& request);
   ipc::Envelope List(const ipc::ListRequest& request) const;
+  // isakmpd's AllocateSpi (hole 4.f): an inbound SPI reserved through the
+  // kernel interface, as AllocateSpiReply, or Error (BAD_ARGUMENT for an
+  // unparsable address or a protocol other than ESP/AH; INTERNAL when no SPI
+  // is free).
+  ipc::Envelope AllocateSpi(const ipc::AllocateSpi& request);
   // The phase 1 and phase 2 rows of a listing, at most |max_rows| at a time:
   // appends the rows after |cursor| to |out| and advances it. Returns true
   // while more rows follow. Tunnels that come or go between chunks are
@@ -206,6 +230,8 @@ class TunnelManager {
   const Phase2Tunnel* FindPhase2(uint32_t number) const { return phase2_.Find(number); }
   size_t phase1_count() const { return phase1_.size(); }
   size_t phase2_count() const { return phase2_.size(); }
+  // Status moves done and refused (transition.h).
+  const TransitionCounts& transitions() const { return transitions_; }
 
  private:
   // One unit of activation: a phase 1 definition and, unless phase=1, one
@@ -246,6 +272,12 @@ class TunnelManager {
   void FailPhase2(Phase2Tunnel& t, const std::string& reason);
 
   // tunnel_manager.cc
+  // The one way a tunnel's status changes: false (logged "cannot switch A
+  // -> B" with |why|, and counted) when transition.h does not allow it.
+  bool Transition(Phase1Tunnel& t, TunnelStatus next, std::string_view why);
+  bool Transition(Phase2Tunnel& t, TunnelStatus next, std::string_view why);
+  template <typename T>
+  bool Move(T& t, TunnelStatus next, std::string_view why);
   Phase1Tunnel* Phase1ByRef(uint32_t number, uint64_t handle);
   Phase2Tunnel* Phase2ByRef(uint32_t number, uint64_t handle);
   Phase1Tunnel* LivePhase1(std::string_view name);
@@ -270,6 +302,7 @@ class TunnelManager {
 
   KernelBackend& kernel_;
   IsakmpdLink& isakmpd_;
+  TransitionCounts transitions_;
   const Clock& clock_;
   DatabasePtr database_;
 

@@ -111,6 +111,16 @@ void TmdService::BuildDispatch() {
     }
     ContinueListing(std::make_shared<Listing>(Listing{c, e.request_id(), r, {}}));
   };
+  // isakmpd asks for each inbound SPI it offers (hole 4.f).
+  dispatch_[B::kAllocateSpi] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
+    if (c != isakmpd_) {
+      c->Send(ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
+                             "tmd takes this message from isakmpd only"));
+      c->Close();
+      return;
+    }
+    Reply(c, e.request_id(), manager_.AllocateSpi(e.allocate_spi()));
+  };
   // Replies and events: served only on the isakmpd connection.
   for (int body : {B::kAck, B::kError, B::kStateChange, B::kPhase1Established,
                    B::kPhase2Established, B::kNegotiationFailed, B::kSaDeleted}) {

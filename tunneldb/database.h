@@ -19,7 +19,7 @@
 #include "common/result.h"
 #include "tunneldb.pb.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 
 // Defaults applied to a loaded database (AIX uses the same phase 1/2 values).
 inline constexpr uint32_t kDefaultPhase1Lifetime = 28800;
@@ -78,12 +78,4 @@ void ApplyDefaults(db::TunnelDatabase* database);
 // The value an Identity shows in ike cmd=list ("192.0.2.1", "vpn.example.com").
 std::string IdentityText(const db::Identity& id);
 
-// Operator names of algorithms, as the list output and the logs print them.
-std::string IkeEncryptionName(db::IkeEncryption e, uint32_t key_bits);
-std::string IkeHashName(db::IkeHash h);
-std::string AuthMethodName(db::AuthMethod m);
-std::string DhGroupName(db::DhGroup g);
-std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits);
-std::string EspIntegrityName(db::EspIntegrity i);
-
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

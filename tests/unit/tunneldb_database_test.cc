@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <string>
 
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 namespace {
 
 const char kFile[] = "/etc/ike/tunnels.db";
@@ -138,6 +138,39 @@ TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
         "at least one proposal is needed");
 }
 
+TEST_CASE("configuration that would not be honoured is an error (hole 4.l)") {
+  // isakmpd runs Main Mode only.
+  CHECK(FirstError(Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: AGGRESSIVE\n")) ==
+        "/etc/ike/tunnels.db:3:3: ike_protection \"p1\": mode: "
+        "Aggressive Mode is not supported yet; use MAIN (or leave mode out)");
+  CHECK(
+      Database::Parse(Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: MAIN\n"), kFile)
+          .ok());
+  // Two ike_tunnels between the same endpoints: the second is unreachable as
+  // responder. Both are named; the same addresses written differently count.
+  const std::string twin =
+      "ike_tunnel {\n"
+      "  name: \"a-to-b-again\"\n"
+      "  local_address: \"192.0.2.1\"\n"
+      "  remote_address: \"192.0.2.2\"\n"
+      "  protection: \"p1\"\n"
+      "}\n";
+  CHECK(FirstError(Valid() + twin) ==
+        "/etc/ike/tunnels.db:26:3: ike_tunnel \"a-to-b-again\": remote_address: local 192.0.2.1 "
+        "and remote 192.0.2.2 are already the endpoints of ike_tunnel \"a-to-b\" "
+        "(/etc/ike/tunnels.db:5:1); as responder isakmpd could never choose this one");
+  const std::string v6 =
+      Replace(Replace(Replace(Valid(), "192.0.2.1", "2001:db8::1"), "192.0.2.2", "2001:db8::2"),
+              "address: \"198.51.100.1\"", "address: \"2001:db8:1::1\"");
+  const std::string v6_twin =
+      Replace(Replace(twin, "192.0.2.1", "2001:DB8:0::1"), "192.0.2.2", "2001:db8::0:2");
+  CHECK(
+      FirstError(Replace(v6, "subnet: \"203.0.113.0/24\"", "subnet: \"2001:db8:2::/64\"") + v6_twin)
+          .find("are already the endpoints of ike_tunnel \"a-to-b\"") != std::string::npos);
+  // The same remote from another local address is a different tunnel.
+  CHECK(Database::Parse(Valid() + Replace(twin, "192.0.2.1", "192.0.2.5"), kFile).ok());
+}
+
 TEST_CASE("all errors are listed by CheckText, the first by Parse") {
   std::string text = Replace(Valid(), "protection: \"p1\"", "protection: \"p9\"");
   text = Replace(text, "protection: \"p2\"", "protection: \"q\"");
@@ -162,4 +195,4 @@ TEST_CASE("the shipped example database is valid") {
 }
 
 }  // namespace
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

@@ -1,4 +1,4 @@
-// Semantic checks of a parsed tunnel database (internal to tmd_core).
+// Semantic checks of a parsed tunnel database (internal to ike_tunneldb).
 #pragma once
 
 #include <google/protobuf/text_format.h>
@@ -9,7 +9,7 @@
 
 #include "tunneldb.pb.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 
 // Returns one message per problem, each "file:line:col: object "name": field:
 // reason" (line/column from |tree| when the parser recorded them, otherwise
@@ -19,4 +19,4 @@ std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
                                           const google::protobuf::TextFormat::ParseInfoTree* tree,
                                           std::string_view file_name);
 
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

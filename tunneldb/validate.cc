@@ -1,7 +1,7 @@
 // Semantic validation of the tunnel database. Every message names the object
 // (kind and name), the field and the reason, so an administrator can fix the
 // file from the one line tmd prints at start-up (conventions.md "Daemons").
-#include "tmd/core/validate.h"
+#include "tunneldb/validate.h"
 
 #include <initializer_list>
 #include <optional>
@@ -9,9 +9,9 @@
 #include <unordered_set>
 
 #include "common/address.h"
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 namespace {
 
 using google::protobuf::Descriptor;
@@ -42,6 +42,7 @@ class Validator {
     for (int i = 0; i < d_.ike_protection_size(); ++i) CheckIkeProtection(i);
     for (int i = 0; i < d_.ipsec_protection_size(); ++i) CheckIpsecProtection(i);
     for (int i = 0; i < d_.ike_tunnel_size(); ++i) CheckIkeTunnel(i);
+    CheckEndpointsUnique();
     for (int i = 0; i < d_.ipsec_tunnel_size(); ++i) CheckIpsecTunnel(i);
     return std::move(errors_);
   }
@@ -87,6 +88,7 @@ class Validator {
   void CheckIpsecProtection(int i);
   void CheckIpsecProposal(int i, int p);
   void CheckIkeTunnel(int i);
+  void CheckEndpointsUnique();
   void CheckIdentity(int i, const char* field, const db::Identity& id);
   void CheckIpsecTunnel(int i);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
@@ -214,6 +216,12 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
 
 void Validator::CheckIkeProtection(int i) {
   const db::IkeProtection& p = d_.ike_protection(i);
+  // isakmpd runs Main Mode only: an AGGRESSIVE protection would silently be
+  // negotiated in Main Mode (issue 7, hole 4.l), so it is refused.
+  if (p.mode() == db::AGGRESSIVE) {
+    Fail({{"ike_protection", i}, {"mode", -1}}, Object("ike_protection", p.name()), "mode",
+         "Aggressive Mode is not supported yet; use MAIN (or leave mode out)");
+  }
   if (p.proposal_size() == 0) {
     Fail({{"ike_protection", i}}, Object("ike_protection", p.name()), "proposal",
          "at least one proposal is needed");
@@ -334,6 +342,28 @@ void Validator::CheckIkeTunnel(int i) {
   }
 }
 
+// isakmpd finds the definition for a peer's Main Mode 1 by its (local,
+// remote) endpoints: of two ike_tunnels with the same pair, the second could
+// never be chosen as responder (issue 7, hole 4.l).
+void Validator::CheckEndpointsUnique() {
+  std::unordered_map<std::string, int> first;  // "local|remote" -> index
+  for (int i = 0; i < d_.ike_tunnel_size(); ++i) {
+    const db::IkeTunnel& t = d_.ike_tunnel(i);
+    const auto local = IpAddress::Parse(t.local_address());
+    const auto remote = IpAddress::Parse(t.remote_address());
+    if (!local || !remote) continue;  // already reported
+    auto [it, fresh] = first.emplace(local->ToString() + "|" + remote->ToString(), i);
+    if (fresh) continue;
+    const db::IkeTunnel& earlier = d_.ike_tunnel(it->second);
+    Fail({{"ike_tunnel", i}, {"remote_address", -1}}, Object("ike_tunnel", t.name()),
+         "remote_address",
+         "local " + t.local_address() + " and remote " + t.remote_address() +
+             " are already the endpoints of ike_tunnel \"" + earlier.name() + "\" (" +
+             Where({{"ike_tunnel", it->second}}) +
+             "); as responder isakmpd could never choose this one");
+  }
+}
+
 std::optional<AddressRange> Validator::CheckSelector(int i, const char* field,
                                                      const db::Selector& s) {
   const std::string object = Object("ipsec_tunnel", d_.ipsec_tunnel(i).name());
@@ -413,4 +443,4 @@ std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
   return Validator(database, tree, file_name).Run();
 }
 
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

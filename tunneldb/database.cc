@@ -1,6 +1,6 @@
 // Loading the tunnel database: text-format parse, semantic validation
 // (validate.cc), then defaults.
-#include "tmd/core/database.h"
+#include "tunneldb/database.h"
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "common/address.h"
-#include "tmd/core/validate.h"
+#include "tunneldb/validate.h"
 
-namespace ike::tmd {
+namespace ike::tunneldb {
 namespace {
 
 using google::protobuf::TextFormat;
@@ -170,86 +170,4 @@ void ApplyDefaults(db::TunnelDatabase* d) {
 
 std::string IdentityText(const db::Identity& id) { return id.value(); }
 
-std::string IkeEncryptionName(db::IkeEncryption e, uint32_t key_bits) {
-  switch (e) {
-    case db::AES_CBC:
-      return "AES-CBC-" + std::to_string(key_bits ? key_bits : 128);
-    case db::DES3_CBC:
-      return "3DES-CBC";
-    default:
-      return "unknown";
-  }
-}
-
-std::string IkeHashName(db::IkeHash h) {
-  switch (h) {
-    case db::SHA1:
-      return "SHA1";
-    case db::SHA2_256:
-      return "SHA2-256";
-    case db::SHA2_384:
-      return "SHA2-384";
-    case db::SHA2_512:
-      return "SHA2-512";
-    default:
-      return "unknown";
-  }
-}
-
-std::string AuthMethodName(db::AuthMethod m) {
-  switch (m) {
-    case db::PRESHARED_KEY:
-      return "Preshared Key";
-    case db::RSA_SIGNATURE:
-      return "RSA Signature";
-    default:
-      return "unknown";
-  }
-}
-
-std::string DhGroupName(db::DhGroup g) {
-  switch (g) {
-    case db::DH_GROUP_NONE:
-      return "none";
-    case db::MODP_1024:
-      return "MODP1024 (2)";
-    case db::MODP_1536:
-      return "MODP1536 (5)";
-    case db::MODP_2048:
-      return "MODP2048 (14)";
-    case db::ECP_256:
-      return "ECP256 (19)";
-    case db::ECP_384:
-      return "ECP384 (20)";
-    default:
-      return "unknown";
-  }
-}
-
-std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits) {
-  switch (e) {
-    case db::ESP_AES_CBC:
-      return "AES-CBC-" + std::to_string(key_bits ? key_bits : 128);
-    case db::ESP_3DES:
-      return "3DES-CBC";
-    default:
-      return "unknown";
-  }
-}
-
-std::string EspIntegrityName(db::EspIntegrity i) {
-  switch (i) {
-    case db::HMAC_SHA1:
-      return "HMAC-SHA1";
-    case db::HMAC_SHA2_256:
-      return "HMAC-SHA2-256";
-    case db::HMAC_SHA2_384:
-      return "HMAC-SHA2-384";
-    case db::HMAC_SHA2_512:
-      return "HMAC-SHA2-512";
-    default:
-      return "unknown";
-  }
-}
-
-}  // namespace ike::tmd
+}  // namespace ike::tunneldb

@@ -1,0 +1,185 @@
+// ike output from rows that carry enums (what tmd sends since issue 7), byte
+// for byte: the same text as cmd_render_test.cc's rows that carry names
+// (what an older tmd sent), through the one name table (tunneldb/names.h).
+#include <catch2/catch.hpp>
+
+#include "ikecmd/render.h"
+
+namespace ike::cmd {
+namespace {
+
+TEST_CASE("enum rows render the AIX table byte for byte") {
+  ipc::ListReply r;
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_tunnel_status(ipc::FAILED);
+  p1->set_local_id("192.0.2.1");
+  p1->set_remote_id("192.0.2.2");
+  p1->set_reason("peer 192.0.2.2 not answering: no reply to message 1 after 5 tries");
+  ipc::Phase2Status* p2 = r.add_phase2();
+  p2->set_number(1);
+  p2->set_phase1_number(1);
+  p2->set_tunnel_status(ipc::ACTIVE);
+  p2->set_local_id("198.51.100.1-198.51.100.1");
+  p2->set_remote_id("203.0.113.1-203.0.113.1");
+  CHECK(RenderTable(r) ==
+        "Phase  Tun Id  Status      Local Id                        Remote Id\n"
+        "1      1       Failed      192.0.2.1                       192.0.2.2\n"
+        "2      1       Active      198.51.100.1-198.51.100.1       203.0.113.1-203.0.113.1\n"
+        "Phase 1 tunnel 1 failed: peer 192.0.2.2 not answering: no reply to message 1 after 5 "
+        "tries\n");
+}
+
+ipc::Phase1Status Phase1Enums() {
+  ipc::Phase1Status p;
+  p.set_number(3);
+  p.set_name("a-to-b");
+  p.set_tunnel_status(ipc::NEGOTIATING);
+  p.set_phase1_state(ipc::PHASE1_WAIT_KE);
+  p.set_tunnel_role(ipc::RESPONDER);
+  p.set_exchange_mode(ipc::MAIN);
+  p.set_local_address("192.0.2.1");
+  p.set_remote_address("192.0.2.2");
+  p.set_local_id("192.0.2.1");
+  p.set_remote_id("192.0.2.2");
+  p.set_icookie("0123456789abcdef");
+  p.set_encryption_alg(db::AES_CBC);
+  p.set_key_length(256);
+  p.set_hash_alg(db::SHA2_256);
+  p.set_auth(db::PRESHARED_KEY);
+  p.set_group(db::MODP_2048);
+  p.set_lifetime_seconds(28800);
+  return p;
+}
+
+// The same row as an older tmd sent it.
+ipc::Phase1Status Phase1Text() {
+  ipc::Phase1Status p;
+  p.set_number(3);
+  p.set_name("a-to-b");
+  p.set_status("Negotiating");
+  p.set_state("WAIT KE");
+  p.set_role("Responder");
+  p.set_mode("Main");
+  p.set_local_address("192.0.2.1");
+  p.set_remote_address("192.0.2.2");
+  p.set_local_id("192.0.2.1");
+  p.set_remote_id("192.0.2.2");
+  p.set_icookie("0123456789abcdef");
+  p.set_encryption("AES-CBC-256");
+  p.set_hash("SHA2-256");
+  p.set_auth_method("Preshared Key");
+  p.set_dh_group("MODP2048 (14)");
+  p.set_lifetime_seconds(28800);
+  return p;
+}
+
+TEST_CASE("enum rows render the verbose block byte for byte") {
+  ipc::ListReply r;
+  *r.add_phase1() = Phase1Enums();
+  ipc::Phase2Status* p2 = r.add_phase2();
+  p2->set_number(1);
+  p2->set_phase1_number(3);
+  p2->set_tunnel_status(ipc::ACTIVE);
+  p2->set_phase2_state(ipc::PHASE2_DONE);
+  p2->set_tunnel_role(ipc::INITIATOR);
+  p2->set_spi_in(0x1000);
+  p2->set_encryption_alg(db::ESP_3DES);
+  p2->set_integrity_alg(db::HMAC_SHA1);
+  p2->set_pfs(db::DH_GROUP_NONE);
+  p2->set_lifetime_seconds(3600);
+  CHECK(RenderVerbose(r) ==
+        "Phase:              1\n"
+        "Tunnel Id:          3\n"
+        "Name:               a-to-b\n"
+        "Status:             Negotiating\n"
+        "State:              WAIT KE\n"
+        "Role:               Responder\n"
+        "Mode:               Main\n"
+        "Local Address:      192.0.2.1\n"
+        "Remote Address:     192.0.2.2\n"
+        "Local Id:           192.0.2.1\n"
+        "Remote Id:          192.0.2.2\n"
+        "Initiator Cookie:   0123456789abcdef\n"
+        "Responder Cookie:   -\n"
+        "Encryption:         AES-CBC-256\n"
+        "Hash:               SHA2-256\n"
+        "Auth Method:        Preshared Key\n"
+        "DH Group:           MODP2048 (14)\n"
+        "Lifetime:           28800 s\n"
+        "\n"
+        "Phase:              2\n"
+        "Tunnel Id:          1\n"
+        "Name:               -\n"
+        "Phase 1 Tunnel:     3\n"
+        "Status:             Active\n"
+        "State:              DONE\n"
+        "Role:               Initiator\n"
+        "Local Id:           -\n"
+        "Remote Id:          -\n"
+        "SPI In:             0x00001000\n"
+        "SPI Out:            -\n"
+        "Encryption:         3DES-CBC\n"
+        "Integrity:          HMAC-SHA1\n"
+        "PFS Group:          none\n"
+        "Lifetime:           3600 s\n");
+  // An older tmd's text rows print the same.
+  ipc::ListReply text;
+  *text.add_phase1() = Phase1Text();
+  ipc::ListReply enums;
+  *enums.add_phase1() = Phase1Enums();
+  CHECK(RenderVerbose(text) == RenderVerbose(enums));
+}
+
+TEST_CASE("enum cache and filter rows render byte for byte") {
+  ipc::ListReply r;
+  ipc::TunnelCacheEntry* c = r.add_cache();
+  c->set_tunnel(1);
+  c->set_spi(0x1000);
+  c->set_sa_direction(ipc::INBOUND);
+  c->set_source("192.0.2.2");
+  c->set_destination("192.0.2.1");
+  c->set_ipsec_protocol(ipc::PROTO_ESP);
+  c->set_encapsulation(ipc::TUNNEL);
+  c->set_encryption_alg(db::ESP_AES_CBC);
+  c->set_encryption_key_bits(128);
+  c->set_integrity_alg(db::HMAC_SHA2_256);
+  c->set_lifetime_seconds(3600);
+  ipc::TunnelCacheEntry* n = r.add_cache();
+  n->set_tunnel(2);
+  n->set_spi(0x2000);
+  n->set_sa_direction(ipc::OUTBOUND);
+  n->set_source("192.0.2.1");
+  n->set_destination("192.0.2.3");
+  n->set_ipsec_protocol(ipc::PROTO_ESP);
+  n->set_encapsulation(ipc::UDP_TUNNEL);
+  n->set_source_port(4500);
+  n->set_destination_port(4500);
+  n->set_encryption_alg(db::ESP_3DES);
+  n->set_encryption_key_bits(192);
+  n->set_integrity_alg(db::HMAC_SHA1);
+  n->set_lifetime_seconds(3600);
+  CHECK(RenderCache(r) ==
+        "Tun Id  SPI         Direction  Source     Destination  Protocol/Mode                "
+        "Encryption    Integrity      Lifetime\n"
+        "1       0x00001000  inbound    192.0.2.2  192.0.2.1    ESP/tunnel                   "
+        "AES-CBC-128   HMAC-SHA2-256  3600 s\n"
+        "2       0x00002000  outbound   192.0.2.1  192.0.2.3    ESP/tunnel-in-UDP 4500>4500  "
+        "3DES-CBC-192  HMAC-SHA1      3600 s\n");
+  ipc::FilterRule* f = r.add_filter();
+  f->set_id(3);
+  f->set_tunnel(1);
+  f->set_rule_action(ipc::PERMIT);
+  f->set_rule_direction(ipc::OUTBOUND);
+  f->set_source("198.51.100.1-198.51.100.1");
+  f->set_destination("203.0.113.1-203.0.113.1");
+  f->set_spi(0x2000);
+  CHECK(RenderFilters(r) ==
+        "Rule  Tun Id  Action  Direction  Source                     Destination              "
+        "Protocol  SPI\n"
+        "3     1       permit  outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1  "
+        "all       0x00002000\n");
+}
+
+}  // namespace
+}  // namespace ike::cmd

@@ -35,13 +35,6 @@ Bytes Appended(const Bytes& p, size_t n) {
   return out;
 }
 
-void Settle(Pair& net, int rounds = 10, int ms = 1000) {
-  for (int i = 0; i < rounds; ++i) {
-    net.clock.Advance(ms);
-    net.Run();
-  }
-}
-
 // ---- hole b: unprotected notifies ------------------------------------------
 
 // HDR*, KE, Nr lost; instead an unprotected PAYLOAD-MALFORMED with the right

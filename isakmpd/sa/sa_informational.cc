@@ -51,15 +51,16 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
   }
   if (encrypted) {
     if (!informational::Verify(*sa, h.message_id, *payloads)) {
-      LogLine(LogLevel::kError, *sa, "dropped Informational: HASH(1) did not verify");
+      LogRepeated(bad_hash_lines_, LogLevel::kError, *sa,
+                  "dropped Informational: HASH(1) did not verify");
       return;
     }
     // A replayed protected Informational (genuine HASH) is dropped.
     if (!sa->message_ids.Register(h.message_id)) {
       ++counters_.replays_dropped;
-      LogLine(LogLevel::kInformation, *sa,
-              "dropped Informational: message id " + std::to_string(h.message_id) +
-                  " already used (a replay)");
+      LogRepeated(replay_lines_, LogLevel::kInformation, *sa,
+                  "dropped Informational: message id " + std::to_string(h.message_id) +
+                      " already used (a replay)");
       return;
     }
     sa->message_ids.Finish(h.message_id);

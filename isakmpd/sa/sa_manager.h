@@ -187,6 +187,9 @@ class SaManager {
     uint64_t folded = 0;
   };
   bool AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded);
+  // LogLine for a line an attacker can repeat at will (replays, forged
+  // HASHes): at most one per second per kind, with the count folded.
+  void LogRepeated(Repeats& r, LogLevel level, const IsakmpSa& sa, const std::string& text);
 
   // Fixed-size map keys: no string is built or hashed per packet.
   struct CookiePair {
@@ -241,6 +244,8 @@ class SaManager {
   HalfOpenTable half_open_table_;
   SaCounters counters_;
   Repeats unknown_spi_deletes_;
+  Repeats replay_lines_;
+  Repeats bad_hash_lines_;
 };
 
 }  // namespace ike::isakmpd

@@ -169,9 +169,9 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   if (q == child_by_msgid_.end()) {
     if (p1->message_ids.IsRecent(h.message_id)) {
       ++counters_.replays_dropped;
-      LogLine(LogLevel::kInformation, *p1,
-              "dropped Quick Mode message for finished message id " + std::to_string(h.message_id) +
-                  " (a replay)");
+      LogRepeated(replay_lines_, LogLevel::kInformation, *p1,
+                  "dropped Quick Mode message for finished message id " +
+                      std::to_string(h.message_id) + " (a replay)");
       return;
     }
     return StartResponderQuickMode(*p1, h, local, remote, packet);
@@ -183,9 +183,9 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   if (!kind || !child->exchange) {
     if (child->established()) {
       ++counters_.replays_dropped;
-      LogLine(LogLevel::kInformation, *p1,
-              "dropped Quick Mode message for finished message id " + std::to_string(h.message_id) +
-                  " (a replay)");
+      LogRepeated(replay_lines_, LogLevel::kInformation, *p1,
+                  "dropped Quick Mode message for finished message id " +
+                      std::to_string(h.message_id) + " (a replay)");
     }
     return;
   }
@@ -218,7 +218,8 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   }
   auto& msg = std::get<Opened>(opened);
   if (!quick_mode::VerifyHash1(p1, h.message_id, msg.payloads)) {
-    LogLine(LogLevel::kError, p1, "dropped Quick Mode message 1: HASH(1) did not verify");
+    LogRepeated(bad_hash_lines_, LogLevel::kError, p1,
+                "dropped Quick Mode message 1: HASH(1) did not verify");
     return;
   }
   if (!p1.message_ids.Register(h.message_id)) return;  // live or recent: checked before

@@ -145,6 +145,15 @@ void SaManager::LogLine(LogLevel level, const IsakmpSa& sa, const std::string& t
        sa.remote.address.ToString().c_str(), sa.CookieText().c_str(), text.c_str());
 }
 
+void SaManager::LogRepeated(Repeats& r, LogLevel level, const IsakmpSa& sa,
+                            const std::string& text) {
+  uint64_t folded = 0;
+  if (!AllowRepeat(r, 1, &folded)) return;
+  LogLine(
+      level, sa,
+      folded ? text + " (and " + std::to_string(folded) + " like it in the last second)" : text);
+}
+
 bool SaManager::AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded) {
   const int64_t second =
       std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->Now().time_since_epoch())

@@ -35,13 +35,6 @@ Bytes Appended(const Bytes& p, size_t n) {
   return out;
 }
 
-void Settle(Pair& net, int rounds = 10, int ms = 1000) {
-  for (int i = 0; i < rounds; ++i) {
-    net.clock.Advance(ms);
-    net.Run();
-  }
-}
-
 // ---- hole b: unprotected notifies ------------------------------------------
 
 // HDR*, KE, Nr lost; instead an unprotected PAYLOAD-MALFORMED with the right
@@ -286,6 +279,24 @@ TEST_CASE("k: an ignored unprotected Delete is logged once", "[holes]") {
   CHECK(net.b.manager.counters().unprotected_ignored == 3);
   CHECK(net.b.manager.isakmp_sa_count() == 1);
   CHECK_FALSE(net.b.Find([](const ipc::Envelope& e) { return e.has_sa_deleted(); }));
+}
+
+TEST_CASE("k: a replay flood writes one line per second", "[holes]") {
+  LogLevelGuard level(LogLevel::kDebug);
+  Pair net;
+  net.EstablishPhase1();
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(net.DatabaseA())).has_ack());
+  const Packet qm1 = net.wire.front();
+  net.Run();
+  REQUIRE(net.b.Established(2));
+  const uint64_t before = net.b.manager.counters().log_lines;
+  for (int i = 0; i < 1000; ++i) net.b.manager.OnPacket(qm1.to, qm1.from, qm1.data);
+  CHECK(net.b.manager.counters().log_lines - before == 1);
+  CHECK(net.b.manager.counters().replays_dropped == 1000);
+  net.clock.Advance(1000);
+  net.b.manager.OnPacket(qm1.to, qm1.from, qm1.data);
+  CHECK(net.b.manager.counters().log_lines - before == 2);  // "... and 999 like it"
+  CHECK(net.wire.empty());
 }
 
 // ---- item 3: one receive path --------------------------------------------------

@@ -37,8 +37,10 @@ void ChangeLogLevel(db::LogLevel level) {
 }  // namespace
 
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
-  manager_ = std::make_unique<SaManager>(
-      SaManagerDeps{&loop_, &loop_, &random_, this, this, this, &dh_pool_});
+  spi_client_ = std::make_unique<SpiClient>(
+      [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
+  manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
+                                                       &dh_pool_, spi_client_.get()});
 }
 
 IsakmpdService::~IsakmpdService() = default;
@@ -54,7 +56,10 @@ Status IsakmpdService::Start() {
         LOG_INFO("connected to tmd");
         tmd_->Send(MakePong());  // identifies this connection as isakmpd's
       },
-      [] { LOG_ERROR("lost the connection to tmd; reconnecting"); });
+      [this] {
+        LOG_ERROR("lost the connection to tmd; reconnecting");
+        spi_client_->OnDisconnected();  // the waiting Quick Modes fail by their own rules
+      });
   cpsd_ = std::make_unique<ipc::Client>(
       loop_, ipc::SocketPath("cpsd"), [this](const ipc::Envelope& e) { OnCpsdMessage(e); },
       [] { LOG_INFO("connected to cpsd"); },
@@ -145,8 +150,13 @@ void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
     case ipc::Envelope::kPing:
       reply = MakePong();
       break;
-    case ipc::Envelope::kAck:
+    case ipc::Envelope::kAllocateSpiReply:
+      spi_client_->OnReply(e);
+      return;
     case ipc::Envelope::kError:
+      if (spi_client_->OnReply(e)) return;  // an AllocateSpi refused
+      return;                               // else a reply to an event
+    case ipc::Envelope::kAck:
       return;  // replies to our events, if tmd sends any
     default:
       reply =

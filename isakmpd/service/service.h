@@ -13,6 +13,7 @@
 #include "common/udp.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/service/dh_pool.h"
+#include "isakmpd/service/spi_client.h"
 
 namespace ike::isakmpd {
 
@@ -61,6 +62,8 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   std::unique_ptr<SaManager> manager_;
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;
+  // Inbound SPIs from tmd (hole 4.f): the SA manager's SpiAllocator.
+  std::unique_ptr<SpiClient> spi_client_;
   std::unique_ptr<ipc::Client> cpsd_;
   using SocketKey = std::pair<IpAddress, uint16_t>;
   std::map<SocketKey, std::unique_ptr<UdpSocket>> sockets_;  // one local address

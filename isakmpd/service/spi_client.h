@@ -1,8 +1,8 @@
 // isakmpd's client for inbound SPIs (issue 7, hole 4.f): tmd's kernel
 // interface knows every live SPI, so isakmpd asks it (AllocateSpi over the
 // tmd connection, proto/ike.proto) instead of drawing its own. The engine
-// reaches it through its SpiAllocator port (isakmpd/sa/ports.h); the
-// integrator connects the two, and hands this client tmd's replies.
+// reaches it through its SpiAllocator port (isakmpd/sa/ports.h), which this
+// implements; IsakmpdService hands it tmd's replies.
 #pragma once
 
 #include <cstdint>
@@ -13,10 +13,11 @@
 #include "common/address.h"
 #include "common/clock.h"
 #include "ike.pb.h"
+#include "isakmpd/sa/ports.h"
 
 namespace ike::isakmpd {
 
-class SpiClient {
+class SpiClient : public SpiAllocator {
  public:
   // Queues an envelope on isakmpd's tmd connection; false when tmd is not
   // connected (ipc::Client::Send).
@@ -37,7 +38,7 @@ class SpiClient {
   // SPI, or with nullopt on an Error reply, a timeout, a lost connection or
   // when tmd is not connected.
   void Allocate(const IpAddress& local, uint8_t protocol,
-                std::function<void(std::optional<uint32_t>)> done);
+                std::function<void(std::optional<uint32_t>)> done) override;
 
   // Every AllocateSpiReply and Error isakmpd receives from tmd: true when it
   // answered one of our requests (and was consumed), false otherwise. A

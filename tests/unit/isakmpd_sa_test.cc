@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/lib/isakmpd_pair.h"
+#include "tunneldb/names.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -67,7 +68,8 @@ TEST_CASE("phase 2 states and the log lines a tunnel costs", "[sa]") {
     std::vector<std::string> out;
     for (const auto& e : h.events)
       if (e.has_state_change() && e.state_change().phase() == 2)
-        out.push_back(e.state_change().old_state() + ">" + e.state_change().new_state());
+        out.push_back(tunneldb::Phase2StateName(e.state_change().old_phase2()) + ">" +
+                      tunneldb::Phase2StateName(e.state_change().new_phase2()));
     return out;
   };
   // The initiator passes KEP (message 2 received) on its way to DONE.

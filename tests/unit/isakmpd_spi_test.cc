@@ -75,7 +75,7 @@ TEST_CASE("an SPI that never comes fails the Quick Mode after the time-out", "[s
   REQUIRE(net.a.Failed(2));
   const auto& f = net.a.Failed(2)->negotiation_failed();
   CHECK_THAT(f.reason(), Catch::Contains("no inbound SPI"));
-  CHECK(f.state() == "INIT");
+  CHECK(f.state2() == ipc::PHASE2_INIT);
   CHECK(net.a.manager.quick_mode_count() == 0);
   // The answer after the time-out is for an exchange that is gone.
   spis.requests[0].done(0x6161);

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "tunneldb.pb.h"
 
 namespace ike::cpsd {

@@ -11,9 +11,9 @@
 #include "common/address.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/exchange/states.h"
 #include "isakmpd/exchange/suite.h"
-#include "isakmpd/keymat/keymat.h"
 #include "isakmpd/wire/wire.h"
 #include "tunneldb.pb.h"
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <map>
 
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 

@@ -1,7 +1,7 @@
-// IKEv1 key derivation (isakmpd/keymat/keymat.h). Every value is an HMAC (the
+// IKEv1 key derivation (ikev1/keymat.h). Every value is an HMAC (the
 // negotiated prf, RFC 2409 section 4) or a plain hash over concatenated
 // octet strings; intermediate copies of secrets are wiped.
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 
 #include <algorithm>
 #include <array>

@@ -1,9 +1,9 @@
-// The pure half of common/ipc.h: paths, framing and the frame decoder. No
-// sockets and no libevent, so tools and fuzz targets can link it alone.
+// common/ipc_frame.h: paths, framing and the frame decoder. No sockets and no
+// libevent, so tools and fuzz targets can link it alone.
+#include "common/ipc_frame.h"
+
 #include <cstdlib>
 #include <cstring>
-
-#include "common/ipc.h"
 
 namespace ike::ipc {
 namespace {
@@ -78,19 +78,21 @@ FrameDecoder::Status FrameDecoder::Next(Envelope* out, std::string* error) {
   return Status::kFrame;
 }
 
+Envelope MakeReply(uint64_t request_id, Envelope body) {
+  body.set_version(kProtocolVersion);
+  body.set_request_id(request_id);
+  return body;
+}
+
 Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(request_id);
+  Envelope e = MakeReply(request_id, Envelope());
   e.mutable_error()->set_code(code);
   e.mutable_error()->set_reason(std::move(reason));
   return e;
 }
 
 Envelope MakeAck(uint64_t request_id, std::string message) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(request_id);
+  Envelope e = MakeReply(request_id, Envelope());
   e.mutable_ack()->set_message(std::move(message));
   return e;
 }

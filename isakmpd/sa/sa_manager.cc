@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "common/log.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"

@@ -1,7 +1,7 @@
 // Quick Mode and Informational exchanges on established ISAKMP SAs.
 #include <cstring>
 
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/sa/sa_manager.h"

@@ -1,7 +1,7 @@
 // tmd's IPC shell: the Unix socket tmd.sock, one dispatcher keyed by the
-// envelope body (common/ipc_dispatch.h), the isakmpd connection (recognised by its unsolicited
-// Pong{daemon:"isakmpd"}: conventions.md), refresh and shutdown. All protocol
-// decisions are in TunnelManager (tmd/core).
+// envelope body (common/ipc_dispatch.h), the isakmpd connection (recognised
+// by its unsolicited Pong{daemon:"isakmpd"}: conventions.md), refresh and
+// shutdown. All protocol decisions are in TunnelManager (tmd/core).
 #pragma once
 
 #include <functional>

@@ -51,9 +51,14 @@ Bytes Concat(std::initializer_list<ByteView> parts) {
   return out;
 }
 
-void Wipe(Bytes& b) {
-  // OPENSSL_cleanse is written so that the compiler cannot drop the stores.
-  if (!b.empty()) OPENSSL_cleanse(b.data(), b.size());
+void SecureWipe(Bytes* b) {
+  if (!b->empty()) OPENSSL_cleanse(b->data(), b->size());
+  b->clear();
+}
+
+void SecureWipe(std::string* s) {
+  if (!s->empty()) OPENSSL_cleanse(s->data(), s->size());
+  s->clear();
 }
 
 }  // namespace ike

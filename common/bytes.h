@@ -28,8 +28,12 @@ bool FromHex(std::string_view hex, Bytes* out);
 inline void Append(Bytes& out, ByteView tail) { out.insert(out.end(), tail.begin(), tail.end()); }
 Bytes Concat(std::initializer_list<ByteView> parts);
 
-// Overwrites the buffer with zeros in a way the optimiser keeps (OPENSSL_cleanse).
-void Wipe(Bytes& b);
+// The one secure wipe for secrets (PSKs, SKEYID*, keys, g^xy): overwrites
+// every byte with zeros through OPENSSL_cleanse, whose stores the optimiser
+// cannot drop as dead (a plain std::fill before a free may be removed), then
+// empties the buffer. The capacity is kept, already zeroed.
+void SecureWipe(Bytes* b);
+void SecureWipe(std::string* s);
 
 // Bytes that are wiped on destruction: for keys and SKEYIDs.
 class SecretBytes {
@@ -40,7 +44,7 @@ class SecretBytes {
   SecretBytes& operator=(const SecretBytes&) = default;
   SecretBytes(SecretBytes&&) = default;
   SecretBytes& operator=(SecretBytes&&) = default;
-  ~SecretBytes() { Wipe(b_); }
+  ~SecretBytes() { SecureWipe(&b_); }
   ByteView view() const { return b_; }
   const Bytes& bytes() const { return b_; }
   size_t size() const { return b_.size(); }

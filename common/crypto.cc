@@ -387,7 +387,7 @@ Result<SecretBytes> Derive(const GroupInfo& info, EVP_PKEY* key, EVP_PKEY* peer)
     return OsslError(std::string(info.ike_name) + ": key agreement failed");
   }
   if (len != expected) {
-    Wipe(secret);
+    SecureWipe(&secret);
     return Error{std::string(info.ike_name) + ": shared secret has the wrong length"};
   }
   return SecretBytes(std::move(secret));

@@ -1,6 +1,8 @@
-// IPC between the suite's processes: 4-byte big-endian length + one serialized
-// ike.ipc.Envelope, over Unix stream sockets in the run directory (mode 0600;
-// peers checked with SO_PEERCRED: root or our own uid). Written once, here.
+// The IPC runtime: the frames of common/ipc_frame.h over Unix stream sockets in
+// the run directory (mode 0600; peers checked with SO_PEERCRED: root or our
+// own uid), on the event loop (Server, Client) or blocking (Call) for the
+// command-line tools. Written once, here; pure code includes only
+// common/ipc_frame.h.
 #pragma once
 
 #include <functional>
@@ -9,6 +11,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/ipc_frame.h"
 #include "common/result.h"
 #include "ike.pb.h"
 
@@ -18,36 +21,6 @@ class EventLoop;
 
 namespace ike::ipc {
 
-constexpr uint32_t kProtocolVersion = 1;
-constexpr size_t kMaxFrameBytes = 16u << 20;  // fits ike cmd=list of 50k tunnels
-
-// $IKE_RUNDIR or /run/ike; $IKE_CONFDIR or /etc/ike.
-std::string RunDir();
-std::string ConfDir();
-// RunDir()/<name>.sock for name in tmd, isakmpd, cpsd, srcmstr.
-std::string SocketPath(std::string_view name);
-
-// ---- pure framing -----------------------------------------------------------
-std::string EncodeFrame(const Envelope& envelope);
-
-class FrameDecoder {
- public:
-  enum class Status { kNeedMore, kFrame, kError };
-  void Append(const void* data, size_t n);
-  // kFrame: *out holds the next envelope. kError: *error says why (too large,
-  // does not parse, bad version); the caller replies Error{BAD_FRAME} and
-  // closes the connection.
-  Status Next(Envelope* out, std::string* error);
-  size_t buffered() const { return buffer_.size(); }
-
- private:
-  std::string buffer_;
-};
-
-Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason);
-Envelope MakeAck(uint64_t request_id, std::string message = "");
-
-// ---- libevent server/client -------------------------------------------------
 class Connection {
  public:
   virtual ~Connection() = default;

@@ -1,9 +1,11 @@
-// The pure half of common/ipc.h: paths, framing and the frame decoder. No
-// sockets and no libevent, so tools and fuzz targets can link it alone.
+// common/ipc_frame.h: paths, framing and the frame decoder. No sockets and no
+// libevent, so tools and fuzz targets can link it alone.
+#include "common/ipc_frame.h"
+
 #include <cstdlib>
 #include <cstring>
 
-#include "common/ipc.h"
+#include "common/byte_reader.h"
 
 namespace ike::ipc {
 namespace {
@@ -13,11 +15,6 @@ constexpr size_t kHeaderBytes = 4;
 std::string EnvOr(const char* name, const char* fallback) {
   const char* value = getenv(name);
   return value != nullptr && *value != '\0' ? value : fallback;
-}
-
-uint32_t ReadBigEndian32(const char* p) {
-  const auto* b = reinterpret_cast<const uint8_t*>(p);
-  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
 }
 
 }  // namespace
@@ -41,10 +38,8 @@ std::string EncodeFrame(const Envelope& envelope) {
   uint32_t n = static_cast<uint32_t>(body.size());
   std::string frame;
   frame.reserve(kHeaderBytes + body.size());
-  frame.push_back(static_cast<char>(n >> 24));
-  frame.push_back(static_cast<char>(n >> 16));
-  frame.push_back(static_cast<char>(n >> 8));
-  frame.push_back(static_cast<char>(n));
+  const auto header = BigEndian32(n);
+  frame.append(header.begin(), header.end());
   frame.append(body);
   return frame;
 }
@@ -54,8 +49,8 @@ void FrameDecoder::Append(const void* data, size_t n) {
 }
 
 FrameDecoder::Status FrameDecoder::Next(Envelope* out, std::string* error) {
-  if (buffer_.size() < kHeaderBytes) return Status::kNeedMore;
-  uint32_t n = ReadBigEndian32(buffer_.data());
+  uint32_t n = 0;
+  if (!ReadBigEndian32(View(buffer_), &n)) return Status::kNeedMore;
   // Checked before waiting for the body so a hostile length cannot make us
   // buffer gigabytes.
   if (n > kMaxFrameBytes) {
@@ -78,19 +73,21 @@ FrameDecoder::Status FrameDecoder::Next(Envelope* out, std::string* error) {
   return Status::kFrame;
 }
 
+Envelope MakeReply(uint64_t request_id, Envelope body) {
+  body.set_version(kProtocolVersion);
+  body.set_request_id(request_id);
+  return body;
+}
+
 Envelope MakeError(uint64_t request_id, ErrorCode code, std::string reason) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(request_id);
+  Envelope e = MakeReply(request_id, Envelope());
   e.mutable_error()->set_code(code);
   e.mutable_error()->set_reason(std::move(reason));
   return e;
 }
 
 Envelope MakeAck(uint64_t request_id, std::string message) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(request_id);
+  Envelope e = MakeReply(request_id, Envelope());
   e.mutable_ack()->set_message(std::move(message));
   return e;
 }

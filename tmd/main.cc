@@ -9,6 +9,7 @@
 
 #include "common/event_loop.h"
 #include "common/ipc.h"
+#include "common/ipc_dispatch.h"
 #include "common/log.h"
 #include "common/memory.h"
 #include "tmd/service/tmd_service.h"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   const db::LogLevel level = database->proto().settings().log_level();
   const int phase1_defs = database->proto().ike_tunnel_size();
   const int phase2_defs = database->proto().ipsec_tunnel_size();
-  if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
+  ipc::ApplyLogLevel(level);
 
   EventLoop loop;
   ReturnFreedMemory();  // what parsing the text format left behind

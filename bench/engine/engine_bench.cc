@@ -24,7 +24,7 @@
 #include <vector>
 
 #include "bench/tools/measure.h"
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 

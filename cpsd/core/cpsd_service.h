@@ -1,11 +1,13 @@
-// cpsd's request handling: Envelope in, Envelope out, one dispatch table keyed
-// by the body case. No I/O apart from re-reading the key file on Refresh, so
+// cpsd's request handling: Envelope in, Envelope out, through the common
+// dispatcher (common/ipc_dispatch.h: Ping, SetLogLevel, Refresh, and
+// SkeyidRequest here). No I/O apart from re-reading the key file on Refresh, so
 // main.cc only wires it to the socket and the signals.
 #pragma once
 
 #include <functional>
 #include <string>
 
+#include "common/ipc_dispatch.h"
 #include "common/result.h"
 #include "cpsd/core/psk_store.h"
 #include "ike.pb.h"
@@ -34,18 +36,13 @@ class CpsdService {
   const PskStore& store() const { return store_; }
 
  private:
-  ipc::Envelope OnPing(const ipc::Envelope& request);
-  ipc::Envelope OnSetLogLevel(const ipc::Envelope& request);
-  ipc::Envelope OnRefresh(const ipc::Envelope& request);
-  ipc::Envelope OnSkeyid(const ipc::Envelope& request);
+  // Reload(), and what Refresh acknowledges.
+  Result<std::string> Refresh();
+  ipc::Answer OnSkeyid(const ipc::Envelope& request);
 
   Loader loader_;
   PskStore store_;
-  int pid_;
+  ipc::Dispatcher<> dispatch_;
 };
-
-// Frames a reply to |request| (same request_id, protocol version 1).
-ipc::Envelope ReplyTo(const ipc::Envelope& request);
-ipc::Envelope ErrorReply(const ipc::Envelope& request, ipc::ErrorCode code, std::string reason);
 
 }  // namespace ike::cpsd

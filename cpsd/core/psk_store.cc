@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "tunneldb.pb.h"
 
 namespace ike::cpsd {
@@ -23,13 +23,6 @@ std::string Lower(std::string_view s) {
   std::transform(out.begin(), out.end(), out.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return out;
-}
-
-// Zeroes a string that held key material; volatile so the stores are kept
-// (common/ owns OpenSSL, so OPENSSL_cleanse is not reachable here).
-void WipeString(std::string* s) {
-  volatile char* p = s->data();
-  for (size_t i = 0; i < s->size(); ++i) p[i] = 0;
 }
 
 std::string Position(const std::string& name, int line, int column) {
@@ -154,7 +147,7 @@ Result<PskStore> PskStore::Load(const std::string& path) {
   if (!text.ok()) return text.error();
   Result<PskStore> store = Parse(*text, path);
   // The raw file content holds every key; do not leave it in freed memory.
-  WipeString(&*text);
+  SecureWipe(&*text);
   return store;
 }
 
@@ -191,7 +184,7 @@ Result<PskStore> PskStore::Parse(std::string_view text, const std::string& name)
   // The parsed message still holds the secrets as strings; clear them.
   for (auto& key : *file.mutable_key()) {
     std::string* secret = key.has_text() ? key.mutable_text() : key.mutable_hex();
-    WipeString(secret);
+    SecureWipe(secret);
   }
   return store;
 }

@@ -1,14 +1,17 @@
 #include "isakmpd/exchange/informational.h"
 
+#include "common/byte_reader.h"
+
 namespace ike::isakmpd::informational {
 namespace {
 
 // RFC 2408 3.14.1: types below 16384 are errors, the rest status.
 constexpr uint16_t kFirstStatusNotify = 16384;
 
+// The parser admits only 4-octet SPIs in an ESP/AH Delete (RFC 2408 3.15).
 uint32_t SpiFromBytes(const Bytes& b) {
   uint32_t v = 0;
-  for (uint8_t x : b) v = (v << 8) | x;
+  ReadBigEndian32(b, &v);
   return v;
 }
 

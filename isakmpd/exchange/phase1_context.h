@@ -10,7 +10,7 @@
 #include "common/address.h"
 #include "isakmpd/exchange/steps.h"
 #include "isakmpd/exchange/suite.h"
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/wire/wire.h"
 
 namespace ike::isakmpd {

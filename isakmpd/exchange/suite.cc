@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "common/byte_reader.h"
 #include "tunneldb/names.h"
 
 namespace ike::isakmpd {
@@ -243,14 +244,16 @@ std::optional<EspSuite> MakeEspSuite(const IpsecTransformAttrs& a,
   return s;
 }
 
+// The parser admits only 4-octet SPIs for AH and ESP (RFC 2407 4.4.1).
 uint32_t SpiOf(const wire::Proposal& p) {
   uint32_t v = 0;
-  for (uint8_t b : p.spi) v = (v << 8) | b;
+  ReadBigEndian32(p.spi, &v);
   return v;
 }
 
 Bytes SpiBytes(uint32_t spi) {
-  return {uint8_t(spi >> 24), uint8_t(spi >> 16), uint8_t(spi >> 8), uint8_t(spi)};
+  const auto b = BigEndian32(spi);
+  return Bytes(b.begin(), b.end());
 }
 
 std::string DescribeEsp(const IpsecTransformAttrs& a) {

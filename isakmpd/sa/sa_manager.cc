@@ -6,7 +6,8 @@
 
 #include <cstring>
 
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
+#include "common/log.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/sa/bug.h"

@@ -1,7 +1,7 @@
 // Quick Mode on established ISAKMP SAs: the IPsec SAs, their inbound SPIs
 // (SpiAllocator), the one receive path for messages 1-3, establishment,
 // failure and removal.
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/state_names.h"

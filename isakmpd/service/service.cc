@@ -14,25 +14,8 @@ namespace {
 
 constexpr Duration kCpsdTimeout{5000};
 
-ipc::Envelope Reply(uint64_t request_id, ipc::Envelope body) {
-  body.set_version(ipc::kProtocolVersion);
-  body.set_request_id(request_id);
-  return body;
-}
-
-ipc::Envelope MakePong() {
-  ipc::Envelope e;
-  e.set_version(ipc::kProtocolVersion);
-  e.mutable_pong()->set_daemon("isakmpd");
-  e.mutable_pong()->set_pid(getpid());
-  return e;
-}
-
-// LOG_LEVEL_UNSPECIFIED keeps the current level (proto/tunneldb.proto).
-void ChangeLogLevel(db::LogLevel level) {
-  if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
-  LOG_EVENT("log level set to %s", LogLevelName(GetLogLevel()));
-}
+// Identifies our connection to tmd as isakmpd's (conventions.md).
+ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", getpid())); }
 
 }  // namespace
 
@@ -41,6 +24,47 @@ IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
       [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
   manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
                                                        &dh_pool_, spi_client_.get()});
+  BuildDispatch();
+}
+
+// Both links answer the control requests; a body not listed gets
+// Error{UNKNOWN_BODY} (common/ipc_dispatch.h).
+void IsakmpdService::BuildDispatch() {
+  using B = ipc::Envelope;
+  // The database comes from tmd, which pushes it again on its refresh.
+  auto refresh = [] { return Result<std::string>(std::string("isakmpd refreshed")); };
+  control_dispatch_.OnControl(getpid(), refresh);
+  tmd_dispatch_.OnControl(getpid(), refresh);
+  tmd_dispatch_.On(B::kConfigPush, [this](const B& e) {
+    ApplyDatabase(e.config_push().database());
+    // Once the pushed copy (|e|) is gone too.
+    loop_.Schedule(Duration(0), [] { ReturnFreedMemory(); });
+    return ipc::NoReply();
+  });
+  tmd_dispatch_.On(B::kPhase1Request, [this](const B& e) {
+    return ipc::Reply(manager_->StartPhase1(e.phase1_request()));
+  });
+  tmd_dispatch_.On(B::kPhase2Request, [this](const B& e) {
+    return ipc::Reply(manager_->StartPhase2(e.phase2_request()));
+  });
+  tmd_dispatch_.On(B::kRemoveTunnel,
+                   [this](const B& e) { return ipc::Reply(manager_->Remove(e.remove_tunnel())); });
+  tmd_dispatch_.On(B::kTunnelAssigned, [this](const B& e) {
+    manager_->AssignTunnel(e.tunnel_assigned());
+    return ipc::NoReply();
+  });
+  // Replies to our events, if tmd sends any.
+  tmd_dispatch_.On(B::kAck, [](const B&) { return ipc::NoReply(); });
+  // AllocateSpi answers (hole 4.f) go to the SPI client; an Error it does
+  // not claim is a reply to one of our events.
+  tmd_dispatch_.On(B::kAllocateSpiReply, [this](const B& e) {
+    spi_client_->OnReply(e);
+    return ipc::NoReply();
+  });
+  tmd_dispatch_.On(B::kError, [this](const B& e) {
+    spi_client_->OnReply(e);
+    return ipc::NoReply();
+  });
 }
 
 IsakmpdService::~IsakmpdService() = default;
@@ -101,68 +125,14 @@ void IsakmpdService::DrainOutbox(TimePoint deadline) {
 }
 
 void IsakmpdService::OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e) {
-  ipc::Envelope reply;
-  switch (e.body_case()) {
-    case ipc::Envelope::kPing:
-      reply = MakePong();
-      break;
-    case ipc::Envelope::kSetLogLevel:
-      ChangeLogLevel(e.set_log_level().level());
-      reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(GetLogLevel()));
-      break;
-    case ipc::Envelope::kRefresh:
-      // The database comes from tmd, which pushes it again on its refresh.
-      reply.mutable_ack()->set_message("isakmpd refreshed");
-      break;
-    default:
-      conn->Send(
-          ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY, "isakmpd does not serve this request"));
-      conn->Close();
-      return;
-  }
-  conn->Send(Reply(e.request_id(), std::move(reply)));
+  ipc::Deliver(*conn, control_dispatch_.Dispatch(e));
 }
 
 void IsakmpdService::OnTmdMessage(const ipc::Envelope& e) {
-  ipc::Envelope reply;
-  switch (e.body_case()) {
-    case ipc::Envelope::kConfigPush:
-      ApplyDatabase(e.config_push().database());
-      // Once the pushed copy (|e|) is gone too.
-      loop_.Schedule(Duration(0), [] { ReturnFreedMemory(); });
-      return;
-    case ipc::Envelope::kPhase1Request:
-      reply = manager_->StartPhase1(e.phase1_request());
-      break;
-    case ipc::Envelope::kPhase2Request:
-      reply = manager_->StartPhase2(e.phase2_request());
-      break;
-    case ipc::Envelope::kRemoveTunnel:
-      reply = manager_->Remove(e.remove_tunnel());
-      break;
-    case ipc::Envelope::kTunnelAssigned:
-      manager_->AssignTunnel(e.tunnel_assigned());
-      return;
-    case ipc::Envelope::kSetLogLevel:
-      ChangeLogLevel(e.set_log_level().level());
-      reply.mutable_ack()->set_message(std::string("log level ") + LogLevelName(GetLogLevel()));
-      break;
-    case ipc::Envelope::kPing:
-      reply = MakePong();
-      break;
-    case ipc::Envelope::kAllocateSpiReply:
-      spi_client_->OnReply(e);
-      return;
-    case ipc::Envelope::kError:
-      if (spi_client_->OnReply(e)) return;  // an AllocateSpi refused
-      return;                               // else a reply to an event
-    case ipc::Envelope::kAck:
-      return;  // replies to our events, if tmd sends any
-    default:
-      reply =
-          ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY, "isakmpd does not serve this request");
-  }
-  tmd_->Send(Reply(e.request_id(), std::move(reply)));
+  ipc::Answer answer = tmd_dispatch_.Dispatch(e);
+  // The link to tmd stays open even after an unknown body: closing it would
+  // only make the client reconnect and tmd push the database again.
+  if (answer.reply) tmd_->Send(*answer.reply);
 }
 
 namespace {
@@ -178,8 +148,7 @@ bool IsUnspecified(const IpAddress& ip) {
 
 void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
   manager_->SetDatabase(database);
-  if (database.settings().log_level() != db::LOG_LEVEL_UNSPECIFIED)
-    SetLogLevel(static_cast<LogLevel>(database.settings().log_level()));
+  ipc::ApplyLogLevel(database.settings().log_level());
   std::set<IpAddress> wanted;
   for (const auto& text : database.settings().listen_address()) {
     if (auto ip = IpAddress::Parse(text)) wanted.insert(*ip);

@@ -10,6 +10,7 @@
 #include "common/crypto.h"
 #include "common/event_loop.h"
 #include "common/ipc.h"
+#include "common/ipc_dispatch.h"
 #include "common/udp.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/service/dh_pool.h"
@@ -46,6 +47,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   bool stopping_ = false;
   std::deque<Outgoing> outbox_;
 
+  void BuildDispatch();
   void OnTmdMessage(const ipc::Envelope& e);
   void OnCpsdMessage(const ipc::Envelope& e);
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);
@@ -65,6 +67,8 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   // Inbound SPIs from tmd (hole 4.f): the SA manager's SpiAllocator.
   std::unique_ptr<SpiClient> spi_client_;
   std::unique_ptr<ipc::Client> cpsd_;
+  ipc::Dispatcher<> control_dispatch_{"isakmpd"};  // isakmpd.sock
+  ipc::Dispatcher<> tmd_dispatch_{"isakmpd"};      // requests from tmd
   using SocketKey = std::pair<IpAddress, uint16_t>;
   std::map<SocketKey, std::unique_ptr<UdpSocket>> sockets_;  // one local address
   // settings.listen_address "::" / "0.0.0.0": one socket per (family, port)

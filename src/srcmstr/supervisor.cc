@@ -41,40 +41,38 @@ ipc::Envelope Request(uint64_t id) {
 Supervisor::Supervisor(EventLoop& loop, std::function<void()> on_idle)
     : loop_(loop), on_idle_(std::move(on_idle)) {
   for (const auto& name : GroupMembers()) subsystems_[name].name = name;
+  BuildDispatch();
+}
+
+// One handler per body case (common/ipc_dispatch.h); a body not listed here
+// gets Error{UNKNOWN_BODY} and the connection is closed.
+void Supervisor::BuildDispatch() {
+  using B = ipc::Envelope;
+  using C = const ipc::ConnectionPtr&;
+  dispatch_.OnPing(getpid());
+  dispatch_.On(B::kSrcStart, [this](const B& request, C conn) {
+    // The socket is already gone; startsrc retries with a fresh srcmstr
+    // rather than have us start daemons and then exit under them.
+    if (closing_) return ipc::Reply(ipc::MakeError(0, ipc::NOT_READY, "srcmstr is exiting"));
+    Enqueue([this, conn, request] { ServeStart(conn, request); });
+    return ipc::NoReply();
+  });
+  dispatch_.On(B::kSrcStop, [this](const B& request, C conn) {
+    Enqueue([this, conn, request] { ServeStop(conn, request); });
+    return ipc::NoReply();
+  });
+  dispatch_.On(B::kSrcStatusRequest, [this](const B& request, C conn) {
+    ServeStatus(conn, request);
+    return ipc::NoReply();
+  });
+  dispatch_.On(B::kSrcRefresh, [this](const B& request, C conn) {
+    ServeRefresh(conn, request);
+    return ipc::NoReply();
+  });
 }
 
 void Supervisor::HandleRequest(const ipc::ConnectionPtr& conn, const ipc::Envelope& request) {
-  switch (request.body_case()) {
-    case ipc::Envelope::kPing: {
-      ipc::Envelope reply;
-      reply.mutable_pong()->set_daemon("srcmstr");
-      reply.mutable_pong()->set_pid(getpid());
-      Reply(conn, request, reply);
-      break;
-    }
-    case ipc::Envelope::kSrcStart:
-      if (closing_) {
-        // The socket is already gone; startsrc retries with a fresh srcmstr
-        // rather than have us start daemons and then exit under them.
-        Reply(conn, request, ipc::MakeError(0, ipc::NOT_READY, "srcmstr is exiting"));
-        break;
-      }
-      Enqueue([this, conn, request] { ServeStart(conn, request); });
-      break;
-    case ipc::Envelope::kSrcStop:
-      Enqueue([this, conn, request] { ServeStop(conn, request); });
-      break;
-    case ipc::Envelope::kSrcStatusRequest:
-      ServeStatus(conn, request);
-      break;
-    case ipc::Envelope::kSrcRefresh:
-      ServeRefresh(conn, request);
-      break;
-    default:
-      Reply(conn, request,
-            ipc::MakeError(0, ipc::UNKNOWN_BODY, "srcmstr does not serve this request"));
-      conn->Close();
-  }
+  ipc::Deliver(*conn, dispatch_.Dispatch(request, conn));
 }
 
 void Supervisor::Enqueue(std::function<void()> job) {
@@ -459,9 +457,7 @@ void Supervisor::CheckIdle() {
 void Supervisor::Reply(const ipc::ConnectionPtr& conn, const ipc::Envelope& request,
                        ipc::Envelope reply) {
   if (!conn || conn->closed()) return;
-  reply.set_version(ipc::kProtocolVersion);
-  reply.set_request_id(request.request_id());
-  conn->Send(reply);
+  conn->Send(ipc::MakeReply(request.request_id(), std::move(reply)));
 }
 
 }  // namespace ike::src

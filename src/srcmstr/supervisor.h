@@ -15,6 +15,7 @@
 
 #include "common/event_loop.h"
 #include "common/ipc.h"
+#include "common/ipc_dispatch.h"
 #include "src/core/restart_limiter.h"
 
 namespace ike::src {
@@ -73,12 +74,14 @@ class Supervisor {
   std::string ErrPath(const std::string& name) const;
   bool AnyRunning() const;
   void CheckIdle();
+  void BuildDispatch();
   void Reply(const ipc::ConnectionPtr& conn, const ipc::Envelope& request, ipc::Envelope reply);
   Subsystem& Get(const std::string& name) { return subsystems_.at(name); }
 
   EventLoop& loop_;
   std::function<void()> on_idle_;
   std::map<std::string, Subsystem> subsystems_;
+  ipc::Dispatcher<const ipc::ConnectionPtr&> dispatch_{"srcmstr"};
   std::deque<std::function<void()>> jobs_;
   bool job_running_ = false;
   bool closing_ = false;  // on_idle_ called: refuse new starts

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 

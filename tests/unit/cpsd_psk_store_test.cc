@@ -8,7 +8,7 @@
 
 #include "common/crypto.h"
 #include "cpsd/core/psk_store.h"
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 
 using ike::cpsd::CheckKeyFilePermissions;
 using ike::cpsd::PskStore;

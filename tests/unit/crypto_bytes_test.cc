@@ -48,13 +48,33 @@ TEST_CASE("Concat joins parts in order", "[bytes]") {
   CHECK(Concat({}).empty());
 }
 
-TEST_CASE("Wipe zeroes the buffer and SecretBytes keeps its value", "[bytes]") {
+TEST_CASE("SecureWipe zeroes the bytes in place, then empties the buffer", "[bytes]") {
   Bytes b{1, 2, 3};
-  Wipe(b);
-  CHECK(b == Bytes{0, 0, 0});
+  const uint8_t* at = b.data();
+  SecureWipe(&b);
+  CHECK(b.empty());
+  // The storage is kept (no copy of the secret was freed unwiped) and zeroed.
+  REQUIRE(b.data() == at);
+  CHECK((at[0] == 0 && at[1] == 0 && at[2] == 0));
   Bytes empty;
-  Wipe(empty);
+  SecureWipe(&empty);
   CHECK(empty.empty());
+}
+
+TEST_CASE("SecureWipe zeroes a string in place, then empties it", "[bytes]") {
+  // Longer than the small-string buffer, so the bytes live on the heap.
+  std::string s(64, 'k');
+  const char* at = s.data();
+  SecureWipe(&s);
+  CHECK(s.empty());
+  REQUIRE(s.data() == at);
+  CHECK(std::string_view(at, 64) == std::string(64, '\0'));
+  std::string small = "psk";
+  SecureWipe(&small);
+  CHECK(small.empty());
+}
+
+TEST_CASE("SecretBytes keeps its value until destroyed", "[bytes]") {
   SecretBytes s(Bytes{9, 8});
   CHECK(s.size() == 2);
   CHECK(s.bytes() == Bytes{9, 8});

@@ -14,7 +14,7 @@
 
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/suite.h"
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 

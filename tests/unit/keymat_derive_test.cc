@@ -1,4 +1,4 @@
-// Known-answer tests for isakmpd/keymat (RFC 2409 sections 5, 5.5, 5.7 and
+// Known-answer tests for ikev1/keymat (RFC 2409 sections 5, 5.5, 5.7 and
 // Appendix B).
 //
 // Every expected value below was produced by an independent implementation:
@@ -10,7 +10,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 
 namespace ike::keymat {
 namespace {

@@ -3,7 +3,7 @@
 #include <unordered_set>
 
 #include "common/address.h"
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "common/log.h"
 #include "common/selector.h"
 #include "tmd/core/tunnel_manager.h"

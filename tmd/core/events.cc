@@ -15,10 +15,8 @@ void WipeKeys(ipc::Phase2Established& e) {
   for (ipc::ChildSa& sa : *e.mutable_sa()) {
     std::string* k1 = sa.mutable_encryption_key();
     std::string* k2 = sa.mutable_integrity_key();
-    std::fill(k1->begin(), k1->end(), '\0');
-    std::fill(k2->begin(), k2->end(), '\0');
-    k1->clear();
-    k2->clear();
+    SecureWipe(k1);
+    SecureWipe(k2);
   }
 }
 

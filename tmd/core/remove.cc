@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "common/log.h"
 #include "tmd/core/tunnel_manager.h"
 

@@ -2,7 +2,7 @@
 // every live SPI and every outstanding reservation, so an SPI isakmpd offers
 // cannot collide with another SA to the same address (RFC 4301 4.1: an
 // inbound SA is found by destination and SPI).
-#include "common/ipc.h"
+#include "common/ipc_frame.h"
 #include "common/log.h"
 #include "tmd/core/tunnel_manager.h"
 #include "tunneldb/names.h"

@@ -39,12 +39,6 @@ void TmdService::Send(const ipc::Envelope& envelope) {
   if (connected()) isakmpd_->Send(envelope);
 }
 
-void TmdService::Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc::Envelope body) {
-  body.set_version(ipc::kProtocolVersion);
-  body.set_request_id(request_id);
-  conn->Send(body);
-}
-
 void TmdService::PushConfig() {
   if (!connected() || !manager_.database()) return;
   // A whole copy of the database, for the moment it takes to encode it: on an
@@ -58,84 +52,71 @@ void TmdService::PushConfig() {
   isakmpd_->Send(*e);
 }
 
+// One handler per body case (common/ipc_dispatch.h); a body not listed here
+// gets Error{UNKNOWN_BODY} and the connection is closed.
 void TmdService::BuildDispatch() {
-  auto ack = [](const std::string& text) {
-    ipc::Envelope e;
-    e.mutable_ack()->set_message(text);
-    return e;
-  };
-  dispatch_[B::kPing] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    ipc::Envelope pong;
-    pong.mutable_pong()->set_daemon("tmd");
-    pong.mutable_pong()->set_pid(getpid());
-    Reply(c, e.request_id(), std::move(pong));
-  };
-  dispatch_[B::kPong] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    // isakmpd announces itself with an unsolicited Pong on connect.
-    if (e.pong().daemon() != "isakmpd") return;
-    if (connected() && isakmpd_ != c) isakmpd_->Close();
-    isakmpd_ = c;
-    LOG_EVENT("isakmpd connected (pid %d); tunnel database pushed", e.pong().pid());
-    PushConfig();
-    ReturnFreedMemory();
-  };
-  dispatch_[B::kSetLogLevel] = [this, ack](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    // LOG_LEVEL_UNSPECIFIED keeps the current level (proto/tunneldb.proto).
-    if (e.set_log_level().level() != db::LOG_LEVEL_UNSPECIFIED) {
-      SetLogLevel(static_cast<LogLevel>(e.set_log_level().level()));
-    }
-    LOG_EVENT("log level set to %s", LogLevelName(GetLogLevel()));
-    Reply(c, e.request_id(), ack(std::string("log level ") + LogLevelName(GetLogLevel())));
-  };
-  dispatch_[B::kRefresh] = [this, ack](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    Status s = Refresh();
-    Reply(c, e.request_id(),
-          s.ok() ? ack("tunnel database reloaded")
-                 : ipc::MakeError(0, ipc::DATABASE_ERROR, s.error().message));
-  };
-  dispatch_[B::kShutdown] = [this, ack](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    Reply(c, e.request_id(), ack("tmd stopping"));
+  using C = const ipc::ConnectionPtr&;
+  dispatch_.OnPing(getpid());
+  dispatch_.OnSetLogLevel();
+  dispatch_.OnRefresh([this]() -> Result<std::string> {
+    if (Status s = Refresh(); !s.ok()) return s.error();
+    return std::string("tunnel database reloaded");
+  });
+  dispatch_.On(B::kPong, [this](const ipc::Envelope& e, C c) { return OnPong(e, c); });
+  dispatch_.On(B::kShutdown, [this](const ipc::Envelope& e, C c) {
+    // Sent before the loop stops, so the reply is flushed.
+    c->Send(ipc::MakeAck(e.request_id(), "tmd stopping"));
     Shutdown();
-  };
-  dispatch_[B::kActivateRequest] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    Reply(c, e.request_id(), manager_.Activate(e.activate_request()));
-  };
-  dispatch_[B::kRemoveRequest] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    Reply(c, e.request_id(), manager_.Remove(e.remove_request()));
-  };
-  dispatch_[B::kListRequest] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    const ipc::ListRequest& r = e.list_request();
-    if (r.db() || r.cache() || r.filters()) {
-      Reply(c, e.request_id(), manager_.List(r));
-      return;
-    }
-    ContinueListing(std::make_shared<Listing>(Listing{c, e.request_id(), r, {}}));
-  };
+    return ipc::NoReply();
+  });
+  dispatch_.On(B::kActivateRequest, [this](const ipc::Envelope& e, C) {
+    return ipc::Reply(manager_.Activate(e.activate_request()));
+  });
+  dispatch_.On(B::kRemoveRequest, [this](const ipc::Envelope& e, C) {
+    return ipc::Reply(manager_.Remove(e.remove_request()));
+  });
+  dispatch_.On(B::kListRequest, [this](const ipc::Envelope& e, C c) { return OnList(e, c); });
   // isakmpd asks for each inbound SPI it offers (hole 4.f).
-  dispatch_[B::kAllocateSpi] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-    if (c != isakmpd_) {
-      c->Send(ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
-                             "tmd takes this message from isakmpd only"));
-      c->Close();
-      return;
-    }
-    Reply(c, e.request_id(), manager_.AllocateSpi(e.allocate_spi()));
-  };
+  dispatch_.On(B::kAllocateSpi, [this](const ipc::Envelope& e, C c) {
+    if (c != isakmpd_)
+      return ipc::ReplyAndClose(
+          ipc::MakeError(0, ipc::UNKNOWN_BODY, "tmd takes this message from isakmpd only"));
+    return ipc::Reply(manager_.AllocateSpi(e.allocate_spi()));
+  });
   // Replies and events: served only on the isakmpd connection.
-  for (int body : {B::kAck, B::kError, B::kStateChange, B::kPhase1Established,
-                   B::kPhase2Established, B::kNegotiationFailed, B::kSaDeleted}) {
-    dispatch_[body] = [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) {
-      if (c != isakmpd_) {
-        c->Send(ipc::MakeError(e.request_id(), ipc::UNKNOWN_BODY,
-                               "tmd takes this message from isakmpd only"));
-        c->Close();
-        return;
-      }
-      // Only Phase2Established is copied (to wipe its keys): a copy of
-      // every event adds up at 20,000 tunnels.
-      manager_.OnIsakmpdMessage(e);
-    };
+  for (auto body : {B::kAck, B::kError, B::kStateChange, B::kPhase1Established,
+                    B::kPhase2Established, B::kNegotiationFailed, B::kSaDeleted}) {
+    dispatch_.On(body, [this](const ipc::Envelope& e, C c) { return OnIsakmpdEvent(e, c); });
   }
+}
+
+// isakmpd announces itself with an unsolicited Pong on connect.
+ipc::Answer TmdService::OnPong(const ipc::Envelope& e, const ipc::ConnectionPtr& c) {
+  if (e.pong().daemon() != "isakmpd") return ipc::NoReply();
+  if (connected() && isakmpd_ != c) isakmpd_->Close();
+  isakmpd_ = c;
+  LOG_EVENT("isakmpd connected (pid %d); tunnel database pushed", e.pong().pid());
+  PushConfig();
+  ReturnFreedMemory();
+  return ipc::NoReply();
+}
+
+ipc::Answer TmdService::OnList(const ipc::Envelope& e, const ipc::ConnectionPtr& c) {
+  const ipc::ListRequest& r = e.list_request();
+  if (r.db() || r.cache() || r.filters()) return ipc::Reply(manager_.List(r));
+  ContinueListing(std::make_shared<Listing>(Listing{c, e.request_id(), r, {}}));
+  return ipc::NoReply();
+}
+
+ipc::Answer TmdService::OnIsakmpdEvent(const ipc::Envelope& e, const ipc::ConnectionPtr& c) {
+  if (c != isakmpd_) {
+    return ipc::ReplyAndClose(
+        ipc::MakeError(0, ipc::UNKNOWN_BODY, "tmd takes this message from isakmpd only"));
+  }
+  // Only Phase2Established is copied (to wipe its keys): a copy of every
+  // event adds up at 20,000 tunnels.
+  manager_.OnIsakmpdMessage(e);
+  return ipc::NoReply();
 }
 
 // 500 rows serialize in well under a millisecond; a 20,000-tunnel listing
@@ -161,15 +142,7 @@ void TmdService::ContinueListing(const std::shared_ptr<Listing>& listing) {
 }
 
 void TmdService::OnMessage(const ipc::ConnectionPtr& conn, const ipc::Envelope& envelope) {
-  auto it = dispatch_.find(static_cast<int>(envelope.body_case()));
-  if (it == dispatch_.end()) {
-    conn->Send(ipc::MakeError(
-        envelope.request_id(), ipc::UNKNOWN_BODY,
-        "tmd does not serve body " + std::to_string(static_cast<int>(envelope.body_case()))));
-    conn->Close();
-    return;
-  }
-  it->second(conn, envelope);
+  ipc::Deliver(*conn, dispatch_.Dispatch(envelope, conn));
 }
 
 void TmdService::OnClose(const ipc::ConnectionPtr& conn) {
@@ -185,8 +158,7 @@ Status TmdService::Refresh() {
     LOG_ERROR("refresh: %s; keeping the previous tunnel database", d.error().message.c_str());
     return d.error();
   }
-  const db::LogLevel level = d->proto().settings().log_level();
-  if (level != db::LOG_LEVEL_UNSPECIFIED) SetLogLevel(static_cast<LogLevel>(level));
+  ipc::ApplyLogLevel(d->proto().settings().log_level());
   manager_.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
   LOG_EVENT("refresh: tunnel database %s reloaded", database_path_.c_str());
   PushConfig();

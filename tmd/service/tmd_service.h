@@ -1,7 +1,7 @@
-// tmd's IPC shell: the Unix socket tmd.sock, one dispatch table keyed by the
-// envelope body, the isakmpd connection (recognised by its unsolicited
-// Pong{daemon:"isakmpd"}: conventions.md), refresh and shutdown. All protocol
-// decisions are in TunnelManager (tmd/core).
+// tmd's IPC shell: the Unix socket tmd.sock, one dispatcher keyed by the
+// envelope body (common/ipc_dispatch.h), the isakmpd connection (recognised
+// by its unsolicited Pong{daemon:"isakmpd"}: conventions.md), refresh and
+// shutdown. All protocol decisions are in TunnelManager (tmd/core).
 #pragma once
 
 #include <functional>
@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "common/ipc.h"
+#include "common/ipc_dispatch.h"
 #include "tmd/core/tunnel_manager.h"
 
 namespace ike {
@@ -41,11 +42,12 @@ class TmdService : public IsakmpdLink {
   TunnelManager& manager() { return manager_; }
 
  private:
-  using Handler = std::function<void(const ipc::ConnectionPtr&, const ipc::Envelope&)>;
   void OnMessage(const ipc::ConnectionPtr& conn, const ipc::Envelope& envelope);
   void OnClose(const ipc::ConnectionPtr& conn);
   void BuildDispatch();
-  void Reply(const ipc::ConnectionPtr& conn, uint64_t request_id, ipc::Envelope body);
+  ipc::Answer OnPong(const ipc::Envelope& e, const ipc::ConnectionPtr& c);
+  ipc::Answer OnList(const ipc::Envelope& e, const ipc::ConnectionPtr& c);
+  ipc::Answer OnIsakmpdEvent(const ipc::Envelope& e, const ipc::ConnectionPtr& c);
   void PushConfig();
   // ike cmd=list of live tunnels: one ListReply of at most kListChunkRows
   // rows per turn of the loop, so isakmpd's events are served in between.
@@ -63,7 +65,7 @@ class TmdService : public IsakmpdLink {
   TunnelManager manager_;
   ipc::Server server_;
   ipc::ConnectionPtr isakmpd_;
-  std::unordered_map<int, Handler> dispatch_;
+  ipc::Dispatcher<const ipc::ConnectionPtr&> dispatch_{"tmd"};
   std::unordered_map<Listing*, TimerId> listings_;  // chunks still to send
 };
 

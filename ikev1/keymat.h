@@ -38,8 +38,7 @@ Bytes HashR(HashAlg prf, ByteView skeyid, ByteView g_xi, ByteView g_xr, ByteView
 // Phase 1 IV = hash(g^xi | g^xr) truncated to the block size (hash, not prf).
 Bytes Phase1Iv(HashAlg hash, ByteView g_xi, ByteView g_xr, size_t block_size);
 // Phase 2 / informational IV = hash(last phase 1 CBC block | M-ID), truncated.
-Bytes Phase2Iv(HashAlg hash, ByteView last_phase1_block, uint32_t message_id,
-               size_t block_size);
+Bytes Phase2Iv(HashAlg hash, ByteView last_phase1_block, uint32_t message_id, size_t block_size);
 
 // Quick mode (RFC 2409 5.5):
 // HASH(1) = prf(SKEYID_a, M-ID | rest); rest = the payloads after HASH(1)

@@ -1,10 +1,11 @@
-// IKEv1 key derivation (isakmpd/keymat/keymat.h). Every value is an HMAC (the
+// IKEv1 key derivation (ikev1/keymat.h). Every value is an HMAC (the
 // negotiated prf, RFC 2409 section 4) or a plain hash over concatenated
 // octet strings; intermediate copies of secrets are wiped.
-#include "isakmpd/keymat/keymat.h"
+#include "ikev1/keymat.h"
 
 #include <algorithm>
-#include <array>
+
+#include "common/byte_reader.h"
 
 namespace ike::keymat {
 namespace {
@@ -17,11 +18,6 @@ constexpr std::array<uint8_t, 3> kOctets = {0, 1, 2};
 ByteView Octet(size_t value) { return ByteView(&kOctets[value], 1); }
 
 // Message ids and SPIs go on the wire, and into the prf, in network order.
-std::array<uint8_t, 4> BigEndian32(uint32_t v) {
-  return {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
-          static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
-}
-
 // Takes the first |length| octets of |b| (all of it when shorter).
 Bytes Truncate(Bytes b, size_t length) {
   b.resize(std::min(b.size(), length));
@@ -39,11 +35,11 @@ SecretBytes Expand(HashAlg prf, ByteView key, ByteView first, ByteView rest, siz
   Append(out, k);
   while (out.size() < length) {
     Bytes next = Hmac(prf, key, {k, rest});
-    Wipe(k);
+    SecureWipe(&k);
     k = std::move(next);
     Append(out, k);
   }
-  Wipe(k);
+  SecureWipe(&k);
   // Zero the tail we drop before shrinking (the capacity is reserved, so the
   // buffer is not reallocated and no copy of the secret is left behind).
   std::fill(out.begin() + static_cast<ptrdiff_t>(length), out.end(), 0);
@@ -133,7 +129,7 @@ SecretBytes QuickModeKeymat(HashAlg prf, ByteView skeyid_d, ByteView g_qm, uint8
   const auto spi_be = BigEndian32(spi);
   Bytes seed = Concat({g_qm, ByteView(&protocol, 1), spi_be, ni_b, nr_b});
   SecretBytes keymat = Expand(prf, skeyid_d, seed, seed, length);
-  Wipe(seed);  // holds g(qm)^xy
+  SecureWipe(&seed);  // holds g(qm)^xy
   return keymat;
 }
 

@@ -1,0 +1,40 @@
+// libFuzzer target for the tunnel database (/etc/ike/tunnels.db): the
+// protobuf text-format parse, the semantic validator and the defaults, as
+// tmd, ikedb and isakmpd's ConfigPush see them (today in tmd_core:
+// tmd/core/database.cc and validate.cc; the link line is FUZZ_TUNNELDB_LIBS
+// in fuzz/CMakeLists.txt).
+//
+// Input: the file's text. Checks beyond "no crash": Parse succeeds exactly
+// when CheckText reports no problem, and a parsed database's lookups find
+// every object it holds by name, and the defaults are idempotent.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "tmd/core/database.h"
+
+using ike::tmd::Database;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto problems = Database::CheckText(text, "tunnels.db");
+  auto parsed = Database::Parse(text, "tunnels.db");
+  if (parsed.ok() != problems.empty()) abort();
+  if (!parsed.ok()) return 0;
+  const Database& db = *parsed;
+  ike::db::TunnelDatabase again = db.proto();
+  ike::tmd::ApplyDefaults(&again);
+  if (again.SerializeAsString() != db.proto().SerializeAsString()) abort();
+  for (const auto& t : db.proto().ike_tunnel()) {
+    if (db.FindIkeTunnel(t.name()) == nullptr) abort();
+    (void)db.IpsecTunnelsOf(t.name());
+  }
+  for (const auto& t : db.proto().ipsec_tunnel())
+    if (db.FindIpsecTunnel(t.name()) == nullptr) abort();
+  for (const auto& p : db.proto().ike_protection())
+    if (db.FindIkeProtection(p.name()) == nullptr) abort();
+  for (const auto& p : db.proto().ipsec_protection())
+    if (db.FindIpsecProtection(p.name()) == nullptr) abort();
+  return 0;
+}

@@ -102,8 +102,8 @@ class FakeKeyPair : public crypto::DhKeyPair {
   Result<SecretBytes> ComputeShared(ByteView peer) const override {
     if (std::all_of(peer.begin(), peer.end(), [](uint8_t b) { return b == 0; }))
       return Error{"invalid peer public value"};
-    const bool mine_first = std::lexicographical_compare(public_.begin(), public_.end(),
-                                                         peer.begin(), peer.end());
+    const bool mine_first =
+        std::lexicographical_compare(public_.begin(), public_.end(), peer.begin(), peer.end());
     Bytes both = mine_first ? public_ : Bytes(peer.begin(), peer.end());
     Append(both, mine_first ? peer : ByteView(public_));
     return SecretBytes(crypto::Hash(crypto::HashAlg::kSha256, both));
@@ -127,10 +127,14 @@ class FixedDhKeys : public DhKeySource {
 
 crypto::HashAlg PrfOf(db::IkeHash h) {
   switch (h) {
-    case db::SHA1: return crypto::HashAlg::kSha1;
-    case db::SHA2_384: return crypto::HashAlg::kSha384;
-    case db::SHA2_512: return crypto::HashAlg::kSha512;
-    default: return crypto::HashAlg::kSha256;
+    case db::SHA1:
+      return crypto::HashAlg::kSha1;
+    case db::SHA2_384:
+      return crypto::HashAlg::kSha384;
+    case db::SHA2_512:
+      return crypto::HashAlg::kSha512;
+    default:
+      return crypto::HashAlg::kSha256;
   }
 }
 
@@ -149,13 +153,11 @@ struct Host : PacketSink, EventSink, CredentialSource {
     sent.push_back({from, to, Bytes(packet.begin(), packet.end())});
     return true;
   }
-  void Emit(ipc::Envelope event) override {
-    phase2_established += event.has_phase2_established();
-  }
+  void Emit(ipc::Envelope event) override { phase2_established += event.has_phase2_established(); }
   void RequestSkeyid(const ipc::SkeyidRequest& r,
                      std::function<void(Result<SecretBytes>)> done) override {
-    SecretBytes s = keymat::SkeyidPsk(PrfOf(r.prf()), View(std::string(kPsk)), View(r.ni()),
-                                      View(r.nr()));
+    SecretBytes s =
+        keymat::SkeyidPsk(PrfOf(r.prf()), View(std::string(kPsk)), View(r.ni()), View(r.nr()));
     clock.Schedule(Duration(0), [done, s] { done(s); });
   }
 
@@ -192,10 +194,10 @@ struct Prefix {
   std::vector<Datagram> from_responder;  // MM2, MM4, MM6, QM2
   wire::Cookie icookie{}, rcookie{};
   SecretBytes skeyid_a, enc_key;
-  Bytes phase1_iv;        // for MM5
-  Bytes last_p1_block;    // last cipher block of MM6: phase 2 IVs start here
+  Bytes phase1_iv;      // for MM5
+  Bytes last_p1_block;  // last cipher block of MM6: phase 2 IVs start here
   uint32_t qm_message_id = 0;
-  Bytes qm3_iv;           // last cipher block of QM2
+  Bytes qm3_iv;                           // last cipher block of QM2
   std::vector<std::vector<Bytes>> seeds;  // per stage
 };
 
@@ -397,8 +399,7 @@ Bytes BuildDatagram(const Prefix& p, int stage, int mode, const uint8_t* in, Byt
   if (mode == 3) {
     // HASH(1) = prf(SKEYID_a, M-ID | rest) for Quick Mode 1 and Informational.
     Bytes hash = keymat::QuickModeHash1(kPrf, p.skeyid_a.view(), h.message_id, body);
-    plain = {uint8_t(h.next_payload), 0, uint8_t((4 + hash.size()) >> 8),
-             uint8_t(4 + hash.size())};
+    plain = {uint8_t(h.next_payload), 0, uint8_t((4 + hash.size()) >> 8), uint8_t(4 + hash.size())};
     Append(plain, hash);
     h.next_payload = wire::PayloadType::kHash;
   }
@@ -414,8 +415,8 @@ struct Harness {
 
 // What the fuzz datagram did, before the clock runs on.
 struct Effect {
-  size_t replies = 0;           // datagrams the responder sent in answer
-  int phase2_established = 0;   // IPsec SAs it completed
+  size_t replies = 0;          // datagrams the responder sent in answer
+  int phase2_established = 0;  // IPsec SAs it completed
   size_t isakmp_sas_before = 0, isakmp_sas_after = 0;
 };
 

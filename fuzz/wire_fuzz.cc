@@ -1,9 +1,10 @@
 // clang-format off
-// Build: clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. isakmpd/wire/fuzz/wire_fuzz.cc isakmpd/wire/*.cc common/bytes.cc -lcrypto -o wire_fuzz && ./wire_fuzz isakmpd/wire/fuzz/corpus
+// Alone (proves the codec links alone): clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. fuzz/wire_fuzz.cc isakmpd/wire/*.cc common/bytes.cc -lcrypto -o wire_fuzz && ./wire_fuzz fuzz/corpus/wire
 // clang-format on
 //
 // libFuzzer target for the ISAKMP codec (style.md rule 11). It links only the
-// codec (plus common/bytes.cc) and is not part of the CMake build. Input: a
+// codec (isakmpd_wire; built with FUZZ=ON, replayed by ctest fuzz.wire, see
+// docs/fuzzing.md). Input: a
 // whole ISAKMP message (RFC 2408 3.1). Checks, beyond "no crash": a message
 // that parses re-encodes to bytes that parse and re-encode identically, and
 // the validator and attribute decoders accept whatever the parser produced.

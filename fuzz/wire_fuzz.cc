@@ -3,11 +3,11 @@
 // clang-format on
 //
 // libFuzzer target for the ISAKMP codec (style.md rule 11). It links only the
-// codec (isakmpd_wire; built with FUZZ=ON, replayed by ctest fuzz.wire, see
-// docs/fuzzing.md). Input: a
-// whole ISAKMP message (RFC 2408 3.1). Checks, beyond "no crash": a message
-// that parses re-encodes to bytes that parse and re-encode identically, and
-// the validator and attribute decoders accept whatever the parser produced.
+// codec (isakmpd_wire; built with FUZZ=ON, its corpus replayed by ctest
+// fuzz.wire; docs/fuzzing.md). Input: a whole ISAKMP message (RFC 2408 3.1).
+// Checks, beyond "no crash": a message that parses re-encodes to bytes that
+// parse and re-encode identically, and the validator and attribute decoders
+// accept whatever the parser produced.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

@@ -6,7 +6,8 @@
 //
 // Input: the file's text. Checks beyond "no crash": Parse succeeds exactly
 // when CheckText reports no problem, and a parsed database's lookups find
-// every object it holds by name, and the defaults are idempotent.
+// every object it holds by name, the defaults are idempotent, and a valid
+// database survives the trip to isakmpd (serialize, parse).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -23,6 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parsed.ok() != problems.empty()) abort();
   if (!parsed.ok()) return 0;
   const Database& db = *parsed;
+  // tmd sends it to isakmpd (ConfigPush): it must parse there.
+  ike::db::TunnelDatabase pushed;
+  if (!pushed.ParseFromString(db.proto().SerializeAsString())) abort();
   ike::db::TunnelDatabase again = db.proto();
   ike::tmd::ApplyDefaults(&again);
   if (again.SerializeAsString() != db.proto().SerializeAsString()) abort();

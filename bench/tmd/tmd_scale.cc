@@ -29,6 +29,8 @@
 
 #include "common/log.h"
 #include "ikecmd/render.h"
+#include "tests/lib/fakes.h"
+#include "tests/lib/tmd_fakes.h"
 #include "tmd/core/tunnel_manager.h"
 
 namespace ike::tmd {
@@ -70,17 +72,12 @@ std::string DatabaseText(uint32_t n) {
   return t;
 }
 
-class FixedClock : public Clock {
- public:
-  TimePoint Now() const override { return TimePoint{}; }
-  uint64_t UnixNow() const override { return 1700000000; }
-};
+using testing::FixedClock;
 
 // Takes tmd's requests as wire bytes (the encoding is tmd's work, timed);
 // answers them outside the timed part.
-class FakeIsakmpd : public IsakmpdLink {
+class FakeIsakmpd : public testing::FakeIsakmpdLink {
  public:
-  bool connected() const override { return true; }
   void Send(const ipc::Envelope& e) override { requests.push_back(e.SerializeAsString()); }
 
   // isakmpd's answers to one request, as wire bytes.

@@ -1,4 +1,5 @@
-// Fakes for unit tests: a manual clock with timers, and seeded randomness.
+// Fakes for unit tests and benchmarks: a manual clock with timers, a clock
+// that never moves, and seeded randomness.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,13 @@ class FakeClock : public Clock, public Timers {
   TimerId next_id_ = 1;
   std::map<std::pair<int64_t, TimerId>, std::function<void()>> timers_;
   std::unordered_map<TimerId, int64_t> due_by_id_;
+};
+
+// A clock stopped at one instant, for code that only stamps times.
+class FixedClock : public Clock {
+ public:
+  TimePoint Now() const override { return TimePoint{}; }
+  uint64_t UnixNow() const override { return 1700000000; }
 };
 
 class SeededRandom : public crypto::Random {

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
@@ -241,11 +242,14 @@ TEST_CASE("Call gets a reply, times out, and explains a missing daemon") {
     PongServer pong(loop, dir.Socket("tmd"));
     REQUIRE(pong.server.Listen().ok());
     std::optional<Result<Envelope>> result;
-    std::thread caller([&] { result = Call(dir.Socket("tmd"), PingRequest(5), 2000ms); });
-    RunUntil(loop, [&] { return pong.messages == 1; });
-    // Let the reply go out before the caller is joined.
-    RunUntil(
-        loop, [] { return false; }, 100ms);
+    std::atomic<bool> finished = false;
+    std::thread caller([&] {
+      result = Call(dir.Socket("tmd"), PingRequest(5), 2000ms);
+      finished = true;
+    });
+    // The loop runs until the caller has its reply (or gave up), so the
+    // reply goes out however late the scheduler lets the loop run.
+    RunUntil(loop, [&] { return finished.load(); });
     caller.join();
     REQUIRE(result->ok());
     CHECK(result->value().request_id() == 5);
@@ -302,15 +306,16 @@ TEST_CASE("CallStream reads several replies to one request until the last") {
   request.mutable_list_request();
   std::vector<uint32_t> numbers;
   std::optional<Status> result;
+  std::atomic<bool> finished = false;
   std::thread caller([&] {
     result = CallStream(dir.Socket("tmd"), request, 2000ms, [&](Envelope& part) {
       numbers.push_back(part.list_reply().phase1(0).number());
       return part.list_reply().more();
     });
+    finished = true;
   });
-  RunUntil(loop, [&] { return requests == 1; });
-  RunUntil(
-      loop, [] { return false; }, 100ms);
+  RunUntil(loop, [&] { return finished.load(); });
+  CHECK(requests == 1);
   caller.join();
   REQUIRE(result->ok());
   CHECK(numbers == std::vector<uint32_t>{1, 2, 3});

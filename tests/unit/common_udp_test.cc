@@ -74,17 +74,18 @@ TEST_CASE("A packet handler may destroy its own socket") {
   CHECK(sock == nullptr);
 }
 
-TEST_CASE("UDP on ::1 when the host has IPv6") {
+// The daemons listen on :: (README), so a host without ::1 fails here, as
+// "BindAny: IPv6" below does, rather than passing silently.
+TEST_CASE("UDP on ::1") {
   EventLoop loop;
   std::string got;
   auto a = UdpSocket::Bind(loop, Loopback("::1"), [&](ByteView d, const Endpoint&) {
     got = ToString(d);
     loop.Stop();
   });
-  if (!a.ok()) {
-    WARN("skipped: " << a.error().message);
-    return;
-  }
+  INFO("binding ::1 (needs IPv6 on the loopback): " << (a.ok() ? std::string("ok")
+                                                               : a.error().message));
+  REQUIRE(a.ok());
   auto b = UdpSocket::Bind(loop, Loopback("::1"), [](ByteView, const Endpoint&) {});
   REQUIRE(b.ok());
   REQUIRE((*b)->SendTo(View(std::string("v6")), (*a)->local()).ok());

@@ -10,15 +10,12 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "tests/lib/hex.h"
 
 namespace ike::crypto {
 namespace {
 
-Bytes H(std::string_view hex) {
-  Bytes out;
-  REQUIRE(FromHex(hex, &out));
-  return out;
-}
+using testing::H;
 
 // Big-endian |value| + |delta| (delta may be negative), same length.
 Bytes AddSmall(Bytes value, int delta) {
@@ -228,7 +225,7 @@ double ThreadCpuMicros() {
 // Not an assertion: one side's DH cost, to compare with performance.md
 // (MODP2048 keygen + derive ~0.53 ms with 225-bit exponents, P-256 ~0.1 ms).
 // CPU time is printed too: wall time is meaningless when tests share the CPUs.
-TEST_CASE("DH timing (printed)", "[dh][timing]") {
+TEST_CASE("DH timing (printed)", "[dh][.timing]") {
   for (DhGroup group : {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
                         DhGroup::kEcp256, DhGroup::kEcp384}) {
     auto peer = MustGenerate(group);

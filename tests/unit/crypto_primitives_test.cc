@@ -7,15 +7,12 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "tests/lib/hex.h"
 
 namespace ike::crypto {
 namespace {
 
-Bytes H(std::string_view hex) {
-  Bytes out;
-  REQUIRE(FromHex(hex, &out));
-  return out;
-}
+using testing::H;
 
 TEST_CASE("hash and cipher tables", "[crypto]") {
   CHECK(HashLength(HashAlg::kSha1) == 20);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ikev1/keymat.h"
+#include "tests/lib/hex.h"
 
 namespace ike::keymat {
 namespace {
@@ -18,11 +19,7 @@ namespace {
 using crypto::CipherAlg;
 using crypto::HashAlg;
 
-Bytes H(std::string_view hex) {
-  Bytes out;
-  REQUIRE(FromHex(hex, &out));
-  return out;
-}
+using testing::H;
 
 // start, start+1, ... (mod 256).
 Bytes Seq(uint8_t start, size_t n) {

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "common/log.h"
+#include "tests/lib/fakes.h"
+#include "tests/lib/tmd_fakes.h"
 #include "tmd/core/tunnel_manager.h"
 #include "tunneldb/names.h"
 
@@ -30,25 +32,17 @@ std::string State(const ipc::Phase2Status& r) {
   return tunneldb::Phase2StateName(r.phase2_state());
 }
 
-class FixedClock : public Clock {
- public:
-  TimePoint Now() const override { return TimePoint{}; }
-  uint64_t UnixNow() const override { return 1700000000; }
-};
+using testing::FixedClock;
 
-// Records what tmd sends to isakmpd.
-class FakeIsakmpd : public IsakmpdLink {
+// Records what tmd sends to isakmpd; Take() pops the oldest.
+class FakeIsakmpd : public testing::FakeIsakmpdLink {
  public:
-  bool connected() const override { return up; }
-  void Send(const ipc::Envelope& e) override { sent.push_back(e); }
   ipc::Envelope Take() {
     REQUIRE_FALSE(sent.empty());
     ipc::Envelope e = sent.front();
     sent.erase(sent.begin());
     return e;
   }
-  bool up = true;
-  std::vector<ipc::Envelope> sent;
 };
 
 // Three definitions: two ipsec tunnels over phase 1 "ab", one over "ac".

@@ -1,5 +1,6 @@
 // Tunnel database: parse errors with line numbers, semantic errors naming the
 // object and field, defaults, and the shipped example.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <string>
@@ -177,6 +178,17 @@ TEST_CASE("all errors are listed by CheckText, the first by Parse") {
   CHECK(Database::CheckText(text, kFile).size() == 2);
   CHECK(FirstError(text).find("(and 1 more)") != std::string::npos);
   CHECK(Database::CheckText(Valid(), kFile).empty());
+}
+
+// The text format takes "\377", but proto3 refuses such a string on parse,
+// so isakmpd would refuse the ConfigPush (found by fuzz/tunneldb_fuzz.cc).
+TEST_CASE("a string that is not UTF-8 is an error naming the field") {
+  const std::string text = Replace(Valid(), "name: \"p1\"", "name: \"p\\377\"");
+  const auto problems = Database::CheckText(text, kFile);
+  CHECK(std::count(problems.begin(), problems.end(),
+                   std::string(kFile) + ": ike_protection[0].name: not valid UTF-8") == 1);
+  const std::string utf8 = Replace(Valid(), "name: \"nets\"", "name: \"n\303\251ts\"");
+  CHECK(Database::Parse(utf8, kFile).ok());
 }
 
 TEST_CASE("missing file names the path") {

@@ -2,7 +2,7 @@
 // length and count fields, malformed SA nesting (RFC 2408 3.4-3.6, 4.2),
 // seeded random bytes and seeded mutations of valid messages. Every input
 // must give a ParseError or a message that re-encodes stably; none may crash
-// (run this under -fsanitize=address,undefined).
+// (scripts/test runs it under ASan + UBSan too: build-asan, -DSANITIZE=ON).
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>

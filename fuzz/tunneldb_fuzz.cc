@@ -26,7 +26,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ike::db::TunnelDatabase pushed;
   if (!pushed.ParseFromString(db.proto().SerializeAsString())) abort();
   ike::db::TunnelDatabase again = db.proto();
-  ike::tmd::ApplyDefaults(&again);
+  ike::tunneldb::ApplyDefaults(&again);
   if (again.SerializeAsString() != db.proto().SerializeAsString()) abort();
   for (const auto& t : db.proto().ike_tunnel()) {
     if (db.FindIkeTunnel(t.name()) == nullptr) abort();

@@ -8,9 +8,9 @@
 #include <string>
 
 #include "common/address.h"
+#include "ikev1/keymat.h"
 #include "isakmpd/exchange/steps.h"
 #include "isakmpd/exchange/suite.h"
-#include "ikev1/keymat.h"
 #include "isakmpd/wire/wire.h"
 
 namespace ike::isakmpd {

@@ -22,8 +22,8 @@ ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", get
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
   spi_client_ = std::make_unique<SpiClient>(
       [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
-  manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
-                                                       &dh_pool_, spi_client_.get()});
+  manager_ = std::make_unique<SaManager>(
+      SaManagerDeps{&loop_, &loop_, &random_, this, this, this, &dh_pool_, spi_client_.get()});
   BuildDispatch();
 }
 

@@ -12,9 +12,9 @@
 #include <deque>
 #include <functional>
 
+#include "ikev1/keymat.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/suite.h"
-#include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "tests/lib/fakes.h"
 

@@ -10,7 +10,8 @@
 namespace ike::isakmpd {
 namespace {
 
-// Waits (up to 60 s: a loaded CI machine, not a timing check) until |pool| holds |n| ready pairs of |group|.
+// Waits (up to 60 s: a loaded CI machine, not a timing check) until |pool| holds |n| ready pairs of
+// |group|.
 bool WaitReady(DhKeyPool& pool, crypto::DhGroup group, size_t n) {
   for (int i = 0; i < 6000 && pool.ready(group) < n; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

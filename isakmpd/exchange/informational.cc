@@ -127,7 +127,16 @@ Actions Evaluate(const Phase1Context& p1, bool authenticated,
     if (!authenticated) {
       out.ignored_unprotected_deletes += d->spis.size() ? d->spis.size() : 1;
     } else if (d->protocol == uint8_t(wire::ProtocolId::kIsakmp)) {
-      out.delete_phase1 = true;
+      // RFC 2408 3.15: the SPI of an ISAKMP SA is its cookie pair. A Delete
+      // naming another SA's cookies must not delete the one it came on.
+      Bytes ours(p1.icookie.begin(), p1.icookie.end());
+      ours.insert(ours.end(), p1.rcookie.begin(), p1.rcookie.end());
+      for (const auto& spi : d->spis) {
+        if (spi == ours)
+          out.delete_phase1 = true;
+        else
+          ++out.foreign_isakmp_deletes;
+      }
     } else if (d->protocol == uint8_t(wire::ProtocolId::kIpsecEsp)) {
       for (const auto& spi : d->spis) out.delete_esp_spis.push_back(SpiFromBytes(spi));
     }

@@ -93,6 +93,10 @@ void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& a
               "ignored an unprotected Delete (RFC 2409 5.7: it needs HASH(1))");
     sa.logged_unprotected_delete = true;
   }
+  if (actions.foreign_isakmp_deletes)
+    LogLine(LogLevel::kEvents, sa,
+            "ignored a Delete for " + std::to_string(actions.foreign_isakmp_deletes) +
+                " ISAKMP SA(s) other than this one (its SPI is not our cookie pair)");
   if (actions.fail_phase1) return FailPhase1(sa, *actions.fail_phase1);
   if (actions.fail_quick_modes) FailPendingQuickModes(sa, *actions.fail_quick_modes);
   if (!actions.delete_esp_spis.empty()) DeleteEspByPeer(sa, actions.delete_esp_spis);

@@ -196,7 +196,8 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
                             "authentication failed: message " +
                                 std::string(wire::MessageKindName(*kind)) + " from " +
                                 sa.remote.address.ToString() +
-                                " does not decrypt (the pre-shared keys differ)",
+                                " does not decrypt (" + *error +
+                                "; the pre-shared keys differ)",
                             wire::NotifyType::kAuthenticationFailed));
   }
   auto& msg = std::get<Opened>(opened);

@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/quick_mode.h"
 #include "isakmpd/sa/message_ids.h"
 #include "tests/lib/fakes.h"
@@ -141,6 +142,36 @@ TEST_CASE("Quick Mode 2: wider or other IDs fail with INVALID-ID-INFORMATION", "
   auto other = q.Run("198.51.100.0/24", "192.0.2.0/24");
   REQUIRE(other.failure);
   CHECK(other.failure->code == ipc::INVALID_ID);
+}
+
+}  // namespace
+}  // namespace ike::isakmpd
+
+namespace ike::isakmpd {
+namespace {
+
+// RFC 2408 3.15: an ISAKMP Delete names the SA by its cookie pair. One that
+// names other cookies deleted the SA it arrived on (found by the hostile
+// suite's delete_isakmp_unknown_cookies).
+TEST_CASE("an authenticated ISAKMP Delete deletes only the SA its cookies name", "[exchange]") {
+  Phase1Context p1;
+  p1.icookie = {1, 2, 3, 4, 5, 6, 7, 8};
+  p1.rcookie = {9, 10, 11, 12, 13, 14, 15, 16};
+  wire::DeletePayload d;
+  d.protocol = static_cast<uint8_t>(wire::ProtocolId::kIsakmp);
+  d.spi_size = 16;
+  Bytes other(16, 0xee);
+  d.spis.push_back(other);
+  auto foreign = informational::Evaluate(p1, true, {wire::MakePayload(d)});
+  CHECK_FALSE(foreign.delete_phase1);
+  CHECK(foreign.foreign_isakmp_deletes == 1);
+
+  Bytes ours(p1.icookie.begin(), p1.icookie.end());
+  ours.insert(ours.end(), p1.rcookie.begin(), p1.rcookie.end());
+  d.spis.push_back(ours);
+  auto mine = informational::Evaluate(p1, true, {wire::MakePayload(d)});
+  CHECK(mine.delete_phase1);
+  CHECK(mine.foreign_isakmp_deletes == 1);
 }
 
 }  // namespace

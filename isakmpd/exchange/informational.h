@@ -42,8 +42,8 @@ struct Actions {
   // cookies can send it, so it only gets logged (once) and remembered as
   // the likely reason if the exchange later times out.
   std::optional<uint16_t> ignored_notify;
-  bool delete_phase1 = false;  // an ISAKMP Delete naming this SA's cookies
-  size_t foreign_isakmp_deletes = 0;  // ISAKMP Deletes naming other cookies: logged
+  bool delete_phase1 = false;             // an ISAKMP Delete naming this SA's cookies
+  size_t foreign_isakmp_deletes = 0;      // ISAKMP Deletes naming other cookies: logged
   std::vector<uint32_t> delete_esp_spis;  // the peer's inbound SPIs: our outbound
   size_t ignored_unprotected_deletes = 0;
 };

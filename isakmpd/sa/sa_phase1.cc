@@ -195,8 +195,7 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
         Phase1Outcome::Fail(ipc::AUTHENTICATION_FAILED,
                             "authentication failed: message " +
                                 std::string(wire::MessageKindName(*kind)) + " from " +
-                                sa.remote.address.ToString() +
-                                " does not decrypt (" + *error +
+                                sa.remote.address.ToString() + " does not decrypt (" + *error +
                                 "; the pre-shared keys differ)",
                             wire::NotifyType::kAuthenticationFailed));
   }

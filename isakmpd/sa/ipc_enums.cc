@@ -1,6 +1,8 @@
 // Engine values to IPC enums (ipc_enums.h).
 #include "isakmpd/sa/ipc_enums.h"
 
+#include "isakmpd/exchange/main_mode.h"
+
 namespace ike::isakmpd {
 
 ipc::Role ToIpc(Role role) { return role == Role::kInitiator ? ipc::INITIATOR : ipc::RESPONDER; }
@@ -45,27 +47,10 @@ ipc::Phase2State ToIpc(QuickModeStep step) {
 }
 
 uint32_t MessageNumber(MainModeStep step) {
-  switch (step) {
-    case MainModeStep::kInit:
-      return 0;
-    case MainModeStep::kSaSent:
-      return 1;
-    case MainModeStep::kSaAnswered:
-      return 2;
-    case MainModeStep::kKeSent:
-      return 3;
-    case MainModeStep::kAwaitSkeyid:  // I: got 4 | R: got 3, sent 4
-    case MainModeStep::kKeAnswered:
-      return 4;
-    case MainModeStep::kAuthSent:
-      return 5;
-    case MainModeStep::kDone:
-      return 6;
-    case MainModeStep::kFailed:
-    case MainModeStep::kDeleted:
-      break;
-  }
-  return 0;
+  // The responder reaches kKeAnswered after sending message 4; every other
+  // step is named after the message sent on entering it (main_mode.h).
+  if (step == MainModeStep::kKeAnswered) return 4;
+  return static_cast<uint32_t>(main_mode::MessageSentIn(step));
 }
 
 uint32_t MessageNumber(QuickModeStep step) {

@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "isakmpd/exchange/state_names.h"
+#include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/transitions.h"
+#include "tunneldb/names.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -153,6 +155,43 @@ TEST_CASE("Quick Mode transitions: exactly the table is legal", "[states]") {
   }
   for (Q live : {Q::kAwaitSpi, Q::kHashSaNonceSent, Q::kKeyed})
     CHECK(LegalTransition(live, Q::kFailed, I));
+}
+
+}  // namespace
+}  // namespace ike::isakmpd
+
+namespace ike::isakmpd {
+namespace {
+
+// The state each step reports to tmd (sa/ipc_enums) is the IBM state of the
+// one names table, for every step a role can take (tmd and ike print it).
+TEST_CASE("the IPC state of every step is its IBM name", "[states]") {
+  for (Role role : {Role::kInitiator, Role::kResponder}) {
+    for (int i = 0; i < kMainModeStepCount; ++i) {
+      const auto step = static_cast<MainModeStep>(i);
+      const StateNames names = MainModeNames(step, role);
+      if (std::string(names.ibm) == "?" || step == MainModeStep::kFailed ||
+          step == MainModeStep::kDeleted)
+        continue;  // a step this role never takes, or an end (own events)
+      INFO(MainModeStepName(step) << " " << RoleName(role));
+      CHECK(tunneldb::Phase1StateName(ToIpc(step)) == names.ibm);
+    }
+    for (int i = 0; i < kQuickModeStepCount; ++i) {
+      const auto step = static_cast<QuickModeStep>(i);
+      const StateNames names = QuickModeNames(step, role);
+      if (std::string(names.ibm) == "?" || step == QuickModeStep::kFailed ||
+          step == QuickModeStep::kDeleted)
+        continue;
+      INFO(QuickModeStepName(step) << " " << RoleName(role));
+      CHECK(tunneldb::Phase2StateName(ToIpc(step)) == names.ibm);
+    }
+  }
+  // Message numbers reached: Main Mode 1..6, Quick Mode 1..3.
+  CHECK(MessageNumber(MainModeStep::kSaSent) == 1);
+  CHECK(MessageNumber(MainModeStep::kKeAnswered) == 4);
+  CHECK(MessageNumber(MainModeStep::kDone) == 6);
+  CHECK(MessageNumber(QuickModeStep::kKeyed) == 2);
+  CHECK(MessageNumber(QuickModeStep::kDone) == 3);
 }
 
 }  // namespace

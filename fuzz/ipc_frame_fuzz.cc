@@ -72,8 +72,8 @@ extern "C" int FuzzWriteSeeds(const char* dir) {
   const char* kEnvelopes[] = {
       "version: 1 request_id: 7 ping {}",
       "version: 1 request_id: 8 error { code: BAD_FRAME reason: \"x\" }",
-      "version: 1 phase1_request { tunnel: 3 definition { name: \"t1\" "
-      "local_address: \"192.0.2.1\" remote_address: \"192.0.2.2\" } }",
+      ("version: 1 phase1_request { tunnel: 3 definition { name: \"t1\" "
+       "local_address: \"192.0.2.1\" remote_address: \"192.0.2.2\" } }"),
       "version: 1 skeyid_request { prf: SHA2_256 ni: \"0123456789abcdef\" nr: \"fedcba98\" }",
       "version: 1 state_change { }",
       "version: 2 ping {}",

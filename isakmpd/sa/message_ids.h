@@ -6,10 +6,10 @@
 // instead of being answered with fresh SAs.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <unordered_set>
+#include <vector>
 
 #include "common/crypto.h"
 
@@ -25,16 +25,23 @@ class MessageIdTable {
   bool Register(uint32_t id);
   // The exchange ended (done, failed or removed): the id becomes recent.
   void Finish(uint32_t id);
-  bool IsLive(uint32_t id) const { return live_.count(id) != 0; }
-  bool IsRecent(uint32_t id) const { return recent_set_.count(id) != 0; }
+  bool IsLive(uint32_t id) const { return Contains(live_, id); }
+  bool IsRecent(uint32_t id) const { return Contains(recent_, id); }
   size_t live_count() const { return live_.size(); }
 
  private:
+  // Plain vectors searched linearly: a handful of live exchanges and at most
+  // kRecentLimit recent ids per SA, so a search is cheaper than hashing, and
+  // an SA with one finished Quick Mode costs a few bytes instead of the
+  // buckets and blocks of hash sets and a deque (memory per tunnel, issue 3).
+  static bool Contains(const std::vector<uint32_t>& v, uint32_t id) {
+    return std::find(v.begin(), v.end(), id) != v.end();
+  }
   void Remember(uint32_t id);
 
-  std::unordered_set<uint32_t> live_;
-  std::deque<uint32_t> recent_;  // oldest first, at most kRecentLimit
-  std::unordered_set<uint32_t> recent_set_;
+  std::vector<uint32_t> live_;
+  std::vector<uint32_t> recent_;  // a ring once full: next_recent_ is the oldest
+  size_t next_recent_ = 0;
 };
 
 }  // namespace ike::isakmpd

@@ -16,26 +16,15 @@
 
 #include "common/event_loop.h"
 #include "common/ipc.h"
+#include "tests/lib/ipc_frames.h"
 
 namespace ike::ipc {
 namespace {
 
 using namespace std::chrono_literals;
 
-Envelope PingRequest(uint64_t id) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(id);
-  e.mutable_ping();
-  return e;
-}
-
-std::string RawFrame(const std::string& body) {
-  uint32_t n = static_cast<uint32_t>(body.size());
-  std::string frame = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                       static_cast<char>(n >> 8), static_cast<char>(n)};
-  return frame + body;
-}
+using testing::PingRequest;
+using testing::RawFrame;
 
 // A fresh run directory (not yet created) under a private temp dir.
 struct TempRunDir {

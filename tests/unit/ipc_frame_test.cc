@@ -6,23 +6,13 @@
 #include <cstdlib>
 #include <string>
 
+#include "tests/lib/ipc_frames.h"
+
 namespace ike::ipc {
 namespace {
 
-Envelope PingRequest(uint64_t id) {
-  Envelope e;
-  e.set_version(kProtocolVersion);
-  e.set_request_id(id);
-  e.mutable_ping();
-  return e;
-}
-
-std::string RawFrame(const std::string& body) {
-  uint32_t n = static_cast<uint32_t>(body.size());
-  std::string frame = {static_cast<char>(n >> 24), static_cast<char>(n >> 16),
-                       static_cast<char>(n >> 8), static_cast<char>(n)};
-  return frame + body;
-}
+using testing::PingRequest;
+using testing::RawFrame;
 
 TEST_CASE("FrameDecoder handles a frame arriving byte by byte") {
   std::string frame = EncodeFrame(PingRequest(42));

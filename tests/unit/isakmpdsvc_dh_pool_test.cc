@@ -19,7 +19,11 @@ bool WaitReady(DhKeyPool& pool, crypto::DhGroup group, size_t n) {
 }
 
 TEST_CASE("DH key pool hands out distinct, working key pairs", "[dh]") {
-  DhKeyPool pool(4);
+  // Low water at the target: every Take below 4 starts a refill, so the pool
+  // is sure to hold 2 again below. (With the default low water of 1, 12 Takes
+  // could leave 1 pair and no refill, and the wait below never ended: the
+  // flake that failed CI on 2026-12-02.)
+  DhKeyPool pool(4, 4);
   std::set<Bytes> seen;
   for (int i = 0; i < 12; ++i) {
     auto a = pool.Take(crypto::DhGroup::kEcp256);
@@ -66,7 +70,10 @@ TEST_CASE("DH key pool wakes its worker only below the low-water mark", "[dh]") 
   // worker clears |refilling| only at the target, under the lock).
   REQUIRE(pool.Take(g).ok());
   CHECK(pool.wakeups() == 2);
-  REQUIRE(WaitReady(pool, g, 8));
+  // Refilled to 8 before that Take (7 now, above low water, no refill) or
+  // after it (8): at least 7 either way. Waiting for 8 hung when the worker
+  // had won the race.
+  REQUIRE(WaitReady(pool, g, 7));
 }
 
 TEST_CASE("DH key pool still serves when empty (generates inline)", "[dh]") {

@@ -214,3 +214,55 @@ std::optional<int> MaskPrefixLength(ByteView mask) {
 }
 
 }  // namespace ike
+
+namespace ike {
+namespace {
+
+// Addresses as 128-bit integers: IPv4 in the low 32 bits.
+using U128 = unsigned __int128;
+
+U128 ToInteger(const IpAddress& a) {
+  U128 v = 0;
+  for (size_t i = 0; i < a.size(); ++i) v = (v << 8) | a.octets[i];
+  return v;
+}
+
+IpAddress FromInteger(U128 v, int family) {
+  IpAddress a;
+  a.family = family;
+  for (size_t i = a.size(); i-- > 0;) {
+    a.octets[i] = static_cast<uint8_t>(v);
+    v >>= 8;
+  }
+  return a;
+}
+
+}  // namespace
+
+std::string Prefix::ToString() const { return network.ToString() + "/" + std::to_string(length); }
+
+std::vector<Prefix> PrefixesOf(const AddressRange& range) {
+  std::vector<Prefix> out;
+  const IpAddress& a = range.first;
+  if (a.family != range.last.family || a.size() == 0 || range.last < a) return out;
+  const int bits = static_cast<int>(a.size() * 8);
+  U128 first = ToInteger(a);
+  const U128 last = ToInteger(range.last);
+  while (true) {
+    // The largest block that starts at |first| (aligned) and ends by |last|.
+    int host_bits = 0;
+    while (host_bits < bits) {
+      const U128 mask = host_bits + 1 == 128 ? ~U128{0} : (U128{1} << (host_bits + 1)) - 1;
+      if ((first & mask) != 0 || first + mask > last) break;
+      ++host_bits;
+    }
+    out.push_back({FromInteger(first, a.family), bits - host_bits});
+    if (host_bits == bits) break;  // the whole address space
+    const U128 block_last = first + ((U128{1} << host_bits) - 1);
+    if (block_last >= last) break;
+    first = block_last + 1;
+  }
+  return out;
+}
+
+}  // namespace ike

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/bytes.h"
 #include "common/result.h"
@@ -56,6 +57,20 @@ struct AddressRange {
   bool Contains(const AddressRange& inner) const;
   bool operator==(const AddressRange& o) const = default;
 };
+
+// A CIDR block: |network| with the host bits zero, and its prefix length.
+struct Prefix {
+  IpAddress network;
+  int length = 0;
+  std::string ToString() const;  // "198.51.100.0/24"
+  bool operator==(const Prefix& o) const = default;
+};
+
+// The fewest CIDR blocks that cover |range| exactly, in address order: one
+// for a subnet, up to 2 * bits - 2 for an arbitrary span (AIX filter rules
+// allow ranges; the kernel's XFRM selectors take prefixes only). Empty if
+// the range is malformed (families differ, first > last).
+std::vector<Prefix> PrefixesOf(const AddressRange& range);
 
 // The prefix length a netmask stands for ("255.255.255.0" -> 24), or nullopt
 // if its one-bits are not contiguous from the left ("255.0.255.0"): a subnet

@@ -1,6 +1,8 @@
 #include "common/udp.h"
 
 #include <netinet/in.h>
+// After netinet/in.h: the kernel header then leaves glibc's IPv6 types alone.
+#include <linux/xfrm.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +48,31 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::BindAny(EventLoop& loop, const End
   return sock;
 }
 
+namespace {
+
+// IKE's own datagrams must never go through (or be dropped for want of) the
+// IPsec SAs they negotiate: a tunnel whose selectors cover the gateways'
+// addresses would otherwise swallow the next Main Mode. A per-socket XFRM
+// policy that allows everything in and out takes precedence over the
+// kernel's policy database (what strongSwan and OpenBSD isakmpd do too).
+// Needs CAP_NET_ADMIN; without it (tests as a user) there is no tunnel
+// either.
+void BypassIpsec(int fd, int family) {
+  for (uint8_t dir : {XFRM_POLICY_IN, XFRM_POLICY_OUT}) {
+    xfrm_userpolicy_info policy{};
+    policy.action = XFRM_POLICY_ALLOW;
+    policy.sel.family = static_cast<uint16_t>(family);
+    policy.dir = dir;
+    if (family == AF_INET6) {
+      setsockopt(fd, IPPROTO_IPV6, IPV6_XFRM_POLICY, &policy, sizeof policy);
+    } else {
+      setsockopt(fd, IPPROTO_IP, IP_XFRM_POLICY, &policy, sizeof policy);
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(EventLoop& loop, const Endpoint& local,
                                                    PacketHandler on_packet) {
   sockaddr_storage addr;
@@ -65,6 +92,7 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(EventLoop& loop, const Endpoi
   // IPv4 addresses separately.
   if (local.address.family == AF_INET6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+  BypassIpsec(fd, local.address.family);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     int err = errno;
     close(fd);

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/memory.h"
 #include "tmd/service/tmd_service.h"
+#include "tmd/xfrm/xfrm_kernel.h"
 
 namespace {
 
@@ -21,6 +22,22 @@ int Fatal(const std::string& line) {
   std::fprintf(stderr, "tmd: %s\n", line.c_str());
   LOG_ERROR("%s", line.c_str());
   return 1;
+}
+
+// The backend settings.kernel_backend names (XFRM unless STATE_ONLY).
+ike::Result<std::unique_ptr<ike::tmd::KernelBackend>> OpenKernel(ike::db::KernelBackend kind) {
+  using namespace ike;
+  if (kind == db::STATE_ONLY) {
+    LOG_EVENT("kernel backend: state-only (SAs and policies kept in tmd; no traffic protected)");
+    return std::unique_ptr<tmd::KernelBackend>(std::make_unique<tmd::StateOnlyKernel>());
+  }
+  auto xfrm = tmd::XfrmKernel::Open();
+  if (!xfrm.ok()) {
+    return Error{"kernel backend XFRM: " + xfrm.error().message +
+                 " (settings { kernel_backend: STATE_ONLY } in tunnels.db runs without it)"};
+  }
+  LOG_EVENT("kernel backend: XFRM (Linux tunnel cache and policies over netlink)");
+  return std::unique_ptr<tmd::KernelBackend>(std::move(xfrm.value()));
 }
 
 }  // namespace
@@ -37,11 +54,14 @@ int main(int argc, char** argv) {
   const int phase2_defs = database->proto().ipsec_tunnel_size();
   ipc::ApplyLogLevel(level);
 
+  auto kernel = OpenKernel(database->proto().settings().kernel_backend());
+  if (!kernel.ok()) return Fatal(kernel.error().message);
+
   EventLoop loop;
   ReturnFreedMemory();  // what parsing the text format left behind
   tmd::TmdService service(loop, ipc::SocketPath("tmd"), path,
                           std::make_shared<const tmd::Database>(std::move(database.value())),
-                          std::make_unique<tmd::StateOnlyKernel>());
+                          std::move(kernel.value()));
   Status listening = service.Start();
   if (!listening.ok()) return Fatal(listening.error().message);
   loop.OnSignal(SIGTERM, [&] {

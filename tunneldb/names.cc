@@ -50,6 +50,12 @@ constexpr std::pair<db::IkeMode, const char*> kIkeMode[] = {
     {db::AGGRESSIVE, "Aggressive"},
 };
 
+constexpr std::pair<db::KernelBackend, const char*> kKernelBackend[] = {
+    {db::KERNEL_BACKEND_UNSPECIFIED, "xfrm"},
+    {db::XFRM, "xfrm"},
+    {db::STATE_ONLY, "state-only"},
+};
+
 constexpr std::pair<ipc::TunnelStatus, const char*> kTunnelStatus[] = {
     {ipc::TUNNEL_STATUS_UNSPECIFIED, ""},
     {ipc::NEGOTIATING, "Negotiating"},
@@ -117,6 +123,7 @@ std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits) {
 }
 std::string EspIntegrityName(db::EspIntegrity i) { return Lookup(kEspIntegrity, i); }
 std::string IkeModeName(db::IkeMode m) { return Lookup(kIkeMode, m); }
+std::string KernelBackendName(db::KernelBackend k) { return Lookup(kKernelBackend, k); }
 
 std::string TunnelStatusName(ipc::TunnelStatus s) { return Lookup(kTunnelStatus, s); }
 std::string Phase1StateName(ipc::Phase1State s) { return Lookup(kPhase1State, s); }

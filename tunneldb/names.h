@@ -28,6 +28,8 @@ std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits);
 std::string EspIntegrityName(db::EspIntegrity i);
 // "Main", "Aggressive"; unspecified is Main (the default mode).
 std::string IkeModeName(db::IkeMode m);
+// "xfrm" (also for unspecified, the default), "state-only".
+std::string KernelBackendName(db::KernelBackend k);
 
 // The IPC enums (proto/ike.proto) as ike cmd=list and the logs print them.
 // UNSPECIFIED is "" (ike prints "-").

@@ -45,7 +45,9 @@ class SpiAllocator {
  public:
   virtual ~SpiAllocator() = default;
   // |protocol|: the IPsec protocol id (3 = ESP, RFC 2407 4.4.1).
-  virtual void Allocate(const IpAddress& local, uint8_t protocol,
+  // |local| is the inbound SA's destination, |remote| its source (the
+  // peer): XFRM_MSG_ALLOCSPI keys its larval SA by both.
+  virtual void Allocate(const IpAddress& local, const IpAddress& remote, uint8_t protocol,
                         std::function<void(std::optional<uint32_t>)> done) = 0;
 };
 

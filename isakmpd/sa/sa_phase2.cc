@@ -117,7 +117,7 @@ void SaManager::RequestSpi(IsakmpSa& p1, IpsecSa& child) {
                        std::nullopt});
   });
   if (!deps_.spis) return OnSpi(handle, InProcessSpi());
-  deps_.spis->Allocate(p1.local.address, kProtoEsp,
+  deps_.spis->Allocate(p1.local.address, p1.remote.address, kProtoEsp,
                        [this, handle](std::optional<uint32_t> spi) { OnSpi(handle, spi); });
 }
 

@@ -15,7 +15,7 @@ SpiClient::~SpiClient() {
   for (const auto& [id, p] : pending_) timers_.Cancel(p.timer);
 }
 
-void SpiClient::Allocate(const IpAddress& local, uint8_t protocol,
+void SpiClient::Allocate(const IpAddress& local, const IpAddress& remote, uint8_t protocol,
                          std::function<void(std::optional<uint32_t>)> done) {
   const uint64_t id = next_id_++;
   ipc::Envelope e;
@@ -23,6 +23,7 @@ void SpiClient::Allocate(const IpAddress& local, uint8_t protocol,
   e.set_request_id(id);
   ipc::AllocateSpi* r = e.mutable_allocate_spi();
   r->set_local_address(local.ToString());
+  r->set_remote_address(remote.ToString());
   r->set_protocol(static_cast<ipc::IpsecProtocol>(protocol));
   Pending& p = pending_[id];
   p.done = std::move(done);

@@ -37,7 +37,7 @@ class SpiClient : public SpiAllocator {
   // ESP). |done| runs exactly once, later (never inside Allocate): with the
   // SPI, or with nullopt on an Error reply, a timeout, a lost connection or
   // when tmd is not connected.
-  void Allocate(const IpAddress& local, uint8_t protocol,
+  void Allocate(const IpAddress& local, const IpAddress& remote, uint8_t protocol,
                 std::function<void(std::optional<uint32_t>)> done) override;
 
   // Every AllocateSpiReply and Error isakmpd receives from tmd: true when it

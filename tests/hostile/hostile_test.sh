@@ -54,6 +54,7 @@ settings {
   log_level: INFORMATION
   retransmit_interval_ms: 500
   retransmit_tries: 3
+  kernel_backend: STATE_ONLY  # the host kernel has no ESP
 }
 ike_protection {
   name: "p1"

@@ -6,6 +6,8 @@
 #              esp=ESP_AES_CBC|ESP_3DES  integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
 #              lnet=<local selector addr>  rnet=<remote selector addr or a.b.c.d/len>
 #              retransmit_ms=N tries=N log=EVENTS|INFORMATION|DEBUG
+#              kernel=XFRM|STATE_ONLY (default: XFRM inside user-mode Linux, where the
+#              kernel has ESP; STATE_ONLY on the host, whose kernel has none)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -42,6 +44,8 @@ ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
+  local kernel=STATE_ONLY
+  [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
   rnet=${HOST_NET[$peer]}
@@ -59,6 +63,7 @@ ike_write_db() {
       retransmit_ms=*) retransmit_ms=${kv#*=} ;;
       tries=*) tries=${kv#*=} ;;
       log=*) log=${kv#*=} ;;
+      kernel=*) kernel=${kv#*=} ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
@@ -76,6 +81,7 @@ settings {
   log_level: $log
   retransmit_interval_ms: $retransmit_ms
   retransmit_tries: $tries$listen
+  kernel_backend: $kernel
 }
 ike_protection {
   name: "p1-lab"

@@ -151,5 +151,31 @@ TEST_CASE("MaskPrefixLength accepts contiguous netmasks only") {
   CHECK_FALSE(MaskPrefixLength(v6).has_value());
 }
 
+TEST_CASE("PrefixesOf covers a range exactly with the fewest CIDR blocks") {
+  auto prefixes = [](const char* text) {
+    std::string out;
+    for (const Prefix& p : PrefixesOf(*AddressRange::Parse(text))) {
+      out += (out.empty() ? "" : " ") + p.ToString();
+    }
+    return out;
+  };
+  CHECK(prefixes("198.51.100.0/24") == "198.51.100.0/24");
+  CHECK(prefixes("192.0.2.7") == "192.0.2.7/32");
+  CHECK(prefixes("192.0.2.1-192.0.2.9") == "192.0.2.1/32 192.0.2.2/31 192.0.2.4/30 192.0.2.8/31");
+  CHECK(prefixes("192.0.2.0-192.0.2.255") == "192.0.2.0/24");
+  CHECK(prefixes("0.0.0.0/0") == "0.0.0.0/0");
+  CHECK(prefixes("0.0.0.1-255.255.255.255").size() > 0);
+  CHECK(PrefixesOf(*AddressRange::Parse("0.0.0.1-255.255.255.254")).size() == 62);
+  CHECK(prefixes("::/0") == "::/0");
+  CHECK(prefixes("2001:db8::1-2001:db8::3") == "2001:db8::1/128 2001:db8::2/127");
+  CHECK(PrefixesOf(*AddressRange::Parse("::1-ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe")).size() ==
+        254);
+  // Malformed ranges: nothing, not a guess.
+  AddressRange backwards{Ip("192.0.2.9"), Ip("192.0.2.1")};
+  CHECK(PrefixesOf(backwards).empty());
+  AddressRange mixed{Ip("192.0.2.1"), Ip("2001:db8::1")};
+  CHECK(PrefixesOf(mixed).empty());
+}
+
 }  // namespace
 }  // namespace ike

@@ -14,13 +14,13 @@ using testing::Pair;
 // Keeps every request; the test answers them when it likes.
 struct FakeSpis : SpiAllocator {
   struct Request {
-    IpAddress local;
+    IpAddress local, remote;
     uint8_t protocol;
     std::function<void(std::optional<uint32_t>)> done;
   };
-  void Allocate(const IpAddress& local, uint8_t protocol,
+  void Allocate(const IpAddress& local, const IpAddress& remote, uint8_t protocol,
                 std::function<void(std::optional<uint32_t>)> done) override {
-    requests.push_back({local, protocol, std::move(done)});
+    requests.push_back({local, remote, protocol, std::move(done)});
   }
   std::vector<Request> requests;
 };
@@ -40,8 +40,9 @@ TEST_CASE("the responder waits for its SPI, then answers with it", "[spi]") {
   net.Run();  // HDR*, HASH(1), SA, Ni, KE, IDci, IDcr -->; B asks for an SPI
   REQUIRE(spis.requests.size() == 1);
   CHECK(spis.requests[0].local.ToString() == testing::kHostB);
-  CHECK(spis.requests[0].protocol == 3);  // ESP
-  CHECK(net.wire.empty());                // no message 2 yet
+  CHECK(spis.requests[0].remote.ToString() == testing::kHostA);  // ALLOCSPI needs the peer
+  CHECK(spis.requests[0].protocol == 3);                         // ESP
+  CHECK(net.wire.empty());                                       // no message 2 yet
   CHECK(net.b.manager.quick_mode_count() == 1);
   spis.requests[0].done(0x4242);
   net.Run();  // <-- HDR*, HASH(2), ...; HDR*, HASH(3) -->

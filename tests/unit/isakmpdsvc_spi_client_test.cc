@@ -24,7 +24,7 @@ struct Fixture {
                    clock, Duration(1000)};
   std::vector<std::optional<uint32_t>> results;
   void Allocate() {
-    client.Allocate(*IpAddress::Parse("192.0.2.1"), 3,
+    client.Allocate(*IpAddress::Parse("192.0.2.1"), *IpAddress::Parse("198.51.100.7"), 3,
                     [this](std::optional<uint32_t> spi) { results.push_back(spi); });
   }
   ipc::Envelope ReplyTo(const ipc::Envelope& request, uint32_t spi) {
@@ -41,6 +41,7 @@ TEST_CASE("the request names our address and ESP; the reply's SPI reaches the ca
   REQUIRE(f.sent.size() == 1);
   REQUIRE(f.sent[0].has_allocate_spi());
   CHECK(f.sent[0].allocate_spi().local_address() == "192.0.2.1");
+  CHECK(f.sent[0].allocate_spi().remote_address() == "198.51.100.7");
   CHECK(f.sent[0].allocate_spi().protocol() == ipc::PROTO_ESP);
   CHECK(f.results.empty());
   CHECK(f.client.OnReply(f.ReplyTo(f.sent[0], 0x1234)));

@@ -40,6 +40,7 @@ class StuckRandom : public crypto::Random {
 
 const IpAddress kUs = *IpAddress::Parse("192.0.2.1");
 const IpAddress kOther = *IpAddress::Parse("192.0.2.9");
+const IpAddress kPeer = *IpAddress::Parse("198.51.100.1");
 
 SaSpec Inbound(uint32_t spi) {
   SaSpec sa;
@@ -57,7 +58,7 @@ TEST_CASE("100,000 SPIs from a colliding random source are unique and never belo
   StateOnlyKernel kernel(&random, &clock);
   std::unordered_set<uint32_t> seen;
   for (int i = 0; i < 100000; ++i) {
-    Result<uint32_t> spi = kernel.AllocateSpi(kUs, ipc::PROTO_ESP);
+    Result<uint32_t> spi = kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP);
     REQUIRE(spi.ok());
     REQUIRE(*spi >= 256);
     REQUIRE(seen.insert(*spi).second);
@@ -72,10 +73,10 @@ TEST_CASE("an SPI taken for one destination is free for another") {
   testing::FakeClock clock;
   StuckRandom random(0x12345678);
   StateOnlyKernel kernel(&random, &clock);
-  CHECK(*kernel.AllocateSpi(kUs, ipc::PROTO_ESP) == 0x12345678);
-  CHECK(*kernel.AllocateSpi(kOther, ipc::PROTO_ESP) == 0x12345678);
+  CHECK(*kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP) == 0x12345678);
+  CHECK(*kernel.AllocateSpi(kOther, kPeer, ipc::PROTO_ESP) == 0x12345678);
   // The same destination again: every draw collides, so it fails, naming why.
-  Result<uint32_t> again = kernel.AllocateSpi(kUs, ipc::PROTO_ESP);
+  Result<uint32_t> again = kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP);
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().message.find("no free ESP SPI for 192.0.2.1") != std::string::npos);
 }
@@ -83,21 +84,21 @@ TEST_CASE("an SPI taken for one destination is free for another") {
 TEST_CASE("0 and 1-255 are never handed out") {
   testing::FakeClock clock;
   StuckRandom zero(0), low(255);
-  CHECK_FALSE(StateOnlyKernel(&zero, &clock).AllocateSpi(kUs, ipc::PROTO_ESP).ok());
-  CHECK_FALSE(StateOnlyKernel(&low, &clock).AllocateSpi(kUs, ipc::PROTO_ESP).ok());
+  CHECK_FALSE(StateOnlyKernel(&zero, &clock).AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
+  CHECK_FALSE(StateOnlyKernel(&low, &clock).AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
   StuckRandom first(256);
-  CHECK(*StateOnlyKernel(&first, &clock).AllocateSpi(kUs, ipc::PROTO_AH) == 256);
+  CHECK(*StateOnlyKernel(&first, &clock).AllocateSpi(kUs, kPeer, ipc::PROTO_AH) == 256);
 }
 
 TEST_CASE("a reservation lapses when no SA uses it in time") {
   testing::FakeClock clock;
   StuckRandom random(0x1000);
   StateOnlyKernel kernel(&random, &clock);
-  REQUIRE(kernel.AllocateSpi(kUs, ipc::PROTO_ESP).ok());
+  REQUIRE(kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
   clock.Advance(kSpiReservationLifetime.count() - 1);
-  CHECK_FALSE(kernel.AllocateSpi(kUs, ipc::PROTO_ESP).ok());  // still reserved
+  CHECK_FALSE(kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());  // still reserved
   clock.Advance(1);
-  CHECK(*kernel.AllocateSpi(kUs, ipc::PROTO_ESP) == 0x1000);  // lapsed, handed out again
+  CHECK(*kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP) == 0x1000);  // lapsed, handed out again
   CHECK(kernel.reservation_count() == 1);
 }
 
@@ -105,15 +106,15 @@ TEST_CASE("installing a reserved SPI consumes the reservation; the SPI stays tak
   testing::FakeClock clock;
   StuckRandom random(0x1000);
   StateOnlyKernel kernel(&random, &clock);
-  REQUIRE(kernel.AllocateSpi(kUs, ipc::PROTO_ESP).ok());
+  REQUIRE(kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
   REQUIRE(kernel.InstallSa(Inbound(0x1000)).ok());
   CHECK(kernel.reservation_count() == 0);
   // The reservation's lapse does not free an installed SA's SPI.
   clock.Advance(kSpiReservationLifetime.count() * 2);
-  CHECK_FALSE(kernel.AllocateSpi(kUs, ipc::PROTO_ESP).ok());
+  CHECK_FALSE(kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
   // Deleting the SA does.
   REQUIRE(kernel.DeleteSa(kUs, 0x1000).ok());
-  CHECK(*kernel.AllocateSpi(kUs, ipc::PROTO_ESP) == 0x1000);
+  CHECK(*kernel.AllocateSpi(kUs, kPeer, ipc::PROTO_ESP) == 0x1000);
 }
 
 }  // namespace

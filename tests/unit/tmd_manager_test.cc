@@ -743,6 +743,11 @@ TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 
   r.set_local_address("192.0.2.1");
   r.set_protocol(ipc::IPSEC_PROTOCOL_UNSPECIFIED);
   CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
+  r.set_protocol(ipc::PROTO_ESP);
+  r.set_remote_address("198.51.100.999");
+  CHECK(f.manager.AllocateSpi(r).error().code() == ipc::BAD_ARGUMENT);
+  r.set_remote_address("198.51.100.9");
+  CHECK(f.manager.AllocateSpi(r).has_allocate_spi_reply());
 }
 
 }  // namespace

@@ -333,6 +333,11 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     p.destination = d == Direction::kOutbound ? *remote : *local;
     p.protocol = e.protocol();
     p.spi = d == Direction::kOutbound ? t.spi_out : t.spi_in;
+    for (const ipc::ChildSa& sa : e.sa()) {
+      if ((sa.direction() == ipc::INBOUND) != (d == Direction::kInbound)) continue;
+      p.outer_source = IpAddress::Parse(sa.source()).value_or(IpAddress{});
+      p.outer_destination = IpAddress::Parse(sa.destination()).value_or(IpAddress{});
+    }
     Result<uint32_t> id = kernel_.InstallPolicy(p);
     if (!id.ok()) return id.error();
     t.rules[t.rule_count++] = *id;

@@ -56,7 +56,7 @@ void StateOnlyKernel::ExpireReservations() {
 // The protocol does not widen the check: an SPI is unique per destination
 // whatever the protocol, as the kernel's SA lookup keys on (daddr, spi,
 // proto) but tmd's tables key on (destination, spi) alone.
-Result<uint32_t> StateOnlyKernel::AllocateSpi(const IpAddress& destination,
+Result<uint32_t> StateOnlyKernel::AllocateSpi(const IpAddress& destination, const IpAddress&,
                                               ipc::IpsecProtocol protocol) {
   ExpireReservations();
   for (int i = 0; i < kSpiDraws; ++i) {

@@ -56,6 +56,9 @@ struct PolicySpec {
   AddressRange destination;
   uint32_t protocol = 0;  // 0 = all
   uint32_t spi = 0;
+  // The SA's outer addresses in this direction (the XFRM template).
+  IpAddress outer_source;
+  IpAddress outer_destination;
 };
 
 // A reserved SPI that no InstallSa used within this time is free again
@@ -70,8 +73,9 @@ class KernelBackend {
   // 4303 2.1), unique among the installed SAs and the other live
   // reservations for |destination|. InstallSa with it consumes the
   // reservation; unused, it lapses after kSpiReservationLifetime. Fails only
-  // when no free SPI is found. XFRM: XFRM_MSG_ALLOCSPI.
-  virtual Result<uint32_t> AllocateSpi(const IpAddress& destination,
+  // when no free SPI is found. XFRM: XFRM_MSG_ALLOCSPI, whose larval SA is
+  // keyed by |source| (the peer) too; a family-0 |source| means unknown.
+  virtual Result<uint32_t> AllocateSpi(const IpAddress& destination, const IpAddress& source,
                                        ipc::IpsecProtocol protocol) = 0;
   // Installs one SA (a tunnel cache entry). Fails if (destination, spi) exists.
   virtual Status InstallSa(const SaSpec& sa) = 0;
@@ -97,7 +101,8 @@ class StateOnlyKernel : public KernelBackend {
   explicit StateOnlyKernel(crypto::Random* random = nullptr, const Clock* clock = nullptr);
   ~StateOnlyKernel() override;
 
-  Result<uint32_t> AllocateSpi(const IpAddress& destination, ipc::IpsecProtocol protocol) override;
+  Result<uint32_t> AllocateSpi(const IpAddress& destination, const IpAddress& source,
+                               ipc::IpsecProtocol protocol) override;
   Status InstallSa(const SaSpec& sa) override;
   Status DeleteSa(const IpAddress& destination, uint32_t spi) override;
   Result<uint32_t> InstallPolicy(const PolicySpec& policy) override;

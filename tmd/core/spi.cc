@@ -21,7 +21,17 @@ ipc::Envelope TunnelManager::AllocateSpi(const ipc::AllocateSpi& request) {
                           "AllocateSpi: protocol must be ESP or AH, not " +
                               std::to_string(static_cast<int>(request.protocol())));
   }
-  Result<uint32_t> spi = kernel_.AllocateSpi(*local, request.protocol());
+  IpAddress remote;  // family 0: not given (an older isakmpd)
+  if (!request.remote_address().empty()) {
+    const std::optional<IpAddress> parsed = IpAddress::Parse(request.remote_address());
+    if (!parsed) {
+      return ipc::MakeError(
+          0, ipc::BAD_ARGUMENT,
+          "AllocateSpi: remote_address '" + request.remote_address() + "' is not an IP address");
+    }
+    remote = *parsed;
+  }
+  Result<uint32_t> spi = kernel_.AllocateSpi(*local, remote, request.protocol());
   if (!spi.ok()) {
     LOG_ERROR("cannot allocate an inbound SPI: %s", spi.error().message.c_str());
     return ipc::MakeError(0, ipc::INTERNAL, spi.error().message);

@@ -8,6 +8,7 @@
 #include "common/event_loop.h"
 #include "common/log.h"
 #include "common/memory.h"
+#include "tunneldb/names.h"
 
 namespace ike::tmd {
 
@@ -159,6 +160,13 @@ Status TmdService::Refresh() {
     return d.error();
   }
   ipc::ApplyLogLevel(d->proto().settings().log_level());
+  const auto running = manager_.database()->proto().settings().kernel_backend();
+  const auto wanted = d->proto().settings().kernel_backend();
+  if (running != wanted) {
+    LOG_ERROR("refresh: settings.kernel_backend %s takes effect at the next start; %s stays",
+              tunneldb::KernelBackendName(wanted).c_str(),
+              tunneldb::KernelBackendName(running).c_str());
+  }
   manager_.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
   LOG_EVENT("refresh: tunnel database %s reloaded", database_path_.c_str());
   PushConfig();

@@ -1,0 +1,278 @@
+// XFRM netlink messages as tmd builds them (tmd/xfrm/xfrm_messages.h): the
+// kernel structures field by field, parsed back where tmd parses them.
+#include <libmnl/libmnl.h>
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <vector>
+
+#include "tmd/xfrm/xfrm_messages.h"
+
+namespace ike::tmd::xfrm {
+namespace {
+
+IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
+Prefix Net(const char* address, int length) { return {Ip(address), length}; }
+
+std::vector<const nlmsghdr*> Messages(const Batch& batch) {
+  std::vector<const nlmsghdr*> out;
+  int left = static_cast<int>(batch.bytes().size());
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.bytes().data());
+       mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+    out.push_back(nlh);
+  }
+  return out;
+}
+
+const nlattr* Attribute(const nlmsghdr* nlh, size_t header, uint16_t type) {
+  struct Search {
+    uint16_t type;
+    const nlattr* found = nullptr;
+  } search{type};
+  mnl_attr_parse(
+      nlh, static_cast<unsigned>(header),
+      [](const nlattr* attr, void* data) {
+        auto* s = static_cast<Search*>(data);
+        if (mnl_attr_get_type(attr) == s->type) s->found = attr;
+        return MNL_CB_OK;
+      },
+      &search);
+  return search.found;
+}
+
+TEST_CASE("reqids and priorities carry tmd's marks") {
+  CHECK(IsOurReqid(ReqidOf(1)));
+  CHECK(IsOurReqid(ReqidOf(20000)));
+  CHECK_FALSE(IsOurReqid(1));  // strongSwan's and ip xfrm's usual reqids
+  CHECK_FALSE(IsOurReqid(0));
+  CHECK(ReqidOf(7) != ReqidOf(8));
+  const uint32_t host = PolicyPriority(Net("192.0.2.1", 32), Net("198.51.100.1", 32));
+  const uint32_t nets = PolicyPriority(Net("203.0.113.0", 24), Net("198.51.100.0", 24));
+  const uint32_t any = PolicyPriority(Net("0.0.0.0", 0), Net("0.0.0.0", 0));
+  CHECK(host < nets);  // the narrower policy wins (lower is preferred)
+  CHECK(nets < any);
+  CHECK(IsOurPriority(host));
+  CHECK(IsOurPriority(any));
+  CHECK(IsOurPriority(PolicyPriority(Net("::", 0), Net("::", 0))));
+  CHECK_FALSE(IsOurPriority(0));
+}
+
+TEST_CASE("kernel algorithm names and truncation lengths (RFC 2404, RFC 4868)") {
+  CHECK(std::string(KernelCrypt(db::ESP_AES_CBC)->name) == "cbc(aes)");
+  CHECK(std::string(KernelCrypt(db::ESP_3DES)->name) == "cbc(des3_ede)");
+  CHECK_FALSE(KernelCrypt(db::ESP_ENCRYPTION_UNSPECIFIED));
+  CHECK(KernelAuth(db::HMAC_SHA1)->truncation_bits == 96);
+  CHECK(KernelAuth(db::HMAC_SHA2_256)->truncation_bits == 128);
+  CHECK(KernelAuth(db::HMAC_SHA2_384)->truncation_bits == 192);
+  CHECK(KernelAuth(db::HMAC_SHA2_512)->truncation_bits == 256);
+  CHECK(std::string(KernelAuth(db::HMAC_SHA2_512)->name) == "hmac(sha512)");
+  CHECK_FALSE(KernelAuth(db::ESP_INTEGRITY_UNSPECIFIED));
+}
+
+TEST_CASE("an inbound SA: UPDSA with keys, replay window, lifetimes and reqid") {
+  const Bytes enc(16, 0x11), auth(32, 0x22);
+  SaMessage sa;
+  sa.source = Ip("198.51.100.2");
+  sa.destination = Ip("192.0.2.1");
+  sa.spi = 0xc0ffee01;
+  sa.reqid = ReqidOf(3);
+  sa.encryption = db::ESP_AES_CBC;
+  sa.encryption_key = enc;
+  sa.integrity = db::HMAC_SHA2_256;
+  sa.integrity_key = auth;
+  sa.replay_window = 32;
+  sa.soft_seconds = 3240;
+  sa.hard_seconds = 3600;
+  Batch batch(40);
+  REQUIRE(batch.AddSa(sa, /*update=*/true) == 40u);
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 1);
+  const nlmsghdr* nlh = messages[0];
+  CHECK(nlh->nlmsg_type == XFRM_MSG_UPDSA);
+  CHECK((nlh->nlmsg_flags & NLM_F_ACK) != 0);
+  CHECK(nlh->nlmsg_seq == 40u);
+  const auto* info = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(nlh));
+  CHECK(ntohl(info->id.spi) == 0xc0ffee01);
+  CHECK(info->id.proto == IPPROTO_ESP);
+  CHECK(info->family == AF_INET);
+  CHECK(info->mode == XFRM_MODE_TUNNEL);
+  CHECK(info->reqid == ReqidOf(3));
+  CHECK(info->replay_window == 32);
+  CHECK(info->lft.hard_add_expires_seconds == 3600);
+  CHECK(info->lft.soft_add_expires_seconds == 3240);
+  CHECK(info->lft.hard_byte_limit == XFRM_INF);  // no byte limit asked
+  CHECK(std::memcmp(&info->id.daddr, Ip("192.0.2.1").octets.data(), 4) == 0);
+  CHECK(std::memcmp(&info->saddr, Ip("198.51.100.2").octets.data(), 4) == 0);
+
+  const nlattr* crypt = Attribute(nlh, sizeof(xfrm_usersa_info), XFRMA_ALG_CRYPT);
+  REQUIRE(crypt != nullptr);
+  const auto* algo = static_cast<const xfrm_algo*>(mnl_attr_get_payload(crypt));
+  CHECK(std::string(algo->alg_name) == "cbc(aes)");
+  CHECK(algo->alg_key_len == 128);
+  CHECK(std::memcmp(algo->alg_key, enc.data(), enc.size()) == 0);
+  const nlattr* integ = Attribute(nlh, sizeof(xfrm_usersa_info), XFRMA_ALG_AUTH_TRUNC);
+  REQUIRE(integ != nullptr);
+  const auto* a = static_cast<const xfrm_algo_auth*>(mnl_attr_get_payload(integ));
+  CHECK(std::string(a->alg_name) == "hmac(sha256)");
+  CHECK(a->alg_key_len == 256);
+  CHECK(a->alg_trunc_len == 128);
+  CHECK(Attribute(nlh, sizeof(xfrm_usersa_info), XFRMA_ENCAP) == nullptr);  // plain ESP
+}
+
+TEST_CASE("an outbound SA with NAT-T: NEWSA, exclusive, UDP encapsulation (RFC 3948)") {
+  const Bytes enc(24, 0x33), auth(20, 0x44);
+  SaMessage sa;
+  sa.source = Ip("2001:db8::1");
+  sa.destination = Ip("2001:db8::2");
+  sa.spi = 0x1000;
+  sa.encryption = db::ESP_3DES;
+  sa.encryption_key = enc;
+  sa.integrity = db::HMAC_SHA1;
+  sa.integrity_key = auth;
+  sa.hard_bytes = 4608000ull * 1024;
+  sa.encap_source_port = 4500;
+  sa.encap_destination_port = 4501;
+  Batch batch;
+  REQUIRE(batch.AddSa(sa, /*update=*/false));
+  const nlmsghdr* nlh = Messages(batch).at(0);
+  CHECK(nlh->nlmsg_type == XFRM_MSG_NEWSA);
+  CHECK((nlh->nlmsg_flags & (NLM_F_CREATE | NLM_F_EXCL)) == (NLM_F_CREATE | NLM_F_EXCL));
+  const auto* info = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(nlh));
+  CHECK(info->family == AF_INET6);
+  CHECK(info->replay_window == 0);
+  CHECK(info->lft.hard_byte_limit == 4608000ull * 1024);
+  CHECK(info->lft.hard_add_expires_seconds == 0);
+  const nlattr* encap = Attribute(nlh, sizeof(xfrm_usersa_info), XFRMA_ENCAP);
+  REQUIRE(encap != nullptr);
+  const auto* e = static_cast<const xfrm_encap_tmpl*>(mnl_attr_get_payload(encap));
+  CHECK(ntohs(e->encap_sport) == 4500);
+  CHECK(ntohs(e->encap_dport) == 4501);
+}
+
+TEST_CASE("an SA the kernel backend cannot express is refused, not guessed") {
+  SaMessage sa;
+  sa.source = Ip("192.0.2.1");
+  sa.destination = Ip("2001:db8::2");  // mixed families
+  sa.encryption = db::ESP_AES_CBC;
+  sa.integrity = db::HMAC_SHA1;
+  Batch batch;
+  CHECK_FALSE(batch.AddSa(sa, false));
+  sa.destination = Ip("192.0.2.2");
+  sa.integrity = db::ESP_INTEGRITY_UNSPECIFIED;
+  CHECK_FALSE(batch.AddSa(sa, false));
+  CHECK(batch.empty());
+}
+
+TEST_CASE("a policy: selector, direction, priority and template; parsed back") {
+  PolicyMessage p;
+  p.source = Net("203.0.113.0", 24);
+  p.destination = Net("198.51.100.0", 24);
+  p.protocol = 6;
+  p.dir = PolicyDir::kFwd;
+  p.priority = PolicyPriority(p.source, p.destination);
+  p.tunnel_source = Ip("192.0.2.2");
+  p.tunnel_destination = Ip("192.0.2.1");
+  p.reqid = ReqidOf(9);
+  Batch batch;
+  REQUIRE(batch.AddPolicy(p));
+  batch.AddDeletePolicy(p);
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0]->nlmsg_type == XFRM_MSG_NEWPOLICY);
+  CHECK(messages[1]->nlmsg_type == XFRM_MSG_DELPOLICY);
+  CHECK(messages[1]->nlmsg_seq == messages[0]->nlmsg_seq + 1);
+  const auto* info = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(messages[0]));
+  CHECK(info->dir == XFRM_POLICY_FWD);
+  CHECK(info->action == XFRM_POLICY_ALLOW);
+  CHECK(info->sel.prefixlen_s == 24);
+  CHECK(info->sel.prefixlen_d == 24);
+  CHECK(info->sel.proto == 6);
+  CHECK(info->lft.hard_byte_limit == XFRM_INF);
+
+  // The kernel answers a dump with the same structure (XFRM_MSG_NEWPOLICY).
+  std::vector<uint8_t> copy(messages[0]->nlmsg_len);
+  std::memcpy(copy.data(), messages[0], copy.size());
+  const auto parsed = ParsePolicy(reinterpret_cast<const nlmsghdr*>(copy.data()));
+  REQUIRE(parsed);
+  CHECK(parsed->has_template);
+  CHECK(parsed->policy.source == p.source);
+  CHECK(parsed->policy.destination == p.destination);
+  CHECK(parsed->policy.dir == PolicyDir::kFwd);
+  CHECK(parsed->policy.priority == p.priority);
+  CHECK(parsed->policy.tunnel_source == p.tunnel_source);
+  CHECK(parsed->policy.tunnel_destination == p.tunnel_destination);
+  CHECK(parsed->policy.reqid == ReqidOf(9));
+  CHECK(parsed->policy.protocol == 6);
+}
+
+TEST_CASE("ALLOCSPI asks for an SPI of at least 256 between the two addresses") {
+  Batch batch;
+  REQUIRE(batch.AddAllocSpi(Ip("198.51.100.2"), Ip("192.0.2.1"), kReqidBand, 0x100, 0xffffffff));
+  CHECK_FALSE(batch.AddAllocSpi(Ip("2001:db8::1"), Ip("192.0.2.1"), kReqidBand, 0x100, 0xffffffff));
+  const nlmsghdr* nlh = Messages(batch).at(0);
+  CHECK(nlh->nlmsg_type == XFRM_MSG_ALLOCSPI);
+  const auto* spi = static_cast<const xfrm_userspi_info*>(mnl_nlmsg_get_payload(nlh));
+  CHECK(spi->min == 0x100);
+  CHECK(spi->max == 0xffffffff);
+  CHECK(spi->info.id.proto == IPPROTO_ESP);
+  CHECK(IsOurReqid(spi->info.reqid));  // a lapsed reservation is found as ours
+}
+
+TEST_CASE("an SA from the kernel: a larval one has no algorithms") {
+  // Build what the kernel sends (an SA as UPDSA/NEWSA carries it) and parse.
+  SaMessage sa;
+  sa.source = Ip("198.51.100.2");
+  sa.destination = Ip("192.0.2.1");
+  sa.spi = 0x4242;
+  sa.reqid = ReqidOf(4);
+  sa.encryption = db::ESP_AES_CBC;
+  sa.integrity = db::HMAC_SHA1;
+  const Bytes enc(16, 1), auth(20, 2);
+  sa.encryption_key = enc;
+  sa.integrity_key = auth;
+  Batch batch;
+  REQUIRE(batch.AddSa(sa, false));
+  std::vector<uint8_t> copy(batch.bytes().begin(), batch.bytes().end());
+  auto* nlh = reinterpret_cast<nlmsghdr*>(copy.data());
+  auto parsed = ParseSa(nlh);
+  REQUIRE(parsed);
+  CHECK(parsed->spi == 0x4242);
+  CHECK(parsed->reqid == ReqidOf(4));
+  CHECK(parsed->destination == Ip("192.0.2.1"));
+  CHECK_FALSE(parsed->larval);
+  // The same header without attributes: a larval SA.
+  nlh->nlmsg_len = MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(xfrm_usersa_info));
+  parsed = ParseSa(nlh);
+  REQUIRE(parsed);
+  CHECK(parsed->larval);
+  // Short or foreign messages are not SAs.
+  nlh->nlmsg_len = MNL_NLMSG_HDRLEN + 8;
+  CHECK_FALSE(ParseSa(nlh));
+  nlh->nlmsg_type = XFRM_MSG_NEWPOLICY;
+  CHECK_FALSE(ParseSa(nlh));
+}
+
+TEST_CASE("a netlink error carries the request's sequence, errno and the kernel's words") {
+  std::vector<uint8_t> buffer(256, 0);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+  nlh->nlmsg_type = NLMSG_ERROR;
+  nlh->nlmsg_flags = NLM_F_CAPPED | NLM_F_ACK_TLVS;
+  auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr)));
+  err->error = -EPROTONOSUPPORT;
+  err->msg.nlmsg_seq = 77;
+  err->msg.nlmsg_len = sizeof(nlmsghdr) + 200;  // capped: not copied
+  mnl_attr_put_strz(nlh, NLMSGERR_ATTR_MSG, "Requested type not found");
+  const auto status = ParseStatus(nlh);
+  REQUIRE(status);
+  CHECK(status->seq == 77u);
+  CHECK(status->error == EPROTONOSUPPORT);
+  CHECK(status->message == "Requested type not found");
+  err->error = 0;  // an acknowledgement
+  CHECK(ParseStatus(nlh)->error == 0);
+}
+
+}  // namespace
+}  // namespace ike::tmd::xfrm

@@ -1,0 +1,345 @@
+#include "tmd/xfrm/xfrm_kernel.h"
+
+#include <errno.h>
+#include <linux/netlink.h>
+
+#include <cstring>
+
+#include "common/log.h"
+#include "tunneldb/names.h"
+
+namespace ike::tmd {
+namespace {
+
+using xfrm::Batch;
+using xfrm::PolicyDir;
+using xfrm::PolicyMessage;
+
+// SPIs the kernel may hand out: never 0 nor 1-255 (RFC 4303 2.1).
+constexpr uint32_t kMinSpi = 0x100;
+constexpr uint32_t kMaxSpi = 0xffffffff;
+constexpr uint8_t kReplayWindow = 32;  // packets (RFC 4303 3.4.3)
+
+// The soft limit is where the kernel tells us to rekey (issue 9): at 90 %.
+uint64_t SoftOf(uint64_t hard) { return hard - hard / 10; }
+
+}  // namespace
+
+std::string XfrmErrorText(int error, const std::string& kernel_message) {
+  std::string text;
+  switch (error) {
+    case EPROTONOSUPPORT:
+      text =
+          "the kernel has no ESP support (esp4/esp6): load the modules (modprobe esp4 esp6) or "
+          "use a kernel built with CONFIG_INET_ESP/CONFIG_INET6_ESP; settings { kernel_backend: "
+          "STATE_ONLY } in tunnels.db negotiates without protecting traffic";
+      break;
+    case ENOSYS:
+    case ENOENT:
+      text = "the kernel lacks a negotiated algorithm (load its crypto module)";
+      break;
+    case EPERM:
+      text = "not permitted (tmd needs CAP_NET_ADMIN)";
+      break;
+    case EEXIST:
+      text = "already in the kernel";
+      break;
+    default:
+      text = std::strerror(error);
+  }
+  if (!kernel_message.empty()) text += " (kernel: " + kernel_message + ")";
+  return text;
+}
+
+Result<std::unique_ptr<XfrmKernel>> XfrmKernel::Open() {
+  auto socket = xfrm::NetlinkSocket::Open();
+  if (!socket.ok()) return socket.error();
+  std::unique_ptr<XfrmKernel> kernel(new XfrmKernel(std::move(socket.value())));
+  Result<size_t> left = kernel->RemoveLeftovers();
+  if (!left.ok()) return left.error();
+  if (*left > 0) {
+    LOG_EVENT("removed %zu SAs and policies an earlier tmd left in the kernel", *left);
+  }
+  return kernel;
+}
+
+Status XfrmKernel::Run(const Batch& batch, const std::string& what,
+                       std::initializer_list<int> ignored) {
+  auto statuses = socket_->Exchange(batch);
+  if (!statuses.ok()) return statuses.error();
+  for (const auto& [seq, status] : *statuses) {
+    if (status.error == 0) continue;
+    if (std::find(ignored.begin(), ignored.end(), status.error) != ignored.end()) continue;
+    return Error{what + ": " + XfrmErrorText(status.error, status.message)};
+  }
+  return Status::Ok();
+}
+
+Status XfrmKernel::Dump(const Batch& batch, const std::string& what,
+                        const std::function<void(const nlmsghdr*)>& on_message) {
+  auto statuses = socket_->Exchange(batch, on_message);
+  if (!statuses.ok()) return statuses.error();
+  for (const auto& [seq, status] : *statuses) {
+    if (status.error != 0) return Error{what + ": " + XfrmErrorText(status.error, status.message)};
+  }
+  return Status::Ok();
+}
+
+Result<uint32_t> XfrmKernel::AllocateSpi(const IpAddress& destination, const IpAddress& source,
+                                         ipc::IpsecProtocol protocol) {
+  if (protocol != ipc::PROTO_ESP) {
+    return Error{"only ESP SPIs are allocated (not " + tunneldb::IpsecProtocolName(protocol) + ")"};
+  }
+  if (source.family != destination.family) {
+    return Error{"ALLOCSPI needs the peer's address, of the family of " + destination.ToString()};
+  }
+  Batch batch(socket_->next_seq());
+  // The larval SA lives until the kernel's acquire expiry (net.core.
+  // xfrm_acq_expires, 30 s) unless InstallSa replaces it (UPDSA).
+  const auto seq = batch.AddAllocSpi(source, destination, xfrm::kReqidBand, kMinSpi, kMaxSpi);
+  if (!seq) return Error{"cannot build ALLOCSPI for " + destination.ToString()};
+  std::optional<uint32_t> spi;
+  auto statuses = socket_->Exchange(batch, [&spi](const nlmsghdr* nlh) {
+    if (auto sa = xfrm::ParseSa(nlh)) spi = sa->spi;
+  });
+  if (!statuses.ok()) return statuses.error();
+  const xfrm::NetlinkStatus& status = (*statuses)[*seq];
+  if (status.error != 0) {
+    return Error{"ALLOCSPI " + source.ToString() + " -> " + destination.ToString() + ": " +
+                 XfrmErrorText(status.error, status.message)};
+  }
+  if (!spi) return Error{"ALLOCSPI answered without an SA"};
+  return *spi;
+}
+
+Status XfrmKernel::InstallSa(const SaSpec& sa) {
+  // The mirror refuses a (destination, SPI) already installed: UPDSA would
+  // otherwise quietly update the existing SA.
+  Status recorded = mirror_.InstallSa(sa);
+  if (!recorded.ok()) return recorded;
+  xfrm::SaMessage m;
+  m.source = sa.source;
+  m.destination = sa.destination;
+  m.spi = sa.spi;
+  m.reqid = xfrm::ReqidOf(sa.tunnel);
+  m.encryption = sa.encryption;
+  m.encryption_key = sa.encryption_key;
+  m.integrity = sa.integrity;
+  m.integrity_key = sa.integrity_key;
+  m.replay_window = sa.direction == Direction::kInbound ? kReplayWindow : 0;
+  m.hard_seconds = sa.lifetime_seconds;
+  m.soft_seconds = static_cast<uint32_t>(SoftOf(sa.lifetime_seconds));
+  m.hard_bytes = sa.lifetime_kbytes * 1024;
+  m.soft_bytes = SoftOf(m.hard_bytes);
+  m.encap_source_port = sa.source_port;
+  m.encap_destination_port = sa.destination_port;
+  char spi_text[16];
+  std::snprintf(spi_text, sizeof spi_text, "0x%08x", sa.spi);
+  const std::string what = "SA " + std::string(spi_text) + " " + sa.source.ToString() + " -> " +
+                           sa.destination.ToString();
+  Status s = Status::Ok();
+  {
+    // Inbound SPIs came from ALLOCSPI: UPDSA replaces the larval SA. If it
+    // lapsed (or the SPI came from elsewhere), there is none: NEWSA.
+    Batch batch(socket_->next_seq());
+    const bool update = sa.direction == Direction::kInbound;
+    if (!batch.AddSa(m, update)) {
+      s = Error{what + ": algorithms the kernel backend cannot express"};
+    } else {
+      auto statuses = socket_->Exchange(batch);
+      if (!statuses.ok()) {
+        s = statuses.error();
+      } else {
+        const xfrm::NetlinkStatus& st = statuses->begin()->second;
+        if (update && st.error == ESRCH) {
+          Batch again(socket_->next_seq());
+          again.AddSa(m, false);
+          s = Run(again, what);
+        } else if (st.error != 0) {
+          s = Error{what + ": " + XfrmErrorText(st.error, st.message)};
+        }
+      }
+    }
+  }
+  if (!s.ok()) (void)mirror_.DeleteSa(sa.destination, sa.spi);  // never fails
+  return s;
+}
+
+Status XfrmKernel::DeleteSa(const IpAddress& destination, uint32_t spi) {
+  (void)mirror_.DeleteSa(destination, spi);  // never fails
+  Batch batch(socket_->next_seq());
+  batch.AddDeleteSa(destination, spi);
+  // Gone already (expired, or removed by hand) is not an error.
+  return Run(batch, "delete SA", {ESRCH, ENOENT});
+}
+
+Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spec) const {
+  const std::vector<Prefix> sources = PrefixesOf(spec.source);
+  const std::vector<Prefix> destinations = PrefixesOf(spec.destination);
+  if (sources.empty() || destinations.empty()) {
+    return Error{"selector " + spec.source.ToString() + " -> " + spec.destination.ToString() +
+                 " is not a valid address range"};
+  }
+  if (sources.size() * destinations.size() > kMaxPoliciesPerRule) {
+    return Error{"selector " + spec.source.ToString() + " -> " + spec.destination.ToString() +
+                 " needs " + std::to_string(sources.size() * destinations.size()) +
+                 " kernel policies (ranges become CIDR blocks); at most " +
+                 std::to_string(kMaxPoliciesPerRule) + ": use subnets"};
+  }
+  if (spec.outer_source.family == 0 || spec.outer_destination.family == 0) {
+    return Error{"a policy needs the SA's outer addresses"};
+  }
+  std::vector<PolicyMessage> out;
+  // Outbound traffic is sent through the tunnel (dir out); inbound traffic
+  // must have come through it, whether it is for this host (dir in) or
+  // forwarded to the protected network behind it (dir fwd).
+  const std::vector<PolicyDir> dirs = spec.direction == Direction::kOutbound
+                                          ? std::vector<PolicyDir>{PolicyDir::kOut}
+                                          : std::vector<PolicyDir>{PolicyDir::kIn, PolicyDir::kFwd};
+  for (PolicyDir dir : dirs) {
+    for (const Prefix& s : sources) {
+      for (const Prefix& d : destinations) {
+        PolicyMessage& p = out.emplace_back();
+        p.source = s;
+        p.destination = d;
+        p.protocol = static_cast<uint8_t>(spec.protocol);
+        p.dir = dir;
+        p.priority = xfrm::PolicyPriority(s, d);
+        p.tunnel_source = spec.outer_source;
+        p.tunnel_destination = spec.outer_destination;
+        p.reqid = xfrm::ReqidOf(spec.tunnel);
+      }
+    }
+  }
+  return out;
+}
+
+Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
+  auto policies = PoliciesFor(spec);
+  if (!policies.ok()) return policies.error();
+  Batch batch(socket_->next_seq());
+  std::map<uint32_t, const PolicyMessage*> by_seq;
+  for (const PolicyMessage& p : *policies) {
+    auto seq = batch.AddPolicy(p);
+    if (!seq) return Error{"cannot express policy " + p.source.ToString() + " -> " +
+                           p.destination.ToString() + " for the kernel"};
+    by_seq[*seq] = &p;
+  }
+  auto statuses = socket_->Exchange(batch);
+  if (!statuses.ok()) return statuses.error();
+  std::vector<PolicyMessage> installed;
+  std::optional<Error> failure;
+  for (const auto& [seq, status] : *statuses) {
+    const PolicyMessage& p = *by_seq.at(seq);
+    if (status.error == 0) {
+      installed.push_back(p);
+    } else if (!failure) {
+      failure = Error{"policy " + p.source.ToString() + " -> " + p.destination.ToString() + " " +
+                      xfrm::PolicyDirName(p.dir) + ": " +
+                      XfrmErrorText(status.error, status.message)};
+    }
+  }
+  if (failure) {
+    DeletePolicies(installed);  // all of the rule or none of it
+    return *failure;
+  }
+  Result<uint32_t> id = mirror_.InstallPolicy(spec);
+  if (!id.ok()) {
+    DeletePolicies(installed);
+    return id.error();
+  }
+  policies_[*id] = std::move(installed);
+  return *id;
+}
+
+void XfrmKernel::DeletePolicies(const std::vector<PolicyMessage>& policies) {
+  if (policies.empty()) return;
+  Batch batch(socket_->next_seq());
+  for (const PolicyMessage& p : policies) batch.AddDeletePolicy(p);
+  Status s = Run(batch, "delete policy", {ENOENT, ESRCH});
+  if (!s.ok()) LOG_ERROR("%s", s.error().message.c_str());
+}
+
+Status XfrmKernel::DeletePolicy(uint32_t rule_id) {
+  auto it = policies_.find(rule_id);
+  if (it != policies_.end()) {
+    DeletePolicies(it->second);
+    policies_.erase(it);
+  }
+  return mirror_.DeletePolicy(rule_id);
+}
+
+std::vector<ipc::TunnelCacheEntry> XfrmKernel::ListSas() const {
+  std::vector<ipc::TunnelCacheEntry> rows = mirror_.ListSas();
+  // The kernel's byte and packet counters for each (one batch of GETSA).
+  Batch batch(socket_->next_seq());
+  std::map<std::pair<std::string, uint32_t>, ipc::TunnelCacheEntry*> by_key;
+  for (ipc::TunnelCacheEntry& row : rows) {
+    const auto destination = IpAddress::Parse(row.destination());
+    if (!destination) continue;
+    batch.AddGetSa(*destination, row.spi());
+    by_key[{destination->ToString(), row.spi()}] = &row;
+  }
+  auto statuses = socket_->Exchange(batch, [&by_key](const nlmsghdr* nlh) {
+    auto sa = xfrm::ParseSa(nlh);
+    if (!sa) return;
+    auto it = by_key.find({sa->destination.ToString(), sa->spi});
+    if (it == by_key.end()) return;
+    it->second->set_bytes(sa->bytes);
+    it->second->set_packets(sa->packets);
+  });
+  if (!statuses.ok()) LOG_ERROR("reading SA counters: %s", statuses.error().message.c_str());
+  return rows;
+}
+
+std::vector<ipc::FilterRule> XfrmKernel::ListPolicies() const { return mirror_.ListPolicies(); }
+
+Result<size_t> XfrmKernel::RemoveLeftovers() {
+  std::vector<xfrm::SaInfo> sas;
+  std::vector<PolicyMessage> policies;
+  // One dump at a time: a socket runs one dump, a second one is refused
+  // (EBUSY) until the first is done.
+  Batch dump_sas(socket_->next_seq());
+  dump_sas.AddDumpSas();
+  Status s = Dump(dump_sas, "listing the kernel's SAs", [&](const nlmsghdr* nlh) {
+    if (auto sa = xfrm::ParseSa(nlh); sa && xfrm::IsOurReqid(sa->reqid)) sas.push_back(*sa);
+  });
+  if (!s.ok()) return s.error();
+  Batch dump_policies(socket_->next_seq());
+  dump_policies.AddDumpPolicies();
+  s = Dump(dump_policies, "listing the kernel's policies", [&](const nlmsghdr* nlh) {
+    if (auto p = xfrm::ParsePolicy(nlh);
+        p && p->has_template && xfrm::IsOurReqid(p->policy.reqid) &&
+        xfrm::IsOurPriority(p->policy.priority)) {
+      policies.push_back(p->policy);
+    }
+  });
+  if (!s.ok()) return s.error();
+  Batch remove(socket_->next_seq());
+  for (const xfrm::SaInfo& sa : sas) remove.AddDeleteSa(sa.destination, sa.spi);
+  for (const PolicyMessage& p : policies) remove.AddDeletePolicy(p);
+  s = Run(remove, "removing an earlier tmd's kernel state", {ENOENT, ESRCH});
+  if (!s.ok()) return s.error();
+  return sas.size() + policies.size();
+}
+
+void XfrmKernel::Clear() {
+  Batch batch(socket_->next_seq());
+  for (const auto& [id, policies] : policies_) {
+    for (const PolicyMessage& p : policies) batch.AddDeletePolicy(p);
+  }
+  for (const ipc::TunnelCacheEntry& row : mirror_.ListSas()) {
+    if (auto destination = IpAddress::Parse(row.destination())) {
+      batch.AddDeleteSa(*destination, row.spi());
+    }
+  }
+  Status s = Run(batch, "removing tmd's kernel state", {ENOENT, ESRCH});
+  if (!s.ok()) LOG_ERROR("%s", s.error().message.c_str());
+  policies_.clear();
+  mirror_.Clear();
+  // And what no table here knows: unused ALLOCSPI reservations.
+  Result<size_t> left = RemoveLeftovers();
+  if (!left.ok()) LOG_ERROR("%s", left.error().message.c_str());
+}
+
+}  // namespace ike::tmd

@@ -1,0 +1,72 @@
+// The Linux XFRM backend (issue 8): the tunnel cache is the kernel's SA
+// database and the dynamic filter table its security policy database, so
+// traffic is really protected. Everything is installed with tmd's marks
+// (xfrm_messages.h) and removed with the tunnel, at stopsrc, and at the next
+// start if an earlier tmd left it behind.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tmd/core/kernel.h"
+#include "tmd/xfrm/netlink.h"
+
+namespace ike::tmd {
+
+class XfrmKernel : public KernelBackend {
+ public:
+  // Opens the netlink socket and removes what an earlier tmd left (by its
+  // marks): without isakmpd's keys those SAs cannot be re-adopted, and a
+  // stale policy would swallow traffic. Fails if XFRM is not available.
+  static Result<std::unique_ptr<XfrmKernel>> Open();
+  ~XfrmKernel() override = default;
+
+  Result<uint32_t> AllocateSpi(const IpAddress& destination, const IpAddress& source,
+                               ipc::IpsecProtocol protocol) override;
+  Status InstallSa(const SaSpec& sa) override;
+  Status DeleteSa(const IpAddress& destination, uint32_t spi) override;
+  Result<uint32_t> InstallPolicy(const PolicySpec& policy) override;
+  Status DeletePolicy(uint32_t rule_id) override;
+  std::vector<ipc::TunnelCacheEntry> ListSas() const override;
+  std::vector<ipc::FilterRule> ListPolicies() const override;
+  void Clear() override;
+
+  // Removes every SA and policy in the kernel that carries tmd's marks and
+  // returns how many (Open does this; tests call it to check).
+  Result<size_t> RemoveLeftovers();
+
+  // Most policies one rule may expand to (ranges become prefixes, and each
+  // source prefix pairs with each destination prefix): beyond this a range
+  // is refused as too fragmented for the kernel, naming it.
+  static constexpr size_t kMaxPoliciesPerRule = 64;
+
+ private:
+  explicit XfrmKernel(std::unique_ptr<xfrm::NetlinkSocket> socket)
+      : socket_(std::move(socket)) {}
+
+  // Sends |batch|: the first failed request's error, in words, naming
+  // |what|; requests that fail with one of |ignored| (errno) do not count.
+  Status Run(const xfrm::Batch& batch, const std::string& what,
+             std::initializer_list<int> ignored = {});
+  // Runs one dump request (one per batch: see RemoveLeftovers).
+  Status Dump(const xfrm::Batch& batch, const std::string& what,
+              const std::function<void(const nlmsghdr*)>& on_message);
+  // The kernel policies for one rule of the dynamic filter table.
+  Result<std::vector<xfrm::PolicyMessage>> PoliciesFor(const PolicySpec& spec) const;
+  void DeletePolicies(const std::vector<xfrm::PolicyMessage>& policies);
+
+  std::unique_ptr<xfrm::NetlinkSocket> socket_;
+  // What tmd installed, as the state-only backend records it (rule ids,
+  // the rows of ike cmd=list cache/filter); the kernel holds the real thing.
+  StateOnlyKernel mirror_;
+  std::map<uint32_t, std::vector<xfrm::PolicyMessage>> policies_;  // rule id -> kernel
+};
+
+// An errno from the kernel's XFRM answer, in the words an administrator
+// needs: ESP missing from the kernel names the modules and the setting.
+std::string XfrmErrorText(int error, const std::string& kernel_message);
+
+}  // namespace ike::tmd

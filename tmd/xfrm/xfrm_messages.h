@@ -1,0 +1,146 @@
+// XFRM netlink messages (linux/xfrm.h) built and parsed in memory: no socket
+// here, so every message tmd sends to the kernel is unit-tested byte by byte.
+// Framing through libmnl; the structures are the kernel's UAPI.
+//
+// Ownership (issue 8.1): everything tmd installs carries its mark, so that a
+// restarted tmd finds what an earlier run left and nothing else: SAs and
+// policy templates a reqid in kReqidBand (one reqid per phase 2 tunnel),
+// policies a priority in [kPriorityBase, kPriorityBase + kPriorityRange).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "common/bytes.h"
+#include "tunneldb.pb.h"
+
+struct nlmsghdr;
+
+namespace ike::tmd::xfrm {
+
+// reqid = kReqidBand | tunnel number (tunnel numbers stay below 2^24).
+inline constexpr uint32_t kReqidBand = 0x1f000000;
+inline constexpr uint32_t kReqidMask = 0xff000000;
+inline constexpr uint32_t ReqidOf(uint32_t tunnel) { return kReqidBand | (tunnel & 0x00ffffff); }
+inline constexpr bool IsOurReqid(uint32_t reqid) { return (reqid & kReqidMask) == kReqidBand; }
+// Lower is preferred; the more specific a policy, the lower its priority.
+inline constexpr uint32_t kPriorityBase = 0x1f0000;
+inline constexpr uint32_t kPriorityRange = 512;
+inline constexpr bool IsOurPriority(uint32_t p) {
+  return p >= kPriorityBase && p < kPriorityBase + kPriorityRange;
+}
+
+enum class PolicyDir : uint8_t { kIn = 0, kOut = 1, kFwd = 2 };  // XFRM_POLICY_*
+const char* PolicyDirName(PolicyDir d);
+
+// Kernel algorithm names and sizes (RFC 4868 truncation for SHA-2).
+struct CryptAlgorithm {
+  const char* name = nullptr;  // "cbc(aes)"
+};
+struct AuthAlgorithm {
+  const char* name = nullptr;  // "hmac(sha256)"
+  uint32_t truncation_bits = 0;
+};
+std::optional<CryptAlgorithm> KernelCrypt(db::EspEncryption e);
+std::optional<AuthAlgorithm> KernelAuth(db::EspIntegrity i);
+
+// One ESP SA in tunnel mode. Keys are borrowed for the call that builds the
+// message; the buffer that holds them is wiped by its owner.
+struct SaMessage {
+  IpAddress source, destination;
+  uint32_t spi = 0;
+  uint32_t reqid = 0;
+  db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
+  ByteView encryption_key;
+  db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
+  ByteView integrity_key;
+  uint8_t replay_window = 0;  // inbound: 32; outbound: 0
+  uint32_t soft_seconds = 0, hard_seconds = 0;  // 0 = no limit
+  uint64_t soft_bytes = 0, hard_bytes = 0;      // 0 = no limit
+  uint16_t encap_source_port = 0;  // UDP encapsulation (RFC 3948); 0 = none
+  uint16_t encap_destination_port = 0;
+};
+
+struct PolicyMessage {
+  Prefix source, destination;  // the selector
+  uint8_t protocol = 0;        // 0 = any
+  PolicyDir dir = PolicyDir::kOut;
+  uint32_t priority = kPriorityBase;
+  // The template: the SA's outer addresses, and the tunnel's reqid.
+  IpAddress tunnel_source, tunnel_destination;
+  uint32_t reqid = 0;
+};
+
+// The priority of a policy over |source| and |destination|: the band's base
+// plus the host bits both leave open, so a narrower policy wins.
+uint32_t PolicyPriority(const Prefix& source, const Prefix& destination);
+
+// A buffer of netlink requests sent with one sendmsg (batching: installing
+// 20,000 tunnels must take seconds). Each request gets the next sequence
+// number.
+class Batch {
+ public:
+  explicit Batch(uint32_t first_seq = 1) : next_seq_(first_seq) {}
+  ~Batch();  // wipes the buffer: it held keys
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+
+  // Each returns the request's sequence number. |false| from the Add*
+  // builders: the spec cannot be expressed (unknown algorithm, families).
+  std::optional<uint32_t> AddAllocSpi(const IpAddress& source, const IpAddress& destination,
+                                      uint32_t reqid, uint32_t min_spi, uint32_t max_spi);
+  // |update|: XFRM_MSG_UPDSA (replaces the larval SA of an ALLOCSPI),
+  // otherwise XFRM_MSG_NEWSA.
+  std::optional<uint32_t> AddSa(const SaMessage& sa, bool update);
+  uint32_t AddDeleteSa(const IpAddress& destination, uint32_t spi);
+  uint32_t AddGetSa(const IpAddress& destination, uint32_t spi);
+  std::optional<uint32_t> AddPolicy(const PolicyMessage& policy);
+  uint32_t AddDeletePolicy(const PolicyMessage& policy);
+  uint32_t AddDumpSas();
+  uint32_t AddDumpPolicies();
+
+  ByteView bytes() const { return ByteView(buffer_.data(), size_); }
+  size_t count() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  void Clear();
+
+ private:
+  nlmsghdr* Begin(uint16_t type, uint16_t flags, size_t payload_hint);
+  uint32_t Finish(nlmsghdr* nlh);
+
+  std::vector<uint8_t> buffer_;
+  size_t size_ = 0;
+  size_t count_ = 0;
+  uint32_t next_seq_;
+};
+
+// What the kernel said about one SA (XFRM_MSG_NEWSA in a reply or a dump).
+struct SaInfo {
+  IpAddress source, destination;
+  uint32_t spi = 0;
+  uint8_t protocol = 0;
+  uint32_t reqid = 0;
+  uint64_t bytes = 0, packets = 0;
+  bool larval = false;  // an ALLOCSPI reservation (no algorithms yet)
+};
+std::optional<SaInfo> ParseSa(const nlmsghdr* nlh);
+
+struct PolicyInfo {
+  PolicyMessage policy;  // selector, dir, priority, template
+  bool has_template = false;
+};
+std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh);
+
+// An NLMSG_ERROR message: the request's sequence number, its errno (0 = an
+// acknowledgement) and the kernel's extended-ack text if any.
+struct NetlinkStatus {
+  uint32_t seq = 0;
+  int error = 0;
+  std::string message;
+};
+std::optional<NetlinkStatus> ParseStatus(const nlmsghdr* nlh);
+
+}  // namespace ike::tmd::xfrm

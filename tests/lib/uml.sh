@@ -8,7 +8,8 @@
 #                            boot linux.uml, run `bash SCRIPT ARGS...` as root inside,
 #                            print its output (indented), return its exit status;
 #                            124 when SECS pass first (linux.uml is killed)
-#   UML_MEM                  memory of the instance (default 768M)
+#   UML_MEM                  memory of the instance (default 512M; the suite on
+#                            two hosts uses about 40 MB of it)
 #
 # Inside, the root file system is the host's (hostfs, read-write), so the build
 # tree and Debian's tools are at the same paths; /proc, /sys, /dev (devtmpfs),
@@ -28,7 +29,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 UML_LINUX=${UML_LINUX:-/usr/bin/linux.uml}
 UML_MODULES=${UML_MODULES:-/usr/lib/uml/modules}
-UML_MEM=${UML_MEM:-768M}
+UML_MEM=${UML_MEM:-512M}
 
 # Loaded in this order by the init script. sha512_generic + drbg first: without
 # them the IV generators get no random numbers and every `ip xfrm state add`

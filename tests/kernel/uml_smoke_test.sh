@@ -20,6 +20,7 @@ source "$IKE_SRC/tests/lib/netns.sh"
 t_require_netns
 t_require_cmd ping tcpdump python3
 
+LAB_QUIET_DUMP=1 # no syslog here: nothing to dump on failure
 lab_init 480
 lab_two_hosts
 A=$(host_ns A) B=$(host_ns B)

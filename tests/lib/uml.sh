@@ -43,7 +43,7 @@ UML_KERNEL_MODULES=(sha512_generic drbg ansi_cprng aes_generic cbc hmac sha256_g
 
 # Variables handed to the script inside, when set here.
 UML_PASS_ENV=(IKE_BIN IKE_SRC CI IKE_KEEP_LAB IKE_WAIT IKE_CMD_TIMEOUT IKE_TEST_LIMIT
-  WAIT_INTERVAL LAB_QUIET_DUMP T_NAME)
+  WAIT_INTERVAL LAB_QUIET_DUMP)
 
 # uml_available: the kernel binary and a modules directory for its version.
 uml_available() {

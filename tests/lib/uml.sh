@@ -157,6 +157,20 @@ _uml_kill() {
   return 0
 }
 
+# _uml_memdir LAB: where linux.uml keeps its memory file ($TMPDIR, else /dev/shm).
+# /dev/shm when it has room for all of UML_MEM; else the lab directory (a
+# container's /dev/shm is often 64 MB, and UML dies of SIGBUS when it is full).
+_uml_memdir() {
+  local mb=${UML_MEM%[mM]} avail
+  [[ $UML_MEM == *[gG] ]] && mb=$((${UML_MEM%[gG]} * 1024))
+  avail=$(df --output=avail -BM /dev/shm 2>/dev/null | tail -n1 | tr -dc 0-9)
+  if [[ $mb =~ ^[0-9]+$ && -n $avail ]] && ((avail > mb + 64)); then
+    echo /dev/shm
+  else
+    echo "$1"
+  fi
+}
+
 uml_run() {
   local secs=$1 script=$2; shift 2
   local lab t0 wd rc saved_traps
@@ -173,7 +187,7 @@ uml_run() {
   t_info "uml: booting $UML_LINUX ($("$UML_LINUX" --version | head -n1), mem=$UML_MEM), running $script inside (limit ${secs}s)"
   # con0 (the console: kernel messages, init's own errors) goes to console.log;
   # the other consoles and serial lines go nowhere, so nothing reads the terminal.
-  "$UML_LINUX" "mem=$UML_MEM" rootfstype=hostfs rootflags=/ rw "init=$lab/init" \
+  TMPDIR=$(_uml_memdir "$lab") "$UML_LINUX" "mem=$UML_MEM" rootfstype=hostfs rootflags=/ rw "init=$lab/init" \
     "uml_dir=$lab" "umid=ike-$BASHPID" quiet con=null ssl=null con0=null,fd:1 \
     </dev/null >"$lab/console.log" 2>&1 &
   _UML_PID=$!

@@ -59,7 +59,8 @@ uml_require() {
   t_require_cmd modprobe
 }
 
-# _uml_write_init LAB SCRIPT ARGS...: the instance's /sbin/init, a bash script.
+# _uml_write_init LAB SCRIPT ARGS...: LAB/init, the instance's PID 1 (init=): mounts,
+# modules, `bash SCRIPT ARGS...` with output and exit status into LAB, power-off.
 _uml_write_init() {
   local lab=$1; shift
   local v cmd
@@ -127,7 +128,6 @@ _uml_secs() {
 }
 
 _UML_PID=
-_UML_LAB=
 
 # _uml_kids PID: the host processes linux.uml PID forked (its address spaces
 # and helpers), recursively.
@@ -178,7 +178,6 @@ uml_run() {
   [[ -r $script ]] || { t_fail "uml_run: no script $script"; return 1; }
   script=$(cd "$(dirname "$script")" && pwd)/$(basename "$script")
   lab=$(mktemp -d "/var/tmp/ike-uml-$BASHPID.XXXXXX")
-  _UML_LAB=$lab
   echo "$t0" >"$lab/t.start"
   _uml_write_init "$lab" "$script" "$@"
   : >"$lab/output"
@@ -232,6 +231,5 @@ uml_run() {
   else
     rm -rf --one-file-system "$lab"
   fi
-  _UML_LAB=
   return "$rc"
 }

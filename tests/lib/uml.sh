@@ -55,7 +55,9 @@ uml_available() {
 
 uml_require() {
   [[ -x $UML_LINUX ]] || t_skip "$UML_LINUX not found (package user-mode-linux; run scripts/deps)"
-  uml_available || t_skip "no modules for $("$UML_LINUX" --version 2>/dev/null | head -n1) under $UML_MODULES (package user-mode-linux)"
+  uml_available ||
+    t_skip "no modules for $("$UML_LINUX" --version 2>/dev/null | head -n1)" \
+      "under $UML_MODULES (package user-mode-linux)"
   t_require_cmd modprobe
 }
 
@@ -69,6 +71,7 @@ _uml_write_init() {
     echo '# PID 1 inside user-mode Linux, written by tests/lib/uml.sh'
     echo 'export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 TERM=dumb'
     printf 'lab=%q\n' "$lab"
+    # shellcheck disable=SC2016 # expanded by the init script
     echo 'date +%s.%N >"$lab/t.init"'
     cat <<'EOF'
 mount -t proc proc /proc
@@ -101,6 +104,7 @@ if ! modprobe -d /run/umlroot -a "${mods[@]}" >>"$lab/modules.log" 2>&1; then
 fi
 date +%s.%N >"$lab/t.modules"
 EOF
+    # shellcheck disable=SC2016 # expanded by the init script
     echo 'export IKE_IN_UML=1 UML_LAB="$lab"'
     for v in "${UML_PASS_ENV[@]}"; do
       [[ -n ${!v+x} ]] && printf 'export %s=%q\n' "$v" "${!v}"
@@ -171,6 +175,20 @@ _uml_memdir() {
   fi
 }
 
+_UML_RUN_LAB=
+_UML_WD=
+
+# _uml_interrupted: the test was stopped (ctest's timeout, ^C) while the
+# instance ran: stop it, remove its lab directory, fail.
+_uml_interrupted() {
+  trap - INT TERM HUP
+  _uml_kill "$_UML_PID"
+  [[ -n $_UML_WD ]] && kill "$_UML_WD" 2>/dev/null
+  [[ -n $_UML_RUN_LAB && -z ${IKE_KEEP_LAB:-} ]] && rm -rf --one-file-system "$_UML_RUN_LAB"
+  t_fail "uml_run: interrupted; linux.uml stopped"
+  exit 143
+}
+
 uml_run() {
   local secs=$1 script=$2; shift 2
   local lab t0 wd rc saved_traps
@@ -182,13 +200,15 @@ uml_run() {
   _uml_write_init "$lab" "$script" "$@"
   : >"$lab/output"
   saved_traps=$(trap -p INT TERM HUP)
-  trap '_uml_kill "$_UML_PID"; trap - INT TERM HUP; t_fail "uml_run: interrupted"; exit 143' INT TERM HUP
-  t_info "uml: booting $UML_LINUX ($("$UML_LINUX" --version | head -n1), mem=$UML_MEM), running $script inside (limit ${secs}s)"
+  _UML_RUN_LAB=$lab
+  trap _uml_interrupted INT TERM HUP
+  t_info "uml: booting $UML_LINUX ($("$UML_LINUX" --version | head -n1), mem=$UML_MEM)," \
+    "running $script inside (limit ${secs}s)"
   # con0 (the console: kernel messages, init's own errors) goes to console.log;
   # the other consoles and serial lines go nowhere, so nothing reads the terminal.
-  TMPDIR=$(_uml_memdir "$lab") "$UML_LINUX" "mem=$UML_MEM" rootfstype=hostfs rootflags=/ rw "init=$lab/init" \
-    "uml_dir=$lab" "umid=ike-$BASHPID" quiet con=null ssl=null con0=null,fd:1 \
-    </dev/null >"$lab/console.log" 2>&1 &
+  TMPDIR=$(_uml_memdir "$lab") "$UML_LINUX" "mem=$UML_MEM" \
+    rootfstype=hostfs rootflags=/ rw "init=$lab/init" "uml_dir=$lab" "umid=ike-$BASHPID" \
+    quiet con=null ssl=null con0=null,fd:1 </dev/null >"$lab/console.log" 2>&1 &
   _UML_PID=$!
   (
     trap - EXIT INT HUP
@@ -201,11 +221,13 @@ uml_run() {
     fi
   ) </dev/null >/dev/null 2>&1 &
   wd=$!
+  _UML_WD=$wd
   wait "$_UML_PID" 2>/dev/null || true
   _UML_PID=
   # a watchdog that fired finishes its sweep; otherwise it is stopped
   [[ -e $lab/watchdog ]] || kill "$wd" 2>/dev/null
   wait "$wd" 2>/dev/null || true
+  _UML_WD=
   eval "${saved_traps:-trap - INT TERM HUP}"
   indent <"$lab/output"
   if [[ -e $lab/watchdog ]]; then

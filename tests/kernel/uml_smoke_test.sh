@@ -105,6 +105,10 @@ capture_count() {
   timeout 30 tcpdump -n -r "$LAB_DIR/$1-$2.pcap" "$3" 2>/dev/null | grep -c . || true
 }
 
+# sent_at_least N NAME X FILTER: the capture holds N packets X sent matching FILTER.
+# shellcheck disable=SC2317 # called through wait_until
+sent_at_least() { (($(capture_count "$2" "$3" "$4") >= $1)); }
+
 # check_esp_round NAME WIRE_FILTER: ping, counters on both hosts, the wire.
 check_esp_round() {
   local name=$1 wire=$2 x st spi b p n
@@ -117,9 +121,8 @@ check_esp_round() {
   fi
   # tcpdump writes a packet a moment after it left: wait for the expected ones
   # (or 10 s), then stop the captures and count everything they hold
-  _sent_3() { (($(capture_count "$name" "$1" "$wire") >= 3)); }
-  wait_until 10 _sent_3 A || true
-  wait_until 10 _sent_3 B || true
+  wait_until 10 sent_at_least 3 "$name" A "$wire" || true
+  wait_until 10 sent_at_least 3 "$name" B "$wire" || true
   capture_stop
   for x in A B; do
     st=$(states_without_keys "$(host_ns "$x")")

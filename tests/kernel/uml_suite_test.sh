@@ -18,6 +18,9 @@ if [[ -z ${IKE_IN_UML:-} ]]; then
 fi
 
 # ---- inside user-mode Linux ---------------------------------------------------------
+# Every system call is slower in UML and the machine may be busy: a longer bound
+# for each status wait (they poll, so a fast run is not slower).
+IKE_WAIT=${IKE_WAIT:-60}
 source "$IKE_SRC/tests/lib/ike.sh"
 t_require_netns
 t_require_cmd rsyslogd logger
@@ -74,7 +77,8 @@ step_start() {
     fi
   done
   on_host A lssrc -g ike 2>&1 | indent || true
-  t_info "memory in the instance with both suites running: $(free -m | awk '$1 == "Mem:" { print $3 " MB used, " $7 " MB available of " $2 " MB" }')"
+  t_info "memory in the instance with both suites running:" \
+    "$(free -m | awk '$1 == "Mem:" { print $3 " MB used, " $7 " MB available of " $2 " MB" }')"
 }
 
 step_activate() {

@@ -11,6 +11,7 @@
 #   on_host_syslog X CMD...  same, in a mount namespace where /dev/log is X's syslog
 #   host_start_syslog X      rsyslogd -n for X: local4.* -> $(host_syslog X)
 #   host_syslog X            path of X's syslog file (log/ike.log)
+#   host_ping X FROM TO [N]  N (3) pings from address FROM in X to TO, all answered?
 #   lab_on_cleanup CMD       run CMD (eval'd) first thing in cleanup
 #   lab_cleanup              (EXIT trap) stop what we started, delete namespaces
 #
@@ -161,6 +162,17 @@ EOF
   fi
 }
 
+# host_ping X FROM TO [COUNT]: COUNT echo requests (default 3) from FROM, an
+# address of X, to TO; true when every one is answered. ping's output, indented,
+# is in HOST_PING_OUT.
+HOST_PING_OUT=
+host_ping() {
+  local x=$1 from=$2 to=$3 n=${4:-3}
+  HOST_PING_OUT=$(timeout $((n + 15)) ip netns exec "${HOST_NS[$x]}" \
+    ping -c "$n" -i 0.3 -W 2 -I "$from" "$to" 2>&1 | indent) || true
+  grep -q " $n packets transmitted, $n received" <<<"$HOST_PING_OUT"
+}
+
 # host_syslog_selftest X: a logger line through /dev/log must reach ike.log.
 host_syslog_selftest() {
   local x=$1 tag="ike-selftest-$$-$RANDOM"
@@ -254,7 +266,12 @@ lab_cleanup() {
     timeout 10 ip netns del "$ns" 2>/dev/null || echo "WARNING: could not delete namespace $ns" >&2
   done
   if [[ -n $LAB_DIR && -d $LAB_DIR ]]; then
-    if [[ -n ${IKE_KEEP_LAB:-} ]]; then
+    if [[ -n ${IKE_KEEP_LAB:-} && -n ${UML_LAB:-} ]]; then
+      # inside user-mode Linux /tmp is the instance's own tmpfs: copy the lab to
+      # the host-visible directory uml_run keeps (sockets may not copy)
+      cp -a "$LAB_DIR" "$UML_LAB/" 2>/dev/null
+      echo "IKE_KEEP_LAB set: lab directory copied to $UML_LAB/$(basename "$LAB_DIR")"
+    elif [[ -n ${IKE_KEEP_LAB:-} ]]; then
       echo "IKE_KEEP_LAB set: lab directory kept at $LAB_DIR"
     else
       rm -rf --one-file-system "$LAB_DIR"

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# The suite inside user-mode Linux: the lab of the integration tests
+# (tests/lib/netns.sh: namespaces, veth, one rsyslogd per host; tests/lib/ike.sh:
+# startsrc -g ike under srcmstr) runs unchanged in a kernel with ESP. One tunnel,
+# the core of tests/integration/tunnel_test.sh: start both suites, activate on A,
+# both phases Active on both sides, stop. The steps are functions called in
+# order at the bottom; the traffic checks through the tunnel go between
+# step_active and step_stop once tmd installs SAs in the kernel (issue 8).
+set -euo pipefail
+source "$(dirname "$0")/../lib/uml.sh"
+
+if [[ -z ${IKE_IN_UML:-} ]]; then
+  t_require_root
+  uml_require
+  t_require_suite
+  uml_run 540 "$0"
+  exit
+fi
+
+# ---- inside user-mode Linux ---------------------------------------------------------
+# Every system call is slower in UML and the machine may be busy: a longer bound
+# for each status wait (they poll, so a fast run is not slower).
+IKE_WAIT=${IKE_WAIT:-60}
+source "$IKE_SRC/tests/lib/ike.sh"
+t_require_netns
+t_require_cmd rsyslogd logger
+t_require_suite
+
+dump_both() { ike_dump A; ike_dump B; }
+
+# step_kernel: the instance has what the tests inside need (ESP, XFRM netlink).
+step_kernel() {
+  local m
+  for m in esp4 esp6 xfrm_user veth; do
+    if grep -q "^$m " /proc/modules; then
+      t_pass "kernel $(uname -r): module $m loaded"
+    else
+      t_fail "kernel $(uname -r): module $m not loaded"
+    fi
+  done
+}
+
+# step_lab: two hosts, syslog on both (ike_lab checks that logger reaches each
+# host's file through the /dev/log mount namespace), tunnels.db and psk.db.
+step_lab() {
+  ike_lab 480
+  t_pass "lab: hosts A and B, one rsyslogd each, syslog capture checked"
+  psk="uml-suite-$RANDOM$RANDOM-$$"
+  local h
+  for h in A B; do
+    ike_write_db "$h"
+    ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
+  done
+  t_info "tunnels.db and psk.db (0600) written on A and B"
+}
+
+step_start() {
+  local h d
+  for h in A B; do
+    if ike_start "$h"; then
+      t_pass "$h: startsrc -g ike exit 0"
+    else
+      t_fail "$h: startsrc -g ike failed"
+    fi
+    echo "$IKE_OUT" | indent
+    for d in tmd isakmpd cpsd; do
+      grep -q "$d Subsystem has been started" <<<"$IKE_OUT" ||
+        t_fail "$h: startsrc output lacks '$d Subsystem has been started'"
+    done
+  done
+  for h in A B; do
+    if src_wait_all "$h" active 30; then
+      t_pass "$h: lssrc -g ike shows tmd, isakmpd, cpsd active"
+    else
+      on_host "$h" lssrc -g ike 2>&1 | indent || true
+      t_abort "$h: the suite is not active"
+    fi
+  done
+  on_host A lssrc -g ike 2>&1 | indent || true
+  t_info "memory in the instance with both suites running:" \
+    "$(free -m | awk '$1 == "Mem:" { print $3 " MB used, " $7 " MB available of " $2 " MB" }')"
+}
+
+step_activate() {
+  local out
+  if out=$(ike_cmd A cmd=activate numlist=1 2>&1); then
+    t_pass "A: ike cmd=activate numlist=1 exit 0"
+  else
+    echo "$out" | redact | indent
+    t_fail "A: ike cmd=activate numlist=1 failed"
+  fi
+}
+
+step_active() {
+  local t0=$SECONDS ok=1 h p
+  for h in A B; do
+    for p in 1 2; do
+      if ike_wait_status "$h" "$p" Active "$IKE_WAIT"; then
+        t_pass "$h: phase $p Active (after $((SECONDS - t0))s)"
+      else
+        t_fail "$h: phase $p not Active within ${IKE_WAIT}s (status: '$(ike_status "$h" "$p")')"
+        ok=0
+      fi
+    done
+  done
+  ((ok)) || { dump_both; t_abort "the tunnel did not come up; not checking the rest"; }
+  ike_list A 2>&1 | indent || true
+}
+
+# step_syslog: the daemons' lines reached each host's own rsyslogd, no PSK.
+step_syslog() {
+  local h f
+  for h in A B; do
+    f=$(host_syslog "$h")
+    if wait_until 5 grep -Eq 'isakmpd(\[[0-9]+\])?:.*DONE' "$f"; then
+      t_pass "$h: syslog has isakmpd state changes to DONE"
+    else
+      t_fail "$h: syslog has no isakmpd line with DONE"
+    fi
+    if contains_secret "$f"; then
+      t_fail "$h: syslog contains the PSK"
+    else
+      t_pass "$h: no syslog line contains the PSK"
+    fi
+  done
+}
+
+step_stop() {
+  local h
+  for h in A B; do
+    if ike_stop "$h"; then
+      t_pass "$h: stopsrc -g ike exit 0"
+    else
+      t_fail "$h: stopsrc -g ike failed"
+    fi
+    echo "$IKE_OUT" | indent
+    if src_wait_all "$h" inoperative 30; then
+      t_pass "$h: lssrc -g ike shows tmd, isakmpd, cpsd inoperative"
+    else
+      on_host "$h" lssrc -g ike 2>&1 | indent || true
+      t_fail "$h: lssrc -g ike does not show all three inoperative"
+    fi
+  done
+}
+
+step_kernel
+step_lab
+step_start
+step_activate
+step_active
+step_syslog
+step_stop
+((T_FAILS == 0)) || dump_both
+t_done

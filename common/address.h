@@ -64,6 +64,7 @@ struct Prefix {
   int length = 0;
   std::string ToString() const;  // "198.51.100.0/24"
   bool operator==(const Prefix& o) const = default;
+  auto operator<=>(const Prefix& o) const = default;
 };
 
 // The fewest CIDR blocks that cover |range| exactly, in address order: one

@@ -69,6 +69,16 @@ KernelState Dump() {
   return state;
 }
 
+std::string Shell(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char line[512];
+  while (std::fgets(line, sizeof line, p) != nullptr) out += line;
+  pclose(p);
+  return out;
+}
+
 std::unique_ptr<XfrmKernel> OpenKernel() {
   auto kernel = XfrmKernel::Open();
   if (!kernel.ok()) FAIL("XfrmKernel::Open: " << kernel.error().message);
@@ -239,6 +249,44 @@ TEST_CASE("at start, what an earlier tmd left is removed and nothing else") {
   CHECK(after.OurSas() == 0);
   CHECK(after.policies.size() == 1);  // the foreign one stays
   CHECK(after.policies.at(0).policy.priority == 100);
+  Shell("ip xfrm policy flush");
+}
+
+TEST_CASE("a remote selector the host has no route for gets one in table 220, and loses it") {
+  // A link to the peer (192.0.2.2 directly connected) and our selector
+  // address on lo; no route to 203.0.113.0/24, one to 10.9.0.0/16.
+  REQUIRE(Shell("ip link set lo up && ip link add v0 type veth peer name v1 && "
+                "ip addr add 192.0.2.1/24 dev v0 && ip link set v0 up && ip link set v1 up && "
+                "ip addr add 198.51.100.1/32 dev lo && "
+                "ip route add 10.9.0.0/16 via 192.0.2.2 && echo ok") == "ok\n");
+  auto kernel = OpenKernel();
+  auto rule = kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24"));
+  REQUIRE(rule.ok());
+  auto routed = kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "10.9.0.0/16"));
+  REQUIRE(routed.ok());
+  std::string table = Shell("ip route show table 220");
+  INFO(table);
+  CHECK(table.find("203.0.113.0/24 via 192.0.2.2 dev v0") != std::string::npos);
+  CHECK(table.find("src 198.51.100.1") != std::string::npos);  // the host's own traffic matches
+  CHECK(table.find("10.9.0.0") == std::string::npos);  // the host routes that one already
+  CHECK(Shell("ip rule").find("lookup 220") != std::string::npos);
+  // The kernel now routes the host's traffic there, from the selector address.
+  CHECK(Shell("ip route get 203.0.113.7").find("src 198.51.100.1") != std::string::npos);
+  REQUIRE(kernel->DeletePolicy(*rule).ok());
+  CHECK(Shell("ip route show table 220").empty());
+  REQUIRE(kernel->DeletePolicy(*routed).ok());
+  // A route left by an earlier tmd goes at the next start; Clear removes the rule.
+  REQUIRE(kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24")).ok());
+  kernel.reset();  // killed: no Clear
+  CHECK_FALSE(Shell("ip route show table 220").empty());
+  auto restarted = OpenKernel();
+  CHECK(Shell("ip route show table 220").empty());
+  REQUIRE(restarted->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24"))
+              .ok());
+  restarted->Clear();
+  CHECK(Shell("ip route show table 220").empty());
+  CHECK(Dump().OurPolicies() == 0);
+  Shell("ip link del v0; ip route flush table 220; ip rule del lookup 220 2>/dev/null");
 }
 
 }  // namespace

@@ -13,10 +13,13 @@
 
 namespace ike::tmd::xfrm {
 
-Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open() {
-  mnl_socket* s = mnl_socket_open(NETLINK_XFRM);
+Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open(int protocol) {
+  if (protocol < 0) protocol = NETLINK_XFRM;
+  mnl_socket* s = mnl_socket_open(protocol);
   if (s == nullptr) {
-    return Error{std::string("cannot open the XFRM netlink socket: ") + std::strerror(errno)};
+    return Error{std::string("cannot open the ") +
+                 (protocol == NETLINK_XFRM ? "XFRM" : "routing") +
+                 " netlink socket: " + std::strerror(errno)};
   }
   if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {
     const int e = errno;

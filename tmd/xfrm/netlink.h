@@ -19,7 +19,8 @@ class NetlinkSocket {
  public:
   // Opens and binds the socket (extended acks on, so the kernel's reason
   // comes back with an error). Fails without CONFIG_XFRM_USER or as non-root.
-  static Result<std::unique_ptr<NetlinkSocket>> Open();
+  // |protocol|: NETLINK_XFRM, or NETLINK_ROUTE for routes.h.
+  static Result<std::unique_ptr<NetlinkSocket>> Open(int protocol = -1);
   ~NetlinkSocket();
   NetlinkSocket(const NetlinkSocket&) = delete;
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;

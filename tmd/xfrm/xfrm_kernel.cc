@@ -60,6 +60,13 @@ Result<std::unique_ptr<XfrmKernel>> XfrmKernel::Open() {
   if (*left > 0) {
     LOG_EVENT("removed %zu SAs and policies an earlier tmd left in the kernel", *left);
   }
+  auto routes = xfrm::Routes::Open();
+  if (routes.ok()) {
+    kernel->routes_ = std::move(routes.value());
+  } else {
+    LOG_ERROR("no routes for remote selectors (%s): the host's routes must cover them",
+              routes.error().message.c_str());
+  }
   return kernel;
 }
 
@@ -249,7 +256,25 @@ Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
     return id.error();
   }
   policies_[*id] = std::move(installed);
+  if (spec.direction == Direction::kOutbound) AddRoutes(*id, spec);
   return *id;
+}
+
+void XfrmKernel::AddRoutes(uint32_t rule_id, const PolicySpec& spec) {
+  if (!routes_) return;
+  // The host's own traffic to the remote selector must leave from an
+  // address the local selector covers, or it misses the policy.
+  std::optional<IpAddress> source;
+  if (spec.source.first == spec.source.last) source = spec.source.first;
+  for (const Prefix& destination : PrefixesOf(spec.destination)) {
+    Result<bool> held = routes_->Ensure(destination, spec.outer_destination, source);
+    if (!held.ok()) {
+      // Traffic may still reach the policy by the administrator's routes.
+      LOG_ERROR("tunnel %u: %s", spec.tunnel, held.error().message.c_str());
+    } else if (*held) {
+      routes_by_rule_[rule_id].push_back(destination);
+    }
+  }
 }
 
 void XfrmKernel::DeletePolicies(const std::vector<PolicyMessage>& policies) {
@@ -265,6 +290,10 @@ Status XfrmKernel::DeletePolicy(uint32_t rule_id) {
   if (it != policies_.end()) {
     DeletePolicies(it->second);
     policies_.erase(it);
+  }
+  if (auto r = routes_by_rule_.find(rule_id); r != routes_by_rule_.end()) {
+    for (const Prefix& destination : r->second) routes_->Release(destination);
+    routes_by_rule_.erase(r);
   }
   return mirror_.DeletePolicy(rule_id);
 }
@@ -337,6 +366,11 @@ void XfrmKernel::Clear() {
   if (!s.ok()) LOG_ERROR("%s", s.error().message.c_str());
   policies_.clear();
   mirror_.Clear();
+  routes_by_rule_.clear();
+  if (routes_) {
+    Result<size_t> routes = routes_->RemoveAll();
+    if (!routes.ok()) LOG_ERROR("%s", routes.error().message.c_str());
+  }
   // And what no table here knows: unused ALLOCSPI reservations.
   Result<size_t> left = RemoveLeftovers();
   if (!left.ok()) LOG_ERROR("%s", left.error().message.c_str());

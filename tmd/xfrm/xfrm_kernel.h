@@ -13,6 +13,7 @@
 
 #include "tmd/core/kernel.h"
 #include "tmd/xfrm/netlink.h"
+#include "tmd/xfrm/routes.h"
 
 namespace ike::tmd {
 
@@ -57,12 +58,19 @@ class XfrmKernel : public KernelBackend {
   // The kernel policies for one rule of the dynamic filter table.
   Result<std::vector<xfrm::PolicyMessage>> PoliciesFor(const PolicySpec& spec) const;
   void DeletePolicies(const std::vector<xfrm::PolicyMessage>& policies);
+  // Routes to an outbound rule's destination where the host has none.
+  void AddRoutes(uint32_t rule_id, const PolicySpec& spec);
 
   std::unique_ptr<xfrm::NetlinkSocket> socket_;
   // What tmd installed, as the state-only backend records it (rule ids,
   // the rows of ike cmd=list cache/filter); the kernel holds the real thing.
   StateOnlyKernel mirror_;
   std::map<uint32_t, std::vector<xfrm::PolicyMessage>> policies_;  // rule id -> kernel
+  // Routes to remote selectors the host had no route for (routes.h); null
+  // if the routing socket could not be opened (then the administrator's
+  // routes must cover the remote networks).
+  std::unique_ptr<xfrm::Routes> routes_;
+  std::map<uint32_t, std::vector<Prefix>> routes_by_rule_;
 };
 
 // An errno from the kernel's XFRM answer, in the words an administrator

@@ -107,10 +107,13 @@ class Batch {
   bool empty() const { return count_ == 0; }
   void Clear();
 
- private:
+  // For other netlink families (routes.h): a message of |type| with room
+  // for |payload_hint| octets of body and attributes; Finish it before the
+  // next Begin. Returns its sequence number.
   nlmsghdr* Begin(uint16_t type, uint16_t flags, size_t payload_hint);
   uint32_t Finish(nlmsghdr* nlh);
 
+ private:
   std::vector<uint8_t> buffer_;
   size_t size_ = 0;
   size_t count_ = 0;

@@ -161,6 +161,13 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
     // the row came from a tmd that sends enums (tunnel_status set).
     Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    // The kernel's counters (XFRM backend): what the tunnel carried.
+    if (t.has_bytes_in() || t.has_bytes_out()) {
+      Field(&out, "Bytes In/Out",
+            std::to_string(t.bytes_in()) + " / " + std::to_string(t.bytes_out()));
+      Field(&out, "Packets In/Out",
+            std::to_string(t.packets_in()) + " / " + std::to_string(t.packets_out()));
+    }
     if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
   }
   return out;
@@ -170,7 +177,7 @@ std::string RenderCache(const ipc::ListReply& reply) {
   if (reply.cache_size() == 0) return "";
   std::vector<std::vector<std::string>> rows = {{"Tun Id", "SPI", "Direction", "Source",
                                                  "Destination", "Protocol/Mode", "Encryption",
-                                                 "Integrity", "Lifetime"}};
+                                                 "Integrity", "Lifetime", "Bytes", "Packets"}};
   for (const auto& e : reply.cache()) {
     std::string enc = e.encryption_alg()
                           ? tunneldb::EspEncryptionName(e.encryption_alg(), e.encryption_key_bits())
@@ -188,7 +195,8 @@ std::string RenderCache(const ipc::ListReply& reply) {
                     Text(e.sa_direction(), tunneldb::DirectionName, e.direction()), e.source(),
                     e.destination(), mode, enc,
                     Text(e.integrity_alg(), tunneldb::EspIntegrityName, e.integrity()),
-                    Seconds(e.lifetime_seconds())});
+                    Seconds(e.lifetime_seconds()), std::to_string(e.bytes()),
+                    std::to_string(e.packets())});
   }
   return Table(rows);
 }

@@ -162,8 +162,21 @@ step_traffic() {
       t_fail "$h: $n of 2 ESP SAs counted packets"
     fi
   done
+  # The operator sees the same counters (issue 8.1): list verbose, list cache.
+  out=$(ike_list A verbose 2>&1 || true)
+  if grep -Eq '^Packets In/Out: +3 / 3$' <<<"$out"; then
+    t_pass "A: ike cmd=list verbose shows Packets In/Out 3 / 3"
+  else
+    echo "$out" | redact | indent
+    t_fail "A: ike cmd=list verbose does not show the kernel's packet counters (3 / 3)"
+  fi
   out=$(ike_list A cache 2>&1 || true)
   echo "$out" | redact | indent
+  if (($(awk 'NR > 1 && $NF == 3 { n++ } END { print n + 0 }' <<<"$out") == 2)); then
+    t_pass "A: ike cmd=list cache shows 3 packets on both SAs"
+  else
+    t_fail "A: ike cmd=list cache does not show 3 packets on both SAs"
+  fi
 }
 
 # redact_keys: ip -s xfrm state prints the keys; never show them.

@@ -124,8 +124,8 @@ TEST_CASE("ALLOCSPI reserves distinct SPIs of at least 256 in larval SAs marked 
 
 TEST_CASE("a rule becomes out, or in and fwd, policies; deleting the rule removes them") {
   auto kernel = OpenKernel();
-  auto out = kernel->InstallPolicy(
-      Policy(Direction::kOutbound, "203.0.113.0/24", "198.51.100.0/24"));
+  auto out =
+      kernel->InstallPolicy(Policy(Direction::kOutbound, "203.0.113.0/24", "198.51.100.0/24"));
   REQUIRE(out.ok());
   auto in = kernel->InstallPolicy(Policy(Direction::kInbound, "203.0.113.0/24", "198.51.100.0/24"));
   REQUIRE(in.ok());
@@ -143,9 +143,9 @@ TEST_CASE("a rule becomes out, or in and fwd, policies; deleting the rule remove
       CHECK(p.policy.tunnel_destination == kUs);
     }
   }
-  CHECK(dirs[0] == 1);  // in
-  CHECK(dirs[1] == 1);  // out
-  CHECK(dirs[2] == 1);  // fwd
+  CHECK(dirs[0] == 1);                        // in
+  CHECK(dirs[1] == 1);                        // out
+  CHECK(dirs[2] == 1);                        // fwd
   CHECK(kernel->ListPolicies().size() == 2);  // the filter table: one rule per direction
   REQUIRE(kernel->DeletePolicy(*out).ok());
   CHECK(Dump().OurPolicies() == 2);
@@ -156,8 +156,8 @@ TEST_CASE("a rule becomes out, or in and fwd, policies; deleting the rule remove
 
 TEST_CASE("a range selector becomes CIDR policies; one too fragmented is refused whole") {
   auto kernel = OpenKernel();
-  auto r = kernel->InstallPolicy(
-      Policy(Direction::kOutbound, "192.0.2.1-192.0.2.9", "198.51.100.0/24"));
+  auto r =
+      kernel->InstallPolicy(Policy(Direction::kOutbound, "192.0.2.1-192.0.2.9", "198.51.100.0/24"));
   REQUIRE(r.ok());
   CHECK(Dump().OurPolicies() == 4);  // .1/32 .2/31 .4/30 .8/31
   auto wide = kernel->InstallPolicy(
@@ -203,8 +203,7 @@ TEST_CASE("an SA is installed where the kernel has ESP, else refused with one cl
   } else {
     REQUIRE_FALSE(s.ok());
     INFO(s.error().message);
-    CHECK(s.error().message.find("the kernel has no ESP support (esp4/esp6)") !=
-          std::string::npos);
+    CHECK(s.error().message.find("the kernel has no ESP support (esp4/esp6)") != std::string::npos);
     CHECK(s.error().message.find("STATE_ONLY") != std::string::npos);
     CHECK(kernel->ListSas().empty());  // nothing recorded for a failed install
   }
@@ -216,8 +215,7 @@ TEST_CASE("at start, what an earlier tmd left is removed and nothing else") {
   {
     auto earlier = OpenKernel();
     REQUIRE(earlier->AllocateSpi(kUs, kPeer, ipc::PROTO_ESP).ok());
-    REQUIRE(earlier
-                ->InstallPolicy(Policy(Direction::kInbound, "203.0.113.0/24", "198.51.100.0/24"))
+    REQUIRE(earlier->InstallPolicy(Policy(Direction::kInbound, "203.0.113.0/24", "198.51.100.0/24"))
                 .ok());
     // Killed: no Clear.
   }
@@ -268,7 +266,7 @@ TEST_CASE("a remote selector the host has no route for gets one in table 220, an
   INFO(table);
   CHECK(table.find("203.0.113.0/24 via 192.0.2.2 dev v0") != std::string::npos);
   CHECK(table.find("src 198.51.100.1") != std::string::npos);  // the host's own traffic matches
-  CHECK(table.find("10.9.0.0") == std::string::npos);  // the host routes that one already
+  CHECK(table.find("10.9.0.0") == std::string::npos);          // the host routes that one already
   CHECK(Shell("ip rule").find("lookup 220") != std::string::npos);
   // The kernel now routes the host's traffic there, from the selector address.
   CHECK(Shell("ip route get 203.0.113.7").find("src 198.51.100.1") != std::string::npos);
@@ -276,7 +274,8 @@ TEST_CASE("a remote selector the host has no route for gets one in table 220, an
   CHECK(Shell("ip route show table 220").empty());
   REQUIRE(kernel->DeletePolicy(*routed).ok());
   // A route left by an earlier tmd goes at the next start; Clear removes the rule.
-  REQUIRE(kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24")).ok());
+  REQUIRE(
+      kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24")).ok());
   kernel.reset();  // killed: no Clear
   CHECK_FALSE(Shell("ip route show table 220").empty());
   auto restarted = OpenKernel();

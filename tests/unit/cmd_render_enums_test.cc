@@ -131,6 +131,21 @@ TEST_CASE("enum rows render the verbose block byte for byte") {
   CHECK(RenderVerbose(text) == RenderVerbose(enums));
 }
 
+TEST_CASE("a phase 2 row with the kernel's counters shows bytes and packets each way") {
+  ipc::ListReply r;
+  ipc::Phase2Status* t = r.add_phase2();
+  t->set_number(1);
+  t->set_tunnel_status(ipc::ACTIVE);
+  CHECK(RenderVerbose(r).find("Bytes") == std::string::npos);  // state-only: none
+  t->set_bytes_in(252);
+  t->set_packets_in(3);
+  t->set_bytes_out(504);
+  t->set_packets_out(6);
+  const std::string out = RenderVerbose(r);
+  CHECK(out.find("Bytes In/Out:       252 / 504\n") != std::string::npos);
+  CHECK(out.find("Packets In/Out:     3 / 6\n") != std::string::npos);
+}
+
 TEST_CASE("enum cache and filter rows render byte for byte") {
   ipc::ListReply r;
   ipc::TunnelCacheEntry* c = r.add_cache();
@@ -159,13 +174,15 @@ TEST_CASE("enum cache and filter rows render byte for byte") {
   n->set_encryption_key_bits(192);
   n->set_integrity_alg(db::HMAC_SHA1);
   n->set_lifetime_seconds(3600);
+  n->set_bytes(252);  // the kernel's counters (XFRM backend)
+  n->set_packets(3);
   CHECK(RenderCache(r) ==
         "Tun Id  SPI         Direction  Source     Destination  Protocol/Mode                "
-        "Encryption    Integrity      Lifetime\n"
+        "Encryption    Integrity      Lifetime  Bytes  Packets\n"
         "1       0x00001000  inbound    192.0.2.2  192.0.2.1    ESP/tunnel                   "
-        "AES-CBC-128   HMAC-SHA2-256  3600 s\n"
+        "AES-CBC-128   HMAC-SHA2-256  3600 s    0      0\n"
         "2       0x00002000  outbound   192.0.2.1  192.0.2.3    ESP/tunnel-in-UDP 4500>4500  "
-        "3DES-CBC-192  HMAC-SHA1      3600 s\n");
+        "3DES-CBC-192  HMAC-SHA1      3600 s    252    3\n");
   ipc::FilterRule* f = r.add_filter();
   f->set_id(3);
   f->set_tunnel(1);

@@ -91,9 +91,9 @@ TEST_CASE("cache and filter tables") {
   c->set_lifetime_seconds(3600);
   CHECK(RenderCache(r) ==
         "Tun Id  SPI         Direction  Source     Destination  Protocol/Mode  Encryption   "
-        "Integrity      Lifetime\n"
+        "Integrity      Lifetime  Bytes  Packets\n"
         "1       0x00001000  inbound    192.0.2.2  192.0.2.1    ESP/tunnel     AES-CBC-128  "
-        "HMAC-SHA2-256  3600 s\n");
+        "HMAC-SHA2-256  3600 s    0      0\n");
   ipc::FilterRule* f = r.add_filter();
   f->set_id(3);
   f->set_tunnel(1);

@@ -1,5 +1,7 @@
 // XFRM netlink messages as tmd builds them (tmd/xfrm/xfrm_messages.h): the
 // kernel structures field by field, parsed back where tmd parses them.
+#include "tmd/xfrm/xfrm_messages.h"
+
 #include <libmnl/libmnl.h>
 #include <linux/netlink.h>
 #include <linux/xfrm.h>
@@ -8,8 +10,6 @@
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <vector>
-
-#include "tmd/xfrm/xfrm_messages.h"
 
 namespace ike::tmd::xfrm {
 namespace {
@@ -20,8 +20,8 @@ Prefix Net(const char* address, int length) { return {Ip(address), length}; }
 std::vector<const nlmsghdr*> Messages(const Batch& batch) {
   std::vector<const nlmsghdr*> out;
   int left = static_cast<int>(batch.bytes().size());
-  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.bytes().data());
-       mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+  for (auto* nlh = reinterpret_cast<const nlmsghdr*>(batch.bytes().data()); mnl_nlmsg_ok(nlh, left);
+       nlh = mnl_nlmsg_next(nlh, &left)) {
     out.push_back(nlh);
   }
   return out;

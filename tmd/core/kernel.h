@@ -61,6 +61,12 @@ struct PolicySpec {
   IpAddress outer_destination;
 };
 
+// What the kernel counted on one SA.
+struct SaCounters {
+  uint64_t bytes = 0;
+  uint64_t packets = 0;
+};
+
 // A reserved SPI that no InstallSa used within this time is free again
 // (isakmpd gave up on the negotiation it was for).
 inline constexpr Duration kSpiReservationLifetime = std::chrono::seconds(60);
@@ -88,6 +94,13 @@ class KernelBackend {
   virtual std::vector<ipc::TunnelCacheEntry> ListSas() const = 0;
   // Dynamic filter rules sorted by rule id.
   virtual std::vector<ipc::FilterRule> ListPolicies() const = 0;
+  // The kernel's counters of one installed SA; nullopt where the backend
+  // has none (state-only) or the SA is gone.
+  virtual std::optional<SaCounters> Counters(const IpAddress& destination, uint32_t spi) const {
+    (void)destination;
+    (void)spi;
+    return std::nullopt;
+  }
   // Removes everything this backend installed (tmd shutdown).
   virtual void Clear() = 0;
 };

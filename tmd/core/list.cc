@@ -68,6 +68,21 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_established_unix(t.established_unix);
 }
 
+void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const {
+  for (uint8_t i = 0; i < t.sa_count; ++i) {
+    const auto& sa = t.sas[i];
+    const std::optional<SaCounters> c = kernel_.Counters(sa.destination, sa.spi);
+    if (!c) continue;
+    if (sa.spi == t.spi_in) {
+      row->set_bytes_in(c->bytes);
+      row->set_packets_in(c->packets);
+    } else {
+      row->set_bytes_out(c->bytes);
+      row->set_packets_out(c->packets);
+    }
+  }
+}
+
 ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
   ipc::Envelope out;
   ipc::ListReply* reply = out.mutable_list_reply();
@@ -126,7 +141,9 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       // phase=1+: the phase 2 tunnels of the listed phase 1 tunnels.
       const bool keep = r.phase() == 3 ? cursor->listed1.contains(t.phase1_number) : selected(n);
       if (!keep) continue;
-      FillPhase2Row(t, r.verbose(), out->add_phase2());
+      ipc::Phase2Status* row = out->add_phase2();
+      FillPhase2Row(t, r.verbose(), row);
+      if (r.verbose()) AddCounters(t, row);
       ++rows;
     }
   }

@@ -214,6 +214,8 @@ class TunnelManager {
   // listed or not, as they are when their turn comes; none twice.
   bool ListChunk(const ipc::ListRequest& request, ListCursor* cursor, size_t max_rows,
                  ipc::ListReply* out) const;
+  // A verbose phase 2 row's byte and packet counters, from the kernel.
+  void AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const;
 
   // Everything isakmpd sends on its connection: Ack/Error replies to our
   // requests and the events. Key bytes in Phase2Established are handed to

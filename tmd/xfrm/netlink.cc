@@ -17,8 +17,7 @@ Result<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Open(int protocol) {
   if (protocol < 0) protocol = NETLINK_XFRM;
   mnl_socket* s = mnl_socket_open(protocol);
   if (s == nullptr) {
-    return Error{std::string("cannot open the ") +
-                 (protocol == NETLINK_XFRM ? "XFRM" : "routing") +
+    return Error{std::string("cannot open the ") + (protocol == NETLINK_XFRM ? "XFRM" : "routing") +
                  " netlink socket: " + std::strerror(errno)};
   }
   if (mnl_socket_bind(s, 0, MNL_SOCKET_AUTOPID) < 0) {

@@ -21,9 +21,8 @@ void PutAddress(nlmsghdr* nlh, uint16_t type, const IpAddress& a) {
 }
 
 std::optional<IpAddress> AddressAttribute(const nlattr* attr) {
-  return IpAddress::FromBytes(
-      ByteView(static_cast<const uint8_t*>(mnl_attr_get_payload(attr)),
-               mnl_attr_get_payload_len(attr)));
+  return IpAddress::FromBytes(ByteView(static_cast<const uint8_t*>(mnl_attr_get_payload(attr)),
+                                       mnl_attr_get_payload_len(attr)));
 }
 
 // What a route message says (RTM_NEWROUTE in a reply or a dump).
@@ -84,7 +83,8 @@ Result<std::unique_ptr<Routes>> Routes::Open() {
   std::unique_ptr<Routes> routes(new Routes(std::move(socket.value())));
   Result<size_t> left = routes->RemoveAll();
   if (!left.ok()) return left.error();
-  if (*left > 0) LOG_EVENT("removed %zu routes an earlier tmd left in table %u", *left, kRouteTable);
+  if (*left > 0)
+    LOG_EVENT("removed %zu routes an earlier tmd left in table %u", *left, kRouteTable);
   return routes;
 }
 
@@ -104,7 +104,8 @@ Result<std::optional<Routes::Path>> Routes::Lookup(const IpAddress& address) {
   if (!statuses.ok()) return statuses.error();
   const int error = (*statuses)[seq].error;
   if (error == ENETUNREACH || error == EHOSTUNREACH) return std::optional<Path>();
-  if (error != 0) return Error{"route lookup for " + address.ToString() + ": " + std::strerror(error)};
+  if (error != 0)
+    return Error{"route lookup for " + address.ToString() + ": " + std::strerror(error)};
   return path;
 }
 
@@ -189,8 +190,9 @@ void Routes::Release(const Prefix& destination) {
   PutAddress(nlh, RTA_DST, destination.network);
   batch.Finish(nlh);
   auto statuses = socket_->Exchange(batch);
-  if (!statuses.ok()) LOG_ERROR("removing route %s: %s", destination.ToString().c_str(),
-                                statuses.error().message.c_str());
+  if (!statuses.ok())
+    LOG_ERROR("removing route %s: %s", destination.ToString().c_str(),
+              statuses.error().message.c_str());
 }
 
 Result<size_t> Routes::RemoveAll() {

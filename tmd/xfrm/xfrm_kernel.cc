@@ -228,8 +228,9 @@ Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
   std::map<uint32_t, const PolicyMessage*> by_seq;
   for (const PolicyMessage& p : *policies) {
     auto seq = batch.AddPolicy(p);
-    if (!seq) return Error{"cannot express policy " + p.source.ToString() + " -> " +
-                           p.destination.ToString() + " for the kernel"};
+    if (!seq)
+      return Error{"cannot express policy " + p.source.ToString() + " -> " +
+                   p.destination.ToString() + " for the kernel"};
     by_seq[*seq] = &p;
   }
   auto statuses = socket_->Exchange(batch);
@@ -241,9 +242,9 @@ Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
     if (status.error == 0) {
       installed.push_back(p);
     } else if (!failure) {
-      failure = Error{"policy " + p.source.ToString() + " -> " + p.destination.ToString() + " " +
-                      xfrm::PolicyDirName(p.dir) + ": " +
-                      XfrmErrorText(status.error, status.message)};
+      failure =
+          Error{"policy " + p.source.ToString() + " -> " + p.destination.ToString() + " " +
+                xfrm::PolicyDirName(p.dir) + ": " + XfrmErrorText(status.error, status.message)};
     }
   }
   if (failure) {
@@ -321,6 +322,17 @@ std::vector<ipc::TunnelCacheEntry> XfrmKernel::ListSas() const {
   return rows;
 }
 
+std::optional<SaCounters> XfrmKernel::Counters(const IpAddress& destination, uint32_t spi) const {
+  Batch batch(socket_->next_seq());
+  batch.AddGetSa(destination, spi);
+  std::optional<SaCounters> out;
+  auto statuses = socket_->Exchange(batch, [&out](const nlmsghdr* nlh) {
+    if (auto sa = xfrm::ParseSa(nlh)) out = SaCounters{sa->bytes, sa->packets};
+  });
+  if (!statuses.ok()) return std::nullopt;
+  return out;
+}
+
 std::vector<ipc::FilterRule> XfrmKernel::ListPolicies() const { return mirror_.ListPolicies(); }
 
 Result<size_t> XfrmKernel::RemoveLeftovers() {
@@ -337,9 +349,9 @@ Result<size_t> XfrmKernel::RemoveLeftovers() {
   Batch dump_policies(socket_->next_seq());
   dump_policies.AddDumpPolicies();
   s = Dump(dump_policies, "listing the kernel's policies", [&](const nlmsghdr* nlh) {
-    if (auto p = xfrm::ParsePolicy(nlh);
-        p && p->has_template && xfrm::IsOurReqid(p->policy.reqid) &&
-        xfrm::IsOurPriority(p->policy.priority)) {
+    if (auto p = xfrm::ParsePolicy(nlh); p && p->has_template &&
+                                         xfrm::IsOurReqid(p->policy.reqid) &&
+                                         xfrm::IsOurPriority(p->policy.priority)) {
       policies.push_back(p->policy);
     }
   });

@@ -33,6 +33,7 @@ class XfrmKernel : public KernelBackend {
   Status DeletePolicy(uint32_t rule_id) override;
   std::vector<ipc::TunnelCacheEntry> ListSas() const override;
   std::vector<ipc::FilterRule> ListPolicies() const override;
+  std::optional<SaCounters> Counters(const IpAddress& destination, uint32_t spi) const override;
   void Clear() override;
 
   // Removes every SA and policy in the kernel that carries tmd's marks and
@@ -45,8 +46,7 @@ class XfrmKernel : public KernelBackend {
   static constexpr size_t kMaxPoliciesPerRule = 64;
 
  private:
-  explicit XfrmKernel(std::unique_ptr<xfrm::NetlinkSocket> socket)
-      : socket_(std::move(socket)) {}
+  explicit XfrmKernel(std::unique_ptr<xfrm::NetlinkSocket> socket) : socket_(std::move(socket)) {}
 
   // Sends |batch|: the first failed request's error, in words, naming
   // |what|; requests that fail with one of |ignored| (errno) do not count.

@@ -144,7 +144,8 @@ std::optional<uint32_t> Batch::AddAllocSpi(const IpAddress& source, const IpAddr
   if (source.family != destination.family || destination.size() == 0) return std::nullopt;
   // The reply (XFRM_MSG_NEWSA with the SPI) comes first, then the ack.
   nlmsghdr* nlh = Begin(XFRM_MSG_ALLOCSPI, NLM_F_ACK, sizeof(xfrm_userspi_info));
-  auto* spi = static_cast<xfrm_userspi_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userspi_info)));
+  auto* spi =
+      static_cast<xfrm_userspi_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userspi_info)));
   xfrm_usersa_info& info = spi->info;
   CopyAddress(destination, &info.id.daddr);
   CopyAddress(source, &info.saddr);
@@ -160,8 +161,7 @@ std::optional<uint32_t> Batch::AddAllocSpi(const IpAddress& source, const IpAddr
 std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   const auto crypt = KernelCrypt(sa.encryption);
   const auto auth = KernelAuth(sa.integrity);
-  if (!crypt || !auth || sa.source.family != sa.destination.family ||
-      sa.destination.size() == 0) {
+  if (!crypt || !auth || sa.source.family != sa.destination.family || sa.destination.size() == 0) {
     return std::nullopt;
   }
   Bytes crypt_attr = AlgoAttribute(crypt->name, sa.encryption_key);
@@ -169,7 +169,8 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   nlmsghdr* nlh = Begin(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA,
                         update ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                         sizeof(xfrm_usersa_info) + crypt_attr.size() + auth_attr.size() + 64);
-  auto* info = static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
+  auto* info =
+      static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
   CopyAddress(sa.destination, &info->id.daddr);
   CopyAddress(sa.source, &info->saddr);
   info->id.spi = htonl(sa.spi);
@@ -228,7 +229,8 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
   }
   nlmsghdr* nlh = Begin(XFRM_MSG_NEWPOLICY, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                         sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16);
-  auto* info = static_cast<xfrm_userpolicy_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
+  auto* info = static_cast<xfrm_userpolicy_info*>(
+      mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
   FillSelector(p.source, p.destination, p.protocol, &info->sel);
   NoLimits(&info->lft);
   info->priority = p.priority;
@@ -249,7 +251,8 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
 
 uint32_t Batch::AddDeletePolicy(const PolicyMessage& p) {
   nlmsghdr* nlh = Begin(XFRM_MSG_DELPOLICY, NLM_F_ACK, sizeof(xfrm_userpolicy_id));
-  auto* id = static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
+  auto* id =
+      static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
   FillSelector(p.source, p.destination, p.protocol, &id->sel);
   id->dir = static_cast<uint8_t>(p.dir);
   return Finish(nlh);
@@ -327,8 +330,7 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
         return MNL_CB_OK;
       },
       &found);
-  if (found.tmpl != nullptr &&
-      (found.tmpl->family == AF_INET || found.tmpl->family == AF_INET6)) {
+  if (found.tmpl != nullptr && (found.tmpl->family == AF_INET || found.tmpl->family == AF_INET6)) {
     out.has_template = true;
     p.tunnel_source = FromXfrm(found.tmpl->saddr, found.tmpl->family);
     p.tunnel_destination = FromXfrm(found.tmpl->id.daddr, found.tmpl->family);

@@ -57,10 +57,10 @@ struct SaMessage {
   ByteView encryption_key;
   db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;
   ByteView integrity_key;
-  uint8_t replay_window = 0;  // inbound: 32; outbound: 0
+  uint8_t replay_window = 0;                    // inbound: 32; outbound: 0
   uint32_t soft_seconds = 0, hard_seconds = 0;  // 0 = no limit
   uint64_t soft_bytes = 0, hard_bytes = 0;      // 0 = no limit
-  uint16_t encap_source_port = 0;  // UDP encapsulation (RFC 3948); 0 = none
+  uint16_t encap_source_port = 0;               // UDP encapsulation (RFC 3948); 0 = none
   uint16_t encap_destination_port = 0;
 };
 

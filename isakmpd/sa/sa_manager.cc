@@ -207,8 +207,16 @@ void SaManager::Shutdown() {
           SendInformational(*sa, {informational::DeleteEspSa(child->spi_in)});
       SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
     }
+    // Their IPsec SAs go too: the peer was told, and a phase 2 tunnel number
+    // left behind would refuse the next activation as "already active".
+    const std::vector<uint64_t> children = sa->children;
+    for (uint64_t ch : children) RemoveChild(ch, /*deleted=*/true);
     DeleteSa(h);
   }
+  // And those whose ISAKMP SA was gone already (they outlive it, RFC 2409).
+  std::vector<uint64_t> orphans;
+  for (const auto& [h, child] : children_) orphans.push_back(h);
+  for (uint64_t h : orphans) RemoveChild(h, /*deleted=*/true);
 }
 
 }  // namespace ike::isakmpd

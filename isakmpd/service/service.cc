@@ -83,6 +83,7 @@ Status IsakmpdService::Start() {
       [this] {
         LOG_ERROR("lost the connection to tmd; reconnecting");
         spi_client_->OnDisconnected();  // the waiting Quick Modes fail by their own rules
+        OnTmdLost();
       });
   cpsd_ = std::make_unique<ipc::Client>(
       loop_, ipc::SocketPath("cpsd"), [this](const ipc::Envelope& e) { OnCpsdMessage(e); },
@@ -98,6 +99,23 @@ constexpr size_t kShutdownBurst = 200;     // datagrams per burst
 constexpr Duration kShutdownPace{10};      // between bursts: 20,000/s
 constexpr Duration kShutdownBudget{4000};  // then stop regardless
 }  // namespace
+
+// tmd owns the tunnel numbers and the kernel state of every SA here; a tmd
+// that died took both with it (and a new one removes what it finds in the
+// kernel). Keeping the SAs would leave the peer sending into SAs that no
+// longer exist and our next activation refused as "already active", so they
+// are deleted, the peers told (RFC 2408 3.15), and tmd starts from a clean
+// slate on both ends.
+void IsakmpdService::OnTmdLost() {
+  if (stopping_) return;
+  const size_t isakmp_sas = manager_->isakmp_sa_count();
+  if (isakmp_sas == 0) return;
+  LOG_ERROR(
+      "tmd is gone, and with it the tunnel numbers and kernel state of our SAs: deleting %zu "
+      "ISAKMP SAs and their IPsec SAs (Delete sent to each peer)",
+      isakmp_sas);
+  manager_->Shutdown();
+}
 
 void IsakmpdService::Stop() {
   if (stopping_) return;  // a second SIGTERM while the Deletes drain

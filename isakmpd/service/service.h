@@ -46,6 +46,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void DrainOutbox(TimePoint deadline);
   bool stopping_ = false;
   std::deque<Outgoing> outbox_;
+  void OnTmdLost();
 
   void BuildDispatch();
   void OnTmdMessage(const ipc::Envelope& e);

@@ -179,6 +179,60 @@ step_traffic() {
   fi
 }
 
+# step_tmd_killed (issue 8.5): kill -9 of A's tmd. srcmstr starts a new one,
+# which finds the kernel state the killed one left (by its marks) and removes
+# it: no stale policy keeps swallowing A's traffic, no stale route or SA stays.
+# The tunnel is then activated again and carries traffic.
+step_tmd_killed() {
+  local old new st pol rt
+  old=$(src_pid A tmd)
+  kill -9 "$old"
+  t_info "kill -9 tmd (pid $old) on A"
+  if wait_until 30 _tmd_restarted A "$old"; then
+    new=$(src_pid A tmd)
+    t_pass "A: srcmstr restarted tmd (pid $old -> $new)"
+  else
+    t_abort "A: tmd was not restarted after kill -9"
+  fi
+  if wait_until 10 grep -q "removed [0-9]* SAs and policies an earlier tmd left" "$(host_syslog A)"; then
+    t_pass "A: the new tmd logged removing what the killed one left"
+  else
+    t_fail "A: the new tmd did not log removing leftovers"
+  fi
+  st=$(xfrm A xfrm state | grep -c '^src' || true)
+  pol=$(xfrm A xfrm policy | grep -Ec '^\s+dir (in|out|fwd) ' || true)  # not isakmpd's socket bypass
+  rt=$(xfrm A route show table 220 | grep -c . || true)
+  if ((st == 0 && pol == 0 && rt == 0)); then
+    t_pass "A: no stale SA, policy or route after the restart"
+  else
+    xfrm A xfrm policy | indent
+    t_fail "A: after the restart: $st SAs, $pol policies, $rt routes in table 220"
+  fi
+  # Both ends agree again once the tunnel is activated anew (B replaces its
+  # SAs for the same selectors).
+  ike_cmd A cmd=activate numlist=1 >/dev/null 2>&1 || true
+  if ike_wait_status A 2 Active "$IKE_WAIT"; then
+    t_pass "A: phase 2 Active again after activate"
+  else
+    dump_both
+    t_fail "A: phase 2 not Active again (status '$(ike_status A 2)')"
+    return
+  fi
+  if wait_until 20 host_ping A "$(host_net A)" "$(host_net B)" 1; then
+    t_pass "A: ping through the re-established tunnel"
+  else
+    echo "$HOST_PING_OUT"
+    t_fail "A: no ping through the re-established tunnel"
+  fi
+}
+
+# _tmd_restarted X OLD: lssrc shows tmd active with a PID other than OLD.
+_tmd_restarted() {
+  local p
+  p=$(src_pid "$1" tmd)
+  [[ -n $p && $p != "$2" ]]
+}
+
 # redact_keys: ip -s xfrm state prints the keys; never show them.
 redact_keys() { sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g'; }
 
@@ -199,7 +253,7 @@ step_stop() {
     fi
     local st pol rt
     st=$(xfrm "$h" xfrm state | grep -c '^src' || true)
-    pol=$(xfrm "$h" xfrm policy | grep -c '^src' || true)
+    pol=$(xfrm "$h" xfrm policy | grep -Ec '^\s+dir (in|out|fwd) ' || true)
     rt=$(xfrm "$h" route show table 220 | grep -c . || true)
     if ((st == 0 && pol == 0 && rt == 0)); then
       t_pass "$h: stopsrc left no SA, policy or route in the kernel"
@@ -216,6 +270,7 @@ step_activate
 step_active
 step_syslog
 step_traffic
+step_tmd_killed
 step_stop
 ((T_FAILS == 0)) || dump_both
 t_done

@@ -57,6 +57,25 @@ TEST_CASE("counters after a normal tunnel and its deletion", "[sa]") {
   CHECK(a.isakmp.failed_total() + b.isakmp.failed_total() == 0);
 }
 
+TEST_CASE("Shutdown forgets every SA, so the same tunnel numbers start again", "[sa]") {
+  // isakmpd does this when tmd is lost (issue 8.5): tmd's tunnel numbers and
+  // kernel state are gone, so nothing here may claim them any more.
+  Pair net;
+  net.EstablishPhase1();
+  net.EstablishPhase2();
+  REQUIRE(net.a.manager.quick_mode_count() == 1);
+  net.a.manager.Shutdown();
+  CHECK(net.a.manager.isakmp_sa_count() == 0);
+  CHECK(net.a.manager.quick_mode_count() == 0);
+  net.Run();  // the Deletes reach B
+  CHECK(net.b.manager.isakmp_sa_count() == 0);
+  net.a.events.clear();
+  net.b.events.clear();
+  net.EstablishPhase1();
+  net.EstablishPhase2();  // not "phase 2 tunnel 1 is already active"
+  CHECK(net.a.Established(2) != nullptr);
+}
+
 TEST_CASE("phase 2 states and the log lines a tunnel costs", "[sa]") {
   const LogLevel old = GetLogLevel();
   SetLogLevel(LogLevel::kEvents);

@@ -6,6 +6,7 @@
 #              esp=ESP_AES_CBC|ESP_3DES  integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
 #              lnet=<local selector addr>  rnet=<remote selector addr or a.b.c.d/len>
 #              retransmit_ms=N tries=N log=EVENTS|INFORMATION|DEBUG
+#              kbytes=N (phase 2 lifetime_kbytes; 0 = none)
 #              kernel=XFRM|STATE_ONLY (default: XFRM inside user-mode Linux, where the
 #              kernel has ESP; STATE_ONLY on the host, whose kernel has none)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
@@ -16,6 +17,7 @@
 #   ike_status X PHASE [TUN]        Status column of the first matching list row
 #   ike_wait_status X PHASE STATUS [SECS] [TUN]
 #   ike_no_tunnels X                the list has no tunnel rows
+#   ike_no_phase2 X                 the list has no phase 2 row
 #   src_status X SUBSYS             lssrc status word (active/inoperative/...)
 #   src_pid X SUBSYS                lssrc PID column
 #   ike_dump X                      list, list verbose, lssrc, syslog tail (for failures)
@@ -44,7 +46,7 @@ ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
-  local kernel=STATE_ONLY
+  local kernel=STATE_ONLY kbytes=0
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -64,6 +66,7 @@ ike_write_db() {
       tries=*) tries=${kv#*=} ;;
       log=*) log=${kv#*=} ;;
       kernel=*) kernel=${kv#*=} ;;
+      kbytes=*) kbytes=${kv#*=} ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
@@ -106,6 +109,7 @@ ipsec_protection {
     integrity: $integ
   }
   pfs_group: $pfs
+  lifetime_kbytes: $kbytes
 }
 ipsec_tunnel {
   name: "t1-net"
@@ -191,6 +195,13 @@ ike_no_tunnels() {
   local out
   out=$(ike_list "$1" 2>/dev/null) || return 1
   ! awk '($1 == 1 || $1 == 2) && $2 ~ /^[0-9]+$/ { found = 1 } END { exit !found }' <<<"$out"
+}
+
+# ike_no_phase2 X: the list has no phase 2 row.
+ike_no_phase2() {
+  local out
+  out=$(ike_list "$1" 2>/dev/null) || return 1
+  ! awk '$1 == 2 && $2 ~ /^[0-9]+$/ { found = 1 } END { exit !found }' <<<"$out"
 }
 
 # lssrc -g ike: " tmd   ike   1234   active"

@@ -750,5 +750,34 @@ TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 
   CHECK(f.manager.AllocateSpi(r).has_allocate_spi_reply());
 }
 
+TEST_CASE("kernel expire events: soft is logged, hard removes the tunnel and tells the peer") {
+  Fixture f;
+  (void)f.Activate({1});
+  (void)f.isakmpd.Take();
+  f.Phase1Up(1, 77);
+  (void)f.isakmpd.Take();
+  (void)f.Phase2Up(1, 1, 78, 77, 0x1000, 0x2000);
+  f.isakmpd.sent.clear();
+  const IpAddress us = *IpAddress::Parse("192.0.2.1");
+  // An SA the tunnel does not have (replaced, or another run's): nothing.
+  f.manager.OnKernelEvent(KernelEvent{1, 0x9999, us, true, false});
+  REQUIRE(f.manager.FindPhase2(1) != nullptr);
+  // Soft: the tunnel stays (the rekey is issue 9).
+  f.manager.OnKernelEvent(KernelEvent{1, 0x1000, us, false, true});
+  REQUIRE(f.manager.FindPhase2(1) != nullptr);
+  CHECK(f.isakmpd.sent.empty());
+  CHECK(f.kernel.sa_count() == 2);
+  // Hard: the kernel deleted that SA; tmd removes the rest and has isakmpd
+  // send the Delete.
+  f.manager.OnKernelEvent(KernelEvent{1, 0x1000, us, true, true});
+  CHECK(f.manager.FindPhase2(1) == nullptr);
+  CHECK(f.kernel.sa_count() == 0);
+  CHECK(f.kernel.ListPolicies().empty());
+  REQUIRE(f.isakmpd.sent.size() == 1);
+  CHECK(f.isakmpd.sent[0].remove_tunnel().phase() == 2);
+  CHECK(f.isakmpd.sent[0].remove_tunnel().tunnel() == 1);
+  REQUIRE(f.manager.FindPhase1(1) != nullptr);  // the ISAKMP SA lives on
+}
+
 }  // namespace
 }  // namespace ike::tmd

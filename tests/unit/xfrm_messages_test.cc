@@ -274,5 +274,38 @@ TEST_CASE("a netlink error carries the request's sequence, errno and the kernel'
   CHECK(ParseStatus(nlh)->error == 0);
 }
 
+TEST_CASE("an expire message: which SA, soft or hard, by volume or by time") {
+  std::vector<uint8_t> buffer(512, 0);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+  nlh->nlmsg_type = XFRM_MSG_EXPIRE;
+  auto* e =
+      static_cast<xfrm_user_expire*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_user_expire)));
+  e->state.family = AF_INET;
+  std::memcpy(&e->state.id.daddr, Ip("192.0.2.1").octets.data(), 4);
+  e->state.id.spi = htonl(0xabcd0001);
+  e->state.id.proto = IPPROTO_ESP;
+  e->state.reqid = ReqidOf(12);
+  e->state.lft.soft_byte_limit = 921;
+  e->state.lft.hard_byte_limit = 1024;
+  e->state.curlft.bytes = 1100;
+  e->hard = 1;
+  auto parsed = ParseExpire(nlh);
+  REQUIRE(parsed);
+  CHECK(parsed->hard);
+  CHECK(parsed->by_volume);
+  CHECK(parsed->sa.spi == 0xabcd0001);
+  CHECK(parsed->sa.destination == Ip("192.0.2.1"));
+  CHECK((parsed->sa.reqid & ~kReqidMask) == 12);
+  // Soft, by time: the byte count is under the soft limit.
+  e->hard = 0;
+  e->state.curlft.bytes = 10;
+  parsed = ParseExpire(nlh);
+  REQUIRE(parsed);
+  CHECK_FALSE(parsed->hard);
+  CHECK_FALSE(parsed->by_volume);
+  nlh->nlmsg_type = XFRM_MSG_NEWSA;
+  CHECK_FALSE(ParseExpire(nlh));
+}
+
 }  // namespace
 }  // namespace ike::tmd::xfrm

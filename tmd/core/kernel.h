@@ -67,6 +67,16 @@ struct SaCounters {
   uint64_t packets = 0;
 };
 
+// Something the kernel reports on its own (issue 8.3): an SA reached its
+// soft lifetime (time to rekey) or its hard one (the kernel deleted it).
+struct KernelEvent {
+  uint32_t tunnel = 0;  // phase 2 tunnel number (from the SA's reqid)
+  uint32_t spi = 0;
+  IpAddress destination;
+  bool hard = false;
+  bool by_volume = false;  // the byte limit, not the time limit
+};
+
 // A reserved SPI that no InstallSa used within this time is free again
 // (isakmpd gave up on the negotiation it was for).
 inline constexpr Duration kSpiReservationLifetime = std::chrono::seconds(60);
@@ -103,6 +113,10 @@ class KernelBackend {
   }
   // Removes everything this backend installed (tmd shutdown).
   virtual void Clear() = 0;
+  // A descriptor that becomes readable when the kernel has events, or -1;
+  // ReadEvents returns what arrived (never blocks).
+  virtual int event_fd() const { return -1; }
+  virtual std::vector<KernelEvent> ReadEvents() { return {}; }
 };
 
 // Keeps the tunnel cache and the dynamic filter table in memory only (hosts

@@ -221,6 +221,8 @@ class TunnelManager {
   // requests and the events. Key bytes in Phase2Established are handed to
   // the kernel backend, then overwritten in |envelope|.
   void OnIsakmpdMessage(ipc::Envelope& envelope);
+  // An SA's soft or hard expiry reported by the kernel backend.
+  void OnKernelEvent(const KernelEvent& e);
   // The same for every message but Phase2Established (whose keys it wipes).
   void OnIsakmpdMessage(const ipc::Envelope& envelope);
   // Negotiations in progress cannot finish: they become Failed.

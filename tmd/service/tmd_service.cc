@@ -26,10 +26,16 @@ TmdService::TmdService(EventLoop& loop, std::string socket_path, std::string dat
           [this](const ipc::ConnectionPtr& c) { OnClose(c); }) {
   manager_.SetDatabase(std::move(database));
   BuildDispatch();
+  if (const int fd = kernel_->event_fd(); fd >= 0) {
+    loop_.WatchReadable(fd, [this] {
+      for (const KernelEvent& e : kernel_->ReadEvents()) manager_.OnKernelEvent(e);
+    });
+  }
 }
 
 TmdService::~TmdService() {
   for (const auto& [listing, timer] : listings_) loop_.Cancel(timer);
+  if (const int fd = kernel_->event_fd(); fd >= 0) loop_.Unwatch(fd);
 }
 
 Status TmdService::Start() { return server_.Listen(); }

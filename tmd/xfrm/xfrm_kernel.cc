@@ -1,7 +1,10 @@
 #include "tmd/xfrm/xfrm_kernel.h"
 
 #include <errno.h>
+#include <libmnl/libmnl.h>
 #include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <sys/socket.h>
 
 #include <cstring>
 
@@ -60,6 +63,16 @@ Result<std::unique_ptr<XfrmKernel>> XfrmKernel::Open() {
   if (*left > 0) {
     LOG_EVENT("removed %zu SAs and policies an earlier tmd left in the kernel", *left);
   }
+  // Expire events: a separate socket, so that they never interleave with
+  // the answers to our requests.
+  if (mnl_socket* s = mnl_socket_open(NETLINK_XFRM); s != nullptr) {
+    if (mnl_socket_bind(s, XFRMGRP_EXPIRE, MNL_SOCKET_AUTOPID) == 0) {
+      kernel->events_ = s;
+    } else {
+      LOG_ERROR("cannot subscribe to the kernel's SA expire events: %s", std::strerror(errno));
+      mnl_socket_close(s);
+    }
+  }
   auto routes = xfrm::Routes::Open();
   if (routes.ok()) {
     kernel->routes_ = std::move(routes.value());
@@ -80,6 +93,38 @@ Status XfrmKernel::Run(const Batch& batch, const std::string& what,
     return Error{what + ": " + XfrmErrorText(status.error, status.message)};
   }
   return Status::Ok();
+}
+
+XfrmKernel::~XfrmKernel() {
+  if (events_ != nullptr) mnl_socket_close(events_);
+}
+
+int XfrmKernel::event_fd() const { return events_ ? mnl_socket_get_fd(events_) : -1; }
+
+std::vector<KernelEvent> XfrmKernel::ReadEvents() {
+  std::vector<KernelEvent> out;
+  if (events_ == nullptr) return out;
+  std::vector<uint8_t> buffer(1 << 16);
+  while (true) {
+    const ssize_t n = recv(mnl_socket_get_fd(events_), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // ENOBUFS: the kernel dropped events (a burst of expiries); the SAs
+      // are gone or will be, and Counters/ListSas show it.
+      if (errno == ENOBUFS) LOG_ERROR("kernel SA events were lost (receive buffer full)");
+      break;
+    }
+    int left = static_cast<int>(n);
+    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(nlh, left);
+         nlh = mnl_nlmsg_next(nlh, &left)) {
+      auto e = xfrm::ParseExpire(nlh);
+      if (!e || !xfrm::IsOurReqid(e->sa.reqid)) continue;  // not one of tmd's SAs
+      const uint32_t tunnel = e->sa.reqid & ~xfrm::kReqidMask;
+      if (tunnel == 0) continue;  // an ALLOCSPI reservation that lapsed
+      out.push_back(KernelEvent{tunnel, e->sa.spi, e->sa.destination, e->hard, e->by_volume});
+    }
+  }
+  return out;
 }
 
 Status XfrmKernel::Dump(const Batch& batch, const std::string& what,

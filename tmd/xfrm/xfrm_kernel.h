@@ -15,6 +15,8 @@
 #include "tmd/xfrm/netlink.h"
 #include "tmd/xfrm/routes.h"
 
+struct mnl_socket;
+
 namespace ike::tmd {
 
 class XfrmKernel : public KernelBackend {
@@ -23,7 +25,7 @@ class XfrmKernel : public KernelBackend {
   // marks): without isakmpd's keys those SAs cannot be re-adopted, and a
   // stale policy would swallow traffic. Fails if XFRM is not available.
   static Result<std::unique_ptr<XfrmKernel>> Open();
-  ~XfrmKernel() override = default;
+  ~XfrmKernel() override;
 
   Result<uint32_t> AllocateSpi(const IpAddress& destination, const IpAddress& source,
                                ipc::IpsecProtocol protocol) override;
@@ -34,6 +36,8 @@ class XfrmKernel : public KernelBackend {
   std::vector<ipc::TunnelCacheEntry> ListSas() const override;
   std::vector<ipc::FilterRule> ListPolicies() const override;
   std::optional<SaCounters> Counters(const IpAddress& destination, uint32_t spi) const override;
+  int event_fd() const override;
+  std::vector<KernelEvent> ReadEvents() override;
   void Clear() override;
 
   // Removes every SA and policy in the kernel that carries tmd's marks and
@@ -71,6 +75,9 @@ class XfrmKernel : public KernelBackend {
   // routes must cover the remote networks).
   std::unique_ptr<xfrm::Routes> routes_;
   std::map<uint32_t, std::vector<Prefix>> routes_by_rule_;
+  // Subscribed to the kernel's expire messages (XFRMGRP_EXPIRE); null if
+  // the subscription failed (then SAs still expire, tmd just is not told).
+  mnl_socket* events_ = nullptr;
 };
 
 // An errno from the kernel's XFRM answer, in the words an administrator

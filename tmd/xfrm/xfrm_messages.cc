@@ -300,6 +300,28 @@ std::optional<SaInfo> ParseSa(const nlmsghdr* nlh) {
   return out;
 }
 
+std::optional<ExpireInfo> ParseExpire(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type != XFRM_MSG_EXPIRE ||
+      nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_user_expire)) {
+    return std::nullopt;
+  }
+  const auto* e = static_cast<const xfrm_user_expire*>(mnl_nlmsg_get_payload(nlh));
+  const xfrm_usersa_info& info = e->state;
+  if (info.family != AF_INET && info.family != AF_INET6) return std::nullopt;
+  ExpireInfo out;
+  out.sa.source = FromXfrm(info.saddr, info.family);
+  out.sa.destination = FromXfrm(info.id.daddr, info.family);
+  out.sa.spi = ntohl(info.id.spi);
+  out.sa.protocol = info.id.proto;
+  out.sa.reqid = info.reqid;
+  out.sa.bytes = info.curlft.bytes;
+  out.sa.packets = info.curlft.packets;
+  out.hard = e->hard != 0;
+  const uint64_t limit = out.hard ? info.lft.hard_byte_limit : info.lft.soft_byte_limit;
+  out.by_volume = limit != XFRM_INF && info.curlft.bytes >= limit;
+  return out;
+}
+
 std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
       nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_userpolicy_info)) {

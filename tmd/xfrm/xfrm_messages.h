@@ -131,6 +131,14 @@ struct SaInfo {
 };
 std::optional<SaInfo> ParseSa(const nlmsghdr* nlh);
 
+// XFRM_MSG_EXPIRE: an SA reached a soft or hard limit.
+struct ExpireInfo {
+  SaInfo sa;
+  bool hard = false;
+  bool by_volume = false;  // its byte count reached the limit
+};
+std::optional<ExpireInfo> ParseExpire(const nlmsghdr* nlh);
+
 struct PolicyInfo {
   PolicyMessage policy;  // selector, dir, priority, template
   bool has_template = false;

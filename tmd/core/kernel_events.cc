@@ -20,9 +20,10 @@ void TunnelManager::OnKernelEvent(const KernelEvent& e) {
   const char* limit = e.by_volume ? "volume (lifetime_kbytes)" : "time (lifetime_seconds)";
   const char* direction = e.spi == t->spi_in ? "inbound" : "outbound";
   if (!e.hard) {
-    LOG_EVENT("%s: %s SA 0x%08x reached its soft %s limit; rekeying is not done yet, the "
-              "tunnel ends at the hard limit",
-              Tag(*t).c_str(), direction, e.spi, limit);
+    LOG_EVENT(
+        "%s: %s SA 0x%08x reached its soft %s limit; rekeying is not done yet, the "
+        "tunnel ends at the hard limit",
+        Tag(*t).c_str(), direction, e.spi, limit);
     return;
   }
   LOG_EVENT("%s: %s SA 0x%08x expired (hard %s limit); tunnel removed, the peer told",

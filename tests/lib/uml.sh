@@ -13,7 +13,8 @@
 #
 # Inside, the root file system is the host's (hostfs, read-write), so the build
 # tree and Debian's tools are at the same paths; /proc, /sys, /dev (devtmpfs),
-# /run and /tmp are the instance's own (tmpfs). The script sees IKE_IN_UML=1,
+# /run and /tmp are the instance's own (tmpfs; a tree or script under /tmp has its
+# top directory bound in from the host's /tmp). The script sees IKE_IN_UML=1,
 # UML_LAB (a host-visible directory under /var/tmp), IKE_BIN, IKE_SRC, CI and the
 # test knobs (IKE_KEEP_LAB, IKE_WAIT, ...). The instance has no network to the
 # outside: traffic stays between namespaces inside it.
@@ -73,6 +74,17 @@ _uml_write_init() {
     printf 'lab=%q\n' "$lab"
     # shellcheck disable=SC2016 # expanded by the init script
     echo 'date +%s.%N >"$lab/t.init"'
+    # A tree checked out under /tmp (a clean clone for a CI dry run) must stay
+    # visible inside the instance's own /tmp: its top directory is bound in.
+    local path top keep=()
+    for path in "${IKE_SRC:-}" "${IKE_BIN:-}" "$1"; do
+      path=$(realpath -m "$path")
+      if [[ $path == /tmp/?* ]]; then
+        top=${path#/tmp/}
+        keep+=("${top%%/*}")
+      fi
+    done
+    printf 'keep_tmp=(%s)\n' "${keep[*]}"
     cat <<'EOF'
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -83,7 +95,11 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 # the host's /run and /tmp stay on the host: the instance gets its own
 mount -t tmpfs -o mode=0755 tmpfs /run
+mkdir -p /run/hosttmp && mount --bind /tmp /run/hosttmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
+for d in "${keep_tmp[@]}"; do
+  mkdir -p "/tmp/$d" && mount --bind "/run/hosttmp/$d" "/tmp/$d"
+done
 ip link set lo up
 # modprobe looks in DIR/lib/modules/<version>; Debian keeps the UML modules elsewhere
 mkdir -p /run/umlroot/lib

@@ -69,10 +69,31 @@ std::optional<RouteMessage> ParseRoute(const nlmsghdr* nlh) {
   return out;
 }
 
+// tmd's rule: from all lookup kRouteTable, at kRulePriority.
+void PutRule(nlmsghdr* nlh, int family) {
+  auto* rule = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+  rule->family = static_cast<uint8_t>(family);
+  rule->action = FR_ACT_TO_TBL;
+  rule->table = static_cast<uint8_t>(kRouteTable);
+  mnl_attr_put_u32(nlh, FRA_PRIORITY, kRulePriority);
+  mnl_attr_put_u32(nlh, FRA_TABLE, kRouteTable);
+}
+
 rtmsg* PutRtmsg(nlmsghdr* nlh, int family) {
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
   rtm->rtm_family = static_cast<uint8_t>(family);
   return rtm;
+}
+
+// Deletes tmd's route to |destination| from its table.
+void AddDeleteRoute(Batch& batch, const Prefix& destination) {
+  nlmsghdr* nlh = batch.Begin(RTM_DELROUTE, NLM_F_ACK, 64);
+  rtmsg* rtm = PutRtmsg(nlh, destination.network.family);
+  rtm->rtm_dst_len = static_cast<uint8_t>(destination.length);
+  rtm->rtm_protocol = kRouteProtocol;
+  mnl_attr_put_u32(nlh, RTA_TABLE, kRouteTable);
+  PutAddress(nlh, RTA_DST, destination.network);
+  batch.Finish(nlh);
 }
 
 }  // namespace
@@ -113,12 +134,7 @@ Status Routes::EnsureRule(int family) {
   if (rules_added_.contains(family)) return Status::Ok();
   Batch batch(socket_->next_seq());
   nlmsghdr* nlh = batch.Begin(RTM_NEWRULE, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 64);
-  auto* rule = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
-  rule->family = static_cast<uint8_t>(family);
-  rule->action = FR_ACT_TO_TBL;
-  rule->table = static_cast<uint8_t>(kRouteTable);
-  mnl_attr_put_u32(nlh, FRA_PRIORITY, kRulePriority);
-  mnl_attr_put_u32(nlh, FRA_TABLE, kRouteTable);
+  PutRule(nlh, family);
   const uint32_t seq = batch.Finish(nlh);
   auto statuses = socket_->Exchange(batch);
   if (!statuses.ok()) return statuses.error();
@@ -182,13 +198,7 @@ void Routes::Release(const Prefix& destination) {
   if (it == uses_.end() || --it->second > 0) return;
   uses_.erase(it);
   Batch batch(socket_->next_seq());
-  nlmsghdr* nlh = batch.Begin(RTM_DELROUTE, NLM_F_ACK, 64);
-  rtmsg* rtm = PutRtmsg(nlh, destination.network.family);
-  rtm->rtm_dst_len = static_cast<uint8_t>(destination.length);
-  rtm->rtm_protocol = kRouteProtocol;
-  mnl_attr_put_u32(nlh, RTA_TABLE, kRouteTable);
-  PutAddress(nlh, RTA_DST, destination.network);
-  batch.Finish(nlh);
+  AddDeleteRoute(batch, destination);
   auto statuses = socket_->Exchange(batch);
   if (!statuses.ok())
     LOG_ERROR("removing route %s: %s", destination.ToString().c_str(),
@@ -210,22 +220,11 @@ Result<size_t> Routes::RemoveAll() {
   if (!statuses.ok()) return statuses.error();
   Batch remove(socket_->next_seq());
   for (const RouteMessage& r : ours) {
-    nlmsghdr* del = remove.Begin(RTM_DELROUTE, NLM_F_ACK, 64);
-    rtmsg* rtm = PutRtmsg(del, r.family);
-    rtm->rtm_dst_len = r.dst_len;
-    rtm->rtm_protocol = kRouteProtocol;
-    mnl_attr_put_u32(del, RTA_TABLE, kRouteTable);
-    PutAddress(del, RTA_DST, *r.dst);
-    remove.Finish(del);
+    AddDeleteRoute(remove, Prefix{*r.dst, r.dst_len});
   }
   for (int family : rules_added_) {
     nlmsghdr* del = remove.Begin(RTM_DELRULE, NLM_F_ACK, 64);
-    auto* rule = static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(del, sizeof(fib_rule_hdr)));
-    rule->family = static_cast<uint8_t>(family);
-    rule->action = FR_ACT_TO_TBL;
-    rule->table = static_cast<uint8_t>(kRouteTable);
-    mnl_attr_put_u32(del, FRA_PRIORITY, kRulePriority);
-    mnl_attr_put_u32(del, FRA_TABLE, kRouteTable);
+    PutRule(del, family);
     remove.Finish(del);
   }
   rules_added_.clear();

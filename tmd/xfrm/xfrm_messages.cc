@@ -201,8 +201,9 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   return Finish(nlh);
 }
 
-uint32_t Batch::AddDeleteSa(const IpAddress& destination, uint32_t spi) {
-  nlmsghdr* nlh = Begin(XFRM_MSG_DELSA, NLM_F_ACK, sizeof(xfrm_usersa_id));
+// An SA named by destination and SPI (RFC 4301 4.1): DELSA, GETSA.
+uint32_t Batch::AddSaById(uint16_t type, const IpAddress& destination, uint32_t spi) {
+  nlmsghdr* nlh = Begin(type, NLM_F_ACK, sizeof(xfrm_usersa_id));
   auto* id = static_cast<xfrm_usersa_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
   CopyAddress(destination, &id->daddr);
   id->spi = htonl(spi);
@@ -211,14 +212,12 @@ uint32_t Batch::AddDeleteSa(const IpAddress& destination, uint32_t spi) {
   return Finish(nlh);
 }
 
+uint32_t Batch::AddDeleteSa(const IpAddress& destination, uint32_t spi) {
+  return AddSaById(XFRM_MSG_DELSA, destination, spi);
+}
+
 uint32_t Batch::AddGetSa(const IpAddress& destination, uint32_t spi) {
-  nlmsghdr* nlh = Begin(XFRM_MSG_GETSA, NLM_F_ACK, sizeof(xfrm_usersa_id));
-  auto* id = static_cast<xfrm_usersa_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_id)));
-  CopyAddress(destination, &id->daddr);
-  id->spi = htonl(spi);
-  id->family = static_cast<uint16_t>(destination.family);
-  id->proto = IPPROTO_ESP;
-  return Finish(nlh);
+  return AddSaById(XFRM_MSG_GETSA, destination, spi);
 }
 
 std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {

@@ -114,6 +114,7 @@ class Batch {
   uint32_t Finish(nlmsghdr* nlh);
 
  private:
+  uint32_t AddSaById(uint16_t type, const IpAddress& destination, uint32_t spi);
   std::vector<uint8_t> buffer_;
   size_t size_ = 0;
   size_t count_ = 0;

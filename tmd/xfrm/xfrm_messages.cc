@@ -15,6 +15,20 @@ namespace {
 constexpr uint8_t kModeTunnel = XFRM_MODE_TUNNEL;
 constexpr uint64_t kNoLimit = XFRM_INF;
 
+// Netlink aligns messages to 4 octets; the XFRM structures with 64-bit
+// lifetime fields need 8. So they are built and read as local copies.
+template <typename T>
+void PutStruct(nlmsghdr* nlh, const T& value) {
+  std::memcpy(mnl_nlmsg_put_extra_header(nlh, sizeof(T)), &value, sizeof(T));
+}
+
+template <typename T>
+T GetStruct(const void* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(T));
+  return value;
+}
+
 void CopyAddress(const IpAddress& a, xfrm_address_t* out) {
   std::memset(out, 0, sizeof *out);
   std::memcpy(out, a.octets.data(), a.size());
@@ -122,7 +136,7 @@ nlmsghdr* Batch::Begin(uint16_t type, uint16_t flags, size_t payload_hint) {
   const size_t need = size_ + MNL_ALIGN(payload_hint) + 1024;
   if (buffer_.size() < need) {
     std::vector<uint8_t> bigger(std::max(need, buffer_.size() * 2), 0);
-    std::memcpy(bigger.data(), buffer_.data(), size_);
+    if (size_ > 0) std::memcpy(bigger.data(), buffer_.data(), size_);  // never from null
     SecureWipe(&buffer_);
     buffer_.swap(bigger);
   }
@@ -144,8 +158,8 @@ std::optional<uint32_t> Batch::AddAllocSpi(const IpAddress& source, const IpAddr
   if (source.family != destination.family || destination.size() == 0) return std::nullopt;
   // The reply (XFRM_MSG_NEWSA with the SPI) comes first, then the ack.
   nlmsghdr* nlh = Begin(XFRM_MSG_ALLOCSPI, NLM_F_ACK, sizeof(xfrm_userspi_info));
-  auto* spi =
-      static_cast<xfrm_userspi_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userspi_info)));
+  xfrm_userspi_info local{};
+  xfrm_userspi_info* spi = &local;
   xfrm_usersa_info& info = spi->info;
   CopyAddress(destination, &info.id.daddr);
   CopyAddress(source, &info.saddr);
@@ -155,6 +169,7 @@ std::optional<uint32_t> Batch::AddAllocSpi(const IpAddress& source, const IpAddr
   info.reqid = reqid;
   spi->min = min_spi;
   spi->max = max_spi;
+  PutStruct(nlh, local);
   return Finish(nlh);
 }
 
@@ -169,8 +184,8 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   nlmsghdr* nlh = Begin(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA,
                         update ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                         sizeof(xfrm_usersa_info) + crypt_attr.size() + auth_attr.size() + 64);
-  auto* info =
-      static_cast<xfrm_usersa_info*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_usersa_info)));
+  xfrm_usersa_info local{};
+  xfrm_usersa_info* info = &local;
   CopyAddress(sa.destination, &info->id.daddr);
   CopyAddress(sa.source, &info->saddr);
   info->id.spi = htonl(sa.spi);
@@ -187,6 +202,7 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   info->lft.hard_add_expires_seconds = sa.hard_seconds;
   if (sa.soft_bytes != 0) info->lft.soft_byte_limit = sa.soft_bytes;
   if (sa.hard_bytes != 0) info->lft.hard_byte_limit = sa.hard_bytes;
+  PutStruct(nlh, local);
   mnl_attr_put(nlh, XFRMA_ALG_CRYPT, crypt_attr.size(), crypt_attr.data());
   mnl_attr_put(nlh, XFRMA_ALG_AUTH_TRUNC, auth_attr.size(), auth_attr.data());
   SecureWipe(&crypt_attr);  // the key now lives in the batch only
@@ -228,8 +244,8 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
   }
   nlmsghdr* nlh = Begin(XFRM_MSG_NEWPOLICY, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                         sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16);
-  auto* info = static_cast<xfrm_userpolicy_info*>(
-      mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_info)));
+  xfrm_userpolicy_info local{};
+  xfrm_userpolicy_info* info = &local;
   FillSelector(p.source, p.destination, p.protocol, &info->sel);
   NoLimits(&info->lft);
   info->priority = p.priority;
@@ -244,6 +260,7 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
   tmpl.reqid = p.reqid;
   tmpl.mode = kModeTunnel;
   tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
+  PutStruct(nlh, local);
   mnl_attr_put(nlh, XFRMA_TMPL, sizeof tmpl, &tmpl);
   return Finish(nlh);
 }
@@ -272,7 +289,8 @@ std::optional<SaInfo> ParseSa(const nlmsghdr* nlh) {
       nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_usersa_info)) {
     return std::nullopt;
   }
-  const auto* info = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(nlh));
+  const auto local = GetStruct<xfrm_usersa_info>(mnl_nlmsg_get_payload(nlh));
+  const xfrm_usersa_info* info = &local;
   if (info->family != AF_INET && info->family != AF_INET6) return std::nullopt;
   SaInfo out;
   out.source = FromXfrm(info->saddr, info->family);
@@ -304,7 +322,8 @@ std::optional<ExpireInfo> ParseExpire(const nlmsghdr* nlh) {
       nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_user_expire)) {
     return std::nullopt;
   }
-  const auto* e = static_cast<const xfrm_user_expire*>(mnl_nlmsg_get_payload(nlh));
+  const auto local = GetStruct<xfrm_user_expire>(mnl_nlmsg_get_payload(nlh));
+  const xfrm_user_expire* e = &local;
   const xfrm_usersa_info& info = e->state;
   if (info.family != AF_INET && info.family != AF_INET6) return std::nullopt;
   ExpireInfo out;
@@ -326,7 +345,8 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
       nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_userpolicy_info)) {
     return std::nullopt;
   }
-  const auto* info = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(nlh));
+  const auto local = GetStruct<xfrm_userpolicy_info>(mnl_nlmsg_get_payload(nlh));
+  const xfrm_userpolicy_info* info = &local;
   const int family = info->sel.family;
   if (family != AF_INET && family != AF_INET6) return std::nullopt;
   if (info->dir > XFRM_POLICY_FWD) return std::nullopt;
@@ -337,25 +357,23 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
   p.protocol = info->sel.proto;
   p.dir = static_cast<PolicyDir>(info->dir);
   p.priority = info->priority;
-  struct Found {
-    const xfrm_user_tmpl* tmpl = nullptr;
-  } found;
+  std::optional<xfrm_user_tmpl> tmpl;
   mnl_attr_parse(
       nlh, sizeof(xfrm_userpolicy_info),
       [](const nlattr* attr, void* data) {
         if (mnl_attr_get_type(attr) == XFRMA_TMPL &&
             mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
-          static_cast<Found*>(data)->tmpl =
-              static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(attr));
+          *static_cast<std::optional<xfrm_user_tmpl>*>(data) =
+              GetStruct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
         }
         return MNL_CB_OK;
       },
-      &found);
-  if (found.tmpl != nullptr && (found.tmpl->family == AF_INET || found.tmpl->family == AF_INET6)) {
+      &tmpl);
+  if (tmpl && (tmpl->family == AF_INET || tmpl->family == AF_INET6)) {
     out.has_template = true;
-    p.tunnel_source = FromXfrm(found.tmpl->saddr, found.tmpl->family);
-    p.tunnel_destination = FromXfrm(found.tmpl->id.daddr, found.tmpl->family);
-    p.reqid = found.tmpl->reqid;
+    p.tunnel_source = FromXfrm(tmpl->saddr, tmpl->family);
+    p.tunnel_destination = FromXfrm(tmpl->id.daddr, tmpl->family);
+    p.reqid = tmpl->reqid;
   }
   return out;
 }

@@ -280,10 +280,12 @@ TEST_CASE("a remote selector the host has no route for gets one in table 220, an
   CHECK_FALSE(Shell("ip route show table 220").empty());
   auto restarted = OpenKernel();
   CHECK(Shell("ip route show table 220").empty());
+  CHECK(Shell("ip rule").find("lookup 220") == std::string::npos);  // the left rule too
   REQUIRE(restarted->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24"))
               .ok());
   restarted->Clear();
   CHECK(Shell("ip route show table 220").empty());
+  CHECK(Shell("ip rule").find("lookup 220") == std::string::npos);
   CHECK(Dump().OurPolicies() == 0);
   Shell("ip link del v0; ip route flush table 220; ip rule del lookup 220 2>/dev/null");
 }

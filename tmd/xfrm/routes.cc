@@ -77,6 +77,34 @@ void PutRule(nlmsghdr* nlh, int family) {
   rule->table = static_cast<uint8_t>(kRouteTable);
   mnl_attr_put_u32(nlh, FRA_PRIORITY, kRulePriority);
   mnl_attr_put_u32(nlh, FRA_TABLE, kRouteTable);
+  // Marks the rule as tmd's (Linux 4.17+), so a restarted tmd can tell a rule
+  // a killed one left from someone else's (strongSwan uses table 220 too).
+  mnl_attr_put_u8(nlh, FRA_PROTOCOL, kRouteProtocol);
+}
+
+// A rule in a dump: tmd's if it carries its protocol and points at its table.
+bool IsOurRule(const nlmsghdr* nlh, int* family) {
+  if (nlh->nlmsg_type != RTM_NEWRULE || nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(fib_rule_hdr))
+    return false;
+  const auto* rule = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+  struct Seen {
+    uint8_t protocol = 0;
+    uint32_t table = 0;
+  } seen;
+  seen.table = rule->table;
+  mnl_attr_parse(
+      nlh, sizeof(fib_rule_hdr),
+      [](const nlattr* attr, void* data) {
+        auto* s = static_cast<Seen*>(data);
+        if (mnl_attr_get_type(attr) == FRA_PROTOCOL && mnl_attr_get_payload_len(attr) >= 1)
+          s->protocol = mnl_attr_get_u8(attr);
+        if (mnl_attr_get_type(attr) == FRA_TABLE && mnl_attr_get_payload_len(attr) >= 4)
+          s->table = mnl_attr_get_u32(attr);
+        return MNL_CB_OK;
+      },
+      &seen);
+  *family = rule->family;
+  return seen.protocol == kRouteProtocol && seen.table == kRouteTable;
 }
 
 rtmsg* PutRtmsg(nlmsghdr* nlh, int family) {
@@ -218,6 +246,15 @@ Result<size_t> Routes::RemoveAll() {
     }
   });
   if (!statuses.ok()) return statuses.error();
+  // Our rules: the ones this run added and any a killed tmd left (marked).
+  Batch rules(socket_->next_seq());
+  nlmsghdr* get = rules.Begin(RTM_GETRULE, NLM_F_DUMP, 16);
+  PutRtmsg(get, AF_UNSPEC);
+  rules.Finish(get);
+  auto rule_statuses = socket_->Exchange(rules, [this](const nlmsghdr* m) {
+    if (int family = 0; IsOurRule(m, &family)) rules_added_.insert(family);
+  });
+  if (!rule_statuses.ok()) return rule_statuses.error();
   Batch remove(socket_->next_seq());
   for (const RouteMessage& r : ours) {
     AddDeleteRoute(remove, Prefix{*r.dst, r.dst_len});

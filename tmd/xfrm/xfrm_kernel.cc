@@ -84,8 +84,9 @@ Result<std::unique_ptr<XfrmKernel>> XfrmKernel::Open() {
 }
 
 Status XfrmKernel::Run(const Batch& batch, const std::string& what,
-                       std::initializer_list<int> ignored) {
-  auto statuses = socket_->Exchange(batch);
+                       std::initializer_list<int> ignored,
+                       const std::function<void(const nlmsghdr*)>& on_message) {
+  auto statuses = socket_->Exchange(batch, on_message);
   if (!statuses.ok()) return statuses.error();
   for (const auto& [seq, status] : *statuses) {
     if (status.error == 0) continue;
@@ -127,14 +128,13 @@ std::vector<KernelEvent> XfrmKernel::ReadEvents() {
   return out;
 }
 
-Status XfrmKernel::Dump(const Batch& batch, const std::string& what,
-                        const std::function<void(const nlmsghdr*)>& on_message) {
-  auto statuses = socket_->Exchange(batch, on_message);
+Result<xfrm::NetlinkStatus> XfrmKernel::SendSa(const xfrm::SaMessage& m, bool update) {
+  Batch batch(socket_->next_seq());
+  const std::optional<uint32_t> seq = batch.AddSa(m, update);
+  if (!seq) return Error{"algorithms the kernel backend cannot express"};
+  auto statuses = socket_->Exchange(batch);
   if (!statuses.ok()) return statuses.error();
-  for (const auto& [seq, status] : *statuses) {
-    if (status.error != 0) return Error{what + ": " + XfrmErrorText(status.error, status.message)};
-  }
-  return Status::Ok();
+  return (*statuses)[*seq];
 }
 
 Result<uint32_t> XfrmKernel::AllocateSpi(const IpAddress& destination, const IpAddress& source,
@@ -189,29 +189,16 @@ Status XfrmKernel::InstallSa(const SaSpec& sa) {
   std::snprintf(spi_text, sizeof spi_text, "0x%08x", sa.spi);
   const std::string what = "SA " + std::string(spi_text) + " " + sa.source.ToString() + " -> " +
                            sa.destination.ToString();
+  // Inbound SPIs came from ALLOCSPI: UPDSA replaces the larval SA. If it
+  // lapsed (or the SPI came from elsewhere), there is none: NEWSA.
+  const bool update = sa.direction == Direction::kInbound;
+  Result<xfrm::NetlinkStatus> sent = SendSa(m, update);
+  if (sent.ok() && update && sent->error == ESRCH) sent = SendSa(m, false);
   Status s = Status::Ok();
-  {
-    // Inbound SPIs came from ALLOCSPI: UPDSA replaces the larval SA. If it
-    // lapsed (or the SPI came from elsewhere), there is none: NEWSA.
-    Batch batch(socket_->next_seq());
-    const bool update = sa.direction == Direction::kInbound;
-    if (!batch.AddSa(m, update)) {
-      s = Error{what + ": algorithms the kernel backend cannot express"};
-    } else {
-      auto statuses = socket_->Exchange(batch);
-      if (!statuses.ok()) {
-        s = statuses.error();
-      } else {
-        const xfrm::NetlinkStatus& st = statuses->begin()->second;
-        if (update && st.error == ESRCH) {
-          Batch again(socket_->next_seq());
-          again.AddSa(m, false);
-          s = Run(again, what);
-        } else if (st.error != 0) {
-          s = Error{what + ": " + XfrmErrorText(st.error, st.message)};
-        }
-      }
-    }
+  if (!sent.ok()) {
+    s = Error{what + ": " + sent.error().message};
+  } else if (sent->error != 0) {
+    s = Error{what + ": " + XfrmErrorText(sent->error, sent->message)};
   }
   if (!s.ok()) (void)mirror_.DeleteSa(sa.destination, sa.spi);  // never fails
   return s;
@@ -348,17 +335,17 @@ std::vector<ipc::TunnelCacheEntry> XfrmKernel::ListSas() const {
   std::vector<ipc::TunnelCacheEntry> rows = mirror_.ListSas();
   // The kernel's byte and packet counters for each (one batch of GETSA).
   Batch batch(socket_->next_seq());
-  std::map<std::pair<std::string, uint32_t>, ipc::TunnelCacheEntry*> by_key;
+  std::map<std::pair<IpAddress, uint32_t>, ipc::TunnelCacheEntry*> by_key;
   for (ipc::TunnelCacheEntry& row : rows) {
     const auto destination = IpAddress::Parse(row.destination());
     if (!destination) continue;
     batch.AddGetSa(*destination, row.spi());
-    by_key[{destination->ToString(), row.spi()}] = &row;
+    by_key[{*destination, row.spi()}] = &row;
   }
   auto statuses = socket_->Exchange(batch, [&by_key](const nlmsghdr* nlh) {
     auto sa = xfrm::ParseSa(nlh);
     if (!sa) return;
-    auto it = by_key.find({sa->destination.ToString(), sa->spi});
+    auto it = by_key.find({sa->destination, sa->spi});
     if (it == by_key.end()) return;
     it->second->set_bytes(sa->bytes);
     it->second->set_packets(sa->packets);
@@ -387,13 +374,13 @@ Result<size_t> XfrmKernel::RemoveLeftovers() {
   // (EBUSY) until the first is done.
   Batch dump_sas(socket_->next_seq());
   dump_sas.AddDumpSas();
-  Status s = Dump(dump_sas, "listing the kernel's SAs", [&](const nlmsghdr* nlh) {
+  Status s = Run(dump_sas, "listing the kernel's SAs", {}, [&](const nlmsghdr* nlh) {
     if (auto sa = xfrm::ParseSa(nlh); sa && xfrm::IsOurReqid(sa->reqid)) sas.push_back(*sa);
   });
   if (!s.ok()) return s.error();
   Batch dump_policies(socket_->next_seq());
   dump_policies.AddDumpPolicies();
-  s = Dump(dump_policies, "listing the kernel's policies", [&](const nlmsghdr* nlh) {
+  s = Run(dump_policies, "listing the kernel's policies", {}, [&](const nlmsghdr* nlh) {
     if (auto p = xfrm::ParsePolicy(nlh); p && p->has_template &&
                                          xfrm::IsOurReqid(p->policy.reqid) &&
                                          xfrm::IsOurPriority(p->policy.priority)) {

@@ -54,11 +54,13 @@ class XfrmKernel : public KernelBackend {
 
   // Sends |batch|: the first failed request's error, in words, naming
   // |what|; requests that fail with one of |ignored| (errno) do not count.
+  // Replies and dump entries go to |on_message| (one dump per batch: the
+  // kernel runs one dump per socket at a time).
   Status Run(const xfrm::Batch& batch, const std::string& what,
-             std::initializer_list<int> ignored = {});
-  // Runs one dump request (one per batch: see RemoveLeftovers).
-  Status Dump(const xfrm::Batch& batch, const std::string& what,
-              const std::function<void(const nlmsghdr*)>& on_message);
+             std::initializer_list<int> ignored = {},
+             const std::function<void(const nlmsghdr*)>& on_message = {});
+  // One NEWSA (or UPDSA) and the kernel's answer to it.
+  Result<xfrm::NetlinkStatus> SendSa(const xfrm::SaMessage& m, bool update);
   // The kernel policies for one rule of the dynamic filter table.
   Result<std::vector<xfrm::PolicyMessage>> PoliciesFor(const PolicySpec& spec) const;
   void DeletePolicies(const std::vector<xfrm::PolicyMessage>& policies);

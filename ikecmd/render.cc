@@ -108,6 +108,9 @@ std::string RenderTable(const ipc::ListReply& reply) {
   for (const auto& t : reply.phase2()) {
     if (Status(t) == "Failed") {
       out += "Phase 2 tunnel " + std::to_string(t.number()) + " failed: " + t.reason() + "\n";
+    } else if (Status(t) == "Clear") {
+      // Negotiation discovery fell back: say that traffic is not protected.
+      out += "Phase 2 tunnel " + std::to_string(t.number()) + " runs " + t.reason() + "\n";
     }
   }
   return out;
@@ -145,8 +148,12 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
     Field(&out, "Phase", "2");
     Field(&out, "Tunnel Id", std::to_string(t.number()));
     Field(&out, "Name", t.name());
-    Field(&out, "Phase 1 Tunnel", std::to_string(t.phase1_number()));
+    Field(&out, "Phase 1 Tunnel", t.phase1_number() ? std::to_string(t.phase1_number()) : "");
     Field(&out, "Status", Status(t));
+    // On-demand and discovery tunnels say so (manual is the default).
+    if (t.activation() == ike::db::ON_DEMAND || t.activation() == ike::db::DISCOVERY) {
+      Field(&out, "Activation", tunneldb::ActivationName(t.activation()));
+    }
     Field(&out, "State", Text(t.phase2_state(), tunneldb::Phase2StateName, t.state()));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Local Id", t.local_id());
@@ -168,7 +175,7 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
       Field(&out, "Packets In/Out",
             std::to_string(t.packets_in()) + " / " + std::to_string(t.packets_out()));
     }
-    if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
+    if (Status(t) == "Failed" || Status(t) == "Clear") Field(&out, "Reason", t.reason());
   }
   return out;
 }

@@ -61,6 +61,8 @@ constexpr std::pair<ipc::TunnelStatus, const char*> kTunnelStatus[] = {
     {ipc::NEGOTIATING, "Negotiating"},
     {ipc::ACTIVE, "Active"},
     {ipc::FAILED, "Failed"},
+    {ipc::DORMANT, "Dormant"},
+    {ipc::CLEAR, "Clear"},
 };
 // IBM's state names (aix-ike.md; architecture.md "States operators see").
 constexpr std::pair<ipc::Phase1State, const char*> kPhase1State[] = {
@@ -103,6 +105,15 @@ constexpr std::pair<ipc::Encapsulation, const char*> kEncapsulation[] = {
 constexpr std::pair<ipc::FilterAction, const char*> kFilterAction[] = {
     {ipc::FILTER_ACTION_UNSPECIFIED, ""},
     {ipc::PERMIT, "permit"},
+    {ipc::TRAP, "trap"},
+    {ipc::TRAP_CLEAR, "trap-clear"},
+};
+
+constexpr std::pair<db::Activation, const char*> kActivation[] = {
+    {db::ACTIVATION_UNSPECIFIED, "manual"},
+    {db::MANUAL, "manual"},
+    {db::ON_DEMAND, "on-demand"},
+    {db::DISCOVERY, "discovery"},
 };
 
 std::string WithKeyBits(const char* cipher, bool aes, uint32_t key_bits) {
@@ -134,5 +145,6 @@ std::string DirectionName(ipc::Direction d) { return Lookup(kDirection, d); }
 std::string IpsecProtocolName(ipc::IpsecProtocol p) { return Lookup(kIpsecProtocol, p); }
 std::string EncapsulationName(ipc::Encapsulation e) { return Lookup(kEncapsulation, e); }
 std::string FilterActionName(ipc::FilterAction a) { return Lookup(kFilterAction, a); }
+std::string ActivationName(db::Activation a) { return Lookup(kActivation, a); }
 
 }  // namespace ike::tunneldb

@@ -30,6 +30,7 @@ std::string EspIntegrityName(db::EspIntegrity i);
 std::string IkeModeName(db::IkeMode m);
 // "xfrm" (also for unspecified, the default), "state-only".
 std::string KernelBackendName(db::KernelBackend k);
+std::string ActivationName(db::Activation a);  // "manual", "on-demand", "discovery"
 
 // The IPC enums (proto/ike.proto) as ike cmd=list and the logs print them.
 // UNSPECIFIED is "" (ike prints "-").

@@ -8,7 +8,11 @@
 // Needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN for unshare): exits 77
 // (ctest: skipped) without, unless CI=true, where that is a failure.
 #define CATCH_CONFIG_RUNNER
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -288,6 +292,126 @@ TEST_CASE("a remote selector the host has no route for gets one in table 220, an
   CHECK(Shell("ip rule").find("lookup 220") == std::string::npos);
   CHECK(Dump().OurPolicies() == 0);
   Shell("ip link del v0; ip route flush table 220; ip rule del lookup 220 2>/dev/null");
+}
+
+// Sends one UDP datagram from |source| to |destination|:9; the send's errno
+// (0 = sent).
+int SendUdp(const char* source, const char* destination) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  inet_pton(AF_INET, destination, &to.sin_addr);
+  const int rc =
+      static_cast<int>(sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to));
+  const int error = rc < 0 ? errno : 0;
+  close(fd);
+  return error;
+}
+
+// The kernel's events within |ms| milliseconds.
+std::vector<KernelEvent> WaitEvents(XfrmKernel& kernel, int ms) {
+  std::vector<KernelEvent> out;
+  pollfd p{kernel.event_fd(), POLLIN, 0};
+  REQUIRE(p.fd >= 0);
+  while (poll(&p, 1, ms) > 0) {
+    for (const KernelEvent& e : kernel.ReadEvents()) out.push_back(e);
+    ms = 50;  // what else arrives at once
+  }
+  return out;
+}
+
+PolicySpec Trap(uint32_t id, const char* remote, bool clear) {
+  PolicySpec p = Policy(Direction::kOutbound, "198.51.100.1", remote);
+  p.tunnel = 0;
+  p.trap = id;
+  p.clear_until_up = clear;
+  return p;
+}
+
+const xfrm::PolicyInfo* OutPolicyTo(const KernelState& state, const char* destination) {
+  for (const auto& p : state.policies) {
+    if (p.policy.dir == xfrm::PolicyDir::kOut && p.policy.destination.ToString() == destination)
+      return &p;
+  }
+  return nullptr;
+}
+
+TEST_CASE(
+    "a trap reports traffic as an acquire; a tunnel's policy takes its place and gives it back") {
+  REQUIRE(Shell("ip link set lo up && ip link add v0 type veth peer name v1 && "
+                "ip addr add 192.0.2.1/24 dev v0 && ip link set v0 up && ip link set v1 up && "
+                "ip addr replace 198.51.100.1/32 dev lo && echo ok") == "ok\n");
+  auto kernel = OpenKernel();
+  auto held = kernel->InstallPolicy(Trap(7, "203.0.113.0/24", false));
+  REQUIRE(held.ok());
+  auto clear = kernel->InstallPolicy(Trap(8, "203.0.114.0/24", true));
+  INFO((clear.ok() ? std::string() : clear.error().message));
+  REQUIRE(clear.ok());
+  KernelState state = Dump();
+  const xfrm::PolicyInfo* trap = OutPolicyTo(state, "203.0.113.0/24");
+  REQUIRE(trap != nullptr);
+  CHECK(trap->policy.reqid == xfrm::TrapReqidOf(7));
+  CHECK_FALSE(trap->policy.optional);  // level required: held back
+  const xfrm::PolicyInfo* use = OutPolicyTo(state, "203.0.114.0/24");
+  REQUIRE(use != nullptr);
+  CHECK(use->policy.optional);  // level use: in the clear until an SA exists
+  // The filter table shows them as traps, not permits.
+  auto rules = kernel->ListPolicies();
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].rule_action() == ipc::TRAP);
+  CHECK(rules[1].rule_action() == ipc::TRAP_CLEAR);
+
+  // A packet into the on-demand trap: not sent, and the kernel asks for an SA.
+  const int held_errno = SendUdp("198.51.100.1", "203.0.113.5");
+  INFO("send through the on-demand trap: " << std::strerror(held_errno));
+  std::vector<KernelEvent> events = WaitEvents(*kernel, 2000);
+  REQUIRE(events.size() >= 1);
+  CHECK(events[0].kind == KernelEvent::Kind::kAcquire);
+  CHECK(events[0].trap == 7);
+  CHECK(events[0].destination == Ip("203.0.113.5"));
+  CHECK(events[0].source == Ip("198.51.100.1"));
+  // A packet into the discovery trap leaves in the clear (sent) and is
+  // reported too.
+  CHECK(SendUdp("198.51.100.1", "203.0.114.9") == 0);
+  events = WaitEvents(*kernel, 2000);
+  REQUIRE(events.size() >= 1);
+  CHECK(events[0].trap == 8);
+
+  // The tunnel's own policy over the same selector replaces the trap (the
+  // kernel keeps one per selector), and gives the place back when it goes.
+  auto tunnel =
+      kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24"));
+  REQUIRE(tunnel.ok());
+  state = Dump();
+  REQUIRE(OutPolicyTo(state, "203.0.113.0/24") != nullptr);
+  CHECK(OutPolicyTo(state, "203.0.113.0/24")->policy.reqid == xfrm::ReqidOf(5));
+  REQUIRE(kernel->DeletePolicy(*tunnel).ok());
+  state = Dump();
+  REQUIRE(OutPolicyTo(state, "203.0.113.0/24") != nullptr);
+  CHECK(OutPolicyTo(state, "203.0.113.0/24")->policy.reqid == xfrm::TrapReqidOf(7));
+  // Disarmed while a tunnel holds the selector: the tunnel's policy stays,
+  // and nothing comes back after it.
+  tunnel = kernel->InstallPolicy(Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24"));
+  REQUIRE(tunnel.ok());
+  REQUIRE(kernel->DeletePolicy(*held).ok());
+  CHECK(OutPolicyTo(Dump(), "203.0.113.0/24")->policy.reqid == xfrm::ReqidOf(5));
+  REQUIRE(kernel->DeletePolicy(*tunnel).ok());
+  CHECK(OutPolicyTo(Dump(), "203.0.113.0/24") == nullptr);
+  // A killed tmd's trap is removed at the next start.
+  kernel.reset();
+  CHECK(OutPolicyTo(Dump(), "203.0.114.0/24") != nullptr);
+  auto restarted = OpenKernel();
+  CHECK(OutPolicyTo(Dump(), "203.0.114.0/24") == nullptr);
+  restarted->Clear();
+  Shell(
+      "ip link del v0; ip route flush table 220; ip rule del lookup 220 2>/dev/null; "
+      "ip addr del 198.51.100.1/32 dev lo");
 }
 
 }  // namespace

@@ -750,6 +750,17 @@ TEST_CASE("isakmpd's AllocateSpi is answered through the kernel interface (hole 
   CHECK(f.manager.AllocateSpi(r).has_allocate_spi_reply());
 }
 
+KernelEvent Expire(uint32_t tunnel, uint32_t spi, const IpAddress& destination, bool hard,
+                   bool by_volume) {
+  KernelEvent e;
+  e.tunnel = tunnel;
+  e.spi = spi;
+  e.destination = destination;
+  e.hard = hard;
+  e.by_volume = by_volume;
+  return e;
+}
+
 TEST_CASE("kernel expire events: soft is logged, hard removes the tunnel and tells the peer") {
   Fixture f;
   (void)f.Activate({1});
@@ -760,16 +771,16 @@ TEST_CASE("kernel expire events: soft is logged, hard removes the tunnel and tel
   f.isakmpd.sent.clear();
   const IpAddress us = *IpAddress::Parse("192.0.2.1");
   // An SA the tunnel does not have (replaced, or another run's): nothing.
-  f.manager.OnKernelEvent(KernelEvent{1, 0x9999, us, true, false});
+  f.manager.OnKernelEvent(Expire(1, 0x9999, us, true, false));
   REQUIRE(f.manager.FindPhase2(1) != nullptr);
   // Soft: the tunnel stays (the rekey is issue 9).
-  f.manager.OnKernelEvent(KernelEvent{1, 0x1000, us, false, true});
+  f.manager.OnKernelEvent(Expire(1, 0x1000, us, false, true));
   REQUIRE(f.manager.FindPhase2(1) != nullptr);
   CHECK(f.isakmpd.sent.empty());
   CHECK(f.kernel.sa_count() == 2);
   // Hard: the kernel deleted that SA; tmd removes the rest and has isakmpd
   // send the Delete.
-  f.manager.OnKernelEvent(KernelEvent{1, 0x1000, us, true, true});
+  f.manager.OnKernelEvent(Expire(1, 0x1000, us, true, true));
   CHECK(f.manager.FindPhase2(1) == nullptr);
   CHECK(f.kernel.sa_count() == 0);
   CHECK(f.kernel.ListPolicies().empty());

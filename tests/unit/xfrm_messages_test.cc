@@ -307,5 +307,82 @@ TEST_CASE("an expire message: which SA, soft or hard, by volume or by time") {
   CHECK_FALSE(ParseExpire(nlh));
 }
 
+TEST_CASE("a trap's policy: UPDPOLICY to take a tunnel policy's place; discovery's is optional") {
+  CHECK(IsTrapReqid(TrapReqidOf(3)));
+  CHECK_FALSE(IsOurReqid(TrapReqidOf(3)));  // never taken for a tunnel's
+  CHECK_FALSE(IsTrapReqid(ReqidOf(3)));
+  PolicyMessage p;
+  p.source = Net("198.51.100.1", 32);
+  p.destination = Net("203.0.114.0", 24);
+  p.dir = PolicyDir::kOut;
+  p.priority = PolicyPriority(p.source, p.destination);
+  p.tunnel_source = Ip("192.0.2.1");
+  p.tunnel_destination = Ip("192.0.2.3");
+  p.reqid = TrapReqidOf(3);
+  p.optional = true;
+  Batch batch;
+  REQUIRE(batch.AddPolicy(p, true));
+  p.optional = false;
+  REQUIRE(batch.AddPolicy(p));
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0]->nlmsg_type == XFRM_MSG_UPDPOLICY);
+  CHECK((messages[0]->nlmsg_flags & NLM_F_EXCL) == 0);
+  CHECK(messages[1]->nlmsg_type == XFRM_MSG_NEWPOLICY);
+  CHECK((messages[1]->nlmsg_flags & NLM_F_EXCL) != 0);
+  const nlattr* a = Attribute(messages[0], sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
+  REQUIRE(a != nullptr);
+  xfrm_user_tmpl tmpl;
+  std::memcpy(&tmpl, mnl_attr_get_payload(a), sizeof tmpl);
+  // Optional ("level use"): transport mode, the only kind Linux takes in
+  // an out policy; no SA matches it and the packet goes in the clear.
+  CHECK(tmpl.optional == 1);
+  CHECK(tmpl.mode == XFRM_MODE_TRANSPORT);
+  CHECK(tmpl.reqid == TrapReqidOf(3));
+  a = Attribute(messages[1], sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
+  REQUIRE(a != nullptr);
+  std::memcpy(&tmpl, mnl_attr_get_payload(a), sizeof tmpl);
+  CHECK(tmpl.optional == 0);
+  CHECK(tmpl.mode == XFRM_MODE_TUNNEL);
+}
+
+TEST_CASE("an acquire message: the packet's addresses and the template's reqid") {
+  std::vector<uint8_t> buffer(1024, 0);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buffer.data());
+  nlh->nlmsg_type = XFRM_MSG_ACQUIRE;
+  auto* a =
+      static_cast<xfrm_user_acquire*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_user_acquire)));
+  a->sel.family = AF_INET;
+  std::memcpy(&a->sel.saddr, Ip("198.51.100.1").octets.data(), 4);
+  std::memcpy(&a->sel.daddr, Ip("203.0.113.5").octets.data(), 4);
+  a->sel.proto = IPPROTO_ICMP;
+  xfrm_user_tmpl tmpl{};
+  tmpl.family = AF_INET;
+  tmpl.reqid = TrapReqidOf(42);
+  std::memcpy(&tmpl.saddr, Ip("192.0.2.1").octets.data(), 4);
+  std::memcpy(&tmpl.id.daddr, Ip("192.0.2.2").octets.data(), 4);
+  mnl_attr_put(nlh, XFRMA_TMPL, sizeof tmpl, &tmpl);
+  auto parsed = ParseAcquire(nlh);
+  REQUIRE(parsed);
+  CHECK(parsed->source == Ip("198.51.100.1"));
+  CHECK(parsed->destination == Ip("203.0.113.5"));
+  CHECK(parsed->protocol == IPPROTO_ICMP);
+  CHECK(parsed->reqid == TrapReqidOf(42));
+  CHECK(parsed->tunnel_destination == Ip("192.0.2.2"));
+  // Without a template it is not one tmd can place: refused, not guessed.
+  std::vector<uint8_t> bare(512, 0);
+  nlmsghdr* b = mnl_nlmsg_put_header(bare.data());
+  b->nlmsg_type = XFRM_MSG_ACQUIRE;
+  auto* ba =
+      static_cast<xfrm_user_acquire*>(mnl_nlmsg_put_extra_header(b, sizeof(xfrm_user_acquire)));
+  ba->sel.family = AF_INET;
+  CHECK_FALSE(ParseAcquire(b));
+  // Truncated below the structure.
+  b->nlmsg_len = MNL_NLMSG_HDRLEN + 8;
+  CHECK_FALSE(ParseAcquire(b));
+  nlh->nlmsg_type = XFRM_MSG_EXPIRE;
+  CHECK_FALSE(ParseAcquire(nlh));
+}
+
 }  // namespace
 }  // namespace ike::tmd::xfrm

@@ -49,6 +49,7 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
   t->role = ipc::INITIATOR;
   t->local_id.Set(SelectorRange(def.local()));
   t->remote_id.Set(SelectorRange(def.remote()));
+  t->activation = def.activation();
   if (prot == nullptr) return;
   t->pfs_group = prot->pfs_group();
   t->lifetime_seconds = prot->lifetime_seconds();
@@ -243,7 +244,10 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
     return true;
   }
   Phase2Tunnel* live2 = t.reuse2 ? Phase2ByRef(t.reuse2, 0) : LivePhase2(t.ipsec->name());
-  if (live2 != nullptr && live2->status != TunnelStatus::kFailed) {
+  // Failed, Dormant (a trap waiting for traffic) and Clear (discovery fell
+  // back to the clear) tunnels start again under their number.
+  if (live2 != nullptr &&
+      (live2->status == TunnelStatus::kNegotiating || live2->status == TunnelStatus::kActive)) {
     *refusal = "phase 2 tunnel " + std::to_string(live2->number) + " (" + t.ipsec->name() + ") " +
                busy(live2->status);
     return false;

@@ -15,6 +15,10 @@ ipc::TunnelStatus ToIpc(TunnelStatus s) {
       return ipc::ACTIVE;
     case TunnelStatus::kFailed:
       return ipc::FAILED;
+    case TunnelStatus::kDormant:
+      return ipc::DORMANT;
+    case TunnelStatus::kClear:
+      return ipc::CLEAR;
   }
   return ipc::FAILED;
 }

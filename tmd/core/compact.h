@@ -16,7 +16,9 @@
 
 namespace ike::tmd {
 
-enum class TunnelStatus : uint8_t { kNegotiating, kActive, kFailed };
+// kDormant: an on-demand or discovery tunnel whose trap waits for traffic;
+// kClear: a discovery tunnel whose negotiation failed (traffic flows clear).
+enum class TunnelStatus : uint8_t { kNegotiating, kActive, kFailed, kDormant, kClear };
 ipc::TunnelStatus ToIpc(TunnelStatus s);
 // "Negotiating", "Active", "Failed": what ike cmd=list prints (the one name
 // table, tunneldb/names.h).

@@ -268,6 +268,8 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     return;
   }
   Transition(*t, TunnelStatus::kActive, "phase 2 installed");
+  t->retry_unix = 0;
+  if (Trap* trap = TrapOf(t->name)) trap->failures = 0, trap->retry_unix = 0;
   t->state = ipc::PHASE2_DONE;
   t->message = 3;
   t->established_unix = clock_.UnixNow();
@@ -364,11 +366,12 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
 }
 
 void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
-  Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
-  t.reason.Set(reason);
   if (t.handle != 0) phase2_by_handle_.erase(t.handle);
   t.handle = 0;
   t.phase2_requested = false;
+  if (FailTrapTunnel(t, reason)) return;
+  Transition(t, TunnelStatus::kFailed, reason);
+  t.reason.Set(reason);
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
             tunneldb::Phase2StateName(t.state).c_str(), reason.c_str());
 }

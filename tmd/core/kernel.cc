@@ -114,8 +114,11 @@ Status StateOnlyKernel::DeleteSa(const IpAddress& destination, uint32_t spi) {
 Result<uint32_t> StateOnlyKernel::InstallPolicy(const PolicySpec& p) {
   const uint32_t id = next_rule_id_++;
   // Ids only grow: the new rule goes at the end of the ordered map.
-  policies_.emplace_hint(policies_.end(), id,
-                         Rule{p.tunnel, p.direction, p.protocol, p.spi, p.source, p.destination});
+  const ipc::FilterAction action =
+      p.trap == 0 ? ipc::PERMIT : (p.clear_until_up ? ipc::TRAP_CLEAR : ipc::TRAP);
+  policies_.emplace_hint(
+      policies_.end(), id,
+      Rule{p.tunnel, p.direction, p.protocol, p.spi, p.source, p.destination, action});
   return id;
 }
 
@@ -163,7 +166,7 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
     ipc::FilterRule& r = out.emplace_back();
     r.set_id(id);
     r.set_tunnel(rule.tunnel);
-    r.set_rule_action(ipc::PERMIT);
+    r.set_rule_action(rule.action);
     r.set_rule_direction(ToIpc(rule.direction));
     r.set_source(rule.source.ToString());
     r.set_destination(rule.destination.ToString());

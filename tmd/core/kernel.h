@@ -59,6 +59,13 @@ struct PolicySpec {
   // The SA's outer addresses in this direction (the XFRM template).
   IpAddress outer_source;
   IpAddress outer_destination;
+  // A trap (issue 8.3, 8.4; outbound only): no SA is bound to it; a packet
+  // that matches it while no tunnel's policy does makes the kernel report
+  // an acquire carrying |trap|. The tunnel's own policies, once installed,
+  // take precedence over it. |clear_until_up| (negotiation discovery): the
+  // packet goes in the clear instead of being dropped.
+  uint32_t trap = 0;
+  bool clear_until_up = false;
 };
 
 // What the kernel counted on one SA.
@@ -68,13 +75,18 @@ struct SaCounters {
 };
 
 // Something the kernel reports on its own (issue 8.3): an SA reached its
-// soft lifetime (time to rekey) or its hard one (the kernel deleted it).
+// soft lifetime (time to rekey) or its hard one (the kernel deleted it), or
+// traffic hit a trap (acquire).
 struct KernelEvent {
-  uint32_t tunnel = 0;  // phase 2 tunnel number (from the SA's reqid)
+  enum class Kind : uint8_t { kExpire, kAcquire };
+  Kind kind = Kind::kExpire;
+  uint32_t tunnel = 0;  // expire: phase 2 tunnel number (from the SA's reqid)
   uint32_t spi = 0;
-  IpAddress destination;
+  IpAddress destination;  // expire: the SA's; acquire: the packet's
   bool hard = false;
   bool by_volume = false;  // the byte limit, not the time limit
+  uint32_t trap = 0;       // acquire: PolicySpec::trap of the policy hit
+  IpAddress source;        // acquire: the packet's source
 };
 
 // A reserved SPI that no InstallSa used within this time is free again
@@ -175,6 +187,7 @@ class StateOnlyKernel : public KernelBackend {
     uint32_t spi = 0;
     AddressRange source;
     AddressRange destination;
+    ipc::FilterAction action = ipc::PERMIT;
   };
 
   // Drops reservations whose time is up.

@@ -9,6 +9,7 @@
 namespace ike::tmd {
 
 void TunnelManager::OnKernelEvent(const KernelEvent& e) {
+  if (e.kind == KernelEvent::Kind::kAcquire) return OnAcquire(e);
   Phase2Tunnel* t = phase2_.Find(e.tunnel);
   // An event for an SA this tunnel no longer has (replaced, or the tunnel
   // number reused) changes nothing.

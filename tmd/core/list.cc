@@ -66,6 +66,8 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_pfs(t.pfs_group);
   s.set_lifetime_seconds(t.lifetime_seconds);
   s.set_established_unix(t.established_unix);
+  s.set_activation(t.activation);
+  s.set_retry_unix(t.retry_unix);
 }
 
 void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const {

@@ -98,8 +98,11 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
   ipc::Envelope out;
   ipc::RemoveReply* reply = out.mutable_remove_reply();
   auto notify = [&](uint32_t phase, uint32_t n, TunnelStatus status) {
-    // A Failed tunnel has no SA left in isakmpd.
-    if (status == TunnelStatus::kFailed || !isakmpd_.connected()) return;
+    // A Failed, Clear or Dormant tunnel has no SA in isakmpd.
+    if (status == TunnelStatus::kFailed || status == TunnelStatus::kClear ||
+        status == TunnelStatus::kDormant || !isakmpd_.connected()) {
+      return;
+    }
     ipc::Envelope e;
     e.mutable_remove_tunnel()->set_phase(phase);
     e.mutable_remove_tunnel()->set_tunnel(n);
@@ -114,6 +117,15 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
     ref->set_phase(2);
     ref->set_number(n);
     ref->set_name(t.name);
+    // Removing a Dormant tunnel disarms its trap (until a refresh or a
+    // restart arms it again); an on-demand tunnel removed while up or
+    // failed goes back to Dormant: traffic brings it up again.
+    if (t.status == TunnelStatus::kDormant) {
+      if (const Trap* trap = TrapOf(t.name)) {
+        Disarm(trap->id);  // erases the Dormant row
+        continue;
+      }
+    }
     ErasePhase2(n);
   }
   for (uint32_t n : p1) {

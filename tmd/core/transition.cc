@@ -6,11 +6,14 @@ namespace {
 
 using S = TunnelStatus;
 
-// kLegal[from][to], in TunnelStatus order: Negotiating, Active, Failed.
-constexpr bool kLegal[3][3] = {
-    /* Negotiating -> */ {true, true, true},
-    /* Active      -> */ {false, true, true},
-    /* Failed      -> */ {true, false, true},
+// kLegal[from][to], in TunnelStatus order: Negotiating, Active, Failed,
+// Dormant, Clear.
+constexpr bool kLegal[5][5] = {
+    /* Negotiating -> */ {true, true, true, false, true},
+    /* Active      -> */ {false, true, true, false, false},
+    /* Failed      -> */ {true, false, true, false, false},
+    /* Dormant     -> */ {true, false, false, true, false},
+    /* Clear       -> */ {true, false, true, false, true},
 };
 
 }  // namespace
@@ -28,6 +31,7 @@ uint64_t TransitionCounts::refused_total() const {
 }
 
 static_assert(static_cast<int>(S::kNegotiating) == 0 && static_cast<int>(S::kActive) == 1 &&
-              static_cast<int>(S::kFailed) == 2);
+              static_cast<int>(S::kFailed) == 2 && static_cast<int>(S::kDormant) == 3 &&
+              static_cast<int>(S::kClear) == 4);
 
 }  // namespace ike::tmd

@@ -14,7 +14,14 @@ namespace ike::tmd {
 //   Negotiating -> Active       established (isakmpd's report, then install)
 //   Negotiating -> Failed       failed, refused, or isakmpd went away
 //   Active      -> Failed       a second report for the tunnel could not be installed
-//   Failed      -> Negotiating  a peer negotiates again (responder tunnel reused)
+//   Failed      -> Negotiating  a peer negotiates again (responder tunnel reused),
+//                               or traffic hits an on-demand trap again
+//   Dormant     -> Negotiating  traffic hit the trap (XFRM acquire)
+//   Negotiating -> Clear        negotiation discovery failed: traffic stays clear
+//   Clear       -> Negotiating  traffic after the back-off: the next attempt
+//   Clear       -> Failed       isakmpd went away
+// (A tunnel that leaves Active goes away; an armed trap then makes a fresh
+// Dormant row: there is no move into Dormant.)
 // Illegal: Active -> Negotiating (an established tunnel never renegotiates
 // in place; a rekey is a new SA), Failed -> Active (a late success for a
 // tunnel already reported failed; activate starts a fresh tunnel instead).
@@ -34,7 +41,7 @@ class TransitionCounts {
 
  private:
   static size_t Index(TunnelStatus s) { return static_cast<size_t>(s); }
-  using Table = std::array<std::array<uint64_t, 3>, 3>;
+  using Table = std::array<std::array<uint64_t, 5>, 5>;
   Table done_{};
   Table refused_{};
 };

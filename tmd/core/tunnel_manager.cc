@@ -32,6 +32,7 @@ void TunnelManager::SetDatabase(DatabasePtr database) {
   // Raised limits start waiting negotiations now rather than at the next release.
   if (database_) UpdateAdmissionLimits();
   admission_.Drain([this](const AdmissionQueue::Ticket& t) { return StartQueuedPhase1(t); });
+  ArmTraps();
 }
 
 template <typename T>
@@ -161,8 +162,13 @@ void TunnelManager::ErasePhase2(uint32_t number) {
   if (t->handle != 0) phase2_by_handle_.erase(t->handle);
   Unindex(phase2_by_name_, t->name, number);
   if (Phase1Tunnel* p1 = Phase1ByRef(t->phase1_number, 0)) std::erase(p1->waiting, number);
+  const std::string name = t->name;
   phase2_.Erase(number);
   phase2_numbers_.Release(number);
+  // An armed trap stays on call: its tunnel is listed Dormant again.
+  if (const Trap* trap = TrapOf(name); trap != nullptr && LivePhase2(name) == nullptr) {
+    MakeDormant(*trap);
+  }
 }
 
 uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number,
@@ -234,6 +240,8 @@ void TunnelManager::Shutdown() {
   phase2_.Clear();
   phase1_by_handle_.clear();
   phase2_by_handle_.clear();
+  traps_.clear();  // kernel_.Clear() took their policies
+  trap_by_name_.clear();
   pending_.clear();
   phase1_numbers_ = NumberPool();
   phase2_numbers_ = NumberPool();

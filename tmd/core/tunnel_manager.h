@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -108,6 +109,10 @@ struct Phase2Tunnel {
   OptionalText reason;
   uint64_t handle = 0;
   uint64_t serial = 0;
+  // tunnels.db activation; for an on-demand or discovery tunnel that failed,
+  // when traffic may start the next attempt (unix seconds).
+  db::Activation activation = db::ACTIVATION_UNSPECIFIED;
+  uint64_t retry_unix = 0;
   // Installed kernel state, removed with the tunnel: one SA and one filter
   // rule per direction.
   struct InstalledSa {
@@ -299,6 +304,35 @@ class TunnelManager {
   // Sends a request; its Ack/Error reply is matched to (phase, number,
   // serial). phase 0: nothing to update on the reply.
   uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number, uint64_t serial);
+
+  // traps.cc: on-demand activation and negotiation discovery (issue 8.3,
+  // 8.4). A definition with activation ON_DEMAND or DISCOVERY has a trap in
+  // the kernel while it is in the database; its tunnel is listed Dormant
+  // until traffic hits the trap.
+  struct Trap {
+    uint32_t id = 0;
+    std::string name;       // the ipsec_tunnel definition
+    std::string signature;  // what the trap was built from (a refresh that changes it re-arms)
+    bool clear = false;     // DISCOVERY: traffic passes in the clear without the tunnel
+    uint32_t rule = 0;      // the kernel's filter rule
+    uint32_t failures = 0;  // negotiations failed in a row
+    uint64_t retry_unix = 0;
+  };
+  // Arms the traps the database asks for, re-arms changed ones, disarms
+  // the rest (SetDatabase).
+  void ArmTraps();
+  void Arm(const db::IpsecTunnel& def, const db::IkeTunnel& ike, std::string signature);
+  void Disarm(uint32_t id);
+  Trap* TrapOf(std::string_view name);
+  // The Dormant row of an armed trap that has no live tunnel.
+  void MakeDormant(const Trap& trap);
+  void OnAcquire(const KernelEvent& e);
+  // A trap tunnel's negotiation failed: back-off, and for discovery the
+  // Clear status. False when |t| has no armed trap.
+  bool FailTrapTunnel(Phase2Tunnel& t, const std::string& reason);
+  std::map<uint32_t, Trap> traps_;
+  std::unordered_map<std::string, uint32_t> trap_by_name_;
+  uint32_t next_trap_id_ = 1;
 
   // remove.cc
   Status CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,

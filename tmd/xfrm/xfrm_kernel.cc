@@ -66,10 +66,11 @@ Result<std::unique_ptr<XfrmKernel>> XfrmKernel::Open() {
   // Expire events: a separate socket, so that they never interleave with
   // the answers to our requests.
   if (mnl_socket* s = mnl_socket_open(NETLINK_XFRM); s != nullptr) {
-    if (mnl_socket_bind(s, XFRMGRP_EXPIRE, MNL_SOCKET_AUTOPID) == 0) {
+    if (mnl_socket_bind(s, XFRMGRP_EXPIRE | XFRMGRP_ACQUIRE, MNL_SOCKET_AUTOPID) == 0) {
       kernel->events_ = s;
     } else {
-      LOG_ERROR("cannot subscribe to the kernel's SA expire events: %s", std::strerror(errno));
+      LOG_ERROR("cannot subscribe to the kernel's SA expire and acquire events: %s",
+                std::strerror(errno));
       mnl_socket_close(s);
     }
   }
@@ -118,11 +119,24 @@ std::vector<KernelEvent> XfrmKernel::ReadEvents() {
     int left = static_cast<int>(n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer.data()); mnl_nlmsg_ok(nlh, left);
          nlh = mnl_nlmsg_next(nlh, &left)) {
+      if (auto a = xfrm::ParseAcquire(nlh); a && xfrm::IsTrapReqid(a->reqid)) {
+        KernelEvent& k = out.emplace_back();
+        k.kind = KernelEvent::Kind::kAcquire;
+        k.trap = a->reqid & ~xfrm::kReqidMask;
+        k.source = a->source;
+        k.destination = a->destination;
+        continue;
+      }
       auto e = xfrm::ParseExpire(nlh);
       if (!e || !xfrm::IsOurReqid(e->sa.reqid)) continue;  // not one of tmd's SAs
       const uint32_t tunnel = e->sa.reqid & ~xfrm::kReqidMask;
       if (tunnel == 0) continue;  // an ALLOCSPI reservation that lapsed
-      out.push_back(KernelEvent{tunnel, e->sa.spi, e->sa.destination, e->hard, e->by_volume});
+      KernelEvent& k = out.emplace_back();
+      k.tunnel = tunnel;
+      k.spi = e->sa.spi;
+      k.destination = e->sa.destination;
+      k.hard = e->hard;
+      k.by_volume = e->by_volume;
     }
   }
   return out;
@@ -232,6 +246,10 @@ Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spe
   // Outbound traffic is sent through the tunnel (dir out); inbound traffic
   // must have come through it, whether it is for this host (dir in) or
   // forwarded to the protected network behind it (dir fwd).
+  // A trap is an out policy only: inbound traffic starts nothing.
+  if (spec.trap != 0 && spec.direction != Direction::kOutbound) {
+    return Error{"a trap is an outbound policy"};
+  }
   const std::vector<PolicyDir> dirs = spec.direction == Direction::kOutbound
                                           ? std::vector<PolicyDir>{PolicyDir::kOut}
                                           : std::vector<PolicyDir>{PolicyDir::kIn, PolicyDir::kFwd};
@@ -246,20 +264,38 @@ Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spe
         p.priority = xfrm::PolicyPriority(s, d);
         p.tunnel_source = spec.outer_source;
         p.tunnel_destination = spec.outer_destination;
-        p.reqid = xfrm::ReqidOf(spec.tunnel);
+        p.reqid = spec.trap != 0 ? xfrm::TrapReqidOf(spec.trap) : xfrm::ReqidOf(spec.tunnel);
+        p.optional = spec.trap != 0 && spec.clear_until_up;
       }
     }
   }
   return out;
 }
 
+// The kernel keeps one policy per selector and direction, so a tunnel's
+// policy and the trap of its definition take turns: the tunnel's replaces
+// the trap (UPDPOLICY, no moment without either), and when it goes the trap
+// is put back the same way.
+std::string XfrmKernel::SelectorKey(const PolicyMessage& p) {
+  return p.source.ToString() + '>' + p.destination.ToString() + ':' + std::to_string(p.protocol) +
+         ':' + xfrm::PolicyDirName(p.dir);
+}
+
 Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
   auto policies = PoliciesFor(spec);
   if (!policies.ok()) return policies.error();
+  const bool trap = spec.trap != 0;
   Batch batch(socket_->next_seq());
   std::map<uint32_t, const PolicyMessage*> by_seq;
+  std::vector<PolicyMessage> installed;  // what the kernel holds of the rule
   for (const PolicyMessage& p : *policies) {
-    auto seq = batch.AddPolicy(p);
+    const std::string key = SelectorKey(p);
+    // A trap under a live tunnel's policy waits for it to go.
+    if (trap && occupied_.contains(key)) {
+      installed.push_back(p);
+      continue;
+    }
+    auto seq = batch.AddPolicy(p, !trap && traps_.contains(key));
     if (!seq)
       return Error{"cannot express policy " + p.source.ToString() + " -> " +
                    p.destination.ToString() + " for the kernel"};
@@ -267,7 +303,6 @@ Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
   }
   auto statuses = socket_->Exchange(batch);
   if (!statuses.ok()) return statuses.error();
-  std::vector<PolicyMessage> installed;
   std::optional<Error> failure;
   for (const auto& [seq, status] : *statuses) {
     const PolicyMessage& p = *by_seq.at(seq);
@@ -277,6 +312,13 @@ Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {
       failure =
           Error{"policy " + p.source.ToString() + " -> " + p.destination.ToString() + " " +
                 xfrm::PolicyDirName(p.dir) + ": " + XfrmErrorText(status.error, status.message)};
+    }
+  }
+  for (const PolicyMessage& p : installed) {
+    if (trap) {
+      traps_[SelectorKey(p)] = p;
+    } else {
+      occupied_.insert(SelectorKey(p));
     }
   }
   if (failure) {
@@ -313,7 +355,22 @@ void XfrmKernel::AddRoutes(uint32_t rule_id, const PolicySpec& spec) {
 void XfrmKernel::DeletePolicies(const std::vector<PolicyMessage>& policies) {
   if (policies.empty()) return;
   Batch batch(socket_->next_seq());
-  for (const PolicyMessage& p : policies) batch.AddDeletePolicy(p);
+  for (const PolicyMessage& p : policies) {
+    const std::string key = SelectorKey(p);
+    if (xfrm::IsTrapReqid(p.reqid)) {
+      traps_.erase(key);
+      if (occupied_.contains(key)) continue;  // a tunnel's policy holds the place
+      batch.AddDeletePolicy(p);
+      continue;
+    }
+    occupied_.erase(key);
+    if (auto trap = traps_.find(key); trap != traps_.end()) {
+      batch.AddPolicy(trap->second, true);  // the trap takes its place again
+    } else {
+      batch.AddDeletePolicy(p);
+    }
+  }
+  if (batch.empty()) return;
   Status s = Run(batch, "delete policy", {ENOENT, ESRCH});
   if (!s.ok()) LOG_ERROR("%s", s.error().message.c_str());
 }
@@ -381,9 +438,10 @@ Result<size_t> XfrmKernel::RemoveLeftovers() {
   Batch dump_policies(socket_->next_seq());
   dump_policies.AddDumpPolicies();
   s = Run(dump_policies, "listing the kernel's policies", {}, [&](const nlmsghdr* nlh) {
-    if (auto p = xfrm::ParsePolicy(nlh); p && p->has_template &&
-                                         xfrm::IsOurReqid(p->policy.reqid) &&
-                                         xfrm::IsOurPriority(p->policy.priority)) {
+    if (auto p = xfrm::ParsePolicy(nlh);
+        p && p->has_template &&
+        (xfrm::IsOurReqid(p->policy.reqid) || xfrm::IsTrapReqid(p->policy.reqid)) &&
+        xfrm::IsOurPriority(p->policy.priority)) {
       policies.push_back(p->policy);
     }
   });
@@ -409,6 +467,8 @@ void XfrmKernel::Clear() {
   Status s = Run(batch, "removing tmd's kernel state", {ENOENT, ESRCH});
   if (!s.ok()) LOG_ERROR("%s", s.error().message.c_str());
   policies_.clear();
+  traps_.clear();
+  occupied_.clear();
   mirror_.Clear();
   routes_by_rule_.clear();
   if (routes_) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,10 @@ class XfrmKernel : public KernelBackend {
   Result<xfrm::NetlinkStatus> SendSa(const xfrm::SaMessage& m, bool update);
   // The kernel policies for one rule of the dynamic filter table.
   Result<std::vector<xfrm::PolicyMessage>> PoliciesFor(const PolicySpec& spec) const;
+  // Removes a rule's kernel policies; where a trap shares a tunnel policy's
+  // selector, the trap is put back instead.
   void DeletePolicies(const std::vector<xfrm::PolicyMessage>& policies);
+  static std::string SelectorKey(const xfrm::PolicyMessage& p);
   // Routes to an outbound rule's destination where the host has none.
   void AddRoutes(uint32_t rule_id, const PolicySpec& spec);
 
@@ -72,6 +76,10 @@ class XfrmKernel : public KernelBackend {
   // the rows of ike cmd=list cache/filter); the kernel holds the real thing.
   StateOnlyKernel mirror_;
   std::map<uint32_t, std::vector<xfrm::PolicyMessage>> policies_;  // rule id -> kernel
+  // Armed traps by selector (SelectorKey), and the selectors a tunnel's
+  // policy holds (replacing a trap there, if any).
+  std::map<std::string, xfrm::PolicyMessage> traps_;
+  std::set<std::string> occupied_;
   // Routes to remote selectors the host had no route for (routes.h); null
   // if the routing socket could not be opened (then the administrator's
   // routes must cover the remote networks).

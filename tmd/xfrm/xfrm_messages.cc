@@ -13,6 +13,7 @@ namespace ike::tmd::xfrm {
 namespace {
 
 constexpr uint8_t kModeTunnel = XFRM_MODE_TUNNEL;
+constexpr uint8_t kModeTransport = XFRM_MODE_TRANSPORT;
 constexpr uint64_t kNoLimit = XFRM_INF;
 
 // Netlink aligns messages to 4 octets; the XFRM structures with 64-bit
@@ -236,14 +237,16 @@ uint32_t Batch::AddGetSa(const IpAddress& destination, uint32_t spi) {
   return AddSaById(XFRM_MSG_GETSA, destination, spi);
 }
 
-std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
+std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p, bool replace) {
   const int family = p.source.network.family;
   if (family == 0 || p.destination.network.family != family ||
       p.tunnel_source.family != p.tunnel_destination.family || p.tunnel_source.family == 0) {
     return std::nullopt;
   }
-  nlmsghdr* nlh = Begin(XFRM_MSG_NEWPOLICY, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-                        sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16);
+  nlmsghdr* nlh = replace ? Begin(XFRM_MSG_UPDPOLICY, NLM_F_ACK | NLM_F_CREATE,
+                                  sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16)
+                          : Begin(XFRM_MSG_NEWPOLICY, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+                                  sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16);
   xfrm_userpolicy_info local{};
   xfrm_userpolicy_info* info = &local;
   FillSelector(p.source, p.destination, p.protocol, &info->sel);
@@ -253,12 +256,21 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p) {
   info->action = XFRM_POLICY_ALLOW;
   info->share = XFRM_SHARE_ANY;
   xfrm_user_tmpl tmpl{};
-  CopyAddress(p.tunnel_destination, &tmpl.id.daddr);
-  CopyAddress(p.tunnel_source, &tmpl.saddr);
   tmpl.id.proto = IPPROTO_ESP;
   tmpl.family = static_cast<uint16_t>(p.tunnel_source.family);
   tmpl.reqid = p.reqid;
-  tmpl.mode = kModeTunnel;
+  if (p.optional) {
+    // Linux refuses an optional tunnel-mode template in an out policy
+    // ("Mode in optional template not allowed"); a transport-mode one is
+    // allowed and serves as the probe: no SA ever matches it, the packet
+    // goes in the clear and the kernel reports the acquire with our reqid.
+    tmpl.mode = kModeTransport;
+    tmpl.optional = 1;
+  } else {
+    CopyAddress(p.tunnel_destination, &tmpl.id.daddr);
+    CopyAddress(p.tunnel_source, &tmpl.saddr);
+    tmpl.mode = kModeTunnel;
+  }
   tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
   PutStruct(nlh, local);
   mnl_attr_put(nlh, XFRMA_TMPL, sizeof tmpl, &tmpl);
@@ -374,7 +386,40 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
     p.tunnel_source = FromXfrm(tmpl->saddr, tmpl->family);
     p.tunnel_destination = FromXfrm(tmpl->id.daddr, tmpl->family);
     p.reqid = tmpl->reqid;
+    p.optional = tmpl->optional != 0;
   }
+  return out;
+}
+
+std::optional<AcquireInfo> ParseAcquire(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type != XFRM_MSG_ACQUIRE ||
+      nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_user_acquire)) {
+    return std::nullopt;
+  }
+  const auto acquire = GetStruct<xfrm_user_acquire>(mnl_nlmsg_get_payload(nlh));
+  const int family = acquire.sel.family;
+  if (family != AF_INET && family != AF_INET6) return std::nullopt;
+  std::optional<xfrm_user_tmpl> tmpl;
+  mnl_attr_parse(
+      nlh, sizeof(xfrm_user_acquire),
+      [](const nlattr* attr, void* data) {
+        auto* out = static_cast<std::optional<xfrm_user_tmpl>*>(data);
+        // The first template is the outermost; tmd's policies have one.
+        if (!*out && mnl_attr_get_type(attr) == XFRMA_TMPL &&
+            mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
+          *out = GetStruct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
+        }
+        return MNL_CB_OK;
+      },
+      &tmpl);
+  if (!tmpl || (tmpl->family != AF_INET && tmpl->family != AF_INET6)) return std::nullopt;
+  AcquireInfo out;
+  out.source = FromXfrm(acquire.sel.saddr, family);
+  out.destination = FromXfrm(acquire.sel.daddr, family);
+  out.protocol = acquire.sel.proto;
+  out.reqid = tmpl->reqid;
+  out.tunnel_source = FromXfrm(tmpl->saddr, tmpl->family);
+  out.tunnel_destination = FromXfrm(tmpl->id.daddr, tmpl->family);
   return out;
 }
 

@@ -26,6 +26,14 @@ inline constexpr uint32_t kReqidBand = 0x1f000000;
 inline constexpr uint32_t kReqidMask = 0xff000000;
 inline constexpr uint32_t ReqidOf(uint32_t tunnel) { return kReqidBand | (tunnel & 0x00ffffff); }
 inline constexpr bool IsOurReqid(uint32_t reqid) { return (reqid & kReqidMask) == kReqidBand; }
+// A trap's policy (on-demand activation, negotiation discovery) has no SA;
+// its template's reqid = kTrapReqidBand | trap id, which the kernel's
+// acquire for it carries back.
+inline constexpr uint32_t kTrapReqidBand = 0x1e000000;
+inline constexpr uint32_t TrapReqidOf(uint32_t trap) {
+  return kTrapReqidBand | (trap & 0x00ffffff);
+}
+inline constexpr bool IsTrapReqid(uint32_t reqid) { return (reqid & kReqidMask) == kTrapReqidBand; }
 // Lower is preferred; the more specific a policy, the lower its priority.
 inline constexpr uint32_t kPriorityBase = 0x1f0000;
 inline constexpr uint32_t kPriorityRange = 512;
@@ -72,6 +80,9 @@ struct PolicyMessage {
   // The template: the SA's outer addresses, and the tunnel's reqid.
   IpAddress tunnel_source, tunnel_destination;
   uint32_t reqid = 0;
+  // The template is optional ("level use"): without an SA the packet goes
+  // in the clear (and the kernel still reports an acquire).
+  bool optional = false;
 };
 
 // The priority of a policy over |source| and |destination|: the band's base
@@ -97,7 +108,10 @@ class Batch {
   std::optional<uint32_t> AddSa(const SaMessage& sa, bool update);
   uint32_t AddDeleteSa(const IpAddress& destination, uint32_t spi);
   uint32_t AddGetSa(const IpAddress& destination, uint32_t spi);
-  std::optional<uint32_t> AddPolicy(const PolicyMessage& policy);
+  // |replace|: XFRM_MSG_UPDPOLICY, which takes the place of the policy with
+  // the same selector and direction (the kernel keeps one per selector);
+  // otherwise XFRM_MSG_NEWPOLICY, refused if one exists.
+  std::optional<uint32_t> AddPolicy(const PolicyMessage& policy, bool replace = false);
   uint32_t AddDeletePolicy(const PolicyMessage& policy);
   uint32_t AddDumpSas();
   uint32_t AddDumpPolicies();
@@ -139,6 +153,16 @@ struct ExpireInfo {
   bool by_volume = false;  // its byte count reached the limit
 };
 std::optional<ExpireInfo> ParseExpire(const nlmsghdr* nlh);
+
+// XFRM_MSG_ACQUIRE: a packet matched an out policy whose template has no
+// SA; the kernel asks the key manager for one (RFC 4301 5.2's "trigger").
+struct AcquireInfo {
+  IpAddress source, destination;  // the packet's (the selector of the flow)
+  uint8_t protocol = 0;
+  uint32_t reqid = 0;  // the policy's first template
+  IpAddress tunnel_source, tunnel_destination;
+};
+std::optional<AcquireInfo> ParseAcquire(const nlmsghdr* nlh);
 
 struct PolicyInfo {
   PolicyMessage policy;  // selector, dir, priority, template

@@ -197,7 +197,9 @@ _UML_WD=
 # _uml_interrupted: the test was stopped (ctest's timeout, ^C) while the
 # instance ran: stop it, remove its lab directory, fail.
 _uml_interrupted() {
-  trap - INT TERM HUP
+  # Ignored, not reset: a second signal (timeout sends TERM twice) must not
+  # end the shell before linux.uml, in a session of its own, is stopped.
+  trap '' INT TERM HUP
   _uml_kill "$_UML_PID"
   [[ -n $_UML_WD ]] && kill "$_UML_WD" 2>/dev/null
   [[ -n $_UML_RUN_LAB && -z ${IKE_KEEP_LAB:-} ]] && rm -rf --one-file-system "$_UML_RUN_LAB"

@@ -1,7 +1,9 @@
 # tests/lib/strongswan.sh -- strongSwan (Debian's charon + swanctl) as a lab
 # host, following shared/reference/interop-strongswan.md:
 #   - private strongswan.conf (STRONGSWAN_CONF), explicit plugin list with
-#     kernel-libipsec before kernel-netlink (the kernel here has no ESP),
+#     kernel-libipsec before kernel-netlink (the host kernel has no ESP); with
+#     kernel=netlink only kernel-netlink, so the SAs go into the kernel (a kernel
+#     with ESP: inside user-mode Linux, tests/kernel/uml_strongswan_test.sh),
 #   - vici socket and charon.log in the host dir, filelog ike=2 (never 4: level
 #     4 dumps SKEYID and keys),
 #   - charon's hard-coded /var/run/charon.pid is private: a per-host directory
@@ -11,6 +13,10 @@
 #        keys: psk= (required) ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 #              local_ts= remote_ts= (default: X's protected /32 and the peer's)
 #              peer=Y (the other lab host, default: the other of A/B)
+#              kernel=libipsec (default: userspace ESP, UDP-encapsulated only)
+#                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
+#              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
+#                    of about 40, ldap and curl among them, slow to start in UML)
 #   sw_start X / sw_stop X           charon in X's namespace; PID recorded
 #   sw_load X                        swanctl --load-all
 #   swanctl_on X ARGS...             swanctl with X's STRONGSWAN_CONF (timeout)
@@ -36,7 +42,7 @@ sw_configure() {
   local x=$1; shift
   local psk='' ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048 peer
   peer=$(_sw_other "$x")
-  local local_ts='' remote_ts='' kv
+  local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -45,11 +51,20 @@ sw_configure() {
       peer=*) peer=${kv#peer=} ;;
       local_ts=*) local_ts=${kv#local_ts=} ;;
       remote_ts=*) remote_ts=${kv#remote_ts=} ;;
+      kernel=*) kernel=${kv#kernel=} ;;
+      swanctl_load=*) swanctl_load="
+  load = ${kv#swanctl_load=}" ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
     esac
   done
   [[ -n $psk ]] || t_abort "sw_configure: psk= is required"
   register_secret "$psk"
+  local kplugins
+  case $kernel in
+    libipsec) kplugins='kernel-libipsec kernel-netlink' ;;
+    netlink) kplugins='kernel-netlink' ;;
+    *) t_abort "sw_configure: kernel=$kernel (libipsec or netlink)" ;;
+  esac
   local_ts=${local_ts:-${HOST_NET[$x]}/32}
   remote_ts=${remote_ts:-${HOST_NET[$peer]}/32}
   local d laddr raddr
@@ -59,7 +74,7 @@ sw_configure() {
   cat >"$d/strongswan.conf" <<EOF
 # strongSwan for lab host $x (see shared/reference/interop-strongswan.md)
 charon {
-  load = random nonce openssl aes sha1 sha2 hmac gmp curve25519 pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+  load = random nonce openssl aes sha1 sha2 hmac gmp curve25519 pem pkcs1 x509 pubkey $kplugins socket-default vici
   retransmit_tries = 3
   retransmit_timeout = 2.0
   block_threshold = 10000
@@ -90,7 +105,7 @@ charon {
   }
 }
 swanctl {
-  socket = unix://$d/charon.vici
+  socket = unix://$d/charon.vici$swanctl_load
 }
 EOF
   (

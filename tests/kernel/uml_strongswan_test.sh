@@ -1,0 +1,371 @@
+#!/usr/bin/env bash
+# The suite against strongSwan with real kernel SAs on both ends (issue 8.6),
+# inside user-mode Linux (a kernel with ESP, tests/lib/uml.sh): host A runs the
+# suite (startsrc -g ike, tmd's XFRM backend), host B runs Debian's charon with
+# its kernel-netlink backend only (no kernel-libipsec), so both sides' SAs and
+# policies are in their namespace's kernel and the traffic is plain ESP, as
+# between two production gateways. Main Mode PSK, AES-128/SHA-256/MODP-2048,
+# tunnel-mode ESP AES-128/HMAC-SHA2-256 with PFS MODP-2048.
+#   1. the suite initiates  (ike cmd=activate numlist=1), traffic, ike cmd=remove
+#   2. strongSwan initiates (swanctl --initiate --child net), traffic
+# Each time: both phases Active on A, ESTABLISHED + INSTALLED (plain TUNNEL) on B,
+# the same SPI pair in both kernels, ping 198.51.100.1 -> 203.0.113.1 3/3, both
+# kernels count it, and each veth sends ESP only (tcpdump -Q out). Then stopsrc on
+# A and charon stopped on B: nothing of either left in the kernels.
+set -euo pipefail
+source "$(dirname "$0")/../lib/uml.sh"
+
+SW_PLUGINS=/usr/lib/ipsec/plugins
+sw_require_netlink() {
+  [[ -x /usr/lib/ipsec/charon ]] ||
+    t_skip "strongSwan charon (/usr/lib/ipsec/charon) not installed (scripts/deps)"
+  t_require_cmd swanctl
+  local p
+  for p in kernel-netlink vici socket-default openssl; do
+    [[ -e $SW_PLUGINS/libstrongswan-$p.so ]] || t_skip "strongSwan plugin $p missing ($SW_PLUGINS)"
+  done
+}
+
+if [[ -z ${IKE_IN_UML:-} ]]; then
+  t_require_root
+  uml_require
+  t_require_suite
+  sw_require_netlink
+  t_require_cmd tcpdump
+  uml_run 420 "$0"
+  exit
+fi
+
+# ---- inside user-mode Linux ---------------------------------------------------------
+IKE_WAIT=${IKE_WAIT:-60}
+source "$IKE_SRC/tests/lib/ike.sh"
+source "$IKE_SRC/tests/lib/strongswan.sh"
+t_require_cmd rsyslogd ping tcpdump
+sw_require_netlink
+
+explain() {
+  ike_dump A
+  sw_log_tail B 80
+  echo "---- B: swanctl --list-sas ----"
+  swanctl_list_sas B | redact | indent || true
+  echo "---- B: ip xfrm state / policy (keys filtered) ----"
+  kstate B | indent || true
+  ip -n "$(host_ns B)" xfrm policy 2>&1 | indent || true
+}
+
+# kstate X: `ip xfrm state` in X's namespace without the algorithm lines (they
+# carry the keys); redacted as well.
+kstate() {
+  ip -n "$(host_ns "$1")" -s xfrm state 2>&1 |
+    { grep -Ev '^[[:space:]]+(enc|auth|auth-trunc|aead|comp) ' || true; } |
+    sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g' | redact
+}
+# kspis X: the ESP SPIs in X's kernel, sorted, one line.
+kspis() {
+  ip -n "$(host_ns "$1")" xfrm state 2>/dev/null |
+    awk '$1 == "proto" && $2 == "esp" { print $4 }' | sort | tr '\n' ' '
+}
+# kleft X: "S P R": SAs, policies (not the IKE daemons' per-socket bypasses) and
+# routes in table 220 in X's kernel; one `ip -batch` (each process costs in UML).
+kleft() {
+  printf 'xfrm state\nxfrm policy\nroute show table 220\n' |
+    ip -n "$(host_ns "$1")" -batch - 2>/dev/null |
+    awk '/^[[:space:]]+proto (esp|ah|comp) / { s++ } /^[[:space:]]+dir (in|out|fwd) / { p++ }
+         /^(unreachable |blackhole |prohibit )?[0-9]/ { r++ } END { print s + 0, p + 0, r + 0 }'
+}
+_kclean() { [[ $(kleft "$1") == "0 0 0" ]]; }
+
+# ---- capture: what each end sends (tcpdump -Q out; docs/testing-kernel.md) ------------
+# One capture per veth for the whole test (each tcpdump start costs seconds in UML);
+# each case counts the packets carrying its SPIs.
+declare -A CAP_PID=()
+capture_start() {
+  local x f
+  for x in A B; do
+    f="$LAB_DIR/cap-$x"
+    ip netns exec "$(host_ns "$x")" tcpdump -i "${HOST_IF[$x]}" -Q out -n -U --immediate-mode \
+      -w "$f.pcap" </dev/null >"$f.tcpdump" 2>&1 &
+    CAP_PID[$x]=$!
+    lab_on_cleanup "kill -INT ${CAP_PID[$x]}"
+  done
+}
+capture_wait() {
+  local x
+  for x in A B; do
+    wait_until 30 grep -qs "listening on" "$LAB_DIR/cap-$x.tcpdump" ||
+      t_abort "tcpdump on ${HOST_IF[$x]} did not start: $(cat "$LAB_DIR/cap-$x.tcpdump")"
+  done
+}
+# capture_ip X: the IPv4 packets X sent so far, one line each, except IKE (UDP 500/4500).
+capture_ip() {
+  timeout 30 tcpdump -n -r "$LAB_DIR/cap-$1.pcap" \
+    'ip and not udp port 500 and not udp port 4500' 2>/dev/null
+}
+
+# _a_src STATUS: lssrc -g ike on A shows tmd, isakmpd and cpsd STATUS (one lssrc).
+_a_src() {
+  on_host A lssrc -g ike 2>/dev/null |
+    awk -v w="$1" '$1 ~ /^(tmd|isakmpd|cpsd)$/ && $NF == w { n++ } END { exit n != 3 }'
+}
+
+# ---- steps ------------------------------------------------------------------------
+# step_lab: the lab of ike_lab, but rsyslogd only on A (B runs no suite; charon
+# logs to its own file).
+step_lab() {
+  lab_init 400
+  lab_on_cleanup ike_stop_all_started
+  lab_two_hosts
+  host_start_syslog A # its capture is checked by step_syslog (the daemons' lines)
+  # The kernel asks user space (modprobe) for every crypto template the first SA
+  # needs: 13 calls of /sbin/modprobe, which cannot load anything here (init
+  # loaded the UML modules from their own directory), about 10 s in UML, paid by
+  # whichever daemon installs the first SA. The instance is this test's own.
+  echo /bin/true >/proc/sys/kernel/modprobe
+  capture_start
+  t_info "lab: A and B, rsyslogd on A, tcpdump on vA and vB"
+  psk="uml-sw-$RANDOM$RANDOM-$$"
+  ike_write_db A
+  ike_write_psk A "$(host_addr B)" "$psk"
+  # swanctl with the four plugins it needs here (its default ~40 cost 2 s per call in UML)
+  sw_configure B psk="$psk" kernel=netlink "swanctl_load=pem pkcs1 x509 pubkey"
+  sw_start B
+  sw_load B
+  local plugins
+  plugins=$(grep -m1 'loaded plugins:' "$(sw_log B)" || true)
+  if [[ $plugins == *kernel-netlink* && $plugins != *kernel-libipsec* ]]; then
+    t_pass "B: charon running (pid ${SW_PID[B]}) with kernel-netlink, without kernel-libipsec"
+  else
+    echo "$plugins" | indent
+    t_fail "B: charon's plugins are not kernel-netlink without kernel-libipsec"
+  fi
+  capture_wait
+  if ike_start A && wait_until 30 _a_src active; then
+    t_pass "A: startsrc -g ike: tmd, isakmpd, cpsd active (kernel_backend XFRM)"
+  else
+    echo "$IKE_OUT" | indent
+    t_abort "A: startsrc -g ike failed"
+  fi
+}
+
+# _a_settled: A lists phases 1 and 2 Active, or one of them Failed (one `ike
+# cmd=list`; A_LIST keeps it). _a_up: the last list shows both Active.
+A_LIST=
+_a_settled() {
+  A_LIST=$(ike_list A 2>/dev/null) || return 1
+  _a_up || grep -Eq '^[12] +[0-9]+ +Failed ' <<<"$A_LIST"
+}
+_a_up() {
+  awk '$2 ~ /^[0-9]+$/ && $3 == "Active" { a[$1] = 1 } END { exit !(a[1] && a[2]) }' <<<"$A_LIST"
+}
+# _b_up: B's swanctl --list-sas shows ESTABLISHED and INSTALLED (B_SAS keeps it).
+B_SAS=
+_b_up() {
+  B_SAS=$(swanctl_list_sas B) || return 1
+  grep -q ESTABLISHED <<<"$B_SAS" && grep -q INSTALLED <<<"$B_SAS"
+}
+
+SPIS= # the ESP SPIs of the current case, "0x... 0x..."
+
+# step_up CASE ROLE_A: both sides agree the tunnel is up and both kernels hold it.
+step_up() {
+  local c=$1 role=$2 ok=1 sa sb t0=$SECONDS
+  if wait_until "$IKE_WAIT" _a_settled && _a_up; then
+    t_pass "$c: A: phases 1 and 2 Active ($role, after $((SECONDS - t0))s)"
+  else
+    t_fail "$c: A: phases 1 and 2 not both Active as $role (a phase Failed, or ${IKE_WAIT}s passed)"
+    ok=0
+  fi
+  echo "$A_LIST" | indent
+  if wait_until 20 _b_up; then
+    echo "$B_SAS" | redact | indent
+    if grep -q 'INSTALLED, TUNNEL,' <<<"$B_SAS"; then
+      t_pass "$c: B: swanctl --list-sas: ESTABLISHED, CHILD_SA INSTALLED, TUNNEL (plain ESP)"
+    else
+      t_fail "$c: B: the CHILD_SA is not a plain TUNNEL (UDP-encapsulated?)"
+      ok=0
+    fi
+  else
+    t_fail "$c: B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
+    ok=0
+  fi
+  sa=$(kspis A) sb=$(kspis B)
+  SPIS=${sa% }
+  if [[ $(wc -w <<<"$sa") == 2 && $sa == "$sb" ]]; then
+    t_pass "$c: the same two ESP SAs in A's and B's kernels (SPIs $SPIS)"
+  else
+    t_fail "$c: ESP SAs in the kernels differ: A '$sa', B '$sb'"
+    ok=0
+  fi
+  ((ok)) || { explain; return 1; }
+}
+
+# step_traffic CASE: ping A -> B through the SAs, counted on both ends, ESP on the wire.
+step_traffic() {
+  local c=$1 x n clear out spis
+  if host_ping A "$(host_net A)" "$(host_net B)" 3; then
+    t_pass "$c: ping $(host_net A) -> $(host_net B) through the tunnel: 3/3"
+  else
+    echo "$HOST_PING_OUT"
+    t_fail "$c: ping $(host_net A) -> $(host_net B) through the tunnel failed"
+  fi
+  # the ping saw its replies, so every packet has left; give tcpdump a moment
+  sleep 0.5
+  spis=$SPIS
+  for x in A B; do
+    out=$(capture_ip "$x")
+    n=$(grep -Ec " ESP\\(spi=(${spis// /|})," <<<"$out" || true)
+    clear=$(grep -v ' ESP(spi=' <<<"$out" | grep -c . || true)
+    if ((n == 3 && clear == 0)); then
+      t_pass "$c: $x sent 3 ESP packets on ${HOST_IF[$x]} (SPIs $spis);" \
+        "no IP packet but ESP and IKE so far"
+    else
+      t_fail "$c: $x sent $n ESP packets with SPIs $spis (want 3) and $clear IP packets" \
+        "neither ESP nor IKE (want 0; clear-text ICMP?) on ${HOST_IF[$x]}"
+      tail -n 20 <<<"$out" | indent
+    fi
+  done
+  out=$(ike_list A verbose 2>&1 || true)
+  if grep -Eq '^Packets In/Out: +3 / 3$' <<<"$out"; then
+    t_pass "$c: A: ike cmd=list verbose shows the kernel's Packets In/Out 3 / 3"
+  else
+    echo "$out" | redact | indent
+    t_fail "$c: A: ike cmd=list verbose does not show Packets In/Out 3 / 3"
+  fi
+  out=$(swanctl_list_sas B)
+  if (($(grep -Ec '^ +(in|out) +[0-9a-f]{8}.* 3 packets' <<<"$out") == 2)); then
+    t_pass "$c: B: strongSwan's kernel SAs counted 3 packets in and 3 out"
+  else
+    echo "$out" | redact | indent
+    kstate B | indent || true
+    t_fail "$c: B: strongSwan's SAs do not count 3 packets each way"
+  fi
+}
+
+sw_no_ike_sa() { ! sw_has_ike_sa B; }
+
+# case 1: the suite initiates, then removes the tunnel (Deletes to strongSwan).
+case_suite_initiates() {
+  local c="1 (A initiates)" out x
+  echo "==== 1. the suite (A) initiates ===="
+  if out=$(ike_cmd A cmd=activate numlist=1 2>&1); then
+    t_pass "$c: A: ike cmd=activate numlist=1 exit 0"
+  else
+    echo "$out" | redact | indent
+    t_fail "$c: A: ike cmd=activate numlist=1 failed"
+  fi
+  step_up "$c" initiator && step_traffic "$c"
+  if out=$(ike_cmd A cmd=remove numlist=1 2>&1); then
+    t_pass "$c: A: ike cmd=remove numlist=1 exit 0"
+  else
+    echo "$out" | redact | indent
+    t_fail "$c: A: ike cmd=remove numlist=1 failed"
+  fi
+  if wait_until "$IKE_WAIT" ike_no_tunnels A; then
+    t_pass "$c: A: no tunnels listed after remove"
+  else
+    ike_list A 2>&1 | indent || true
+    t_fail "$c: A: tunnels still listed after remove"
+  fi
+  if wait_until 20 sw_no_ike_sa; then
+    t_pass "$c: B: strongSwan dropped its SAs (Deletes received)"
+  else
+    swanctl_list_sas B | indent || true
+    t_fail "$c: B: strongSwan still lists an IKE SA after remove"
+  fi
+  for x in A B; do
+    if wait_until 10 _kclean "$x"; then
+      t_pass "$c: $x: no SA, policy or table-220 route left in the kernel after remove"
+    else
+      t_fail "$c: $x: after remove (SAs policies routes): $(kleft "$x")"
+      kstate "$x" | indent || true
+    fi
+  done
+  # start case 2 from a clean strongSwan whatever happened above
+  swanctl_on B --terminate --ike mm-psk --force >/dev/null 2>&1 || true
+  wait_until 10 sw_no_ike_sa || true
+}
+
+# case 2: strongSwan initiates; the suite responds.
+case_strongswan_initiates() {
+  local c="2 (B initiates)" out rc
+  echo "==== 2. strongSwan (B) initiates ===="
+  out=$(IKE_CMD_TIMEOUT=75 swanctl_on B --initiate --child net --timeout 60 2>&1) && rc=0 || rc=$?
+  if ((rc == 0)) && grep -q 'initiate completed successfully' <<<"$out"; then
+    t_pass "$c: B: swanctl --initiate --child net completed"
+    grep -E 'established|selected proposal' <<<"$out" | redact | indent || true
+  else
+    echo "$out" | redact | tail -n 30 | indent
+    t_fail "$c: B: swanctl --initiate --child net (exit $rc)"
+  fi
+  step_up "$c" responder && step_traffic "$c"
+}
+
+# step_stop: stopsrc on A, charon stopped on B: neither kernel keeps anything.
+step_stop() {
+  local x
+  if ike_stop A && wait_until 30 _a_src inoperative; then
+    unset 'IKE_STARTED[A]' # stopped: the cleanup need not run stopsrc again
+    t_pass "A: stopsrc -g ike: tmd, isakmpd, cpsd inoperative"
+  else
+    echo "$IKE_OUT" | indent
+    t_fail "A: stopsrc -g ike did not stop the suite"
+  fi
+  if wait_until 20 sw_no_ike_sa; then
+    t_pass "B: strongSwan dropped its SAs after A's stopsrc (Deletes received)"
+  else
+    swanctl_list_sas B | indent || true
+    t_info "B: strongSwan still lists an SA after A's stopsrc (no Delete from stopsrc?)"
+  fi
+  sw_stop B
+  for x in A B; do
+    if wait_until 10 _kclean "$x"; then
+      t_pass "$x: nothing left in the kernel (no SA, policy or table-220 route)"
+    else
+      t_fail "$x: left in the kernel (SAs policies routes): $(kleft "$x")"
+      kstate "$x" | indent || true
+      ip -n "$(host_ns "$x")" xfrm policy 2>&1 | indent || true
+    fi
+  done
+}
+
+# step_syslog: A's rsyslogd got isakmpd's lines: the tunnel established as
+# initiator (case 1) and as responder (case 2), and none carries the PSK.
+step_syslog() {
+  local f role
+  f=$(host_syslog A)
+  for role in Initiator Responder; do
+    if grep -Eq "isakmpd(\[[0-9]+\])?: .*phase 2 tunnel .* established \($role," "$f"; then
+      t_pass "A: syslog has isakmpd's 'phase 2 tunnel ... established ($role, ...)'"
+    else
+      t_fail "A: syslog lacks isakmpd's phase 2 established line as $role"
+    fi
+  done
+  if contains_secret "$f"; then
+    t_fail "A: syslog contains the PSK"
+  else
+    t_pass "A: syslog free of the PSK"
+  fi
+}
+
+step_charon_log() {
+  if contains_secret "$(sw_log B)"; then
+    t_fail "B: charon.log contains the PSK"
+  else
+    t_pass "B: charon.log (ike=2) free of the PSK"
+  fi
+  if grep -Eq 'unable to install|received netlink error' "$(sw_log B)"; then
+    grep -E 'unable to install|received netlink error' "$(sw_log B)" | redact | indent
+    t_fail "B: charon logged kernel-netlink errors"
+  else
+    t_pass "B: charon logged no kernel-netlink error"
+  fi
+}
+
+step_lab
+case_suite_initiates
+case_strongswan_initiates
+step_stop
+step_syslog
+step_charon_log
+((T_FAILS == 0)) || sw_log_tail B 80
+t_done

@@ -107,14 +107,17 @@ struct Fixture {
     p->set_rcookie("fedcba9876543210");
     Deliver(e);
   }
-  void Phase2Up(uint32_t tunnel, uint32_t p1, uint64_t handle, uint64_t p1_handle) {
+  // |tunnel| 0: as responder, for definition |name|.
+  void Phase2Up(uint32_t tunnel, uint32_t p1, uint64_t handle, uint64_t p1_handle,
+                const std::string& name = "") {
     ipc::Envelope e;
     auto* p = e.mutable_phase2_established();
     p->set_tunnel(tunnel);
     p->set_phase1_tunnel(p1);
     p->set_handle(handle);
     p->set_phase1_handle(p1_handle);
-    p->set_role(ipc::INITIATOR);
+    p->set_name(name);
+    p->set_role(tunnel ? ipc::INITIATOR : ipc::RESPONDER);
     p->set_local_id("198.51.100.1-198.51.100.1");
     p->set_remote_id("203.0.113.1-203.0.113.1");
     p->set_lifetime_seconds(3600);
@@ -216,6 +219,25 @@ TEST_CASE("traps: a removed or expired on-demand tunnel is Dormant again; removi
   f.manager.SetDatabase(Load(kDb));
   CHECK(f.StatusOf("od") == "Dormant");
   CHECK(f.Rules(ipc::TRAP) == 1);
+}
+
+TEST_CASE("traps: a peer that brings the tunnel up first takes the Dormant row, no second row") {
+  Fixture f;
+  const uint32_t n = f.Row("od")->number;
+  f.Phase2Up(0, 0, 90, 0, "od");
+  CHECK(f.StatusOf("od") == "Active");
+  CHECK(f.Row("od")->number == n);
+  CHECK(f.manager.phase2_count() == 2);  // od (Active) and disc (Dormant)
+  CHECK(f.Rules(ipc::PERMIT) == 2);
+  // Deleted by the peer: Dormant again, still one row.
+  ipc::Envelope d;
+  d.mutable_sa_deleted()->set_phase(2);
+  d.mutable_sa_deleted()->set_tunnel(n);
+  d.mutable_sa_deleted()->set_handle(90);
+  d.mutable_sa_deleted()->set_by_peer(true);
+  f.Deliver(d);
+  CHECK(f.StatusOf("od") == "Dormant");
+  CHECK(f.manager.phase2_count() == 2);
 }
 
 TEST_CASE("discovery: a peer that does not answer leaves the tunnel Clear, retried with back-off") {

@@ -225,10 +225,19 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     return;
   }
   if (t == nullptr) {  // responder
-    const uint32_t n = phase2_numbers_.Allocate();
-    t = &phase2_.Create(n);
-    t->serial = next_serial_++;
-    t->number = n;
+    // The peer brought up a trapped tunnel before our traffic did: it takes
+    // the Dormant (or Clear) row of its definition, not a second row.
+    Phase2Tunnel* trapped = e.name().empty() ? nullptr : LivePhase2(e.name());
+    if (trapped != nullptr &&
+        (trapped->status == TunnelStatus::kDormant || trapped->status == TunnelStatus::kClear)) {
+      t = trapped;
+      Transition(*t, TunnelStatus::kNegotiating, "the peer negotiated it");
+    } else {
+      const uint32_t n = phase2_numbers_.Allocate();
+      t = &phase2_.Create(n);
+      t->serial = next_serial_++;
+      t->number = n;
+    }
     assigned = true;
     const Phase1Tunnel* p1 =
         Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());

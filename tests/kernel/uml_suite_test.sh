@@ -5,9 +5,13 @@
 # the core of tests/integration/tunnel_test.sh: start both suites, activate on A,
 # both phases Active on both sides, stop. The steps are functions called in
 # order at the bottom. With the XFRM backend (the default inside UML, see
-# ike_write_db) the tunnel carries traffic: step_traffic pings between the
-# protected addresses through the kernel's SAs, and step_stop checks that
-# stopsrc leaves no SA, policy or route behind.
+# ike_write_db) the tunnel carries traffic (issue 8.6): step_traffic pings between
+# the protected addresses through the kernel's SAs while tcpdump records what each
+# host sends on the veth (ESP, no clear ICMP), step_iperf sends TCP through the
+# tunnel with iperf3, step_counters compares the kernel's SA counters with
+# `ike cmd=list cache`, step_remove checks that `ike cmd=remove` of the phase 2
+# tunnel leaves no SA or policy of ours and that nothing goes out under ESP any
+# more, and step_stop checks that stopsrc leaves no SA, policy or route behind.
 set -euo pipefail
 source "$(dirname "$0")/../lib/uml.sh"
 
@@ -24,8 +28,9 @@ fi
 # for each status wait (they poll, so a fast run is not slower).
 IKE_WAIT=${IKE_WAIT:-60}
 source "$IKE_SRC/tests/lib/ike.sh"
+source "$IKE_SRC/tests/lib/uml_traffic.sh"
 t_require_netns
-t_require_cmd rsyslogd logger
+t_require_cmd rsyslogd logger ping tcpdump iperf3
 t_require_suite
 
 dump_both() { ike_dump A; ike_dump B; }
@@ -135,6 +140,10 @@ xfrm() { local x=$1; shift; ip netns exec "$(host_ns "$x")" ip "$@" 2>&1; }
 # what let the host route to the remote selector at all.
 step_traffic() {
   local h out
+  # What crosses the veth: what each end sends (tcpdump -Q out; inbound, the
+  # decrypted replies pass the taps of the veth again and would look clear).
+  # tcpdump comes up while the routes are checked.
+  cap_launch ping A B
   for h in A B; do
     out=$(xfrm "$h" route show table 220)
     echo "$out" | sed "s/^/$h table 220: /" | indent
@@ -144,6 +153,7 @@ step_traffic() {
       t_fail "$h: no route to $(host_net "$(_ike_other "$h")") in table 220"
     fi
   done
+  cap_wait
   if host_ping A "$(host_net A)" "$(host_net B)" 3; then
     t_pass "A: ping $(host_net A) -> $(host_net B) through the tunnel: 3/3"
   else
@@ -151,6 +161,20 @@ step_traffic() {
     t_fail "A: ping $(host_net A) -> $(host_net B) through the tunnel failed"
   fi
   echo "$HOST_PING_OUT"
+  sleep 0.5 # the last reply reaches B's capture file
+  cap_stop
+  local esp icmp all
+  cap_read ping A B
+  for h in A B; do
+    cap_count ping "$h"
+    esp=${CAP_N[esp]} icmp=${CAP_N[icmp]} all=${CAP_N[all]}
+    if ((esp > 0 && icmp == 0)); then
+      t_pass "$h: tcpdump on ${HOST_IF[$h]} during the ping: $h sent $esp ESP packets, no clear ICMP ($all packets in all)"
+    else
+      indent <"$LAB_DIR/cap-ping-$h.txt"
+      t_fail "$h: tcpdump on ${HOST_IF[$h]} during the ping: $h sent $esp ESP and $icmp clear ICMP packets (want ESP > 0, ICMP 0)"
+    fi
+  done
   for h in A B; do
     out=$(xfrm "$h" -s xfrm state)
     echo "$out" | redact_keys | indent
@@ -177,6 +201,60 @@ step_traffic() {
   else
     t_fail "A: ike cmd=list cache does not show 3 packets on both SAs"
   fi
+}
+
+# step_iperf: TCP through the tunnel, iperf3's server in B bound to B's protected
+# address, the client in A from A's. A few seconds; the rate is reported.
+step_iperf() {
+  local secs=3
+  if iperf_through A "$(host_net A)" B "$(host_net B)" "$secs"; then
+    t_pass "iperf3 $(host_net A) -> $(host_net B) through the tunnel: $IPERF_RECEIVED bytes received in ${secs}s"
+    t_info "iperf3 through the ESP tunnel (inside UML, TCP, ${secs}s):" \
+      "$((IPERF_RATE / 1000000)).$((IPERF_RATE / 100000 % 10)) Mbit/s at the receiver, $IPERF_SENT bytes sent"
+  else
+    echo "$IPERF_OUT" | indent
+    t_fail "iperf3 through the tunnel transferred nothing"
+  fi
+}
+
+# step_counters: for each SA, the packets (and bytes) the kernel counted
+# (`ip -s xfrm state`) are the ones `ike cmd=list cache` shows. No traffic runs:
+# the two are read right after each other on each host.
+step_counters() {
+  local h kern list line spi b p lb lp n rows
+  for h in A B; do
+    kern=$(xfrm_counters "$h")
+    list=$(cache_counters "$h")
+    n=0 rows=0
+    while read -r spi b p; do
+      [[ -n $spi ]] || continue
+      rows=$((rows + 1))
+      echo "    | $h: SA $spi: ip -s xfrm state $b bytes, $p packets"
+    done <<<"$kern"
+    while read -r spi lb lp; do
+      [[ -n $spi ]] || continue
+      echo "    | $h: SA $spi: ike cmd=list cache $lb bytes, $lp packets"
+      line=$(grep -F "$spi " <<<"$kern" || true)
+      if [[ $line == "$spi $lb $lp" ]]; then
+        n=$((n + 1))
+      else
+        t_fail "$h: SA $spi: ike cmd=list cache shows $lb bytes, $lp packets; the kernel '${line#* }'"
+      fi
+    done <<<"$list"
+    if ((n == 2 && rows == 2)); then
+      t_pass "$h: ike cmd=list cache shows the kernel's bytes and packets for both SAs"
+    else
+      t_fail "$h: $n rows of ike cmd=list cache match the kernel's counters ($rows SAs in the kernel; want 2 and 2)"
+    fi
+    # iperf3's data went through the SAs: one of them counted at least its bytes
+    b=0
+    while read -r spi lb lp; do ((lb > b)) && b=$lb; done <<<"$kern"
+    if ((IPERF_RECEIVED > 0 && b >= IPERF_RECEIVED)); then
+      t_pass "$h: an SA counted $b bytes, at least the $IPERF_RECEIVED bytes iperf3 moved"
+    else
+      t_fail "$h: the SAs counted at most $b bytes; iperf3 moved $IPERF_RECEIVED bytes"
+    fi
+  done
 }
 
 # step_tmd_killed (issue 8.5): kill -9 of A's tmd. srcmstr starts a new one,
@@ -233,6 +311,67 @@ _tmd_restarted() {
   [[ -n $p && $p != "$2" ]]
 }
 
+_none_of_ours() { [[ $(ours "$1") == "0 0" ]]; }
+
+# step_remove: `ike cmd=remove phase=2` of the tunnel on A. Its SAs and
+# policies leave both kernels (the Delete tells B), phase 1 stays. Without a
+# policy nothing protects A's ping between the protected addresses any more, and
+# it does not go out in the clear either: the route tmd had put in table 220
+# went with the tunnel, A has no route to B's protected address (ip route get:
+# unreachable), so ping gets no reply and tcpdump on A's veth sees neither ESP
+# nor clear ICMP leave.
+step_remove() {
+  local n out h before after
+  cap_launch removed A # comes up meanwhile; no traffic runs until the ping below
+  n=$(ike_list A 2>/dev/null | awk '$1 == 2 && $2 ~ /^[0-9]+$/ { print $2; exit }')
+  before=$(ours A)
+  if [[ $before =~ ^[1-9][0-9]*\ [1-9][0-9]*$ ]]; then
+    t_pass "A before the remove: ${before% *} SAs and ${before#* } policies with tmd's reqid 0x1f......"
+  else
+    t_fail "A before the remove: '$before' SAs/policies with tmd's reqid (the check would see nothing)"
+  fi
+  if out=$(ike_cmd A cmd=remove phase=2 "numlist=$n" 2>&1); then
+    t_pass "A: ike cmd=remove phase=2 numlist=$n exit 0"
+  else
+    echo "$out" | indent
+    t_fail "A: ike cmd=remove phase=2 numlist=$n failed"
+  fi
+  for h in A B; do
+    if wait_until 20 _none_of_ours "$h"; then
+      t_pass "$h: no SA and no policy with tmd's reqid left after the remove"
+    else
+      echo "$OURS_OUT" | redact_keys | indent
+      t_fail "$h: after the remove, SAs and policies with tmd's reqid: $(ours "$h")"
+    fi
+  done
+  out=$(ike_list A 2>&1 || true)
+  if awk '$1 == 1 && $3 == "Active" { a = 1 } $1 == 2 && $2 ~ /^[0-9]+$/ { b = 1 } END { exit !(a && !b) }' <<<"$out"; then
+    t_pass "A: phase 2 gone from ike cmd=list, phase 1 stays Active"
+  else
+    echo "$out" | indent
+    t_fail "A: after the remove ike cmd=list does not show phase 1 Active without phase 2"
+  fi
+  after=$(ip -n "$(host_ns A)" route get "$(host_net B)" from "$(host_net A)" 2>&1 || true)
+  t_info "A: ip route get $(host_net B) from $(host_net A): $after"
+  cap_wait
+  if host_ping A "$(host_net A)" "$(host_net B)" 2; then
+    t_fail "A: the ping between the protected addresses still gets replies after the remove"
+  else
+    t_pass "A: no reply to the ping between the protected addresses after the remove"
+  fi
+  echo "$HOST_PING_OUT"
+  sleep 0.5 # what the ping may have sent reaches the capture file
+  cap_stop
+  cap_read removed A
+  cap_count removed A
+  if ((CAP_N[esp] == 0 && CAP_N[icmp] == 0)) && [[ $after == *nreachable* ]]; then
+    t_pass "A: unroutable without the tunnel: tcpdump on ${HOST_IF[A]} saw no ESP and no clear ICMP leave A"
+  else
+    indent <"$LAB_DIR/cap-removed-A.txt"
+    t_fail "A: after the remove: ${CAP_N[esp]} ESP and ${CAP_N[icmp]} clear ICMP packets left on ${HOST_IF[A]}; route get '$after' (want 0, 0, unreachable)"
+  fi
+}
+
 # redact_keys: ip -s xfrm state prints the keys; never show them.
 redact_keys() { sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g'; }
 
@@ -270,7 +409,10 @@ step_activate
 step_active
 step_syslog
 step_traffic
+step_iperf
+step_counters
 step_tmd_killed
+step_remove
 step_stop
 ((T_FAILS == 0)) || dump_both
 t_done

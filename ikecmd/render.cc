@@ -213,11 +213,13 @@ std::string RenderFilters(const ipc::ListReply& reply) {
   std::vector<std::vector<std::string>> rows = {
       {"Rule", "Tun Id", "Action", "Direction", "Source", "Destination", "Protocol", "SPI"}};
   for (const auto& f : reply.filter()) {
-    rows.push_back({std::to_string(f.id()), std::to_string(f.tunnel()),
+    // A trap belongs to a definition, not to a tunnel number (its Dormant
+    // row's number may change): "-".
+    rows.push_back({std::to_string(f.id()), f.tunnel() ? std::to_string(f.tunnel()) : "-",
                     Text(f.rule_action(), tunneldb::FilterActionName, f.action()),
                     Text(f.rule_direction(), tunneldb::DirectionName, f.direction()), f.source(),
                     f.destination(), f.protocol() == 0 ? "all" : std::to_string(f.protocol()),
-                    Hex(f.spi())});
+                    f.spi() ? Hex(f.spi()) : "-"});
   }
   return Table(rows);
 }

@@ -30,6 +30,36 @@ TEST_CASE("enum rows render the AIX table byte for byte") {
         "tries\n");
 }
 
+TEST_CASE("Dormant and Clear rows: discovery says it runs in the clear, and why") {
+  ipc::ListReply r;
+  ipc::Phase2Status* dormant = r.add_phase2();
+  dormant->set_number(1);
+  dormant->set_tunnel_status(ipc::DORMANT);
+  dormant->set_activation(db::ON_DEMAND);
+  dormant->set_local_id("198.51.100.1-198.51.100.1");
+  dormant->set_remote_id("203.0.113.1-203.0.113.1");
+  ipc::Phase2Status* clear = r.add_phase2();
+  clear->set_number(2);
+  clear->set_tunnel_status(ipc::CLEAR);
+  clear->set_activation(db::DISCOVERY);
+  clear->set_local_id("198.51.100.1-198.51.100.1");
+  clear->set_remote_id("203.0.113.200-203.0.113.200");
+  clear->set_reason(
+      "in the clear: peer 198.51.100.10 not answering; traffic after 12:00:30 (30 s) "
+      "starts the next attempt");
+  CHECK(RenderTable(r) ==
+        "Phase  Tun Id  Status      Local Id                        Remote Id\n"
+        "2      1       Dormant     198.51.100.1-198.51.100.1       203.0.113.1-203.0.113.1\n"
+        "2      2       Clear       198.51.100.1-198.51.100.1       203.0.113.200-203.0.113.200\n"
+        "Phase 2 tunnel 2 runs in the clear: peer 198.51.100.10 not answering; traffic after "
+        "12:00:30 (30 s) starts the next attempt\n");
+  const std::string verbose = RenderVerbose(r);
+  CHECK(verbose.find("Activation:         on-demand\n") != std::string::npos);
+  CHECK(verbose.find("Activation:         discovery\n") != std::string::npos);
+  CHECK(verbose.find("Reason:             in the clear: peer 198.51.100.10") != std::string::npos);
+  CHECK(verbose.find("Phase 1 Tunnel:     -\n") != std::string::npos);  // none yet
+}
+
 ipc::Phase1Status Phase1Enums() {
   ipc::Phase1Status p;
   p.set_number(3);
@@ -196,6 +226,20 @@ TEST_CASE("enum cache and filter rows render byte for byte") {
         "Protocol  SPI\n"
         "3     1       permit  outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1  "
         "all       0x00002000\n");
+  // A trap (on-demand, discovery): no tunnel number, no SPI.
+  ipc::FilterRule* trap = r.add_filter();
+  trap->set_id(4);
+  trap->set_rule_action(ipc::TRAP_CLEAR);
+  trap->set_rule_direction(ipc::OUTBOUND);
+  trap->set_source("198.51.100.1-198.51.100.1");
+  trap->set_destination("203.0.114.0-203.0.114.255");
+  CHECK(RenderFilters(r) ==
+        "Rule  Tun Id  Action      Direction  Source                     Destination            "
+        "    Protocol  SPI\n"
+        "3     1       permit      outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1"
+        "    all       0x00002000\n"
+        "4     -       trap-clear  outbound   198.51.100.1-198.51.100.1  "
+        "203.0.114.0-203.0.114.255  all       -\n");
 }
 
 }  // namespace

@@ -190,7 +190,10 @@ void TunnelManager::OnAcquire(const KernelEvent& e) {
 
 bool TunnelManager::FailTrapTunnel(Phase2Tunnel& t, const std::string& reason) {
   Trap* trap = TrapOf(t.name);
-  if (trap == nullptr || t.activation == db::MANUAL || t.activation == db::ACTIVATION_UNSPECIFIED) {
+  // Only a negotiation that failed: an installed tunnel that fails (a
+  // second report the kernel refused) takes the ordinary way to Failed.
+  if (trap == nullptr || t.activation == db::MANUAL || t.activation == db::ACTIVATION_UNSPECIFIED ||
+      (t.status != TunnelStatus::kNegotiating && t.status != TunnelStatus::kClear)) {
     return false;
   }
   const db::Settings* settings = database_ ? &database_->proto().settings() : nullptr;

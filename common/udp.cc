@@ -1,6 +1,7 @@
 #include "common/udp.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 // After netinet/in.h: the kernel header then leaves glibc's IPv6 types alone.
 #include <linux/xfrm.h>
 #include <sys/socket.h>
@@ -233,6 +234,14 @@ Status UdpSocket::SendFrom(ByteView data, const IpAddress& source, const Endpoin
   if (n < 0) return SocketError("sendmsg", to, errno);
   if (static_cast<size_t>(n) != data.size()) {
     return Error{"sendmsg " + to.ToString() + ": short write"};
+  }
+  return Status::Ok();
+}
+
+Status UdpSocket::EnableEspInUdp() {
+  int type = UDP_ENCAP_ESPINUDP;
+  if (setsockopt(fd_, IPPROTO_UDP, UDP_ENCAP, &type, sizeof type) != 0) {
+    return SocketError("cannot take ESP in UDP (UDP_ENCAP_ESPINUDP) on", local_, errno);
   }
   return Status::Ok();
 }

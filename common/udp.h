@@ -32,6 +32,12 @@ class UdpSocket {
   Status SendTo(ByteView data, const Endpoint& to);
   // Sends from |source| (a local address of the socket's family).
   Status SendFrom(ByteView data, const IpAddress& source, const Endpoint& to);
+  // RFC 3948: the kernel takes ESP-in-UDP arriving on this socket (port
+  // 4500) for its SAs; IKE behind the 4-octet zero non-ESP marker and
+  // anything else still reach the handler as they came, and one-octet NAT
+  // keepalives are dropped by the kernel. Without it, the kernel hands the
+  // peer's ESP to the handler and no packet through a NAT is decrypted.
+  Status EnableEspInUdp();
   // The bound address; with port 0 in Bind, the port the kernel chose.
   const Endpoint& local() const { return local_; }
 

@@ -209,6 +209,15 @@ void IsakmpdService::OnDatagram(const Endpoint& local, const Endpoint& from, Byt
   manager_->OnPacket(local, from, data);
 }
 
+// The NAT-T port's socket hands the peer's ESP-in-UDP to the kernel's SAs
+// (RFC 3948 2.2); a kernel that refuses leaves NAT-T tunnels without
+// traffic, which the log must say.
+void IsakmpdService::EnableEspInUdp(UdpSocket& socket) {
+  Status s = socket.EnableEspInUdp();
+  if (!s.ok())
+    LOG_ERROR("%s: tunnels through a NAT will carry no traffic", s.error().message.c_str());
+}
+
 void IsakmpdService::Listen(const Endpoint& local) {
   auto socket = UdpSocket::Bind(loop_, local, [this, local](ByteView data, const Endpoint& from) {
     OnDatagram(local, from, data);
@@ -217,6 +226,7 @@ void IsakmpdService::Listen(const Endpoint& local) {
     LOG_ERROR("cannot listen on %s: %s", local.ToString().c_str(), socket.error().message.c_str());
     return;
   }
+  if (local.port == nat_traversal::kPort) EnableEspInUdp(*socket.value());
   LOG_EVENT("listening on %s", local.ToString().c_str());
   sockets_[{local.address, local.port}] = std::move(socket.value());
 }
@@ -232,6 +242,7 @@ void IsakmpdService::ListenAny(const Endpoint& any) {
               socket.error().message.c_str());
     return;
   }
+  if (any.port == nat_traversal::kPort) EnableEspInUdp(*socket.value());
   LOG_EVENT("listening on %s (every local %s address)", any.ToString().c_str(), family);
   any_sockets_[{any.address.family, any.port}] = std::move(socket.value());
 }

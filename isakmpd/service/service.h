@@ -53,6 +53,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void OnCpsdMessage(const ipc::Envelope& e);
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);
   void ApplyDatabase(const db::TunnelDatabase& database);
+  void EnableEspInUdp(UdpSocket& socket);
   void Listen(const Endpoint& local);
   void ListenAny(const Endpoint& any);
   // Strips the RFC 3948 non-ESP marker on port 4500 and hands the message on.

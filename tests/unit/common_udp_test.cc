@@ -54,6 +54,28 @@ TEST_CASE("UDP send and receive on 127.0.0.1 ephemeral ports") {
   CHECK(at_a[0].from == b->local());
 }
 
+TEST_CASE("EnableEspInUdp: the kernel takes ESP-in-UDP, IKE with the zero marker still arrives") {
+  EventLoop loop;
+  std::vector<std::string> got;
+  auto natt = UdpSocket::Bind(loop, Loopback("127.0.0.1"), [&](ByteView d, const Endpoint&) {
+    got.push_back(ToString(d));
+    loop.Stop();
+  });
+  REQUIRE(natt.ok());
+  REQUIRE((*natt)->EnableEspInUdp().ok());
+  auto peer = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(peer.ok());
+  // An ESP packet (a non-zero SPI first) is the kernel's now: it never
+  // reaches the handler. IKE behind the non-ESP marker does, marker and all.
+  REQUIRE(
+      (*peer)->SendTo(View(std::string("\x12\x34\x56\x78esp-payload", 15)), (*natt)->local()).ok());
+  REQUIRE((*peer)->SendTo(View(std::string("\0\0\0\0ike", 7)), (*natt)->local()).ok());
+  loop.Schedule(2000ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0] == std::string("\0\0\0\0ike", 7));
+}
+
 TEST_CASE("A packet handler may destroy its own socket") {
   EventLoop loop;
   std::unique_ptr<UdpSocket> sock;

@@ -116,11 +116,6 @@ step_lab() {
   lab_on_cleanup ike_stop_all_started
   lab_two_hosts
   host_start_syslog A # its capture is checked by step_syslog (the daemons' lines)
-  # The kernel asks user space (modprobe) for every crypto template the first SA
-  # needs: 13 calls of /sbin/modprobe, which cannot load anything here (init
-  # loaded the UML modules from their own directory), about 10 s in UML, paid by
-  # whichever daemon installs the first SA. The instance is this test's own.
-  echo /bin/true >/proc/sys/kernel/modprobe
   capture_start
   t_info "lab: A and B, rsyslogd on A, tcpdump on vA and vB"
   psk="uml-sw-$RANDOM$RANDOM-$$"

@@ -21,4 +21,9 @@ std::optional<AddressRange> SelectorAddressRange(const db::Selector& s) {
   return r.value();
 }
 
+std::string SelectorRangeText(const db::Selector& s) {
+  std::optional<AddressRange> r = SelectorAddressRange(s);
+  return r ? r->ToString() : SelectorText(s);
+}
+
 }  // namespace ike

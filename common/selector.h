@@ -14,5 +14,8 @@ namespace ike {
 std::string SelectorText(const db::Selector& s);
 // The addresses it covers, or nullopt if it does not parse.
 std::optional<AddressRange> SelectorAddressRange(const db::Selector& s);
+// "first-last", as ike cmd=list prints phase 2 ids; the text as written if
+// it does not parse.
+std::string SelectorRangeText(const db::Selector& s);
 
 }  // namespace ike

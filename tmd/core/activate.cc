@@ -11,12 +11,6 @@
 namespace ike::tmd {
 namespace {
 
-// "first-last", as ike cmd=list prints phase 2 ids.
-std::string SelectorRange(const db::Selector& s) {
-  Result<AddressRange> r = AddressRange::Parse(SelectorText(s));
-  return r.ok() ? r->ToString() : SelectorText(s);
-}
-
 // The row a fresh activation shows until isakmpd reports progress.
 void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_t n,
                 Phase1Tunnel* t) {
@@ -47,8 +41,8 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
   t->phase1_number = n1;
   t->state = ipc::PHASE2_INIT;
   t->role = ipc::INITIATOR;
-  t->local_id.Set(SelectorRange(def.local()));
-  t->remote_id.Set(SelectorRange(def.remote()));
+  t->local_id.Set(SelectorRangeText(def.local()));
+  t->remote_id.Set(SelectorRangeText(def.remote()));
   t->activation = def.activation();
   if (prot == nullptr) return;
   t->pfs_group = prot->pfs_group();
@@ -246,8 +240,7 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
   Phase2Tunnel* live2 = t.reuse2 ? Phase2ByRef(t.reuse2, 0) : LivePhase2(t.ipsec->name());
   // Failed, Dormant (a trap waiting for traffic) and Clear (discovery fell
   // back to the clear) tunnels start again under their number.
-  if (live2 != nullptr &&
-      (live2->status == TunnelStatus::kNegotiating || live2->status == TunnelStatus::kActive)) {
+  if (live2 != nullptr && InIsakmpd(live2->status)) {
     *refusal = "phase 2 tunnel " + std::to_string(live2->number) + " (" + t.ipsec->name() + ") " +
                busy(live2->status);
     return false;

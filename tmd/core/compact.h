@@ -19,6 +19,11 @@ namespace ike::tmd {
 // kDormant: an on-demand or discovery tunnel whose trap waits for traffic;
 // kClear: a discovery tunnel whose negotiation failed (traffic flows clear).
 enum class TunnelStatus : uint8_t { kNegotiating, kActive, kFailed, kDormant, kClear };
+// Negotiating or Active: isakmpd holds (or is making) the tunnel's SAs, so
+// it can be neither started again nor removed without telling isakmpd.
+inline bool InIsakmpd(TunnelStatus s) {
+  return s == TunnelStatus::kNegotiating || s == TunnelStatus::kActive;
+}
 ipc::TunnelStatus ToIpc(TunnelStatus s);
 // "Negotiating", "Active", "Failed": what ike cmd=list prints (the one name
 // table, tunneldb/names.h).

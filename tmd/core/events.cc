@@ -278,7 +278,10 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   }
   Transition(*t, TunnelStatus::kActive, "phase 2 installed");
   t->retry_unix = 0;
-  if (Trap* trap = TrapOf(t->name)) trap->failures = 0, trap->retry_unix = 0;
+  if (Trap* trap = TrapOf(t->name)) {
+    trap->failures = 0;
+    trap->retry_unix = 0;
+  }
   t->state = ipc::PHASE2_DONE;
   t->message = 3;
   t->established_unix = clock_.UnixNow();

@@ -99,10 +99,7 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
   ipc::RemoveReply* reply = out.mutable_remove_reply();
   auto notify = [&](uint32_t phase, uint32_t n, TunnelStatus status) {
     // A Failed, Clear or Dormant tunnel has no SA in isakmpd.
-    if (status == TunnelStatus::kFailed || status == TunnelStatus::kClear ||
-        status == TunnelStatus::kDormant || !isakmpd_.connected()) {
-      return;
-    }
+    if (!InIsakmpd(status) || !isakmpd_.connected()) return;
     ipc::Envelope e;
     e.mutable_remove_tunnel()->set_phase(phase);
     e.mutable_remove_tunnel()->set_tunnel(n);

@@ -81,11 +81,11 @@ void TunnelManager::ArmTraps() {
 void TunnelManager::Arm(const db::IpsecTunnel& def, const db::IkeTunnel& ike,
                         std::string signature) {
   const char* kind = def.activation() == db::DISCOVERY ? "discovery" : "on-demand";
-  Result<AddressRange> local = AddressRange::Parse(SelectorText(def.local()));
-  Result<AddressRange> remote = AddressRange::Parse(SelectorText(def.remote()));
+  std::optional<AddressRange> local = SelectorAddressRange(def.local());
+  std::optional<AddressRange> remote = SelectorAddressRange(def.remote());
   std::optional<IpAddress> outer_local = IpAddress::Parse(ike.local_address());
   std::optional<IpAddress> outer_remote = IpAddress::Parse(ike.remote_address());
-  if (!local.ok() || !remote.ok() || !outer_local || !outer_remote) {
+  if (!local || !remote || !outer_local || !outer_remote) {
     LOG_ERROR("%s: cannot arm the %s trap: its selectors or endpoints are not addresses",
               def.name().c_str(), kind);
     return;
@@ -144,10 +144,8 @@ void TunnelManager::MakeDormant(const Trap& trap) {
   t.state = ipc::PHASE2_STATE_UNSPECIFIED;
   t.activation = def->activation();
   t.retry_unix = trap.retry_unix;
-  Result<AddressRange> local = AddressRange::Parse(SelectorText(def->local()));
-  Result<AddressRange> remote = AddressRange::Parse(SelectorText(def->remote()));
-  t.local_id.Set(local.ok() ? local->ToString() : SelectorText(def->local()));
-  t.remote_id.Set(remote.ok() ? remote->ToString() : SelectorText(def->remote()));
+  t.local_id.Set(SelectorRangeText(def->local()));
+  t.remote_id.Set(SelectorRangeText(def->remote()));
   SetName(t, trap.name);
 }
 
@@ -162,10 +160,7 @@ void TunnelManager::OnAcquire(const KernelEvent& e) {
   Phase2Tunnel* live = LivePhase2(trap.name);
   // Once per tunnel: the kernel asks again for every flow and after its
   // acquire timeout while the negotiation runs.
-  if (live != nullptr &&
-      (live->status == TunnelStatus::kNegotiating || live->status == TunnelStatus::kActive)) {
-    return;
-  }
+  if (live != nullptr && InIsakmpd(live->status)) return;
   if (clock_.UnixNow() < trap.retry_unix) return;  // back-off after a failure
   const db::IpsecTunnel* def = database_ ? database_->FindIpsecTunnel(trap.name) : nullptr;
   const db::IkeTunnel* ike = def ? database_->FindIkeTunnel(def->ike_tunnel()) : nullptr;

@@ -352,6 +352,29 @@ std::optional<ExpireInfo> ParseExpire(const nlmsghdr* nlh) {
   return out;
 }
 
+namespace {
+
+// The first template of a policy (XFRMA_TMPL: the kernel sends them all in
+// one attribute, outermost first; tmd's policies have one), after a body of
+// |header| octets.
+std::optional<xfrm_user_tmpl> FirstTemplate(const nlmsghdr* nlh, size_t header) {
+  std::optional<xfrm_user_tmpl> tmpl;
+  mnl_attr_parse(
+      nlh, static_cast<unsigned>(header),
+      [](const nlattr* attr, void* data) {
+        auto* out = static_cast<std::optional<xfrm_user_tmpl>*>(data);
+        if (!*out && mnl_attr_get_type(attr) == XFRMA_TMPL &&
+            mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
+          *out = GetStruct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
+        }
+        return MNL_CB_OK;
+      },
+      &tmpl);
+  return tmpl;
+}
+
+}  // namespace
+
 std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
       nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(xfrm_userpolicy_info)) {
@@ -369,18 +392,7 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
   p.protocol = info->sel.proto;
   p.dir = static_cast<PolicyDir>(info->dir);
   p.priority = info->priority;
-  std::optional<xfrm_user_tmpl> tmpl;
-  mnl_attr_parse(
-      nlh, sizeof(xfrm_userpolicy_info),
-      [](const nlattr* attr, void* data) {
-        if (mnl_attr_get_type(attr) == XFRMA_TMPL &&
-            mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
-          *static_cast<std::optional<xfrm_user_tmpl>*>(data) =
-              GetStruct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
-        }
-        return MNL_CB_OK;
-      },
-      &tmpl);
+  const std::optional<xfrm_user_tmpl> tmpl = FirstTemplate(nlh, sizeof(xfrm_userpolicy_info));
   if (tmpl && (tmpl->family == AF_INET || tmpl->family == AF_INET6)) {
     out.has_template = true;
     p.tunnel_source = FromXfrm(tmpl->saddr, tmpl->family);
@@ -399,19 +411,7 @@ std::optional<AcquireInfo> ParseAcquire(const nlmsghdr* nlh) {
   const auto acquire = GetStruct<xfrm_user_acquire>(mnl_nlmsg_get_payload(nlh));
   const int family = acquire.sel.family;
   if (family != AF_INET && family != AF_INET6) return std::nullopt;
-  std::optional<xfrm_user_tmpl> tmpl;
-  mnl_attr_parse(
-      nlh, sizeof(xfrm_user_acquire),
-      [](const nlattr* attr, void* data) {
-        auto* out = static_cast<std::optional<xfrm_user_tmpl>*>(data);
-        // The first template is the outermost; tmd's policies have one.
-        if (!*out && mnl_attr_get_type(attr) == XFRMA_TMPL &&
-            mnl_attr_get_payload_len(attr) >= sizeof(xfrm_user_tmpl)) {
-          *out = GetStruct<xfrm_user_tmpl>(mnl_attr_get_payload(attr));
-        }
-        return MNL_CB_OK;
-      },
-      &tmpl);
+  const std::optional<xfrm_user_tmpl> tmpl = FirstTemplate(nlh, sizeof(xfrm_user_acquire));
   if (!tmpl || (tmpl->family != AF_INET && tmpl->family != AF_INET6)) return std::nullopt;
   AcquireInfo out;
   out.source = FromXfrm(acquire.sel.saddr, family);

@@ -109,7 +109,7 @@ struct Fixture {
   }
   // |tunnel| 0: as responder, for definition |name|.
   void Phase2Up(uint32_t tunnel, uint32_t p1, uint64_t handle, uint64_t p1_handle,
-                const std::string& name = "") {
+                const std::string& name = "", uint32_t spi_in = 0x1000, uint32_t spi_out = 0x2000) {
     ipc::Envelope e;
     auto* p = e.mutable_phase2_established();
     p->set_tunnel(tunnel);
@@ -122,8 +122,8 @@ struct Fixture {
     p->set_remote_id("203.0.113.1-203.0.113.1");
     p->set_lifetime_seconds(3600);
     for (auto [dir, spi, src, dst] :
-         {std::tuple{ipc::INBOUND, 0x1000u, "192.0.2.2", "192.0.2.1"},
-          std::tuple{ipc::OUTBOUND, 0x2000u, "192.0.2.1", "192.0.2.2"}}) {
+         {std::tuple{ipc::INBOUND, spi_in, "192.0.2.2", "192.0.2.1"},
+          std::tuple{ipc::OUTBOUND, spi_out, "192.0.2.1", "192.0.2.2"}}) {
       ipc::ChildSa* sa = p->add_sa();
       sa->set_direction(dir);
       sa->set_spi(spi);
@@ -238,6 +238,22 @@ TEST_CASE("traps: a peer that brings the tunnel up first takes the Dormant row, 
   f.Deliver(d);
   CHECK(f.StatusOf("od") == "Dormant");
   CHECK(f.manager.phase2_count() == 2);
+}
+
+TEST_CASE("traps: an installed tunnel whose next report cannot be installed fails, no back-off") {
+  Fixture f;
+  // disc up (as responder, SPIs 0x3000/0x4000), od up (0x1000/0x2000).
+  f.Phase2Up(0, 0, 91, 0, "disc", 0x3000, 0x4000);
+  f.Phase2Up(0, 0, 90, 0, "od");
+  REQUIRE(f.StatusOf("disc") == "Active");
+  REQUIRE(f.StatusOf("od") == "Active");
+  // A second report for disc with od's SPIs: the kernel refuses the SA.
+  f.Phase2Up(f.Row("disc")->number, 0, 91, 0, "disc");
+  // The ordinary way (Active -> Failed), not discovery's Clear with a
+  // back-off: that is for a negotiation that failed.
+  CHECK(f.StatusOf("disc") == "Failed");
+  CHECK(f.Row("disc")->retry_unix == 0);
+  CHECK(f.manager.transitions().refused_total() == 0);
 }
 
 TEST_CASE("discovery: a peer that does not answer leaves the tunnel Clear, retried with back-off") {

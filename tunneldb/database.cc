@@ -1,5 +1,6 @@
 // Loading the tunnel database: text-format parse, semantic validation
 // (validate.cc), then defaults.
+#include <algorithm>
 #include "tunneldb/database.h"
 
 #include <google/protobuf/io/tokenizer.h>
@@ -225,6 +226,11 @@ void ApplyDefaults(db::TunnelDatabase* d) {
     DefaultIdentity(t.local_address(), t.mutable_local_id());
     DefaultIdentity(t.remote_address(), t.mutable_remote_id());
   }
+}
+
+uint32_t MinLifetimeSeconds(const db::Settings& settings) {
+  const uint32_t set = settings.min_lifetime_seconds();
+  return set == 0 ? kMinLifetimeSeconds : std::max(set, kMinLifetimeFloor);
 }
 
 std::string IdentityText(const db::Identity& id) { return id.value(); }

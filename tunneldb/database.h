@@ -25,7 +25,11 @@ namespace ike::tunneldb {
 inline constexpr uint32_t kDefaultPhase1Lifetime = 28800;
 inline constexpr uint32_t kDefaultPhase2Lifetime = 3600;
 inline constexpr uint32_t kDefaultAesKeyBits = 128;
+// settings.min_lifetime_seconds: absent or 0 means kMinLifetimeSeconds; a
+// test may lower it, never below kMinLifetimeFloor (a lifetime of a few
+// seconds would have both daemons doing nothing but rekey).
 inline constexpr uint32_t kMinLifetimeSeconds = 60;
+inline constexpr uint32_t kMinLifetimeFloor = 5;
 // Admission control (conventions.md): phase 1 negotiations at once, in all
 // and towards one peer (settings.max_negotiations, max_negotiations_per_peer).
 inline constexpr uint32_t kDefaultMaxNegotiations = 128;
@@ -74,6 +78,10 @@ using DatabasePtr = std::shared_ptr<const Database>;
 // Fills in the documented defaults (ids from addresses, lifetimes, AES key
 // length, PSK auth). Idempotent. Exposed for tests and ikedb.
 void ApplyDefaults(db::TunnelDatabase* database);
+
+// The shortest lifetime the database may set and a peer may impose, in
+// seconds: settings.min_lifetime_seconds or kMinLifetimeSeconds.
+uint32_t MinLifetimeSeconds(const db::Settings& settings);
 
 // The value an Identity shows in ike cmd=list ("192.0.2.1", "vpn.example.com").
 std::string IdentityText(const db::Identity& id);

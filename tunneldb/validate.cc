@@ -121,6 +121,12 @@ void Validator::CheckSettings() {
     Fail({{"settings", -1}, {"ike_port", -1}}, "settings", "ike_port",
          std::to_string(s.ike_port()) + " is not a UDP port");
   }
+  if (s.min_lifetime_seconds() != 0 && s.min_lifetime_seconds() < kMinLifetimeFloor) {
+    Fail({{"settings", -1}, {"min_lifetime_seconds", -1}}, "settings", "min_lifetime_seconds",
+         std::to_string(s.min_lifetime_seconds()) + " s is too short (at least " +
+             std::to_string(kMinLifetimeFloor) + " s, 0 = default " +
+             std::to_string(kMinLifetimeSeconds) + " s)");
+  }
   // A per-peer cap above the total cap would never apply: most likely the
   // two numbers were swapped or max_negotiations was forgotten.
   const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;
@@ -165,11 +171,13 @@ void Validator::CheckNames() {
 }
 
 void Validator::CheckLifetime(const Path& path, const std::string& object, uint32_t seconds) {
-  // A lifetime under a minute would have the daemons rekeying constantly.
-  if (seconds != 0 && seconds < kMinLifetimeSeconds) {
+  // A lifetime under a minute would have the daemons rekeying constantly;
+  // settings.min_lifetime_seconds lowers the floor for tests.
+  const uint32_t minimum = MinLifetimeSeconds(d_.settings());
+  if (seconds != 0 && seconds < minimum) {
     Fail(path, object, "lifetime_seconds",
-         std::to_string(seconds) + " s is too short (minimum " +
-             std::to_string(kMinLifetimeSeconds) + " s, 0 = default)");
+         std::to_string(seconds) + " s is too short (minimum " + std::to_string(minimum) +
+             " s, settings.min_lifetime_seconds; 0 = default)");
   }
 }
 

@@ -130,13 +130,38 @@ TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
   CHECK(FirstError(Replace(Valid(), "  pfs_group: MODP_2048\n",
                            "  pfs_group: MODP_2048\n  lifetime_seconds: 30\n")) ==
         "/etc/ike/tunnels.db:15:3: ipsec_protection \"p2\": lifetime_seconds: "
-        "30 s is too short (minimum 60 s, 0 = default)");
+        "30 s is too short (minimum 60 s, settings.min_lifetime_seconds; 0 = default)");
   CHECK(FirstError(Replace(Valid(),
                            "  proposal { encryption: ESP_AES_CBC integrity: "
                            "HMAC_SHA2_256 }\n",
                            "")) ==
         "/etc/ike/tunnels.db:11:1: ipsec_protection \"p2\": proposal: "
         "at least one proposal is needed");
+}
+
+TEST_CASE("settings.min_lifetime_seconds lowers the lifetime floor for tests, never below 5 s") {
+  const std::string short_p2 = Replace(Valid(), "  pfs_group: MODP_2048\n",
+                                       "  pfs_group: MODP_2048\n  lifetime_seconds: 10\n");
+  CHECK(FirstError(short_p2).find("10 s is too short (minimum 60 s") != std::string::npos);
+  Result<Database> lowered =
+      Database::Parse("settings { min_lifetime_seconds: 10 }\n" + short_p2, kFile);
+  REQUIRE(lowered.ok());
+  CHECK(MinLifetimeSeconds(lowered->proto().settings()) == 10);
+  CHECK(FirstError("settings { min_lifetime_seconds: 11 }\n" + short_p2)
+            .find("10 s is too short (minimum 11 s") != std::string::npos);
+  CHECK(FirstError("settings { min_lifetime_seconds: 4 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: min_lifetime_seconds: 4 s is too short (at least "
+        "5 s, 0 = default 60 s)");
+  CHECK(MinLifetimeSeconds(db::Settings()) == 60);
+  db::Settings odd;
+  odd.set_min_lifetime_seconds(2);  // refused by the validator; clamped if it got through
+  CHECK(MinLifetimeSeconds(odd) == 5);
+  // IKE proposals carry a volume lifetime too (RFC 2407 4.5, kilobytes).
+  Result<Database> kb = Database::Parse(
+      Replace(Valid(), "dh_group: MODP_2048 }", "dh_group: MODP_2048 lifetime_kbytes: 4608000 }"),
+      kFile);
+  REQUIRE(kb.ok());
+  CHECK(kb->proto().ike_protection(0).proposal(0).lifetime_kbytes() == 4608000);
 }
 
 TEST_CASE("configuration that would not be honoured is an error (hole 4.l)") {

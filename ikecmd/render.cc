@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <initializer_list>
 #include <string_view>
 #include <vector>
@@ -116,7 +117,19 @@ std::string RenderTable(const ipc::ListReply& reply) {
   return out;
 }
 
-std::string RenderVerbose(const ipc::ListReply& reply) {
+// "in 2813 s (at 14:05:33)", local time, as the operator reads a clock.
+std::string NextRekey(uint64_t at, uint64_t now) {
+  if (at <= now) return "due now";
+  const time_t when = static_cast<time_t>(at);
+  struct tm local {};
+  localtime_r(&when, &local);
+  char clock[16];
+  std::strftime(clock, sizeof clock, "%H:%M:%S", &local);
+  return "in " + std::to_string(at - now) + " s (at " + clock + ")";
+}
+
+std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
+  if (now_unix == 0) now_unix = static_cast<uint64_t>(std::time(nullptr));
   std::string out;
   for (const auto& t : reply.phase1()) {
     if (!out.empty()) out += "\n";
@@ -168,6 +181,14 @@ std::string RenderVerbose(const ipc::ListReply& reply) {
     // the row came from a tmd that sends enums (tunnel_status set).
     Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.lifetime_kbytes()) Field(&out, "Lifetime KB", std::to_string(t.lifetime_kbytes()));
+    // Rekeys keep the tunnel's number (issue 9.2): how many, and the next.
+    if (t.rekey_count() || t.next_rekey_unix()) {
+      Field(&out, "Rekeys", std::to_string(t.rekey_count()));
+      Field(&out, "Next Rekey",
+            t.next_rekey_unix() ? NextRekey(t.next_rekey_unix(), now_unix)
+                                : std::string("under way"));
+    }
     // The kernel's counters (XFRM backend): what the tunnel carried.
     if (t.has_bytes_in() || t.has_bytes_out()) {
       Field(&out, "Bytes In/Out",

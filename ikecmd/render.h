@@ -15,7 +15,8 @@ namespace ike::cmd {
 // (IBM's Ansible role reads empty output as "no tunnels": aix-ike.md 1.4).
 std::string RenderTable(const ipc::ListReply& reply);
 // One "Label: value" block per tunnel, blank line between blocks.
-std::string RenderVerbose(const ipc::ListReply& reply);
+// |now_unix| (0: the system clock) is what "Next Rekey: in N s" counts from.
+std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix = 0);
 // Kernel tunnel cache (never keys) and dynamic filter rules.
 std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);

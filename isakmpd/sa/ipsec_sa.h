@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/bytes.h"
 #include "isakmpd/exchange/quick_mode.h"
 #include "isakmpd/exchange/steps.h"
 #include "isakmpd/sa/transmission.h"
@@ -23,9 +24,22 @@ struct IpsecSa {
   uint32_t spi_in = 0;                            // ours: the peer sends to it
   uint32_t spi_out = 0;                           // the peer's
   uint32_t life_seconds = 0;
+  // A rekey (issue 9.2): a new pair for a tunnel that has one. |replaces| is
+  // that pair (its handle), indexed again if this one fails.
+  bool rekey = false;
+  uint64_t replaces = 0;
 
   std::unique_ptr<QuickModeExchange> exchange;  // until kDone or failure
-  TimerId spi_timer = 0;                        // waiting for the SpiAllocator
+  // The initiator of a rekey holds the new outbound SA back for
+  // kOutboundSwitchDelay (the peer installs its inbound on message 3), then
+  // reports it: only then does the kernel send on it.
+  struct HeldOutbound {
+    ipc::Envelope event;  // Phase2Established with the outbound SA's keys
+    ~HeldOutbound();      // wipes them
+  };
+  std::unique_ptr<HeldOutbound> held_outbound;
+  TimerId switch_timer = 0;
+  TimerId spi_timer = 0;  // waiting for the SpiAllocator
   // The initiator keeps message 3 to answer a repeated message 2.
   Transmission tx;
 

@@ -124,7 +124,13 @@ void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
     IpsecSa* child = FindChild(assigned.handle());
     if (!child) return;
     child->tunnel = assigned.tunnel();
-    p2_by_tunnel_[assigned.tunnel()] = assigned.handle();
+    // tmd gives the peer's rekey the number of the tunnel it renews.
+    uint64_t& indexed = p2_by_tunnel_[assigned.tunnel()];
+    if (indexed != 0 && indexed != child->handle) {
+      child->rekey = true;
+      child->replaces = indexed;
+    }
+    indexed = assigned.handle();
   }
 }
 
@@ -161,23 +167,38 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
 
 ipc::Envelope SaManager::Remove(const ipc::RemoveTunnel& request) {
   if (request.phase() == 2) {
+    const std::string name = "phase 2 tunnel " + std::to_string(request.tunnel());
+    if (request.handle() != 0) {  // one pair: rekeyed, or the redundant one of a collision
+      IpsecSa* child = FindChild(request.handle());
+      if (!child || child->tunnel != request.tunnel())
+        return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL, "no such SA pair of " + name);
+      DeletePair(*child);
+      return ipc::MakeAck(0);
+    }
     auto it = p2_by_tunnel_.find(request.tunnel());
-    if (it == p2_by_tunnel_.end())
-      return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL,
-                            "no phase 2 tunnel " + std::to_string(request.tunnel()));
+    if (it == p2_by_tunnel_.end()) return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL, "no " + name);
     const uint64_t handle = it->second;
     IpsecSa* child = FindChild(handle);
     if (IKE_BUG_IF(!child, handle, "phase 2 tunnel without its IPsec SA")) {
       p2_by_tunnel_.erase(it);
       return ipc::MakeAck(0);
     }
-    IsakmpSa* parent = FindSa(child->parent);
-    if (parent && parent->established() && child->spi_in) {
-      LogLine(LogLevel::kEvents, *parent,
-              "deleting phase 2 tunnel " + std::to_string(child->tunnel));
-      SendInformational(*parent, {informational::DeleteEspSa(child->spi_in)});
+    // Every pair of the tunnel: the newest and those it replaced.
+    std::vector<uint64_t> pairs;
+    if (IsakmpSa* parent = FindSa(child->parent)) {
+      for (uint64_t h : parent->children)
+        if (const IpsecSa* c = FindChild(h); c && c->tunnel == request.tunnel() && h != handle)
+          pairs.push_back(h);
     }
-    RemoveChild(handle);
+    for (uint64_t h = child->replaces; h != 0;) {  // older pairs under other ISAKMP SAs
+      const IpsecSa* c = FindChild(h);
+      if (!c || c->tunnel != request.tunnel() || c->replaces >= h) break;
+      if (std::find(pairs.begin(), pairs.end(), h) == pairs.end()) pairs.push_back(h);
+      h = c->replaces;
+    }
+    pairs.push_back(handle);
+    for (uint64_t h : pairs)
+      if (IpsecSa* c = FindChild(h)) DeletePair(*c);
     return ipc::MakeAck(0);
   }
   auto it = p1_by_tunnel_.find(request.tunnel());

@@ -69,6 +69,9 @@ class SaManager {
 
   // How long a Quick Mode waits for its SPI before it fails.
   static constexpr uint32_t kSpiTimeoutMs = 5000;
+  // How long the initiator of a rekey keeps sending on the old pair after
+  // Quick Mode message 3 (ipsec_sa.h HeldOutbound).
+  static constexpr uint32_t kOutboundSwitchMs = 1000;
 
  private:
   friend class SaManagerTestPeer;
@@ -108,6 +111,11 @@ class SaManager {
   void OnSpi(uint64_t child_handle, std::optional<uint32_t> spi);
   void ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome);
   void Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition);
+  void SwitchOutbound(uint64_t handle);
+  // The ISAKMP SA that carries a Delete for |child|: its own, or else the one
+  // of its tunnel's newest pair; null when neither is established.
+  IsakmpSa* DeleteCarrier(const IpsecSa& child);
+  void DeletePair(IpsecSa& child);
   void FailPhase2(IsakmpSa& p1, IpsecSa& child, const Failure& failure);
   void Phase2Timeout(uint64_t handle);
   const db::IpsecTunnel* MatchPhase2(const IsakmpSa& p1, const quick_mode::Selectors& s) const;

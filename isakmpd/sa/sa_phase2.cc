@@ -64,6 +64,14 @@ IpsecSa* SaManager::NewChild(IsakmpSa& p1, Role role, uint32_t message_id) {
   return raw;
 }
 
+IpsecSa::HeldOutbound::~HeldOutbound() {
+  if (!event.has_phase2_established()) return;
+  for (ipc::ChildSa& sa : *event.mutable_phase2_established()->mutable_sa()) {
+    SecureWipe(sa.mutable_encryption_key());
+    SecureWipe(sa.mutable_integrity_key());
+  }
+}
+
 ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   auto p1_it = p1_by_tunnel_.find(request.phase1_tunnel());
   IsakmpSa* p1 = p1_it == p1_by_tunnel_.end() ? nullptr : FindSa(p1_it->second);
@@ -71,16 +79,26 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
     return ipc::MakeError(
         0, ipc::NOT_READY,
         "phase 1 tunnel " + std::to_string(request.phase1_tunnel()) + " is not active");
-  if (p2_by_tunnel_.count(request.tunnel()))
-    return ipc::MakeError(
-        0, ipc::TUNNEL_ACTIVE,
-        "phase 2 tunnel " + std::to_string(request.tunnel()) + " is already active");
+  // A rekey (issue 9.2) negotiates a new pair beside the established one;
+  // only one Quick Mode per tunnel at a time.
+  uint64_t replaces = 0;
+  if (auto it = p2_by_tunnel_.find(request.tunnel()); it != p2_by_tunnel_.end()) {
+    const IpsecSa* current = FindChild(it->second);
+    if (!request.rekey() || !current || !current->established())
+      return ipc::MakeError(
+          0, ipc::TUNNEL_ACTIVE,
+          "phase 2 tunnel " + std::to_string(request.tunnel()) +
+              (request.rekey() ? " is already negotiating" : " is already active"));
+    replaces = current->handle;
+  }
   auto local = SelectorRange(request.definition().local());
   auto remote = SelectorRange(request.definition().remote());
   if (!local || !remote)
     return ipc::MakeError(0, ipc::BAD_ARGUMENT, "phase 2 selectors do not parse");
   IpsecSa* child = NewChild(*p1, Role::kInitiator, p1->message_ids.Allocate(*deps_.random));
   child->tunnel = request.tunnel();
+  child->rekey = request.rekey();
+  child->replaces = replaces;
   p2_by_tunnel_[child->tunnel] = child->handle;
   QuickModeExchange& qm = *child->exchange;
   qm.definition = request.definition();
@@ -89,8 +107,9 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   qm.remote_text = remote->ToString();
   qm.iv = p1->IvFor(qm.message_id);
   LogLine(LogLevel::kEvents, *p1,
-          "initiating Quick Mode for phase 2 tunnel " + std::to_string(child->tunnel) + " (" +
-              qm.local_text + " <-> " + qm.remote_text + ")");
+          std::string(child->rekey ? "rekeying" : "initiating Quick Mode for") +
+              " phase 2 tunnel " + std::to_string(child->tunnel) + " (" + qm.local_text + " <-> " +
+              qm.remote_text + ")");
   RequestSpi(*p1, *child);  // may answer at once; |child| may be gone after it
   return ipc::MakeAck(0);
 }
@@ -304,12 +323,16 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   const auto& s = *qm.suite;
   char spis[64];
   snprintf(spis, sizeof spis, "SPIs %08x (in) %08x (out)", qm.spi_in, qm.spi_out);
-  LogLine(LogLevel::kEvents, p1,
-          (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " +
-              TunnelText(child.tunnel) + " established (" + RoleName(child.role) + ", " +
-              qm.local_text + " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() + "/" +
-              s.IntegrityName() + ", PFS " + s.PfsName() + ", " + spis + ", lifetime " +
-              std::to_string(s.life_seconds) + " s)");
+  LogLine(
+      LogLevel::kEvents, p1,
+      (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " + TunnelText(child.tunnel) +
+          " established (" + RoleName(child.role) + ", " + qm.local_text + " <-> " +
+          qm.remote_text + ", ESP " + s.EncryptionName() + "/" + s.IntegrityName() + ", PFS " +
+          s.PfsName() + ", " + spis + ", lifetime " + std::to_string(s.life_seconds) + " s)" +
+          (child.rekey
+               ? "; rekey " +
+                     std::string(child.role == Role::kInitiator ? "we started" : "the peer started")
+               : std::string()));
   ipc::Envelope e;
   auto* est = e.mutable_phase2_established();
   est->set_tunnel(child.tunnel);
@@ -320,11 +343,29 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   est->set_role(ToIpc(child.role));
   est->set_local_id(qm.local_text);
   est->set_remote_id(qm.remote_text);
-  FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
-  FillChildSa(est->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
   est->set_pfs_group(PfsGroup(s));
   est->set_lifetime_seconds(s.life_seconds);
   est->set_lifetime_kbytes(s.life_kbytes);
+  FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
+  if (child.rekey && child.role == Role::kInitiator) {
+    // The peer installs its new inbound SA when message 3 reaches it; the
+    // kernel sends on the newest outbound SA as soon as it is installed. So
+    // the outbound one waits (RFC 2409 5.5's commit bit has the same aim,
+    // and no implementation sets it).
+    est->set_outbound_follows(true);
+    est->set_outbound_spi(qm.spi_out);
+    child.held_outbound = std::make_unique<IpsecSa::HeldOutbound>();
+    child.held_outbound->event = e;
+    auto* later = child.held_outbound->event.mutable_phase2_established();
+    later->clear_sa();
+    later->set_outbound_follows(false);
+    FillChildSa(later->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
+    const uint64_t handle = child.handle;
+    child.switch_timer = deps_.timers->Schedule(Duration(kOutboundSwitchMs),
+                                                [this, handle] { SwitchOutbound(handle); });
+  } else {
+    FillChildSa(est->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
+  }
   deps_.events->Emit(std::move(e));
   // tmd holds the keys now; the IPsec SA keeps only what a Delete and a
   // repeated message need, and the exchange goes in one step.
@@ -335,6 +376,38 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   // The initiator keeps message 3 to answer a repeated message 2; the
   // responder, done on message 3, never sends message 2 again.
   if (child.role == Role::kResponder) Bytes().swap(child.tx.packet);
+}
+
+IsakmpSa* SaManager::DeleteCarrier(const IpsecSa& child) {
+  if (IsakmpSa* parent = FindSa(child.parent); parent && parent->established()) return parent;
+  auto newest = p2_by_tunnel_.find(child.tunnel);
+  const IpsecSa* current = newest == p2_by_tunnel_.end() ? nullptr : FindChild(newest->second);
+  IsakmpSa* sa = current ? FindSa(current->parent) : nullptr;
+  return sa && sa->established() ? sa : nullptr;
+}
+
+// tmd removes one pair of a tunnel: the peer is told (RFC 2408 3.15, a
+// Delete naming our inbound SPI), the pair forgotten.
+void SaManager::DeletePair(IpsecSa& child) {
+  if (IsakmpSa* carrier = DeleteCarrier(child); carrier && child.spi_in) {
+    char spi[16];
+    snprintf(spi, sizeof spi, "%08x", child.spi_in);
+    LogLine(LogLevel::kEvents, *carrier,
+            "deleting phase 2 tunnel " + std::to_string(child.tunnel) + " SA pair (SPI in " + spi +
+                ")");
+    SendInformational(*carrier, {informational::DeleteEspSa(child.spi_in)});
+  }
+  RemoveChild(child.handle);
+}
+
+// The held outbound SA of a rekey goes to tmd: from now on the kernel
+// sends on the new pair.
+void SaManager::SwitchOutbound(uint64_t handle) {
+  IpsecSa* child = FindChild(handle);
+  if (!child || !child->held_outbound) return;
+  child->switch_timer = 0;
+  std::unique_ptr<IpsecSa::HeldOutbound> held = std::move(child->held_outbound);
+  deps_.events->Emit(held->event);
 }
 
 void SaManager::DropPhase1Retransmission(IsakmpSa& p1) {
@@ -377,8 +450,16 @@ void SaManager::RemoveChild(uint64_t handle, bool deleted) {
   Transition(*child, deleted ? QuickModeStep::kDeleted : QuickModeStep::kFailed);
   deps_.timers->Cancel(child->tx.timer);
   deps_.timers->Cancel(child->spi_timer);
-  if (auto t = p2_by_tunnel_.find(child->tunnel); t != p2_by_tunnel_.end() && t->second == handle)
-    p2_by_tunnel_.erase(t);
+  deps_.timers->Cancel(child->switch_timer);
+  child->held_outbound.reset();
+  if (auto t = p2_by_tunnel_.find(child->tunnel); t != p2_by_tunnel_.end() && t->second == handle) {
+    // A failed or deleted rekey leaves the tunnel its previous pair.
+    const IpsecSa* previous = FindChild(child->replaces);
+    if (previous && previous->established() && previous->tunnel == child->tunnel)
+      t->second = previous->handle;
+    else
+      p2_by_tunnel_.erase(t);
+  }
   if (child->spi_in) live_spis_.erase(child->spi_in);
   if (auto m = child_by_msgid_.find(MessageKey{child->parent, child->message_id});
       m != child_by_msgid_.end() && m->second == handle)

@@ -176,6 +176,25 @@ TEST_CASE("a phase 2 row with the kernel's counters shows bytes and packets each
   CHECK(out.find("Packets In/Out:     3 / 6\n") != std::string::npos);
 }
 
+TEST_CASE("a rekeyed phase 2 row shows its rekeys and the time to the next one") {
+  ipc::ListReply r;
+  ipc::Phase2Status* t = r.add_phase2();
+  t->set_number(1);
+  t->set_tunnel_status(ipc::ACTIVE);
+  t->set_lifetime_seconds(3600);
+  CHECK(RenderVerbose(r, 1700000000).find("Rekey") == std::string::npos);  // an older tmd
+  t->set_rekey_count(2);
+  t->set_next_rekey_unix(1700000100);
+  t->set_lifetime_kbytes(4608000);
+  const std::string out = RenderVerbose(r, 1700000000);
+  CHECK(out.find("Lifetime:           3600 s\nLifetime KB:        4608000\n") != std::string::npos);
+  CHECK(out.find("Rekeys:             2\n") != std::string::npos);
+  CHECK(out.find("Next Rekey:         in 100 s (at ") != std::string::npos);
+  CHECK(RenderVerbose(r, 1700000200).find("Next Rekey:         due now\n") != std::string::npos);
+  t->set_next_rekey_unix(0);  // a rekey under way
+  CHECK(RenderVerbose(r, 1700000000).find("Next Rekey:         under way\n") != std::string::npos);
+}
+
 TEST_CASE("enum cache and filter rows render byte for byte") {
   ipc::ListReply r;
   ipc::TunnelCacheEntry* c = r.add_cache();

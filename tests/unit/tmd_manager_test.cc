@@ -761,7 +761,7 @@ KernelEvent Expire(uint32_t tunnel, uint32_t spi, const IpAddress& destination, 
   return e;
 }
 
-TEST_CASE("kernel expire events: soft is logged, hard removes the tunnel and tells the peer") {
+TEST_CASE("kernel expire events: soft starts a rekey, hard removes the tunnel and tells the peer") {
   Fixture f;
   (void)f.Activate({1});
   (void)f.isakmpd.Take();
@@ -773,10 +773,15 @@ TEST_CASE("kernel expire events: soft is logged, hard removes the tunnel and tel
   // An SA the tunnel does not have (replaced, or another run's): nothing.
   f.manager.OnKernelEvent(Expire(1, 0x9999, us, true, false));
   REQUIRE(f.manager.FindPhase2(1) != nullptr);
-  // Soft: the tunnel stays (the rekey is issue 9).
+  // Soft: the tunnel stays and is rekeyed (tmd_rekey_test has the rest);
+  // the other SA's soft limit while that is under way starts nothing more.
   f.manager.OnKernelEvent(Expire(1, 0x1000, us, false, true));
   REQUIRE(f.manager.FindPhase2(1) != nullptr);
-  CHECK(f.isakmpd.sent.empty());
+  REQUIRE(f.isakmpd.sent.size() == 1);
+  CHECK(f.isakmpd.sent[0].phase2_request().rekey());
+  f.manager.OnKernelEvent(Expire(1, 0x2000, *IpAddress::Parse("192.0.2.2"), false, false));
+  CHECK(f.isakmpd.sent.size() == 1);
+  f.isakmpd.sent.clear();
   CHECK(f.kernel.sa_count() == 2);
   // Hard: the kernel deleted that SA; tmd removes the rest and has isakmpd
   // send the Delete.

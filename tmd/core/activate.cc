@@ -356,12 +356,12 @@ void TunnelManager::ReleasePhase1Slot(uint32_t number) {
                      [this](const AdmissionQueue::Ticket& t) { return StartQueuedPhase1(t); });
 }
 
-void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {
+void TunnelManager::SendPhase2Request(Phase2Tunnel& t, bool rekey) {
   const db::IpsecTunnel* def = database_->FindIpsecTunnel(t.name);
   const db::IkeTunnel* ike = def ? database_->FindIkeTunnel(def->ike_tunnel()) : nullptr;
   if (def == nullptr || ike == nullptr) {
-    FailPhase2(t, "the definition of " + t.name + " is no longer in the database");
-    return;
+    const std::string reason = "the definition of " + t.name + " is no longer in the database";
+    return rekey ? RekeyFailed(t, reason) : FailPhase2(t, reason);
   }
   ipc::Envelope e;
   ipc::Phase2Request* q = e.mutable_phase2_request();
@@ -372,7 +372,13 @@ void TunnelManager::SendPhase2Request(Phase2Tunnel& t) {
     *q->mutable_protection() = *p;
   }
   *q->mutable_phase1_definition() = *ike;
-  SendToIsakmpd(std::move(e), 2, t.number, t.serial);
+  q->set_rekey(rekey);
+  SendToIsakmpd(std::move(e), 2, t.number, t.serial, rekey);
+  if (rekey) {
+    LOG_EVENT("%s: rekey request sent to isakmpd (phase 1 tunnel %u)", Tag(t).c_str(),
+              t.phase1_number);
+    return;
+  }
   t.phase2_requested = true;
   LOG_EVENT("%s: activating %s (step 4: phase 2 request sent to isakmpd)", Tag(t).c_str(),
             def->name().c_str());

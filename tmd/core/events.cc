@@ -4,34 +4,11 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "tmd/core/ipc_helpers.h"
 #include "tmd/core/tunnel_manager.h"
 #include "tunneldb/names.h"
 
 namespace ike::tmd {
-namespace {
-
-// Overwrites key bytes once the kernel has them (style.md: secrets never kept).
-void WipeKeys(ipc::Phase2Established& e) {
-  for (ipc::ChildSa& sa : *e.mutable_sa()) {
-    std::string* k1 = sa.mutable_encryption_key();
-    std::string* k2 = sa.mutable_integrity_key();
-    SecureWipe(k1);
-    SecureWipe(k2);
-  }
-}
-
-void SendAssigned(IsakmpdLink& link, uint64_t handle, uint32_t phase, uint32_t number) {
-  ipc::Envelope e;
-  e.set_version(1);
-  e.set_request_id(0);
-  ipc::TunnelAssigned* a = e.mutable_tunnel_assigned();
-  a->set_handle(handle);
-  a->set_phase(phase);
-  a->set_tunnel(number);
-  link.Send(e);
-}
-
-}  // namespace
 
 void TunnelManager::OnReply(const ipc::Envelope& e) {
   auto it = pending_.find(e.request_id());
@@ -42,6 +19,11 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
   // isakmpd refused the request outright (step 3 or 5 "error"). The serial
   // check ignores a late reply for a removed tunnel whose number was reused.
   const std::string reason = e.error().reason();
+  if (p.rekey) {
+    Phase2Tunnel* t = Phase2ByRef(p.number, 0);
+    if (t != nullptr && t->serial == p.serial && t->rekeying) RekeyFailed(*t, reason);
+    return;
+  }
   if (p.phase == 1) {
     Phase1Tunnel* t = Phase1ByRef(p.number, 0);
     if (t != nullptr && t->serial == p.serial) FailPhase1(*t, reason);
@@ -95,6 +77,13 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
              e.rcookie().c_str(), change().c_str());
     return;
   }
+  // The Quick Mode of a rekey: the tunnel stays Active on its current pair.
+  if (t->status == TunnelStatus::kActive && e.handle() != 0 && e.handle() != t->handle) {
+    if (LogEnabled(LogLevel::kInformation)) {
+      LOG_INFO("%s: rekey: %s", Tag(*t).c_str(), change().c_str());
+    }
+    return;
+  }
   if (e.new_phase2() != ipc::PHASE2_DONE &&
       !Transition(*t, TunnelStatus::kNegotiating, "state change " + change())) {
     return;
@@ -140,20 +129,6 @@ Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   return t;
 }
 
-namespace {
-
-// Empty event fields keep what the definition said (the offer).
-template <typename E>
-void Keep(E* field, E value) {
-  if (value != E{}) *field = value;
-}
-template <typename T>
-void Keep(CompactText<T>* field, const std::string& value) {
-  if (!value.empty()) field->Set(value);
-}
-
-}  // namespace
-
 void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() == 0 ? e.handle() : 0);
   bool assigned = false;
@@ -191,6 +166,7 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Keep(&t->hash, e.hash());
   Keep(&t->auth_method, e.auth_method());
   Keep(&t->dh_group, e.dh_group());
+  t->peer_aixike = e.peer_aixike();
   if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
   t->established_unix = clock_.UnixNow();
   t->reason.Clear();
@@ -211,6 +187,9 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
     Phase2Tunnel* t2 = Phase2ByRef(n2, 0);
     if (t2 != nullptr && t2->status == TunnelStatus::kNegotiating && !t2->phase2_requested) {
       SendPhase2Request(*t2);
+    } else if (t2 != nullptr && t2->status == TunnelStatus::kActive && t2->rekeying) {
+      t2->phase1_number = t->number;
+      SendPhase2Request(*t2, true);
     }
   }
 }
@@ -225,9 +204,14 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     return;
   }
   if (t == nullptr) {  // responder
+    // The peer renews a tunnel we have up: same number, a new pair.
+    Phase2Tunnel* named = e.name().empty() ? nullptr : LivePhase2(e.name());
+    if (named != nullptr && named->status == TunnelStatus::kActive) {
+      return InstallRekeyedPair(*named, e, /*assigned=*/true);
+    }
     // The peer brought up a trapped tunnel before our traffic did: it takes
     // the Dormant (or Clear) row of its definition, not a second row.
-    Phase2Tunnel* trapped = e.name().empty() ? nullptr : LivePhase2(e.name());
+    Phase2Tunnel* trapped = named;
     if (trapped != nullptr &&
         (trapped->status == TunnelStatus::kDormant || trapped->status == TunnelStatus::kClear)) {
       t = trapped;
@@ -242,6 +226,14 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     const Phase1Tunnel* p1 =
         Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
     t->phase1_number = p1 ? p1->number : 0;
+  }
+  if (t->status == TunnelStatus::kActive && !assigned) {
+    if (e.handle() == t->handle) return InstallHeldOutbound(*t, e);
+    if (FindOldPair(*t, e.handle(), nullptr) != nullptr) {
+      WipeKeys(e);  // the held outbound SA of a pair that lost a collision
+      return;
+    }
+    return InstallRekeyedPair(*t, e, /*assigned=*/false);
   }
   // Checked before anything is installed: a refused report installs nothing.
   if (!LegalMove(t->status, TunnelStatus::kActive)) {
@@ -258,6 +250,8 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   Keep(&t->remote_id, e.remote_id());
   t->pfs_group = e.pfs_group();  // DH_GROUP_NONE: no PFS was negotiated
   if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
+  t->lifetime_kbytes = e.lifetime_kbytes();
+  t->soft_seconds = static_cast<uint32_t>(SoftLimit(t->lifetime_seconds, t->role));
   for (const ipc::ChildSa& sa : e.sa()) {
     (sa.direction() == ipc::INBOUND ? t->spi_in : t->spi_out) = sa.spi();
     t->encryption = sa.encryption();
@@ -285,6 +279,10 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   t->state = ipc::PHASE2_DONE;
   t->message = 3;
   t->established_unix = clock_.UnixNow();
+  t->rekey_unix = t->soft_seconds ? t->established_unix + t->soft_seconds : 0;
+  t->current_ours = t->role == ipc::INITIATOR;
+  t->predecessor = 0;
+  t->rekeying = false;
   t->reason.Clear();
   if (LogEnabled(LogLevel::kEvents)) {
     LOG_EVENT(
@@ -297,10 +295,17 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
 
 // Steps 6 and 7: two tunnel cache entries, then one permit rule per direction.
 Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) {
-  const uint32_t n = t.number;
   // A second report for the same tunnel supersedes what the first installed.
   Uninstall(t);
-  if (e.sa_size() > static_cast<int>(t.sas.size())) {
+  Status sas = InstallSas(t, e);
+  if (!sas.ok()) return sas;
+  return InstallPolicies(t, e);
+}
+
+// The SAs of |e|, added to the tunnel's current pair.
+Status TunnelManager::InstallSas(Phase2Tunnel& t, const ipc::Phase2Established& e) {
+  const uint32_t n = t.number;
+  if (e.sa_size() + t.sa_count > static_cast<int>(t.sas.size())) {
     return Error{"isakmpd reported " + std::to_string(e.sa_size()) +
                  " SAs for one phase 2 tunnel (one per direction expected)"};
   }
@@ -323,13 +328,22 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
     spec.integrity_key = View(sa.integrity_key());
     spec.lifetime_seconds = e.lifetime_seconds();
     spec.lifetime_kbytes = e.lifetime_kbytes();
+    spec.soft_seconds = t.soft_seconds;
+    spec.soft_kbytes = t.lifetime_kbytes && t.lifetime_seconds
+                           ? t.lifetime_kbytes * t.soft_seconds / t.lifetime_seconds
+                           : 0;
     spec.added_unix = clock_.UnixNow();
     spec.source_port = static_cast<uint16_t>(sa.source_port());
     spec.destination_port = static_cast<uint16_t>(sa.destination_port());
     Status s = kernel_.InstallSa(spec);
     if (!s.ok()) return s;
-    t.sas[t.sa_count++] = {*dst, sa.spi()};
+    t.sas[t.sa_count++] = {*dst, sa.spi(), spec.direction == Direction::kInbound};
   }
+  return Status::Ok();
+}
+
+Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Established& e) {
+  const uint32_t n = t.number;
   // The negotiated selectors (or, if isakmpd left them out, the defined ones).
   const std::string local_id = t.local_id.str();
   const std::string remote_id = t.remote_id.str();
@@ -372,7 +386,12 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
   waiting.swap(t.waiting);
   for (uint32_t n2 : waiting) {
     if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-      FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t.number) + " failed: " + reason);
+      const std::string why = "phase 1 tunnel " + std::to_string(t.number) + " failed: " + reason;
+      if (t2->status == TunnelStatus::kActive) {
+        if (t2->rekeying) RekeyFailed(*t2, why);  // its current SAs carry on
+      } else {
+        FailPhase2(*t2, why);
+      }
     }
   }
 }
@@ -397,6 +416,10 @@ void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
       return;
     }
   } else if (Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
+    if (t->status == TunnelStatus::kActive) {  // a rekey: the current pair carries on
+      if (t->rekeying && e.handle() != t->handle) RekeyFailed(*t, e.reason());
+      return;
+    }
     if (e.state2() != ipc::PHASE2_STATE_UNSPECIFIED) t->state = e.state2();
     if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
     FailPhase2(*t, e.reason());
@@ -420,7 +443,12 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
     std::vector<uint32_t> waiting = t->waiting;
     for (uint32_t n2 : waiting) {
       if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-        FailPhase2(*t2, "phase 1 tunnel " + std::to_string(t->number) + " " + why);
+        const std::string reason = "phase 1 tunnel " + std::to_string(t->number) + " " + why;
+        if (t2->status != TunnelStatus::kActive) {
+          FailPhase2(*t2, reason);
+        } else if (t2->rekeying) {
+          RekeyFailed(*t2, reason);
+        }
       }
     }
     ErasePhase1(t->number);
@@ -428,7 +456,35 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
   }
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle());
   if (t == nullptr || t->status == TunnelStatus::kFailed) return;
-  if (e.handle() != 0 && t->handle != 0 && e.handle() != t->handle) return;
+  if (e.handle() != 0 && t->handle != 0 && e.handle() != t->handle) {
+    // A pair a rekey replaced (or a stale report): only that pair goes.
+    size_t index = 0;
+    if (FindOldPair(*t, e.handle(), &index) != nullptr) {
+      LOG_EVENT("%s: previous SA pair %s: %s; removed from the tunnel cache", Tag(*t).c_str(), why,
+                e.reason().c_str());
+      RemoveOldPair(*t, index, /*tell_peer=*/false);
+    }
+    return;
+  }
+  if (!t->old_pairs.empty()) {
+    // The current pair went, an older one is still valid: the kernel sends
+    // on it again, and so the tunnel stays up on it.
+    Phase2Tunnel::OldPair back = t->old_pairs.back();
+    t->old_pairs.pop_back();
+    for (uint8_t i = 0; i < t->sa_count; ++i)
+      (void)kernel_.DeleteSa(t->sas[i].destination, t->sas[i].spi);
+    phase2_by_handle_.erase(t->handle);
+    t->handle = back.handle;
+    t->sas = back.sas;
+    t->sa_count = back.sa_count;
+    for (uint8_t i = 0; i < t->sa_count; ++i) {
+      (t->sas[i].inbound ? t->spi_in : t->spi_out) = t->sas[i].spi;
+    }
+    phase2_by_handle_[t->handle] = t->number;
+    LOG_EVENT("%s: current SA pair %s: %s; the previous pair (%s) carries the traffic again",
+              Tag(*t).c_str(), why, e.reason().c_str(), SpiPair(t->spi_in, t->spi_out).c_str());
+    return;
+  }
   LOG_EVENT("%s: %s: %s; tunnel cache entries and filter rules removed", Tag(*t).c_str(), why,
             e.reason().c_str());
   ErasePhase2(t->number);

@@ -102,8 +102,61 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
   e.lifetime_seconds = sa.lifetime_seconds;
   e.lifetime_kbytes = sa.lifetime_kbytes;
   e.added_unix = sa.added_unix;
-  sas_.emplace(key, e);
+  e.generation = next_generation_++;
+  auto [it, inserted] = sas_.emplace(key, e);
+  ScheduleExpiry(key, it->second, sa);
   return Status::Ok();
+}
+
+void StateOnlyKernel::Attach(Timers& timers, KernelEventHandler handler) {
+  timers_ = &timers;
+  on_event_ = std::move(handler);
+}
+
+// The kernel's semantics (XFRM add_expires_seconds): soft and hard counted
+// from the installation. Volume limits are not counted here: no traffic.
+void StateOnlyKernel::ScheduleExpiry(const SaKey& key, const CachedSa& sa, const SaSpec& spec) {
+  if (timers_ == nullptr || spec.lifetime_seconds == 0) return;
+  const uint32_t soft = spec.soft_seconds != 0 && spec.soft_seconds < spec.lifetime_seconds
+                            ? spec.soft_seconds
+                            : spec.lifetime_seconds - spec.lifetime_seconds / 10;
+  const TimePoint now = clock_->Now();
+  expiries_.push({now + std::chrono::seconds(soft), key, sa.generation, false});
+  expiries_.push({now + std::chrono::seconds(spec.lifetime_seconds), key, sa.generation, true});
+  ArmExpiryTimer();
+}
+
+void StateOnlyKernel::ArmExpiryTimer() {
+  if (expiries_.empty()) return;
+  const TimePoint due = expiries_.top().when;
+  if (expiry_timer_ != 0 && expiry_timer_at_ <= due) return;
+  if (expiry_timer_ != 0) timers_->Cancel(expiry_timer_);
+  const auto delay = std::chrono::duration_cast<Duration>(due - clock_->Now());
+  expiry_timer_at_ = due;
+  expiry_timer_ = timers_->Schedule(std::max(delay, Duration(0)), [this] { OnExpiryTimer(); });
+}
+
+void StateOnlyKernel::OnExpiryTimer() {
+  expiry_timer_ = 0;
+  const TimePoint now = clock_->Now();
+  std::vector<KernelEvent> events;
+  while (!expiries_.empty() && expiries_.top().when <= now) {
+    const Expiry x = expiries_.top();
+    expiries_.pop();
+    auto it = sas_.find(x.key);
+    if (it == sas_.end() || it->second.generation != x.generation) continue;  // deleted meanwhile
+    KernelEvent& e = events.emplace_back();
+    e.kind = KernelEvent::Kind::kExpire;
+    e.tunnel = it->second.tunnel;
+    e.spi = x.key.spi;
+    e.destination = x.key.destination;
+    e.hard = x.hard;
+    if (x.hard) sas_.erase(it);  // as the kernel does at the hard limit
+  }
+  ArmExpiryTimer();
+  // Reported last: the handler changes the tables.
+  for (const KernelEvent& e : events)
+    if (on_event_) on_event_(e);
 }
 
 Status StateOnlyKernel::DeleteSa(const IpAddress& destination, uint32_t spi) {
@@ -178,6 +231,7 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
 
 void StateOnlyKernel::Clear() {
   sas_.clear();
+  expiries_ = {};
   policies_.clear();
   reserved_.clear();
   expiry_order_.clear();

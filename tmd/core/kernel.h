@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
+#include <queue>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,6 +45,10 @@ struct SaSpec {
   ByteView integrity_key;
   uint32_t lifetime_seconds = 0;
   uint64_t lifetime_kbytes = 0;
+  // The soft limits: where the kernel reports the SA as due for a rekey
+  // (tmd's choice, with jitter: tmd/core/rekey.cc). 0 = 90 % of the hard one.
+  uint32_t soft_seconds = 0;
+  uint64_t soft_kbytes = 0;
   uint64_t added_unix = 0;
   uint16_t source_port = 0;  // UDP encapsulation (RFC 3948); 0 = plain ESP
   uint16_t destination_port = 0;
@@ -89,6 +95,8 @@ struct KernelEvent {
   IpAddress source;        // acquire: the packet's source
 };
 
+using KernelEventHandler = std::function<void(const KernelEvent&)>;
+
 // A reserved SPI that no InstallSa used within this time is free again
 // (isakmpd gave up on the negotiation it was for).
 inline constexpr Duration kSpiReservationLifetime = std::chrono::seconds(60);
@@ -129,6 +137,12 @@ class KernelBackend {
   // ReadEvents returns what arrived (never blocks).
   virtual int event_fd() const { return -1; }
   virtual std::vector<KernelEvent> ReadEvents() { return {}; }
+  // A backend that keeps its own timers (state-only: the SA lifetimes)
+  // reports through |handler| on |timers|' loop; the others ignore it.
+  virtual void Attach(Timers& timers, KernelEventHandler handler) {
+    (void)timers;
+    (void)handler;
+  }
 };
 
 // Keeps the tunnel cache and the dynamic filter table in memory only (hosts
@@ -149,6 +163,10 @@ class StateOnlyKernel : public KernelBackend {
   std::vector<ipc::TunnelCacheEntry> ListSas() const override;
   std::vector<ipc::FilterRule> ListPolicies() const override;
   void Clear() override;
+  // Soft and hard expiry as the kernel does them: at the soft limit an
+  // expire event, at the hard limit the SA is deleted and reported. Without
+  // Attach, SAs live until deleted.
+  void Attach(Timers& timers, KernelEventHandler handler) override;
 
   size_t sa_count() const { return sas_.size(); }
   // Reservations not yet installed nor lapsed (as of the last call).
@@ -179,6 +197,15 @@ class StateOnlyKernel : public KernelBackend {
     uint32_t lifetime_seconds = 0;
     uint64_t lifetime_kbytes = 0;
     uint64_t added_unix = 0;
+    uint64_t generation = 0;  // tells this SA's expiries from an earlier one's
+  };
+  // A pending soft or hard expiry; stale once its SA is gone or replaced.
+  struct Expiry {
+    TimePoint when;
+    SaKey key;
+    uint64_t generation = 0;
+    bool hard = false;
+    bool operator>(const Expiry& o) const { return when > o.when; }
   };
   struct Rule {
     uint32_t tunnel = 0;
@@ -192,6 +219,9 @@ class StateOnlyKernel : public KernelBackend {
 
   // Drops reservations whose time is up.
   void ExpireReservations();
+  void ScheduleExpiry(const SaKey& key, const CachedSa& sa, const SaSpec& spec);
+  void ArmExpiryTimer();
+  void OnExpiryTimer();
 
   std::unique_ptr<crypto::Random> own_random_;
   std::unique_ptr<Clock> own_clock_;
@@ -204,6 +234,12 @@ class StateOnlyKernel : public KernelBackend {
   std::deque<std::pair<TimePoint, SaKey>> expiry_order_;
   std::map<uint32_t, Rule> policies_;
   uint32_t next_rule_id_ = 1;
+  Timers* timers_ = nullptr;
+  KernelEventHandler on_event_;
+  std::priority_queue<Expiry, std::vector<Expiry>, std::greater<Expiry>> expiries_;
+  TimerId expiry_timer_ = 0;
+  TimePoint expiry_timer_at_{};
+  uint64_t next_generation_ = 1;
 };
 
 }  // namespace ike::tmd

@@ -68,6 +68,9 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_established_unix(t.established_unix);
   s.set_activation(t.activation);
   s.set_retry_unix(t.retry_unix);
+  s.set_rekey_count(t.rekey_count);
+  if (t.status == TunnelStatus::kActive && !t.rekeying) s.set_next_rekey_unix(t.rekey_unix);
+  s.set_lifetime_kbytes(t.lifetime_kbytes);
 }
 
 void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const {

@@ -24,8 +24,19 @@ void NumberPool::Release(uint32_t n) {
   while (next_ > 1 && free_.contains(next_ - 1)) free_.erase(--next_);
 }
 
-TunnelManager::TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock)
-    : kernel_(kernel), isakmpd_(isakmpd), clock_(clock) {}
+TunnelManager::TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock,
+                             Timers* timers, crypto::Random* random)
+    : kernel_(kernel),
+      isakmpd_(isakmpd),
+      clock_(clock),
+      timers_(timers),
+      own_random_(random ? nullptr : std::make_unique<crypto::OpenSslRandom>()),
+      random_(random ? random : own_random_.get()) {}
+
+TunnelManager::~TunnelManager() {
+  if (timers_ == nullptr) return;
+  phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) { timers_->Cancel(t.retry_timer); });
+}
 
 void TunnelManager::SetDatabase(DatabasePtr database) {
   database_ = std::move(database);
@@ -141,8 +152,16 @@ void TunnelManager::Uninstall(Phase2Tunnel& t) {
     Status s = kernel_.DeletePolicy(t.rules[i]);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
+  for (const Phase2Tunnel::OldPair& old : t.old_pairs) {
+    for (uint8_t i = 0; i < old.sa_count; ++i)
+      (void)kernel_.DeleteSa(old.sas[i].destination, old.sas[i].spi);
+  }
+  t.old_pairs.clear();
   t.sa_count = 0;
   t.rule_count = 0;
+  if (timers_ != nullptr) timers_->Cancel(t.retry_timer);
+  t.retry_timer = 0;
+  t.rekeying = false;
 }
 
 void TunnelManager::ErasePhase1(uint32_t number) {
@@ -172,11 +191,11 @@ void TunnelManager::ErasePhase2(uint32_t number) {
 }
 
 uint64_t TunnelManager::SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number,
-                                      uint64_t serial) {
+                                      uint64_t serial, bool rekey) {
   const uint64_t id = next_request_id_++;
   envelope.set_version(1);
   envelope.set_request_id(id);
-  pending_[id] = {phase, number, serial};
+  pending_[id] = {phase, number, serial, rekey};
   isakmpd_.Send(envelope);
   return id;
 }

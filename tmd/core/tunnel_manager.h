@@ -2,7 +2,8 @@
 // independently, from 1, as AIX does: aix-ike.md 1.4), drives the AIX process
 // flow (aix-ike.md 4.2; conventions.md "tmd <-> isakmpd flow"), installs the
 // kernel state and answers the ike command. Pure: it talks to isakmpd through
-// IsakmpdLink and to the kernel through KernelBackend; no sockets, no timers.
+// IsakmpdLink and to the kernel through KernelBackend; no sockets. Time comes
+// from the injected Clock and Timers (rekey retries, collision clean-up).
 //
 // numlist= semantics (a design decision; AIX only says tunnel numbers are made
 // on activation): for activate, N is first a live tunnel shown by ike
@@ -86,6 +87,7 @@ struct Phase1Tunnel {
   uint64_t handle = 0;            // isakmpd's id; 0 until known
   uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
+  bool peer_aixike = false;       // Phase1Established.peer_aixike
 };
 
 struct Phase2Tunnel {
@@ -118,11 +120,36 @@ struct Phase2Tunnel {
   struct InstalledSa {
     IpAddress destination;
     uint32_t spi = 0;
+    bool inbound = false;
   };
   std::array<InstalledSa, 2> sas;
   std::array<uint32_t, 2> rules{};
   uint8_t sa_count = 0;
   uint8_t rule_count = 0;
+
+  // Rekeying (issue 9.2; tmd/core/rekey.cc). |handle| and |sas| above are
+  // the current pair: the one the kernel sends on. A rekey installs a new
+  // pair and keeps the one it replaced in |old_pairs| until that pair's hard
+  // expiry or the peer's Delete: its inbound SA still takes what the peer
+  // sent before it switched. The policies stay: they name the tunnel's
+  // reqid, not an SPI.
+  struct OldPair {
+    uint64_t handle = 0;
+    std::array<InstalledSa, 2> sas;
+    uint8_t sa_count = 0;
+    bool redundant = false;  // lost a rekey collision: removed soon
+  };
+  std::vector<OldPair> old_pairs;
+  uint32_t rekey_count = 0;
+  uint16_t rekey_failures = 0;  // in a row; spaces out the retries
+  bool rekeying = false;        // our rekey is being negotiated
+  bool current_ours = false;    // we started the current pair's Quick Mode
+  uint64_t rekey_base = 0;      // the pair our rekey replaces
+  uint64_t predecessor = 0;     // the pair the current one replaced
+  uint64_t rekey_unix = 0;      // the current pair's soft limit
+  uint32_t soft_seconds = 0;    // the current pair's, from its installation
+  uint64_t lifetime_kbytes = 0;
+  TimerId retry_timer = 0;
 };
 
 // The ike cmd=list rows. |verbose| false: only what the table shows (number,
@@ -197,7 +224,11 @@ struct ListCursor {
 
 class TunnelManager {
  public:
-  TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock);
+  // |timers| (rekey retries, collision clean-up) and |random| (the rekey
+  // jitter) may be null: no retries, OpenSSL's RAND_bytes.
+  TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const Clock& clock,
+                Timers* timers = nullptr, crypto::Random* random = nullptr);
+  ~TunnelManager();
 
   // The database in force; a refresh swaps it. Live tunnels keep running.
   void SetDatabase(DatabasePtr database);
@@ -267,7 +298,8 @@ class TunnelManager {
   void AddAutostart(uint32_t phase, bool all_if_none, std::vector<Target>* out) const;
   bool StartTarget(const Target& t, ipc::ActivateReply* reply, std::string* refusal);
   uint32_t StartPhase1(const db::IkeTunnel& def, uint32_t reuse, ipc::ActivateReply* reply);
-  void SendPhase2Request(Phase2Tunnel& t);
+  // |rekey|: a new pair for an Active tunnel (Phase2Request.rekey).
+  void SendPhase2Request(Phase2Tunnel& t, bool rekey = false);
 
   // events.cc
   void OnReply(const ipc::Envelope& envelope);
@@ -277,6 +309,29 @@ class TunnelManager {
   void OnNegotiationFailed(const ipc::NegotiationFailed& e);
   void OnSaDeleted(const ipc::SaDeleted& e);
   Status Install(Phase2Tunnel& t, const ipc::Phase2Established& e);
+  Status InstallSas(Phase2Tunnel& t, const ipc::Phase2Established& e);
+  Status InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Established& e);
+
+  // rekey.cc (issue 9.2)
+  // The soft limit for a pair we negotiated in |role|: the initiator's side
+  // falls at 80-90 % of the lifetime, the responder's at 90-95 %, so the
+  // side that set the pair up normally renews it and the other waits
+  // (OpenBSD isakmpd and strongSwan jitter alike, RFC 2409 leaves it open).
+  uint64_t SoftLimit(uint64_t hard, ipc::Role role);
+  void StartRekey(Phase2Tunnel& t, std::string_view why);
+  void RekeyFailed(Phase2Tunnel& t, const std::string& reason);
+  // A Phase2Established for |t| with a new handle: the new pair is the
+  // current one from now on.
+  void InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& e, bool assigned);
+  void InstallHeldOutbound(Phase2Tunnel& t, ipc::Phase2Established& e);
+  // Two pairs renewing the same one: both ends keep the same survivor.
+  void ResolveCollision(Phase2Tunnel& t, uint64_t sibling);
+  // Removes an old pair from the kernel; |tell_peer|: isakmpd sends the
+  // Delete (RemoveTunnel with its handle).
+  void RemoveOldPair(Phase2Tunnel& t, size_t index, bool tell_peer);
+  Phase2Tunnel::OldPair* FindOldPair(Phase2Tunnel& t, uint64_t handle, size_t* index);
+  bool PeerIsAixike(const Phase2Tunnel& t) const;
+  void OnPairExpired(Phase2Tunnel& t, const KernelEvent& e);
   void FailPhase1(Phase1Tunnel& t, const std::string& reason);
   void FailPhase2(Phase2Tunnel& t, const std::string& reason);
 
@@ -303,7 +358,8 @@ class TunnelManager {
   void ErasePhase2(uint32_t number);
   // Sends a request; its Ack/Error reply is matched to (phase, number,
   // serial). phase 0: nothing to update on the reply.
-  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number, uint64_t serial);
+  uint64_t SendToIsakmpd(ipc::Envelope envelope, uint32_t phase, uint32_t number, uint64_t serial,
+                         bool rekey = false);
 
   // traps.cc: on-demand activation and negotiation discovery (issue 8.3,
   // 8.4). A definition with activation ON_DEMAND or DISCOVERY has a trap in
@@ -342,6 +398,9 @@ class TunnelManager {
   IsakmpdLink& isakmpd_;
   TransitionCounts transitions_;
   const Clock& clock_;
+  Timers* timers_;
+  std::unique_ptr<crypto::Random> own_random_;
+  crypto::Random* random_;
   DatabasePtr database_;
 
   TunnelTable<Phase1Tunnel> phase1_;
@@ -358,6 +417,7 @@ class TunnelManager {
     uint32_t phase;
     uint32_t number;
     uint64_t serial;
+    bool rekey = false;
   };
   // request_id of an outstanding request to isakmpd.
   std::unordered_map<uint64_t, Pending> pending_;

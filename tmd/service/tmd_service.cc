@@ -19,13 +19,14 @@ TmdService::TmdService(EventLoop& loop, std::string socket_path, std::string dat
     : loop_(loop),
       database_path_(std::move(database_path)),
       kernel_(std::move(kernel)),
-      manager_(*kernel_, *this, loop),
+      manager_(*kernel_, *this, loop, &loop),
       server_(
           loop, std::move(socket_path),
           [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) { OnMessage(c, e); },
           [this](const ipc::ConnectionPtr& c) { OnClose(c); }) {
   manager_.SetDatabase(std::move(database));
   BuildDispatch();
+  kernel_->Attach(loop_, [this](const KernelEvent& e) { manager_.OnKernelEvent(e); });
   if (const int fd = kernel_->event_fd(); fd >= 0) {
     loop_.WatchReadable(fd, [this] {
       for (const KernelEvent& e : kernel_->ReadEvents()) manager_.OnKernelEvent(e);

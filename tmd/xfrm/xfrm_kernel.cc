@@ -23,7 +23,8 @@ constexpr uint32_t kMinSpi = 0x100;
 constexpr uint32_t kMaxSpi = 0xffffffff;
 constexpr uint8_t kReplayWindow = 32;  // packets (RFC 4303 3.4.3)
 
-// The soft limit is where the kernel tells us to rekey (issue 9): at 90 %.
+// The soft limit is where the kernel tells us to rekey (issue 9): tmd's
+// jittered choice (SaSpec::soft_*), else 90 %.
 uint64_t SoftOf(uint64_t hard) { return hard - hard / 10; }
 
 }  // namespace
@@ -194,9 +195,12 @@ Status XfrmKernel::InstallSa(const SaSpec& sa) {
   m.integrity_key = sa.integrity_key;
   m.replay_window = sa.direction == Direction::kInbound ? kReplayWindow : 0;
   m.hard_seconds = sa.lifetime_seconds;
-  m.soft_seconds = static_cast<uint32_t>(SoftOf(sa.lifetime_seconds));
+  m.soft_seconds = sa.soft_seconds != 0 && sa.soft_seconds < sa.lifetime_seconds
+                       ? sa.soft_seconds
+                       : static_cast<uint32_t>(SoftOf(sa.lifetime_seconds));
   m.hard_bytes = sa.lifetime_kbytes * 1024;
-  m.soft_bytes = SoftOf(m.hard_bytes);
+  m.soft_bytes = sa.soft_kbytes != 0 && sa.soft_kbytes < sa.lifetime_kbytes ? sa.soft_kbytes * 1024
+                                                                            : SoftOf(m.hard_bytes);
   m.encap_source_port = sa.source_port;
   m.encap_destination_port = sa.destination_port;
   char spi_text[16];

@@ -1,0 +1,434 @@
+// tmd's side of phase 2 rekeying (issue 9.2, tmd/core/rekey.cc) on the fake
+// clock: the state-only kernel reports soft and hard expiry as the kernel
+// does; isakmpd is a fake that records what tmd asks of it.
+#include <catch2/catch.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/lib/fakes.h"
+#include "tests/lib/tmd_fakes.h"
+#include "tmd/core/tunnel_manager.h"
+#include "tunneldb/names.h"
+
+namespace ike::tmd {
+namespace {
+
+using ike::testing::FakeClock;
+using ike::testing::SeededRandom;
+
+const char kDb[] = R"(
+ike_protection { name: "p1" proposal { encryption: AES_CBC hash: SHA2_256 dh_group: MODP_2048 } }
+ipsec_protection { name: "p2" lifetime_seconds: 100
+                   proposal { encryption: ESP_AES_CBC integrity: HMAC_SHA2_256 } }
+ike_tunnel { name: "ab" local_address: "192.0.2.1" remote_address: "192.0.2.2" protection: "p1" }
+ipsec_tunnel { name: "ab-1" ike_tunnel: "ab" protection: "p2"
+               local { address: "198.51.100.1" } remote { address: "203.0.113.1" } }
+)";
+
+struct Sa {
+  ipc::Direction direction;
+  uint32_t spi;
+};
+
+struct Fixture {
+  explicit Fixture(uint64_t seed = 7)
+      : random(seed), kernel(&random, &clock), manager(kernel, isakmpd, clock, &clock, &random) {
+    kernel.Attach(clock, [this](const KernelEvent& e) { manager.OnKernelEvent(e); });
+    Result<Database> d = Database::Parse(kDb, "tunnels.db");
+    REQUIRE(d.ok());
+    manager.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
+  }
+  ~Fixture() { manager.Shutdown(); }
+
+  ipc::Envelope Take() {
+    REQUIRE_FALSE(isakmpd.sent.empty());
+    ipc::Envelope e = isakmpd.sent.front();
+    isakmpd.sent.erase(isakmpd.sent.begin());
+    return e;
+  }
+  void Reply(const ipc::Envelope& request, bool ok = true, const std::string& reason = "") {
+    ipc::Envelope r;
+    r.set_request_id(request.request_id());
+    if (ok) {
+      r.mutable_ack();
+    } else {
+      r.mutable_error()->set_code(ipc::NOT_READY);
+      r.mutable_error()->set_reason(reason);
+    }
+    manager.OnIsakmpdMessage(r);
+  }
+  void Phase1Up(uint32_t tunnel, uint64_t handle, bool aixike) {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase1_established();
+    p->set_tunnel(tunnel);
+    p->set_handle(handle);
+    p->set_role(ipc::INITIATOR);
+    p->set_mode(ipc::MAIN);
+    p->set_local_address("192.0.2.1");
+    p->set_remote_address("192.0.2.2");
+    p->set_icookie("0123456789abcdef");
+    p->set_rcookie("fedcba9876543210");
+    p->set_peer_aixike(aixike);
+    manager.OnIsakmpdMessage(e);
+  }
+  // A pair for tunnel |tunnel| (0: the peer's, for the definition by name).
+  void Pair(uint32_t tunnel, uint64_t handle, std::vector<Sa> sas, uint32_t follows = 0) {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase2_established();
+    p->set_tunnel(tunnel);
+    p->set_phase1_tunnel(tunnel ? 1 : 0);
+    p->set_phase1_handle(77);
+    p->set_handle(handle);
+    p->set_name(tunnel ? "" : "ab-1");
+    p->set_role(tunnel ? ipc::INITIATOR : ipc::RESPONDER);
+    p->set_local_id("198.51.100.1-198.51.100.1");
+    p->set_remote_id("203.0.113.1-203.0.113.1");
+    p->set_lifetime_seconds(100);
+    if (follows != 0) {
+      p->set_outbound_follows(true);
+      p->set_outbound_spi(follows);
+    }
+    for (const Sa& s : sas) {
+      ipc::ChildSa* sa = p->add_sa();
+      sa->set_direction(s.direction);
+      sa->set_spi(s.spi);
+      const bool in = s.direction == ipc::INBOUND;
+      sa->set_source(in ? "192.0.2.2" : "192.0.2.1");
+      sa->set_destination(in ? "192.0.2.1" : "192.0.2.2");
+      sa->set_encryption(db::ESP_AES_CBC);
+      sa->set_encryption_key_bits(128);
+      sa->set_encryption_key(std::string(16, 'K'));
+      sa->set_integrity(db::HMAC_SHA2_256);
+      sa->set_integrity_key(std::string(32, 'I'));
+    }
+    manager.OnIsakmpdMessage(e);
+  }
+  // Activate ab-1, phase 1 (handle 77), then the pair in 0x1001 / out 0x2001
+  // (handle 200) at t = 0.
+  void BringUp(bool aixike = true) {
+    ipc::ActivateRequest r;
+    r.add_numlist(1);
+    REQUIRE(manager.Activate(r).has_activate_reply());
+    ipc::Envelope p1 = Take();
+    REQUIRE(p1.has_phase1_request());
+    Reply(p1);
+    Phase1Up(1, 77, aixike);
+    ipc::Envelope p2 = Take();
+    REQUIRE(p2.has_phase2_request());
+    CHECK_FALSE(p2.phase2_request().rekey());
+    Reply(p2);
+    Pair(1, 200, {{ipc::INBOUND, 0x1001}, {ipc::OUTBOUND, 0x2001}});
+    REQUIRE(Row().status == TunnelStatus::kActive);
+  }
+  const Phase2Tunnel& Row() const {
+    const Phase2Tunnel* t = manager.FindPhase2(1);
+    REQUIRE(t != nullptr);
+    return *t;
+  }
+  // SPIs in the kernel, sorted.
+  std::vector<uint32_t> KernelSpis() const {
+    std::vector<uint32_t> out;
+    for (const auto& e : kernel.ListSas()) out.push_back(e.spi());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // Advances to |second| after BringUp.
+  void At(int64_t second) {
+    clock.Advance(second * 1000 - elapsed_ms);
+    elapsed_ms = second * 1000;
+  }
+  // Runs the clock until tmd asks isakmpd for something (at most |limit| s).
+  int64_t UntilSent(int64_t limit) {
+    while (isakmpd.sent.empty() && elapsed_ms < limit * 1000) {
+      clock.Advance(100);
+      elapsed_ms += 100;
+    }
+    return elapsed_ms / 1000;
+  }
+
+  FakeClock clock;
+  SeededRandom random;
+  testing::FakeIsakmpdLink isakmpd;
+  StateOnlyKernel kernel;
+  TunnelManager manager;
+  int64_t elapsed_ms = 0;
+};
+
+std::vector<uint32_t> Spis(std::initializer_list<uint32_t> l) { return l; }
+
+TEST_CASE(
+    "rekey at the soft limit: same tunnel, new inbound SA first, the old pair until its "
+    "hard limit") {
+  Fixture f;
+  f.BringUp();
+  // Initiator's soft limit: 80-90 % of 100 s.
+  const uint64_t start = f.clock.UnixNow();
+  CHECK(f.Row().rekey_unix >= start + 80);
+  CHECK(f.Row().rekey_unix <= start + 90);
+  CHECK(Phase2Row(f.Row()).next_rekey_unix() == f.Row().rekey_unix);
+  f.At(79);
+  CHECK(f.isakmpd.sent.empty());
+  const int64_t soft = f.UntilSent(91);
+  CHECK(soft >= 80);
+  CHECK(soft <= 90);
+  ipc::Envelope rekey = f.Take();
+  REQUIRE(rekey.has_phase2_request());
+  CHECK(rekey.phase2_request().rekey());
+  CHECK(rekey.phase2_request().tunnel() == 1);
+  CHECK(rekey.phase2_request().phase1_tunnel() == 1);
+  CHECK(rekey.phase2_request().definition().name() == "ab-1");
+  f.Reply(rekey);
+  CHECK(f.Row().status == TunnelStatus::kActive);    // still, on the old pair
+  CHECK(Phase2Row(f.Row()).next_rekey_unix() == 0);  // under way
+
+  // isakmpd: the new inbound SA now, the outbound one a second later.
+  f.Pair(1, 201, {{ipc::INBOUND, 0x1002}}, 0x2002);
+  CHECK(f.KernelSpis() == Spis({0x1001, 0x1002, 0x2001}));
+  CHECK(f.Row().number == 1);
+  CHECK(f.Row().rekey_count == 1);
+  CHECK(f.Row().spi_in == 0x1002);
+  CHECK(f.manager.phase2_count() == 1);
+  f.Pair(1, 201, {{ipc::OUTBOUND, 0x2002}});
+  CHECK(f.KernelSpis() == Spis({0x1001, 0x1002, 0x2001, 0x2002}));
+  CHECK(f.Row().spi_out == 0x2002);
+  CHECK(f.kernel.policy_count() == 2);  // the policies stay as they are
+
+  // The old pair's hard limit (100 s after its installation): the kernel
+  // deletes it, tmd has isakmpd tell the peer, once.
+  f.At(100);
+  CHECK(f.KernelSpis() == Spis({0x1002, 0x2002}));
+  ipc::Envelope rm = f.Take();
+  REQUIRE(rm.has_remove_tunnel());
+  CHECK(rm.remove_tunnel().phase() == 2);
+  CHECK(rm.remove_tunnel().tunnel() == 1);
+  CHECK(rm.remove_tunnel().handle() == 200);
+  CHECK(f.isakmpd.sent.empty());
+  CHECK(f.Row().old_pairs.empty());
+
+  // And again at the new pair's soft limit.
+  const int64_t second = f.UntilSent(soft + 91);
+  CHECK(second >= soft + 80);
+  ipc::Envelope again = f.Take();
+  REQUIRE(again.has_phase2_request());
+  CHECK(again.phase2_request().rekey());
+}
+
+TEST_CASE("the peer rekeys: its pair takes the tunnel's number; the old pair is not renewed") {
+  Fixture f;
+  f.BringUp();
+  f.At(10);
+  f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+  ipc::Envelope assigned = f.Take();
+  REQUIRE(assigned.has_tunnel_assigned());
+  CHECK(assigned.tunnel_assigned().handle() == 300);
+  CHECK(assigned.tunnel_assigned().phase() == 2);
+  CHECK(assigned.tunnel_assigned().tunnel() == 1);
+  CHECK(f.manager.phase2_count() == 1);
+  CHECK(f.Row().rekey_count == 1);
+  CHECK(f.Row().spi_in == 0x1003);
+  CHECK(f.Row().role == ipc::RESPONDER);
+  // Our responder soft limit: 90-95 % of 100 s after the peer's pair.
+  CHECK(f.Row().rekey_unix >= f.clock.UnixNow() + 90);
+  CHECK(f.Row().rekey_unix <= f.clock.UnixNow() + 95);
+  // The old pair's soft limit passes without a rekey; its hard limit
+  // removes it.
+  f.At(99);
+  CHECK(f.isakmpd.sent.empty());
+  f.At(100);
+  ipc::Envelope rm = f.Take();
+  REQUIRE(rm.has_remove_tunnel());
+  CHECK(rm.remove_tunnel().handle() == 200);
+  CHECK(f.KernelSpis() == Spis({0x1003, 0x2003}));
+}
+
+TEST_CASE(
+    "a failed rekey keeps the tunnel up on its pair and is tried again, until the hard "
+    "limit") {
+  Fixture f;
+  f.BringUp();
+  const int64_t soft = f.UntilSent(91);
+  ipc::Envelope rekey = f.Take();
+  f.Reply(rekey, false, "phase 1 tunnel 1 is not active");
+  CHECK(f.Row().status == TunnelStatus::kActive);
+  CHECK(f.Row().rekey_failures == 1);
+  // 5 s later, again; this time the Quick Mode fails.
+  CHECK(f.UntilSent(soft + 6) == soft + 5);
+  ipc::Envelope second = f.Take();
+  REQUIRE(second.phase2_request().rekey());
+  f.Reply(second);
+  ipc::Envelope failed;
+  failed.mutable_negotiation_failed()->set_phase(2);
+  failed.mutable_negotiation_failed()->set_tunnel(1);
+  failed.mutable_negotiation_failed()->set_handle(999);
+  failed.mutable_negotiation_failed()->set_reason("peer 192.0.2.2 not answering");
+  f.manager.OnIsakmpdMessage(failed);
+  CHECK(f.Row().status == TunnelStatus::kActive);
+  CHECK(f.Row().spi_in == 0x1001);
+  // Then 10 s later, unless that is past the hard limit (100 s).
+  const int64_t third = f.UntilSent(std::min<int64_t>(soft + 16, 99));
+  if (soft + 15 < 100) {
+    CHECK(third == soft + 15);
+    f.Reply(f.Take(), false, "still not");
+  } else {
+    CHECK(f.isakmpd.sent.empty());
+  }
+  // Nothing starts after the hard limit: the tunnel ends there.
+  f.At(100);
+  CHECK(f.manager.FindPhase2(1) == nullptr);
+  ipc::Envelope rm = f.Take();
+  REQUIRE(rm.has_remove_tunnel());
+  CHECK(rm.remove_tunnel().handle() == 0);
+  f.At(200);
+  CHECK(f.isakmpd.sent.empty());
+  CHECK(f.kernel.sa_count() == 0);
+}
+
+TEST_CASE("no ISAKMP SA any more: the rekey negotiates phase 1 first") {
+  Fixture f;
+  f.BringUp();
+  ipc::Envelope gone;
+  gone.mutable_sa_deleted()->set_phase(1);
+  gone.mutable_sa_deleted()->set_tunnel(1);
+  gone.mutable_sa_deleted()->set_handle(77);
+  gone.mutable_sa_deleted()->set_reason("expired");
+  f.manager.OnIsakmpdMessage(gone);
+  CHECK(f.manager.FindPhase1(1) == nullptr);
+  CHECK(f.Row().status == TunnelStatus::kActive);
+  f.UntilSent(91);
+  ipc::Envelope p1 = f.Take();
+  REQUIRE(p1.has_phase1_request());
+  CHECK(p1.phase1_request().definition().name() == "ab");
+  CHECK(f.isakmpd.sent.empty());
+  f.Reply(p1);
+  f.Phase1Up(p1.phase1_request().tunnel(), 78, true);
+  ipc::Envelope rekey = f.Take();
+  REQUIRE(rekey.has_phase2_request());
+  CHECK(rekey.phase2_request().rekey());
+  CHECK(rekey.phase2_request().phase1_tunnel() == p1.phase1_request().tunnel());
+}
+
+// Both ends rekey pair 200 at once. Ours: in 0x1002 out 0x2002; the peer's:
+// in 0x3003 out 0x4003. The rule keeps the pair whose larger SPI is larger,
+// whatever the order the two pairs arrive in; the other end, which sees the
+// same SPIs the other way round, keeps the same pair.
+TEST_CASE("rekey collision with our own daemon: the same survivor in either order") {
+  for (bool ours_first : {true, false}) {
+    for (bool ours_wins : {true, false}) {
+      INFO("ours first " << ours_first << ", ours wins " << ours_wins);
+      Fixture f;
+      f.BringUp(/*aixike=*/true);
+      f.UntilSent(91);
+      f.Reply(f.Take());
+      const uint32_t ours_in = ours_wins ? 0x5005 : 0x1002, ours_out = ours_wins ? 0x6006 : 0x2002;
+      auto ours = [&] { f.Pair(1, 201, {{ipc::INBOUND, ours_in}}, ours_out); };
+      auto peers = [&] {
+        f.Pair(0, 300, {{ipc::INBOUND, 0x3003}, {ipc::OUTBOUND, 0x4003}});
+        REQUIRE(f.Take().has_tunnel_assigned());
+      };
+      if (ours_first) {
+        ours();
+        peers();
+      } else {
+        peers();
+        ours();
+      }
+      f.Pair(1, 201, {{ipc::OUTBOUND, ours_out}});  // our held outbound SA arrives
+      const Phase2Tunnel& t = f.Row();
+      CHECK(t.handle == (ours_wins ? 201u : 300u));
+      CHECK(t.spi_in == (ours_wins ? ours_in : 0x3003u));
+      CHECK(t.rekey_count == 2);
+      // The loser has no outbound SA any more: the kernel sends on the
+      // survivor. Its inbound SA stays for a grace period.
+      const std::vector<uint32_t> spis = f.KernelSpis();
+      const uint32_t loser_out = ours_wins ? 0x4003 : ours_out;
+      const uint32_t loser_in = ours_wins ? 0x3003 : ours_in;
+      CHECK(std::count(spis.begin(), spis.end(), loser_out) == 0);
+      CHECK(std::count(spis.begin(), spis.end(), loser_in) == 1);
+      CHECK(f.isakmpd.sent.empty());
+      f.clock.Advance(5000);
+      ipc::Envelope rm = f.Take();
+      REQUIRE(rm.has_remove_tunnel());
+      CHECK(rm.remove_tunnel().handle() == (ours_wins ? 300u : 201u));
+      const std::vector<uint32_t> after = f.KernelSpis();
+      CHECK(std::count(after.begin(), after.end(), loser_in) == 0);
+      // The pair both renewed stays until its hard limit.
+      CHECK(std::count(after.begin(), after.end(), 0x1001u) == 1);
+    }
+  }
+}
+
+TEST_CASE("rekey collision with a foreign peer: both pairs kept, none deleted early") {
+  Fixture f;
+  f.BringUp(/*aixike=*/false);
+  f.UntilSent(91);
+  f.Reply(f.Take());
+  f.Pair(0, 300, {{ipc::INBOUND, 0x3003}, {ipc::OUTBOUND, 0x4003}});
+  REQUIRE(f.Take().has_tunnel_assigned());
+  f.Pair(1, 201, {{ipc::INBOUND, 0x1002}}, 0x2002);
+  f.Pair(1, 201, {{ipc::OUTBOUND, 0x2002}});
+  CHECK(f.Row().handle == 201);  // the newest
+  CHECK(f.KernelSpis() == Spis({0x1001, 0x1002, 0x2001, 0x2002, 0x3003, 0x4003}));
+  f.clock.Advance(30000);
+  // Only the pair both renewed has gone (its hard limit), nothing else.
+  CHECK(f.KernelSpis() == Spis({0x1002, 0x2002, 0x3003, 0x4003}));
+  ipc::Envelope rm = f.Take();
+  CHECK(rm.remove_tunnel().handle() == 200);
+  CHECK(f.isakmpd.sent.empty());
+}
+
+TEST_CASE(
+    "a Delete from the peer: of an old pair removes that pair; of the current pair hands "
+    "the tunnel back to the old one") {
+  Fixture f;
+  f.BringUp();
+  f.At(10);
+  f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+  f.Take();
+  ipc::Envelope del;
+  auto* d = del.mutable_sa_deleted();
+  d->set_phase(2);
+  d->set_tunnel(1);
+  d->set_by_peer(true);
+  d->set_reason("deleted by peer 192.0.2.2");
+  d->set_handle(300);  // the current pair
+  f.manager.OnIsakmpdMessage(del);
+  CHECK(f.Row().status == TunnelStatus::kActive);
+  CHECK(f.Row().handle == 200);
+  CHECK(f.Row().spi_in == 0x1001);
+  CHECK(f.Row().spi_out == 0x2001);
+  CHECK(f.KernelSpis() == Spis({0x1001, 0x2001}));
+  // And now the only pair: the tunnel ends.
+  d->set_handle(200);
+  f.manager.OnIsakmpdMessage(del);
+  CHECK(f.manager.FindPhase2(1) == nullptr);
+  CHECK(f.kernel.sa_count() == 0);
+  CHECK(f.kernel.policy_count() == 0);
+
+  Fixture g;
+  g.BringUp();
+  g.At(10);
+  g.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+  g.Take();
+  d->set_handle(200);  // the replaced pair
+  g.manager.OnIsakmpdMessage(del);
+  CHECK(g.Row().handle == 300);
+  CHECK(g.KernelSpis() == Spis({0x1003, 0x2003}));
+  CHECK(g.isakmpd.sent.empty());  // the peer knows
+}
+
+TEST_CASE("soft limits: 80-90 % of the lifetime where we initiated, 90-95 % where we responded") {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    Fixture f(seed);
+    f.BringUp();
+    const uint64_t now = f.clock.UnixNow();
+    CHECK(f.Row().rekey_unix >= now + 80);
+    CHECK(f.Row().rekey_unix <= now + 90);
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    CHECK(f.Row().rekey_unix >= now + 90);
+    CHECK(f.Row().rekey_unix <= now + 95);
+  }
+}
+
+}  // namespace
+}  // namespace ike::tmd

@@ -2,6 +2,7 @@
 
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/nat_traversal.h"
+#include "isakmpd/exchange/vendor_ids.h"
 
 namespace ike::isakmpd::main_mode {
 namespace {
@@ -123,6 +124,12 @@ std::optional<Outcome> VerifyIdAuth(const Phase1Context& sa, const MainModeExcha
   return std::nullopt;
 }
 
+void NoteVendorIds(Phase1Context& sa, const std::vector<Payload>& payloads) {
+  const vendor_ids::Announced a = vendor_ids::Read(payloads);
+  sa.peer_dpd = a.dpd;
+  sa.peer_aixike = a.aixike;
+}
+
 // ---- initiator -------------------------------------------------------------
 
 Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
@@ -135,6 +142,7 @@ Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   sa.nat_t = nat_traversal::HasVendorId(payloads);
+  NoteVendorIds(sa, payloads);
   if (auto fail = MakeKeyExchange(sa, mm, tools)) return *fail;
   return Outcome::Send(KeNoncePayloads(sa, mm)).To(Step::kKeSent);
 }
@@ -172,8 +180,10 @@ Outcome ResponderRecvSaSendSa(Phase1Context& sa, MainModeExchange& mm,
   sa.suite = *suite;
   mm.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
   sa.nat_t = nat_traversal::HasVendorId(payloads);
+  NoteVendorIds(sa, payloads);
   std::vector<Payload> out{wire::MakePayload(std::move(reply))};
   if (sa.nat_t) out.push_back(nat_traversal::VendorIdPayload());
+  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
   return Outcome::Send(std::move(out)).To(Step::kSaAnswered);
 }
 
@@ -204,6 +214,7 @@ Outcome InitiatorSendSa(Phase1Context&, MainModeExchange& mm) {
   std::vector<Payload> out;
   out.push_back(std::move(sa_payload));
   out.push_back(nat_traversal::VendorIdPayload());
+  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
   return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }
 

@@ -32,6 +32,10 @@ struct Phase1Context {
   // in front of us or of the peer. Either moves IKE to port 4500 from
   // message 5 on and makes ESP UDP-encapsulated.
   bool nat_t = false;
+  // The peer announced Dead Peer Detection (RFC 3706) and is this suite
+  // (exchange/vendor_ids.h).
+  bool peer_dpd = false;
+  bool peer_aixike = false;
   bool nat_local = false;
   bool nat_remote = false;
   bool behind_nat() const { return nat_local || nat_remote; }

@@ -321,6 +321,7 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   est->set_rcookie(ToHex(sa.rcookie));
   SetSuite(s, est);
   est->set_lifetime_seconds(s.life_seconds);
+  est->set_peer_aixike(sa.peer_aixike);
   deps_.events->Emit(std::move(e));
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
   // last CBC block in |iv|); the negotiation goes in one step, heap included

@@ -4,6 +4,7 @@
 // a failed rekey leaving the tunnel its old pair. Two engines on a fake
 // network and clock (tests/lib/isakmpd_pair.h).
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "tests/lib/isakmpd_pair.h"
 
@@ -197,6 +198,34 @@ TEST_CASE("a failed rekey leaves the tunnel its old pair") {
   REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
   f.Run();
   REQUIRE(Established2(f.b).size() == 2);
+}
+
+TEST_CASE("both ends rekey at once: two new pairs, each end holds both") {
+  Up f;
+  // Each announced this suite's vendor ID: tmd may apply the collision rule.
+  CHECK(f.a.Established(1)->phase1_established().peer_aixike());
+  CHECK(f.b.Established(1)->phase1_established().peer_aixike());
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  REQUIRE(f.b.manager.StartPhase2(Rekey(DatabaseB())).has_ack());
+  f.Run();
+  f.clock.Advance(SaManager::kOutboundSwitchMs);
+  // A: its own pair (inbound, then outbound) and B's (whole); B likewise.
+  auto a = Established2(f.a);
+  auto b = Established2(f.b);
+  REQUIRE(a.size() == 4);
+  REQUIRE(b.size() == 4);
+  CHECK(f.a.manager.quick_mode_count() == 3);
+  CHECK(f.b.manager.quick_mode_count() == 3);
+  // The same two pairs at both ends: every inbound SPI of one is an
+  // outbound SPI of the other.
+  std::set<uint32_t> a_in, a_out, b_in, b_out;
+  for (const auto& e : a)
+    for (const auto& sa : e.sa()) (sa.direction() == ipc::INBOUND ? a_in : a_out).insert(sa.spi());
+  for (const auto& e : b)
+    for (const auto& sa : e.sa()) (sa.direction() == ipc::INBOUND ? b_in : b_out).insert(sa.spi());
+  CHECK(a_in == b_out);
+  CHECK(a_out == b_in);
+  CHECK(a_in.size() == 3);
 }
 
 TEST_CASE("the peer's Delete of a replaced pair leaves the new one") {

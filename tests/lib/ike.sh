@@ -6,6 +6,8 @@
 #              esp=ESP_AES_CBC|ESP_3DES  integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
 #              lnet=<local selector addr>  rnet=<remote selector addr or a.b.c.d/len>
 #              retransmit_ms=N tries=N log=EVENTS|INFORMATION|DEBUG
+#              p1life=S p2life=S (lifetime_seconds, 0 = default)  minlife=S
+#              (settings.min_lifetime_seconds, to allow short test lifetimes)
 #              kbytes=N (phase 2 lifetime_kbytes; 0 = none)
 #              kernel=XFRM|STATE_ONLY (default: XFRM inside user-mode Linux, where the
 #              kernel has ESP; STATE_ONLY on the host, whose kernel has none)
@@ -46,7 +48,7 @@ ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
-  local kernel=STATE_ONLY kbytes=0
+  local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -67,6 +69,9 @@ ike_write_db() {
       log=*) log=${kv#*=} ;;
       kernel=*) kernel=${kv#*=} ;;
       kbytes=*) kbytes=${kv#*=} ;;
+      p1life=*) p1life=${kv#*=} ;;
+      p2life=*) p2life=${kv#*=} ;;
+      minlife=*) minlife=${kv#*=} ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
@@ -85,6 +90,7 @@ settings {
   retransmit_interval_ms: $retransmit_ms
   retransmit_tries: $tries$listen
   kernel_backend: $kernel
+  min_lifetime_seconds: $minlife
 }
 ike_protection {
   name: "p1-lab"
@@ -94,6 +100,7 @@ ike_protection {
     hash: $hash
     auth_method: PRESHARED_KEY
     dh_group: $group
+    lifetime_seconds: $p1life
   }
 }
 ike_tunnel {
@@ -109,6 +116,7 @@ ipsec_protection {
     integrity: $integ
   }
   pfs_group: $pfs
+  lifetime_seconds: $p2life
   lifetime_kbytes: $kbytes
 }
 ipsec_tunnel {

@@ -460,7 +460,7 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
     // A pair a rekey replaced (or a stale report): only that pair goes.
     size_t index = 0;
     if (FindOldPair(*t, e.handle(), &index) != nullptr) {
-      LOG_EVENT("%s: previous SA pair %s: %s; removed from the tunnel cache", Tag(*t).c_str(), why,
+      LOG_EVENT("%s: previous SA pair %s (%s); removed from the tunnel cache", Tag(*t).c_str(), why,
                 e.reason().c_str());
       RemoveOldPair(*t, index, /*tell_peer=*/false);
     }

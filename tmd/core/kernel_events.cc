@@ -43,7 +43,7 @@ void TunnelManager::OnKernelEvent(const KernelEvent& e) {
   if (old != nullptr) {
     if (!e.hard) return;  // a replaced pair is not renewed
     LOG_EVENT(
-        "%s: previous SA pair SA 0x%08x expired (hard %s limit); the pair removed, the "
+        "%s: previous SA pair expired (SA 0x%08x, hard %s limit); the pair removed, the "
         "peer told",
         Tag(*t).c_str(), e.spi, limit);
     return RemoveOldPair(*t, old_index, /*tell_peer=*/true);

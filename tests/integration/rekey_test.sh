@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Phase 2 rekeying between two suites (issue 9.2), state-only backend: a
+# 15-second phase 2 lifetime (settings.min_lifetime_seconds lowered to 10)
+# renewed at least three times within 50 s. Throughout, the tunnel keeps its
+# number and stays Active, both ends list the same SPI pair once they are
+# quiet, the tunnel cache holds the current pair (plus the replaced one until
+# its hard limit), and syslog tells each step.
+set -euo pipefail
+source "$(dirname "$0")/../lib/ike.sh"
+
+t_require_root
+t_require_netns
+t_require_cmd rsyslogd logger
+t_require_suite
+
+ike_lab 300
+psk="rekey-test-$RANDOM$RANDOM-$$"
+for h in A B; do
+  ike_write_db "$h" retransmit_ms=500 tries=3 p2life=15 minlife=10
+  ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
+done
+for h in A B; do
+  ike_start "$h" || { echo "$IKE_OUT" | indent; t_abort "$h: startsrc -g ike failed"; }
+  src_wait_all "$h" active 10 || t_abort "$h: the suite is not active"
+done
+ike_cmd A cmd=activate numlist=1 >/dev/null || t_fail "A: ike cmd=activate numlist=1 failed"
+if ike_wait_status A 2 Active 20 && ike_wait_status B 2 Active 20; then
+  t_pass "phase 2 tunnel Active on A and B"
+else
+  ike_dump A; ike_dump B
+  t_abort "the tunnel did not come up"
+fi
+
+# field X LABEL: the value of "LABEL:" in X's verbose phase 2 block.
+field() {
+  ike_list "$1" verbose phase=2 2>/dev/null |
+    awk -v l="$2:" 'index($0, l) == 1 { sub(/^[^:]*:[ ]*/, ""); print; exit }'
+}
+rows2() { ike_list "$1" 2>/dev/null | awk '$1 == 2 && $2 ~ /^[0-9]+$/' | wc -l; }
+cache_sas() { ike_list "$1" cache 2>/dev/null | awk '$1 ~ /^[0-9]+$/' | wc -l; }
+
+declare -A seen_in=()
+bad_status=0 bad_number=0 max_cache=0 rekeys=0
+end=$((SECONDS + 50))
+while ((SECONDS < end)); do
+  for h in A B; do
+    st=$(ike_status "$h" 2)
+    [[ $st == Active ]] || { bad_status=$((bad_status + 1)); t_info "$h: phase 2 status '$st'"; }
+    num=$(ike_list "$h" 2>/dev/null | awk '$1 == 2 && $2 ~ /^[0-9]+$/ { print $2; exit }')
+    [[ $num == 1 && $(rows2 "$h") == 1 ]] || bad_number=$((bad_number + 1))
+    c=$(cache_sas "$h")
+    ((c > max_cache)) && max_cache=$c
+  done
+  spi=$(field A "SPI In")
+  [[ -n $spi ]] && seen_in[$spi]=1
+  r=$(field A Rekeys)
+  [[ $r =~ ^[0-9]+$ ]] && rekeys=$r
+  sleep 1
+done
+t_check "the tunnel stayed Active on both ends throughout (every 1 s for 50 s)" [ "$bad_status" -eq 0 ]
+t_check "it kept tunnel number 1 and one phase 2 row on both ends" [ "$bad_number" -eq 0 ]
+t_info "A: Rekeys $rekeys, inbound SPIs seen: ${!seen_in[*]}"
+t_check "A: at least 3 rekeys listed (Rekeys: $rekeys)" [ "$rekeys" -ge 3 ]
+t_check "A: at least 4 distinct inbound SPIs seen (${#seen_in[@]})" [ "${#seen_in[@]}" -ge 4 ]
+t_check "at most 2 pairs in either tunnel cache at any time (max $max_cache SAs)" [ "$max_cache" -le 4 ]
+next=$(field A "Next Rekey")
+t_info "A: Next Rekey: $next"
+t_check "A: verbose shows the time to the next rekey" grep -Eq '^(in [0-9]+ s \(at [0-9:]+\)|under way|due now)$' <<<"$next"
+
+# Quiet moment: both ends list the same pair (A's in = B's out and back).
+agree() {
+  local ai ao bi bo
+  ai=$(field A "SPI In"); ao=$(field A "SPI Out"); bi=$(field B "SPI In"); bo=$(field B "SPI Out")
+  [[ -n $ai && $ai == "$bo" && $ao == "$bi" ]]
+}
+if wait_until 15 agree; then
+  t_pass "A and B list the same SPI pair (A in $(field A "SPI In") = B out, A out $(field A "SPI Out") = B in)"
+else
+  t_fail "A and B disagree on the SPIs"
+  ike_dump A; ike_dump B
+fi
+
+for h in A B; do
+  f=$(host_syslog "$h")
+  n=$(grep -c "rekeyed (" "$f" || true)
+  t_check "$h: syslog has $n 'rekeyed' lines (>= 3)" [ "$n" -ge 3 ]
+  grep -E "rekeyed \(|previous SA pair|sending on the new" "$f" | head -n 4 | redact | indent
+  t_check "$h: no phase 2 failure in syslog" bash -c "! grep -Eq 'rekey failed|negotiation failed' '$f'"
+  contains_secret "$f" && t_fail "$h: syslog contains the PSK"
+done
+f=$(host_syslog A)
+t_check "A: a replaced pair was removed at its hard limit and the peer told" grep -q "previous SA pair expired (SA" "$f"
+f=$(host_syslog B)
+t_check "B: the peer's Delete removed a replaced pair" grep -Eq "previous SA pair (deleted by the peer|expired \(SA)" "$f"
+
+t_done

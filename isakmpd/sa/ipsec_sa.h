@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "common/address.h"
 #include "common/bytes.h"
 #include "isakmpd/exchange/quick_mode.h"
 #include "isakmpd/exchange/steps.h"
@@ -24,6 +25,7 @@ struct IpsecSa {
   uint32_t spi_in = 0;                            // ours: the peer sends to it
   uint32_t spi_out = 0;                           // the peer's
   uint32_t life_seconds = 0;
+  IpAddress peer;  // once established: the key of SaManager::child_by_peer_spi_
   // A rekey (issue 9.2): a new pair for a tunnel that has one. |replaces| is
   // that pair (its handle), indexed again if this one fails.
   bool rekey = false;

@@ -49,6 +49,12 @@ struct IsakmpSa : Phase1Context {
   Transmission tx;
   TimerId deadline_timer = 0;  // lifetime expiry, once established
   uint64_t established_unix = 0;
+  // Re-establishment (issue 9.3): the SA this one takes over from (its
+  // phase 2 SAs move here at DONE), and on the old one, the replacement
+  // being negotiated.
+  uint64_t replaces = 0;
+  uint64_t replacement = 0;
+  TimerId retire_timer = 0;  // the replaced SA: deleted after an overlap
 };
 
 }  // namespace ike::isakmpd

@@ -134,12 +134,15 @@ void SaManager::FailPendingQuickModes(IsakmpSa& sa, uint16_t notify) {
 // folded into one line per second with a count (hole k: one Delete of
 // 16,300 unknown SPIs wrote 16,300 lines).
 void SaManager::DeleteEspByPeer(IsakmpSa& sa, const std::vector<uint32_t>& spis) {
+  // Quick Modes still open on this SA; the established pairs by index.
   std::unordered_map<uint32_t, uint64_t> by_spi;
   for (uint64_t ch : sa.children)
-    if (IpsecSa* child = FindChild(ch)) {
-      const uint32_t out = child->exchange ? child->exchange->spi_out : child->spi_out;
-      if (out) by_spi[out] = ch;
-    }
+    if (IpsecSa* child = FindChild(ch); child && child->exchange && child->exchange->spi_out)
+      by_spi[child->exchange->spi_out] = ch;
+  for (uint32_t spi : spis)
+    if (auto it = child_by_peer_spi_.find(PeerSpiKey{sa.remote.address, spi});
+        it != child_by_peer_spi_.end())
+      by_spi[spi] = it->second;
   uint64_t unknown = 0;
   uint32_t first_unknown = 0;
   const std::string peer = sa.remote.address.ToString();

@@ -80,13 +80,25 @@ size_t SaManager::KeyHash::operator()(const EndpointsKey& k) const {
   return Mix(Fold(k.remote), Fold(k.local));
 }
 size_t SaManager::KeyHash::operator()(const IpAddress& a) const { return Mix(Fold(a), 0); }
+size_t SaManager::KeyHash::operator()(const PeerSpiKey& k) const {
+  return Mix(Fold(k.remote), k.spi);
+}
 
 ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   const auto& def = request.definition();
-  if (p1_by_tunnel_.count(request.tunnel()))
-    return ipc::MakeError(0, ipc::TUNNEL_ACTIVE,
-                          "phase 1 tunnel " + std::to_string(request.tunnel()) +
-                              " is already being negotiated or active");
+  // A replacement (issue 9.3) is negotiated beside the established SA,
+  // which keeps serving the tunnel until the new one is done.
+  IsakmpSa* current = nullptr;
+  if (auto it = p1_by_tunnel_.find(request.tunnel()); it != p1_by_tunnel_.end()) {
+    current = FindSa(it->second);
+    const bool replaceable =
+        request.replace() && current && current->established() && !FindSa(current->replacement);
+    if (!replaceable)
+      return ipc::MakeError(0, ipc::TUNNEL_ACTIVE,
+                            "phase 1 tunnel " + std::to_string(request.tunnel()) +
+                                (request.replace() ? " is already being re-established"
+                                                   : " is already being negotiated or active"));
+  }
   auto local = MakeEndpoint(def.local_address(), ike_port());
   auto remote = MakeEndpoint(def.remote_address(), ike_port());
   if (!remote)
@@ -108,8 +120,16 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   mm.remote_id = Phase1IdText(def.remote_id(), def.remote_address());
   deps_.random->Fill(sa->icookie);
   half_open_[CookieValue(sa->icookie)] = sa->handle;
-  p1_by_tunnel_[sa->tunnel] = sa->handle;
-  LogLine(LogLevel::kEvents, *sa, "initiating Main Mode to " + sa->remote.ToString());
+  if (current != nullptr) {
+    sa->replaces = current->handle;
+    current->replacement = sa->handle;
+  } else {
+    p1_by_tunnel_[sa->tunnel] = sa->handle;
+  }
+  LogLine(
+      LogLevel::kEvents, *sa,
+      std::string(current ? "re-establishing phase 1: Main Mode to " : "initiating Main Mode to ") +
+          sa->remote.ToString());
   ApplyPhase1(*sa, main_mode::InitiatorSendSa(*sa, mm));
   return ipc::MakeAck(0);
 }
@@ -118,8 +138,16 @@ void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
   if (assigned.phase() == 1) {
     IsakmpSa* sa = FindSa(assigned.handle());
     if (!sa) return;
+    if (auto old = p1_by_tunnel_.find(sa->tunnel);
+        sa->tunnel != 0 && old != p1_by_tunnel_.end() && old->second == sa->handle)
+      p1_by_tunnel_.erase(old);  // tmd moved it to the tunnel it re-establishes
     sa->tunnel = assigned.tunnel();
-    p1_by_tunnel_[assigned.tunnel()] = assigned.handle();
+    uint64_t& indexed = p1_by_tunnel_[assigned.tunnel()];
+    // The peer re-established the tunnel's ISAKMP SA: the new one takes
+    // over its phase 2 SAs.
+    if (IsakmpSa* previous = FindSa(indexed); previous && previous != sa && sa->established())
+      AdoptChildren(*previous, *sa);
+    indexed = assigned.handle();
   } else {
     IpsecSa* child = FindChild(assigned.handle());
     if (!child) return;

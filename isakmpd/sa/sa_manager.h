@@ -72,6 +72,8 @@ class SaManager {
   // How long the initiator of a rekey keeps sending on the old pair after
   // Quick Mode message 3 (ipsec_sa.h HeldOutbound).
   static constexpr uint32_t kOutboundSwitchMs = 1000;
+  // How long a replaced ISAKMP SA lives on beside its replacement.
+  static constexpr uint32_t kReplacedOverlapMs = 10000;
 
  private:
   friend class SaManagerTestPeer;
@@ -92,6 +94,8 @@ class SaManager {
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
   void Phase1Timeout(uint64_t handle);
   void Phase1Expired(uint64_t handle);
+  void AdoptChildren(IsakmpSa& from, IsakmpSa& to);
+  void RetireReplaced(uint64_t handle);
   void DeleteSa(uint64_t handle, bool failed = false);
   uint32_t HalfOpenLimit() const;
   uint32_t HalfOpenPerPeerLimit() const;
@@ -214,6 +218,11 @@ class SaManager {
     uint32_t message_id = 0;
     bool operator==(const MessageKey&) const = default;
   };
+  struct PeerSpiKey {  // an established IPsec SA by the peer's address and its SPI
+    IpAddress remote;
+    uint32_t spi = 0;
+    bool operator==(const PeerSpiKey&) const = default;
+  };
   struct EndpointsKey {       // phase 1 definitions by peer and local address
     IpAddress remote, local;  // local family 0: any local address
     bool operator==(const EndpointsKey&) const = default;
@@ -223,6 +232,7 @@ class SaManager {
     size_t operator()(const ResponderKey& k) const;
     size_t operator()(const MessageKey& k) const;
     size_t operator()(const EndpointsKey& k) const;
+    size_t operator()(const PeerSpiKey& k) const;
     size_t operator()(const IpAddress& a) const;
   };
   static CookiePair Cookies(const wire::Cookie& i, const wire::Cookie& r);
@@ -246,6 +256,9 @@ class SaManager {
   std::unordered_map<uint64_t, std::unique_ptr<IpsecSa>> children_;
   std::unordered_map<MessageKey, uint64_t, KeyHash> child_by_msgid_;
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
+  // A peer's Delete names its inbound SPI (our outbound): found whichever
+  // ISAKMP SA it came on, after a re-establishment moved the pair.
+  std::unordered_map<PeerSpiKey, uint64_t, KeyHash> child_by_peer_spi_;
   std::unordered_set<uint32_t> live_spis_;  // our inbound SPIs (the default allocator)
   // Admission control for responders (settings.max_half_open and
   // max_half_open_per_peer), eviction under a spoofed Main Mode 1 flood.

@@ -332,6 +332,51 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   const uint64_t handle = sa.handle;
   sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000),
                                              [this, handle] { Phase1Expired(handle); });
+  if (IsakmpSa* old = FindSa(sa.replaces); old != nullptr && old->established()) {
+    // Our re-establishment is done: this SA serves the tunnel, the old one
+    // goes after an overlap (Quick Modes and Informationals still on it
+    // finish; the peer learns of the new SA from its own DONE).
+    old->replacement = 0;
+    p1_by_tunnel_[sa.tunnel] = sa.handle;
+    AdoptChildren(*old, sa);
+    const uint64_t retired = old->handle;
+    old->retire_timer = deps_.timers->Schedule(Duration(kReplacedOverlapMs),
+                                               [this, retired] { RetireReplaced(retired); });
+  }
+}
+
+// IKEv1 cannot rekey an ISAKMP SA (RFC 2409 has no such exchange): a new
+// Main Mode takes over, and the established IPsec SAs of the old one are
+// the new one's from now on (RFC 2408 5.15 leaves them to their own
+// lifetime), so Deletes, rekeys and the next re-establishment find them.
+void SaManager::AdoptChildren(IsakmpSa& from, IsakmpSa& to) {
+  std::vector<uint64_t> stay;
+  for (uint64_t ch : from.children) {
+    IpsecSa* child = FindChild(ch);
+    if (child == nullptr) continue;
+    if (!child->established()) {  // its Quick Mode needs the old SA's keys
+      stay.push_back(ch);
+      continue;
+    }
+    child->parent = to.handle;
+    to.children.push_back(ch);
+  }
+  const size_t moved = from.children.size() - stay.size();
+  from.children.swap(stay);
+  if (moved != 0)
+    LogLine(LogLevel::kEvents, to,
+            "takes over " + std::to_string(moved) + " phase 2 SA pair(s) from ISAKMP SA " +
+                from.CookieText());
+}
+
+void SaManager::RetireReplaced(uint64_t handle) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa) return;
+  sa->retire_timer = 0;
+  LogLine(LogLevel::kEvents, *sa, "replaced by a new ISAKMP SA; deleting");
+  SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
+  EmitSaDeleted(1, sa->tunnel, handle, "replaced by a new ISAKMP SA", false);
+  DeleteSa(handle);
 }
 
 void SaManager::Phase1Expired(uint64_t handle) {
@@ -402,6 +447,9 @@ void SaManager::DeleteSa(uint64_t handle, bool failed) {
   ReleaseHalfOpen(*sa);
   deps_.timers->Cancel(sa->tx.timer);
   deps_.timers->Cancel(sa->deadline_timer);
+  deps_.timers->Cancel(sa->retire_timer);
+  if (IsakmpSa* old = FindSa(sa->replaces); old && old->replacement == handle)
+    old->replacement = 0;  // a failed re-establishment: the old SA may try again
   if (auto ho = half_open_.find(CookieValue(sa->icookie));
       ho != half_open_.end() && ho->second == handle)
     half_open_.erase(ho);

@@ -370,6 +370,8 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   // tmd holds the keys now; the IPsec SA keeps only what a Delete and a
   // repeated message need, and the exchange goes in one step.
   child.spi_out = qm.spi_out;
+  child.peer = p1.remote.address;
+  child_by_peer_spi_[PeerSpiKey{child.peer, child.spi_out}] = child.handle;
   child.life_seconds = s.life_seconds;
   child.exchange.reset();
   p1.message_ids.Finish(child.message_id);
@@ -461,6 +463,10 @@ void SaManager::RemoveChild(uint64_t handle, bool deleted) {
       p2_by_tunnel_.erase(t);
   }
   if (child->spi_in) live_spis_.erase(child->spi_in);
+  if (child->spi_out != 0) {  // set once established
+    auto it = child_by_peer_spi_.find(PeerSpiKey{child->peer, child->spi_out});
+    if (it != child_by_peer_spi_.end() && it->second == handle) child_by_peer_spi_.erase(it);
+  }
   if (auto m = child_by_msgid_.find(MessageKey{child->parent, child->message_id});
       m != child_by_msgid_.end() && m->second == handle)
     child_by_msgid_.erase(m);

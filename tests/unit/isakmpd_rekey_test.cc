@@ -252,3 +252,99 @@ TEST_CASE("the peer's Delete of a replaced pair leaves the new one") {
 
 }  // namespace
 }  // namespace ike::isakmpd::testing
+
+namespace ike::isakmpd::testing {
+namespace {
+
+// Issue 9.3: IKEv1 has no ISAKMP SA rekey; a new Main Mode takes over.
+TEST_CASE("phase 1 re-established: the new ISAKMP SA takes the phase 2 pairs, the old one goes") {
+  Up f;
+  const uint64_t a_old1 = f.a.Established(1)->phase1_established().handle();
+  const uint64_t b_old1 = f.b.Established(1)->phase1_established().handle();
+  // Without replace the tunnel is refused as active.
+  CHECK(f.a.manager.StartPhase1(f.Phase1(f.a)).error().code() == ipc::TUNNEL_ACTIVE);
+  ipc::Phase1Request replace = f.Phase1(f.a);
+  replace.set_replace(true);
+  REQUIRE(f.a.manager.StartPhase1(replace).has_ack());
+  CHECK(f.a.manager.StartPhase1(replace).error().code() == ipc::TUNNEL_ACTIVE);  // one at a time
+  f.Run();
+  std::vector<ipc::Phase1Established> a1, b1;
+  for (const auto& e : f.a.events)
+    if (e.has_phase1_established()) a1.push_back(e.phase1_established());
+  for (const auto& e : f.b.events)
+    if (e.has_phase1_established()) b1.push_back(e.phase1_established());
+  REQUIRE(a1.size() == 2);
+  REQUIRE(b1.size() == 2);
+  CHECK(a1[1].tunnel() == 1);  // ours: the same tunnel number
+  CHECK(a1[1].handle() != a_old1);
+  CHECK(b1[1].tunnel() == 0);  // the peer's tmd numbers it (the tunnel it has)
+  ipc::TunnelAssigned assigned;
+  assigned.set_phase(1);
+  assigned.set_tunnel(1);
+  assigned.set_handle(b1[1].handle());
+  f.b.manager.AssignTunnel(assigned);
+  CHECK(f.a.manager.isakmp_sa_count() == 2);
+  // After the overlap A deletes the old SA; B follows the Delete. The
+  // phase 2 pairs stay at both ends.
+  f.clock.Advance(SaManager::kReplacedOverlapMs);
+  f.Run();
+  CHECK(f.a.manager.isakmp_sa_count() == 1);
+  CHECK(f.b.manager.isakmp_sa_count() == 1);
+  CHECK(f.a.manager.quick_mode_count() == 1);
+  CHECK(f.b.manager.quick_mode_count() == 1);
+  const ipc::Envelope* gone = f.b.Find(
+      [&](const ipc::Envelope& e) { return e.has_sa_deleted() && e.sa_deleted().phase() == 1; });
+  REQUIRE(gone != nullptr);
+  CHECK(gone->sa_deleted().handle() == b_old1);
+  CHECK(Deleted2(f.a).empty());
+  CHECK(Deleted2(f.b).empty());
+  // The pairs are the new SA's now: a rekey runs on it, and a Delete of the
+  // old pair (sent on the new SA) finds it at the peer.
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  f.clock.Advance(SaManager::kOutboundSwitchMs);
+  REQUIRE(Established2(f.b).size() == 2);
+  ipc::RemoveTunnel rm;
+  rm.set_phase(2);
+  rm.set_tunnel(1);
+  rm.set_handle(f.a_old.handle());
+  REQUIRE(f.a.manager.Remove(rm).has_ack());
+  f.Run();
+  const auto deleted = Deleted2(f.b);
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].handle() == f.b_old.handle());
+}
+
+TEST_CASE("phase 1 re-established by the former responder") {
+  Up f;
+  ipc::Phase1Request replace;
+  replace.set_tunnel(1);
+  const auto d = DatabaseB();
+  *replace.mutable_definition() = d.ike_tunnel(0);
+  *replace.mutable_protection() = d.ike_protection(0);
+  replace.set_replace(true);
+  REQUIRE(f.b.manager.StartPhase1(replace).has_ack());
+  f.Run();
+  const ipc::Envelope* a_new = nullptr;
+  for (const auto& e : f.a.events)
+    if (e.has_phase1_established()) a_new = &e;
+  REQUIRE(a_new != nullptr);
+  CHECK(a_new->phase1_established().tunnel() == 0);
+  ipc::TunnelAssigned assigned;
+  assigned.set_phase(1);
+  assigned.set_tunnel(1);
+  assigned.set_handle(a_new->phase1_established().handle());
+  f.a.manager.AssignTunnel(assigned);
+  f.clock.Advance(SaManager::kReplacedOverlapMs);
+  f.Run();
+  CHECK(f.a.manager.isakmp_sa_count() == 1);
+  CHECK(f.b.manager.isakmp_sa_count() == 1);
+  CHECK(f.a.manager.quick_mode_count() == 1);
+  // A's phase 2 tunnel rekeys through the SA B made.
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  CHECK(Established2(f.b).size() == 2);
+}
+
+}  // namespace
+}  // namespace ike::isakmpd::testing

@@ -432,3 +432,174 @@ TEST_CASE("soft limits: 80-90 % of the lifetime where we initiated, 90-95 % wher
 
 }  // namespace
 }  // namespace ike::tmd
+
+namespace ike::tmd {
+namespace {
+
+// Phase 1 lifetime in these tests: Phase1Up reports none, so set it.
+void Phase1Lifetime(Fixture& f, uint32_t tunnel, uint64_t handle, uint32_t seconds,
+                    ipc::Role role = ipc::INITIATOR) {
+  ipc::Envelope e;
+  auto* p = e.mutable_phase1_established();
+  p->set_tunnel(tunnel);
+  p->set_handle(handle);
+  p->set_name(tunnel ? "" : "ab");
+  p->set_role(role);
+  p->set_mode(ipc::MAIN);
+  p->set_local_address("192.0.2.1");
+  p->set_remote_address("192.0.2.2");
+  p->set_icookie("1111111111111111");
+  p->set_rcookie("2222222222222222");
+  p->set_lifetime_seconds(seconds);
+  f.manager.OnIsakmpdMessage(e);
+}
+
+TEST_CASE(
+    "phase 1 re-established before it expires: same number, a new handle, phase 2 untouched") {
+  Fixture f;
+  f.BringUp();
+  // The ISAKMP SA (handle 77) had no lifetime in BringUp; a 200 s one now
+  // arrives with a second report of the same SA.
+  Phase1Lifetime(f, 1, 77, 200);
+  REQUIRE(f.manager.FindPhase1(1)->status == TunnelStatus::kActive);
+  const uint64_t soft = f.manager.FindPhase1(1)->rekey_unix - f.clock.UnixNow();
+  CHECK(soft >= 160);
+  CHECK(soft <= 180);
+  CHECK(Phase1Row(*f.manager.FindPhase1(1)).next_rekey_unix() ==
+        f.manager.FindPhase1(1)->rekey_unix);
+  // Phase 2 (lifetime 100 s) rekeys meanwhile; answer and move on.
+  for (int s = 0; s < static_cast<int>(soft) + 1; ++s) {
+    f.clock.Advance(1000);
+    while (!f.isakmpd.sent.empty() && f.isakmpd.sent.front().has_phase2_request()) {
+      f.Reply(f.Take());
+      f.Pair(1, 300 + s, {{ipc::INBOUND, 0x5000u + s}, {ipc::OUTBOUND, 0x6000u + s}});
+    }
+    while (!f.isakmpd.sent.empty() && f.isakmpd.sent.front().has_remove_tunnel()) f.Take();
+    if (!f.isakmpd.sent.empty()) break;
+  }
+  ipc::Envelope replace = f.Take();
+  REQUIRE(replace.has_phase1_request());
+  CHECK(replace.phase1_request().replace());
+  CHECK(replace.phase1_request().tunnel() == 1);
+  f.Reply(replace);
+  // The new Main Mode's state changes leave the tunnel Active.
+  ipc::Envelope sc;
+  sc.mutable_state_change()->set_phase(1);
+  sc.mutable_state_change()->set_tunnel(1);
+  sc.mutable_state_change()->set_handle(78);
+  sc.mutable_state_change()->set_old_phase1(ipc::PHASE1_INIT);
+  sc.mutable_state_change()->set_new_phase1(ipc::PHASE1_WAIT_SA);
+  f.manager.OnIsakmpdMessage(sc);
+  CHECK(f.manager.FindPhase1(1)->status == TunnelStatus::kActive);
+  CHECK(f.manager.FindPhase1(1)->handle == 77);
+  Phase1Lifetime(f, 1, 78, 200);
+  const Phase1Tunnel* p1 = f.manager.FindPhase1(1);
+  CHECK(p1->handle == 78);
+  CHECK(p1->rekey_count == 1);
+  CHECK(f.manager.phase1_count() == 1);
+  CHECK(f.manager.transitions().refused_total() == 0);
+  // The old SA's deletion (isakmpd retires it) changes nothing.
+  ipc::Envelope del;
+  del.mutable_sa_deleted()->set_phase(1);
+  del.mutable_sa_deleted()->set_tunnel(1);
+  del.mutable_sa_deleted()->set_handle(77);
+  del.mutable_sa_deleted()->set_reason("replaced by a new ISAKMP SA");
+  f.manager.OnIsakmpdMessage(del);
+  CHECK(f.manager.FindPhase1(1) != nullptr);
+  CHECK(f.Row().status == TunnelStatus::kActive);
+}
+
+TEST_CASE("the peer re-establishes phase 1: its Main Mode's row merges into the tunnel") {
+  Fixture f;
+  f.BringUp();
+  // The peer's Main Mode begins: tmd numbers the responder negotiation...
+  ipc::Envelope sc;
+  sc.mutable_state_change()->set_phase(1);
+  sc.mutable_state_change()->set_handle(90);
+  sc.mutable_state_change()->set_peer("192.0.2.2");
+  sc.mutable_state_change()->set_new_phase1(ipc::PHASE1_WAIT_KE);
+  f.manager.OnIsakmpdMessage(sc);
+  CHECK(f.manager.phase1_count() == 2);
+  ipc::Envelope first = f.Take();
+  REQUIRE(first.has_tunnel_assigned());
+  CHECK(first.tunnel_assigned().tunnel() == 2);
+  // ...and at DONE it is the definition's tunnel 1 again, renewed.
+  Phase1Lifetime(f, 0, 90, 200, ipc::RESPONDER);
+  CHECK(f.manager.phase1_count() == 1);
+  const Phase1Tunnel* p1 = f.manager.FindPhase1(1);
+  REQUIRE(p1 != nullptr);
+  CHECK(p1->handle == 90);
+  CHECK(p1->rekey_count == 1);
+  ipc::Envelope assigned = f.Take();
+  REQUIRE(assigned.has_tunnel_assigned());
+  CHECK(assigned.tunnel_assigned().handle() == 90);
+  CHECK(assigned.tunnel_assigned().tunnel() == 1);
+  CHECK(f.Row().phase1_number == 1);
+}
+
+TEST_CASE("phase 1 not needed is left to expire; a failed re-establishment is retried") {
+  Fixture f;
+  f.BringUp();
+  // Remove the phase 2 tunnel: nothing needs the ISAKMP SA any more.
+  ipc::RemoveRequest rm;
+  rm.set_phase(2);
+  rm.add_numlist(1);
+  (void)f.manager.Remove(rm);
+  f.isakmpd.sent.clear();
+  Phase1Lifetime(f, 1, 77, 100);
+  f.clock.Advance(100 * 1000);
+  CHECK(f.isakmpd.sent.empty());
+
+  Fixture g;
+  g.BringUp();
+  Phase1Lifetime(g, 1, 77, 100);  // soft at 80-90 s, while phase 2 is still up
+  auto find = [&g]() -> const ipc::Envelope* {
+    for (const auto& e : g.isakmpd.sent)
+      if (e.has_phase1_request()) return &e;
+    return nullptr;
+  };
+  for (int s = 0; s < 95 && find() == nullptr; ++s) g.clock.Advance(1000);
+  REQUIRE(find() != nullptr);
+  ipc::Envelope replace = *find();
+  g.isakmpd.sent.clear();
+  g.Reply(replace, false, "phase 1 tunnel 1 is already being re-established");
+  CHECK(g.manager.FindPhase1(1)->status == TunnelStatus::kActive);
+  CHECK_FALSE(g.manager.FindPhase1(1)->replacing);
+  g.clock.Advance(30 * 1000);  // past the SA's lifetime: no retry then
+  CHECK(find() == nullptr);
+
+  Fixture h;
+  h.BringUp();
+  Phase1Lifetime(h, 1, 77, 1000);  // soft at 800-900 s, retry 30 s later
+  auto found = [&h]() {
+    for (const auto& e : h.isakmpd.sent)
+      if (e.has_phase1_request()) return true;
+    return false;
+  };
+  // Phase 2 (100 s) is rekeyed by hand meanwhile, so the tunnel needs phase 1.
+  for (int s = 0; s < 950 && !found(); ++s) {
+    h.clock.Advance(1000);
+    while (!h.isakmpd.sent.empty() && !found()) {
+      ipc::Envelope next = h.Take();
+      if (!next.has_phase2_request()) continue;
+      h.Reply(next);
+      h.Pair(1, 1000 + s, {{ipc::INBOUND, 0x5000u + s}, {ipc::OUTBOUND, 0x6000u + s}});
+    }
+  }
+  REQUIRE(found());
+  ipc::Envelope r2;
+  for (const auto& e : h.isakmpd.sent)
+    if (e.has_phase1_request()) r2 = e;
+  h.isakmpd.sent.clear();
+  h.Reply(r2, false, "busy");
+  CHECK_FALSE(h.manager.FindPhase1(1)->replacing);
+  h.clock.Advance(30 * 1000);
+  bool again = false;
+  auto& g2 = h;
+  for (const auto& e : g2.isakmpd.sent)
+    again |= e.has_phase1_request() && e.phase1_request().replace();
+  CHECK(again);
+}
+
+}  // namespace
+}  // namespace ike::tmd

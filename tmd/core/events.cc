@@ -19,6 +19,11 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
   // isakmpd refused the request outright (step 3 or 5 "error"). The serial
   // check ignores a late reply for a removed tunnel whose number was reused.
   const std::string reason = e.error().reason();
+  if (p.rekey && p.phase == 1) {
+    Phase1Tunnel* t = Phase1ByRef(p.number, 0);
+    if (t != nullptr && t->serial == p.serial && t->replacing) ReplacementFailed(*t, reason);
+    return;
+  }
   if (p.rekey) {
     Phase2Tunnel* t = Phase2ByRef(p.number, 0);
     if (t != nullptr && t->serial == p.serial && t->rekeying) RekeyFailed(*t, reason);
@@ -50,6 +55,13 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     if (t == nullptr) {
       LOG_INFO("tunnel - phase 1 peer %s cookies %s:%s: %s", e.peer().c_str(), e.icookie().c_str(),
                e.rcookie().c_str(), change().c_str());
+      return;
+    }
+    // The Main Mode of a re-establishment: the tunnel stays Active.
+    if (t->status == TunnelStatus::kActive && e.handle() != 0 && e.handle() != t->handle) {
+      if (LogEnabled(LogLevel::kInformation)) {
+        LOG_INFO("%s: re-establishment: %s", Tag(*t).c_str(), change().c_str());
+      }
       return;
     }
     // Reaching DONE is not yet Active: that is Phase1Established's move.
@@ -137,6 +149,18 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
               e.tunnel());
     return;
   }
+  // A new ISAKMP SA for a tunnel that is up (issue 9.3): ours replaces the
+  // SA under the same number; the peer's (reported as a responder, maybe
+  // under a row numbered when its Main Mode began) takes over the Active
+  // tunnel of its definition, and that row goes.
+  if (t != nullptr && t->status == TunnelStatus::kActive && t->handle != e.handle()) {
+    return Phase1Replaced(*t, e, /*assign=*/false);
+  }
+  Phase1Tunnel* live = e.tunnel() == 0 && !e.name().empty() ? LivePhase1(e.name()) : nullptr;
+  if (live != nullptr && live != t && live->status == TunnelStatus::kActive) {
+    if (t != nullptr) ErasePhase1(t->number);
+    return Phase1Replaced(*live, e, /*assign=*/true);
+  }
   if (t == nullptr) {  // responder (step 3 without a request from tmd)
     const uint32_t n = phase1_numbers_.Allocate();
     t = &phase1_.Create(n);
@@ -145,6 +169,48 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
     assigned = true;
   }
   if (!Transition(*t, TunnelStatus::kActive, "isakmpd reports phase 1 established")) return;
+  UpdatePhase1(*t, e);
+  if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
+  ReleasePhase1Slot(t->number);
+  ArmPhase1Soft(*t);
+  if (LogEnabled(LogLevel::kEvents)) {
+    LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(),
+              tunneldb::RoleName(t->role).c_str(), tunneldb::ExchangeModeName(t->mode).c_str(),
+              tunneldb::IkeEncryptionName(t->encryption, t->key_length).c_str(),
+              tunneldb::IkeHashName(t->hash).c_str(),
+              tunneldb::AuthMethodName(t->auth_method).c_str(),
+              tunneldb::DhGroupName(t->dh_group).c_str());
+  }
+  // Step 4 for every phase 2 tunnel that waited for this phase 1.
+  std::vector<uint32_t> waiting;
+  waiting.swap(t->waiting);
+  for (uint32_t n2 : waiting) {
+    Phase2Tunnel* t2 = Phase2ByRef(n2, 0);
+    if (t2 != nullptr && t2->status == TunnelStatus::kNegotiating && !t2->phase2_requested) {
+      SendPhase2Request(*t2);
+    } else if (t2 != nullptr && t2->status == TunnelStatus::kActive && t2->rekeying) {
+      t2->phase1_number = t->number;
+      SendPhase2Request(*t2, true);
+    }
+  }
+}
+
+void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established& e, bool assign) {
+  const std::string old_cookies = t.icookie.HexOrZero() + ":" + t.rcookie.HexOrZero();
+  UpdatePhase1(t, e);
+  if (assign) SendAssigned(isakmpd_, e.handle(), 1, t.number);
+  t.replacing = false;
+  ++t.rekey_count;
+  ArmPhase1Soft(t);
+  LOG_EVENT(
+      "%s: re-established (%u) as %s: the new ISAKMP SA takes over from %s; phase 2 "
+      "tunnels unchanged",
+      Tag(t).c_str(), t.rekey_count, tunneldb::RoleName(t.role).c_str(), old_cookies.c_str());
+}
+
+// What a Phase1Established says about the SA, into the tunnel's row.
+void TunnelManager::UpdatePhase1(Phase1Tunnel& t0, const ipc::Phase1Established& e) {
+  Phase1Tunnel* t = &t0;
   if (t->handle != 0 && t->handle != e.handle()) phase1_by_handle_.erase(t->handle);
   t->handle = e.handle();
   phase1_by_handle_[e.handle()] = t->number;
@@ -170,28 +236,6 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (e.lifetime_seconds() != 0) t->lifetime_seconds = e.lifetime_seconds();
   t->established_unix = clock_.UnixNow();
   t->reason.Clear();
-  if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
-  ReleasePhase1Slot(t->number);
-  if (LogEnabled(LogLevel::kEvents)) {
-    LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(),
-              tunneldb::RoleName(t->role).c_str(), tunneldb::ExchangeModeName(t->mode).c_str(),
-              tunneldb::IkeEncryptionName(t->encryption, t->key_length).c_str(),
-              tunneldb::IkeHashName(t->hash).c_str(),
-              tunneldb::AuthMethodName(t->auth_method).c_str(),
-              tunneldb::DhGroupName(t->dh_group).c_str());
-  }
-  // Step 4 for every phase 2 tunnel that waited for this phase 1.
-  std::vector<uint32_t> waiting;
-  waiting.swap(t->waiting);
-  for (uint32_t n2 : waiting) {
-    Phase2Tunnel* t2 = Phase2ByRef(n2, 0);
-    if (t2 != nullptr && t2->status == TunnelStatus::kNegotiating && !t2->phase2_requested) {
-      SendPhase2Request(*t2);
-    } else if (t2 != nullptr && t2->status == TunnelStatus::kActive && t2->rekeying) {
-      t2->phase1_number = t->number;
-      SendPhase2Request(*t2, true);
-    }
-  }
 }
 
 void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
@@ -410,6 +454,10 @@ void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
 void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
   if (e.phase() == 1) {
     if (Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
+      if (t->status == TunnelStatus::kActive && e.handle() != t->handle) {
+        if (t->replacing) ReplacementFailed(*t, e.reason());  // the old SA carries on
+        return;
+      }
       if (e.state1() != ipc::PHASE1_STATE_UNSPECIFIED) t->state = e.state1();
       if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
       FailPhase1(*t, e.reason());

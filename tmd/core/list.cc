@@ -43,6 +43,8 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   s.set_group(t.dh_group);
   s.set_lifetime_seconds(t.lifetime_seconds);
   s.set_established_unix(t.established_unix);
+  s.set_rekey_count(t.rekey_count);
+  if (t.status == TunnelStatus::kActive && !t.replacing) s.set_next_rekey_unix(t.rekey_unix);
 }
 
 void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) {

@@ -322,3 +322,84 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
 }
 
 }  // namespace ike::tmd
+
+namespace ike::tmd {
+
+// ---- phase 1 re-establishment (issue 9.3) ---------------------------------
+// IKEv1 has no ISAKMP SA rekey: before the SA expires, a new Main Mode on
+// the same tunnel number takes over (isakmpd moves the phase 2 SAs to it and
+// deletes the old SA shortly after). Only where something needs it: an
+// Active phase 2 tunnel on it, or an autostart definition. The side that
+// negotiated the SA starts at 80-90 % of its lifetime, the other at 90-95 %.
+
+bool TunnelManager::NeedsPhase1(const Phase1Tunnel& t) const {
+  bool needed = false;
+  phase2_.ForEach([&](uint32_t, const Phase2Tunnel& t2) {
+    needed |= t2.phase1_number == t.number && t2.status == TunnelStatus::kActive;
+  });
+  if (needed) return true;
+  const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t.name) : nullptr;
+  return def != nullptr && def->autostart();
+}
+
+void TunnelManager::ArmPhase1Soft(Phase1Tunnel& t) {
+  if (timers_ == nullptr || t.lifetime_seconds == 0) return;
+  timers_->Cancel(t.soft_timer);
+  const uint64_t soft = SoftLimit(t.lifetime_seconds, t.role);
+  t.rekey_unix = clock_.UnixNow() + soft;
+  const uint32_t number = t.number;
+  const uint64_t serial = t.serial;
+  t.soft_timer = timers_->Schedule(std::chrono::seconds(soft),
+                                   [this, number, serial] { ReplacePhase1(number, serial); });
+}
+
+void TunnelManager::ReplacePhase1(uint32_t number, uint64_t serial) {
+  Phase1Tunnel* t = phase1_.Find(number);
+  if (t == nullptr || t->serial != serial) return;
+  t->soft_timer = 0;
+  if (t->status != TunnelStatus::kActive || t->replacing) return;
+  const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t->name) : nullptr;
+  if (def == nullptr || !NeedsPhase1(*t)) {
+    t->rekey_unix = 0;
+    LOG_EVENT("%s: the ISAKMP SA nears its lifetime; not re-established (%s)", Tag(*t).c_str(),
+              def == nullptr ? "its definition is no longer in the database"
+                             : "no phase 2 tunnel uses it and it is not autostart");
+    return;
+  }
+  if (!isakmpd_.connected()) return ReplacementFailed(*t, "isakmpd is not running");
+  ipc::Envelope e;
+  ipc::Phase1Request* r = e.mutable_phase1_request();
+  r->set_tunnel(t->number);
+  *r->mutable_definition() = *def;
+  if (const db::IkeProtection* p = database_->FindIkeProtection(def->protection())) {
+    *r->mutable_protection() = *p;
+  }
+  r->set_replace(true);
+  t->replacing = true;
+  t->rekey_unix = 0;
+  SendToIsakmpd(std::move(e), 1, t->number, t->serial, /*rekey=*/true);
+  LOG_EVENT(
+      "%s: the ISAKMP SA nears its lifetime; re-establishing phase 1 (a new Main Mode "
+      "takes over, phase 2 tunnels stay)",
+      Tag(*t).c_str());
+}
+
+void TunnelManager::ReplacementFailed(Phase1Tunnel& t, const std::string& reason) {
+  t.replacing = false;
+  const uint64_t now = clock_.UnixNow();
+  const uint64_t expiry = t.established_unix + t.lifetime_seconds;
+  std::string next = "it expires at its lifetime; a phase 2 rekey then negotiates a new one";
+  if (timers_ != nullptr && now + kRetryFirstSeconds * 6 < expiry) {
+    timers_->Cancel(t.soft_timer);
+    const uint32_t number = t.number;
+    const uint64_t serial = t.serial;
+    t.rekey_unix = now + kRetryFirstSeconds * 6;
+    t.soft_timer = timers_->Schedule(std::chrono::seconds(kRetryFirstSeconds * 6),
+                                     [this, number, serial] { ReplacePhase1(number, serial); });
+    next = "next attempt in " + std::to_string(kRetryFirstSeconds * 6) + " s";
+  }
+  LOG_ERROR("%s: phase 1 re-establishment failed: %s; the current ISAKMP SA carries on, %s",
+            Tag(t).c_str(), reason.c_str(), next.c_str());
+}
+
+}  // namespace ike::tmd

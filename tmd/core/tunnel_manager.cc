@@ -36,6 +36,7 @@ TunnelManager::TunnelManager(KernelBackend& kernel, IsakmpdLink& isakmpd, const 
 TunnelManager::~TunnelManager() {
   if (timers_ == nullptr) return;
   phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) { timers_->Cancel(t.retry_timer); });
+  phase1_.ForEach([&](uint32_t, Phase1Tunnel& t) { timers_->Cancel(t.soft_timer); });
 }
 
 void TunnelManager::SetDatabase(DatabasePtr database) {
@@ -167,6 +168,7 @@ void TunnelManager::Uninstall(Phase2Tunnel& t) {
 void TunnelManager::ErasePhase1(uint32_t number) {
   Phase1Tunnel* t = phase1_.Find(number);
   if (t == nullptr) return;
+  if (timers_ != nullptr) timers_->Cancel(t->soft_timer);
   if (t->handle != 0) phase1_by_handle_.erase(t->handle);
   Unindex(phase1_by_name_, t->name, number);
   phase1_.Erase(number);

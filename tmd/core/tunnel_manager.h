@@ -88,6 +88,12 @@ struct Phase1Tunnel {
   uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
   bool peer_aixike = false;       // Phase1Established.peer_aixike
+  // Re-establishment (issue 9.3, rekey.cc): before the ISAKMP SA expires a
+  // new one takes over, same number.
+  bool replacing = false;
+  uint32_t rekey_count = 0;
+  uint64_t rekey_unix = 0;  // when the next one starts
+  TimerId soft_timer = 0;
 };
 
 struct Phase2Tunnel {
@@ -305,6 +311,8 @@ class TunnelManager {
   void OnReply(const ipc::Envelope& envelope);
   void OnStateChange(const ipc::StateChange& e);
   void OnPhase1Established(const ipc::Phase1Established& e);
+  void Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established& e, bool assign);
+  void UpdatePhase1(Phase1Tunnel& t, const ipc::Phase1Established& e);
   void OnPhase2Established(ipc::Phase2Established& e);
   void OnNegotiationFailed(const ipc::NegotiationFailed& e);
   void OnSaDeleted(const ipc::SaDeleted& e);
@@ -331,6 +339,11 @@ class TunnelManager {
   void RemoveOldPair(Phase2Tunnel& t, size_t index, bool tell_peer);
   Phase2Tunnel::OldPair* FindOldPair(Phase2Tunnel& t, uint64_t handle, size_t* index);
   bool PeerIsAixike(const Phase2Tunnel& t) const;
+  // Phase 1: the soft limit's timer, the new Main Mode, its outcome.
+  void ArmPhase1Soft(Phase1Tunnel& t);
+  void ReplacePhase1(uint32_t number, uint64_t serial);
+  void ReplacementFailed(Phase1Tunnel& t, const std::string& reason);
+  bool NeedsPhase1(const Phase1Tunnel& t) const;
   void OnPairExpired(Phase2Tunnel& t, const KernelEvent& e);
   void FailPhase1(Phase1Tunnel& t, const std::string& reason);
   void FailPhase2(Phase2Tunnel& t, const std::string& reason);

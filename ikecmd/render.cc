@@ -154,6 +154,13 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     // DH_GROUP_NONE is 0: a phase 1 always has a group, so 0 means unknown.
     Field(&out, "DH Group", Text(t.group(), tunneldb::DhGroupName, t.dh_group()));
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    // Re-establishments keep the tunnel's number (issue 9.3).
+    if (t.rekey_count() || t.next_rekey_unix()) {
+      Field(&out, "Rekeys", std::to_string(t.rekey_count()));
+      Field(&out, "Next Rekey",
+            t.next_rekey_unix() ? NextRekey(t.next_rekey_unix(), now_unix)
+                                : std::string("under way"));
+    }
     if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
   }
   for (const auto& t : reply.phase2()) {

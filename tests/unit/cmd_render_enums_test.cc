@@ -191,6 +191,14 @@ TEST_CASE("a rekeyed phase 2 row shows its rekeys and the time to the next one")
   CHECK(out.find("Rekeys:             2\n") != std::string::npos);
   CHECK(out.find("Next Rekey:         in 100 s (at ") != std::string::npos);
   CHECK(RenderVerbose(r, 1700000200).find("Next Rekey:         due now\n") != std::string::npos);
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_tunnel_status(ipc::ACTIVE);
+  p1->set_rekey_count(1);
+  p1->set_next_rekey_unix(1700000050);
+  CHECK(RenderVerbose(r, 1700000000).find("Rekeys:             1\nNext Rekey:         in 50 s") !=
+        std::string::npos);
+  r.clear_phase1();
   t->set_next_rekey_unix(0);  // a rekey under way
   CHECK(RenderVerbose(r, 1700000000).find("Next Rekey:         under way\n") != std::string::npos);
 }

@@ -91,6 +91,9 @@ class SaManager {
   void Phase1Expired(uint64_t handle);
   void DeleteSa(uint64_t handle, bool failed = false);
   uint32_t HalfOpenLimit() const;
+  // settings.min_lifetime_seconds (tunneldb::MinLifetimeSeconds) for the
+  // exchanges we start.
+  uint32_t MinLifeSeconds() const;
   uint32_t HalfOpenPerPeerLimit() const;
   // Admission of a new responder SA (settings.max_half_open and
   // max_half_open_per_peer); false: drop the Main Mode 1.

@@ -85,6 +85,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   QuickModeExchange& qm = *child->exchange;
   qm.definition = request.definition();
   qm.protection = request.protection();
+  qm.min_life_seconds = MinLifeSeconds();
   qm.local_text = local->ToString();
   qm.remote_text = remote->ToString();
   qm.iv = p1->IvFor(qm.message_id);
@@ -247,6 +248,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   QuickModeExchange& qm = *child->exchange;
   qm.definition = *def;
   qm.protection = *prot;
+  qm.min_life_seconds = MinLifeSeconds();
   qm.local_text = selectors->responder.ToString();
   qm.remote_text = selectors->initiator.ToString();
   for (const auto& p : msg.payloads)
@@ -278,8 +280,13 @@ const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
 
 void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome) {
   if (outcome.failure) {
-    if (outcome.failure->notify)
-      SendInformational(p1, {informational::Notify(*outcome.failure->notify)});
+    std::vector<wire::Payload> body;
+    if (outcome.failure->notify) body.push_back(informational::Notify(*outcome.failure->notify));
+    // The responder derived its keys with message 2: our inbound SPI names
+    // the SA it would install on message 3 (RFC 2408 3.15).
+    if (outcome.failure->delete_at_peer && child.spi_in)
+      body.push_back(informational::DeleteEspSa(child.spi_in));
+    if (!body.empty()) SendInformational(p1, std::move(body));
     return FailPhase2(p1, child, *outcome.failure);
   }
   std::string done_transition;  // KEP and DONE, if both come now, share one line

@@ -49,6 +49,11 @@ struct IsakmpSa : Phase1Context {
   Transmission tx;
   TimerId deadline_timer = 0;  // lifetime expiry, once established
   uint64_t established_unix = 0;
+  // IKE traffic under the SA's keys, for its kilobyte lifetime: every
+  // message we sealed and every one we accepted (authenticated), header
+  // included; retransmissions and dropped copies are not counted.
+  uint64_t protected_octets = 0;
+  bool volume_expired = false;  // the kilobyte limit was reached (expiry armed)
 };
 
 }  // namespace ike::isakmpd

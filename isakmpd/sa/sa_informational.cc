@@ -65,6 +65,7 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     }
     sa->message_ids.Finish(h.message_id);
     NoteEndpoints(*sa, local, remote);
+    CountReceived(*sa, h, packet);
   }
   ApplyInformational(*sa, informational::Evaluate(*sa, encrypted, *payloads));
 }
@@ -186,7 +187,7 @@ void SaManager::SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body)
 
 void SaManager::SendPlainNotify(const Phase1Context& sa, wire::NotifyType type) {
   std::vector<wire::Payload> payloads{informational::Notify(type)};
-  Bytes packet = Seal(sa, wire::ExchangeType::kInformational, 0, payloads, nullptr);
+  Bytes packet = Frame(sa, wire::ExchangeType::kInformational, 0, payloads, nullptr);
   deps_.packets->SendPacket(sa.local, sa.remote, packet);
 }
 

@@ -34,6 +34,17 @@ const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const st
   return nullptr;
 }
 
+// Which limit ended an SA, for the log: "volume limit 1 KB (lifetime_kbytes)
+// reached after 1100 octets of IKE traffic" or "time limit 3600 s
+// (lifetime_seconds) reached".
+std::string ExpiryText(const IsakmpSa& sa, bool by_volume) {
+  if (!by_volume)
+    return "time limit " + std::to_string(sa.suite->life_seconds) + " s (lifetime_seconds) reached";
+  return "volume limit " + std::to_string(sa.suite->life_kbytes) +
+         " KB (lifetime_kbytes) reached after " + std::to_string(sa.protected_octets) +
+         " octets of IKE traffic";
+}
+
 bool IsEncryptedMessage(wire::MessageKind kind) {
   return kind == wire::MessageKind::kMainMode5 || kind == wire::MessageKind::kMainMode6;
 }
@@ -215,6 +226,7 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
   if (encrypted_expected) sa.iv = msg.next_iv;
   NoteAccepted(sa.tx, packet);
   NoteEndpoints(sa, local, remote);  // 4500 only from message 5 on, after HASH_I/R verified
+  CountReceived(sa, h, packet);
   // The peer answered: our last message needs no more retransmissions, even
   // if nothing follows it (message 6 ends the exchange for the initiator).
   deps_.timers->Cancel(sa.tx.timer);
@@ -338,15 +350,19 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   const uint64_t handle = sa.handle;
   sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000),
                                              [this, handle] { Phase1Expired(handle); });
+  CheckVolume(sa);  // Main Mode 5 and 6 count already
 }
 
-void SaManager::Phase1Expired(uint64_t handle) {
+// Both limits take this one path (RFC 2407 4.5: whichever comes first).
+void SaManager::Phase1Expired(uint64_t handle, bool by_volume) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
   sa->deadline_timer = 0;
-  LogLine(LogLevel::kEvents, *sa, "phase 1 lifetime expired; deleting");
+  LogLine(LogLevel::kEvents, *sa,
+          "phase 1 lifetime expired (" + ExpiryText(*sa, by_volume) + "); deleting");
   SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
-  EmitSaDeleted(1, sa->tunnel, handle, "lifetime expired", false);
+  EmitSaDeleted(1, sa->tunnel, handle, by_volume ? "lifetime expired (volume)" : "lifetime expired",
+                false);
   DeleteSa(handle);
 }
 

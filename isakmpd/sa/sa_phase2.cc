@@ -203,6 +203,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     qm.iv = msg.next_iv;
     NoteAccepted(child->tx, packet);
     NoteEndpoints(*p1, local, remote);  // hole i: only after HASH(2)/HASH(3) verified
+    CountReceived(*p1, h, packet);
   }
   deps_.timers->Cancel(child->tx.timer);  // answered; message 3 ends it for the responder
   child->tx.timer = 0;
@@ -225,6 +226,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   }
   if (!p1.message_ids.Register(h.message_id)) return;  // live or recent: checked before
   NoteEndpoints(p1, local, remote);
+  CountReceived(p1, h, packet);
   // The initiator sends Quick Mode only after Main Mode 6 reached it, so our
   // message 6 will never be asked for again (RFC 2409 5: phase 2 runs under
   // an established ISAKMP SA).

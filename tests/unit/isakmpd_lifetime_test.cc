@@ -8,8 +8,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cstdio>
+#include <mutex>
+#include <thread>
 
 #include "isakmpd/wire/sa_attributes.h"
 #include "tests/lib/isakmpd_pair.h"
@@ -134,7 +138,9 @@ std::string Reason(const ipc::Envelope* failed) {
 }
 
 // A datagram socket standing in for /dev/log, to read isakmpd's log lines
-// (as in tmd_manager_test).
+// (as in tmd_manager_test). A thread empties it all the time: a datagram
+// socket queues only a few lines (net.unix.max_dgram_qlen), and the logger
+// waits for room once it is full.
 class FakeSyslogd {
  public:
   FakeSyslogd() {
@@ -148,26 +154,45 @@ class FakeSyslogd {
     addr.sun_family = AF_UNIX;
     std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
     REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    reader_ = std::thread([this] {
+      while (!stop_) {
+        if (!ReadAll()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    });
     LogInit("isakmpd_lifetime_test", LOG_LOCAL4, path_.c_str());
   }
   ~FakeSyslogd() {
     LogInit("isakmpd_lifetime_test", LOG_LOCAL4);
+    stop_ = true;
+    reader_.join();
     close(fd_);
     unlink(path_.c_str());
     rmdir(dir_.c_str());
   }
-  // Every line sent so far, without blocking.
+  // Every line sent so far (a line is queued before its logging call
+  // returns, and only ReadAll takes it out, under the lock).
   std::string Drain() {
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;)
-      out.append(buf, static_cast<size_t>(n)).push_back('\n');
-    return out;
+    ReadAll();
+    std::lock_guard<std::mutex> lock(mu_);
+    return text_;
   }
 
  private:
+  bool ReadAll() {
+    std::lock_guard<std::mutex> lock(mu_);
+    bool any = false;
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0; any = true)
+      text_.append(buf, static_cast<size_t>(n)).push_back('\n');
+    return any;
+  }
+
   std::string dir_, path_;
   int fd_ = -1;
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::string text_;
+  std::thread reader_;
 };
 
 // ---- phase 2 ------------------------------------------------------------------
@@ -395,6 +420,44 @@ TEST_CASE("phase 1: kilobytes are proposed in MM1 and announced in MM6", "[engin
     REQUIRE(at != std::string::npos);
     CHECK(log.find("lifetime 28800 s, 100000 KB)", at + 1) != std::string::npos);
   }
+}
+
+TEST_CASE("phase 1: the kilobyte lifetime counts IKE traffic and ends the SA like the time limit",
+          "[engine][lifetime]") {
+  FakeSyslogd syslogd;
+  LifetimePair net({}, {.ike_kbytes = 1});  // B announces 1 KB in MM6
+  net.StartPhase1();
+  REQUIRE(net.a.Established(1));
+  // Protected traffic under the SA: Main Mode 5 and 6, then DPD rounds
+  //   HDR*, HASH(1), N(R-U-THERE) -->  <-- HDR*, HASH(1), N(R-U-THERE-ACK)
+  // until the SA is gone; each side counts what it sealed and accepted.
+  auto protected_octets = [&net] {
+    size_t n = 0;
+    for (const auto& p : net.seen)
+      n += (HeaderOf(p).flags & wire::kFlagEncryption) ? p.data.size() : 0;
+    return n;
+  };
+  SaManagerTestPeer a(net.a.manager);
+  const uint64_t handle = a.FirstSa();
+  int rounds = 0;
+  while (net.a.manager.isakmp_sa_count() == 1 && rounds < 50) {
+    CHECK(protected_octets() < 1024);  // not a round too early
+    a.SendInformational(handle, {testing::NotifyOf(wire::NotifyType::kRUThere)});
+    net.RunAndRecord();
+    ++rounds;
+  }
+  CHECK(rounds > 1);
+  CHECK(protected_octets() >= 1024);
+  CHECK(net.a.manager.isakmp_sa_count() == 0);
+  CHECK(net.b.manager.isakmp_sa_count() == 0);
+  CHECK(net.a.Find([](const ipc::Envelope& e) {
+    return e.has_sa_deleted() && e.sa_deleted().phase() == 1 &&
+           e.sa_deleted().reason() == "lifetime expired (volume)" && !e.sa_deleted().by_peer();
+  }));
+  const std::string log = syslogd.Drain();
+  INFO(log);
+  CHECK(log.find("phase 1 lifetime expired (volume limit 1 KB (lifetime_kbytes) reached after ") !=
+        std::string::npos);
 }
 
 }  // namespace

@@ -127,6 +127,10 @@ class SaManager {
                        ByteView packet);
   void ApplyInformational(IsakmpSa& sa, const informational::Actions& actions);
   void FailPendingQuickModes(IsakmpSa& sa, uint16_t notify);
+  // A RESPONDER-LIFETIME for the ISAKMP SA in a protected Informational,
+  // after it was established: the expiry moves up, or the SA goes if the
+  // value is below our minimum.
+  void TakeLateLifetime(IsakmpSa& sa, const std::vector<wire::Payload>& payloads);
   void DeleteEspByPeer(IsakmpSa& sa, const std::vector<uint32_t>& spis);
   void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
   void SendPlainNotify(const Phase1Context& sa, wire::NotifyType type);

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <thread>
 
+#include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/wire/sa_attributes.h"
 #include "tests/lib/isakmpd_pair.h"
 
@@ -458,6 +459,54 @@ TEST_CASE("phase 1: the kilobyte lifetime counts IKE traffic and ends the SA lik
   INFO(log);
   CHECK(log.find("phase 1 lifetime expired (volume limit 1 KB (lifetime_kbytes) reached after ") !=
         std::string::npos);
+}
+
+// RFC 2407 4.6.3.1 allows the notify in an Informational of its own (Cisco
+// IOS sends the phase 1 one after Main Mode).
+TEST_CASE("phase 1: a RESPONDER-LIFETIME in a protected Informational after Main Mode",
+          "[engine][lifetime]") {
+  FakeSyslogd syslogd;
+  LifetimePair net({}, {});
+  net.StartPhase1();
+  REQUIRE(net.a.Established(1));
+  CHECK(net.a.Established(1)->phase1_established().lifetime_seconds() == 28800);
+  SaManagerTestPeer b(net.b.manager);
+  const Phase1Context& p1 = b.Context(b.FirstSa());
+  Bytes cookies(p1.icookie.begin(), p1.icookie.end());
+  cookies.insert(cookies.end(), p1.rcookie.begin(), p1.rcookie.end());
+  auto announce = [&](uint32_t seconds) {
+    // <-- HDR*, HASH(1), N(RESPONDER-LIFETIME)
+    b.SendInformational(b.FirstSa(), {lifetime::ResponderLifetimeNotify(wire::ProtocolId::kIsakmp,
+                                                                        cookies, seconds, 0)});
+    net.Run();
+  };
+  net.clock.Advance(100 * 1000);
+  SECTION("a shorter lifetime moves the expiry up, counted from establishment") {
+    announce(3600);
+    net.clock.Advance(3499 * 1000);
+    net.Run();
+    CHECK(net.a.manager.isakmp_sa_count() == 1);
+    net.clock.Advance(1000);
+    net.Run();
+    CHECK(net.a.manager.isakmp_sa_count() == 0);
+    const std::string log = syslogd.Drain();
+    INFO(log);
+    CHECK(log.find("peer announced RESPONDER-LIFETIME: lifetime 28800 s -> 3600 s") !=
+          std::string::npos);
+    CHECK(log.find("phase 1 lifetime expired (time limit 3600 s (lifetime_seconds) reached)") !=
+          std::string::npos);
+  }
+  SECTION("one below our minimum ends the SA") {
+    announce(10);
+    CHECK(net.a.manager.isakmp_sa_count() == 0);
+    CHECK(net.b.manager.isakmp_sa_count() == 0);  // our Delete
+    CHECK(net.a.Find([](const ipc::Envelope& e) {
+      return e.has_sa_deleted() && e.sa_deleted().phase() == 1 &&
+             e.sa_deleted().reason().find(
+                 "imposed lifetime 10 s (RESPONDER-LIFETIME), below our "
+                 "minimum 60 s") != std::string::npos;
+    }));
+  }
 }
 
 }  // namespace

@@ -1,11 +1,11 @@
 // Loading the tunnel database: text-format parse, semantic validation
 // (validate.cc), then defaults.
-#include <algorithm>
 #include "tunneldb/database.h"
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>

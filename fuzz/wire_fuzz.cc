@@ -7,7 +7,8 @@
 // fuzz.wire; docs/fuzzing.md). Input: a whole ISAKMP message (RFC 2408 3.1).
 // Checks, beyond "no crash": a message that parses re-encodes to bytes that
 // parse and re-encode identically, and the validator and attribute decoders
-// accept whatever the parser produced.
+// accept whatever the parser produced; RESPONDER-LIFETIME data that decode
+// re-encode to the same lifetimes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,11 +30,23 @@ void CheckStable(std::vector<Payload>& payloads, bool allow_unknown) {
   if (EncodePayloads(reparsed) != once) abort();
 }
 
+// Any notify's data as RESPONDER-LIFETIME data: what decodes re-encodes to
+// data that decode to the same lifetimes.
+void ExerciseLifeNotify(const NotifyPayload& n) {
+  auto life = DecodeLifeNotifyData(n.protocol, n.data);
+  const auto* d = std::get_if<LifeDurations>(&life);
+  if (d == nullptr || (d->seconds == 0 && d->kbytes == 0)) return;
+  auto again = DecodeLifeNotifyData(n.protocol, EncodeLifeNotifyData(n.protocol, *d));
+  if (!std::holds_alternative<LifeDurations>(again) || std::get<LifeDurations>(again) != *d)
+    abort();
+}
+
 void Exercise(const std::vector<Payload>& payloads) {
   for (int k = 0; k <= static_cast<int>(MessageKind::kInformational); ++k)
     (void)ValidatePayloads(static_cast<MessageKind>(k), payloads);
   (void)DescribePayloads(payloads);
   for (const auto& p : payloads) {
+    if (const auto* n = std::get_if<NotifyPayload>(&p.body)) ExerciseLifeNotify(*n);
     const auto* sa = std::get_if<SaPayload>(&p.body);
     if (sa == nullptr) continue;
     for (const auto& prop : sa->proposals)

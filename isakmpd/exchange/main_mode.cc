@@ -1,6 +1,7 @@
 #include "isakmpd/exchange/main_mode.h"
 
 #include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/vendor_ids.h"
 
@@ -98,6 +99,20 @@ std::vector<Payload> IdAuthPayloads(const Phase1Context& sa, const MainModeExcha
   return {std::move(id), wire::MakePayload(wire::HashPayload{OurHash(sa, mm, id_b)})};
 }
 
+// RFC 2407 4.5.4 and 4.6.3.1: a responder that keeps a shorter lifetime
+// than the initiator's transform says so in the exchange that carries its
+// SA. In Main Mode that is message 2, still unprotected, so the notify goes
+// in message 6, the first protected one (protocol ISAKMP, SPI the cookie
+// pair, as Cisco IOS does); HASH_R does not cover it, the encryption with
+// the keys just agreed does.
+std::optional<Payload> LifetimeNotify(const Phase1Context& sa) {
+  if (!sa.suite->life_shortened) return std::nullopt;
+  Bytes cookies(sa.icookie.begin(), sa.icookie.end());
+  cookies.insert(cookies.end(), sa.rcookie.begin(), sa.rcookie.end());
+  return lifetime::ResponderLifetimeNotify(wire::ProtocolId::kIsakmp, std::move(cookies),
+                                           sa.suite->life_seconds, sa.suite->life_kbytes);
+}
+
 // Checks the peer's ID and HASH (message 5 or 6). A HASH mismatch with a
 // message that decrypted and parsed means the pre-shared keys differ.
 std::optional<Outcome> VerifyIdAuth(const Phase1Context& sa, const MainModeExchange& mm,
@@ -136,7 +151,8 @@ Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
                                    const std::vector<Payload>& payloads,
                                    const ExchangeTools& tools) {
   std::string why;
-  auto suite = AcceptIkeReply(*wire::FindBody<wire::SaPayload>(payloads), mm.protection, &why);
+  auto suite = AcceptIkeReply(*wire::FindBody<wire::SaPayload>(payloads), mm.protection,
+                              mm.min_life_seconds, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(sa) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
@@ -159,6 +175,10 @@ Outcome InitiatorRecvKeNonce(Phase1Context& sa, MainModeExchange& mm,
 Outcome InitiatorRecvIdAuth(Phase1Context& sa, MainModeExchange& mm,
                             const std::vector<Payload>& payloads) {
   if (auto fail = VerifyIdAuth(sa, mm, payloads)) return *fail;
+  if (auto fail = lifetime::TakeResponderLifetime(payloads, wire::ProtocolId::kIsakmp,
+                                                  mm.min_life_seconds, Peer(sa),
+                                                  &sa.suite->life_seconds, &sa.suite->life_kbytes))
+    return Outcome::Fail(std::move(*fail));
   Outcome o;
   o.done = true;
   return std::move(o).To(Step::kDone);
@@ -171,8 +191,8 @@ Outcome ResponderRecvSaSendSa(Phase1Context& sa, MainModeExchange& mm,
   const Payload* sa_payload = wire::Find(payloads, PayloadType::kSa);
   wire::SaPayload reply;
   std::string why;
-  auto suite =
-      SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), mm.protection, &reply, &why);
+  auto suite = SelectIkeSuite(std::get<wire::SaPayload>(sa_payload->body), mm.protection,
+                              mm.min_life_seconds, &reply, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no proposal chosen for peer " + Peer(sa) + ": " + why,
@@ -201,7 +221,9 @@ Outcome ResponderRecvKeNonceSendKeNonce(Phase1Context& sa, MainModeExchange& mm,
 Outcome ResponderRecvIdAuthSendIdAuth(Phase1Context& sa, MainModeExchange& mm,
                                       const std::vector<Payload>& payloads) {
   if (auto fail = VerifyIdAuth(sa, mm, payloads)) return *fail;
-  Outcome o = Outcome::Send(IdAuthPayloads(sa, mm), /*encrypt=*/true);
+  std::vector<Payload> out = IdAuthPayloads(sa, mm);
+  if (auto n = LifetimeNotify(sa)) out.push_back(std::move(*n));
+  Outcome o = Outcome::Send(std::move(out), /*encrypt=*/true);
   o.done = true;
   return std::move(o).To(Step::kDone);
 }

@@ -21,6 +21,7 @@
 #include "isakmpd/exchange/phase1_context.h"
 #include "isakmpd/exchange/tools.h"
 #include "tunneldb.pb.h"
+#include "tunneldb/database.h"
 
 namespace ike::isakmpd {
 
@@ -32,6 +33,9 @@ struct MainModeExchange {
   db::IkeProtection protection;
   std::string local_id;
   std::string remote_id;
+  // settings.min_lifetime_seconds: shorter lifetimes are refused, offered
+  // (message 1) or imposed (RESPONDER-LIFETIME in message 6).
+  uint32_t min_life_seconds = tunneldb::kMinLifetimeSeconds;
 
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes g_xi, g_xr, ni, nr;

@@ -17,6 +17,11 @@ struct Failure {
   ipc::ErrorCode code = ipc::INTERNAL;
   std::string reason;                      // for ike cmd=list and syslog
   std::optional<wire::NotifyType> notify;  // to tell the peer, if any
+  // The peer's message authenticated and we refuse what it says (a
+  // RESPONDER-LIFETIME below our minimum): no forgery to wait out, and the
+  // peer, which holds the SA as agreed, gets the notify and a Delete for it
+  // in a protected Informational (RFC 2408 3.15, RFC 2409 5.7).
+  bool delete_at_peer = false;
 };
 
 template <typename Step>
@@ -38,6 +43,11 @@ struct BasicOutcome {
                            std::optional<wire::NotifyType> notify = std::nullopt) {
     BasicOutcome o;
     o.failure = Failure{code, std::move(reason), notify};
+    return o;
+  }
+  static BasicOutcome Fail(Failure failure) {
+    BasicOutcome o;
+    o.failure = std::move(failure);
     return o;
   }
   static BasicOutcome Wait() { return BasicOutcome(); }

@@ -1,6 +1,8 @@
 #include "isakmpd/exchange/quick_mode.h"
 
+#include "common/byte_reader.h"
 #include "isakmpd/exchange/identity.h"
+#include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
 
 namespace ike::isakmpd::quick_mode {
@@ -40,6 +42,11 @@ std::vector<Payload> WithHash(std::vector<Payload> rest, const Phase1Context& p1
 }
 
 std::string Peer(const Phase1Context& p1) { return p1.remote.address.ToString(); }
+
+Bytes SpiOctets(uint32_t spi) {
+  const auto b = BigEndian32(spi);
+  return Bytes(b.begin(), b.end());
+}
 
 uint16_t Encapsulation(const Phase1Context& p1) {
   return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTunnel : wire::kEncapsulationTunnel;
@@ -134,11 +141,15 @@ Outcome InitiatorRecvHashSaNonceSendHash(const Phase1Context& p1, QuickModeExcha
   if (auto fail = CheckReturnedIds(p1, qm, payloads)) return *fail;
   std::string why;
   auto suite = AcceptEspReply(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
-                              Encapsulation(p1), &qm.spi_out, &why);
+                              Encapsulation(p1), qm.min_life_seconds, &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(p1) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
   qm.suite = *suite;
+  if (auto fail = lifetime::TakeResponderLifetime(payloads, wire::ProtocolId::kIpsecEsp,
+                                                  qm.min_life_seconds, Peer(p1),
+                                                  &qm.suite->life_seconds, &qm.suite->life_kbytes))
+    return Outcome::Fail(std::move(*fail));
   qm.nr = wire::FindBody<wire::NoncePayload>(payloads)->data;
   if (auto fail = TakePfs(p1, qm, payloads)) return *fail;
   DeriveKeymat(p1, qm);
@@ -184,8 +195,9 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1, QuickMo
                                                 const ExchangeTools& tools) {
   std::string why;
   wire::SaPayload reply;
-  auto suite = SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
-                              Encapsulation(p1), qm.spi_in, &reply, &qm.spi_out, &why);
+  auto suite =
+      SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection, Encapsulation(p1),
+                     qm.spi_in, qm.min_life_seconds, &reply, &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no phase 2 proposal chosen for peer " + Peer(p1) + ": " + why,
@@ -203,6 +215,12 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1, QuickMo
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.nr}));
   if (qm.dh) rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
   for (const auto& id : qm.ids) rest.push_back(wire::MakePayload(id.body));  // echo IDci, IDcr
+  // RFC 2407 4.5.4: the exchange that carries our SA says when we keep a
+  // shorter lifetime than offered; SPI "the sender's inbound" (4.6.3.1).
+  if (qm.suite->life_shortened)
+    rest.push_back(lifetime::ResponderLifetimeNotify(wire::ProtocolId::kIpsecEsp,
+                                                     SpiOctets(qm.spi_in), qm.suite->life_seconds,
+                                                     qm.suite->life_kbytes));
   return Outcome::Send(WithHash(std::move(rest), p1, qm, true), true)
       .To(Step::kHashSaNonceAnswered);
 }

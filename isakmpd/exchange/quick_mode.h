@@ -16,6 +16,7 @@
 #include "isakmpd/exchange/phase1_context.h"
 #include "isakmpd/exchange/tools.h"
 #include "tunneldb.pb.h"
+#include "tunneldb/database.h"
 
 namespace ike::isakmpd {
 
@@ -27,6 +28,9 @@ struct QuickModeExchange {
   uint32_t message_id = 0;
   db::IpsecTunnel definition;
   db::IpsecProtection protection;
+  // settings.min_lifetime_seconds: shorter lifetimes are refused, offered
+  // (message 1) or imposed (RESPONDER-LIFETIME in message 2).
+  uint32_t min_life_seconds = tunneldb::kMinLifetimeSeconds;
 
   uint32_t spi_in = 0;   // ours: the peer sends to it
   uint32_t spi_out = 0;  // the peer's

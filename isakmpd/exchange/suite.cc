@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "common/byte_reader.h"
+#include "isakmpd/exchange/lifetime.h"
 #include "tunneldb/names.h"
 
 namespace ike::isakmpd {
@@ -70,11 +71,13 @@ IkeTransformAttrs AttrsFromDb(const db::IkeProposal& p, uint32_t default_life) {
   a.auth_method = static_cast<uint16_t>(p.auth_method());
   a.group = static_cast<uint16_t>(p.dh_group());
   a.life_seconds = p.lifetime_seconds() ? p.lifetime_seconds() : default_life;
+  a.life_kbytes = p.lifetime_kbytes();
   return a;
 }
 
-// Fills the derived fields of a suite from agreed attributes.
-std::optional<IkeSuite> MakeIkeSuite(const IkeTransformAttrs& a, uint32_t our_life) {
+// Fills the derived fields of a suite from agreed attributes and the
+// database proposal they matched.
+std::optional<IkeSuite> MakeIkeSuite(const IkeTransformAttrs& a, const db::IkeProposal& mine) {
   auto cipher = CipherFor(a.encryption, a.key_length);
   auto hash = HashFor(a.hash);
   if (!cipher || !hash || !crypto::IsSupportedDhGroup(a.group)) return std::nullopt;
@@ -85,7 +88,10 @@ std::optional<IkeSuite> MakeIkeSuite(const IkeTransformAttrs& a, uint32_t our_li
   s.group = static_cast<crypto::DhGroup>(a.group);
   // The shorter of theirs and ours; a zero duration (strongSwan with
   // rekey_time = 0) means ours (interop-strongswan.md 3.7a).
-  s.life_seconds = wire::ChooseLifeSeconds(a.life_seconds, our_life);
+  const uint32_t ours = mine.lifetime_seconds() ? mine.lifetime_seconds() : kDefaultIkeLifetime;
+  s.life_seconds = wire::ChooseLifeSeconds(a.life_seconds, ours);
+  s.life_kbytes = wire::ChooseLifeKbytes(a.life_kbytes, mine.lifetime_kbytes());
+  s.life_shortened = s.life_seconds != a.life_seconds || s.life_kbytes != a.life_kbytes;
   return s;
 }
 
@@ -101,10 +107,42 @@ std::string Describe(const IkeTransformAttrs& a) {
          std::to_string(a.group);
 }
 
-uint32_t IkeLifetime(const db::IkeProtection& p) {
-  for (const auto& prop : p.proposal())
-    if (prop.lifetime_seconds()) return prop.lifetime_seconds();
-  return kDefaultIkeLifetime;
+// "peer offered lifetime 3 s, below our minimum 60 s (...)"; |verb| says
+// whose choice it was.
+std::string LifeRefusal(const char* verb, uint64_t seconds, uint32_t minimum) {
+  return std::string("peer ") + verb + " lifetime " + std::to_string(seconds) + " s, below " +
+         lifetime::MinimumText(minimum);
+}
+
+void AddReason(std::string* reasons, const std::string& reason) {
+  if (reasons->find(reason) != std::string::npos) return;
+  if (!reasons->empty()) *reasons += "; ";
+  *reasons += reason;
+}
+
+// Responder: the suite for one offered phase 1 transform, from the first of
+// our proposals with the same algorithms. A lifetime below the minimum
+// refuses the transform (|*refused| says why).
+std::optional<IkeSuite> MatchIkeTransform(const IkeTransformAttrs& attrs,
+                                          const db::IkeProtection& acceptable, uint32_t min_life,
+                                          std::string* refused) {
+  for (const auto& mine : acceptable.proposal()) {
+    if (!SameIkeChoice(attrs, AttrsFromDb(mine, 0))) continue;
+    if (lifetime::BelowMinimum(attrs.life_seconds, min_life)) {
+      AddReason(refused, LifeRefusal("offered", attrs.life_seconds, min_life));
+      return std::nullopt;
+    }
+    if (auto suite = MakeIkeSuite(attrs, mine)) return suite;
+  }
+  return std::nullopt;
+}
+
+std::string NoMatch(const char* what, const std::string& seen, const std::string& protection,
+                    const std::string& refused) {
+  std::string why = std::string("none of the offered ") + what + " (" + seen +
+                    ") matches protection '" + protection + "'";
+  if (!refused.empty()) why += ": " + refused;
+  return why;
 }
 
 }  // namespace
@@ -152,10 +190,10 @@ wire::SaPayload BuildIkeSa(const db::IkeProtection& protection) {
 }
 
 std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
-                                       const db::IkeProtection& acceptable, wire::SaPayload* reply,
+                                       const db::IkeProtection& acceptable,
+                                       uint32_t min_life_seconds, wire::SaPayload* reply,
                                        std::string* why) {
-  const uint32_t our_life = IkeLifetime(acceptable);
-  std::string seen;
+  std::string seen, refused;
   for (const auto& proposal : offered.proposals) {
     if (proposal.protocol != static_cast<uint8_t>(wire::ProtocolId::kIsakmp)) continue;
     for (const auto& t : proposal.transforms) {
@@ -165,26 +203,23 @@ std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
       if (!seen.empty()) seen += "; ";
       seen += Describe(attrs);
       if (t.id != wire::kKeyIke || !attrs.unsupported.empty()) continue;
-      for (const auto& mine : acceptable.proposal()) {
-        if (!SameIkeChoice(attrs, AttrsFromDb(mine, 0))) continue;
-        auto suite = MakeIkeSuite(attrs, our_life);
-        if (!suite) continue;
-        wire::Proposal chosen = proposal;
-        chosen.transforms = {t};
-        reply->proposals = {chosen};
-        reply->doi = offered.doi;
-        reply->situation = offered.situation;
-        return suite;
-      }
+      auto suite = MatchIkeTransform(attrs, acceptable, min_life_seconds, &refused);
+      if (!suite) continue;
+      wire::Proposal chosen = proposal;  // RFC 2409 5: returned as offered
+      chosen.transforms = {t};
+      reply->proposals = {chosen};
+      reply->doi = offered.doi;
+      reply->situation = offered.situation;
+      return suite;
     }
   }
-  *why = "none of the offered transforms (" + seen + ") matches protection '" + acceptable.name() +
-         "'";
+  *why = NoMatch("transforms", seen, acceptable.name(), refused);
   return std::nullopt;
 }
 
 std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
-                                       const db::IkeProtection& offered, std::string* why) {
+                                       const db::IkeProtection& offered, uint32_t min_life_seconds,
+                                       std::string* why) {
   if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1) {
     *why = "the responder must choose exactly one proposal and one transform";
     return std::nullopt;
@@ -195,9 +230,12 @@ std::optional<IkeSuite> AcceptIkeReply(const wire::SaPayload& reply,
     return std::nullopt;
   }
   const auto& attrs = std::get<IkeTransformAttrs>(decoded);
+  if (lifetime::BelowMinimum(attrs.life_seconds, min_life_seconds)) {
+    *why = LifeRefusal("chose", attrs.life_seconds, min_life_seconds);
+    return std::nullopt;
+  }
   for (const auto& mine : offered.proposal())
-    if (SameIkeChoice(attrs, AttrsFromDb(mine, 0)))
-      return MakeIkeSuite(attrs, IkeLifetime(offered));
+    if (SameIkeChoice(attrs, AttrsFromDb(mine, 0))) return MakeIkeSuite(attrs, mine);
   *why = "the responder chose a transform we did not offer (" + Describe(attrs) + ")";
   return std::nullopt;
 }
@@ -241,7 +279,24 @@ std::optional<EspSuite> MakeEspSuite(const IpsecTransformAttrs& a,
   const uint32_t ours = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
   s.life_seconds = wire::ChooseLifeSeconds(a.life_seconds, ours);  // shorter wins
   s.life_kbytes = wire::ChooseLifeKbytes(a.life_kbytes, prot.lifetime_kbytes());
+  s.life_shortened = s.life_seconds != a.life_seconds || s.life_kbytes != a.life_kbytes;
   return s;
+}
+
+// Responder: the suite for one offered ESP transform, as MatchIkeTransform.
+std::optional<EspSuite> MatchEspTransform(const IpsecTransformAttrs& attrs,
+                                          const db::IpsecProtection& acceptable,
+                                          uint16_t encapsulation, uint32_t min_life,
+                                          std::string* refused) {
+  for (const auto& mine : acceptable.proposal()) {
+    if (!SameEspChoice(attrs, EspAttrsFromDb(mine, acceptable, encapsulation))) continue;
+    if (lifetime::BelowMinimum(attrs.life_seconds, min_life)) {
+      AddReason(refused, LifeRefusal("offered", attrs.life_seconds, min_life));
+      return std::nullopt;
+    }
+    if (auto suite = MakeEspSuite(attrs, acceptable)) return suite;
+  }
+  return std::nullopt;
 }
 
 // The parser admits only 4-octet SPIs for AH and ESP (RFC 2407 4.4.1).
@@ -282,9 +337,9 @@ wire::SaPayload BuildEspSa(const db::IpsecProtection& protection, uint32_t spi,
 std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
                                        const db::IpsecProtection& acceptable,
                                        uint16_t encapsulation, uint32_t our_spi,
-                                       wire::SaPayload* reply, uint32_t* peer_spi,
-                                       std::string* why) {
-  std::string seen;
+                                       uint32_t min_life_seconds, wire::SaPayload* reply,
+                                       uint32_t* peer_spi, std::string* why) {
+  std::string seen, refused;
   for (const auto& proposal : offered.proposals) {
     if (proposal.protocol != static_cast<uint8_t>(wire::ProtocolId::kIpsecEsp) ||
         proposal.spi.size() != 4)
@@ -297,27 +352,24 @@ std::optional<EspSuite> SelectEspSuite(const wire::SaPayload& offered,
       if (!seen.empty()) seen += "; ";
       seen += DescribeEsp(attrs);
       if (!attrs.unsupported.empty()) continue;
-      for (const auto& mine : acceptable.proposal()) {
-        if (!SameEspChoice(attrs, EspAttrsFromDb(mine, acceptable, encapsulation))) continue;
-        auto suite = MakeEspSuite(attrs, acceptable);
-        if (!suite) continue;
-        wire::Proposal chosen = proposal;
-        chosen.spi = SpiBytes(our_spi);
-        chosen.transforms = {t};
-        reply->proposals = {chosen};
-        *peer_spi = SpiOf(proposal);
-        return suite;
-      }
+      auto suite = MatchEspTransform(attrs, acceptable, encapsulation, min_life_seconds, &refused);
+      if (!suite) continue;
+      wire::Proposal chosen = proposal;  // RFC 2409 5: returned as offered
+      chosen.spi = SpiBytes(our_spi);
+      chosen.transforms = {t};
+      reply->proposals = {chosen};
+      *peer_spi = SpiOf(proposal);
+      return suite;
     }
   }
-  *why = "none of the offered ESP transforms (" + seen + ") matches protection '" +
-         acceptable.name() + "'";
+  *why = NoMatch("ESP transforms", seen, acceptable.name(), refused);
   return std::nullopt;
 }
 
 std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
                                        const db::IpsecProtection& offered, uint16_t encapsulation,
-                                       uint32_t* peer_spi, std::string* why) {
+                                       uint32_t min_life_seconds, uint32_t* peer_spi,
+                                       std::string* why) {
   if (reply.proposals.size() != 1 || reply.proposals[0].transforms.size() != 1 ||
       reply.proposals[0].spi.size() != 4) {
     *why = "the responder must choose exactly one ESP proposal and transform with a 4-octet SPI";
@@ -331,6 +383,10 @@ std::optional<EspSuite> AcceptEspReply(const wire::SaPayload& reply,
   }
   auto attrs = std::get<IpsecTransformAttrs>(decoded);
   attrs.transform_id = t.id;
+  if (lifetime::BelowMinimum(attrs.life_seconds, min_life_seconds)) {
+    *why = LifeRefusal("chose", attrs.life_seconds, min_life_seconds);
+    return std::nullopt;
+  }
   for (const auto& mine : offered.proposal()) {
     if (!SameEspChoice(attrs, EspAttrsFromDb(mine, offered, encapsulation))) continue;
     *peer_spi = SpiOf(reply.proposals[0]);

@@ -55,6 +55,11 @@ struct IsakmpSa : Phase1Context {
   uint64_t replaces = 0;
   uint64_t replacement = 0;
   TimerId retire_timer = 0;  // the replaced SA: deleted after an overlap
+  // IKE traffic under the SA's keys, for its kilobyte lifetime: every
+  // message we sealed and every one we accepted (authenticated), header
+  // included; retransmissions and dropped copies are not counted.
+  uint64_t protected_octets = 0;
+  bool volume_expired = false;  // the kilobyte limit was reached (expiry armed)
 };
 
 }  // namespace ike::isakmpd

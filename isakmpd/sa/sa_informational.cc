@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "isakmpd/exchange/informational.h"
+#include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/sa/bug.h"
 #include "isakmpd/sa/sa_manager.h"
@@ -65,8 +66,49 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     }
     sa->message_ids.Finish(h.message_id);
     NoteEndpoints(*sa, local, remote);
+    CountReceived(*sa, h, packet);
   }
+  const uint64_t handle = sa->handle;
   ApplyInformational(*sa, informational::Evaluate(*sa, encrypted, *payloads));
+  sa = FindSa(handle);
+  if (encrypted && sa) TakeLateLifetime(*sa, *payloads);
+}
+
+// RFC 2407 4.6.3.1 lets the notify travel in an Informational of its own:
+// Cisco IOS sends the phase 1 one after Main Mode. Only an authenticated
+// one, on an established SA, and only ever shorter (lifetime.h). The value
+// tmd got in Phase1Established is not updated: there is no event for it.
+// One for an ESP SA is only logged (status_notifies): tmd installed that
+// SA and has no request to shorten it.
+void SaManager::TakeLateLifetime(IsakmpSa& sa, const std::vector<wire::Payload>& payloads) {
+  if (!sa.established() || !sa.suite) return;
+  uint32_t seconds = sa.suite->life_seconds;
+  uint64_t kbytes = sa.suite->life_kbytes;
+  const std::string peer = sa.remote.address.ToString();
+  if (auto fail = lifetime::TakeResponderLifetime(payloads, wire::ProtocolId::kIsakmp,
+                                                  MinLifeSeconds(), peer, &seconds, &kbytes)) {
+    LogLine(LogLevel::kError, sa, "phase 1 SA deleted: " + fail->reason);
+    SendInformational(sa, {informational::DeleteIsakmpSa(sa)});
+    EmitSaDeleted(1, sa.tunnel, sa.handle, fail->reason, false);
+    return DeleteSa(sa.handle);
+  }
+  if (seconds == sa.suite->life_seconds && kbytes == sa.suite->life_kbytes) return;
+  LogLine(LogLevel::kEvents, sa,
+          "peer announced RESPONDER-LIFETIME: lifetime " +
+              lifetime::Describe(sa.suite->life_seconds, sa.suite->life_kbytes) + " -> " +
+              lifetime::Describe(seconds, kbytes));
+  sa.suite->life_seconds = seconds;
+  sa.suite->life_kbytes = kbytes;
+  if (!sa.volume_expired) {
+    const uint64_t now = deps_.clock->UnixNow();  // wall clock: it may step back
+    const uint64_t elapsed = now > sa.established_unix ? now - sa.established_unix : 0;
+    const uint64_t left = seconds > elapsed ? seconds - elapsed : 0;
+    const uint64_t handle = sa.handle;
+    deps_.timers->Cancel(sa.deadline_timer);
+    sa.deadline_timer =
+        deps_.timers->Schedule(Duration(left * 1000), [this, handle] { Phase1Expired(handle); });
+  }
+  CheckVolume(sa);
 }
 
 void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& actions) {
@@ -189,7 +231,7 @@ void SaManager::SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body)
 
 void SaManager::SendPlainNotify(const Phase1Context& sa, wire::NotifyType type) {
   std::vector<wire::Payload> payloads{informational::Notify(type)};
-  Bytes packet = Seal(sa, wire::ExchangeType::kInformational, 0, payloads, nullptr);
+  Bytes packet = Frame(sa, wire::ExchangeType::kInformational, 0, payloads, nullptr);
   deps_.packets->SendPacket(sa.local, sa.remote, packet);
 }
 

@@ -116,6 +116,7 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   MainModeExchange& mm = *sa->exchange;
   mm.definition = def;
   mm.protection = request.protection();
+  mm.min_life_seconds = MinLifeSeconds();
   mm.local_id = Phase1IdText(def.local_id(), def.local_address());
   mm.remote_id = Phase1IdText(def.remote_id(), def.remote_address());
   deps_.random->Fill(sa->icookie);

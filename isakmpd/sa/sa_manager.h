@@ -93,11 +93,16 @@ class SaManager {
   void Phase1Established(IsakmpSa& sa, const std::string& transition);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
   void Phase1Timeout(uint64_t handle);
-  void Phase1Expired(uint64_t handle);
+  // The lifetime ran out, in time or (|by_volume|) in kilobytes: Delete to
+  // the peer, SaDeleted to tmd, gone.
+  void Phase1Expired(uint64_t handle, bool by_volume = false);
   void AdoptChildren(IsakmpSa& from, IsakmpSa& to);
   void RetireReplaced(uint64_t handle);
   void DeleteSa(uint64_t handle, bool failed = false);
   uint32_t HalfOpenLimit() const;
+  // settings.min_lifetime_seconds (tunneldb::MinLifetimeSeconds) for the
+  // exchanges we start.
+  uint32_t MinLifeSeconds() const;
   uint32_t HalfOpenPerPeerLimit() const;
   // Admission of a new responder SA (settings.max_half_open and
   // max_half_open_per_peer); false: drop the Main Mode 1.
@@ -134,6 +139,10 @@ class SaManager {
                        ByteView packet);
   void ApplyInformational(IsakmpSa& sa, const informational::Actions& actions);
   void FailPendingQuickModes(IsakmpSa& sa, uint16_t notify);
+  // A RESPONDER-LIFETIME for the ISAKMP SA in a protected Informational,
+  // after it was established: the expiry moves up, or the SA goes if the
+  // value is below our minimum.
+  void TakeLateLifetime(IsakmpSa& sa, const std::vector<wire::Payload>& payloads);
   void DeleteEspByPeer(IsakmpSa& sa, const std::vector<uint32_t>& spis);
   void SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body);
   void SendPlainNotify(const Phase1Context& sa, wire::NotifyType type);
@@ -165,8 +174,21 @@ class SaManager {
   IpsecSa* FindChild(uint64_t handle);
 
   // ---- transport (sa_transport.cc)
-  Bytes Seal(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
+  // The message as sent: header, payloads, encrypted with |iv| (updated to
+  // the last cipher block) unless null. Seal counts an encrypted message
+  // towards the SA's kilobyte lifetime; Frame alone is for plain notifies
+  // without an SA of ours.
+  Bytes Seal(IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
              std::vector<wire::Payload>& payloads, Bytes* iv);
+  static Bytes Frame(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
+                     std::vector<wire::Payload>& payloads, Bytes* iv);
+  // A protected message accepted under |sa| (after its HASH verified):
+  // counts it towards the kilobyte lifetime, as Seal does for ours.
+  void CountReceived(IsakmpSa& sa, const wire::Header& h, ByteView packet);
+  void CountProtected(IsakmpSa& sa, size_t octets);
+  // Once established: arms the expiry (the same path as the time limit)
+  // when the kilobyte lifetime is used up.
+  void CheckVolume(IsakmpSa& sa);
   // The one receive path for every encrypted or plain message: decrypt with
   // |iv| (|*next_iv| gets the last cipher block), parse, bound the bytes
   // after the last payload to one cipher block, validate against the

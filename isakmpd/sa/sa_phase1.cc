@@ -5,6 +5,7 @@
 
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
+#include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/state_names.h"
 #include "isakmpd/sa/bug.h"
@@ -31,6 +32,17 @@ const db::IkeProtection* FindIkeProtection(const db::TunnelDatabase& d, const st
   for (const auto& p : d.ike_protection())
     if (p.name() == n) return &p;
   return nullptr;
+}
+
+// Which limit ended an SA, for the log: "volume limit 1 KB (lifetime_kbytes)
+// reached after 1100 octets of IKE traffic" or "time limit 3600 s
+// (lifetime_seconds) reached".
+std::string ExpiryText(const IsakmpSa& sa, bool by_volume) {
+  if (!by_volume)
+    return "time limit " + std::to_string(sa.suite->life_seconds) + " s (lifetime_seconds) reached";
+  return "volume limit " + std::to_string(sa.suite->life_kbytes) +
+         " KB (lifetime_kbytes) reached after " + std::to_string(sa.protected_octets) +
+         " octets of IKE traffic";
 }
 
 bool IsEncryptedMessage(wire::MessageKind kind) {
@@ -101,6 +113,7 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
   MainModeExchange& mm = *sa->exchange;
   mm.definition = *def;
   mm.protection = *protection;
+  mm.min_life_seconds = MinLifeSeconds();
   mm.local_id = Phase1IdText(def->local_id(), def->local_address());
   mm.remote_id = Phase1IdText(def->remote_id(), def->remote_address());
   sa->icookie = h.icookie;
@@ -113,6 +126,10 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
 uint32_t SaManager::HalfOpenLimit() const {
   const uint32_t v = database_.settings().max_half_open();
   return v ? v : kDefaultMaxHalfOpen;
+}
+
+uint32_t SaManager::MinLifeSeconds() const {
+  return tunneldb::MinLifetimeSeconds(database_.settings());
 }
 
 uint32_t SaManager::HalfOpenPerPeerLimit() const {
@@ -202,12 +219,14 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
   auto& msg = std::get<Opened>(opened);
   Phase1Outcome outcome = main_mode::Receive(sa, *sa.exchange, msg.payloads, tools_);
   // Messages 5 and 6 that decrypt but do not verify are treated like those
-  // that do not decrypt: the IV chain stays where it was.
-  if (encrypted_expected && outcome.failure)
+  // that do not decrypt: the IV chain stays where it was. A refusal of what
+  // a verified message says is final (delete_at_peer, outcome.h).
+  if (encrypted_expected && outcome.failure && !outcome.failure->delete_at_peer)
     return RejectAuthMessage(sa, *kind, std::move(outcome));
   if (encrypted_expected) sa.iv = msg.next_iv;
   NoteAccepted(sa.tx, packet);
   NoteEndpoints(sa, local, remote);  // 4500 only from message 5 on, after HASH_I/R verified
+  CountReceived(sa, h, packet);
   // The peer answered: our last message needs no more retransmissions, even
   // if nothing follows it (message 6 ends the exchange for the initiator).
   deps_.timers->Cancel(sa.tx.timer);
@@ -304,8 +323,8 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   LogLine(LogLevel::kEvents, sa,
           (transition.empty() ? "" : transition + ": ") + "phase 1 established with " +
               mm.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
-              s.HashName() + "/" + s.GroupName() + ", lifetime " + std::to_string(s.life_seconds) +
-              " s)");
+              s.HashName() + "/" + s.GroupName() + ", lifetime " +
+              lifetime::Describe(s.life_seconds, s.life_kbytes) + ")");
   ipc::Envelope e;
   auto* est = e.mutable_phase1_established();
   est->set_tunnel(sa.tunnel);
@@ -343,6 +362,7 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
     old->retire_timer = deps_.timers->Schedule(Duration(kReplacedOverlapMs),
                                                [this, retired] { RetireReplaced(retired); });
   }
+  CheckVolume(sa);  // Main Mode 5 and 6 count already
 }
 
 // IKEv1 cannot rekey an ISAKMP SA (RFC 2409 has no such exchange): a new
@@ -379,13 +399,16 @@ void SaManager::RetireReplaced(uint64_t handle) {
   DeleteSa(handle);
 }
 
-void SaManager::Phase1Expired(uint64_t handle) {
+// Both limits take this one path (RFC 2407 4.5: whichever comes first).
+void SaManager::Phase1Expired(uint64_t handle, bool by_volume) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
   sa->deadline_timer = 0;
-  LogLine(LogLevel::kEvents, *sa, "phase 1 lifetime expired; deleting");
+  LogLine(LogLevel::kEvents, *sa,
+          "phase 1 lifetime expired (" + ExpiryText(*sa, by_volume) + "); deleting");
   SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
-  EmitSaDeleted(1, sa->tunnel, handle, "lifetime expired", false);
+  EmitSaDeleted(1, sa->tunnel, handle, by_volume ? "lifetime expired (volume)" : "lifetime expired",
+                false);
   DeleteSa(handle);
 }
 
@@ -393,7 +416,15 @@ void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
   const char* state = MainModeNames(sa.step, sa.role).ibm;
   LogLine(LogLevel::kError, sa,
           std::string("phase 1 failed in state ") + state + ": " + failure.reason);
-  if (failure.notify) SendPlainNotify(sa, *failure.notify);
+  if (failure.delete_at_peer && sa.keyed()) {
+    // The peer holds the SA as established (it sent message 6): a protected
+    // notify says why, the Delete ends its copy (RFC 2408 3.15).
+    std::vector<wire::Payload> body{informational::DeleteIsakmpSa(sa)};
+    if (failure.notify) body.insert(body.begin(), informational::Notify(*failure.notify));
+    SendInformational(sa, std::move(body));
+  } else if (failure.notify) {
+    SendPlainNotify(sa, *failure.notify);
+  }
   EmitFailure(sa, failure);
   ++counters_.isakmp.failed[failure.code];
   DeleteSa(sa.handle, /*failed=*/true);

@@ -103,6 +103,7 @@ ipc::Envelope SaManager::StartPhase2(const ipc::Phase2Request& request) {
   QuickModeExchange& qm = *child->exchange;
   qm.definition = request.definition();
   qm.protection = request.protection();
+  qm.min_life_seconds = MinLifeSeconds();
   qm.local_text = local->ToString();
   qm.remote_text = remote->ToString();
   qm.iv = p1->IvFor(qm.message_id);
@@ -221,6 +222,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
     qm.iv = msg.next_iv;
     NoteAccepted(child->tx, packet);
     NoteEndpoints(*p1, local, remote);  // hole i: only after HASH(2)/HASH(3) verified
+    CountReceived(*p1, h, packet);
   }
   deps_.timers->Cancel(child->tx.timer);  // answered; message 3 ends it for the responder
   child->tx.timer = 0;
@@ -243,6 +245,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   }
   if (!p1.message_ids.Register(h.message_id)) return;  // live or recent: checked before
   NoteEndpoints(p1, local, remote);
+  CountReceived(p1, h, packet);
   // The initiator sends Quick Mode only after Main Mode 6 reached it, so our
   // message 6 will never be asked for again (RFC 2409 5: phase 2 runs under
   // an established ISAKMP SA).
@@ -266,6 +269,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   QuickModeExchange& qm = *child->exchange;
   qm.definition = *def;
   qm.protection = *prot;
+  qm.min_life_seconds = MinLifeSeconds();
   qm.local_text = selectors->responder.ToString();
   qm.remote_text = selectors->initiator.ToString();
   for (const auto& p : msg.payloads)
@@ -297,8 +301,13 @@ const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
 
 void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome) {
   if (outcome.failure) {
-    if (outcome.failure->notify)
-      SendInformational(p1, {informational::Notify(*outcome.failure->notify)});
+    std::vector<wire::Payload> body;
+    if (outcome.failure->notify) body.push_back(informational::Notify(*outcome.failure->notify));
+    // The responder derived its keys with message 2: our inbound SPI names
+    // the SA it would install on message 3 (RFC 2408 3.15).
+    if (outcome.failure->delete_at_peer && child.spi_in)
+      body.push_back(informational::DeleteEspSa(child.spi_in));
+    if (!body.empty()) SendInformational(p1, std::move(body));
     return FailPhase2(p1, child, *outcome.failure);
   }
   std::string done_transition;  // KEP and DONE, if both come now, share one line

@@ -22,8 +22,15 @@ size_t HashOf(ByteView packet) {
 
 }  // namespace
 
-Bytes SaManager::Seal(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
+Bytes SaManager::Seal(IsakmpSa& sa, wire::ExchangeType exchange, uint32_t message_id,
                       std::vector<wire::Payload>& payloads, Bytes* iv) {
+  Bytes packet = Frame(sa, exchange, message_id, payloads, iv);
+  if (iv) CountProtected(sa, packet.size());
+  return packet;
+}
+
+Bytes SaManager::Frame(const Phase1Context& sa, wire::ExchangeType exchange, uint32_t message_id,
+                       std::vector<wire::Payload>& payloads, Bytes* iv) {
   wire::Header h;
   h.icookie = sa.icookie;
   h.rcookie = sa.rcookie;
@@ -82,6 +89,33 @@ std::variant<SaManager::Opened, std::string> SaManager::OpenAndParse(
   if (kind)
     if (auto e = wire::ValidatePayloads(*kind, out.payloads)) return e->detail;
   return out;
+}
+
+void SaManager::CountReceived(IsakmpSa& sa, const wire::Header& h, ByteView packet) {
+  if (h.flags & wire::kFlagEncryption) CountProtected(sa, packet.size());
+}
+
+// RFC 2407 4.5 and RFC 2409 Appendix A: a kilobyte lifetime ends the SA
+// once it has protected that much; for the ISAKMP SA, IKE traffic. Only
+// authenticated messages count, so a forger who saw the cookies cannot use
+// the SA up.
+void SaManager::CountProtected(IsakmpSa& sa, size_t octets) {
+  sa.protected_octets += octets;
+  CheckVolume(sa);
+}
+
+void SaManager::CheckVolume(IsakmpSa& sa) {
+  // Before Phase1Established (established_unix) the expiry timer is not set
+  // yet; it calls this again once it is.
+  if (sa.established_unix == 0 || sa.volume_expired || !sa.suite) return;
+  const uint64_t limit_kb = sa.suite->life_kbytes;
+  if (limit_kb == 0 || sa.protected_octets / 1024 < limit_kb) return;
+  sa.volume_expired = true;
+  // From the loop: the send or receive path that counted still uses the SA.
+  deps_.timers->Cancel(sa.deadline_timer);
+  const uint64_t handle = sa.handle;
+  sa.deadline_timer = deps_.timers->Schedule(
+      Duration(0), [this, handle] { Phase1Expired(handle, /*by_volume=*/true); });
 }
 
 uint32_t SaManager::MaxTries() const {

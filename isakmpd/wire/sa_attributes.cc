@@ -47,6 +47,7 @@ class LifeTracker {
     if (pending_) return BadSyntax("life type without a life duration");
     return std::nullopt;
   }
+  bool any() const { return seen_seconds_ || seen_kbytes_; }
 
  private:
   std::optional<uint16_t> pending_;
@@ -66,11 +67,25 @@ std::optional<ParseError> Once16(const Attribute& a, uint32_t* seen_mask, uint16
   return std::nullopt;
 }
 
-void AddLife(Transform& t, uint16_t type_attr, uint16_t duration_attr, uint16_t life_type,
-             uint64_t value) {
+void AddLife(std::vector<Attribute>& out, uint16_t type_attr, uint16_t duration_attr,
+             uint16_t life_type, uint64_t value) {
   if (value == 0) return;
-  t.attributes.push_back(Attribute::Basic(type_attr, life_type));
-  t.attributes.push_back(Attribute::Integer(duration_attr, value));
+  out.push_back(Attribute::Basic(type_attr, life_type));
+  out.push_back(Attribute::Integer(duration_attr, value));
+}
+
+// The life type and life duration attribute classes of a notify's protocol
+// (RFC 2407 4.6.3.1 names no classes: those of the SA payload it answers).
+struct LifeClasses {
+  uint16_t type;
+  uint16_t duration;
+};
+LifeClasses LifeClassesFor(uint8_t protocol) {
+  if (protocol == static_cast<uint8_t>(ProtocolId::kIsakmp))
+    return {static_cast<uint16_t>(IkeAttr::kLifeType),
+            static_cast<uint16_t>(IkeAttr::kLifeDuration)};
+  return {static_cast<uint16_t>(IpsecAttr::kSaLifeType),
+          static_cast<uint16_t>(IpsecAttr::kSaLifeDuration)};
 }
 
 void AddIfSet(Transform& t, uint16_t type, uint16_t value) {
@@ -133,8 +148,8 @@ Transform EncodeIkeTransform(uint8_t number, const IkeTransformAttrs& a) {
   AddIfSet(t, static_cast<uint16_t>(IkeAttr::kGroupDescription), a.group);
   const auto type = static_cast<uint16_t>(IkeAttr::kLifeType);
   const auto duration = static_cast<uint16_t>(IkeAttr::kLifeDuration);
-  AddLife(t, type, duration, kLifeTypeSeconds, a.life_seconds);
-  AddLife(t, type, duration, kLifeTypeKilobytes, a.life_kbytes);
+  AddLife(t.attributes, type, duration, kLifeTypeSeconds, a.life_seconds);
+  AddLife(t.attributes, type, duration, kLifeTypeKilobytes, a.life_kbytes);
   return t;
 }
 
@@ -183,13 +198,44 @@ Transform EncodeIpsecTransform(uint8_t number, const IpsecTransformAttrs& a) {
   t.id = a.transform_id;
   const auto type = static_cast<uint16_t>(IpsecAttr::kSaLifeType);
   const auto duration = static_cast<uint16_t>(IpsecAttr::kSaLifeDuration);
-  AddLife(t, type, duration, kLifeTypeSeconds, a.life_seconds);
-  AddLife(t, type, duration, kLifeTypeKilobytes, a.life_kbytes);
+  AddLife(t.attributes, type, duration, kLifeTypeSeconds, a.life_seconds);
+  AddLife(t.attributes, type, duration, kLifeTypeKilobytes, a.life_kbytes);
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kGroupDescription), a.group);
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kEncapsulationMode), a.encapsulation);
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kAuthenticationAlgorithm), a.auth_algorithm);
   AddIfSet(t, static_cast<uint16_t>(IpsecAttr::kKeyLength), a.key_length);
   return t;
+}
+
+// RFC 2407 4.6.3.1.
+Bytes EncodeLifeNotifyData(uint8_t protocol, const LifeDurations& life) {
+  const LifeClasses c = LifeClassesFor(protocol);
+  std::vector<Attribute> attrs;
+  AddLife(attrs, c.type, c.duration, kLifeTypeSeconds, life.seconds);
+  AddLife(attrs, c.type, c.duration, kLifeTypeKilobytes, life.kbytes);
+  return EncodeAttributeList(attrs);
+}
+
+ParseResult<LifeDurations> DecodeLifeNotifyData(uint8_t protocol, ByteView data) {
+  auto attrs = ParseAttributeList(data);
+  if (auto* e = std::get_if<ParseError>(&attrs)) return std::move(*e);
+  const LifeClasses c = LifeClassesFor(protocol);
+  LifeDurations out;
+  LifeTracker life;
+  for (const Attribute& a : std::get<std::vector<Attribute>>(attrs)) {
+    std::optional<ParseError> e;
+    if (a.type == c.type)
+      e = life.Type(a);
+    else if (a.type == c.duration)
+      e = life.Duration(a, &out.seconds, &out.kbytes);
+    else
+      e = NotSupported("attribute " + std::to_string(a.type) + " in a RESPONDER-LIFETIME");
+    if (e) return std::move(*e);
+  }
+  if (auto e = life.Finish()) return std::move(*e);
+  if (!life.any())
+    return ParseError{NotifyType::kPayloadMalformed, "RESPONDER-LIFETIME without a lifetime", 0};
+  return out;
 }
 
 uint32_t ChooseLifeSeconds(uint64_t proposed, uint32_t ours) {

@@ -69,6 +69,28 @@ struct IpsecTransformAttrs {
 ParseResult<IpsecTransformAttrs> DecodeIpsecTransform(const Transform& t);
 Transform EncodeIpsecTransform(uint8_t number, const IpsecTransformAttrs& a);
 
+// The lifetimes a RESPONDER-LIFETIME notify carries; 0 = that life type is
+// absent.
+struct LifeDurations {
+  uint64_t seconds = 0;
+  uint64_t kbytes = 0;
+  bool operator==(const LifeDurations&) const = default;
+};
+
+// RESPONDER-LIFETIME notification data (RFC 2407 4.6.3.1: "an ISAKMP
+// attribute list with the responder's actual SA lifetime(s)"): life type /
+// life duration pairs as in the SA payload. The notify's protocol picks the
+// attribute classes: ISAKMP (1) those of phase 1 (RFC 2409 Appendix A,
+// 11/12), any other those of the IPsec DOI (RFC 2407 4.5, 1/2). A zero
+// duration is left out, like in a transform.
+Bytes EncodeLifeNotifyData(uint8_t protocol, const LifeDurations& life);
+// Reads such data under the transform rules above (a duration follows its
+// type, one pair per type, a duration of up to 8 octets, unknown life types
+// ATTRIBUTES-NOT-SUPPORTED). Any other attribute is ATTRIBUTES-NOT-SUPPORTED
+// and data without a lifetime PAYLOAD-MALFORMED: the notify exists only to
+// carry one.
+ParseResult<LifeDurations> DecodeLifeNotifyData(uint8_t protocol, ByteView data);
+
 // The lifetime an SA gets from a proposed duration and our policy (RFC 2407
 // 4.5.4, RFC 2409 Appendix A): the shorter wins. A duration is decoded into
 // 64 bits and compared before it is narrowed, so a proposal of 2^32 s (a

@@ -48,7 +48,7 @@ std::optional<ParseError> ParseAttributes(Reader& r, std::vector<Attribute>* out
     } else {
       uint16_t len = 0;
       if (!r.U16(&len)) return Malformed("truncated attribute length", at);
-      if (!r.Copy(len, &a.data)) return Malformed("attribute value overruns transform", at);
+      if (!r.Copy(len, &a.data)) return Malformed("attribute value overruns its container", at);
     }
     out->push_back(std::move(a));
   }
@@ -539,6 +539,20 @@ const Payload* Find(const std::vector<Payload>& payloads, PayloadType type) {
 }
 
 // ---- attributes (RFC 2408 3.3) ----------------------------------------------
+
+ParseResult<std::vector<Attribute>> ParseAttributeList(ByteView data) {
+  std::vector<Attribute> out;
+  Reader r(data, 0);
+  if (auto e = ParseAttributes(r, &out)) return std::move(*e);
+  return out;
+}
+
+Bytes EncodeAttributeList(const std::vector<Attribute>& attributes) {
+  Bytes out;
+  Writer w(out);
+  for (const Attribute& a : attributes) EncodeAttribute(w, a);
+  return out;
+}
 
 std::optional<uint64_t> Attribute::AsInteger() const {
   if (basic) return value;

@@ -250,6 +250,12 @@ struct ParseError {
 template <typename T>
 using ParseResult = std::variant<T, ParseError>;
 
+// RFC 2408 3.3: a run of data attributes that fills |data| exactly, as in a
+// transform or in notification data (RESPONDER-LIFETIME, RFC 2407
+// 4.6.3.1). Error offsets are relative to |data|.
+ParseResult<std::vector<Attribute>> ParseAttributeList(ByteView data);
+Bytes EncodeAttributeList(const std::vector<Attribute>& attributes);
+
 // Parses the fixed 28-octet header and checks: buffer >= length field >= 28,
 // major version 1. Does not look at payloads.
 ParseResult<Header> ParseHeader(ByteView packet);

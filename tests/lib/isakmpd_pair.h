@@ -25,6 +25,8 @@ class SaManagerTestPeer {
   explicit SaManagerTestPeer(SaManager& m) : m_(m) {}
   uint64_t FirstSa() const { return m_.sas_.empty() ? 0 : m_.sas_.begin()->first; }
   MainModeStep Step(uint64_t handle) { return m_.FindSa(handle)->step; }
+  // What an exchange sees of an SA (keys included: never print them).
+  const Phase1Context& Context(uint64_t handle) { return *m_.FindSa(handle); }
   bool Transition(uint64_t handle, MainModeStep next) {
     return m_.Transition(*m_.FindSa(handle), next);
   }

@@ -3,11 +3,13 @@
 // Mode 2 (hole g), run on two exchanges that share one set of phase 1 keys.
 #include <catch2/catch.hpp>
 #include <deque>
+#include <functional>
 
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/quick_mode.h"
 #include "isakmpd/sa/message_ids.h"
+#include "isakmpd/wire/sa_attributes.h"
 #include "tests/lib/fakes.h"
 
 namespace ike::isakmpd {
@@ -98,6 +100,7 @@ struct QuickModePair {
     const ExchangeTools tools{random, dh};
     auto o1 = quick_mode::InitiatorSendHashSaNonce(init, qi, tools);
     REQUIRE(o1.send);
+    if (edit_message1) edit_message1(*o1.send);
     wire::EncodePayloads(*o1.send);
     db::Selector a, b;
     a.set_subnet(ci);
@@ -106,12 +109,15 @@ struct QuickModePair {
     auto o2 = quick_mode::ResponderRecvHashSaNonceSendHashSaNonce(resp, qr, *o1.send, tools);
     REQUIRE(o2.send);
     wire::EncodePayloads(*o2.send);
+    message2 = *o2.send;
     return quick_mode::Receive(init, qi, QuickModeStep::kHashSaNonceSent, *o2.send);
   }
   ike::testing::SeededRandom random;
   FreshDhKeys dh;
   Phase1Context init, resp;
   QuickModeExchange qi, qr;
+  std::function<void(std::vector<wire::Payload>&)> edit_message1;  // before the responder reads it
+  std::vector<wire::Payload> message2;                             // as the responder sent it
 };
 
 TEST_CASE("Quick Mode 2: IDs equal to ours are accepted", "[exchange]") {
@@ -142,6 +148,65 @@ TEST_CASE("Quick Mode 2: wider or other IDs fail with INVALID-ID-INFORMATION", "
   auto other = q.Run("198.51.100.0/24", "192.0.2.0/24");
   REQUIRE(other.failure);
   CHECK(other.failure->code == ipc::INVALID_ID);
+}
+
+// RFC 2407 4.5 and interop-strongswan.md 3.7a: a life duration of 0
+// (strongSwan with rekey_time = 0) means the responder's policy, and the
+// responder says so with RESPONDER-LIFETIME (RFC 2407 4.5.4).
+TEST_CASE("Quick Mode: an offered lifetime of 0 means the responder's, announced",
+          "[exchange][lifetime]") {
+  QuickModePair p;
+  p.qr.protection.set_lifetime_seconds(1800);
+  p.edit_message1 = [](std::vector<wire::Payload>& message1) {
+    auto& t = std::get<wire::SaPayload>(message1.at(1).body).proposals.at(0).transforms.at(0);
+    std::erase_if(t.attributes, [](const wire::Attribute& a) { return a.type <= 2; });
+    t.attributes.insert(t.attributes.begin(), {wire::Attribute::Basic(1, wire::kLifeTypeSeconds),
+                                               wire::Attribute::Basic(2, 0)});  // Life-Duration: 0
+  };
+  auto o = p.Run("198.51.100.0/24", "203.0.113.0/24");
+  REQUIRE_FALSE(o.failure);
+  CHECK(p.qr.suite->life_seconds == 1800);
+  CHECK(p.qi.suite->life_seconds == 1800);  // ours was the default 3600
+  const wire::NotifyPayload* n = nullptr;
+  for (const auto& pl : p.message2)
+    if (auto* x = std::get_if<wire::NotifyPayload>(&pl.body)) n = x;
+  REQUIRE(n);
+  CHECK(n->type == uint16_t(wire::NotifyType::kResponderLifetime));
+  CHECK(n->spi == Bytes{0, 0, 0x20, 0});  // the responder's inbound SPI
+  auto life = wire::DecodeLifeNotifyData(n->protocol, n->data);
+  REQUIRE(std::holds_alternative<wire::LifeDurations>(life));
+  CHECK(std::get<wire::LifeDurations>(life) == wire::LifeDurations{1800, 0});
+}
+
+TEST_CASE("phase 1: an offered lifetime of 0 or none means ours, to be announced",
+          "[exchange][lifetime]") {
+  db::IkeProtection ours;
+  auto* mine = ours.add_proposal();
+  mine->set_encryption(db::AES_CBC);
+  mine->set_key_length(128);
+  mine->set_hash(db::SHA2_256);
+  mine->set_auth_method(db::PRESHARED_KEY);
+  mine->set_dh_group(db::MODP_2048);
+  mine->set_lifetime_seconds(3600);
+  mine->set_lifetime_kbytes(1000);
+  for (bool explicit_zero : {true, false}) {
+    CAPTURE(explicit_zero);
+    wire::SaPayload offer = BuildIkeSa(ours);
+    auto& attrs = offer.proposals[0].transforms[0].attributes;
+    std::erase_if(attrs, [](const wire::Attribute& a) { return a.type >= 11 && a.type <= 12; });
+    if (explicit_zero)
+      attrs.insert(attrs.end(), {wire::Attribute::Basic(11, 1), wire::Attribute::Basic(12, 0)});
+    wire::SaPayload reply;
+    std::string why;
+    auto suite = SelectIkeSuite(offer, ours, 60, &reply, &why);
+    REQUIRE(suite);
+    CHECK(suite->life_seconds == 3600);
+    CHECK(suite->life_kbytes == 1000);
+    CHECK(suite->life_shortened);
+    // RFC 2409 5: the transform goes back as offered.
+    CHECK(wire::EncodeAttributeList(reply.proposals[0].transforms[0].attributes) ==
+          wire::EncodeAttributeList(attrs));
+  }
 }
 
 }  // namespace

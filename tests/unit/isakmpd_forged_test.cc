@@ -337,6 +337,8 @@ TEST_CASE("a Delete with a 200-octet SPI removes nothing", "[engine][holes]") {
 
 // ---- item e: the lifetime chosen from an offer ----------------------------
 
+constexpr uint32_t kMinLife = tunneldb::kMinLifetimeSeconds;
+
 wire::SaPayload IkeOffer(uint64_t life_seconds) {
   wire::IkeTransformAttrs a;
   a.encryption = 7;
@@ -366,7 +368,7 @@ uint32_t ChosenIkeLife(uint64_t offered, uint32_t ours) {
   prot.mutable_proposal(0)->set_lifetime_seconds(ours);
   wire::SaPayload reply;
   std::string why;
-  auto suite = SelectIkeSuite(IkeOffer(offered), prot, &reply, &why);
+  auto suite = SelectIkeSuite(IkeOffer(offered), prot, kMinLife, &reply, &why);
   REQUIRE(suite);
   return suite->life_seconds;
 }
@@ -383,7 +385,7 @@ TEST_CASE("phase 1: a proposed lifetime of 2^32 s is capped, never 0", "[engine]
   auto prot = DatabaseA().ike_protection(0);
   prot.mutable_proposal(0)->set_lifetime_seconds(7200);
   std::string why;
-  auto accepted = AcceptIkeReply(IkeOffer(uint64_t{1} << 32), prot, &why);
+  auto accepted = AcceptIkeReply(IkeOffer(uint64_t{1} << 32), prot, kMinLife, &why);
   REQUIRE(accepted);
   CHECK(accepted->life_seconds == 7200);
 }
@@ -420,8 +422,8 @@ TEST_CASE("phase 2: a proposed lifetime of 2^32 s is capped, never 0", "[engine]
     wire::SaPayload reply;
     uint32_t peer_spi = 0;
     std::string why;
-    auto suite =
-        SelectEspSuite(EspOffer(secs, kbytes), prot, 1, 0x0a0b0c0d, &reply, &peer_spi, &why);
+    auto suite = SelectEspSuite(EspOffer(secs, kbytes), prot, 1, 0x0a0b0c0d, kMinLife, &reply,
+                                &peer_spi, &why);
     REQUIRE(suite);
     return std::make_pair(suite->life_seconds, suite->life_kbytes);
   };
@@ -432,7 +434,8 @@ TEST_CASE("phase 2: a proposed lifetime of 2^32 s is capped, never 0", "[engine]
   CHECK(choose(uint64_t{1} << 32, 1).first == kDefaultIpsecLifetime);
   std::string why;
   uint32_t peer_spi = 0;
-  auto accepted = AcceptEspReply(EspOffer(uint64_t{1} << 32, 0), prot, 1, &peer_spi, &why);
+  auto accepted =
+      AcceptEspReply(EspOffer(uint64_t{1} << 32, 0), prot, 1, kMinLife, &peer_spi, &why);
   REQUIRE(accepted);
   CHECK(accepted->life_seconds == kDefaultIpsecLifetime);
 }

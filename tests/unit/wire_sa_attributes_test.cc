@@ -4,6 +4,7 @@
 #include <string>
 
 #include "isakmpd/wire/sa_attributes.h"
+#include "tests/lib/hex.h"
 
 namespace ike::wire {
 namespace {
@@ -221,6 +222,57 @@ TEST_CASE("a basic-only attribute sent as a short TLV is accepted", "[wire][attr
   CHECK(Expect(DecodeIkeTransform(WithAttrs(kKeyIke, {enc}))).encryption == 7);
   enc.data = {0, 1, 0, 0};  // does not fit 16 bits
   CHECK(ErrorOf(DecodeIkeTransform(WithAttrs(kKeyIke, {enc}))) == NotifyType::kBadProposalSyntax);
+}
+
+// RFC 2407 4.6.3.1: RESPONDER-LIFETIME data are life type/duration pairs in
+// the attribute classes of the SA payload the notify answers.
+constexpr uint8_t kIsakmp = static_cast<uint8_t>(ProtocolId::kIsakmp);
+constexpr uint8_t kEsp = static_cast<uint8_t>(ProtocolId::kIpsecEsp);
+
+Bytes H(std::string_view hex) { return ike::testing::H(Spaced(hex)); }
+
+TEST_CASE("RESPONDER-LIFETIME data: exact bytes and round trips", "[wire][attrs]") {
+  // ESP, a Cisco-like 3600 s and 4,608,000 KB (a 4-octet variable duration).
+  const Bytes esp = EncodeLifeNotifyData(kEsp, {3600, 4608000});
+  CHECK(ToHex(esp) == Spaced("80010001 80020e10 80010002 0002000400465000"));
+  CHECK(Expect(DecodeLifeNotifyData(kEsp, esp)) == LifeDurations{3600, 4608000});
+  // Phase 1 (protocol ISAKMP) uses the classes of RFC 2409 Appendix A.
+  const Bytes ike = EncodeLifeNotifyData(kIsakmp, {28800, 0});
+  CHECK(ToHex(ike) == Spaced("800b0001 800c7080"));
+  CHECK(Expect(DecodeLifeNotifyData(kIsakmp, ike)) == LifeDurations{28800, 0});
+  // Kilobytes alone, and an 8-octet duration.
+  CHECK(Expect(DecodeLifeNotifyData(kEsp, H("80010002 000200080000000000465000"))) ==
+        LifeDurations{0, 4608000});
+  for (uint64_t v : {uint64_t{1}, uint64_t{0x10000}, uint64_t{0x123456789}, ~uint64_t{0}}) {
+    CAPTURE(v);
+    CHECK(Expect(DecodeLifeNotifyData(kEsp, EncodeLifeNotifyData(kEsp, {v, v}))) ==
+          LifeDurations{v, v});
+  }
+}
+
+TEST_CASE("malformed RESPONDER-LIFETIME data are refused", "[wire][attrs]") {
+  auto error = [](uint8_t protocol, const char* hex) {
+    return ErrorOf(DecodeLifeNotifyData(protocol, H(hex)));
+  };
+  // Nothing, or attribute bytes cut short at every prefix.
+  CHECK(error(kEsp, "") == NotifyType::kPayloadMalformed);
+  const Bytes whole = H("80010001 80020e10 80010002 0002000400465000");
+  for (size_t n = 1; n < whole.size(); ++n) {
+    if (n == 8) continue;  // a whole pair: valid
+    CAPTURE(n);
+    CHECK(std::holds_alternative<ParseError>(DecodeLifeNotifyData(kEsp, ByteView(whole).first(n))));
+  }
+  CHECK(error(kEsp, "80020e10") == NotifyType::kBadProposalSyntax);                // no type
+  CHECK(error(kEsp, "80010001") == NotifyType::kBadProposalSyntax);                // no duration
+  CHECK(error(kEsp, "80010003 80020e10") == NotifyType::kAttributesNotSupported);  // type 3
+  CHECK(error(kEsp, "80010001 80020e10 80010001 80020e10") == NotifyType::kBadProposalSyntax);
+  CHECK(error(kEsp, "80010001 00020009 01000000") == NotifyType::kPayloadMalformed);  // overrun
+  CHECK(error(kEsp, "80010001 00020009 010000000000000000") ==
+        NotifyType::kAttributesNotSupported);                             // a 9-octet duration
+  CHECK(error(kEsp, "80040001") == NotifyType::kAttributesNotSupported);  // encapsulation
+  // Phase 1 classes under ESP and the other way round.
+  CHECK(error(kEsp, "800b0001 800c7080") == NotifyType::kAttributesNotSupported);
+  CHECK(error(kIsakmp, "80010001 80020e10") == NotifyType::kAttributesNotSupported);
 }
 
 }  // namespace

@@ -198,9 +198,10 @@ ipc::Envelope SaManager::Remove(const ipc::RemoveTunnel& request) {
   if (request.phase() == 2) {
     const std::string name = "phase 2 tunnel " + std::to_string(request.tunnel());
     if (request.handle() != 0) {  // one pair: rekeyed, or the redundant one of a collision
+      // Gone already: the peer's Delete for the same pair (both ends reach
+      // its hard limit together) got here first. Nothing left to do.
       IpsecSa* child = FindChild(request.handle());
-      if (!child || child->tunnel != request.tunnel())
-        return ipc::MakeError(0, ipc::UNKNOWN_TUNNEL, "no such SA pair of " + name);
+      if (!child || child->tunnel != request.tunnel()) return ipc::MakeAck(0);
       DeletePair(*child);
       return ipc::MakeAck(0);
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Phase 2 rekeying between two suites (issue 9.2), state-only backend: a
-# 15-second phase 2 lifetime (settings.min_lifetime_seconds lowered to 10)
-# renewed at least three times within 50 s. Throughout, the tunnel keeps its
+# Phase 2 rekeying and phase 1 re-establishment between two suites (issue
+# 9.2, 9.3), state-only backend: a 15-second phase 2 lifetime and a 30-second
+# phase 1 lifetime (settings.min_lifetime_seconds lowered to 10), renewed at
+# least three times and once within 50 s. Throughout, the tunnel keeps its
 # number and stays Active, both ends list the same SPI pair once they are
 # quiet, the tunnel cache holds the current pair (plus the replaced one until
 # its hard limit), and syslog tells each step.
@@ -16,7 +17,7 @@ t_require_suite
 ike_lab 300
 psk="rekey-test-$RANDOM$RANDOM-$$"
 for h in A B; do
-  ike_write_db "$h" retransmit_ms=500 tries=3 p2life=15 minlife=10
+  ike_write_db "$h" retransmit_ms=500 tries=3 p2life=15 p1life=30 minlife=10
   ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
 done
 for h in A B; do
@@ -31,9 +32,9 @@ else
   t_abort "the tunnel did not come up"
 fi
 
-# field X LABEL: the value of "LABEL:" in X's verbose phase 2 block.
+# field X LABEL [PHASE]: the value of "LABEL:" in X's verbose block of PHASE (2).
 field() {
-  ike_list "$1" verbose phase=2 2>/dev/null |
+  ike_list "$1" verbose phase="${3:-2}" 2>/dev/null |
     awk -v l="$2:" 'index($0, l) == 1 { sub(/^[^:]*:[ ]*/, ""); print; exit }'
 }
 rows2() { ike_list "$1" 2>/dev/null | awk '$1 == 2 && $2 ~ /^[0-9]+$/' | wc -l; }
@@ -79,6 +80,23 @@ else
   t_fail "A and B disagree on the SPIs"
   ike_dump A; ike_dump B
 fi
+
+# Phase 1: re-established (a new ISAKMP SA, cookies changed), same number.
+for h in A B; do
+  r1=$(field "$h" Rekeys 1)
+  t_check "$h: phase 1 re-established at least once (Rekeys: $r1)" [ "${r1:-0}" -ge 1 ]
+  t_check "$h: one phase 1 row, tunnel 1, Active" \
+    [ "$(ike_list "$h" 2>/dev/null | awk '$1 == 1 && $2 ~ /^[0-9]+$/ { print $2 "-" $3 }')" == "1-Active" ]
+  t_check "$h: phase 2 tunnel 1 still on phase 1 tunnel 1" [ "$(field "$h" "Phase 1 Tunnel")" == 1 ]
+done
+t_check "A and B list the same cookies after the re-establishment" \
+  [ "$(field A "Initiator Cookie" 1)" == "$(field B "Initiator Cookie" 1)" ]
+t_check "A: syslog: re-established, the new ISAKMP SA took over" grep -q "re-established (1)" "$(host_syslog A)"
+# The replaced SA goes after a 10 s overlap, or sooner at its own lifetime
+# (here 3-6 s after the re-establishment began): by A, or by B's Delete.
+t_check "A: the replaced ISAKMP SA was deleted" \
+  grep -Eq "replaced by a new ISAKMP SA; deleting|peer deleted the phase 1 SA|phase 1 lifetime expired" "$(host_syslog A)"
+t_check "B: the new SA took over the phase 2 pairs" grep -Eq "takes over [0-9]+ phase 2 SA pair" "$(host_syslog B)"
 
 for h in A B; do
   f=$(host_syslog "$h")

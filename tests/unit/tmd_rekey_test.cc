@@ -313,14 +313,22 @@ TEST_CASE("no ISAKMP SA any more: the rekey negotiates phase 1 first") {
 // whatever the order the two pairs arrive in; the other end, which sees the
 // same SPIs the other way round, keeps the same pair.
 TEST_CASE("rekey collision with our own daemon: the same survivor in either order") {
+  struct Ours {
+    uint32_t in, out;
+    bool wins;
+  };
+  // The third: only the outbound SPI (held back by isakmpd for a second,
+  // known by its number) makes ours the survivor.
   for (bool ours_first : {true, false}) {
-    for (bool ours_wins : {true, false}) {
-      INFO("ours first " << ours_first << ", ours wins " << ours_wins);
+    for (Ours o :
+         {Ours{0x5005, 0x6006, true}, Ours{0x1002, 0x2002, false}, Ours{0x1002, 0x9009, true}}) {
+      const bool ours_wins = o.wins;
+      INFO("ours first " << ours_first << ", ours " << std::hex << o.in << "/" << o.out);
       Fixture f;
       f.BringUp(/*aixike=*/true);
       f.UntilSent(91);
       f.Reply(f.Take());
-      const uint32_t ours_in = ours_wins ? 0x5005 : 0x1002, ours_out = ours_wins ? 0x6006 : 0x2002;
+      const uint32_t ours_in = o.in, ours_out = o.out;
       auto ours = [&] { f.Pair(1, 201, {{ipc::INBOUND, ours_in}}, ours_out); };
       auto peers = [&] {
         f.Pair(0, 300, {{ipc::INBOUND, 0x3003}, {ipc::OUTBOUND, 0x4003}});
@@ -523,8 +531,18 @@ TEST_CASE("the peer re-establishes phase 1: its Main Mode's row merges into the 
   ipc::Envelope first = f.Take();
   REQUIRE(first.has_tunnel_assigned());
   CHECK(first.tunnel_assigned().tunnel() == 2);
-  // ...and at DONE it is the definition's tunnel 1 again, renewed.
-  Phase1Lifetime(f, 0, 90, 200, ipc::RESPONDER);
+  // ...and at DONE (reported under that number, which isakmpd was told) it
+  // is the definition's tunnel 1 again, renewed.
+  {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase1_established();
+    p->set_tunnel(2);
+    p->set_handle(90);
+    p->set_name("ab");
+    p->set_role(ipc::RESPONDER);
+    p->set_lifetime_seconds(200);
+    f.manager.OnIsakmpdMessage(e);
+  }
   CHECK(f.manager.phase1_count() == 1);
   const Phase1Tunnel* p1 = f.manager.FindPhase1(1);
   REQUIRE(p1 != nullptr);

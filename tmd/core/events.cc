@@ -156,8 +156,11 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (t != nullptr && t->status == TunnelStatus::kActive && t->handle != e.handle()) {
     return Phase1Replaced(*t, e, /*assign=*/false);
   }
-  Phase1Tunnel* live = e.tunnel() == 0 && !e.name().empty() ? LivePhase1(e.name()) : nullptr;
-  if (live != nullptr && live != t && live->status == TunnelStatus::kActive) {
+  // (The responder's row got its number when the Main Mode began, so the
+  // report may carry that number rather than 0.)
+  Phase1Tunnel* live = !e.name().empty() ? LivePhase1(e.name()) : nullptr;
+  if (live != nullptr && live != t && live->status == TunnelStatus::kActive &&
+      (t == nullptr || t->status != TunnelStatus::kActive)) {
     if (t != nullptr) ErasePhase1(t->number);
     return Phase1Replaced(*live, e, /*assign=*/true);
   }
@@ -525,9 +528,8 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
     t->handle = back.handle;
     t->sas = back.sas;
     t->sa_count = back.sa_count;
-    for (uint8_t i = 0; i < t->sa_count; ++i) {
-      (t->sas[i].inbound ? t->spi_in : t->spi_out) = t->sas[i].spi;
-    }
+    t->spi_in = back.spi_in;
+    t->spi_out = back.spi_out;
     phase2_by_handle_[t->handle] = t->number;
     LOG_EVENT("%s: current SA pair %s: %s; the previous pair (%s) carries the traffic again",
               Tag(*t).c_str(), why, e.reason().c_str(), SpiPair(t->spi_in, t->spi_out).c_str());

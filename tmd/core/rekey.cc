@@ -180,6 +180,8 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   // The current pair becomes an old one; the new pair is current.
   Phase2Tunnel::OldPair& old = t.old_pairs.emplace_back();
   old.handle = t.handle;
+  old.spi_in = t.spi_in;
+  old.spi_out = t.spi_out;
   old.sas = t.sas;
   old.sa_count = t.sa_count;
   const uint32_t old_in = t.spi_in, old_out = t.spi_out;
@@ -266,10 +268,7 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
   size_t index = 0;
   Phase2Tunnel::OldPair* other = FindOldPair(t, sibling, &index);
   if (other == nullptr) return;
-  uint32_t other_in = 0, other_out = 0;
-  for (uint8_t i = 0; i < other->sa_count; ++i) {
-    (other->sas[i].inbound ? other_in : other_out) = other->sas[i].spi;
-  }
+  uint32_t other_in = other->spi_in, other_out = other->spi_out;
   if (!PeerIsAixike(t)) {
     LOG_EVENT(
         "%s: both ends rekeyed at once; the pair %s is kept until it expires (the peer "
@@ -282,6 +281,8 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
     // The sibling becomes current again; the new pair is the redundant one.
     Phase2Tunnel::OldPair loser;
     loser.handle = t.handle;
+    loser.spi_in = t.spi_in;
+    loser.spi_out = t.spi_out;
     loser.sas = t.sas;
     loser.sa_count = t.sa_count;
     phase2_by_handle_.erase(t.handle);

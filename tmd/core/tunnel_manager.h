@@ -141,6 +141,7 @@ struct Phase2Tunnel {
   // reqid, not an SPI.
   struct OldPair {
     uint64_t handle = 0;
+    uint32_t spi_in = 0, spi_out = 0;  // out: known before its SA is installed
     std::array<InstalledSa, 2> sas;
     uint8_t sa_count = 0;
     bool redundant = false;  // lost a rekey collision: removed soon

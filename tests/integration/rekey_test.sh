@@ -111,4 +111,29 @@ t_check "A: a replaced pair was removed at its hard limit and the peer told" gre
 f=$(host_syslog B)
 t_check "B: the peer's Delete removed a replaced pair" grep -Eq "previous SA pair (deleted by the peer|expired \(SA)" "$f"
 
+# ---- our isakmpd killed (issue 9.6): srcmstr respawns it; tmd must not go on
+# listing the dead daemon's ISAKMP SA, and renews the tunnel at once.
+old_pid=$(src_pid A isakmpd)
+old_cookie=$(field A "Initiator Cookie" 1)
+kill -9 "$old_pid"
+respawned() { local p; p=$(src_pid A isakmpd); [[ -n $p && $p != "$old_pid" ]]; }
+if wait_until 10 respawned; then
+  t_pass "A: srcmstr respawned isakmpd (pid $old_pid -> $(src_pid A isakmpd))"
+else
+  t_fail "A: isakmpd was not respawned"
+fi
+renewed() {
+  local c
+  c=$(field A "Initiator Cookie" 1)
+  [[ $(ike_status A 1) == Active && -n $c && $c != "$old_cookie" && $c == "$(field B "Initiator Cookie" 1)" ]] && agree
+}
+if wait_until 10 renewed; then
+  t_pass "A and B: a new ISAKMP SA (cookie $(field A "Initiator Cookie" 1)) and the same SPI pair within 10 s"
+else
+  t_fail "A: the tunnel was not renewed after isakmpd's restart"
+  ike_dump A; ike_dump B
+fi
+t_check "A: phase 2 tunnel 1 stayed Active" [ "$(ike_status A 2)" == Active ]
+t_check "A: tmd said the dead daemon's phase 1 went" grep -q "isakmpd stopped; its ISAKMP SAs are gone" "$(host_syslog A)"
+
 t_done

@@ -52,13 +52,21 @@ uint64_t PairRank(uint32_t a, uint32_t b) {
 }  // namespace
 
 uint64_t TunnelManager::SoftLimit(uint64_t hard, ipc::Role role) {
+  return RekeySoftLimit(hard, role, *random_);
+}
+
+uint64_t RekeySoftLimit(uint64_t hard, ipc::Role role, crypto::Random& random) {
   if (hard == 0) return 0;
-  // Per mille of the hard limit: initiator 800-900, responder 900-950.
+  // Per mille of the hard limit: initiator 800-880 rounded down, responder
+  // 920-970 rounded up, so the two never meet, whatever the lifetime (the
+  // kernel counts whole seconds: with a 15 s lifetime both would otherwise
+  // often land on second 13 and collide).
   const bool initiator = role == ipc::INITIATOR;
-  const uint64_t low = initiator ? 800 : 900;
-  const uint64_t span = initiator ? 100 : 50;
-  const uint64_t permille = low + random_->NextU32() % (span + 1);
-  return std::max<uint64_t>(1, hard * permille / 1000);
+  const uint64_t low = initiator ? 800 : 920;
+  const uint64_t span = initiator ? 80 : 50;
+  const uint64_t permille = low + random.NextU32() % (span + 1);
+  const uint64_t soft = initiator ? hard * permille / 1000 : (hard * permille + 999) / 1000;
+  return std::clamp<uint64_t>(soft, 1, hard > 1 ? hard - 1 : 1);
 }
 
 bool TunnelManager::PeerIsAixike(const Phase2Tunnel& t) const {
@@ -92,10 +100,14 @@ void TunnelManager::StartRekey(Phase2Tunnel& t, std::string_view why) {
   if (p1 == nullptr || p1->name != ike->name() || p1->status == TunnelStatus::kFailed) {
     p1 = LivePhase1(ike->name());
   }
-  if (p1 != nullptr && p1->status == TunnelStatus::kFailed) p1 = nullptr;
+  uint32_t reuse = 0;
+  if (p1 != nullptr && p1->status == TunnelStatus::kFailed) {
+    reuse = p1->name == ike->name() ? p1->number : 0;  // the Failed row of its definition
+    p1 = nullptr;
+  }
   if (p1 == nullptr) {
     ipc::ActivateReply ignored;
-    const uint32_t n1 = StartPhase1(*ike, 0, &ignored);
+    const uint32_t n1 = StartPhase1(*ike, reuse, &ignored);
     p1 = phase1_.Find(n1);
     LOG_EVENT("%s: phase 1 tunnel %u negotiated first (no ISAKMP SA with the peer)", Tag(t).c_str(),
               n1);
@@ -331,7 +343,7 @@ namespace ike::tmd {
 // the same tunnel number takes over (isakmpd moves the phase 2 SAs to it and
 // deletes the old SA shortly after). Only where something needs it: an
 // Active phase 2 tunnel on it, or an autostart definition. The side that
-// negotiated the SA starts at 80-90 % of its lifetime, the other at 90-95 %.
+// negotiated the SA starts at 80-88 % of its lifetime, the other at 92-97 %.
 
 bool TunnelManager::NeedsPhase1(const Phase1Tunnel& t) const {
   bool needed = false;

@@ -246,7 +246,38 @@ void TunnelManager::OnIsakmpdDisconnected() {
   });
   phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) {
     if (t.status == TunnelStatus::kNegotiating) FailPhase2(t, reason);
+    // Its SAs stay in the kernel and keep carrying traffic; a rekey under
+    // way died with isakmpd.
+    t.rekeying = false;
   });
+  // The ISAKMP SAs died with isakmpd (issue 9.6): listing them Active would
+  // send the next rekey to an SA a new isakmpd does not hold.
+  phase1_.ForEach([&](uint32_t, Phase1Tunnel& t) {
+    if (t.status != TunnelStatus::kActive) return;
+    if (timers_ != nullptr) timers_->Cancel(t.soft_timer);
+    t.replacing = false;
+    t.rekey_unix = 0;
+    FailPhase1(t,
+               "isakmpd stopped; its ISAKMP SAs are gone (the phase 2 SAs in the kernel "
+               "carry on)");
+  });
+}
+
+void TunnelManager::OnIsakmpdConnected() {
+  // After a restart of isakmpd: each Active phase 2 tunnel gets a new
+  // ISAKMP SA and a new pair now, not at its soft limit, so that both ends
+  // hold the same SAs again within seconds.
+  std::vector<uint32_t> active;
+  phase2_.ForEach([&](uint32_t n, const Phase2Tunnel& t) {
+    const Phase1Tunnel* p1 = phase1_.Find(t.phase1_number);
+    if (t.status == TunnelStatus::kActive && !t.rekeying &&
+        (p1 == nullptr || p1->status != TunnelStatus::kActive)) {
+      active.push_back(n);
+    }
+  });
+  for (uint32_t n : active) {
+    if (Phase2Tunnel* t = phase2_.Find(n)) StartRekey(*t, "isakmpd (re)connected");
+  }
 }
 
 void TunnelManager::Shutdown() {

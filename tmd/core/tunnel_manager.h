@@ -167,6 +167,10 @@ ipc::Phase2Status Phase2Row(const Phase2Tunnel& t, bool verbose = true);
 void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row);
 void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row);
 
+// The soft limit (rekey point) of an SA negotiated in |role| with lifetime
+// |hard| (seconds or kilobytes): tmd/core/rekey.cc.
+uint64_t RekeySoftLimit(uint64_t hard, ipc::Role role, crypto::Random& random);
+
 // Live tunnels by number. Numbers are dense (NumberPool hands out the lowest
 // free one), so a vector indexed by number beats a hash map; entries are
 // heap nodes, so references stay valid while other tunnels come and go.
@@ -268,8 +272,13 @@ class TunnelManager {
   void OnKernelEvent(const KernelEvent& e);
   // The same for every message but Phase2Established (whose keys it wipes).
   void OnIsakmpdMessage(const ipc::Envelope& envelope);
-  // Negotiations in progress cannot finish: they become Failed.
+  // Negotiations in progress cannot finish: they become Failed, and so do
+  // the phase 1 tunnels (their ISAKMP SAs died with isakmpd); the phase 2
+  // tunnels stay Active on their kernel SAs.
   void OnIsakmpdDisconnected();
+  // isakmpd is back (after the ConfigPush): phase 2 tunnels whose phase 1
+  // went are renewed at once (a new phase 1, then a rekey).
+  void OnIsakmpdConnected();
   // tmd stop: removes all kernel state tmd installed and forgets the tunnels.
   void Shutdown();
 
@@ -323,7 +332,7 @@ class TunnelManager {
 
   // rekey.cc (issue 9.2)
   // The soft limit for a pair we negotiated in |role|: the initiator's side
-  // falls at 80-90 % of the lifetime, the responder's at 90-95 %, so the
+  // falls at 80-88 % of the lifetime, the responder's at 92-97 %, so the
   // side that set the pair up normally renews it and the other waits
   // (OpenBSD isakmpd and strongSwan jitter alike, RFC 2409 leaves it open).
   uint64_t SoftLimit(uint64_t hard, ipc::Role role);

@@ -105,6 +105,7 @@ ipc::Answer TmdService::OnPong(const ipc::Envelope& e, const ipc::ConnectionPtr&
   isakmpd_ = c;
   LOG_EVENT("isakmpd connected (pid %d); tunnel database pushed", e.pong().pid());
   PushConfig();
+  manager_.OnIsakmpdConnected();
   ReturnFreedMemory();
   return ipc::NoReply();
 }

@@ -96,7 +96,26 @@ std::vector<Payload> IdAuthPayloads(const Phase1Context& sa, const MainModeExcha
   Payload id =
       wire::MakePayload(Phase1IdPayload(mm.definition.local_id(), mm.definition.local_address()));
   const Bytes id_b = wire::EncodePayloadBody(id.body);
-  return {std::move(id), wire::MakePayload(wire::HashPayload{OurHash(sa, mm, id_b)})};
+  std::vector<Payload> out{std::move(id),
+                           wire::MakePayload(wire::HashPayload{OurHash(sa, mm, id_b)})};
+  if (sa.role == Role::kInitiator && mm.initial_contact) {
+    // RFC 2407 4.6.3.3: protocol ISAKMP, SPI the cookie pair; encrypted
+    // with message 5, as strongSwan and Cisco send it.
+    wire::NotifyPayload n;
+    n.protocol = static_cast<uint8_t>(wire::ProtocolId::kIsakmp);
+    n.spi.assign(sa.icookie.begin(), sa.icookie.end());
+    n.spi.insert(n.spi.end(), sa.rcookie.begin(), sa.rcookie.end());
+    n.type = static_cast<uint16_t>(wire::NotifyType::kInitialContact);
+    out.push_back(wire::MakePayload(std::move(n)));
+  }
+  return out;
+}
+
+bool SaysInitialContact(const std::vector<Payload>& payloads) {
+  for (const Payload& p : payloads)
+    if (const auto* n = std::get_if<wire::NotifyPayload>(&p.body))
+      if (n->type == static_cast<uint16_t>(wire::NotifyType::kInitialContact)) return true;
+  return false;
 }
 
 // RFC 2407 4.5.4 and 4.6.3.1: a responder that keeps a shorter lifetime
@@ -115,7 +134,7 @@ std::optional<Payload> LifetimeNotify(const Phase1Context& sa) {
 
 // Checks the peer's ID and HASH (message 5 or 6). A HASH mismatch with a
 // message that decrypted and parsed means the pre-shared keys differ.
-std::optional<Outcome> VerifyIdAuth(const Phase1Context& sa, const MainModeExchange& mm,
+std::optional<Outcome> VerifyIdAuth(Phase1Context& sa, const MainModeExchange& mm,
                                     const std::vector<Payload>& payloads) {
   const Payload* id = wire::Find(payloads, PayloadType::kIdentification);
   const auto* hash = wire::FindBody<wire::HashPayload>(payloads);
@@ -136,6 +155,9 @@ std::optional<Outcome> VerifyIdAuth(const Phase1Context& sa, const MainModeExcha
                              (sa.role == Role::kInitiator ? "HASH_R" : "HASH_I") + " from " +
                              Peer(sa) + " did not verify (the pre-shared keys differ)",
                          wire::NotifyType::kAuthenticationFailed);
+  // Read only once the HASH proved who sent it: a forged INITIAL-CONTACT
+  // would drop every SA with the peer.
+  sa.peer_initial_contact = SaysInitialContact(payloads);
   return std::nullopt;
 }
 

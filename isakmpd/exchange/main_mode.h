@@ -36,6 +36,9 @@ struct MainModeExchange {
   // settings.min_lifetime_seconds: shorter lifetimes are refused, offered
   // (message 1) or imposed (RESPONDER-LIFETIME in message 6).
   uint32_t min_life_seconds = tunneldb::kMinLifetimeSeconds;
+  // Initiator: say INITIAL-CONTACT in message 5 (RFC 2407 4.6.3.3): we hold
+  // no other ISAKMP SA with this peer, so whatever it holds with us is stale.
+  bool initial_contact = false;
 
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes g_xi, g_xr, ni, nr;

@@ -36,6 +36,9 @@ struct Phase1Context {
   // (exchange/vendor_ids.h).
   bool peer_dpd = false;
   bool peer_aixike = false;
+  // The peer's message 5 or 6 said INITIAL-CONTACT: it has just started and
+  // every older SA with it (both phases) is stale.
+  bool peer_initial_contact = false;
   bool nat_local = false;
   bool nat_remote = false;
   bool behind_nat() const { return nat_local || nat_remote; }

@@ -119,6 +119,12 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   mm.min_life_seconds = MinLifeSeconds();
   mm.local_id = Phase1IdText(def.local_id(), def.local_address());
   mm.remote_id = Phase1IdText(def.remote_id(), def.remote_address());
+  // The first ISAKMP SA with this peer since we started (or since the last
+  // one went): the peer drops what it still holds with us. Never on a
+  // re-establishment: the phase 2 SAs it would drop are in use.
+  auto live = established_by_name_.find(def.name());
+  mm.initial_contact =
+      current == nullptr && (live == established_by_name_.end() || live->second.empty());
   deps_.random->Fill(sa->icookie);
   half_open_[CookieValue(sa->icookie)] = sa->handle;
   if (current != nullptr) {

@@ -97,6 +97,7 @@ class SaManager {
   // the peer, SaDeleted to tmd, gone.
   void Phase1Expired(uint64_t handle, bool by_volume = false);
   void AdoptChildren(IsakmpSa& from, IsakmpSa& to);
+  void DropStaleSas(IsakmpSa& sa);
   void RetireReplaced(uint64_t handle);
   void DeleteSa(uint64_t handle, bool failed = false);
   uint32_t HalfOpenLimit() const;
@@ -278,6 +279,10 @@ class SaManager {
   std::unordered_map<uint64_t, std::unique_ptr<IpsecSa>> children_;
   std::unordered_map<MessageKey, uint64_t, KeyHash> child_by_msgid_;
   std::unordered_map<uint32_t, uint64_t> p2_by_tunnel_;
+  // Established ISAKMP SAs by definition name: INITIAL-CONTACT's scope
+  // (the definition, i.e. the endpoint pair, not the address alone: one
+  // peer address may carry thousands of definitions).
+  std::unordered_map<std::string, std::vector<uint64_t>> established_by_name_;
   // A peer's Delete names its inbound SPI (our outbound): found whichever
   // ISAKMP SA it came on, after a re-establishment moved the pair.
   std::unordered_map<PeerSpiKey, uint64_t, KeyHash> child_by_peer_spi_;

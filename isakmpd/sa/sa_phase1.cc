@@ -308,10 +308,46 @@ void SaManager::OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid) {
     ProcessMainMode(*sa, *hdr, mm.queued_local, mm.queued_remote, queued);
 }
 
+// RFC 2407 4.6.3.3: the peer restarted and says so (INITIAL-CONTACT, in a
+// message whose HASH verified). Every other ISAKMP SA of this definition
+// and every IPsec SA under them is stale: dropped without Deletes (the
+// peer has forgotten them), each reported to tmd, which removes the kernel
+// state.
+void SaManager::DropStaleSas(IsakmpSa& sa) {
+  auto it = established_by_name_.find(sa.name);
+  if (it == established_by_name_.end()) return;
+  const std::vector<uint64_t> stale = it->second;
+  const std::string why =
+      "peer " + sa.remote.address.ToString() + " restarted (INITIAL-CONTACT); SA dropped";
+  size_t pairs = 0, isakmp = 0;
+  for (uint64_t h : stale) {
+    IsakmpSa* old = FindSa(h);
+    if (old == nullptr || old == &sa) continue;
+    const std::vector<uint64_t> children = old->children;
+    for (uint64_t ch : children) {
+      IpsecSa* child = FindChild(ch);
+      if (child == nullptr || !child->established()) continue;
+      EmitSaDeleted(2, child->tunnel, child->handle, why, true);
+      RemoveChild(ch);
+      ++pairs;
+    }
+    EmitSaDeleted(1, old->tunnel, h, why, true);
+    DeleteSa(h);
+    ++isakmp;
+  }
+  if (isakmp != 0)
+    LogLine(LogLevel::kEvents, sa,
+            "INITIAL-CONTACT from " + sa.remote.address.ToString() + ": dropped " +
+                std::to_string(isakmp) + " older ISAKMP SA(s) and " + std::to_string(pairs) +
+                " phase 2 SA pair(s) the peer no longer holds");
+}
+
 void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   // |responding_| keeps the SA until it is deleted, so a replayed Main Mode
   // 1 finds it (and is ignored) instead of starting a new negotiation.
   ReleaseHalfOpen(sa);
+  if (sa.peer_initial_contact) DropStaleSas(sa);
+  if (!sa.name.empty()) established_by_name_[sa.name].push_back(sa.handle);
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
   // The responder keeps message 6 to answer a repeated message 5 until the
@@ -479,6 +515,10 @@ void SaManager::DeleteSa(uint64_t handle, bool failed) {
   deps_.timers->Cancel(sa->tx.timer);
   deps_.timers->Cancel(sa->deadline_timer);
   deps_.timers->Cancel(sa->retire_timer);
+  if (auto byname = established_by_name_.find(sa->name); byname != established_by_name_.end()) {
+    std::erase(byname->second, handle);
+    if (byname->second.empty()) established_by_name_.erase(byname);
+  }
   if (IsakmpSa* old = FindSa(sa->replaces); old && old->replacement == handle)
     old->replacement = 0;  // a failed re-establishment: the old SA may try again
   if (auto ho = half_open_.find(CookieValue(sa->icookie));

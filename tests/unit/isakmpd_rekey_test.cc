@@ -350,3 +350,52 @@ TEST_CASE("phase 1 re-established by the former responder") {
 
 }  // namespace
 }  // namespace ike::isakmpd::testing
+
+namespace ike::isakmpd::testing {
+namespace {
+
+// Issue 9.5: RFC 2407 4.6.3.3.
+TEST_CASE("INITIAL-CONTACT: the restarted peer's first Main Mode drops every older SA with it") {
+  Up f;
+  const uint64_t a_old1 = f.a.Established(1)->phase1_established().handle();
+  // B restarts: it forgets its SAs, and its Deletes never reach A.
+  f.b.manager.Shutdown();
+  f.wire.clear();
+  REQUIRE(f.b.manager.isakmp_sa_count() == 0);
+  REQUIRE(f.a.manager.isakmp_sa_count() == 1);
+  // Its first Main Mode to A says INITIAL-CONTACT (message 5).
+  ipc::Phase1Request r;
+  r.set_tunnel(1);
+  const auto d = DatabaseB();
+  *r.mutable_definition() = d.ike_tunnel(0);
+  *r.mutable_protection() = d.ike_protection(0);
+  REQUIRE(f.b.manager.StartPhase1(r).has_ack());
+  f.Run();
+  // A dropped the stale phase 2 pair and ISAKMP SA, told tmd (by the peer),
+  // before reporting the new SA; it sent no Delete for them.
+  int order = 0, deleted2 = 0, deleted1 = 0, established = 0;
+  for (const auto& e : f.a.events) {
+    ++order;
+    if (e.has_sa_deleted() && e.sa_deleted().phase() == 2 &&
+        e.sa_deleted().handle() == f.a_old.handle()) {
+      deleted2 = order;
+      CHECK(e.sa_deleted().by_peer());
+      CHECK(e.sa_deleted().reason().find("INITIAL-CONTACT") != std::string::npos);
+    }
+    if (e.has_sa_deleted() && e.sa_deleted().phase() == 1 && e.sa_deleted().handle() == a_old1)
+      deleted1 = order;
+    if (e.has_phase1_established() && e.phase1_established().handle() != a_old1)
+      established = order;
+  }
+  CHECK(deleted2 > 0);
+  CHECK(deleted1 > deleted2);
+  CHECK(established > deleted1);
+  CHECK(f.a.manager.isakmp_sa_count() == 1);
+  CHECK(f.a.manager.quick_mode_count() == 0);
+  CHECK(Deleted2(f.b).empty());  // nothing went to B about them
+  // A's own re-establishment later carries no INITIAL-CONTACT: B keeps its
+  // phase 2 pairs (tested above: "phase 1 re-established ...").
+}
+
+}  // namespace
+}  // namespace ike::isakmpd::testing

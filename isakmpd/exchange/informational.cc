@@ -31,8 +31,26 @@ Failure Phase1Failure(const Phase1Context& p1, uint16_t type) {
 
 void EvaluateNotify(const Phase1Context& p1, bool authenticated, const wire::NotifyPayload& n,
                     Actions& out) {
-  if (n.type == uint16_t(wire::NotifyType::kRUThere)) {
-    if (authenticated) out.answer_r_u_there = n;
+  // RFC 3706 5.2-5.3: R-U-THERE and its ACK travel protected, protocol
+  // ISAKMP, SPI the cookie pair of this SA, data a 32-bit sequence number.
+  if (n.type == uint16_t(wire::NotifyType::kRUThere) ||
+      n.type == uint16_t(wire::NotifyType::kRUThereAck)) {
+    if (!authenticated) return;  // anyone who saw the cookies could send it
+    Bytes cookies(p1.icookie.begin(), p1.icookie.end());
+    cookies.insert(cookies.end(), p1.rcookie.begin(), p1.rcookie.end());
+    uint32_t seq = 0;
+    if (n.protocol != 1 || n.spi != cookies || n.data.size() != 4 ||
+        !ReadBigEndian32(n.data, &seq)) {
+      out.dpd_malformed = wire::NotifyTypeName(n.type) +
+                          " without this SA's cookie pair as SPI and a 32-bit sequence number";
+      return;
+    }
+    if (n.type == uint16_t(wire::NotifyType::kRUThere)) {
+      out.answer_r_u_there = n;
+      out.r_u_there_seq = seq;
+    } else {
+      out.r_u_there_ack_seq = seq;
+    }
     return;
   }
   if (n.type >= kFirstStatusNotify) {

@@ -31,6 +31,9 @@ wire::Payload Notify(wire::NotifyType type, uint8_t protocol = 1, Bytes spi = {}
 // What a received Informational asks of the SA manager.
 struct Actions {
   std::optional<wire::NotifyPayload> answer_r_u_there;  // send R-U-THERE-ACK
+  uint32_t r_u_there_seq = 0;                           // its sequence number
+  std::optional<uint32_t> r_u_there_ack_seq;            // an ACK for our probe
+  std::optional<std::string> dpd_malformed;             // dropped, why (logged)
   std::vector<uint16_t> status_notifies;                // log (INITIAL-CONTACT, ...)
   // An error notify that ends phase 1: authenticated, or unprotected while
   // no key exists yet (the initiator waiting for message 2).

@@ -59,6 +59,9 @@ struct IsakmpSa : Phase1Context {
   // message we sealed and every one we accepted (authenticated), header
   // included; retransmissions and dropped copies are not counted.
   uint64_t protected_octets = 0;
+  // Dead Peer Detection (RFC 3706 6.1): the highest R-U-THERE sequence
+  // number answered; a lower one is a replay.
+  std::optional<uint32_t> dpd_seq_in;
   bool volume_expired = false;  // the kilobyte limit was reached (expiry armed)
 };
 

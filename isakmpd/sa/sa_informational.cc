@@ -113,10 +113,29 @@ void SaManager::TakeLateLifetime(IsakmpSa& sa, const std::vector<wire::Payload>&
 
 void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& actions) {
   const uint64_t handle = sa.handle;
+  if (actions.dpd_malformed) {
+    ++counters_.dpd_dropped;
+    LogRepeated(dpd_lines_, LogLevel::kInformation, sa, "dropped " + *actions.dpd_malformed);
+  }
   if (actions.answer_r_u_there) {
-    wire::NotifyPayload ack = *actions.answer_r_u_there;
-    ack.type = uint16_t(wire::NotifyType::kRUThereAck);
-    SendInformational(sa, {wire::MakePayload(ack)});
+    // RFC 3706 6.1: a sequence number below the last one answered is a
+    // replay; the same one again is a retransmitted probe and answered.
+    const uint32_t seq = actions.r_u_there_seq;
+    if (sa.dpd_seq_in && seq < *sa.dpd_seq_in) {
+      ++counters_.dpd_dropped;
+      LogRepeated(dpd_lines_, LogLevel::kInformation, sa,
+                  "dropped R-U-THERE with sequence number " + std::to_string(seq) +
+                      " below the last one answered (" + std::to_string(*sa.dpd_seq_in) + ")");
+    } else {
+      sa.dpd_seq_in = seq;
+      wire::NotifyPayload ack = *actions.answer_r_u_there;
+      ack.type = uint16_t(wire::NotifyType::kRUThereAck);
+      SendInformational(sa, {wire::MakePayload(ack)});
+    }
+  }
+  if (actions.r_u_there_ack_seq) {
+    // We send no probes yet (DPD probing comes with issue 9.4's rest).
+    LogLine(LogLevel::kInformation, sa, "R-U-THERE-ACK without a probe of ours; ignored");
   }
   for (uint16_t type : actions.status_notifies)
     LogLine(LogLevel::kInformation, sa, "peer sent " + wire::NotifyTypeName(type));

@@ -294,6 +294,7 @@ class SaManager {
   Repeats unknown_spi_deletes_;
   Repeats replay_lines_;
   Repeats bad_hash_lines_;
+  Repeats dpd_lines_;
 };
 
 }  // namespace ike::isakmpd

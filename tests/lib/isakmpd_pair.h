@@ -219,6 +219,19 @@ inline wire::Header HeaderOf(const Packet& p) {
   return std::get<wire::Header>(wire::ParseHeader(p.data));
 }
 
+// RFC 3706: N(R-U-THERE or R-U-THERE-ACK), SPI the cookie pair of |p1|,
+// data the sequence number.
+inline wire::Payload DpdNotify(const Phase1Context& p1, uint32_t seq,
+                               wire::NotifyType type = wire::NotifyType::kRUThere) {
+  wire::NotifyPayload n;
+  n.protocol = 1;
+  n.type = static_cast<uint16_t>(type);
+  n.spi.assign(p1.icookie.begin(), p1.icookie.end());
+  n.spi.insert(n.spi.end(), p1.rcookie.begin(), p1.rcookie.end());
+  n.data = {uint8_t(seq >> 24), uint8_t(seq >> 16), uint8_t(seq >> 8), uint8_t(seq)};
+  return wire::MakePayload(std::move(n));
+}
+
 inline wire::Payload NotifyOf(wire::NotifyType type) {
   wire::NotifyPayload n;
   n.protocol = 1;

@@ -305,17 +305,14 @@ TEST_CASE("a protected Informational goes through the payload table", "[receive]
   Pair net;
   net.EstablishPhase1();
   SaManagerTestPeer peer(net.a.manager);
-  wire::NotifyPayload dpd;
-  dpd.type = uint16_t(wire::NotifyType::kRUThere);
-  dpd.protocol = 1;
-  dpd.data = {0, 0, 0, 1};
+  const wire::Payload dpd = testing::DpdNotify(peer.Context(peer.FirstSa()), 1);
   // HDR*, HASH(1), NONCE, N(R-U-THERE): a nonce has no place in it.
-  peer.SendInformational(peer.FirstSa(), {wire::MakePayload(wire::NoncePayload{Bytes(16, 1)}),
-                                          wire::MakePayload(dpd)});
+  peer.SendInformational(peer.FirstSa(),
+                         {wire::MakePayload(wire::NoncePayload{Bytes(16, 1)}), dpd});
   REQUIRE(net.wire.size() == 1);
   net.Run();
   CHECK(net.delivered == 6 + 1);  // dropped: no R-U-THERE-ACK
-  peer.SendInformational(peer.FirstSa(), {wire::MakePayload(dpd)});
+  peer.SendInformational(peer.FirstSa(), {dpd});
   net.Run();
   CHECK(net.delivered == 6 + 1 + 2);  // the well-formed one is answered
 }

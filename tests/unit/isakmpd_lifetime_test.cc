@@ -443,7 +443,7 @@ TEST_CASE("phase 1: the kilobyte lifetime counts IKE traffic and ends the SA lik
   int rounds = 0;
   while (net.a.manager.isakmp_sa_count() == 1 && rounds < 50) {
     CHECK(protected_octets() < 1024);  // not a round too early
-    a.SendInformational(handle, {testing::NotifyOf(wire::NotifyType::kRUThere)});
+    a.SendInformational(handle, {testing::DpdNotify(a.Context(handle), 1000 + rounds)});
     net.RunAndRecord();
     ++rounds;
   }

@@ -399,3 +399,42 @@ TEST_CASE("INITIAL-CONTACT: the restarted peer's first Main Mode drops every old
 
 }  // namespace
 }  // namespace ike::isakmpd::testing
+
+namespace ike::isakmpd::testing {
+namespace {
+
+// Issue 9.4 (RFC 3706 5.2, 6.1), the answering side.
+TEST_CASE("R-U-THERE: answered only with this SA's cookies and a sequence number, never a replay") {
+  Pair f;
+  f.EstablishPhase1();
+  SaManagerTestPeer a(f.a.manager);
+  const uint64_t h = a.FirstSa();
+  const Phase1Context& p1 = a.Context(h);
+  auto acks = [&f] {
+    int n = 0;
+    for (const auto& e : f.wire) n += e.to.address.ToString() == kHostA;
+    return n;
+  };
+  auto probe = [&](std::vector<wire::Payload> body) {
+    f.wire.clear();
+    a.SendInformational(h, std::move(body));
+    REQUIRE(f.wire.size() == 1);
+    const Packet p = f.wire.front();
+    f.wire.clear();
+    f.b.manager.OnPacket(p.to, p.from, p.data);
+    return acks();
+  };
+  CHECK(probe({DpdNotify(p1, 7)}) == 1);                      // answered
+  CHECK(probe({DpdNotify(p1, 7)}) == 1);                      // the same probe again: answered
+  CHECK(probe({DpdNotify(p1, 9)}) == 1);                      // a later one
+  CHECK(probe({DpdNotify(p1, 8)}) == 0);                      // below the last answered: a replay
+  CHECK(probe({NotifyOf(wire::NotifyType::kRUThere)}) == 0);  // no SPI, no sequence
+  wire::Payload wrong = DpdNotify(p1, 10);
+  std::get<wire::NotifyPayload>(wrong.body).spi[0] ^= 1;  // another SA's cookies
+  CHECK(probe({wrong}) == 0);
+  CHECK(f.b.manager.counters().dpd_dropped == 3);
+  CHECK(f.b.manager.isakmp_sa_count() == 1);  // nothing else happens to the SA
+}
+
+}  // namespace
+}  // namespace ike::isakmpd::testing

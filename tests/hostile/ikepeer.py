@@ -557,7 +557,10 @@ class Phase1:
         """R-U-THERE / R-U-THERE-ACK (RFC 3706) over this SA: True if answered.
         Datagrams are handled in order, so an answer also proves that the
         daemon processed everything we sent before."""
-        seq = secrets.randbits(31)
+        # RFC 3706 5.2: a random start, then one more per R-U-THERE (the
+        # daemon drops a lower number as a replay).
+        self.dpd_seq = getattr(self, "dpd_seq", secrets.randbits(30)) + 1
+        seq = self.dpd_seq
         pkt = self.informational([(P_N, notify_body(N_R_U_THERE, spi=self.icookie + self.rcookie,
                                                      data=be32(seq)))])
         self.send(pkt)

@@ -357,6 +357,13 @@ n=$(count 'parsed QUICK_MODE response [0-9]+ \[ HASH SA No KE ID ID N\(\(24576\)
 check "B: our Quick Mode 2 with RESPONDER-LIFETIME (strongSwan offered 30 s) parsed and accepted $n times" [ "$n" -ge 2 ]
 n=$(count 'parsed ID_PROT response 0 \[ ID HASH N\(\(24576\)\) \]' "$fb")
 check "B: our Main Mode 6 with RESPONDER-LIFETIME (strongSwan offered 60 s) parsed and accepted $n times" [ "$n" -ge 2 ]
+# INITIAL-CONTACT makes charon delete every other IKE SA with the peer and
+# their CHILD_SAs: allowed in the first Main Mode of each case only (ours in
+# case 1, charon's in case 2), never in a re-establishment.
+n=$(count 'parsed ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]' "$fb")
+check "B: INITIAL-CONTACT from us at most once, never in our re-establishment ($n)" [ "$n" -le 1 ]
+n=$(count 'generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]' "$fb")
+check "B: INITIAL-CONTACT from charon at most once, never in its reauthentication ($n)" [ "$n" -le 1 ]
 check "B: charon.log has no failure (unable to install, no such SA, giving up, failed)" \
   bash -c "! grep -Eiq 'unable to install|but no such SA|giving up|failed' '$fb'"
 { grep -Ei 'unable to install|no such SA|giving up|failed' "$fb" || true; } | redact | head -n 10 | indent

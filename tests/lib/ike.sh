@@ -23,6 +23,8 @@
 #   src_status X SUBSYS             lssrc status word (active/inoperative/...)
 #   src_pid X SUBSYS                lssrc PID column
 #   ike_dump X                      list, list verbose, lssrc, syslog tail (for failures)
+#   ike_cache_spis X                SPIs in the tunnel cache (`ike cmd=list cache`), 8 hex
+#                                   digits without 0x, one a line
 
 # shellcheck shell=bash
 if [[ -n "${_IKE_IKE_SH:-}" ]]; then return 0; fi
@@ -210,6 +212,11 @@ ike_no_phase2() {
   local out
   out=$(ike_list "$1" 2>/dev/null) || return 1
   ! awk '$1 == 2 && $2 ~ /^[0-9]+$/ { found = 1 } END { exit !found }' <<<"$out"
+}
+
+# ike_cache_spis X: the SPI column of the tunnel cache, as 8 hex digits.
+ike_cache_spis() {
+  ike_list "$1" cache 2>/dev/null | awk '$1 ~ /^[0-9]+$/ && $2 ~ /^0x/ { print substr($2, 3) }'
 }
 
 # lssrc -g ike: " tmd   ike   1234   active"

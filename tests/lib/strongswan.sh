@@ -17,12 +17,33 @@
 #                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
 #              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
 #                    of about 40, ldap and curl among them, slow to start in UML)
+#              lifetimes (swanctl.conf names; unset = strongSwan's defaults):
+#                ike_rekey= reauth= over= ike_rand=  connection rekey_time, reauth_time,
+#                    over_time, rand_time. IKEv1 has no ISAKMP SA rekey: either time
+#                    means a new Main Mode to which the children move (as responder,
+#                    charon also adopts them when the peer does this). The phase 1
+#                    Life-Duration charon proposes is reauth_time (else rekey_time)
+#                    plus over_time (both 0: Life-Duration 0); it deletes an SA at
+#                    that time after establishment, whatever was negotiated.
+#                child_rekey= child_life= child_rand=  children rekey_time,
+#                    life_time, rand_time. charon proposes life_time in Quick Mode,
+#                    echoes what a Quick Mode initiator offers, ignores
+#                    RESPONDER-LIFETIME, and runs its own timers from these values
+#                    whatever was negotiated. A replaced CHILD_SA stays REKEYED
+#                    (inbound only) until its life_time or the peer's Delete.
+#                rand_time defaults to over_time (IKE) and life_time - rekey_time
+#                    (children): give 0 for exact times. (strongSwan 5.9.8
+#                    swanctl.opt, quick_mode.c, child_sa.c, adopt_children_job.c)
 #   sw_start X / sw_stop X           charon in X's namespace; PID recorded
 #   sw_load X                        swanctl --load-all
 #   swanctl_on X ARGS...             swanctl with X's STRONGSWAN_CONF (timeout)
 #   swanctl_list_sas X               swanctl --list-sas
 #   sw_has_sa X                      list-sas shows ESTABLISHED and INSTALLED
 #   sw_log_tail X [N]                tail of charon.log (redacted)
+#   sw_children X / sw_children_of   one line per CHILD_SA: "UNIQUEID STATE SPI_IN SPI_OUT"
+#                                    (strongSwan's view: its in = the peer's out)
+#   sw_ike_sas X / sw_ike_sas_of     one line per IKE SA: "UNIQUEID STATE ICOOKIE RCOOKIE"
+#                                    (the _of forms read list-sas text on stdin)
 # Connection name: mm-psk, child: net.
 
 # shellcheck shell=bash
@@ -43,6 +64,7 @@ sw_configure() {
   local psk='' ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048 peer
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
+  local conn_life='' child_life=''
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -54,6 +76,20 @@ sw_configure() {
       kernel=*) kernel=${kv#kernel=} ;;
       swanctl_load=*) swanctl_load="
   load = ${kv#swanctl_load=}" ;;
+      ike_rekey=*) conn_life+="
+    rekey_time = ${kv#*=}" ;;
+      reauth=*) conn_life+="
+    reauth_time = ${kv#*=}" ;;
+      over=*) conn_life+="
+    over_time = ${kv#*=}" ;;
+      ike_rand=*) conn_life+="
+    rand_time = ${kv#*=}" ;;
+      child_rekey=*) child_life+="
+        rekey_time = ${kv#*=}" ;;
+      child_life=*) child_life+="
+        life_time = ${kv#*=}" ;;
+      child_rand=*) child_life+="
+        rand_time = ${kv#*=}" ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
     esac
   done
@@ -117,7 +153,7 @@ connections {
     aggressive = no
     local_addrs = $laddr
     remote_addrs = $raddr
-    proposals = $ike
+    proposals = $ike$conn_life
     local {
       auth = psk
       id = $laddr
@@ -132,7 +168,7 @@ connections {
         local_ts = $local_ts
         remote_ts = $remote_ts
         esp_proposals = $esp
-        start_action = none
+        start_action = none$child_life
       }
     }
   }
@@ -222,3 +258,28 @@ sw_log_tail() {
     echo "    (empty)"
   fi
 }
+
+# sw_children X: "UNIQUEID STATE SPI_IN SPI_OUT" for every CHILD_SA in
+# `swanctl --list-sas` (lines "  net: #3, reqid 1, INSTALLED, ..." then
+# "    in  c783b316, ..." and "    out 7af86e02, ..."). sw_children_of: the
+# same from list-sas text on stdin.
+sw_children_of() {
+  awk '
+    /^  [^ ].*: #[0-9]+, reqid / { id = $2; st = $5; sub(/,$/, "", id); sub(/,$/, "", st); spi_in = "" }
+    /^    in  / { spi_in = $2; sub(/[,\/].*/, "", spi_in) }
+    /^    out / { spi_out = $2; sub(/[,\/].*/, "", spi_out); print id, st, spi_in, spi_out }'
+}
+sw_children() { swanctl_list_sas "$1" | sw_children_of; }
+
+# sw_ike_sas X: "UNIQUEID STATE ICOOKIE RCOOKIE" for every IKE SA (lines
+# "mm-psk: #2, ESTABLISHED, IKEv1, 3f0c..._i* 91aa..._r"). sw_ike_sas_of: from
+# list-sas text on stdin.
+sw_ike_sas_of() {
+  awk '
+    /^[^ ].*: #[0-9]+, / {
+      id = $2; st = $3; i = $5; r = $6
+      sub(/,$/, "", id); sub(/,$/, "", st); sub(/_i\*?$/, "", i); sub(/_r\*?$/, "", r)
+      print id, st, i, r
+    }'
+}
+sw_ike_sas() { swanctl_list_sas "$1" | sw_ike_sas_of; }

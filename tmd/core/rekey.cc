@@ -182,6 +182,8 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   old.handle = t.handle;
   old.sas = t.sas;
   old.sa_count = t.sa_count;
+  old.spi_in = t.spi_in;
+  old.spi_out = t.spi_out;
   const uint32_t old_in = t.spi_in, old_out = t.spi_out;
   phase2_by_handle_.erase(t.handle);
   t.handle = e.handle();
@@ -266,10 +268,9 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
   size_t index = 0;
   Phase2Tunnel::OldPair* other = FindOldPair(t, sibling, &index);
   if (other == nullptr) return;
-  uint32_t other_in = 0, other_out = 0;
-  for (uint8_t i = 0; i < other->sa_count; ++i) {
-    (other->sas[i].inbound ? other_in : other_out) = other->sas[i].spi;
-  }
+  // Its SPIs as both ends know them: its outbound SA may still be held back
+  // (our own rekey's, a second after Quick Mode 2), so not from |sas|.
+  uint32_t other_in = other->spi_in, other_out = other->spi_out;
   if (!PeerIsAixike(t)) {
     LOG_EVENT(
         "%s: both ends rekeyed at once; the pair %s is kept until it expires (the peer "
@@ -284,6 +285,8 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
     loser.handle = t.handle;
     loser.sas = t.sas;
     loser.sa_count = t.sa_count;
+    loser.spi_in = t.spi_in;
+    loser.spi_out = t.spi_out;
     phase2_by_handle_.erase(t.handle);
     t.handle = other->handle;
     t.sas = other->sas;

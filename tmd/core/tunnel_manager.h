@@ -137,6 +137,9 @@ struct Phase2Tunnel {
     uint64_t handle = 0;
     std::array<InstalledSa, 2> sas;
     uint8_t sa_count = 0;
+    // Its SPIs, as the pair had them when current: spi_out may be that of an
+    // outbound SA still held back (a rekey we started), not yet in |sas|.
+    uint32_t spi_in = 0, spi_out = 0;
     bool redundant = false;  // lost a rekey collision: removed soon
   };
   std::vector<OldPair> old_pairs;

@@ -414,6 +414,32 @@ TEST_CASE("rekey collision with a foreign peer: both pairs kept, none deleted ea
   CHECK(f.isakmpd.sent.empty());
 }
 
+// Our own daemon as the initiator installs its new inbound SA after it sent
+// Quick Mode 3 (isakmpd sends, tmd installs): our new outbound SA waits a
+// second after our inbound one, and the kernel sends on the previous pair
+// meanwhile. With another peer (it installs before it sends message 3) both
+// go in at once.
+TEST_CASE("the peer's rekey: our new outbound SA a second after the inbound one (our daemon)") {
+  for (bool aixike : {true, false}) {
+    INFO("the peer is our own daemon: " << aixike);
+    Fixture f;
+    f.BringUp(aixike);
+    f.At(10);
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    REQUIRE(f.Take().has_tunnel_assigned());
+    CHECK(f.Row().handle == 300);
+    CHECK(f.Row().spi_out == 0x2003);  // listed at once
+    if (aixike) {
+      CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+      f.clock.Advance(999);
+      CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+      f.clock.Advance(1);
+    }
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001, 0x2003}));
+    CHECK(f.isakmpd.sent.empty());
+  }
+}
+
 TEST_CASE(
     "a Delete from the peer: of an old pair removes that pair; of the current pair hands "
     "the tunnel back to the old one") {
@@ -450,6 +476,7 @@ TEST_CASE(
   d->set_handle(200);  // the replaced pair
   g.manager.OnIsakmpdMessage(del);
   CHECK(g.Row().handle == 300);
+  g.clock.Advance(1000);  // the new outbound SA, a second after the inbound one
   CHECK(g.KernelSpis() == Spis({0x1003, 0x2003}));
   CHECK(g.isakmpd.sent.empty());  // the peer knows
 }

@@ -313,18 +313,30 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome)
   std::string done_transition;  // KEP and DONE, if both come now, share one line
   if (outcome.next && !Transition(child, *outcome.next, outcome.done ? &done_transition : nullptr))
     return;
+  Bytes packet;
   if (outcome.send) {
-    Bytes packet = Seal(p1, wire::ExchangeType::kQuickMode, child.message_id, *outcome.send,
-                        &child.exchange->iv);
+    packet = Seal(p1, wire::ExchangeType::kQuickMode, child.message_id, *outcome.send,
+                  &child.exchange->iv);
     child.tx.message_number = child.role == Role::kInitiator ? (outcome.done ? 3 : 1) : 2;
-    const uint64_t handle = child.handle;
+  }
+  const uint64_t handle = child.handle;
+  auto transmit = [&] {
+    if (!outcome.send) return;
     Transmit(p1, child.tx, std::move(packet), !outcome.done,
              [this, handle] { Phase2Timeout(handle); });
-  }
+  };
+  // The initiator of a rekey reports the new pair (its inbound SA; the
+  // outbound one is held back) before message 3 leaves: the peer installs the
+  // pair and sends on it as soon as message 3 reaches it, and that traffic
+  // must find our inbound SA in the kernel.
+  const bool report_first = outcome.done && child.rekey && child.role == Role::kInitiator;
+  if (!report_first) transmit();
   if (!outcome.done) return;
-  // The initiator passes KEP while building message 3; DONE once it is sent.
-  if (!child.established() && !Transition(child, QuickModeStep::kDone, &done_transition)) return;
-  Phase2Established(p1, child, done_transition);
+  // The initiator passes KEP while building message 3; DONE once it is sent
+  // (a rekey's: just before).
+  if (child.established() || Transition(child, QuickModeStep::kDone, &done_transition))
+    Phase2Established(p1, child, done_transition);
+  if (report_first) transmit();
 }
 
 void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition) {

@@ -82,6 +82,7 @@ inline const std::string kEsp = "encryption: ESP_AES_CBC key_length: 128 integri
 struct Packet {
   Endpoint from, to;
   Bytes data;
+  size_t sender_events = 0;  // events the sender had emitted when it sent this
 };
 
 // One host: an engine plus recording fakes. Packets go to a shared queue.
@@ -95,7 +96,7 @@ struct Host : PacketSink, EventSink, CredentialSource {
         manager(SaManagerDeps{&clock, &clock, &random, this, this, this, nullptr, spis}) {}
 
   bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override {
-    wire.push_back({from, to, Bytes(packet.begin(), packet.end())});
+    wire.push_back({from, to, Bytes(packet.begin(), packet.end()), events.size()});
     return true;
   }
   void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }

@@ -113,6 +113,33 @@ TEST_CASE("rekey from the initiator: a new pair beside the old, the outbound SA 
   CHECK(f.b.manager.quick_mode_count() == 2);
 }
 
+// The peer installs the new pair and sends on it as soon as message 3 reaches
+// it: by then the initiator's new inbound SA must be in its kernel. So the
+// initiator reports it (Phase2Established) before message 3 leaves, not after.
+TEST_CASE("rekey: the initiator reports its new inbound SA before it sends message 3") {
+  Up f;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  std::vector<size_t> a_sent;  // per packet A sent: how many events A had emitted
+  f.Run([&](const Packet& p) {
+    if (p.from.address.ToString() == kHostA) a_sent.push_back(p.sender_events);
+    return false;
+  });
+  auto a = Established2(f.a);
+  REQUIRE(a.size() == 2);
+  size_t reported = 0;  // events A had emitted once the new pair was reported
+  for (size_t i = 0; i < f.a.events.size() && reported == 0; ++i) {
+    const auto& e = f.a.events[i];
+    if (e.has_phase2_established() && e.phase2_established().handle() == a[1].handle())
+      reported = i + 1;
+  }
+  REQUIRE(reported > 0);
+  REQUIRE(a_sent.size() == 2);  // Quick Mode messages 1 and 3
+  CHECK(a_sent[0] < reported);
+  CHECK(a_sent[1] >= reported);  // message 3 left after the report
+  CHECK(a[1].outbound_follows());
+  REQUIRE(Established2(f.b).size() == 2);  // and B installed the pair on it
+}
+
 TEST_CASE("rekey: one pair deleted by handle; the peer drops that pair only") {
   Up f;
   REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());

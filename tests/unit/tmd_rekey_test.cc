@@ -366,6 +366,43 @@ TEST_CASE("rekey collision with our own daemon: the same survivor in either orde
   }
 }
 
+// The rule must give both ends the same survivor whatever the order, though
+// each end's own new pair has its outbound SA held back for a second: the
+// held SPI counts. Here it decides: of the four new SPIs 0x6006 is the
+// largest, the outbound SPI of this end's own pair (held), the inbound SPI
+// of the peer's pair as the other end sees it (mirrored).
+TEST_CASE("rekey collision with our own daemon: a held outbound SPI counts in the rule") {
+  for (bool own_first : {true, false}) {
+    for (bool mirrored : {false, true}) {
+      INFO("own pair first " << own_first << ", the other end's view " << mirrored);
+      const uint32_t own_in = mirrored ? 0x4003 : 0x1002, own_out = mirrored ? 0x3003 : 0x6006;
+      const uint32_t peer_in = mirrored ? 0x6006 : 0x3003, peer_out = mirrored ? 0x1002 : 0x4003;
+      Fixture f;
+      f.BringUp(/*aixike=*/true);
+      f.UntilSent(91);
+      f.Reply(f.Take());
+      auto own = [&] { f.Pair(1, 201, {{ipc::INBOUND, own_in}}, own_out); };
+      auto peers = [&] {
+        f.Pair(0, 300, {{ipc::INBOUND, peer_in}, {ipc::OUTBOUND, peer_out}});
+        REQUIRE(f.Take().has_tunnel_assigned());
+      };
+      if (own_first) {
+        own();
+        peers();
+      } else {
+        peers();
+        own();
+      }
+      f.Pair(1, 201, {{ipc::OUTBOUND, own_out}});  // the held outbound SA arrives
+      const Phase2Tunnel& t = f.Row();
+      // Both ends keep the pair {0x1002, 0x6006}: this end its own, the other the peer's.
+      CHECK(t.handle == (mirrored ? 300u : 201u));
+      CHECK(std::min(t.spi_in, t.spi_out) == 0x1002u);
+      CHECK(std::max(t.spi_in, t.spi_out) == 0x6006u);
+    }
+  }
+}
+
 TEST_CASE("rekey collision with a foreign peer: both pairs kept, none deleted early") {
   Fixture f;
   f.BringUp(/*aixike=*/false);
@@ -383,6 +420,32 @@ TEST_CASE("rekey collision with a foreign peer: both pairs kept, none deleted ea
   ipc::Envelope rm = f.Take();
   CHECK(rm.remove_tunnel().handle() == 200);
   CHECK(f.isakmpd.sent.empty());
+}
+
+// Our own daemon as the initiator installs its new inbound SA after it sent
+// Quick Mode 3 (isakmpd sends, tmd installs): our new outbound SA waits a
+// second after our inbound one, and the kernel sends on the previous pair
+// meanwhile. With another peer (it installs before it sends message 3) both
+// go in at once.
+TEST_CASE("the peer's rekey: our new outbound SA a second after the inbound one (our daemon)") {
+  for (bool aixike : {true, false}) {
+    INFO("the peer is our own daemon: " << aixike);
+    Fixture f;
+    f.BringUp(aixike);
+    f.At(10);
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    REQUIRE(f.Take().has_tunnel_assigned());
+    CHECK(f.Row().handle == 300);
+    CHECK(f.Row().spi_out == 0x2003);  // listed at once
+    if (aixike) {
+      CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+      f.clock.Advance(999);
+      CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+      f.clock.Advance(1);
+    }
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001, 0x2003}));
+    CHECK(f.isakmpd.sent.empty());
+  }
 }
 
 TEST_CASE(
@@ -421,6 +484,7 @@ TEST_CASE(
   d->set_handle(200);  // the replaced pair
   g.manager.OnIsakmpdMessage(del);
   CHECK(g.Row().handle == 300);
+  g.clock.Advance(1000);  // the new outbound SA, a second after the inbound one
   CHECK(g.KernelSpis() == Spis({0x1003, 0x2003}));
   CHECK(g.isakmpd.sent.empty());  // the peer knows
 }

@@ -4,8 +4,10 @@
 // latest added), so the order of installation is the switch:
 //   1. both ends install the new inbound SA (the initiator on Quick Mode 2,
 //      the responder with the whole pair on Quick Mode 3);
-//   2. the responder's new outbound SA goes in with its inbound one, when
-//      the initiator already has its new inbound;
+//   2. the responder's new outbound SA goes in with its inbound one; with
+//      our own daemon as the initiator, a second later (tmd holds it:
+//      kResponderSwitch): that initiator's isakmpd sends message 3 and tmd
+//      installs the inbound SA, two processes, and message 3 can be faster;
 //   3. the initiator's new outbound SA goes in a second later (isakmpd
 //      holds it: Phase2Established.outbound_follows), when the responder
 //      has had message 3.
@@ -22,6 +24,7 @@
 // sending on would lose its traffic.
 #include <algorithm>
 #include <cinttypes>
+#include <memory>
 
 #include "common/log.h"
 #include "tmd/core/ipc_helpers.h"
@@ -41,6 +44,20 @@ constexpr Duration kRedundantGrace = std::chrono::seconds(5);
 // A new pair from the peer within this time of our own rekey (at most half
 // the lifetime) renews the same pair ours did: a collision.
 constexpr uint64_t kCollisionWindowSeconds = 30;
+// How long the new outbound SA of the peer's rekey waits (step 2 above), as
+// long as isakmpd holds the initiator's (kOutboundSwitchMs).
+constexpr Duration kResponderSwitch = std::chrono::seconds(1);
+
+// Keeps the SAs of |e| in |direction| (the others' keys wiped, then removed).
+void KeepDirection(ipc::Phase2Established& e, ipc::Direction direction) {
+  auto* sas = e.mutable_sa();
+  for (int i = sas->size() - 1; i >= 0; --i) {
+    if (sas->Get(i).direction() == direction) continue;
+    SecureWipe(sas->Mutable(i)->mutable_encryption_key());
+    SecureWipe(sas->Mutable(i)->mutable_integrity_key());
+    sas->DeleteSubrange(i, 1);
+  }
+}
 
 // The collision rule both ends apply alike: an SA pair is known to both by
 // its two SPIs (one end's inbound is the other's outbound), so a function of
@@ -216,6 +233,20 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
     (sa.direction() == ipc::INBOUND ? t.spi_in : t.spi_out) = sa.spi();
   }
   if (assigned) SendAssigned(isakmpd_, e.handle(), 2, t.number);
+  // The rekey of a peer that is our own daemon: our new outbound SA waits
+  // (step 2 above); meanwhile the kernel sends on the previous pair, which the
+  // peer still has.
+  std::shared_ptr<ipc::Phase2Established> held;
+  if (!ours && timers_ != nullptr && e.sa_size() == 2 && PeerIsAixike(t)) {
+    held = std::shared_ptr<ipc::Phase2Established>(new ipc::Phase2Established(e),
+                                                   [](ipc::Phase2Established* p) {
+                                                     WipeKeys(*p);
+                                                     delete p;
+                                                   });
+    KeepDirection(*held, ipc::OUTBOUND);
+    KeepDirection(e, ipc::INBOUND);
+    if (held->sa_size() != 1) held.reset();  // not one of each: all at once, as before
+  }
   Status installed = InstallSas(t, e);
   WipeKeys(e);
   if (!installed.ok()) {
@@ -252,8 +283,18 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
       "%s: rekeyed (%u) as %s: new SPIs %s%s; the previous pair (%s) stays until it "
       "expires or the peer deletes it",
       Tag(t).c_str(), t.rekey_count, tunneldb::RoleName(t.role).c_str(),
-      SpiPair(t.spi_in, t.spi_out).c_str(), e.outbound_follows() ? " (outbound in 1 s)" : "",
-      SpiPair(old_in, old_out).c_str());
+      SpiPair(t.spi_in, t.spi_out).c_str(),
+      e.outbound_follows() || held ? " (outbound in 1 s)" : "", SpiPair(old_in, old_out).c_str());
+  if (held) {
+    const uint32_t number = t.number;
+    const uint64_t serial = t.serial, handle = t.handle;
+    timers_->Schedule(kResponderSwitch, [this, number, serial, handle, held] {
+      // Not if the pair is no longer current (it lost a collision, or went).
+      Phase2Tunnel* tunnel = phase2_.Find(number);
+      if (tunnel == nullptr || tunnel->serial != serial || tunnel->handle != handle) return;
+      InstallHeldOutbound(*tunnel, *held);
+    });
+  }
   if (collision) ResolveCollision(t, sibling);
 }
 
@@ -280,6 +321,8 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
   size_t index = 0;
   Phase2Tunnel::OldPair* other = FindOldPair(t, sibling, &index);
   if (other == nullptr) return;
+  // Its SPIs as both ends know them: its outbound SA may still be held back
+  // (our own rekey's, a second after Quick Mode 2), so not from |sas|.
   uint32_t other_in = other->spi_in, other_out = other->spi_out;
   if (!PeerIsAixike(t)) {
     LOG_EVENT(

@@ -141,7 +141,9 @@ struct Phase2Tunnel {
   // reqid, not an SPI.
   struct OldPair {
     uint64_t handle = 0;
-    uint32_t spi_in = 0, spi_out = 0;  // out: known before its SA is installed
+    // Its SPIs, as the pair had them when current: spi_out may be that of an
+    // outbound SA still held back (a rekey we started), not yet in |sas|.
+    uint32_t spi_in = 0, spi_out = 0;
     std::array<InstalledSa, 2> sas;
     uint8_t sa_count = 0;
     bool redundant = false;  // lost a rekey collision: removed soon

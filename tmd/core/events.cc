@@ -212,8 +212,8 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
 }
 
 // What a Phase1Established says about the SA, into the tunnel's row.
-void TunnelManager::UpdatePhase1(Phase1Tunnel& t0, const ipc::Phase1Established& e) {
-  Phase1Tunnel* t = &t0;
+void TunnelManager::UpdatePhase1(Phase1Tunnel& tunnel, const ipc::Phase1Established& e) {
+  Phase1Tunnel* t = &tunnel;  // the body reads as OnPhase1Established's did
   if (t->handle != 0 && t->handle != e.handle()) phase1_by_handle_.erase(t->handle);
   t->handle = e.handle();
   phase1_by_handle_[e.handle()] = t->number;
@@ -520,17 +520,9 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
   if (!t->old_pairs.empty()) {
     // The current pair went, an older one is still valid: the kernel sends
     // on it again, and so the tunnel stays up on it.
-    Phase2Tunnel::OldPair back = t->old_pairs.back();
+    DeleteSas(*t, t->sas, t->sa_count);
+    MakeCurrent(*t, t->old_pairs.back());
     t->old_pairs.pop_back();
-    for (uint8_t i = 0; i < t->sa_count; ++i)
-      (void)kernel_.DeleteSa(t->sas[i].destination, t->sas[i].spi);
-    phase2_by_handle_.erase(t->handle);
-    t->handle = back.handle;
-    t->sas = back.sas;
-    t->sa_count = back.sa_count;
-    t->spi_in = back.spi_in;
-    t->spi_out = back.spi_out;
-    phase2_by_handle_[t->handle] = t->number;
     LOG_EVENT("%s: current SA pair %s: %s; the previous pair (%s) carries the traffic again",
               Tag(*t).c_str(), why, e.reason().c_str(), SpiPair(t->spi_in, t->spi_out).c_str());
     return;

@@ -175,13 +175,38 @@ Phase2Tunnel::OldPair* TunnelManager::FindOldPair(Phase2Tunnel& t, uint64_t hand
   return nullptr;
 }
 
+Phase2Tunnel::OldPair TunnelManager::CurrentPair(const Phase2Tunnel& t) {
+  Phase2Tunnel::OldPair pair;
+  pair.handle = t.handle;
+  pair.spi_in = t.spi_in;
+  pair.spi_out = t.spi_out;
+  pair.sas = t.sas;
+  pair.sa_count = t.sa_count;
+  return pair;
+}
+
+void TunnelManager::MakeCurrent(Phase2Tunnel& t, const Phase2Tunnel::OldPair& pair) {
+  phase2_by_handle_.erase(t.handle);
+  t.handle = pair.handle;
+  t.spi_in = pair.spi_in;
+  t.spi_out = pair.spi_out;
+  t.sas = pair.sas;
+  t.sa_count = pair.sa_count;
+  phase2_by_handle_[t.handle] = t.number;
+}
+
+void TunnelManager::DeleteSas(const Phase2Tunnel& t,
+                              const std::array<Phase2Tunnel::InstalledSa, 2>& sas, uint8_t count) {
+  for (uint8_t i = 0; i < count; ++i) {
+    Status s = kernel_.DeleteSa(sas[i].destination, sas[i].spi);
+    if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
+  }
+}
+
 void TunnelManager::RemoveOldPair(Phase2Tunnel& t, size_t index, bool tell_peer) {
   const Phase2Tunnel::OldPair old = t.old_pairs[index];
   t.old_pairs.erase(t.old_pairs.begin() + static_cast<std::ptrdiff_t>(index));
-  for (uint8_t i = 0; i < old.sa_count; ++i) {
-    Status s = kernel_.DeleteSa(old.sas[i].destination, old.sas[i].spi);
-    if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
-  }
+  DeleteSas(t, old.sas, old.sa_count);
   if (!tell_peer || !isakmpd_.connected()) return;
   ipc::Envelope rm;
   rm.mutable_remove_tunnel()->set_phase(2);
@@ -207,17 +232,10 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   const uint64_t sibling = t.handle;
 
   // The current pair becomes an old one; the new pair is current.
-  Phase2Tunnel::OldPair& old = t.old_pairs.emplace_back();
-  old.handle = t.handle;
-  old.spi_in = t.spi_in;
-  old.spi_out = t.spi_out;
-  old.sas = t.sas;
-  old.sa_count = t.sa_count;
-  const uint32_t old_in = t.spi_in, old_out = t.spi_out;
-  phase2_by_handle_.erase(t.handle);
-  t.handle = e.handle();
-  phase2_by_handle_[t.handle] = t.number;
-  t.sa_count = 0;
+  const Phase2Tunnel::OldPair old = t.old_pairs.emplace_back(CurrentPair(t));
+  Phase2Tunnel::OldPair fresh;
+  fresh.handle = e.handle();
+  MakeCurrent(t, fresh);
   if (ours) t.rekeying = false;
   if (assigned) {
     const Phase1Tunnel* p1 =
@@ -251,16 +269,9 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   WipeKeys(e);
   if (!installed.ok()) {
     // The new pair is dropped; the old one carries on as the current pair.
-    for (uint8_t i = 0; i < t.sa_count; ++i)
-      (void)kernel_.DeleteSa(t.sas[i].destination, t.sas[i].spi);
+    DeleteSas(t, t.sas, t.sa_count);
     const uint64_t failed = t.handle;
-    phase2_by_handle_.erase(failed);
-    t.handle = old.handle;
-    t.sas = old.sas;
-    t.sa_count = old.sa_count;
-    t.spi_in = old_in;
-    t.spi_out = old_out;
-    phase2_by_handle_[t.handle] = t.number;
+    MakeCurrent(t, old);
     t.old_pairs.pop_back();
     ipc::Envelope rm;
     rm.mutable_remove_tunnel()->set_phase(2);
@@ -284,7 +295,8 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
       "expires or the peer deletes it",
       Tag(t).c_str(), t.rekey_count, tunneldb::RoleName(t.role).c_str(),
       SpiPair(t.spi_in, t.spi_out).c_str(),
-      e.outbound_follows() || held ? " (outbound in 1 s)" : "", SpiPair(old_in, old_out).c_str());
+      e.outbound_follows() || held ? " (outbound in 1 s)" : "",
+      SpiPair(old.spi_in, old.spi_out).c_str());
   if (held) {
     const uint32_t number = t.number;
     const uint64_t serial = t.serial, handle = t.handle;
@@ -334,20 +346,11 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
   const bool current_loses = PairRank(t.spi_in, t.spi_out) < PairRank(other_in, other_out);
   if (current_loses) {
     // The sibling becomes current again; the new pair is the redundant one.
-    Phase2Tunnel::OldPair loser;
-    loser.handle = t.handle;
-    loser.spi_in = t.spi_in;
-    loser.spi_out = t.spi_out;
-    loser.sas = t.sas;
-    loser.sa_count = t.sa_count;
-    phase2_by_handle_.erase(t.handle);
-    t.handle = other->handle;
-    t.sas = other->sas;
-    t.sa_count = other->sa_count;
-    std::swap(t.spi_in, other_in);
-    std::swap(t.spi_out, other_out);
-    phase2_by_handle_[t.handle] = t.number;
+    const Phase2Tunnel::OldPair loser = CurrentPair(t);
+    MakeCurrent(t, *other);
     t.old_pairs[index] = loser;
+    other_in = loser.spi_in;
+    other_out = loser.spi_out;
   }
   Phase2Tunnel::OldPair& redundant = t.old_pairs[index];
   redundant.redundant = true;

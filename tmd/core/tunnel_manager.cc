@@ -153,10 +153,7 @@ void TunnelManager::Uninstall(Phase2Tunnel& t) {
     Status s = kernel_.DeletePolicy(t.rules[i]);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
-  for (const Phase2Tunnel::OldPair& old : t.old_pairs) {
-    for (uint8_t i = 0; i < old.sa_count; ++i)
-      (void)kernel_.DeleteSa(old.sas[i].destination, old.sas[i].spi);
-  }
+  for (const Phase2Tunnel::OldPair& old : t.old_pairs) DeleteSas(t, old.sas, old.sa_count);
   t.old_pairs.clear();
   t.sa_count = 0;
   t.rule_count = 0;

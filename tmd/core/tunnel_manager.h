@@ -350,6 +350,13 @@ class TunnelManager {
   // Delete (RemoveTunnel with its handle).
   void RemoveOldPair(Phase2Tunnel& t, size_t index, bool tell_peer);
   Phase2Tunnel::OldPair* FindOldPair(Phase2Tunnel& t, uint64_t handle, size_t* index);
+  // The current pair as an OldPair, and the reverse: |pair| becomes the
+  // current one (handle index included). Nothing is installed or deleted.
+  static Phase2Tunnel::OldPair CurrentPair(const Phase2Tunnel& t);
+  void MakeCurrent(Phase2Tunnel& t, const Phase2Tunnel::OldPair& pair);
+  // Deletes |count| installed SAs from the kernel (errors logged).
+  void DeleteSas(const Phase2Tunnel& t, const std::array<Phase2Tunnel::InstalledSa, 2>& sas,
+                 uint8_t count);
   bool PeerIsAixike(const Phase2Tunnel& t) const;
   // Phase 1: the soft limit's timer, the new Main Mode, its outcome.
   void ArmPhase1Soft(Phase1Tunnel& t);

@@ -17,6 +17,7 @@
 
 #include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/wire/sa_attributes.h"
+#include "tests/lib/fake_syslogd.h"
 #include "tests/lib/isakmpd_pair.h"
 
 namespace ike::isakmpd {
@@ -138,63 +139,7 @@ std::string Reason(const ipc::Envelope* failed) {
   return failed->negotiation_failed().reason();
 }
 
-// A datagram socket standing in for /dev/log, to read isakmpd's log lines
-// (as in tmd_manager_test). A thread empties it all the time: a datagram
-// socket queues only a few lines (net.unix.max_dgram_qlen), and the logger
-// waits for room once it is full.
-class FakeSyslogd {
- public:
-  FakeSyslogd() {
-    char dir[] = "/tmp/ike-lifetimetest-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/log";
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    reader_ = std::thread([this] {
-      while (!stop_) {
-        if (!ReadAll()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-    });
-    LogInit("isakmpd_lifetime_test", LOG_LOCAL4, path_.c_str());
-  }
-  ~FakeSyslogd() {
-    LogInit("isakmpd_lifetime_test", LOG_LOCAL4);
-    stop_ = true;
-    reader_.join();
-    close(fd_);
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  // Every line sent so far (a line is queued before its logging call
-  // returns, and only ReadAll takes it out, under the lock).
-  std::string Drain() {
-    ReadAll();
-    std::lock_guard<std::mutex> lock(mu_);
-    return text_;
-  }
-
- private:
-  bool ReadAll() {
-    std::lock_guard<std::mutex> lock(mu_);
-    bool any = false;
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0; any = true)
-      text_.append(buf, static_cast<size_t>(n)).push_back('\n');
-    return any;
-  }
-
-  std::string dir_, path_;
-  int fd_ = -1;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::string text_;
-  std::thread reader_;
-};
+using ike::testing::FakeSyslogd;
 
 // ---- phase 2 ------------------------------------------------------------------
 
@@ -262,7 +207,7 @@ TEST_CASE("phase 2: a Cisco-like 4,608,000 KB policy is announced and reaches tm
 
 TEST_CASE("phase 2: an offer below settings.min_lifetime_seconds is refused by the responder",
           "[engine][lifetime]") {
-  FakeSyslogd syslogd;
+  FakeSyslogd syslogd("isakmpd_lifetime_test");
   // A may offer 10 s (its own minimum is 5 s); B keeps the default 60 s.
   LifetimePair net({.esp_seconds = 10, .min_seconds = 5}, {});
   net.EstablishPhase1();
@@ -387,7 +332,7 @@ TEST_CASE("phase 1: a RESPONDER-LIFETIME below our minimum fails the initiator a
 }
 
 TEST_CASE("phase 1: kilobytes are proposed in MM1 and announced in MM6", "[engine][lifetime]") {
-  FakeSyslogd syslogd;
+  FakeSyslogd syslogd("isakmpd_lifetime_test");
   SECTION("the initiator's volume limit is taken as offered") {
     LifetimePair net({.ike_kbytes = 200000}, {});
     net.StartPhase1();
@@ -425,7 +370,7 @@ TEST_CASE("phase 1: kilobytes are proposed in MM1 and announced in MM6", "[engin
 
 TEST_CASE("phase 1: the kilobyte lifetime counts IKE traffic and ends the SA like the time limit",
           "[engine][lifetime]") {
-  FakeSyslogd syslogd;
+  FakeSyslogd syslogd("isakmpd_lifetime_test");
   LifetimePair net({}, {.ike_kbytes = 1});  // B announces 1 KB in MM6
   net.StartPhase1();
   REQUIRE(net.a.Established(1));
@@ -465,7 +410,7 @@ TEST_CASE("phase 1: the kilobyte lifetime counts IKE traffic and ends the SA lik
 // IOS sends the phase 1 one after Main Mode).
 TEST_CASE("phase 1: a RESPONDER-LIFETIME in a protected Informational after Main Mode",
           "[engine][lifetime]") {
-  FakeSyslogd syslogd;
+  FakeSyslogd syslogd("isakmpd_lifetime_test");
   LifetimePair net({}, {});
   net.StartPhase1();
   REQUIRE(net.a.Established(1));

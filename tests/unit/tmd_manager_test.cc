@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "tests/lib/fake_syslogd.h"
 #include "tests/lib/fakes.h"
 #include "tests/lib/tmd_fakes.h"
 #include "tmd/core/tunnel_manager.h"
@@ -659,45 +660,10 @@ TEST_CASE("a late success for a failed tunnel is refused and counted; nothing is
   CHECK(est.phase2_established().sa(0).encryption_key().empty());  // wiped all the same
 }
 
-// A datagram socket standing in for /dev/log, to read tmd's log lines.
-class FakeSyslogd {
- public:
-  FakeSyslogd() {
-    char dir[] = "/tmp/ike-tmdtest-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/log";
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    LogInit("tmd_manager_test", LOG_LOCAL4, path_.c_str());
-  }
-  ~FakeSyslogd() {
-    LogInit("tmd_manager_test", LOG_LOCAL4);
-    close(fd_);
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  // Every line sent so far (error lines go out at once), without blocking.
-  std::string Drain() {
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0;) {
-      out.append(buf, static_cast<size_t>(n)).push_back('\n');
-    }
-    return out;
-  }
-
- private:
-  std::string dir_, path_;
-  int fd_ = -1;
-};
+using ike::testing::FakeSyslogd;
 
 TEST_CASE("an Active tunnel does not go back to negotiating") {
-  FakeSyslogd syslogd;
+  FakeSyslogd syslogd("tmd_manager_test");
   Fixture f;
   (void)f.Activate({1});
   f.isakmpd.Take();

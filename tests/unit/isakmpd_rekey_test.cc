@@ -33,6 +33,22 @@ std::vector<ipc::Phase2Established> Established2(const Host& h) {
   return out;
 }
 
+std::vector<ipc::Phase1Established> Established1(const Host& h) {
+  std::vector<ipc::Phase1Established> out;
+  for (const auto& e : h.events)
+    if (e.has_phase1_established()) out.push_back(e.phase1_established());
+  return out;
+}
+
+// What tmd does for a responder SA: TunnelAssigned{handle, phase, tunnel}.
+void Assign(Host& h, uint32_t phase, uint64_t handle, uint32_t tunnel = 1) {
+  ipc::TunnelAssigned a;
+  a.set_phase(phase);
+  a.set_tunnel(tunnel);
+  a.set_handle(handle);
+  h.manager.AssignTunnel(a);
+}
+
 std::vector<ipc::SaDeleted> Deleted2(const Host& h) {
   std::vector<ipc::SaDeleted> out;
   for (const auto& e : h.events)
@@ -51,16 +67,8 @@ struct Up : Pair {
   Up() {
     EstablishPhase1();
     EstablishPhase2();
-    ipc::TunnelAssigned p1;
-    p1.set_phase(1);
-    p1.set_tunnel(1);
-    p1.set_handle(b.Established(1)->phase1_established().handle());
-    b.manager.AssignTunnel(p1);
-    ipc::TunnelAssigned p2;
-    p2.set_phase(2);
-    p2.set_tunnel(1);
-    p2.set_handle(b.Established(2)->phase2_established().handle());
-    b.manager.AssignTunnel(p2);
+    Assign(b, 1, b.Established(1)->phase1_established().handle());
+    Assign(b, 2, b.Established(2)->phase2_established().handle());
     a_old = Established2(a).at(0);
     b_old = Established2(b).at(0);
   }
@@ -146,11 +154,7 @@ TEST_CASE("rekey: one pair deleted by handle; the peer drops that pair only") {
   f.Run();
   f.clock.Advance(SaManager::kOutboundSwitchMs);
   const uint64_t b_new = Established2(f.b).at(1).handle();
-  ipc::TunnelAssigned assigned;  // B's tmd: the peer's rekey keeps tunnel 1
-  assigned.set_phase(2);
-  assigned.set_tunnel(1);
-  assigned.set_handle(b_new);
-  f.b.manager.AssignTunnel(assigned);
+  Assign(f.b, 2, b_new);  // B's tmd: the peer's rekey keeps tunnel 1
 
   // A's old pair reaches its hard limit: tmd has isakmpd delete it.
   ipc::RemoveTunnel rm;
@@ -297,21 +301,13 @@ TEST_CASE("phase 1 re-established: the new ISAKMP SA takes the phase 2 pairs, th
   REQUIRE(f.a.manager.StartPhase1(replace).has_ack());
   CHECK(f.a.manager.StartPhase1(replace).error().code() == ipc::TUNNEL_ACTIVE);  // one at a time
   f.Run();
-  std::vector<ipc::Phase1Established> a1, b1;
-  for (const auto& e : f.a.events)
-    if (e.has_phase1_established()) a1.push_back(e.phase1_established());
-  for (const auto& e : f.b.events)
-    if (e.has_phase1_established()) b1.push_back(e.phase1_established());
+  const std::vector<ipc::Phase1Established> a1 = Established1(f.a), b1 = Established1(f.b);
   REQUIRE(a1.size() == 2);
   REQUIRE(b1.size() == 2);
   CHECK(a1[1].tunnel() == 1);  // ours: the same tunnel number
   CHECK(a1[1].handle() != a_old1);
   CHECK(b1[1].tunnel() == 0);  // the peer's tmd numbers it (the tunnel it has)
-  ipc::TunnelAssigned assigned;
-  assigned.set_phase(1);
-  assigned.set_tunnel(1);
-  assigned.set_handle(b1[1].handle());
-  f.b.manager.AssignTunnel(assigned);
+  Assign(f.b, 1, b1[1].handle());
   CHECK(f.a.manager.isakmp_sa_count() == 2);
   // After the overlap A deletes the old SA; B follows the Delete. The
   // phase 2 pairs stay at both ends.
@@ -354,16 +350,10 @@ TEST_CASE("phase 1 re-established by the former responder") {
   replace.set_replace(true);
   REQUIRE(f.b.manager.StartPhase1(replace).has_ack());
   f.Run();
-  const ipc::Envelope* a_new = nullptr;
-  for (const auto& e : f.a.events)
-    if (e.has_phase1_established()) a_new = &e;
-  REQUIRE(a_new != nullptr);
-  CHECK(a_new->phase1_established().tunnel() == 0);
-  ipc::TunnelAssigned assigned;
-  assigned.set_phase(1);
-  assigned.set_tunnel(1);
-  assigned.set_handle(a_new->phase1_established().handle());
-  f.a.manager.AssignTunnel(assigned);
+  const std::vector<ipc::Phase1Established> a1 = Established1(f.a);
+  REQUIRE(a1.size() == 2);
+  CHECK(a1.back().tunnel() == 0);
+  Assign(f.a, 1, a1.back().handle());
   f.clock.Advance(SaManager::kReplacedOverlapMs);
   f.Run();
   CHECK(f.a.manager.isakmp_sa_count() == 1);

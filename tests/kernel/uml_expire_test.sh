@@ -47,6 +47,8 @@ source "$IKE_SRC/tests/lib/uml_traffic.sh"
 t_require_netns
 t_require_cmd rsyslogd logger ping iptables-legacy python3
 dump_both() { ike_dump A; ike_dump B; }
+# check DESCRIPTION CMD...: t_check, and the test goes on when it fails (set -e)
+check() { t_check "$@" || true; }
 redact_keys() { sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g'; }
 
 ike_lab 360
@@ -165,17 +167,17 @@ fi
 for h in A B; do
   st=$(ike_status "$h" 2)
   n=$(ike_list "$h" 2>/dev/null | awk '$1 == 2 && $2 ~ /^[0-9]+$/ { print $2 }' | xargs)
-  t_check "$h: the tunnel stays Active with its number ($st, tunnel $n; was $tunnel)" \
+  check "$h: the tunnel stays Active with its number ($st, tunnel $n; was $tunnel)" \
     [ "$st" == Active -a "$n" == "$tunnel" ]
 done
 ai=$(field A "SPI In") ao=$(field A "SPI Out") bi=$(field B "SPI In") bo=$(field B "SPI Out")
 ra=$(field A Rekeys) rb=$(field B Rekeys)
-t_check "A and B list the new pair (A in $ai out $ao, B in $bi out $bo), Rekeys $ra and $rb" \
+check "A and B list the new pair (A in $ai out $ao, B in $bi out $bo), Rekeys $ra and $rb" \
   [ -n "$ai" -a "$ai" == "$bo" -a "$ao" == "$bi" -a "$ra" == 1 -a "$rb" == 1 ]
 want=$(printf '%s\n' "$ai" "$ao" | sort | xargs)
 for h in A B; do
   now=$(kernel_spis "$h")
-  t_check "$h: only the new pair in the kernel ($now; before the rekey: $( [[ $h == A ]] && echo "$old_spis_a" || echo "$old_spis_b"))" \
+  check "$h: only the new pair in the kernel ($now; before the rekey: $( [[ $h == A ]] && echo "$old_spis_a" || echo "$old_spis_b"))" \
     [ "$now" == "$want" ]
 done
 if host_ping A "$net_a" "$net_b" 3; then

@@ -24,6 +24,12 @@
 #                                for SECS seconds (TCP); sets IPERF_SENT, IPERF_RECEIVED
 #                                (bytes) and IPERF_RATE (the receiver's bits/s); IPERF_OUT
 #                                holds the client's errors
+#   iperf_udp_start X FROM Y TO SECS RATE
+#                                the same with UDP (iperf3 -u -b RATE, 1200-byte datagrams:
+#                                no fragments under ESP), started in the background;
+#   iperf_udp_wait               waits for it and sets IPERF_UDP_SENT, IPERF_UDP_LOST and
+#                                IPERF_UDP_PACKETS (datagrams: sent; lost and counted by the
+#                                receiver, from the client's --json), IPERF_RATE, IPERF_OUT
 #
 # Inbound, the kernel hands the decrypted inner packet to the taps of the device
 # it came in on once more (docs/testing-kernel.md), so a capture on an IPsec host
@@ -183,6 +189,49 @@ iperf_through() {
   re='"sum_received":[[:space:]]*\{[^}]*"bytes":[[:space:]]*([0-9]+)[^}]*"bits_per_second":[[:space:]]*([0-9]+)'
   [[ $json =~ $re ]] && IPERF_RECEIVED=${BASH_REMATCH[1]} IPERF_RATE=${BASH_REMATCH[2]}
   if ((IPERF_RECEIVED > 0)); then return 0; fi
+  IPERF_OUT=$(grep -E '"error"' <<<"$json" || head -c 2000 <<<"$json")
+  return 1
+}
+
+# iperf_udp_start X FROM Y TO SECS RATE: a UDP stream from FROM (in X) to TO (in
+# Y) for SECS seconds at RATE (iperf3 -b), in the background; iperf_udp_wait
+# collects it. The receiver counts lost datagrams by sequence number.
+IPERF_UDP_PID= IPERF_UDP_SPID= IPERF_UDP_SENT=0 IPERF_UDP_LOST=0 IPERF_UDP_PACKETS=0
+iperf_udp_start() {
+  local x=$1 from=$2 y=$3 to=$4 secs=$5 rate=$6 f="$LAB_DIR/iperf-udp"
+  IPERF_UDP_SENT=0 IPERF_UDP_LOST=0 IPERF_UDP_PACKETS=0 IPERF_RATE=0 IPERF_OUT=
+  timeout $((secs + 60)) ip netns exec "$(host_ns "$y")" iperf3 -s -1 -B "$to" --forceflush \
+    </dev/null >"$f-server.out" 2>&1 &
+  IPERF_UDP_SPID=$!
+  if ! wait_until 30 grep -qs "Server listening" "$f-server.out"; then
+    IPERF_OUT="iperf3 server did not start: $(cat "$f-server.out")"
+    kill "$IPERF_UDP_SPID" 2>/dev/null || true
+    IPERF_UDP_SPID=
+    return 1
+  fi
+  timeout $((secs + 40)) ip netns exec "$(host_ns "$x")" iperf3 -c "$to" -B "$from" -u \
+    -b "$rate" -l 1200 -t "$secs" -J --connect-timeout 10000 </dev/null >"$f-client.json" 2>&1 &
+  IPERF_UDP_PID=$!
+}
+
+iperf_udp_wait() {
+  local f="$LAB_DIR/iperf-udp" json re
+  [[ -n $IPERF_UDP_PID ]] || return 1
+  wait "$IPERF_UDP_PID" 2>/dev/null || true
+  IPERF_UDP_PID=
+  wait_until 5 eval '! kill -0 '"$IPERF_UDP_SPID"' 2>/dev/null' || kill "$IPERF_UDP_SPID" 2>/dev/null || true
+  wait "$IPERF_UDP_SPID" 2>/dev/null || true
+  IPERF_UDP_SPID=
+  json=$(cat "$f-client.json")
+  # "sum_sent": {... "packets": N ...}; "sum_received": {... "bits_per_second": R,
+  # ... "lost_packets": L, "packets": N ...} (iperf3 3.12)
+  re='"sum_sent":[[:space:]]*\{[^}]*"packets":[[:space:]]*([0-9]+)'
+  [[ $json =~ $re ]] && IPERF_UDP_SENT=${BASH_REMATCH[1]}
+  re='"sum_received":[[:space:]]*\{[^}]*"bits_per_second":[[:space:]]*([0-9]+)[^}]*"lost_packets":[[:space:]]*([0-9]+)[^}]*"packets":[[:space:]]*([0-9]+)'
+  if [[ $json =~ $re ]]; then
+    IPERF_RATE=${BASH_REMATCH[1]} IPERF_UDP_LOST=${BASH_REMATCH[2]} IPERF_UDP_PACKETS=${BASH_REMATCH[3]}
+  fi
+  ((IPERF_UDP_PACKETS > 0)) && return 0
   IPERF_OUT=$(grep -E '"error"' <<<"$json" || head -c 2000 <<<"$json")
   return 1
 }

@@ -26,7 +26,8 @@
 #                                holds the client's errors
 #   iperf_udp_start X FROM Y TO SECS RATE
 #                                the same with UDP (iperf3 -u -b RATE, 1200-byte datagrams:
-#                                no fragments under ESP), started in the background;
+#                                no fragments under ESP; paced every 10 ms, not every 1 ms:
+#                                each wake-up costs in UML), started in the background;
 #   iperf_udp_wait               waits for it and sets IPERF_UDP_SENT, IPERF_UDP_LOST and
 #                                IPERF_UDP_PACKETS (datagrams: sent; lost and counted by the
 #                                receiver, from the client's --json), IPERF_RATE, IPERF_OUT
@@ -196,7 +197,7 @@ iperf_through() {
 # iperf_udp_start X FROM Y TO SECS RATE: a UDP stream from FROM (in X) to TO (in
 # Y) for SECS seconds at RATE (iperf3 -b), in the background; iperf_udp_wait
 # collects it. The receiver counts lost datagrams by sequence number.
-IPERF_UDP_PID= IPERF_UDP_SPID= IPERF_UDP_SENT=0 IPERF_UDP_LOST=0 IPERF_UDP_PACKETS=0
+IPERF_UDP_PID='' IPERF_UDP_SPID='' IPERF_UDP_SENT=0 IPERF_UDP_LOST=0 IPERF_UDP_PACKETS=0
 iperf_udp_start() {
   local x=$1 from=$2 y=$3 to=$4 secs=$5 rate=$6 f="$LAB_DIR/iperf-udp"
   IPERF_UDP_SENT=0 IPERF_UDP_LOST=0 IPERF_UDP_PACKETS=0 IPERF_RATE=0 IPERF_OUT=
@@ -210,7 +211,8 @@ iperf_udp_start() {
     return 1
   fi
   timeout $((secs + 40)) ip netns exec "$(host_ns "$x")" iperf3 -c "$to" -B "$from" -u \
-    -b "$rate" -l 1200 -t "$secs" -J --connect-timeout 10000 </dev/null >"$f-client.json" 2>&1 &
+    -b "$rate" -l 1200 --pacing-timer 10000 -t "$secs" -J --connect-timeout 10000 \
+    </dev/null >"$f-client.json" 2>&1 &
   IPERF_UDP_PID=$!
 }
 

@@ -88,7 +88,7 @@ TEST_CASE("rekey from the initiator: a new pair beside the old, the outbound SA 
   REQUIRE(a.size() == 2);
   REQUIRE(b.size() == 2);
   // A (initiator): the inbound SA now, the outbound one announced by SPI only.
-  const ipc::Phase2Established& a_new = a[1];
+  const ipc::Phase2Established a_new = a[1];  // a copy: `a` is reassigned below
   CHECK(a_new.tunnel() == 1);
   CHECK(a_new.handle() != f.a_old.handle());
   CHECK(a_new.outbound_follows());

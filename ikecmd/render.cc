@@ -112,6 +112,9 @@ std::string RenderTable(const ipc::ListReply& reply) {
     } else if (Status(t) == "Clear") {
       // Negotiation discovery fell back: say that traffic is not protected.
       out += "Phase 2 tunnel " + std::to_string(t.number()) + " runs " + t.reason() + "\n";
+    } else if (Status(t) == "Dormant" && !t.reason().empty()) {
+      // Held after DPD declared the peer dead (tunneldb DPD_HOLD).
+      out += "Phase 2 tunnel " + std::to_string(t.number()) + " dormant: " + t.reason() + "\n";
     }
   }
   return out;
@@ -203,7 +206,10 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
       Field(&out, "Packets In/Out",
             std::to_string(t.packets_in()) + " / " + std::to_string(t.packets_out()));
     }
-    if (Status(t) == "Failed" || Status(t) == "Clear") Field(&out, "Reason", t.reason());
+    if (Status(t) == "Failed" || Status(t) == "Clear" ||
+        (Status(t) == "Dormant" && !t.reason().empty())) {
+      Field(&out, "Reason", t.reason());
+    }
   }
   return out;
 }

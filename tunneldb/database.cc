@@ -225,6 +225,11 @@ void ApplyDefaults(db::TunnelDatabase* d) {
   for (auto& t : *d->mutable_ike_tunnel()) {
     DefaultIdentity(t.local_address(), t.mutable_local_id());
     DefaultIdentity(t.remote_address(), t.mutable_remote_id());
+    db::DeadPeerDetection* dpd = t.mutable_dpd();
+    if (dpd->mode() == db::DPD_MODE_UNSPECIFIED) dpd->set_mode(db::DPD_IDLE);
+    if (dpd->interval_seconds() == 0) dpd->set_interval_seconds(kDefaultDpdIntervalSeconds);
+    if (dpd->retries() == 0) dpd->set_retries(kDefaultDpdRetries);
+    if (dpd->action() == db::DPD_ACTION_UNSPECIFIED) dpd->set_action(db::DPD_HOLD);
   }
 }
 

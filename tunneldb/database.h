@@ -30,6 +30,13 @@ inline constexpr uint32_t kDefaultAesKeyBits = 128;
 // seconds would have both daemons doing nothing but rekey).
 inline constexpr uint32_t kMinLifetimeSeconds = 60;
 inline constexpr uint32_t kMinLifetimeFloor = 5;
+// Dead Peer Detection (IkeTunnel.dpd, RFC 3706): 30 s of silence, 5 probes,
+// like strongSwan's dpd_delay and dpd_timeout (150 s).
+inline constexpr uint32_t kDefaultDpdIntervalSeconds = 30;
+inline constexpr uint32_t kDefaultDpdRetries = 5;
+inline constexpr uint32_t kMinDpdIntervalSeconds = 2;
+inline constexpr uint32_t kMaxDpdIntervalSeconds = 3600;
+inline constexpr uint32_t kMaxDpdRetries = 100;
 // Admission control (conventions.md): phase 1 negotiations at once, in all
 // and towards one peer (settings.max_negotiations, max_negotiations_per_peer).
 inline constexpr uint32_t kDefaultMaxNegotiations = 128;

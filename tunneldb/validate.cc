@@ -348,6 +348,20 @@ void Validator::CheckIkeTunnel(int i) {
            "no ike_protection named \"" + t.protection() + "\"");
     }
   }
+  const db::DeadPeerDetection& dpd = t.dpd();
+  if (dpd.interval_seconds() != 0 && (dpd.interval_seconds() < kMinDpdIntervalSeconds ||
+                                      dpd.interval_seconds() > kMaxDpdIntervalSeconds)) {
+    Fail({{"ike_tunnel", i}, {"dpd", -1}}, object, "dpd.interval_seconds",
+         std::to_string(dpd.interval_seconds()) + " is outside " +
+             std::to_string(kMinDpdIntervalSeconds) + " to " +
+             std::to_string(kMaxDpdIntervalSeconds) + " seconds (0 = default " +
+             std::to_string(kDefaultDpdIntervalSeconds) + ")");
+  }
+  if (dpd.retries() > kMaxDpdRetries) {
+    Fail({{"ike_tunnel", i}, {"dpd", -1}}, object, "dpd.retries",
+         std::to_string(dpd.retries()) + " is more than " + std::to_string(kMaxDpdRetries) +
+             " (0 = default " + std::to_string(kDefaultDpdRetries) + ")");
+  }
 }
 
 // isakmpd finds the definition for a peer's Main Mode 1 by its (local,

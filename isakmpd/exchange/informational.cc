@@ -21,6 +21,12 @@ Bytes HashedRest(const std::vector<wire::Payload>& payloads) {
   return rest;
 }
 
+Bytes CookiePair(const Phase1Context& p1) {
+  Bytes cookies(p1.icookie.begin(), p1.icookie.end());
+  cookies.insert(cookies.end(), p1.rcookie.begin(), p1.rcookie.end());
+  return cookies;
+}
+
 Failure Phase1Failure(const Phase1Context& p1, uint16_t type) {
   std::string reason =
       "peer " + p1.remote.address.ToString() + " sent " + wire::NotifyTypeName(type);
@@ -36,10 +42,8 @@ void EvaluateNotify(const Phase1Context& p1, bool authenticated, const wire::Not
   if (n.type == uint16_t(wire::NotifyType::kRUThere) ||
       n.type == uint16_t(wire::NotifyType::kRUThereAck)) {
     if (!authenticated) return;  // anyone who saw the cookies could send it
-    Bytes cookies(p1.icookie.begin(), p1.icookie.end());
-    cookies.insert(cookies.end(), p1.rcookie.begin(), p1.rcookie.end());
     uint32_t seq = 0;
-    if (n.protocol != 1 || n.spi != cookies || n.data.size() != 4 ||
+    if (n.protocol != 1 || n.spi != CookiePair(p1) || n.data.size() != 4 ||
         !ReadBigEndian32(n.data, &seq)) {
       out.dpd_malformed = wire::NotifyTypeName(n.type) +
                           " without this SA's cookie pair as SPI and a 32-bit sequence number";
@@ -74,6 +78,16 @@ void EvaluateNotify(const Phase1Context& p1, bool authenticated, const wire::Not
 }
 
 }  // namespace
+
+wire::Payload DpdNotify(const Phase1Context& p1, wire::NotifyType type, uint32_t sequence) {
+  wire::NotifyPayload n;
+  n.protocol = 1;
+  n.type = static_cast<uint16_t>(type);
+  n.spi = CookiePair(p1);
+  n.data = {uint8_t(sequence >> 24), uint8_t(sequence >> 16), uint8_t(sequence >> 8),
+            uint8_t(sequence)};
+  return wire::MakePayload(std::move(n));
+}
 
 std::vector<wire::Payload> Protect(const Phase1Context& p1, uint32_t message_id,
                                    std::vector<wire::Payload> body) {

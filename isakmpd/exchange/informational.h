@@ -27,6 +27,9 @@ wire::Payload DeleteIsakmpSa(const Phase1Context& p1);
 // Delete for an ESP SA: we name our inbound SPI, the one the peer sends to.
 wire::Payload DeleteEspSa(uint32_t spi);
 wire::Payload Notify(wire::NotifyType type, uint8_t protocol = 1, Bytes spi = {});
+// RFC 3706 5.2: R-U-THERE (or its ACK) for this SA: protocol ISAKMP, SPI the
+// cookie pair, data the 32-bit sequence number.
+wire::Payload DpdNotify(const Phase1Context& p1, wire::NotifyType type, uint32_t sequence);
 
 // What a received Informational asks of the SA manager.
 struct Actions {

@@ -62,6 +62,14 @@ struct IsakmpSa : Phase1Context {
   // Dead Peer Detection (RFC 3706 6.1): the highest R-U-THERE sequence
   // number answered; a lower one is a replay.
   std::optional<uint32_t> dpd_seq_in;
+  // Our probes (RFC 3706 5.5, 6.1): the last sequence number sent (the first
+  // is random), and the first one not yet answered while any is outstanding.
+  // An ACK for any probe from that one on answers them all.
+  uint32_t dpd_seq_out = 0;
+  std::optional<uint32_t> dpd_unanswered_from;
+  // When the peer last sent an authenticated message on this SA (steady
+  // clock): an IDLE-mode probe is not needed while it speaks (RFC 3706 5.3).
+  std::optional<TimePoint> last_heard;
   bool volume_expired = false;  // the kilobyte limit was reached (expiry armed)
 };
 

@@ -133,10 +133,7 @@ void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& a
       SendInformational(sa, {wire::MakePayload(ack)});
     }
   }
-  if (actions.r_u_there_ack_seq) {
-    // We send no probes yet (DPD probing comes with issue 9.4's rest).
-    LogLine(LogLevel::kInformation, sa, "R-U-THERE-ACK without a probe of ours; ignored");
-  }
+  if (actions.r_u_there_ack_seq) OnDpdAck(sa, *actions.r_u_there_ack_seq);
   for (uint16_t type : actions.status_notifies)
     LogLine(LogLevel::kInformation, sa, "peer sent " + wire::NotifyTypeName(type));
   if (actions.ignored_notify) {

@@ -52,6 +52,9 @@ class SaManager {
   ipc::Envelope StartPhase2(const ipc::Phase2Request& request);
   ipc::Envelope Remove(const ipc::RemoveTunnel& request);
   void AssignTunnel(const ipc::TunnelAssigned& assigned);
+  // Dead Peer Detection (RFC 3706): sends R-U-THERE unless the peer spoke
+  // within quiet_ms; the outcome goes to tmd as a DpdReport. Always Ack.
+  ipc::Envelope Probe(const ipc::DpdProbe& request);
 
   // A datagram from the network. Never throws; bad input is logged and
   // dropped or answered with a notify.
@@ -166,6 +169,8 @@ class SaManager {
   // NegotiationFailed in the SA's current step.
   void EmitFailure(const IsakmpSa& sa, const Failure& failure);
   void EmitFailure(const IpsecSa& child, const Failure& failure);
+  void EmitDpdReport(uint32_t tunnel, uint64_t handle, ipc::DpdOutcome outcome, uint32_t sequence);
+  void OnDpdAck(IsakmpSa& sa, uint32_t sequence);
   void EmitSaDeleted(uint32_t phase, uint32_t tunnel, uint64_t handle, const std::string& reason,
                      bool by_peer);
   // IKE_BUG_IF's action (bug.h).

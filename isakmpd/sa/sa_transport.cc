@@ -92,7 +92,9 @@ std::variant<SaManager::Opened, std::string> SaManager::OpenAndParse(
 }
 
 void SaManager::CountReceived(IsakmpSa& sa, const wire::Header& h, ByteView packet) {
-  if (h.flags & wire::kFlagEncryption) CountProtected(sa, packet.size());
+  if (!(h.flags & wire::kFlagEncryption)) return;
+  sa.last_heard = deps_.clock->Now();  // the peer is alive (RFC 3706 5.3)
+  CountProtected(sa, packet.size());
 }
 
 // RFC 2407 4.5 and RFC 2409 Appendix A: a kilobyte lifetime ends the SA

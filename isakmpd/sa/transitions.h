@@ -37,6 +37,7 @@ struct SaCounters {
   uint64_t replays_dropped = 0;      // messages for recently finished message ids
   uint64_t unprotected_ignored = 0;  // unprotected notifies and deletes ignored
   uint64_t dpd_dropped = 0;          // R-U-THERE(-ACK) malformed or replayed
+  uint64_t dpd_probes_sent = 0;      // our R-U-THEREs (RFC 3706)
   uint64_t log_lines = 0;            // per-SA lines written (log volume checks)
 };
 

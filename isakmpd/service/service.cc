@@ -49,6 +49,8 @@ void IsakmpdService::BuildDispatch() {
   });
   tmd_dispatch_.On(B::kRemoveTunnel,
                    [this](const B& e) { return ipc::Reply(manager_->Remove(e.remove_tunnel())); });
+  tmd_dispatch_.On(B::kDpdProbe,
+                   [this](const B& e) { return ipc::Reply(manager_->Probe(e.dpd_probe())); });
   tmd_dispatch_.On(B::kTunnelAssigned, [this](const B& e) {
     manager_->AssignTunnel(e.tunnel_assigned());
     return ipc::NoReply();

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Phase 2 rekeying without loss (issue 9 item 7), inside user-mode Linux: the
-# suite on A and B with the XFRM backend and a 20 s phase 2 lifetime
+# Phase 2 rekeying and phase 1 re-establishment without loss (issue 9 item
+# 7), inside user-mode Linux: the suite on A and B with the XFRM backend, a
+# 20 s phase 2 lifetime and a 40 s phase 1 lifetime
 # (settings.min_lifetime_seconds lowered to 10), so the kernel's soft expire
-# starts a rekey every 16-18 s (A, the pair's initiator, at 80-90 %; B would
-# at 90-95 %). For WINDOW seconds a ping every 10 ms and an iperf3 UDP stream
+# starts a rekey every 16-18 s (A, the pair's initiator, at 80-88 %; B would
+# at 92-97 %) and A re-establishes the ISAKMP SA once, 32-35 s in. For WINDOW seconds a ping every 10 ms and an iperf3 UDP stream
 # go from A's protected address to B's while at least three rekeys go by:
 #   - no echo request or reply and no UDP datagram is lost, and neither kernel
 #     drops an IPsec packet for any reason (/proc/net/xfrm_stat all 0: e.g. no
@@ -14,6 +15,8 @@
 #     when the next rekey comes first, that one is checked; at least 2);
 #   - the tunnel stays Active with its number; the tunnel cache holds at most
 #     two pairs (the current one and the replaced one until its hard limit);
+#   - both ends list phase 1 re-established (Rekeys >= 1, the same cookies),
+#     the phase 2 tunnel still on phase 1 tunnel 1;
 #   - syslog has no "rekey failed", and no log holds the PSK.
 # Keys are never printed: only SPIs and counters are read from `ip xfrm state`.
 # A rekey comes from the kernel's timer at a fixed time after the SAs were
@@ -40,6 +43,7 @@ t_require_cmd rsyslogd logger ping iperf3
 t_require_suite
 
 P2LIFE=20
+P1LIFE=40
 WINDOW=${UML_REKEY_WINDOW:-60}
 RATE=${UML_REKEY_RATE:-2M}
 
@@ -54,7 +58,7 @@ sysctl -qw net.core.rmem_max=8388608 net.core.rmem_default=4194304
 ike_lab 270
 psk="uml-rekey-$RANDOM$RANDOM-$$"
 for h in A B; do
-  ike_write_db "$h" p2life=$P2LIFE minlife=10
+  ike_write_db "$h" p1life=$P1LIFE p2life=$P2LIFE minlife=10
   ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
 done
 for h in A B; do
@@ -67,7 +71,7 @@ ike_cmd A cmd=activate numlist=1 >/dev/null 2>&1 || t_fail "A: ike cmd=activate 
 for h in A B; do
   ike_wait_status "$h" 2 Active "$IKE_WAIT" || { dump_both; t_abort "$h: phase 2 not Active"; }
 done
-t_pass "A and B: phase 2 Active, lifetime $P2LIFE s"
+t_pass "A and B: phase 2 Active, lifetimes $P1LIFE s (phase 1) and $P2LIFE s (phase 2)"
 
 # ikeq X ARGS...: `ike ARGS...` for X. tmd's socket is a path, so no
 # `ip netns exec` is needed: in UML every process start costs, and the rekeys
@@ -333,6 +337,21 @@ for h in A B; do
   c=$(cache_sas "$h")
   check "$h: the tunnel cache holds at most 2 pairs ($c SAs)" [ "$c" -le 4 ]
 done
+
+# Phase 1: re-established during the traffic (a new ISAKMP SA, the same row).
+declare -A p1_cookies=()
+for h in A B; do
+  p1=$(ikeq "$h" cmd=list verbose phase=1)
+  r1=$(awk -F': +' '$1 == "Rekeys" { print $2; exit }' <<<"$p1")
+  p1_cookies[$h]=$(awk -F': +' '$1 ~ /^(Initiator|Responder) Cookie$/ { printf "%s ", $2 }' <<<"$p1")
+  p1_status=$(awk -F': +' '$1 == "Status" { print $2; exit }' <<<"$p1")
+  check "$h: phase 1 re-established during the traffic (Rekeys: ${r1:-?}; want >= 1), $p1_status" \
+    [ "${r1:-0}" -ge 1 -a "$p1_status" == Active ]
+done
+check "A and B list the same ISAKMP SA (cookies ${p1_cookies[A]:-?} and ${p1_cookies[B]:-?})" \
+  [ -n "${p1_cookies[A]}" -a "${p1_cookies[A]}" == "${p1_cookies[B]}" ]
+check "A: syslog: phase 1 re-established, the new ISAKMP SA took over" \
+  grep -q "re-established (1)" "$(host_syslog A)"
 
 for h in A B; do
   f=$(host_syslog "$h")

@@ -455,3 +455,100 @@ TEST_CASE("R-U-THERE: answered only with this SA's cookies and a sequence number
 
 }  // namespace
 }  // namespace ike::isakmpd::testing
+
+namespace ike::isakmpd::testing {
+namespace {
+
+std::vector<ipc::DpdReport> DpdReports(const Host& h) {
+  std::vector<ipc::DpdReport> out;
+  for (const auto& e : h.events)
+    if (e.has_dpd_report()) out.push_back(e.dpd_report());
+  return out;
+}
+
+ipc::DpdProbe ProbeOf(uint64_t handle, uint32_t quiet_ms) {
+  ipc::DpdProbe p;
+  p.set_tunnel(1);
+  p.set_handle(handle);
+  p.set_quiet_ms(quiet_ms);
+  return p;
+}
+
+// Issue 9.4 (RFC 3706 5.3, 5.5, 7), the probing side: tmd asks, isakmpd
+// sends R-U-THERE on the ISAKMP SA and reports what became of it.
+TEST_CASE("DPD probe: R-U-THERE with a random first sequence number, answered and reported") {
+  Pair f;
+  f.EstablishPhase1();
+  const uint64_t h = f.a.Established(1)->phase1_established().handle();
+  // Both ends announced DPD (vendor ID): A probes B.
+  REQUIRE(f.a.manager.Probe(ProbeOf(h, 0)).has_ack());
+  auto reports = DpdReports(f.a);
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].outcome() == ipc::DPD_PROBE_SENT);
+  CHECK(reports[0].handle() == h);
+  const uint32_t first = reports[0].sequence();
+  CHECK(first != 0);
+  f.Run();
+  reports = DpdReports(f.a);
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[1].outcome() == ipc::DPD_ACKNOWLEDGED);
+  CHECK(reports[1].sequence() == first);
+  CHECK(f.a.manager.counters().dpd_probes_sent == 1);
+  // Two probes the peer does not answer (dropped on the way), then one it
+  // does: the numbers count up; the ACK answers them all, once.
+  f.a.manager.Probe(ProbeOf(h, 0));
+  f.a.manager.Probe(ProbeOf(h, 0));
+  f.wire.clear();
+  f.a.manager.Probe(ProbeOf(h, 0));
+  f.Run();
+  reports = DpdReports(f.a);
+  REQUIRE(reports.size() == 6);
+  CHECK(reports[2].sequence() == first + 1);
+  CHECK(reports[4].sequence() == first + 3);
+  CHECK(reports[5].outcome() == ipc::DPD_ACKNOWLEDGED);
+  CHECK(reports[5].sequence() == first + 3);
+  // Another SA's numbers differ (random start): a probe of an earlier SA
+  // cannot pass for one of this.
+  Pair g(/*psk_a=*/"secret", "secret");
+  g.a.random = SeededRandom(99);
+  g.EstablishPhase1();
+  const uint64_t gh = g.a.Established(1)->phase1_established().handle();
+  g.a.manager.Probe(ProbeOf(gh, 0));
+  CHECK(DpdReports(g.a)[0].sequence() != first);
+}
+
+TEST_CASE("DPD probe: an ACK nobody asked for is dropped; a peer heard recently is not probed") {
+  Pair f;
+  f.EstablishPhase1();
+  const uint64_t h = f.a.Established(1)->phase1_established().handle();
+  SaManagerTestPeer b(f.b.manager);
+  const uint64_t bh = b.FirstSa();
+  const Phase1Context& p1 = b.Context(bh);
+  // B sends an ACK that answers no probe of A's.
+  b.SendInformational(bh, {DpdNotify(p1, 5, wire::NotifyType::kRUThereAck)});
+  f.Run();
+  CHECK(DpdReports(f.a).empty());
+  CHECK(f.a.manager.counters().dpd_dropped == 1);
+  // A hears from B (that ACK was authenticated): within quiet_ms no probe.
+  f.clock.Advance(2000);
+  REQUIRE(f.a.manager.Probe(ProbeOf(h, 5000)).has_ack());
+  auto reports = DpdReports(f.a);
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].outcome() == ipc::DPD_HEARD_RECENTLY);
+  CHECK(f.wire.empty());
+  // After quiet_ms of silence, a probe.
+  f.clock.Advance(4000);
+  f.a.manager.Probe(ProbeOf(h, 5000));
+  reports = DpdReports(f.a);
+  REQUIRE(reports.size() == 2);
+  CHECK(reports[1].outcome() == ipc::DPD_PROBE_SENT);
+  CHECK(f.wire.size() == 1);
+  // An unknown handle: reported, nothing sent.
+  f.wire.clear();
+  f.a.manager.Probe(ProbeOf(h + 1000, 0));
+  CHECK(DpdReports(f.a).back().outcome() == ipc::DPD_NO_SA);
+  CHECK(f.wire.empty());
+}
+
+}  // namespace
+}  // namespace ike::isakmpd::testing

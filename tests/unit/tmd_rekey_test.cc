@@ -21,7 +21,8 @@ const char kDb[] = R"(
 ike_protection { name: "p1" proposal { encryption: AES_CBC hash: SHA2_256 dh_group: MODP_2048 } }
 ipsec_protection { name: "p2" lifetime_seconds: 100
                    proposal { encryption: ESP_AES_CBC integrity: HMAC_SHA2_256 } }
-ike_tunnel { name: "ab" local_address: "192.0.2.1" remote_address: "192.0.2.2" protection: "p1" }
+ike_tunnel { name: "ab" local_address: "192.0.2.1" remote_address: "192.0.2.2" protection: "p1"
+            dpd { mode: DPD_OFF } }  # dpd_test.cc tests DPD
 ipsec_tunnel { name: "ab-1" ike_tunnel: "ab" protection: "p2"
                local { address: "198.51.100.1" } remote { address: "203.0.113.1" } }
 )";

@@ -176,6 +176,11 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
   ReleasePhase1Slot(t->number);
   ArmPhase1Soft(*t);
+  StartDpd(*t);
+  if (auto restart = dpd_restarts_.find(t->name); restart != dpd_restarts_.end()) {
+    if (timers_ != nullptr) timers_->Cancel(restart->second.timer);
+    dpd_restarts_.erase(restart);
+  }
   if (LogEnabled(LogLevel::kEvents)) {
     LOG_EVENT("%s: established as %s (%s mode, %s, %s, %s, %s)", Tag(*t).c_str(),
               tunneldb::RoleName(t->role).c_str(), tunneldb::ExchangeModeName(t->mode).c_str(),
@@ -205,6 +210,7 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
   t.replacing = false;
   ++t.rekey_count;
   ArmPhase1Soft(t);
+  StartDpd(t);  // the new SA is the one to probe
   LOG_EVENT(
       "%s: re-established (%u) as %s: the new ISAKMP SA takes over from %s; phase 2 "
       "tunnels unchanged",
@@ -318,6 +324,7 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     return;
   }
   Transition(*t, TunnelStatus::kActive, "phase 2 installed");
+  ReleaseHeldTrap(t->name);
   t->retry_unix = 0;
   if (Trap* trap = TrapOf(t->name)) {
     trap->failures = 0;
@@ -423,6 +430,8 @@ Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Establis
 void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
   Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
+  StopDpd(t);
+  if (dpd_restarts_.contains(t.name)) DpdRestartFailed(t.name, reason);
   if (t.handle != 0) phase1_by_handle_.erase(t.handle);
   t.handle = 0;
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),

@@ -73,7 +73,9 @@ void TunnelManager::ArmTraps() {
   }
   std::vector<uint32_t> gone;
   for (const auto& [id, trap] : traps_) {
-    if (!keep.contains(id)) gone.push_back(id);
+    // A trap DPD left (dpd.cc) stays while its definition does.
+    const bool held = trap.held && database_ && database_->FindIpsecTunnel(trap.name) != nullptr;
+    if (!keep.contains(id) && !held) gone.push_back(id);
   }
   for (uint32_t id : gone) Disarm(id);
 }

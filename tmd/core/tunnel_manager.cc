@@ -166,6 +166,7 @@ void TunnelManager::ErasePhase1(uint32_t number) {
   Phase1Tunnel* t = phase1_.Find(number);
   if (t == nullptr) return;
   if (timers_ != nullptr) timers_->Cancel(t->soft_timer);
+  StopDpd(*t);
   if (t->handle != 0) phase1_by_handle_.erase(t->handle);
   Unindex(phase1_by_name_, t->name, number);
   phase1_.Erase(number);
@@ -227,6 +228,9 @@ void TunnelManager::OnIsakmpdMessage(const ipc::Envelope& e) {
       break;
     case B::kSaDeleted:
       OnSaDeleted(e.sa_deleted());
+      break;
+    case B::kDpdReport:
+      OnDpdReport(e.dpd_report());
       break;
     default:
       LOG_DEBUG("isakmpd sent body %d; ignored", static_cast<int>(e.body_case()));

@@ -94,6 +94,13 @@ struct Phase1Tunnel {
   uint32_t rekey_count = 0;
   uint64_t rekey_unix = 0;  // when the next one starts
   TimerId soft_timer = 0;
+  // Dead Peer Detection (issue 9.4, dpd.cc): the check every interval, the
+  // inbound packets of its phase 2 SAs at the last one, and the probes
+  // unanswered since the peer last showed life.
+  TimerId dpd_timer = 0;
+  uint64_t dpd_inbound = 0;
+  uint16_t dpd_unanswered = 0;
+  bool dpd_unsupported = false;  // no DPD vendor ID from the peer
 };
 
 struct Phase2Tunnel {
@@ -405,6 +412,9 @@ class TunnelManager {
     uint32_t rule = 0;      // the kernel's filter rule
     uint32_t failures = 0;  // negotiations failed in a row
     uint64_t retry_unix = 0;
+    // Armed for a manual definition when DPD declared its peer dead (action
+    // hold, dpd.cc): disarmed once the tunnel is up again; kept by refresh.
+    bool held = false;
   };
   // Arms the traps the database asks for, re-arms changed ones, disarms
   // the rest (SetDatabase).
@@ -421,6 +431,27 @@ class TunnelManager {
   std::map<uint32_t, Trap> traps_;
   std::unordered_map<std::string, uint32_t> trap_by_name_;
   uint32_t next_trap_id_ = 1;
+
+  // dpd.cc: Dead Peer Detection (issue 9.4)
+  const db::DeadPeerDetection* DpdOf(const Phase1Tunnel& t) const;
+  std::vector<uint32_t> ChildrenOf(const Phase1Tunnel& t);
+  uint64_t InboundPackets(const Phase1Tunnel& t);
+  void StartDpd(Phase1Tunnel& t);
+  void StopDpd(Phase1Tunnel& t);
+  void DpdTick(uint32_t number, uint64_t serial);
+  void PeerAlive(Phase1Tunnel& t, const char* how);
+  void OnDpdReport(const ipc::DpdReport& report);
+  void PeerDead(Phase1Tunnel& t, const db::DeadPeerDetection& dpd);
+  void HoldWithTrap(const std::string& name, const db::IkeTunnel& ike, const std::string& reason);
+  void ReleaseHeldTrap(const std::string& name);
+  void RestartAfterDpd(const std::string& name);
+  void DpdRestartFailed(const std::string& name, const std::string& reason);
+  struct DpdRestart {
+    uint32_t failures = 0;
+    TimerId timer = 0;
+  };
+  // Phase 1 definitions whose peer DPD declared dead, action restart.
+  std::unordered_map<std::string, DpdRestart> dpd_restarts_;
 
   // remove.cc
   Status CollectRemovals(const ipc::RemoveRequest& r, std::set<uint32_t>* p1,

@@ -38,8 +38,8 @@ ipc::Envelope SaManager::Probe(const ipc::DpdProbe& request) {
     ++sa->dpd_seq_out;
   }
   if (!sa->dpd_unanswered_from) sa->dpd_unanswered_from = sa->dpd_seq_out;
-  SendInformational(
-      *sa, {informational::DpdNotify(*sa, wire::NotifyType::kRUThere, sa->dpd_seq_out)});
+  SendInformational(*sa,
+                    {informational::DpdNotify(*sa, wire::NotifyType::kRUThere, sa->dpd_seq_out)});
   ++counters_.dpd_probes_sent;
   EmitDpdReport(sa->tunnel, sa->handle, ipc::DPD_PROBE_SENT, sa->dpd_seq_out);
   return ipc::MakeAck(0);
@@ -49,8 +49,7 @@ ipc::Envelope SaManager::Probe(const ipc::DpdProbe& request) {
 // answers. Any outstanding probe's number proves the peer alive; anything
 // else (an old number, one never sent) is dropped and counted.
 void SaManager::OnDpdAck(IsakmpSa& sa, uint32_t sequence) {
-  if (!sa.dpd_unanswered_from || sequence < *sa.dpd_unanswered_from ||
-      sequence > sa.dpd_seq_out) {
+  if (!sa.dpd_unanswered_from || sequence < *sa.dpd_unanswered_from || sequence > sa.dpd_seq_out) {
     ++counters_.dpd_dropped;
     LogRepeated(dpd_lines_, LogLevel::kInformation, sa,
                 "dropped R-U-THERE-ACK with sequence number " + std::to_string(sequence) +

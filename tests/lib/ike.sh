@@ -50,7 +50,7 @@ ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
-  local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0
+  local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -74,6 +74,10 @@ ike_write_db() {
       p1life=*) p1life=${kv#*=} ;;
       p2life=*) p2life=${kv#*=} ;;
       minlife=*) minlife=${kv#*=} ;;
+      # dpd="interval_seconds: 2 retries: 3 action: DPD_RESTART" (DeadPeerDetection)
+      dpd=*) dpd="
+  dpd { ${kv#*=} }" ;;
+      trapretry=*) trapretry=${kv#*=} ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
@@ -93,6 +97,7 @@ settings {
   retransmit_tries: $tries$listen
   kernel_backend: $kernel
   min_lifetime_seconds: $minlife
+  trap_retry_seconds: $trapretry
 }
 ike_protection {
   name: "p1-lab"
@@ -109,7 +114,7 @@ ike_tunnel {
   name: "t1"
   local_address: "$(host_addr "$x")"
   remote_address: "$(host_addr "$peer")"
-  protection: "p1-lab"
+  protection: "p1-lab"$dpd
 }
 ipsec_protection {
   name: "p2-lab"

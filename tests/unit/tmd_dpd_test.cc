@@ -2,7 +2,6 @@
 // clock: when probes go out, what proves the peer alive, when it is declared
 // dead, and what each action leaves (clear, hold, restart).
 #include <catch2/catch.hpp>
-
 #include <map>
 #include <string>
 
@@ -309,6 +308,9 @@ TEST_CASE("DPD restart: negotiated again at once, then after a back-off while it
   failed.mutable_negotiation_failed()->set_reason("no answer from 192.0.2.2");
   f.Send(failed);
   CHECK(f.P1().status == TunnelStatus::kFailed);
+  // The listing says why it failed and what comes next.
+  CHECK(f.P1().reason.str() ==
+        "no answer from 192.0.2.2; the peer was declared dead (DPD), negotiating again in 30 s");
   // ...and is tried again 30 s later (settings.trap_retry_seconds), not before.
   f.Run(29);
   CHECK(requests() == 1);

@@ -130,8 +130,8 @@ void TunnelManager::DpdTick(uint32_t number, uint64_t serial) {
 
 void TunnelManager::PeerAlive(Phase1Tunnel& t, const char* how) {
   if (t.dpd_unanswered != 0) {
-    LOG_EVENT("%s: peer %s alive again (%s) after %u unanswered R-U-THERE probe(s)",
-              Tag(t).c_str(), t.remote_address.str().c_str(), how, t.dpd_unanswered);
+    LOG_EVENT("%s: peer %s alive again (%s) after %u unanswered R-U-THERE probe(s)", Tag(t).c_str(),
+              t.remote_address.str().c_str(), how, t.dpd_unanswered);
   }
   t.dpd_unanswered = 0;
 }
@@ -163,10 +163,10 @@ void TunnelManager::OnDpdReport(const ipc::DpdReport& r) {
 }
 
 void TunnelManager::PeerDead(Phase1Tunnel& t, const db::DeadPeerDetection& dpd) {
-  const std::string reason =
-      "peer " + t.remote_address.str() + " dead: no answer to " +
-      std::to_string(dpd.retries()) + " DPD probes (R-U-THERE) in " +
-      std::to_string(uint64_t{dpd.interval_seconds()} * dpd.retries()) + " s";
+  const std::string reason = "peer " + t.remote_address.str() + " dead: no answer to " +
+                             std::to_string(dpd.retries()) + " DPD probes (R-U-THERE) in " +
+                             std::to_string(uint64_t{dpd.interval_seconds()} * dpd.retries()) +
+                             " s";
   LOG_ERROR("%s: %s; %s", Tag(t).c_str(), reason.c_str(), ActionText(dpd.action()));
   const std::string name = t.name;
   const db::IkeTunnel* ike = database_->FindIkeTunnel(name);
@@ -251,7 +251,10 @@ void TunnelManager::RestartAfterDpd(const std::string& name) {
     dpd_restarts_.erase(it);
     return;
   }
-  if (!isakmpd_.connected()) return DpdRestartFailed(name, "isakmpd is not running");
+  if (!isakmpd_.connected()) {
+    DpdRestartFailed(name, "isakmpd is not running");
+    return;
+  }
   ipc::ActivateReply reply;
   std::string refusal;
   bool started = false;
@@ -262,14 +265,17 @@ void TunnelManager::RestartAfterDpd(const std::string& name) {
     started |= StartTarget({ike, &def, 0, 0}, &reply, &refusal);
   }
   if (!started) started = StartTarget({ike, nullptr, 0, 0}, &reply, &refusal);
-  if (!started) return DpdRestartFailed(name, refusal);
+  if (!started) {
+    DpdRestartFailed(name, refusal);
+    return;
+  }
   LOG_EVENT("%s: negotiating again after the peer was declared dead (DPD action restart, try %u)",
             name.c_str(), it->second.failures + 1);
 }
 
-void TunnelManager::DpdRestartFailed(const std::string& name, const std::string& reason) {
+std::string TunnelManager::DpdRestartFailed(const std::string& name, const std::string& reason) {
   auto it = dpd_restarts_.find(name);
-  if (it == dpd_restarts_.end() || timers_ == nullptr || it->second.timer != 0) return;
+  if (it == dpd_restarts_.end() || timers_ == nullptr || it->second.timer != 0) return "";
   const db::Settings* settings = database_ ? &database_->proto().settings() : nullptr;
   const uint64_t base = settings && settings->trap_retry_seconds() ? settings->trap_retry_seconds()
                                                                    : kDefaultRestartSeconds;
@@ -280,6 +286,7 @@ void TunnelManager::DpdRestartFailed(const std::string& name, const std::string&
       timers_->Schedule(std::chrono::seconds(wait), [this, name] { RestartAfterDpd(name); });
   LOG_EVENT("%s: restart after DPD failed (%s); next try in %llu s", name.c_str(), reason.c_str(),
             static_cast<unsigned long long>(wait));
+  return "the peer was declared dead (DPD), negotiating again in " + std::to_string(wait) + " s";
 }
 
 }  // namespace ike::tmd

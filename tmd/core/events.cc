@@ -431,7 +431,10 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
   Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
   StopDpd(t);
-  if (dpd_restarts_.contains(t.name)) DpdRestartFailed(t.name, reason);
+  if (dpd_restarts_.contains(t.name)) {
+    const std::string next = DpdRestartFailed(t.name, reason);
+    if (!next.empty()) t.reason.Set(reason + "; " + next);
+  }
   if (t.handle != 0) phase1_by_handle_.erase(t.handle);
   t.handle = 0;
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),

@@ -445,7 +445,8 @@ class TunnelManager {
   void HoldWithTrap(const std::string& name, const db::IkeTunnel& ike, const std::string& reason);
   void ReleaseHeldTrap(const std::string& name);
   void RestartAfterDpd(const std::string& name);
-  void DpdRestartFailed(const std::string& name, const std::string& reason);
+  // Schedules the next try; the text says when ("" if none is scheduled).
+  std::string DpdRestartFailed(const std::string& name, const std::string& reason);
   struct DpdRestart {
     uint32_t failures = 0;
     TimerId timer = 0;

@@ -93,7 +93,7 @@ void TmdService::BuildDispatch() {
   });
   // Replies and events: served only on the isakmpd connection.
   for (auto body : {B::kAck, B::kError, B::kStateChange, B::kPhase1Established,
-                    B::kPhase2Established, B::kNegotiationFailed, B::kSaDeleted}) {
+                    B::kPhase2Established, B::kNegotiationFailed, B::kSaDeleted, B::kDpdReport}) {
     dispatch_.On(body, [this](const ipc::Envelope& e, C c) { return OnIsakmpdEvent(e, c); });
   }
 }

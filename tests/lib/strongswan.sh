@@ -34,6 +34,12 @@
 #                rand_time defaults to over_time (IKE) and life_time - rekey_time
 #                    (children): give 0 for exact times. (strongSwan 5.9.8
 #                    swanctl.opt, quick_mode.c, child_sa.c, adopt_children_job.c)
+#              dead peer detection (RFC 3706; unset = none from charon):
+#                dpd_delay= dpd_timeout=  connection dpd_delay, dpd_timeout: with
+#                    IKEv1 charon sends R_U_THERE after dpd_delay without
+#                    inbound traffic and closes the IKE SA when nothing came
+#                    in for dpd_timeout (default 150 s).
+#                dpd_action=  children dpd_action (clear, trap, restart).
 #   sw_start X / sw_stop X           charon in X's namespace; PID recorded
 #   sw_load X                        swanctl --load-all
 #   swanctl_on X ARGS...             swanctl with X's STRONGSWAN_CONF (timeout)
@@ -90,6 +96,12 @@ sw_configure() {
         life_time = ${kv#*=}" ;;
       child_rand=*) child_life+="
         rand_time = ${kv#*=}" ;;
+      dpd_delay=*) conn_life+="
+    dpd_delay = ${kv#*=}" ;;
+      dpd_timeout=*) conn_life+="
+    dpd_timeout = ${kv#*=}" ;;
+      dpd_action=*) child_life+="
+        dpd_action = ${kv#*=}" ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
     esac
   done

@@ -149,12 +149,13 @@ void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
         sa->tunnel != 0 && old != p1_by_tunnel_.end() && old->second == sa->handle)
       p1_by_tunnel_.erase(old);  // tmd moved it to the tunnel it re-establishes
     sa->tunnel = assigned.tunnel();
-    uint64_t& indexed = p1_by_tunnel_[assigned.tunnel()];
     // The peer re-established the tunnel's ISAKMP SA: the new one takes
-    // over its phase 2 SAs.
-    if (IsakmpSa* previous = FindSa(indexed); previous && previous != sa && sa->established())
-      AdoptChildren(*previous, *sa);
-    indexed = assigned.handle();
+    // over its phase 2 SAs (or both ends did so at once).
+    if (sa->established()) {
+      ServeTunnel(*sa);
+    } else {
+      p1_by_tunnel_[assigned.tunnel()] = assigned.handle();
+    }
   } else {
     IpsecSa* child = FindChild(assigned.handle());
     if (!child) return;

@@ -100,6 +100,10 @@ class SaManager {
   // the peer, SaDeleted to tmd, gone.
   void Phase1Expired(uint64_t handle, bool by_volume = false);
   void AdoptChildren(IsakmpSa& from, IsakmpSa& to);
+  void EmitPhase1Established(const IsakmpSa& sa, bool collision_survivor);
+  void Retire(IsakmpSa& sa);
+  void ServeTunnel(IsakmpSa& sa);
+  void ResolvePhase1Collision(IsakmpSa& earlier, IsakmpSa& latest);
   void DropStaleSas(IsakmpSa& sa);
   void RetireReplaced(uint64_t handle);
   void DeleteSa(uint64_t handle, bool failed = false);

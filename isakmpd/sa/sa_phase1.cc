@@ -361,23 +361,7 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
               mm.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
               s.HashName() + "/" + s.GroupName() + ", lifetime " +
               lifetime::Describe(s.life_seconds, s.life_kbytes) + ")");
-  ipc::Envelope e;
-  auto* est = e.mutable_phase1_established();
-  est->set_tunnel(sa.tunnel);
-  est->set_handle(sa.handle);
-  est->set_name(sa.name);
-  est->set_role(ToIpc(sa.role));
-  est->set_mode(ipc::MAIN);
-  est->set_local_address(sa.local.address.ToString());
-  est->set_remote_address(sa.remote.address.ToString());
-  est->set_local_id(mm.local_id);
-  est->set_remote_id(mm.remote_id);
-  est->set_icookie(ToHex(sa.icookie));
-  est->set_rcookie(ToHex(sa.rcookie));
-  SetSuite(s, est);
-  est->set_lifetime_seconds(s.life_seconds);
-  est->set_peer_aixike(sa.peer_aixike);
-  deps_.events->Emit(std::move(e));
+  EmitPhase1Established(sa, /*collision_survivor=*/false);
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
   // last CBC block in |iv|); the negotiation goes in one step, heap included
   // (memory per tunnel, issue 3). The encryption key is derived from
@@ -387,18 +371,97 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   const uint64_t handle = sa.handle;
   sa.deadline_timer = deps_.timers->Schedule(Duration(uint64_t(s.life_seconds) * 1000),
                                              [this, handle] { Phase1Expired(handle); });
-  if (IsakmpSa* old = FindSa(sa.replaces); old != nullptr && old->established()) {
-    // Our re-establishment is done: this SA serves the tunnel, the old one
-    // goes after an overlap (Quick Modes and Informationals still on it
-    // finish; the peer learns of the new SA from its own DONE).
-    old->replacement = 0;
-    p1_by_tunnel_[sa.tunnel] = sa.handle;
-    AdoptChildren(*old, sa);
-    const uint64_t retired = old->handle;
-    old->retire_timer = deps_.timers->Schedule(Duration(kReplacedOverlapMs),
-                                               [this, retired] { RetireReplaced(retired); });
+  if (sa.replaces != 0) {
+    if (IsakmpSa* old = FindSa(sa.replaces); old != nullptr && old->established()) {
+      // Our re-establishment is done: the old SA goes after an overlap
+      // (Quick Modes and Informationals still on it finish; the peer learns
+      // of the new SA from its own DONE).
+      old->replacement = 0;
+      AdoptChildren(*old, sa);
+      if (old->retire_timer == 0) Retire(*old);
+    }
+    ServeTunnel(sa);
   }
   CheckVolume(sa);  // Main Mode 5 and 6 count already
+}
+
+void SaManager::EmitPhase1Established(const IsakmpSa& sa, bool collision_survivor) {
+  ipc::Envelope e;
+  auto* est = e.mutable_phase1_established();
+  est->set_tunnel(sa.tunnel);
+  est->set_handle(sa.handle);
+  est->set_name(sa.name);
+  est->set_role(ToIpc(sa.role));
+  est->set_mode(ipc::MAIN);
+  est->set_local_address(sa.local.address.ToString());
+  est->set_remote_address(sa.remote.address.ToString());
+  if (sa.exchange) {  // freed after DONE; tmd keeps the identities it has
+    est->set_local_id(sa.exchange->local_id);
+    est->set_remote_id(sa.exchange->remote_id);
+  }
+  est->set_icookie(ToHex(sa.icookie));
+  est->set_rcookie(ToHex(sa.rcookie));
+  SetSuite(*sa.suite, est);
+  est->set_lifetime_seconds(sa.suite->life_seconds);
+  est->set_peer_aixike(sa.peer_aixike);
+  est->set_collision_survivor(collision_survivor);
+  deps_.events->Emit(std::move(e));
+}
+
+void SaManager::Retire(IsakmpSa& sa) {
+  const uint64_t retired = sa.handle;
+  sa.retire_timer = deps_.timers->Schedule(Duration(kReplacedOverlapMs),
+                                           [this, retired] { RetireReplaced(retired); });
+}
+
+// |sa|, established, now belongs to its tunnel (our re-establishment at
+// DONE, or the peer's once tmd has numbered it): it takes over the SA that
+// served the tunnel and its phase 2 SAs. If that SA is itself a fresh
+// replacement (it took over from an SA still in its overlap), both ends
+// re-established at once (issue 9.3): two new ISAKMP SAs, each end
+// holding both.
+void SaManager::ServeTunnel(IsakmpSa& sa) {
+  uint64_t& indexed = p1_by_tunnel_[sa.tunnel];
+  IsakmpSa* prev = FindSa(indexed);
+  if (prev == &sa) return;
+  if (prev == nullptr || !prev->established()) {
+    indexed = sa.handle;
+    return;
+  }
+  const bool prev_is_fresh = prev->replaces != 0 && FindSa(prev->replaces) != nullptr;
+  if (!prev_is_fresh || prev->retire_timer != 0) {
+    AdoptChildren(*prev, sa);
+    if (sa.replaces == 0) sa.replaces = prev->handle;
+    indexed = sa.handle;
+    return;
+  }
+  ResolvePhase1Collision(*prev, sa);
+}
+
+// Both ends keep the SA with the higher cookie pair (initiator cookie, then
+// responder cookie: the same octets at both ends) and move the phase 2 SAs
+// to it. With a peer running this suite (its vendor ID) the other SA is
+// deleted after the overlap, by both ends alike; another peer may keep
+// using it, so it is left to expire. tmd heard of |latest| last: if the
+// survivor is the other one, tmd is told again.
+void SaManager::ResolvePhase1Collision(IsakmpSa& earlier, IsakmpSa& latest) {
+  auto pair_of = [](const IsakmpSa& s) {
+    return std::make_pair(CookieValue(s.icookie), CookieValue(s.rcookie));
+  };
+  const bool keep_latest = pair_of(latest) > pair_of(earlier);
+  IsakmpSa& keep = keep_latest ? latest : earlier;
+  IsakmpSa& drop = keep_latest ? earlier : latest;
+  AdoptChildren(drop, keep);
+  p1_by_tunnel_[keep.tunnel] = keep.handle;
+  const bool delete_now = drop.peer_aixike && drop.retire_timer == 0;
+  LogLine(LogLevel::kEvents, keep,
+          "both ends re-established phase 1 at once: this ISAKMP SA (the higher cookie pair) "
+          "serves the tunnel; " +
+              drop.CookieText() +
+              (delete_now ? " is deleted after the overlap"
+                          : " is left to expire (the peer may not apply this rule)"));
+  if (delete_now) Retire(drop);
+  if (&keep != &latest) EmitPhase1Established(keep, /*collision_survivor=*/true);
 }
 
 // IKEv1 cannot rekey an ISAKMP SA (RFC 2409 has no such exchange): a new

@@ -552,3 +552,85 @@ TEST_CASE("DPD probe: an ACK nobody asked for is dropped; a peer heard recently 
 
 }  // namespace
 }  // namespace ike::isakmpd::testing
+
+namespace ike::isakmpd::testing {
+namespace {
+
+// Issue 9.3, collisions: both ends re-establish phase 1 at once (their soft
+// timers met). Two new ISAKMP SAs come up at each end.
+TEST_CASE("both ends re-establish phase 1 at once: one ISAKMP SA survives, the same at both") {
+  Up f;
+  ipc::Phase1Request a_replace = f.Phase1(f.a);
+  a_replace.set_replace(true);
+  ipc::Phase1Request b_replace;
+  b_replace.set_tunnel(1);
+  const auto d = DatabaseB();
+  *b_replace.mutable_definition() = d.ike_tunnel(0);
+  *b_replace.mutable_protection() = d.ike_protection(0);
+  b_replace.set_replace(true);
+  REQUIRE(f.a.manager.StartPhase1(a_replace).has_ack());
+  REQUIRE(f.b.manager.StartPhase1(b_replace).has_ack());
+  f.Run();
+  // tmd numbers each end's responder SA (the tunnel it re-establishes) and
+  // from then on knows the tunnel by it, until isakmpd reports another.
+  uint64_t tmd_view[2] = {0, 0};
+  size_t seen[2] = {0, 0};
+  int i = 0;
+  for (Host* h : {&f.a, &f.b}) {
+    for (const auto& e : Established1(*h)) {
+      if (e.tunnel() != 0) tmd_view[i] = e.handle();
+    }
+    for (const auto& e : Established1(*h)) {
+      if (e.tunnel() == 0) {
+        seen[i] = h->events.size();
+        Assign(*h, 1, e.handle());
+        tmd_view[i] = e.handle();
+      }
+    }
+    ++i;
+  }
+  f.Run();
+  f.clock.Advance(SaManager::kReplacedOverlapMs);
+  f.Run();
+  INFO("A: " << f.a.manager.isakmp_sa_count()
+             << " ISAKMP SAs, B: " << f.b.manager.isakmp_sa_count());
+  CHECK(f.a.manager.isakmp_sa_count() == 1);
+  CHECK(f.b.manager.isakmp_sa_count() == 1);
+  CHECK(f.a.manager.quick_mode_count() == 1);
+  CHECK(f.b.manager.quick_mode_count() == 1);
+  CHECK(Deleted2(f.a).empty());
+  CHECK(Deleted2(f.b).empty());
+  // What tmd heard last at each end is the survivor (told again with
+  // collision_survivor where it had heard of the other one after it), and
+  // it is the same SA at both ends.
+  std::string survivor[2];
+  i = 0;
+  for (Host* h : {&f.a, &f.b}) {
+    std::set<uint64_t> gone;
+    for (size_t k = seen[i]; k < h->events.size(); ++k) {
+      const auto& e = h->events[k];
+      if (e.has_phase1_established()) tmd_view[i] = e.phase1_established().handle();
+    }
+    for (const auto& e : h->events) {
+      if (e.has_phase1_established() && e.phase1_established().handle() == tmd_view[i])
+        survivor[i] = e.phase1_established().icookie() + ":" + e.phase1_established().rcookie();
+      if (e.has_sa_deleted() && e.sa_deleted().phase() == 1) gone.insert(e.sa_deleted().handle());
+    }
+    CHECK(gone.count(tmd_view[i]) == 0);
+    ++i;
+  }
+  CHECK(!survivor[0].empty());
+  CHECK(survivor[0] == survivor[1]);
+  int told_again = 0;
+  for (Host* h : {&f.a, &f.b})
+    for (const auto& e : h->events)
+      told_again += e.has_phase1_established() && e.phase1_established().collision_survivor();
+  CHECK(told_again <= 2);
+  // A rekey from either end runs on the survivor.
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  CHECK(Established2(f.b).size() == 2);
+}
+
+}  // namespace
+}  // namespace ike::isakmpd::testing

@@ -29,9 +29,6 @@ std::string Status(const Row& r) {
 std::string State(const ipc::Phase1Status& r) {
   return tunneldb::Phase1StateName(r.phase1_state());
 }
-std::string State(const ipc::Phase2Status& r) {
-  return tunneldb::Phase2StateName(r.phase2_state());
-}
 
 using testing::FixedClock;
 

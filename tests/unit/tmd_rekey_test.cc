@@ -628,6 +628,62 @@ TEST_CASE("the peer re-establishes phase 1: its Main Mode's row merges into the 
   CHECK(f.Row().phase1_number == 1);
 }
 
+// Issue 9.3, collisions: both ends re-established at once. isakmpd keeps
+// one of the two new ISAKMP SAs (isakmpd_rekey_test: "both ends
+// re-establish phase 1 at once") and, when tmd heard of the other one
+// last, reports the survivor again with collision_survivor.
+TEST_CASE("both ends re-established phase 1 at once: tmd follows the survivor isakmpd keeps") {
+  Fixture f;
+  f.BringUp();
+  Phase1Lifetime(f, 1, 78, 200);  // ours (handle 78)
+  REQUIRE(f.manager.FindPhase1(1)->rekey_count == 1);
+  ipc::Envelope sc;  // the peer's, beside it
+  sc.mutable_state_change()->set_phase(1);
+  sc.mutable_state_change()->set_handle(90);
+  sc.mutable_state_change()->set_peer("192.0.2.2");
+  sc.mutable_state_change()->set_new_phase1(ipc::PHASE1_WAIT_KE);
+  f.manager.OnIsakmpdMessage(sc);
+  REQUIRE(f.Take().has_tunnel_assigned());
+  ipc::Envelope e;
+  auto* p = e.mutable_phase1_established();
+  p->set_tunnel(2);
+  p->set_handle(90);
+  p->set_name("ab");
+  p->set_role(ipc::RESPONDER);
+  p->set_lifetime_seconds(200);
+  f.manager.OnIsakmpdMessage(e);
+  REQUIRE(f.Take().has_tunnel_assigned());
+  REQUIRE(f.manager.FindPhase1(1)->handle == 90);
+  // isakmpd keeps 78 (the higher cookie pair) and says so.
+  p->set_tunnel(1);
+  p->set_handle(78);
+  p->set_role(ipc::INITIATOR);
+  p->set_icookie("00000000000000ff");
+  p->set_rcookie("0000000000000001");
+  p->set_collision_survivor(true);
+  f.manager.OnIsakmpdMessage(e);
+  const Phase1Tunnel* p1 = f.manager.FindPhase1(1);
+  REQUIRE(p1 != nullptr);
+  CHECK(p1->handle == 78);
+  CHECK(p1->role == ipc::INITIATOR);
+  CHECK(p1->rekey_count == 2);  // the two Main Modes; the report is not a third
+  CHECK(f.manager.phase1_count() == 1);
+  CHECK(f.isakmpd.sent.empty());  // nothing to assign
+  // The loser's and the old SA's deletions change nothing.
+  for (uint64_t handle : {90u, 77u}) {
+    ipc::Envelope del;
+    del.mutable_sa_deleted()->set_phase(1);
+    del.mutable_sa_deleted()->set_tunnel(1);
+    del.mutable_sa_deleted()->set_handle(handle);
+    del.mutable_sa_deleted()->set_reason("replaced by a new ISAKMP SA");
+    f.manager.OnIsakmpdMessage(del);
+  }
+  CHECK(f.manager.FindPhase1(1) != nullptr);
+  CHECK(f.manager.FindPhase1(1)->handle == 78);
+  CHECK(f.Row().status == TunnelStatus::kActive);
+  CHECK(f.manager.transitions().refused_total() == 0);
+}
+
 TEST_CASE("phase 1 not needed is left to expire; a failed re-establishment is retried") {
   Fixture f;
   f.BringUp();

@@ -208,9 +208,17 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
   UpdatePhase1(t, e);
   if (assign) SendAssigned(isakmpd_, e.handle(), 1, t.number);
   t.replacing = false;
-  ++t.rekey_count;
   ArmPhase1Soft(t);
-  StartDpd(t);  // the new SA is the one to probe
+  StartDpd(t);                   // the new SA is the one to probe
+  if (e.collision_survivor()) {  // both ends re-established at once; isakmpd kept this one
+    LOG_EVENT(
+        "%s: both ends re-established phase 1 at once; the ISAKMP SA %s:%s serves the "
+        "tunnel, %s goes",
+        Tag(t).c_str(), t.icookie.HexOrZero().c_str(), t.rcookie.HexOrZero().c_str(),
+        old_cookies.c_str());
+    return;
+  }
+  ++t.rekey_count;
   LOG_EVENT(
       "%s: re-established (%u) as %s: the new ISAKMP SA takes over from %s; phase 2 "
       "tunnels unchanged",

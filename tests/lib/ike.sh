@@ -50,7 +50,7 @@ ike_write_db() {
   local x=$1; shift
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
-  local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0
+  local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0 autostart=''
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -78,6 +78,9 @@ ike_write_db() {
       dpd=*) dpd="
   dpd { ${kv#*=} }" ;;
       trapretry=*) trapretry=${kv#*=} ;;
+      # autostart=1: the ipsec_tunnel is autostart (a bare ike cmd=activate starts it)
+      autostart=1) autostart="
+  autostart: true" ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
@@ -131,7 +134,7 @@ ipsec_tunnel {
   ike_tunnel: "t1"
   local { $(_sel "$lnet") }
   remote { $(_sel "$rnet") }
-  protection: "p2-lab"
+  protection: "p2-lab"$autostart
 }
 EOF
 }

@@ -325,5 +325,83 @@ TEST_CASE("DPD restart: negotiated again at once, then after a back-off while it
   CHECK(requests() == 2);
 }
 
+// Issue 9.6: while the restart waits out its back-off, the peer (rebooted,
+// its boot-time activation) negotiates the tunnel itself. Its SAs take the
+// Failed rows of the definition: the same numbers, no stale Failed row left,
+// no further try of ours.
+TEST_CASE("DPD restart: the peer's own negotiation takes the Failed rows and ends the tries") {
+  Fixture f("interval_seconds: 5 retries: 1 action: DPD_RESTART");
+  f.BringUp();
+  CHECK(f.Run(10).size() == 1);
+  auto requests = [&] {
+    size_t n = 0;
+    for (const ipc::Envelope& e : f.other) n += e.has_phase1_request();
+    return n;
+  };
+  REQUIRE(requests() == 1);
+  ipc::Envelope failed;
+  failed.mutable_negotiation_failed()->set_phase(1);
+  failed.mutable_negotiation_failed()->set_tunnel(1);
+  failed.mutable_negotiation_failed()->set_reason("no answer from 192.0.2.2");
+  f.Send(failed);
+  REQUIRE(f.P1().status == TunnelStatus::kFailed);
+  REQUIRE(f.P2().status == TunnelStatus::kFailed);
+  // The peer's Main Mode: numbered when it begins (a second row)...
+  ipc::Envelope sc;
+  sc.mutable_state_change()->set_phase(1);
+  sc.mutable_state_change()->set_handle(300);
+  sc.mutable_state_change()->set_peer("192.0.2.2");
+  sc.mutable_state_change()->set_new_phase1(ipc::PHASE1_WAIT_KE);
+  f.Send(sc);
+  CHECK(f.manager.phase1_count() == 2);
+  // ...and at DONE it is the definition's tunnel 1 again.
+  ipc::Envelope p1;
+  auto* e1 = p1.mutable_phase1_established();
+  e1->set_tunnel(2);
+  e1->set_handle(300);
+  e1->set_name("ab");
+  e1->set_role(ipc::RESPONDER);
+  e1->set_local_address("192.0.2.1");
+  e1->set_remote_address("192.0.2.2");
+  e1->set_initial_contact(true);
+  f.Send(p1);
+  CHECK(f.manager.phase1_count() == 1);
+  CHECK(f.P1().status == TunnelStatus::kActive);
+  CHECK(f.P1().handle == 300);
+  CHECK(f.P1().role == ipc::RESPONDER);
+  CHECK(f.P1().reason.str().empty());
+  // The peer's Quick Mode takes phase 2 tunnel 1.
+  ipc::Envelope p2;
+  auto* e2 = p2.mutable_phase2_established();
+  e2->set_phase1_handle(300);
+  e2->set_handle(400);
+  e2->set_name("ab-1");
+  e2->set_role(ipc::RESPONDER);
+  e2->set_lifetime_seconds(3600);
+  for (auto [direction, spi] : {std::pair{ipc::INBOUND, 0x1003u}, {ipc::OUTBOUND, 0x2003u}}) {
+    ipc::ChildSa* sa = e2->add_sa();
+    sa->set_direction(direction);
+    sa->set_spi(spi);
+    const bool in = direction == ipc::INBOUND;
+    sa->set_source(in ? "192.0.2.2" : "192.0.2.1");
+    sa->set_destination(in ? "192.0.2.1" : "192.0.2.2");
+    sa->set_encryption(db::ESP_AES_CBC);
+    sa->set_encryption_key_bits(128);
+    sa->set_encryption_key(std::string(16, 'K'));
+    sa->set_integrity(db::HMAC_SHA2_256);
+    sa->set_integrity_key(std::string(32, 'I'));
+  }
+  f.Send(p2);
+  CHECK(f.manager.phase2_count() == 1);
+  CHECK(f.P2().status == TunnelStatus::kActive);
+  CHECK(f.P2().spi_in == 0x1003);
+  CHECK(f.P2().phase1_number == 1);
+  CHECK(f.P2().reason.str().empty());
+  CHECK(f.kernel.ListSas().size() == 2);
+  // The back-off's try does not come: the tunnel is up.
+  f.Run(120, ipc::DPD_ACKNOWLEDGED);
+  CHECK(requests() == 1);
+}
+
 }  // namespace
 }  // namespace ike::tmd

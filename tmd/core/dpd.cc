@@ -112,7 +112,7 @@ void TunnelManager::DpdTick(uint32_t number, uint64_t serial) {
     const uint64_t inbound = InboundPackets(*t);
     if (inbound != t->dpd_inbound) {  // traffic from the peer: alive
       t->dpd_inbound = inbound;
-      PeerAlive(*t, "ESP traffic");
+      PeerAlive(*t, "ESP traffic", t->dpd_unanswered);
       return again();
     }
   }
@@ -128,10 +128,14 @@ void TunnelManager::DpdTick(uint32_t number, uint64_t serial) {
   again();
 }
 
-void TunnelManager::PeerAlive(Phase1Tunnel& t, const char* how) {
-  if (t.dpd_unanswered != 0) {
+// |missed|: the probes that went an interval without an answer. An ACK
+// answers the latest probe, which is no news (one line per interval of an
+// idle tunnel, otherwise); a probe still outstanding when the next check
+// finds life another way was missed.
+void TunnelManager::PeerAlive(Phase1Tunnel& t, const char* how, uint32_t missed) {
+  if (missed != 0) {
     LOG_EVENT("%s: peer %s alive again (%s) after %u unanswered R-U-THERE probe(s)", Tag(t).c_str(),
-              t.remote_address.str().c_str(), how, t.dpd_unanswered);
+              t.remote_address.str().c_str(), how, missed);
   }
   t.dpd_unanswered = 0;
 }
@@ -146,10 +150,10 @@ void TunnelManager::OnDpdReport(const ipc::DpdReport& r) {
                t->remote_address.str().c_str(), r.sequence(), t->dpd_unanswered);
       break;
     case ipc::DPD_HEARD_RECENTLY:
-      PeerAlive(*t, "IKE message");
+      PeerAlive(*t, "IKE message", t->dpd_unanswered);
       break;
     case ipc::DPD_ACKNOWLEDGED:
-      PeerAlive(*t, "R-U-THERE-ACK");
+      PeerAlive(*t, "R-U-THERE-ACK", t->dpd_unanswered > 0 ? t->dpd_unanswered - 1 : 0);
       break;
     case ipc::DPD_NOT_SUPPORTED:
       t->dpd_unsupported = true;

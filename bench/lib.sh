@@ -7,8 +7,11 @@
 #   bench_new_psk            a random PSK in BENCH_PSK, registered as a secret
 #   bench_write_ours N LEVEL [SETTINGS]
 #                            tunnels.db and psk.db (0600) for our suite on A and B
+#                            (BENCH_P1LIFE, BENCH_P2LIFE: lifetimes in seconds, 0 =
+#                            the defaults; BENCH_IKE_EXTRA: text added to each
+#                            ike_tunnel, e.g. ' dpd { mode: DPD_OFF }')
 #   bench_start_ours SECS    startsrc -g ike on A and B, wait until all are active
-#   bench_lab_up N SUITE     all of the above for our suite, rsyslogd per host included
+#   bench_lab_up N SUITE [SETTINGS]  all of the above for our suite, rsyslogd per host included
 #   ep_a I                   tunnel I's endpoint on A; EP_B the gateway endpoint on B
 #
 # bench/README.md "Topology and configuration" describes the lab. Needs
@@ -85,12 +88,13 @@ settings {
 ike_protection {
   name: "p1"
   mode: MAIN
-  proposal { encryption: AES_CBC key_length: 128 hash: SHA2_256 auth_method: PRESHARED_KEY dh_group: $GROUP }
+  proposal { encryption: AES_CBC key_length: 128 hash: SHA2_256 auth_method: PRESHARED_KEY dh_group: $GROUP lifetime_seconds: ${BENCH_P1LIFE:-0} }
 }
 ipsec_protection {
   name: "p2"
   proposal { encryption: ESP_AES_CBC key_length: 128 integrity: HMAC_SHA2_256 }
   pfs_group: $GROUP
+  lifetime_seconds: ${BENCH_P2LIFE:-0}
 }
 EOF
   for ((i = 1; i <= n; i++)); do
@@ -99,7 +103,8 @@ EOF
     printf -v sb '2001:db8:2::%x' "$i"
     if [[ $x == A ]]; then l=$ep r=$EP_B ls=$sa rs=$sb auto="autostart: true"
     else l=$EP_B r=$ep ls=$sb rs=$sa auto=""; fi
-    printf 'ike_tunnel { name: "k%d" local_address: "%s" remote_address: "%s" protection: "p1" }\n' "$i" "$l" "$r"
+    printf 'ike_tunnel { name: "k%d" local_address: "%s" remote_address: "%s" protection: "p1"%s }\n' \
+      "$i" "$l" "$r" "${BENCH_IKE_EXTRA:-}"
     printf 'ipsec_tunnel { name: "c%d" ike_tunnel: "k%d" local { address: "%s" } remote { address: "%s" } protection: "p2" %s }\n' \
       "$i" "$i" "$ls" "$rs" "$auto"
   done
@@ -134,6 +139,6 @@ bench_lab_up() {
   bench_topology "$n" ours
   bench_new_psk
   for x in A B; do host_start_syslog "$x"; done
-  bench_write_ours "$n" EVENTS
+  bench_write_ours "$n" EVENTS "${3:-}"
   bench_start_ours 60
 }

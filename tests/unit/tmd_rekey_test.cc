@@ -739,6 +739,60 @@ TEST_CASE(
   CHECK(f.KernelSpis() == Spis({0x1005, 0x2005}));
 }
 
+// bench/rekey: 20,000 ISAKMP SAs made together came due together, and their
+// Main Modes all started at once and timed out by the thousand. A
+// re-establishment now takes an admission slot like any Main Mode.
+TEST_CASE("a re-establishment waits for an admission slot (settings.max_negotiations)") {
+  Fixture f;
+  const std::string db = std::string(kDb) + R"(
+settings { max_negotiations: 1 }
+ike_tunnel { name: "cd" local_address: "192.0.2.1" remote_address: "192.0.2.3" protection: "p1"
+             dpd { mode: DPD_OFF } }
+)";
+  Result<Database> d = Database::Parse(db, "tunnels.db");
+  REQUIRE(d.ok());
+  f.manager.SetDatabase(std::make_shared<const Database>(std::move(d.value())));
+  f.BringUp();
+  Phase1Lifetime(f, 1, 77, 60);  // due before the pair's own rekey (100 s)
+  const uint64_t soft = f.manager.FindPhase1(1)->rekey_unix - f.clock.UnixNow();
+  REQUIRE(soft < 80);
+  // "cd" negotiates and holds the only slot.
+  ipc::ActivateRequest r;
+  r.add_namelist("cd");
+  r.set_phase(1);
+  REQUIRE(f.manager.Activate(r).has_activate_reply());
+  ipc::Envelope cd = f.Take();
+  REQUIRE(cd.has_phase1_request());
+  CHECK(cd.phase1_request().definition().name() == "cd");
+  f.Reply(cd);
+  const uint32_t cd_number = cd.phase1_request().tunnel();
+  // ab's soft limit passes: nothing goes to isakmpd while cd holds the slot.
+  f.clock.Advance((soft + 1) * 1000);
+  while (!f.isakmpd.sent.empty() && !f.isakmpd.sent.front().has_phase1_request()) f.Take();
+  CHECK(f.isakmpd.sent.empty());
+  CHECK(f.manager.FindPhase1(1)->replacing);
+  CHECK(f.manager.FindPhase1(1)->status == TunnelStatus::kActive);
+  // cd is up: the slot goes to ab's re-establishment.
+  ipc::Envelope up;
+  auto* p = up.mutable_phase1_established();
+  p->set_tunnel(cd_number);
+  p->set_handle(90);
+  p->set_name("cd");
+  p->set_role(ipc::INITIATOR);
+  p->set_remote_address("192.0.2.3");
+  p->set_lifetime_seconds(200);
+  f.manager.OnIsakmpdMessage(up);
+  ipc::Envelope replace = f.Take();
+  REQUIRE(replace.has_phase1_request());
+  CHECK(replace.phase1_request().replace());
+  CHECK(replace.phase1_request().tunnel() == 1);
+  f.Reply(replace);
+  // Done: the slot is free again for the next one.
+  Phase1Lifetime(f, 1, 78, 200);
+  CHECK(f.manager.FindPhase1(1)->rekey_count == 1);
+  CHECK_FALSE(f.manager.FindPhase1(1)->replacing);
+}
+
 TEST_CASE("phase 1 not needed is left to expire; a failed re-establishment is retried") {
   Fixture f;
   f.BringUp();

@@ -336,10 +336,17 @@ void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def)
 // while it waited applies; a definition that is gone fails it.
 bool TunnelManager::StartQueuedPhase1(const AdmissionQueue::Ticket& ticket) {
   Phase1Tunnel* t = Phase1ByRef(ticket.number, 0);
-  if (t == nullptr || t->serial != ticket.serial || t->status != TunnelStatus::kNegotiating) {
-    return false;
-  }
+  if (t == nullptr || t->serial != ticket.serial) return false;
   const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t->name) : nullptr;
+  if (t->status == TunnelStatus::kActive && t->replacing) {  // a queued re-establishment
+    if (def == nullptr || !isakmpd_.connected()) {
+      t->replacing = false;
+      return false;
+    }
+    SendReplacement(*t, *def);
+    return true;
+  }
+  if (t->status != TunnelStatus::kNegotiating) return false;
   if (def == nullptr) {
     FailPhase1(*t, "the definition of " + t->name + " is no longer in the database");
     return false;

@@ -218,6 +218,7 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
   UpdatePhase1(t, e);
   if (assign) SendAssigned(isakmpd_, e.handle(), 1, t.number);
   t.replacing = false;
+  ReleasePhase1Slot(t.number);  // a re-establishment of ours held one
   ArmPhase1Soft(t);
   StartDpd(t);                   // the new SA is the one to probe
   if (e.collision_survivor()) {  // both ends re-established at once; isakmpd kept this one

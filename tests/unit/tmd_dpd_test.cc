@@ -5,7 +5,6 @@
 #include <map>
 #include <string>
 
-#include "tests/lib/fake_syslogd.h"
 #include "tests/lib/fakes.h"
 #include "tests/lib/tmd_fakes.h"
 #include "tmd/core/tunnel_manager.h"
@@ -405,36 +404,6 @@ TEST_CASE("DPD restart: the peer's own negotiation takes the Failed rows and end
   // The back-off's try does not come: the tunnel is up.
   f.Run(120, ipc::DPD_ACKNOWLEDGED);
   CHECK(requests() == 1);
-}
-
-using ike::testing::FakeSyslogd;
-
-// An idle tunnel's probe answered within its interval is the normal case:
-// nothing logged (it was one line per interval per tunnel). A probe that went
-// an interval without an answer is news when the peer shows up again.
-TEST_CASE("DPD: an answered probe is not logged; the peer back after a missed one is") {
-  FakeSyslogd syslogd("tmd_dpd_test");
-  Fixture f("interval_seconds: 10 retries: 3 action: DPD_CLEAR");
-  f.BringUp();
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(f.Run(10).size() == 1);  // sent, and answered at once
-    f.Report(ipc::DPD_ACKNOWLEDGED, f.sequence);
-    CHECK(f.P1().dpd_unanswered == 0);
-  }
-  std::string log = syslogd.Drain();
-  INFO(log);
-  CHECK(log.find("alive again") == std::string::npos);
-  // One probe unanswered for its interval, the next one answered.
-  REQUIRE(f.Run(20).size() == 2);
-  f.Report(ipc::DPD_ACKNOWLEDGED, f.sequence);
-  log = syslogd.Drain();
-  CHECK(log.find("peer 192.0.2.2 alive again (R-U-THERE-ACK) after 1 unanswered R-U-THERE "
-                 "probe(s)") != std::string::npos);
-  // Unanswered for an interval, then the peer's IKE message: news too.
-  REQUIRE(f.Run(10).size() == 1);
-  f.Run(10, ipc::DPD_HEARD_RECENTLY);
-  log = syslogd.Drain();
-  CHECK(log.find("alive again (IKE message) after 1 unanswered") != std::string::npos);
 }
 
 }  // namespace

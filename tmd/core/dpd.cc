@@ -112,7 +112,7 @@ void TunnelManager::DpdTick(uint32_t number, uint64_t serial) {
     const uint64_t inbound = InboundPackets(*t);
     if (inbound != t->dpd_inbound) {  // traffic from the peer: alive
       t->dpd_inbound = inbound;
-      PeerAlive(*t, "ESP traffic", t->dpd_unanswered);
+      PeerAlive(*t, "ESP traffic");
       return again();
     }
   }
@@ -128,14 +128,10 @@ void TunnelManager::DpdTick(uint32_t number, uint64_t serial) {
   again();
 }
 
-// |missed|: the probes that went an interval without an answer. An ACK
-// answers the latest probe, which is no news (one line per interval of an
-// idle tunnel, otherwise); a probe still outstanding when the next check
-// finds life another way was missed.
-void TunnelManager::PeerAlive(Phase1Tunnel& t, const char* how, uint32_t missed) {
-  if (missed != 0) {
+void TunnelManager::PeerAlive(Phase1Tunnel& t, const char* how) {
+  if (t.dpd_unanswered != 0) {
     LOG_EVENT("%s: peer %s alive again (%s) after %u unanswered R-U-THERE probe(s)", Tag(t).c_str(),
-              t.remote_address.str().c_str(), how, missed);
+              t.remote_address.str().c_str(), how, t.dpd_unanswered);
   }
   t.dpd_unanswered = 0;
 }
@@ -150,10 +146,10 @@ void TunnelManager::OnDpdReport(const ipc::DpdReport& r) {
                t->remote_address.str().c_str(), r.sequence(), t->dpd_unanswered);
       break;
     case ipc::DPD_HEARD_RECENTLY:
-      PeerAlive(*t, "IKE message", t->dpd_unanswered);
+      PeerAlive(*t, "IKE message");
       break;
     case ipc::DPD_ACKNOWLEDGED:
-      PeerAlive(*t, "R-U-THERE-ACK", t->dpd_unanswered > 0 ? t->dpd_unanswered - 1 : 0);
+      PeerAlive(*t, "R-U-THERE-ACK");
       break;
     case ipc::DPD_NOT_SUPPORTED:
       t->dpd_unsupported = true;

@@ -440,7 +440,7 @@ class TunnelManager {
   void StartDpd(Phase1Tunnel& t);
   void StopDpd(Phase1Tunnel& t);
   void DpdTick(uint32_t number, uint64_t serial);
-  void PeerAlive(Phase1Tunnel& t, const char* how, uint32_t missed);
+  void PeerAlive(Phase1Tunnel& t, const char* how);
   void OnDpdReport(const ipc::DpdReport& report);
   void PeerDead(Phase1Tunnel& t, const db::DeadPeerDetection& dpd);
   void HoldWithTrap(const std::string& name, const db::IkeTunnel& ike, const std::string& reason);

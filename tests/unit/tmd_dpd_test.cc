@@ -311,9 +311,6 @@ TEST_CASE("DPD restart: negotiated again at once, then after a back-off while it
   // The listing says why it failed and what comes next.
   CHECK(f.P1().reason.str() ==
         "no answer from 192.0.2.2; the peer was declared dead (DPD), negotiating again in 30 s");
-  CHECK(f.P2().reason.str() ==
-        "phase 1 tunnel 1 failed: no answer from 192.0.2.2; the peer was declared dead (DPD), "
-        "negotiating again in 30 s");
   // ...and is tried again 30 s later (settings.trap_retry_seconds), not before.
   f.Run(29);
   CHECK(requests() == 1);

@@ -470,14 +470,12 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
             tunneldb::Phase1StateName(t.state).c_str(), reason.c_str());
   ReleasePhase1Slot(t.number);
-  // A phase 2 tunnel cannot be negotiated without its phase 1. Its row says
-  // all the phase 1 row does (a DPD restart's next try included).
+  // A phase 2 tunnel cannot be negotiated without its phase 1.
   std::vector<uint32_t> waiting;
   waiting.swap(t.waiting);
   for (uint32_t n2 : waiting) {
     if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-      const std::string why =
-          "phase 1 tunnel " + std::to_string(t.number) + " failed: " + t.reason.str();
+      const std::string why = "phase 1 tunnel " + std::to_string(t.number) + " failed: " + reason;
       if (t2->status == TunnelStatus::kActive) {
         if (t2->rekeying) RekeyFailed(*t2, why);  // its current SAs carry on
       } else {

@@ -164,16 +164,6 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
     if (t != nullptr) ErasePhase1(t->number);
     return Phase1Replaced(*live, e, /*assign=*/true);
   }
-  // The peer brought back a tunnel that failed here (DPD declared the peer
-  // dead, or our own try failed): the new SA takes the Failed row of its
-  // definition, so the tunnel keeps its number and no stale row stays.
-  if (live != nullptr && live != t && live->status == TunnelStatus::kFailed &&
-      (t == nullptr || t->status != TunnelStatus::kActive)) {
-    if (t != nullptr) ErasePhase1(t->number);
-    t = live;
-    assigned = true;
-    Transition(*t, TunnelStatus::kNegotiating, "the peer negotiated it");
-  }
   if (t == nullptr) {  // responder (step 3 without a request from tmd)
     const uint32_t n = phase1_numbers_.Allocate();
     t = &phase1_.Create(n);
@@ -291,12 +281,10 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
       return InstallRekeyedPair(*named, e, /*assigned=*/true);
     }
     // The peer brought up a trapped tunnel before our traffic did: it takes
-    // the Dormant (or Clear) row of its definition, not a second row; and
-    // one that failed here (DPD, a failed try) keeps its number the same way.
+    // the Dormant (or Clear) row of its definition, not a second row.
     Phase2Tunnel* trapped = named;
     if (trapped != nullptr &&
-        (trapped->status == TunnelStatus::kDormant || trapped->status == TunnelStatus::kClear ||
-         trapped->status == TunnelStatus::kFailed)) {
+        (trapped->status == TunnelStatus::kDormant || trapped->status == TunnelStatus::kClear)) {
       t = trapped;
       Transition(*t, TunnelStatus::kNegotiating, "the peer negotiated it");
     } else {

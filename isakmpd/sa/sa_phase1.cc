@@ -346,6 +346,7 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   // |responding_| keeps the SA until it is deleted, so a replayed Main Mode
   // 1 finds it (and is ignored) instead of starting a new negotiation.
   ReleaseHalfOpen(sa);
+  if (sa.peer_initial_contact) DropStaleSas(sa);
   if (!sa.name.empty()) established_by_name_[sa.name].push_back(sa.handle);
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
@@ -361,10 +362,6 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
               s.HashName() + "/" + s.GroupName() + ", lifetime " +
               lifetime::Describe(s.life_seconds, s.life_kbytes) + ")");
   EmitPhase1Established(sa, /*collision_survivor=*/false);
-  // The restarted peer's SAs before this one are stale. Reported after the
-  // new SA, so that tmd moves the tunnel to it (same number) and then takes
-  // the old SA's report as stale; its phase 2 pairs go.
-  if (sa.peer_initial_contact) DropStaleSas(sa);
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
   // last CBC block in |iv|); the negotiation goes in one step, heap included
   // (memory per tunnel, issue 3). The encryption key is derived from
@@ -408,7 +405,6 @@ void SaManager::EmitPhase1Established(const IsakmpSa& sa, bool collision_survivo
   est->set_lifetime_seconds(sa.suite->life_seconds);
   est->set_peer_aixike(sa.peer_aixike);
   est->set_collision_survivor(collision_survivor);
-  est->set_initial_contact(sa.peer_initial_contact && !collision_survivor);
   deps_.events->Emit(std::move(e));
 }
 

@@ -684,61 +684,6 @@ TEST_CASE("both ends re-established phase 1 at once: tmd follows the survivor is
   CHECK(f.manager.transitions().refused_total() == 0);
 }
 
-// Issue 9.6: the peer restarted and its first Main Mode said INITIAL-CONTACT.
-// isakmpd reports the new SA first (saying so), then the old SA and pair as
-// deleted by the peer. The tunnel keeps its number; it is no re-establishment.
-TEST_CASE(
-    "the restarted peer's SA (INITIAL-CONTACT) takes the tunnel's number; the old pair goes") {
-  Fixture f;
-  f.BringUp();
-  ipc::Envelope sc;
-  sc.mutable_state_change()->set_phase(1);
-  sc.mutable_state_change()->set_handle(90);
-  sc.mutable_state_change()->set_peer("192.0.2.2");
-  sc.mutable_state_change()->set_new_phase1(ipc::PHASE1_WAIT_KE);
-  f.manager.OnIsakmpdMessage(sc);
-  REQUIRE(f.Take().tunnel_assigned().tunnel() == 2);
-  {
-    ipc::Envelope e;
-    auto* p = e.mutable_phase1_established();
-    p->set_tunnel(2);
-    p->set_handle(90);
-    p->set_name("ab");
-    p->set_role(ipc::RESPONDER);
-    p->set_initial_contact(true);
-    f.manager.OnIsakmpdMessage(e);
-  }
-  ipc::Envelope assigned = f.Take();
-  REQUIRE(assigned.has_tunnel_assigned());
-  CHECK(assigned.tunnel_assigned().handle() == 90);
-  CHECK(assigned.tunnel_assigned().tunnel() == 1);
-  auto deleted = [&](uint32_t phase, uint64_t handle) {
-    ipc::Envelope e;
-    auto* d = e.mutable_sa_deleted();
-    d->set_phase(phase);
-    d->set_tunnel(1);
-    d->set_handle(handle);
-    d->set_by_peer(true);
-    d->set_reason("peer 192.0.2.2 restarted (INITIAL-CONTACT); SA dropped");
-    f.manager.OnIsakmpdMessage(e);
-  };
-  deleted(2, 200);
-  deleted(1, 77);  // the old SA: stale, tunnel 1 has the new one
-  CHECK(f.manager.phase1_count() == 1);
-  const Phase1Tunnel* p1 = f.manager.FindPhase1(1);
-  REQUIRE(p1 != nullptr);
-  CHECK(p1->status == TunnelStatus::kActive);
-  CHECK(p1->handle == 90);
-  CHECK(p1->role == ipc::RESPONDER);
-  CHECK(p1->rekey_count == 0);
-  CHECK(f.manager.phase2_count() == 0);
-  CHECK(f.KernelSpis().empty());
-  // The peer's Quick Mode: tunnel 1 again, on the new pair only.
-  f.Pair(0, 300, {{ipc::INBOUND, 0x1005}, {ipc::OUTBOUND, 0x2005}});
-  CHECK(f.Row().status == TunnelStatus::kActive);
-  CHECK(f.KernelSpis() == Spis({0x1005, 0x2005}));
-}
-
 // bench/rekey: 20,000 ISAKMP SAs made together came due together, and their
 // Main Modes all started at once and timed out by the thousand. A
 // re-establishment now takes an admission slot like any Main Mode.
@@ -792,6 +737,7 @@ ike_tunnel { name: "cd" local_address: "192.0.2.1" remote_address: "192.0.2.3" p
   CHECK(f.manager.FindPhase1(1)->rekey_count == 1);
   CHECK_FALSE(f.manager.FindPhase1(1)->replacing);
 }
+
 
 TEST_CASE("phase 1 not needed is left to expire; a failed re-establishment is retried") {
   Fixture f;

@@ -219,15 +219,6 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
         old_cookies.c_str());
     return;
   }
-  if (e.initial_contact()) {
-    // Not a re-establishment: the old SA and its phase 2 pairs are gone on
-    // the peer, and isakmpd reports them deleted next.
-    LOG_EVENT(
-        "%s: the peer restarted (INITIAL-CONTACT): its new ISAKMP SA (%s) takes over the "
-        "tunnel from %s",
-        Tag(t).c_str(), tunneldb::RoleName(t.role).c_str(), old_cookies.c_str());
-    return;
-  }
   ++t.rekey_count;
   LOG_EVENT(
       "%s: re-established (%u) as %s: the new ISAKMP SA takes over from %s; phase 2 "

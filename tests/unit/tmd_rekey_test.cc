@@ -738,7 +738,6 @@ ike_tunnel { name: "cd" local_address: "192.0.2.1" remote_address: "192.0.2.3" p
   CHECK_FALSE(f.manager.FindPhase1(1)->replacing);
 }
 
-
 TEST_CASE("phase 1 not needed is left to expire; a failed re-establishment is retried") {
   Fixture f;
   f.BringUp();

@@ -309,13 +309,17 @@ void TunnelManager::UpdateAdmissionLimits() {
   admission_.SetLimits(total, per_peer);
 }
 
+// Every Main Mode tmd asks for takes a slot: an activation, and a
+// re-establishment (|t.replacing|), so that thousands of ISAKMP SAs made
+// together and due together do not all start at once and time out
+// (bench/rekey: 20,000 at a 300 s lifetime). The old SA serves meanwhile.
 void TunnelManager::AdmitPhase1(Phase1Tunnel& t, const db::IkeTunnel& def) {
   UpdateAdmissionLimits();
   if (admission_.Admit({t.number, t.serial}, def.remote_address())) {
     return SendPhase1Request(t, def);
   }
-  LOG_INFO("%s: %s queued behind %zu negotiations in progress", Tag(t).c_str(), def.name().c_str(),
-           admission_.in_flight());
+  LOG_INFO("%s: %s%s queued behind %zu negotiations in progress", Tag(t).c_str(),
+           t.replacing ? "re-establishment of " : "", def.name().c_str(), admission_.in_flight());
 }
 
 void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def) {
@@ -327,9 +331,17 @@ void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def)
   if (const db::IkeProtection* prot = database_->FindIkeProtection(def.protection())) {
     *q->mutable_protection() = *prot;
   }
-  SendToIsakmpd(std::move(e), 1, n, t.serial);
-  LOG_EVENT("%s: activating %s (step 2: phase 1 request sent to isakmpd)", Tag(t).c_str(),
-            def.name().c_str());
+  q->set_replace(t.replacing);
+  SendToIsakmpd(std::move(e), 1, n, t.serial, /*rekey=*/t.replacing);
+  if (t.replacing) {
+    LOG_EVENT(
+        "%s: the ISAKMP SA nears its lifetime; re-establishing phase 1 (a new Main Mode "
+        "takes over, phase 2 tunnels stay)",
+        Tag(t).c_str());
+  } else {
+    LOG_EVENT("%s: activating %s (step 2: phase 1 request sent to isakmpd)", Tag(t).c_str(),
+              def.name().c_str());
+  }
 }
 
 // A queued tunnel's turn. Its definition is looked up now, so a refresh
@@ -343,7 +355,7 @@ bool TunnelManager::StartQueuedPhase1(const AdmissionQueue::Ticket& ticket) {
       t->replacing = false;
       return false;
     }
-    SendReplacement(*t, *def);
+    SendPhase1Request(*t, *def);
     return true;
   }
   if (t->status != TunnelStatus::kNegotiating) return false;

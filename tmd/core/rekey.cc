@@ -428,33 +428,7 @@ void TunnelManager::ReplacePhase1(uint32_t number, uint64_t serial) {
   if (!isakmpd_.connected()) return ReplacementFailed(*t, "isakmpd is not running");
   t->replacing = true;
   t->rekey_unix = 0;
-  // A re-establishment is a Main Mode like any other: it takes an
-  // admission slot (settings.max_negotiations), so that thousands of SAs
-  // made together and due together do not all start at once and time out
-  // (bench/rekey: 20,000 at a 300 s lifetime). The old SA serves meanwhile.
-  UpdateAdmissionLimits();
-  if (!admission_.Admit({t->number, t->serial}, def->remote_address())) {
-    LOG_INFO("%s: re-establishment queued behind %zu negotiations in progress", Tag(*t).c_str(),
-             admission_.in_flight());
-    return;
-  }
-  SendReplacement(*t, *def);
-}
-
-void TunnelManager::SendReplacement(Phase1Tunnel& t, const db::IkeTunnel& def) {
-  ipc::Envelope e;
-  ipc::Phase1Request* r = e.mutable_phase1_request();
-  r->set_tunnel(t.number);
-  *r->mutable_definition() = def;
-  if (const db::IkeProtection* p = database_->FindIkeProtection(def.protection())) {
-    *r->mutable_protection() = *p;
-  }
-  r->set_replace(true);
-  SendToIsakmpd(std::move(e), 1, t.number, t.serial, /*rekey=*/true);
-  LOG_EVENT(
-      "%s: the ISAKMP SA nears its lifetime; re-establishing phase 1 (a new Main Mode "
-      "takes over, phase 2 tunnels stay)",
-      Tag(t).c_str());
+  AdmitPhase1(*t, *def);  // a slot, like any Main Mode
 }
 
 void TunnelManager::ReplacementFailed(Phase1Tunnel& t, const std::string& reason) {

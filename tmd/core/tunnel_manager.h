@@ -368,7 +368,6 @@ class TunnelManager {
   // Phase 1: the soft limit's timer, the new Main Mode, its outcome.
   void ArmPhase1Soft(Phase1Tunnel& t);
   void ReplacePhase1(uint32_t number, uint64_t serial);
-  void SendReplacement(Phase1Tunnel& t, const db::IkeTunnel& def);
   void ReplacementFailed(Phase1Tunnel& t, const std::string& reason);
   bool NeedsPhase1(const Phase1Tunnel& t) const;
   void OnPairExpired(Phase2Tunnel& t, const KernelEvent& e);

@@ -78,7 +78,10 @@ for d in tmd isakmpd cpsd; do
   old_pid[$d]=$(src_pid B "$d")
   [[ -n ${old_pid[$d]} ]] || t_abort "B: no $d pid in lssrc"
 done
-kill -9 "${old_pid[tmd]}" "${old_pid[isakmpd]}" "${old_pid[cpsd]}"
+# isakmpd first: an isakmpd that outlives tmd by a moment sends Deletes for
+# its SAs (it does so when tmd goes), and A would rightly drop the tunnel.
+kill -9 "${old_pid[isakmpd]}"
+kill -9 "${old_pid[tmd]}" "${old_pid[cpsd]}"
 t0=$SECONDS
 respawned() {
   local d p
@@ -121,7 +124,8 @@ b_tmd=$(src_pid B tmd)
 b_srcmstr=$(ps -o ppid= -p "$b_tmd" | tr -d ' ')
 [[ -n $b_srcmstr && $(ps -o comm= -p "$b_srcmstr") == srcmstr ]] ||
   t_abort "B: srcmstr not found as tmd's parent ($b_srcmstr)"
-kill -9 "$b_srcmstr" "$b_tmd" "$(src_pid B isakmpd)" "$(src_pid B cpsd)"
+kill -9 "$(src_pid B isakmpd)" # first, as in case 1
+kill -9 "$b_srcmstr" "$b_tmd" "$(src_pid B cpsd)"
 t0=$SECONDS
 ic_before=$(grep -c "INITIAL-CONTACT from" "$(host_syslog A)" || true)
 dead_before=$(dead_lines)

@@ -153,7 +153,12 @@ struct Host : PacketSink, EventSink, CredentialSource {
     sent.push_back({from, to, Bytes(packet.begin(), packet.end())});
     return true;
   }
-  void Emit(ipc::Envelope event) override { phase2_established += event.has_phase2_established(); }
+  // Established pairs only: a responder's inbound SA reported as its message
+  // 2 leaves (before_message3) is not one.
+  void Emit(ipc::Envelope event) override {
+    phase2_established +=
+        event.has_phase2_established() && !event.phase2_established().before_message3();
+  }
   void RequestSkeyid(const ipc::SkeyidRequest& r,
                      std::function<void(Result<SecretBytes>)> done) override {
     SecretBytes s =

@@ -128,6 +128,8 @@ class SaManager {
   void OnSpi(uint64_t child_handle, std::optional<uint32_t> spi);
   void ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome);
   void Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition);
+  ipc::Envelope Phase2Report(const IsakmpSa& p1, const IpsecSa& child) const;
+  void ReportInboundBeforeMessage3(const IsakmpSa& p1, const IpsecSa& child);
   void SwitchOutbound(uint64_t handle);
   // The ISAKMP SA that carries a Delete for |child|: its own, or else the one
   // of its tunnel's newest pair; null when neither is established.

@@ -330,6 +330,11 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome)
   // pair and sends on it as soon as message 3 reaches it, and that traffic
   // must find our inbound SA in the kernel.
   const bool report_first = outcome.done && child.rekey && child.role == Role::kInitiator;
+  // The responder's inbound SA goes to tmd before message 2 leaves, for the
+  // same reason: the initiator installs its pair on message 2 (strongSwan
+  // does) and may send on it before message 3 reaches us.
+  if (child.role == Role::kResponder && outcome.send && !outcome.done)
+    ReportInboundBeforeMessage3(p1, child);
   if (!report_first) transmit();
   if (!outcome.done) return;
   // The initiator passes KEP while building message 3; DONE once it is sent
@@ -354,19 +359,8 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
                ? "; rekey " +
                      std::string(child.role == Role::kInitiator ? "we started" : "the peer started")
                : std::string()));
-  ipc::Envelope e;
+  ipc::Envelope e = Phase2Report(p1, child);
   auto* est = e.mutable_phase2_established();
-  est->set_tunnel(child.tunnel);
-  est->set_phase1_tunnel(p1.tunnel);
-  est->set_handle(child.handle);
-  est->set_phase1_handle(p1.handle);
-  est->set_name(qm.definition.name());
-  est->set_role(ToIpc(child.role));
-  est->set_local_id(qm.local_text);
-  est->set_remote_id(qm.remote_text);
-  est->set_pfs_group(PfsGroup(s));
-  est->set_lifetime_seconds(s.life_seconds);
-  est->set_lifetime_kbytes(s.life_kbytes);
   FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);
   if (child.rekey && child.role == Role::kInitiator) {
     // The peer installs its new inbound SA when message 3 reaches it; the
@@ -399,6 +393,38 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   // The initiator keeps message 3 to answer a repeated message 2; the
   // responder, done on message 3, never sends message 2 again.
   if (child.role == Role::kResponder) Bytes().swap(child.tx.packet);
+}
+
+// What both reports of a pair say, its SAs aside.
+ipc::Envelope SaManager::Phase2Report(const IsakmpSa& p1, const IpsecSa& child) const {
+  const QuickModeExchange& qm = *child.exchange;
+  const auto& s = *qm.suite;
+  ipc::Envelope e;
+  auto* est = e.mutable_phase2_established();
+  est->set_tunnel(child.tunnel);
+  est->set_phase1_tunnel(p1.tunnel);
+  est->set_handle(child.handle);
+  est->set_phase1_handle(p1.handle);
+  est->set_name(qm.definition.name());
+  est->set_role(ToIpc(child.role));
+  est->set_local_id(qm.local_text);
+  est->set_remote_id(qm.remote_text);
+  est->set_pfs_group(PfsGroup(s));
+  est->set_lifetime_seconds(s.life_seconds);
+  est->set_lifetime_kbytes(s.life_kbytes);
+  return e;
+}
+
+// The responder derived both keys with message 2; only the inbound SA is
+// safe to install before message 3 proves the initiator holds them too
+// (RFC 2409 5.5): it only takes what the peer encrypted with them.
+void SaManager::ReportInboundBeforeMessage3(const IsakmpSa& p1, const IpsecSa& child) {
+  const QuickModeExchange& qm = *child.exchange;
+  ipc::Envelope e = Phase2Report(p1, child);
+  auto* est = e.mutable_phase2_established();
+  est->set_before_message3(true);
+  FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, *qm.suite, qm.keymat_in);
+  deps_.events->Emit(std::move(e));
 }
 
 IsakmpSa* SaManager::DeleteCarrier(const IpsecSa& child) {

@@ -113,9 +113,19 @@ struct Host : PacketSink, EventSink, CredentialSource {
       if (pred(e)) return &e;
     return nullptr;
   }
+  // The first report of an established SA (a responder's inbound SA
+  // reported before message 3 is not one).
   const ipc::Envelope* Established(int phase) const {
     return Find([phase](const ipc::Envelope& e) {
-      return phase == 1 ? e.has_phase1_established() : e.has_phase2_established();
+      return phase == 1 ? e.has_phase1_established()
+                        : e.has_phase2_established() && !e.phase2_established().before_message3();
+    });
+  }
+  // Phase2Established reports; |early|: those of a responder's inbound SA
+  // before message 3, else the others.
+  int Phase2Reports(bool early = false) const {
+    return Count([early](const ipc::Envelope& e) {
+      return e.has_phase2_established() && e.phase2_established().before_message3() == early;
     });
   }
   template <typename Pred>

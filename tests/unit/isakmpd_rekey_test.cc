@@ -25,11 +25,13 @@ db::TunnelDatabase DatabaseB() {
   return Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp);
 }
 
-// The Phase2Established events of |h|, in order.
-std::vector<ipc::Phase2Established> Established2(const Host& h) {
+// The Phase2Established events of |h|, in order; |early|: only the
+// responder's inbound SAs reported before message 3, else all but those.
+std::vector<ipc::Phase2Established> Established2(const Host& h, bool early = false) {
   std::vector<ipc::Phase2Established> out;
   for (const auto& e : h.events)
-    if (e.has_phase2_established()) out.push_back(e.phase2_established());
+    if (e.has_phase2_established() && e.phase2_established().before_message3() == early)
+      out.push_back(e.phase2_established());
   return out;
 }
 
@@ -146,6 +148,68 @@ TEST_CASE("rekey: the initiator reports its new inbound SA before it sends messa
   CHECK(a_sent[1] >= reported);  // message 3 left after the report
   CHECK(a[1].outbound_follows());
   REQUIRE(Established2(f.b).size() == 2);  // and B installed the pair on it
+}
+
+// The initiator (strongSwan) installs its new pair when message 2 reaches it
+// and may send on it at once: the responder's new inbound SA must be in its
+// kernel by then. So B reports it before message 2 leaves; the report on
+// message 3 repeats it with the outbound SA.
+TEST_CASE("rekey: the responder reports its new inbound SA before it sends message 2") {
+  Up f;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  std::vector<size_t> b_sent;  // per packet B sent: how many events B had emitted
+  f.Run([&](const Packet& p) {
+    if (p.from.address.ToString() == kHostB) b_sent.push_back(p.sender_events);
+    return false;
+  });
+  const auto early = Established2(f.b, /*early=*/true);
+  REQUIRE(early.size() == 2);  // the first pair's and the rekey's
+  const ipc::Phase2Established& e = early[1];
+  REQUIRE(e.sa_size() == 1);
+  CHECK(e.sa(0).direction() == ipc::INBOUND);
+  CHECK_FALSE(e.sa(0).encryption_key().empty());
+  CHECK(e.name() == "net");
+  CHECK(e.role() == ipc::RESPONDER);
+  CHECK(e.lifetime_seconds() != 0);
+  size_t reported = 0;  // events B had emitted once the early report was out
+  for (size_t i = 0; i < f.b.events.size() && reported == 0; ++i) {
+    const auto& ev = f.b.events[i];
+    if (ev.has_phase2_established() && ev.phase2_established().before_message3() &&
+        ev.phase2_established().handle() == e.handle())
+      reported = i + 1;
+  }
+  REQUIRE(b_sent.size() == 1);  // Quick Mode message 2
+  CHECK(b_sent[0] >= reported);
+  // Message 3: the whole pair, the same inbound SA and keys, the same handle.
+  const auto b = Established2(f.b);
+  REQUIRE(b.size() == 2);
+  CHECK(b[1].handle() == e.handle());
+  CHECK(Spi(b[1], ipc::INBOUND) == e.sa(0).spi());
+  CHECK(b[1].sa(0).encryption_key() == e.sa(0).encryption_key());
+  CHECK(b[1].sa_size() == 2);
+  // And it is the SA A sends on.
+  CHECK(Established2(f.a)[1].outbound_spi() == e.sa(0).spi());
+}
+
+// A message 2 that never gets its message 3: the early inbound SA is
+// withdrawn by the failure report (same handle).
+TEST_CASE("rekey: no message 3 fails the responder's Quick Mode under the early report's handle") {
+  Up f;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  // Every message A sends after B's message 2 (message 3, its repeats) is lost.
+  auto lost = [&](const Packet& p) {
+    return p.from.address.ToString() == kHostA && f.b.Phase2Reports(/*early=*/true) == 2;
+  };
+  f.Run(lost);
+  for (int i = 0; i < 200 && !f.b.Failed(2); ++i) {
+    f.clock.Advance(1000);
+    f.Run(lost);
+  }
+  const auto early = Established2(f.b, /*early=*/true);
+  REQUIRE(early.size() == 2);
+  REQUIRE(f.b.Failed(2));
+  CHECK(f.b.Failed(2)->negotiation_failed().handle() == early[1].handle());
+  CHECK(Established2(f.b).size() == 1);  // only the first pair was confirmed
 }
 
 TEST_CASE("rekey: one pair deleted by handle; the peer drops that pair only") {

@@ -105,6 +105,28 @@ struct Fixture {
     }
     manager.OnIsakmpdMessage(e);
   }
+  // The peer's rekey, Quick Mode message 2 leaving: our new inbound SA.
+  void Early(uint64_t handle, uint32_t spi, uint32_t lifetime = 100) {
+    ipc::Envelope e;
+    auto* p = e.mutable_phase2_established();
+    p->set_phase1_handle(77);
+    p->set_handle(handle);
+    p->set_name("ab-1");
+    p->set_role(ipc::RESPONDER);
+    p->set_lifetime_seconds(lifetime);
+    p->set_before_message3(true);
+    ipc::ChildSa* sa = p->add_sa();
+    sa->set_direction(ipc::INBOUND);
+    sa->set_spi(spi);
+    sa->set_source("192.0.2.2");
+    sa->set_destination("192.0.2.1");
+    sa->set_encryption(db::ESP_AES_CBC);
+    sa->set_encryption_key_bits(128);
+    sa->set_encryption_key(std::string(16, 'K'));
+    sa->set_integrity(db::HMAC_SHA2_256);
+    sa->set_integrity_key(std::string(32, 'I'));
+    manager.OnIsakmpdMessage(e);
+  }
   // Activate ab-1, phase 1 (handle 77), then the pair in 0x1001 / out 0x2001
   // (handle 200) at t = 0.
   void BringUp(bool aixike = true) {
@@ -428,6 +450,111 @@ TEST_CASE("rekey collision with a foreign peer: both pairs kept, none deleted ea
 // second after our inbound one, and the kernel sends on the previous pair
 // meanwhile. With another peer (it installs before it sends message 3) both
 // go in at once.
+// strongSwan installs its new pair when Quick Mode message 2 reaches it and
+// sends on it at once: our new inbound SA is in the kernel before message 3.
+TEST_CASE("the peer's rekey: our new inbound SA goes in as message 2 leaves; message 3 keeps it") {
+  for (bool aixike : {false, true}) {
+    INFO("the peer is our own daemon: " << aixike);
+    Fixture f;
+    f.BringUp(aixike);
+    f.At(10);
+    f.Early(300, 0x1003);
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+    CHECK(f.Row().handle == 200);  // the tunnel is unchanged until message 3
+    CHECK(f.Row().rekey_count == 0);
+    CHECK(f.isakmpd.sent.empty());
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    REQUIRE(f.Take().has_tunnel_assigned());
+    CHECK(f.Row().handle == 300);
+    CHECK(f.Row().rekey_count == 1);
+    f.clock.Advance(1000);  // our daemon: the outbound SA a second later
+    f.elapsed_ms += 1000;
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001, 0x2003}));
+    // The early SA is the pair's own: the old pair goes at its hard limit,
+    // the new pair's soft limit (92-97 % of 100 s, as a responder) renews it.
+    f.At(100);
+    ipc::Envelope rm = f.Take();
+    REQUIRE(rm.has_remove_tunnel());
+    CHECK(rm.remove_tunnel().handle() == 200);
+    CHECK(f.KernelSpis() == Spis({0x1003, 0x2003}));
+    const int64_t rekey = f.UntilSent(120);
+    CHECK(rekey >= 10 + 92);
+    CHECK(rekey <= 10 + 97);
+    REQUIRE(f.Take().phase2_request().rekey());
+  }
+}
+
+TEST_CASE("an inbound SA installed before message 3 is withdrawn when message 3 never comes") {
+  SECTION("isakmpd reports the Quick Mode failed") {
+    Fixture f;
+    f.BringUp(false);
+    f.At(10);
+    f.Early(300, 0x1003);
+    ipc::Envelope failed;
+    failed.mutable_negotiation_failed()->set_phase(2);
+    failed.mutable_negotiation_failed()->set_handle(300);
+    failed.mutable_negotiation_failed()->set_reason("no reply to Quick Mode message 2");
+    f.manager.OnIsakmpdMessage(failed);
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x2001}));
+    CHECK(f.Row().status == TunnelStatus::kActive);
+    CHECK(f.Row().rekey_count == 0);
+  }
+  SECTION("the tunnel ends (its pair's hard limit)") {
+    Fixture f;
+    f.BringUp(false);
+    f.At(10);
+    f.Early(300, 0x1003);
+    f.UntilSent(91);  // our own rekey: refused, and so on until the end
+    f.Reply(f.Take(), false, "phase 1 tunnel 1 is not active");
+    f.At(99);
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001}));
+    f.At(100);
+    CHECK(f.KernelSpis().empty());
+  }
+  SECTION("isakmpd says nothing for 120 s") {
+    Fixture f;
+    f.BringUp(false);
+    f.At(10);
+    f.Early(300, 0x1003, /*lifetime=*/1000);  // not gone at its hard limit first
+    // Our own rekey (at 80-88 s) keeps the tunnel up past 120 s.
+    f.UntilSent(91);
+    ipc::Envelope rekey = f.Take();
+    REQUIRE(rekey.phase2_request().rekey());
+    f.Reply(rekey);
+    f.Pair(1, 400, {{ipc::INBOUND, 0x1004}, {ipc::OUTBOUND, 0x2004}});
+    f.At(129);
+    CHECK(f.KernelSpis() == Spis({0x1003, 0x1004, 0x2004}));
+    f.At(130);
+    CHECK(f.KernelSpis() == Spis({0x1004, 0x2004}));
+  }
+  SECTION("the kernel removed it at its hard limit") {
+    Fixture f;
+    f.BringUp(false);
+    f.At(10);
+    f.Early(300, 0x1003, /*lifetime=*/20);
+    f.At(30);
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x2001}));
+    // A late message 3 installs the pair afresh.
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    REQUIRE(f.Take().has_tunnel_assigned());
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x1003, 0x2001, 0x2003}));
+  }
+  SECTION("isakmpd stops") {
+    Fixture f;
+    f.BringUp(false);
+    f.Early(300, 0x1003);
+    f.manager.OnIsakmpdDisconnected();
+    CHECK(f.KernelSpis() == Spis({0x1001, 0x2001}));
+  }
+  SECTION("a first Quick Mode (no tunnel up) installs nothing before message 3") {
+    Fixture f;
+    f.Early(300, 0x1003);
+    CHECK(f.KernelSpis().empty());
+    f.Pair(0, 300, {{ipc::INBOUND, 0x1003}, {ipc::OUTBOUND, 0x2003}});
+    CHECK(f.KernelSpis() == Spis({0x1003, 0x2003}));
+  }
+}
+
 TEST_CASE("the peer's rekey: our new outbound SA a second after the inbound one (our daemon)") {
   for (bool aixike : {true, false}) {
     INFO("the peer is our own daemon: " << aixike);

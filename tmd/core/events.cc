@@ -257,6 +257,7 @@ void TunnelManager::UpdatePhase1(Phase1Tunnel& tunnel, const ipc::Phase1Establis
 }
 
 void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
+  if (e.before_message3()) return InstallEarlyInbound(e);
   Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() == 0 ? e.handle() : 0);
   bool assigned = false;
   if (t == nullptr && e.tunnel() != 0) {
@@ -365,44 +366,58 @@ Status TunnelManager::Install(Phase2Tunnel& t, const ipc::Phase2Established& e) 
   return InstallPolicies(t, e);
 }
 
-// The SAs of |e|, added to the tunnel's current pair.
+// The SAs of |e|, added to the tunnel's current pair (an inbound SA already
+// installed before message 3 is taken as it is: early_inbound.cc).
 Status TunnelManager::InstallSas(Phase2Tunnel& t, const ipc::Phase2Established& e) {
-  const uint32_t n = t.number;
   if (e.sa_size() + t.sa_count > static_cast<int>(t.sas.size())) {
     return Error{"isakmpd reported " + std::to_string(e.sa_size()) +
                  " SAs for one phase 2 tunnel (one per direction expected)"};
   }
-  for (const ipc::ChildSa& sa : e.sa()) {
-    SaSpec spec;
-    spec.tunnel = n;
-    spec.direction = sa.direction() == ipc::INBOUND ? Direction::kInbound : Direction::kOutbound;
-    spec.spi = sa.spi();
-    auto src = IpAddress::Parse(sa.source());
-    auto dst = IpAddress::Parse(sa.destination());
-    if (!src || !dst)
-      return Error{"SA endpoints '" + sa.source() + "' -> '" + sa.destination() +
-                   "' are not IP addresses"};
-    spec.source = *src;
-    spec.destination = *dst;
-    spec.encryption = sa.encryption();
-    spec.encryption_key_bits = sa.encryption_key_bits();
-    spec.encryption_key = View(sa.encryption_key());
-    spec.integrity = sa.integrity();
-    spec.integrity_key = View(sa.integrity_key());
-    spec.lifetime_seconds = e.lifetime_seconds();
-    spec.lifetime_kbytes = e.lifetime_kbytes();
-    spec.soft_seconds = t.soft_seconds;
-    spec.soft_kbytes = t.lifetime_kbytes && t.lifetime_seconds
+  SaLimits limits;
+  limits.hard_seconds = e.lifetime_seconds();
+  limits.hard_kbytes = e.lifetime_kbytes();
+  limits.soft_seconds = t.soft_seconds;
+  limits.soft_kbytes = t.lifetime_kbytes && t.lifetime_seconds
                            ? t.lifetime_kbytes * t.soft_seconds / t.lifetime_seconds
                            : 0;
-    spec.added_unix = clock_.UnixNow();
-    spec.source_port = static_cast<uint16_t>(sa.source_port());
-    spec.destination_port = static_cast<uint16_t>(sa.destination_port());
-    Status s = kernel_.InstallSa(spec);
-    if (!s.ok()) return s;
-    t.sas[t.sa_count++] = {*dst, sa.spi(), spec.direction == Direction::kInbound};
+  for (const ipc::ChildSa& sa : e.sa()) {
+    if (sa.direction() == ipc::INBOUND && ClaimEarlyInbound(t, e.handle(), sa.spi())) continue;
+    Result<Phase2Tunnel::InstalledSa> installed = InstallChildSa(t.number, sa, limits);
+    if (!installed.ok()) return installed.error();
+    t.sas[t.sa_count++] = *installed;
   }
   return Status::Ok();
+}
+
+Result<Phase2Tunnel::InstalledSa> TunnelManager::InstallChildSa(uint32_t number,
+                                                                const ipc::ChildSa& sa,
+                                                                const SaLimits& limits) {
+  SaSpec spec;
+  spec.tunnel = number;
+  spec.direction = sa.direction() == ipc::INBOUND ? Direction::kInbound : Direction::kOutbound;
+  spec.spi = sa.spi();
+  auto src = IpAddress::Parse(sa.source());
+  auto dst = IpAddress::Parse(sa.destination());
+  if (!src || !dst)
+    return Error{"SA endpoints '" + sa.source() + "' -> '" + sa.destination() +
+                 "' are not IP addresses"};
+  spec.source = *src;
+  spec.destination = *dst;
+  spec.encryption = sa.encryption();
+  spec.encryption_key_bits = sa.encryption_key_bits();
+  spec.encryption_key = View(sa.encryption_key());
+  spec.integrity = sa.integrity();
+  spec.integrity_key = View(sa.integrity_key());
+  spec.lifetime_seconds = limits.hard_seconds;
+  spec.lifetime_kbytes = limits.hard_kbytes;
+  spec.soft_seconds = limits.soft_seconds;
+  spec.soft_kbytes = limits.soft_kbytes;
+  spec.added_unix = clock_.UnixNow();
+  spec.source_port = static_cast<uint16_t>(sa.source_port());
+  spec.destination_port = static_cast<uint16_t>(sa.destination_port());
+  Status s = kernel_.InstallSa(spec);
+  if (!s.ok()) return s.error();
+  return Phase2Tunnel::InstalledSa{*dst, sa.spi(), spec.direction == Direction::kInbound};
 }
 
 Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Established& e) {
@@ -476,6 +491,7 @@ void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
 }
 
 void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
+  if (e.phase() == 2) DropEarlyInbound(e.handle(), "the Quick Mode failed");
   if (e.phase() == 1) {
     if (Phase1Tunnel* t = Phase1ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
       if (t->status == TunnelStatus::kActive && e.handle() != t->handle) {

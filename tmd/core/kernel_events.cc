@@ -12,6 +12,7 @@ namespace ike::tmd {
 
 void TunnelManager::OnKernelEvent(const KernelEvent& e) {
   if (e.kind == KernelEvent::Kind::kAcquire) return OnAcquire(e);
+  if (ForgetEarlyInbound(e)) return;
   Phase2Tunnel* t = phase2_.Find(e.tunnel);
   bool current = false;
   if (t != nullptr) {

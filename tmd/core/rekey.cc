@@ -3,7 +3,7 @@
 // reqid (net/xfrm/xfrm_state.c: a valid SA that is not dying wins, then the
 // latest added), so the order of installation is the switch:
 //   1. both ends install the new inbound SA (the initiator on Quick Mode 2,
-//      the responder with the whole pair on Quick Mode 3);
+//      the responder as its message 2 leaves: early_inbound.cc);
 //   2. the responder's new outbound SA goes in with its inbound one; with
 //      our own daemon as the initiator, a second later (tmd holds it:
 //      kResponderSwitch): that initiator's isakmpd sends message 3 and tmd
@@ -245,7 +245,10 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   Keep(&t.role, e.role());
   if (e.lifetime_seconds() != 0) t.lifetime_seconds = e.lifetime_seconds();
   t.lifetime_kbytes = e.lifetime_kbytes();
-  t.soft_seconds = static_cast<uint32_t>(SoftLimit(t.lifetime_seconds, t.role));
+  // An inbound SA installed before message 3 set the pair's soft limit.
+  const uint32_t early_soft = EarlySoftSeconds(e.handle());
+  t.soft_seconds =
+      early_soft ? early_soft : static_cast<uint32_t>(SoftLimit(t.lifetime_seconds, t.role));
   t.spi_out = e.outbound_follows() ? e.outbound_spi() : 0;
   for (const ipc::ChildSa& sa : e.sa()) {
     (sa.direction() == ipc::INBOUND ? t.spi_in : t.spi_out) = sa.spi();

@@ -178,6 +178,7 @@ void TunnelManager::ErasePhase2(uint32_t number) {
   Phase2Tunnel* t = phase2_.Find(number);
   if (t == nullptr) return;
   Uninstall(*t);
+  DropEarlyInboundOf(number, "the tunnel ended");
   if (t->handle != 0) phase2_by_handle_.erase(t->handle);
   Unindex(phase2_by_name_, t->name, number);
   if (Phase1Tunnel* p1 = Phase1ByRef(t->phase1_number, 0)) std::erase(p1->waiting, number);
@@ -239,6 +240,7 @@ void TunnelManager::OnIsakmpdMessage(const ipc::Envelope& e) {
 
 void TunnelManager::OnIsakmpdDisconnected() {
   pending_.clear();
+  DropAllEarlyInbound("isakmpd stopped");
   const std::string reason = "isakmpd stopped during the negotiation";
   // FailPhase1 may start queued negotiations and fail waiting phase 2
   // tunnels, but never adds or erases tunnels.
@@ -285,6 +287,10 @@ void TunnelManager::Shutdown() {
   // isakmpd deletes its own SAs (Delete payloads) when it stops; tmd removes
   // only the kernel state it installed.
   phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) { Uninstall(t); });
+  for (const auto& [handle, early] : early_inbound_) {
+    if (timers_ != nullptr) timers_->Cancel(early.timer);
+  }
+  early_inbound_.clear();
   kernel_.Clear();
   LOG_EVENT("removed %zu phase 2 tunnels from the kernel tunnel cache", phase2_.size());
   phase1_by_name_.clear();

@@ -338,6 +338,39 @@ class TunnelManager {
   Status Install(Phase2Tunnel& t, const ipc::Phase2Established& e);
   Status InstallSas(Phase2Tunnel& t, const ipc::Phase2Established& e);
   Status InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Established& e);
+  struct SaLimits {
+    uint32_t hard_seconds = 0, soft_seconds = 0;
+    uint64_t hard_kbytes = 0, soft_kbytes = 0;
+  };
+  // One SA into the kernel for tunnel |number| (its reqid).
+  Result<Phase2Tunnel::InstalledSa> InstallChildSa(uint32_t number, const ipc::ChildSa& sa,
+                                                   const SaLimits& limits);
+
+  // early_inbound.cc: the responder's new inbound SA, installed as Quick
+  // Mode message 2 leaves (Phase2Established.before_message3), when it
+  // renews a tunnel that is up.
+  struct EarlyInbound {
+    uint32_t number = 0;
+    uint64_t serial = 0;
+    Phase2Tunnel::InstalledSa sa;
+    uint32_t soft_seconds = 0;  // the soft limit it was installed with
+    TimerId timer = 0;
+  };
+  void InstallEarlyInbound(ipc::Phase2Established& e);
+  // True when the early inbound SA of |handle| is |spi| of |t|: it joins
+  // |t|'s current pair as installed. Otherwise an early SA of |handle| is
+  // deleted, and false.
+  bool ClaimEarlyInbound(Phase2Tunnel& t, uint64_t handle, uint32_t spi);
+  // The soft limit the early SA of |handle| has, 0 if none: the pair's
+  // other SA gets the same.
+  uint32_t EarlySoftSeconds(uint64_t handle) const;
+  void DropEarlyInbound(uint64_t handle, std::string_view why);
+  void DropEarlyInboundOf(uint32_t number, std::string_view why);
+  void DropAllEarlyInbound(std::string_view why);
+  // True for an expiry of an early SA: the kernel deleted it at its hard
+  // limit (forgotten); its soft limit changes nothing.
+  bool ForgetEarlyInbound(const KernelEvent& e);
+  std::unordered_map<uint64_t, EarlyInbound> early_inbound_;
 
   // rekey.cc (issue 9.2)
   // The soft limit for a pair we negotiated in |role|: the initiator's side

@@ -13,6 +13,7 @@ namespace ike::isakmpd {
 namespace {
 
 constexpr Duration kCpsdTimeout{5000};
+constexpr Duration kTrimInterval{10000};
 
 // Identifies our connection to tmd as isakmpd's (conventions.md).
 ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", getpid())); }
@@ -93,7 +94,15 @@ Status IsakmpdService::Start() {
       [] { LOG_ERROR("lost the connection to cpsd; reconnecting"); });
   tmd_->Start();
   cpsd_->Start();
+  loop_.Schedule(kTrimInterval, [this] { TrimTick(); });
   return Status::Ok();
+}
+
+void IsakmpdService::TrimTick() {
+  if (stopping_) return;
+  if (trim_.Observe(manager_->isakmp_sa_count() + manager_->quick_mode_count()))
+    ReturnFreedMemory();
+  loop_.Schedule(kTrimInterval, [this] { TrimTick(); });
 }
 
 namespace {

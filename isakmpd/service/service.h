@@ -11,6 +11,7 @@
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/ipc_dispatch.h"
+#include "common/memory.h"
 #include "common/udp.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/service/dh_pool.h"
@@ -59,6 +60,10 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   // Strips the RFC 3948 non-ESP marker on port 4500 and hands the message on.
   void OnDatagram(const Endpoint& local, const Endpoint& from, ByteView data);
   void FinishSkeyid(uint64_t id, Result<SecretBytes> result);
+  // Every kTrimInterval: gives freed heap back once the SAs fell well below
+  // their high-water mark (common/memory.h TrimPolicy).
+  void TrimTick();
+  TrimPolicy trim_;
 
   EventLoop& loop_;
   crypto::OpenSslRandom random_;

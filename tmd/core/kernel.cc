@@ -131,7 +131,9 @@ void StateOnlyKernel::ArmExpiryTimer() {
   const TimePoint due = expiries_.top().when;
   if (expiry_timer_ != 0 && expiry_timer_at_ <= due) return;
   if (expiry_timer_ != 0) timers_->Cancel(expiry_timer_);
-  const auto delay = std::chrono::duration_cast<Duration>(due - clock_->Now());
+  // Rounded up: a timer that fires before |due| finds nothing, and one of
+  // 0 ms each turn of the loop until then was a busy wait.
+  const auto delay = std::chrono::ceil<Duration>(due - clock_->Now());
   expiry_timer_at_ = due;
   expiry_timer_ = timers_->Schedule(std::max(delay, Duration(0)), [this] { OnExpiryTimer(); });
 }

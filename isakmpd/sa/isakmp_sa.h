@@ -54,7 +54,9 @@ struct IsakmpSa : Phase1Context {
   // being negotiated.
   uint64_t replaces = 0;
   uint64_t replacement = 0;
-  TimerId retire_timer = 0;  // the replaced SA: deleted after an overlap
+  TimePoint took_over{};       // when it took over (steady clock)
+  TimerId retire_timer = 0;    // the replaced SA: deleted after an overlap
+  TimePoint retiring_since{};  // when its overlap began
   // IKE traffic under the SA's keys, for its kilobyte lifetime: every
   // message we sealed and every one we accepted (authenticated), header
   // included; retransmissions and dropped copies are not counted.

@@ -378,6 +378,7 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
       // of the new SA from its own DONE).
       old->replacement = 0;
       AdoptChildren(*old, sa);
+      sa.took_over = deps_.clock->Now();
       if (old->retire_timer == 0) Retire(*old);
     }
     ServeTunnel(sa);
@@ -410,6 +411,7 @@ void SaManager::EmitPhase1Established(const IsakmpSa& sa, bool collision_survivo
 
 void SaManager::Retire(IsakmpSa& sa) {
   const uint64_t retired = sa.handle;
+  sa.retiring_since = deps_.clock->Now();
   sa.retire_timer = deps_.timers->Schedule(Duration(kReplacedOverlapMs),
                                            [this, retired] { RetireReplaced(retired); });
 }
@@ -428,10 +430,13 @@ void SaManager::ServeTunnel(IsakmpSa& sa) {
     indexed = sa.handle;
     return;
   }
-  const bool prev_is_fresh = prev->replaces != 0 && FindSa(prev->replaces) != nullptr;
+  const bool prev_is_fresh =
+      prev->replaces != 0 && (FindSa(prev->replaces) != nullptr ||
+                              deps_.clock->Now() - prev->took_over < Duration(kCollisionWindowMs));
   if (!prev_is_fresh || prev->retire_timer != 0) {
     AdoptChildren(*prev, sa);
     if (sa.replaces == 0) sa.replaces = prev->handle;
+    sa.took_over = deps_.clock->Now();
     indexed = sa.handle;
     return;
   }
@@ -492,6 +497,18 @@ void SaManager::RetireReplaced(uint64_t handle) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
   sa->retire_timer = 0;
+  // Its own Quick Modes and Informationals (the phase 2 SAs still
+  // negotiating stayed with it) finish first, within their retransmissions.
+  bool busy = sa->message_ids.live_count() != 0;
+  for (uint64_t ch : sa->children) {
+    const IpsecSa* child = FindChild(ch);
+    busy |= child != nullptr && !child->established();
+  }
+  if (busy && deps_.clock->Now() - sa->retiring_since < Duration(kReplacedOverlapMaxMs)) {
+    sa->retire_timer =
+        deps_.timers->Schedule(Duration(1000), [this, handle] { RetireReplaced(handle); });
+    return;
+  }
   LogLine(LogLevel::kEvents, *sa, "replaced by a new ISAKMP SA; deleting");
   SendInformational(*sa, {informational::DeleteIsakmpSa(*sa)});
   EmitSaDeleted(1, sa->tunnel, handle, "replaced by a new ISAKMP SA", false);

@@ -404,6 +404,80 @@ TEST_CASE("phase 1 re-established: the new ISAKMP SA takes the phase 2 pairs, th
   CHECK(deleted[0].handle() == f.b_old.handle());
 }
 
+// Each second a replaced ISAKMP SA lives on is one more ISAKMP SA per tunnel
+// resident during a re-establishment round (bench/rekey: +14 % RSS with a
+// 10 s overlap): it goes 2 s after its replacement, later only while a
+// Quick Mode of its own is still under way, and 10 s after at the latest.
+TEST_CASE("phase 1 re-established: the old ISAKMP SA goes 2 s later, or once its Quick Mode ends") {
+  auto is_quick_mode = [](const Packet& p) { return p.data.size() > 18 && p.data[18] == 32; };
+  SECTION("idle: 2 s") {
+    Up f;
+    ipc::Phase1Request replace = f.Phase1(f.a);
+    replace.set_replace(true);
+    REQUIRE(f.a.manager.StartPhase1(replace).has_ack());
+    f.Run();
+    Assign(f.b, 1, Established1(f.b).at(1).handle());
+    CHECK(f.a.manager.isakmp_sa_count() == 2);
+    f.clock.Advance(1999);
+    f.Run();
+    CHECK(f.a.manager.isakmp_sa_count() == 2);
+    f.clock.Advance(1);
+    f.Run();
+    CHECK(f.a.manager.isakmp_sa_count() == 1);
+    CHECK(f.b.manager.isakmp_sa_count() == 1);
+  }
+  SECTION("a Quick Mode under way on it: until it is done") {
+    Up f;
+    bool hold = true;  // Quick Mode messages are lost while set
+    auto lost = [&](const Packet& p) { return hold && is_quick_mode(p); };
+    REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());  // on the old SA
+    ipc::Phase1Request replace = f.Phase1(f.a);
+    replace.set_replace(true);
+    REQUIRE(f.a.manager.StartPhase1(replace).has_ack());
+    f.Run(lost);
+    Assign(f.b, 1, Established1(f.b).at(1).handle());
+    REQUIRE(f.a.manager.isakmp_sa_count() == 2);
+    f.clock.Advance(1500);
+    f.Run(lost);
+    hold = false;  // its next retransmission (the test's interval: 1 s, doubling) gets through
+    int ms = 1500;
+    for (; ms < 2500 && Established2(f.a).size() < 2; ++ms) {
+      f.clock.Advance(1);
+      f.Run();
+    }
+    CHECK(f.a.manager.isakmp_sa_count() == 2);  // past 2 s: its Quick Mode was under way
+    for (; ms < 6000 && Established2(f.a).size() < 2; ++ms) {
+      f.clock.Advance(1);
+      f.Run();
+    }
+    REQUIRE(Established2(f.a).size() == 2);  // the rekey made it, on the old SA
+    f.clock.Advance(1000);
+    f.Run();
+    CHECK(f.a.manager.isakmp_sa_count() == 1);  // and the old SA went at the next check
+    CHECK(f.b.manager.isakmp_sa_count() == 1);
+  }
+  SECTION("a Quick Mode that fails: at the next check after it") {
+    Up f;
+    REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+    ipc::Phase1Request replace = f.Phase1(f.a);
+    replace.set_replace(true);
+    REQUIRE(f.a.manager.StartPhase1(replace).has_ack());
+    f.Run(is_quick_mode);
+    Assign(f.b, 1, Established1(f.b).at(1).handle());
+    int ms = 0;
+    for (; ms < 10000 && !f.a.Failed(2); ++ms) {
+      f.clock.Advance(1);
+      f.Run(is_quick_mode);
+    }
+    REQUIRE(f.a.Failed(2));
+    CHECK(ms > 2000);
+    CHECK(f.a.manager.isakmp_sa_count() == 2);
+    f.clock.Advance(1000);
+    f.Run(is_quick_mode);
+    CHECK(f.a.manager.isakmp_sa_count() == 1);
+  }
+}
+
 TEST_CASE("phase 1 re-established by the former responder") {
   Up f;
   ipc::Phase1Request replace;

@@ -165,6 +165,8 @@ void NoteVendorIds(Phase1Context& sa, const std::vector<Payload>& payloads) {
   const vendor_ids::Announced a = vendor_ids::Read(payloads);
   sa.peer_dpd = a.dpd;
   sa.peer_aixike = a.aixike;
+  sa.peer_vendor_ids = a.known;
+  sa.peer_unknown_vendor_ids = a.unknown;
 }
 
 // ---- initiator -------------------------------------------------------------

@@ -36,6 +36,9 @@ struct Phase1Context {
   // (exchange/vendor_ids.h).
   bool peer_dpd = false;
   bool peer_aixike = false;
+  // Every vendor ID it sent (vendor_ids.h Announced), for the log.
+  uint8_t peer_unknown_vendor_ids = 0;
+  uint32_t peer_vendor_ids = 0;
   // The peer's message 5 or 6 said INITIAL-CONTACT: it has just started and
   // every older SA with it (both phases) is stale.
   bool peer_initial_contact = false;

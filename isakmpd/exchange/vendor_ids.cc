@@ -1,5 +1,7 @@
 #include "isakmpd/exchange/vendor_ids.h"
 
+#include <algorithm>
+
 namespace ike::isakmpd::vendor_ids {
 namespace {
 
@@ -9,6 +11,62 @@ const Bytes kDpd = {0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9,
 // Ours: the first 16 octets of SHA-256("aixike").
 const Bytes kAixike = {0x7d, 0xf1, 0x25, 0x1d, 0xe0, 0xce, 0xc2, 0xdf,
                        0x7a, 0xa2, 0x83, 0xb7, 0x3b, 0xc0, 0x35, 0x5d};
+
+// Vendor IDs met in the field, recognised to be named in the log. |prefix|:
+// the peer may append octets (a version or flags) after these.
+struct Known {
+  const char* name;
+  Bytes id;
+  bool prefix;
+};
+const std::vector<Known>& Table() {
+  static const std::vector<Known> table = {
+      {"DPD", kDpd, false},  // RFC 3706
+      {"NAT-T (RFC 3947)",
+       {0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45,
+        0x2f},
+       false},
+      {"NAT-T (draft-02)",
+       {0xcd, 0x60, 0x46, 0x43, 0x35, 0xdf, 0x21, 0xf8, 0x7c, 0xfd, 0xb2, 0xfc, 0x68, 0xb6, 0xa4,
+        0x48},
+       false},
+      {"NAT-T (draft-02\\n)",
+       {0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x69, 0x6e, 0x08, 0x63, 0x81, 0xb5, 0xec, 0x42, 0x7b,
+        0x1f},
+       false},
+      {"NAT-T (draft-03)",
+       {0x7d, 0x94, 0x19, 0xa6, 0x53, 0x10, 0xca, 0x6f, 0x2c, 0x17, 0x9d, 0x92, 0x15, 0x52, 0x9d,
+        0x56},
+       false},
+      {"XAUTH", {0x09, 0x00, 0x26, 0x89, 0xdf, 0xd6, 0xb7, 0x12}, false},
+      // Cisco Unity 1.0; the last two octets are its version.
+      {"Cisco Unity",
+       {0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc},
+       true},
+      // IKEv1 fragmentation (Cisco, Microsoft, strongSwan); Cisco appends flags.
+      {"FRAGMENTATION",
+       {0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6, 0xc2,
+        0xd3},
+       true},
+      // Windows' "MS NT5 ISAKMPOAKLEY", followed by a 4-octet version.
+      {"MS NT5 ISAKMPOAKLEY",
+       {0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d, 0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87, 0xe4,
+        0x61},
+       true},
+      {"strongSwan",
+       {0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc, 0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b,
+        0xeb},
+       false},
+      {"aixike", kAixike, false},
+  };
+  return table;
+}
+
+bool Matches(const Known& k, const Bytes& data) {
+  if (k.prefix)
+    return data.size() >= k.id.size() && std::equal(k.id.begin(), k.id.end(), data.begin());
+  return data == k.id;
+}
 
 }  // namespace
 
@@ -24,8 +82,31 @@ Announced Read(const std::vector<wire::Payload>& payloads) {
     if (v == nullptr) continue;
     a.dpd |= v->data == kDpd;
     a.aixike |= v->data == kAixike;
+    const auto& table = Table();
+    bool found = false;
+    for (size_t i = 0; i < table.size() && !found; ++i) {
+      if (!Matches(table[i], v->data)) continue;
+      a.known |= 1u << i;
+      found = true;
+    }
+    if (!found && a.unknown < 255) ++a.unknown;
   }
   return a;
+}
+
+std::string Describe(uint32_t known, uint8_t unknown) {
+  std::string out;
+  const auto& table = Table();
+  for (size_t i = 0; i < table.size(); ++i) {
+    if ((known & (1u << i)) == 0) continue;
+    if (!out.empty()) out += ", ";
+    out += table[i].name;
+  }
+  if (unknown != 0) {
+    if (!out.empty()) out += ", ";
+    out += std::to_string(unknown) + " unknown";
+  }
+  return out;
 }
 
 }  // namespace ike::isakmpd::vendor_ids

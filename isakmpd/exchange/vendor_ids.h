@@ -4,20 +4,29 @@
 // rule (tmd/core/rekey.cc), so the redundant pair can go at once.
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "isakmpd/wire/wire.h"
 
 namespace ike::isakmpd::vendor_ids {
 
-// What the peer's Main Mode 1 or 2 announced.
+// What the peer's Main Mode 1 or 2 announced. |known|: one bit per entry of
+// the table in vendor_ids.cc (Describe names them); any other vendor ID is
+// accepted and only counted (issue 10.7: vendor tolerance).
 struct Announced {
   bool dpd = false;
   bool aixike = false;
+  uint32_t known = 0;
+  uint8_t unknown = 0;  // saturates at 255
 };
 
 // The vendor IDs a Main Mode 1 or 2 of ours carries.
 std::vector<wire::Payload> Ours();
 Announced Read(const std::vector<wire::Payload>& payloads);
+// "DPD, NAT-T (RFC 3947), Cisco Unity, 1 unknown", in the table's order; ""
+// for none.
+std::string Describe(uint32_t known, uint8_t unknown);
 
 }  // namespace ike::isakmpd::vendor_ids

@@ -8,6 +8,7 @@
 #include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/state_names.h"
+#include "isakmpd/exchange/vendor_ids.h"
 #include "isakmpd/sa/bug.h"
 #include "isakmpd/sa/ipc_enums.h"
 #include "isakmpd/sa/sa_manager.h"
@@ -361,6 +362,11 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
               mm.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
               s.HashName() + "/" + s.GroupName() + ", lifetime " +
               lifetime::Describe(s.life_seconds, s.life_kbytes) + ")");
+  // Named once per SA; unknown ones are accepted (issue 10.7).
+  if (sa.peer_vendor_ids != 0 || sa.peer_unknown_vendor_ids != 0)
+    LogLine(LogLevel::kInformation, sa,
+            "peer's vendor IDs: " +
+                vendor_ids::Describe(sa.peer_vendor_ids, sa.peer_unknown_vendor_ids));
   EmitPhase1Established(sa, /*collision_survivor=*/false);
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
   // last CBC block in |iv|); the negotiation goes in one step, heap included

@@ -3,6 +3,7 @@
 // Mode with all of them still comes up.
 #include <catch2/catch.hpp>
 
+#include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/vendor_ids.h"
 #include "tests/lib/fake_syslogd.h"
 #include "tests/lib/hex.h"
@@ -56,6 +57,33 @@ TEST_CASE("our own Main Mode names the peer's vendor IDs once, in the log") {
   CHECK(count == 2);  // one per end
   CHECK(log.find("aixike") != std::string::npos);
   SetLogLevel(LogLevel::kEvents);
+}
+
+// Cisco sends status notifies of its own (private use, RFC 2408 3.14.1:
+// 32768-40959, e.g. 40500-40503 for load balancing and heartbeats): logged,
+// never a failure, authenticated or not, in either phase.
+TEST_CASE("private status notifies (Cisco's) are logged, never fatal") {
+  for (const bool established : {false, true}) {
+    for (const bool authenticated : {false, true}) {
+      INFO("established " << established << ", authenticated " << authenticated);
+      Phase1Context p1;
+      p1.step = established ? MainModeStep::kDone : MainModeStep::kKeAnswered;
+      std::vector<wire::Payload> body;
+      for (uint16_t type : {40500, 40501, 40503, 32768}) {
+        wire::NotifyPayload n;
+        n.doi = 1;
+        n.protocol = 1;
+        n.type = type;
+        body.push_back(wire::MakePayload(n));
+      }
+      const informational::Actions a = informational::Evaluate(p1, authenticated, body);
+      CHECK(a.status_notifies == std::vector<uint16_t>{40500, 40501, 40503, 32768});
+      CHECK_FALSE(a.fail_phase1);
+      CHECK_FALSE(a.fail_quick_modes);
+      CHECK_FALSE(a.ignored_notify);
+      CHECK_FALSE(a.delete_phase1);
+    }
+  }
 }
 
 }  // namespace

@@ -19,6 +19,8 @@ wire::Payload NatD(Bytes hash) {
 
 }  // namespace
 
+const Bytes& Rfc3947VendorId() { return kRfc3947Vid; }
+
 wire::Payload VendorIdPayload() { return wire::MakePayload(wire::VendorIdPayload{kRfc3947Vid}); }
 
 bool HasVendorId(const std::vector<wire::Payload>& payloads) {

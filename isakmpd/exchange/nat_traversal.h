@@ -16,6 +16,7 @@ constexpr uint16_t kUdpEncapsulatedTunnel = 3;
 
 // VID payload "RFC 3947" (MD5 of the string, RFC 3947 section 3.1).
 wire::Payload VendorIdPayload();
+const Bytes& Rfc3947VendorId();
 bool HasVendorId(const std::vector<wire::Payload>& payloads);
 
 // NAT-D payloads for messages 3/4: HASH(CKY-I | CKY-R | IP | Port) of the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "isakmpd/exchange/nat_traversal.h"
+
 namespace ike::isakmpd::vendor_ids {
 namespace {
 
@@ -22,10 +24,7 @@ struct Known {
 const std::vector<Known>& Table() {
   static const std::vector<Known> table = {
       {"DPD", kDpd, false},  // RFC 3706
-      {"NAT-T (RFC 3947)",
-       {0x4a, 0x13, 0x1c, 0x81, 0x07, 0x03, 0x58, 0x45, 0x5c, 0x57, 0x28, 0xf2, 0x0e, 0x95, 0x45,
-        0x2f},
-       false},
+      {"NAT-T (RFC 3947)", nat_traversal::Rfc3947VendorId(), false},
       {"NAT-T (draft-02)",
        {0xcd, 0x60, 0x46, 0x43, 0x35, 0xdf, 0x21, 0xf8, 0x7c, 0xfd, 0xb2, 0xfc, 0x68, 0xb6, 0xa4,
         0x48},

@@ -58,6 +58,18 @@ std::vector<ipc::SaDeleted> Deleted2(const Host& h) {
   return out;
 }
 
+// How many events |h| had emitted once the first Phase2Established of
+// |handle| (|early|: a before-message-3 one) was out; 0 if none.
+size_t EventsUntilReport(const Host& h, uint64_t handle, bool early) {
+  for (size_t i = 0; i < h.events.size(); ++i) {
+    const auto& e = h.events[i];
+    if (e.has_phase2_established() && e.phase2_established().handle() == handle &&
+        e.phase2_established().before_message3() == early)
+      return i + 1;
+  }
+  return 0;
+}
+
 uint32_t Spi(const ipc::Phase2Established& e, ipc::Direction d) {
   for (const auto& sa : e.sa())
     if (sa.direction() == d) return sa.spi();
@@ -136,12 +148,7 @@ TEST_CASE("rekey: the initiator reports its new inbound SA before it sends messa
   });
   auto a = Established2(f.a);
   REQUIRE(a.size() == 2);
-  size_t reported = 0;  // events A had emitted once the new pair was reported
-  for (size_t i = 0; i < f.a.events.size() && reported == 0; ++i) {
-    const auto& e = f.a.events[i];
-    if (e.has_phase2_established() && e.phase2_established().handle() == a[1].handle())
-      reported = i + 1;
-  }
+  const size_t reported = EventsUntilReport(f.a, a[1].handle(), /*early=*/false);
   REQUIRE(reported > 0);
   REQUIRE(a_sent.size() == 2);  // Quick Mode messages 1 and 3
   CHECK(a_sent[0] < reported);
@@ -171,13 +178,8 @@ TEST_CASE("rekey: the responder reports its new inbound SA before it sends messa
   CHECK(e.name() == "net");
   CHECK(e.role() == ipc::RESPONDER);
   CHECK(e.lifetime_seconds() != 0);
-  size_t reported = 0;  // events B had emitted once the early report was out
-  for (size_t i = 0; i < f.b.events.size() && reported == 0; ++i) {
-    const auto& ev = f.b.events[i];
-    if (ev.has_phase2_established() && ev.phase2_established().before_message3() &&
-        ev.phase2_established().handle() == e.handle())
-      reported = i + 1;
-  }
+  const size_t reported = EventsUntilReport(f.b, e.handle(), /*early=*/true);
+  REQUIRE(reported > 0);
   REQUIRE(b_sent.size() == 1);  // Quick Mode message 2
   CHECK(b_sent[0] >= reported);
   // Message 3: the whole pair, the same inbound SA and keys, the same handle.

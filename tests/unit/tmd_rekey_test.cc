@@ -73,6 +73,18 @@ struct Fixture {
     p->set_peer_aixike(aixike);
     manager.OnIsakmpdMessage(e);
   }
+  static void FillSa(ipc::ChildSa* sa, const Sa& s) {
+    sa->set_direction(s.direction);
+    sa->set_spi(s.spi);
+    const bool in = s.direction == ipc::INBOUND;
+    sa->set_source(in ? "192.0.2.2" : "192.0.2.1");
+    sa->set_destination(in ? "192.0.2.1" : "192.0.2.2");
+    sa->set_encryption(db::ESP_AES_CBC);
+    sa->set_encryption_key_bits(128);
+    sa->set_encryption_key(std::string(16, 'K'));
+    sa->set_integrity(db::HMAC_SHA2_256);
+    sa->set_integrity_key(std::string(32, 'I'));
+  }
   // A pair for tunnel |tunnel| (0: the peer's, for the definition by name).
   void Pair(uint32_t tunnel, uint64_t handle, std::vector<Sa> sas, uint32_t follows = 0) {
     ipc::Envelope e;
@@ -90,19 +102,7 @@ struct Fixture {
       p->set_outbound_follows(true);
       p->set_outbound_spi(follows);
     }
-    for (const Sa& s : sas) {
-      ipc::ChildSa* sa = p->add_sa();
-      sa->set_direction(s.direction);
-      sa->set_spi(s.spi);
-      const bool in = s.direction == ipc::INBOUND;
-      sa->set_source(in ? "192.0.2.2" : "192.0.2.1");
-      sa->set_destination(in ? "192.0.2.1" : "192.0.2.2");
-      sa->set_encryption(db::ESP_AES_CBC);
-      sa->set_encryption_key_bits(128);
-      sa->set_encryption_key(std::string(16, 'K'));
-      sa->set_integrity(db::HMAC_SHA2_256);
-      sa->set_integrity_key(std::string(32, 'I'));
-    }
+    for (const Sa& s : sas) FillSa(p->add_sa(), s);
     manager.OnIsakmpdMessage(e);
   }
   // The peer's rekey, Quick Mode message 2 leaving: our new inbound SA.
@@ -115,16 +115,7 @@ struct Fixture {
     p->set_role(ipc::RESPONDER);
     p->set_lifetime_seconds(lifetime);
     p->set_before_message3(true);
-    ipc::ChildSa* sa = p->add_sa();
-    sa->set_direction(ipc::INBOUND);
-    sa->set_spi(spi);
-    sa->set_source("192.0.2.2");
-    sa->set_destination("192.0.2.1");
-    sa->set_encryption(db::ESP_AES_CBC);
-    sa->set_encryption_key_bits(128);
-    sa->set_encryption_key(std::string(16, 'K'));
-    sa->set_integrity(db::HMAC_SHA2_256);
-    sa->set_integrity_key(std::string(32, 'I'));
+    FillSa(p->add_sa(), {ipc::INBOUND, spi});
     manager.OnIsakmpdMessage(e);
   }
   // Activate ab-1, phase 1 (handle 77), then the pair in 0x1001 / out 0x2001

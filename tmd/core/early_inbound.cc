@@ -118,14 +118,8 @@ bool TunnelManager::ForgetEarlyInbound(const KernelEvent& e) {
 void TunnelManager::DropEarlyInboundOf(uint32_t number, std::string_view why) {
   std::vector<uint64_t> handles;
   for (const auto& [handle, early] : early_inbound_) {
-    if (early.number == number) handles.push_back(handle);
+    if (number == 0 || early.number == number) handles.push_back(handle);
   }
-  for (uint64_t h : handles) DropEarlyInbound(h, why);
-}
-
-void TunnelManager::DropAllEarlyInbound(std::string_view why) {
-  std::vector<uint64_t> handles;
-  for (const auto& [handle, early] : early_inbound_) handles.push_back(handle);
   for (uint64_t h : handles) DropEarlyInbound(h, why);
 }
 

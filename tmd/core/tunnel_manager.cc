@@ -240,7 +240,7 @@ void TunnelManager::OnIsakmpdMessage(const ipc::Envelope& e) {
 
 void TunnelManager::OnIsakmpdDisconnected() {
   pending_.clear();
-  DropAllEarlyInbound("isakmpd stopped");
+  DropEarlyInboundOf(0, "isakmpd stopped");
   const std::string reason = "isakmpd stopped during the negotiation";
   // FailPhase1 may start queued negotiations and fail waiting phase 2
   // tunnels, but never adds or erases tunnels.

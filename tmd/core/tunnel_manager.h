@@ -365,8 +365,8 @@ class TunnelManager {
   // other SA gets the same.
   uint32_t EarlySoftSeconds(uint64_t handle) const;
   void DropEarlyInbound(uint64_t handle, std::string_view why);
+  // Those of tunnel |number| (0: all; tunnel numbers start at 1).
   void DropEarlyInboundOf(uint32_t number, std::string_view why);
-  void DropAllEarlyInbound(std::string_view why);
   // True for an expiry of an early SA: the kernel deleted it at its hard
   // limit (forgotten); its soft limit changes nothing.
   bool ForgetEarlyInbound(const KernelEvent& e);

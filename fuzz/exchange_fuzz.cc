@@ -9,7 +9,7 @@
 // responder is deterministic (same seed, same DH keys), a fresh responder fed
 // the first k of these datagrams reaches the same state every time, and the
 // fuzz input supplies the next datagram:
-//   stage 0  nothing yet            (next: Main Mode 1)
+//   stage 0  nothing yet            (next: Main Mode 1 or Aggressive Mode 1)
 //   stage 1  after MM1 -> MM2       (next: MM3, plaintext KE, Ni, NAT-D)
 //   stage 2  after MM3 -> MM4       (next: MM5, encrypted: IDii, HASH_I)
 //   stage 3  after MM5 -> MM6       (next: QM1 or an Informational)
@@ -176,8 +176,11 @@ struct Host : PacketSink, EventSink, CredentialSource {
 const char* kInitiatorAddress = "192.0.2.1";
 const char* kResponderAddress = "192.0.2.2";
 
+// AGGRESSIVE: the responder takes Aggressive Mode as well as Main Mode.
 db::TunnelDatabase ResponderDatabase() {
-  return Database(kResponderAddress, kInitiatorAddress, "203.0.113.0/24", "198.51.100.0/24");
+  auto d = Database(kResponderAddress, kInitiatorAddress, "203.0.113.0/24", "198.51.100.0/24");
+  d.mutable_ike_protection(0)->set_mode(db::AGGRESSIVE);
+  return d;
 }
 
 // A fresh responder in its fake world.
@@ -203,6 +206,7 @@ struct Prefix {
   Bytes last_p1_block;  // last cipher block of MM6: phase 2 IVs start here
   uint32_t qm_message_id = 0;
   Bytes qm3_iv;                           // last cipher block of QM2
+  Bytes aggressive1;                      // a genuine Aggressive Mode 1
   std::vector<std::vector<Bytes>> seeds;  // per stage
 };
 
@@ -258,6 +262,7 @@ void AddSeeds(Prefix& p) {
     return prelude;
   };
   p.seeds[0].push_back(with(Prelude(0, 0, HeaderOf(in[0])), in[0]));
+  p.seeds[0].push_back(with(Prelude(0, 0, HeaderOf(p.aggressive1)), p.aggressive1));
   p.seeds[1].push_back(with(Prelude(1, 0, HeaderOf(in[1])), in[1]));
   p.seeds[1].push_back(
       with(Prelude(1, 1, HeaderOf(in[1])), ByteView(in[1]).subspan(wire::kHeaderLength)));
@@ -328,6 +333,17 @@ Prefix Negotiate(FixedDhKeys& dh_i, FixedDhKeys& dh_r) {
   *r1.mutable_protection() = db_i.ike_protection(0);
   if (!initiator.manager.StartPhase1(r1).has_ack()) abort();
   run();
+  {
+    // The same initiator's Aggressive Mode 1 (stage 0's second seed); only
+    // recorded, never delivered.
+    Host aggressive(clock, dh_i, 3);
+    auto db_a = db_i;
+    db_a.mutable_ike_protection(0)->set_mode(db::AGGRESSIVE);
+    aggressive.manager.SetDatabase(db_a);
+    *r1.mutable_protection() = db_a.ike_protection(0);
+    if (!aggressive.manager.StartPhase1(r1).has_ack() || aggressive.sent.empty()) abort();
+    p.aggressive1 = aggressive.sent[0].data;
+  }
   ipc::Phase2Request r2;
   r2.set_tunnel(1);
   r2.set_phase1_tunnel(1);
@@ -460,6 +476,7 @@ void CheckSeeds(Harness& harness) {
   bool ok = true;
   for (int stage : {0, 1, 2, 3}) ok = ok && effect(stage, 0).replies == 1;  // MM2, MM4, MM6, QM2
   ok = ok && effect(1, 1).replies == 1 && effect(3, 1).replies == 1;
+  ok = ok && effect(0, 1).replies == 1;  // Aggressive Mode 2
   ok = ok && effect(4, 0).phase2_established == 1;
   const Effect deleted = effect(5, 0);
   ok = ok && deleted.isakmp_sas_before == 1 && deleted.isakmp_sas_after == 0;

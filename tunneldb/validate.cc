@@ -224,17 +224,21 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
 
 void Validator::CheckIkeProtection(int i) {
   const db::IkeProtection& p = d_.ike_protection(i);
-  // isakmpd runs Main Mode only: an AGGRESSIVE protection would silently be
-  // negotiated in Main Mode (issue 7, hole 4.l), so it is refused.
-  if (p.mode() == db::AGGRESSIVE) {
-    Fail({{"ike_protection", i}, {"mode", -1}}, Object("ike_protection", p.name()), "mode",
-         "Aggressive Mode is not supported yet; use MAIN (or leave mode out)");
-  }
   if (p.proposal_size() == 0) {
     Fail({{"ike_protection", i}}, Object("ike_protection", p.name()), "proposal",
          "at least one proposal is needed");
   }
   for (int j = 0; j < p.proposal_size(); ++j) CheckIkeProposal(i, j);
+  // Aggressive Mode sends KE with the offer (RFC 2409 5): one group for all.
+  if (p.mode() == db::AGGRESSIVE) {
+    for (int j = 1; j < p.proposal_size(); ++j) {
+      if (p.proposal(j).dh_group() == p.proposal(0).dh_group()) continue;
+      Fail({{"ike_protection", i}, {"proposal", j}, {"dh_group", -1}},
+           Object("ike_protection", p.name()), "proposal[" + std::to_string(j) + "].dh_group",
+           "differs from proposal[0].dh_group: Aggressive Mode cannot negotiate the group "
+           "(its key exchange travels with the offer)");
+    }
+  }
 }
 
 void Validator::CheckIkeProposal(int i, int j) {
@@ -314,6 +318,7 @@ void Validator::CheckIdentity(int i, const char* field, const db::Identity& id) 
     }
     case db::FQDN:
     case db::USER_FQDN:
+    case db::KEY_ID:
       if (id.value().empty()) Fail(at, object, name, "missing");
       break;
     default:

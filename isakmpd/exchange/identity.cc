@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <cctype>
+
 #include "common/selector.h"
 
 namespace ike::isakmpd {
@@ -32,6 +34,10 @@ wire::IdPayload Phase1IdPayload(const db::Identity& id, const std::string& addre
       return p;
     case db::USER_FQDN:
       p.type = static_cast<uint8_t>(IdType::kUserFqdn);
+      p.data = Bytes(text.begin(), text.end());
+      return p;
+    case db::KEY_ID:
+      p.type = static_cast<uint8_t>(IdType::kKeyId);
       p.data = Bytes(text.begin(), text.end());
       return p;
     default:
@@ -122,6 +128,12 @@ std::optional<AddressRange> IdPayloadRange(const wire::IdPayload& id) {
     default:
       return std::nullopt;
   }
+}
+
+std::string IdentityKey(std::string_view id_text) {
+  std::string key(id_text);
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
 }
 
 }  // namespace ike::isakmpd

@@ -18,6 +18,9 @@ wire::IdPayload Phase1IdPayload(const db::Identity& id, const std::string& addre
 // "host.example", "user@example".
 std::string Phase1IdText(const db::Identity& id, const std::string& address);
 std::string IdPayloadText(const wire::IdPayload& id);
+// The form identities are compared in (lower case: DNS names are not case
+// sensitive, and cpsd looks keys up the same way).
+std::string IdentityKey(std::string_view id_text);
 
 // A selector as an address range ("198.51.100.0/24" -> first..last).
 std::optional<AddressRange> SelectorRange(const db::Selector& s);

@@ -32,6 +32,13 @@ Failure Phase1Failure(const Phase1Context& p1, uint16_t type) {
       "peer " + p1.remote.address.ToString() + " sent " + wire::NotifyTypeName(type);
   if (type == uint16_t(wire::NotifyType::kNoProposalChosen))
     reason += ": none of our phase 1 proposals was accepted";
+  else if (p1.mode == Phase1Mode::kAggressive &&
+           (type == uint16_t(wire::NotifyType::kInvalidExchangeType) ||
+            type == uint16_t(wire::NotifyType::kUnsupportedExchangeType)))
+    reason += ": the peer does not accept Aggressive Mode from us (use MAIN, or allow it there)";
+  else if (p1.mode == Phase1Mode::kAggressive &&
+           type == uint16_t(wire::NotifyType::kInvalidIdInformation))
+    reason += ": the peer has no tunnel for our identity";
   return Failure{CodeForNotify(type), std::move(reason), std::nullopt};
 }
 
@@ -71,7 +78,7 @@ void EvaluateNotify(const Phase1Context& p1, bool authenticated, const wire::Not
   // RFC 2409 5 and RFC 2408 5.1: before message 2 no key exists, so a plain
   // notify is the only answer the responder can give and its reason is
   // worth reporting at once. From message 3 on it proves nothing.
-  if (p1.role == Role::kInitiator && p1.step == MainModeStep::kSaSent)
+  if (p1.role == Role::kInitiator && p1.step == Phase1Step::kSaSent)
     out.fail_phase1 = Phase1Failure(p1, n.type);
   else
     out.ignored_notify = n.type;

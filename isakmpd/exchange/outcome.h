@@ -57,7 +57,7 @@ struct BasicOutcome {
   }
 };
 
-using Phase1Outcome = BasicOutcome<MainModeStep>;
+using Phase1Outcome = BasicOutcome<Phase1Step>;
 using Phase2Outcome = BasicOutcome<QuickModeStep>;
 
 }  // namespace ike::isakmpd

@@ -18,7 +18,7 @@ namespace ike::isakmpd {
 struct Phase1Context {
   Role role = Role::kInitiator;
   Phase1Mode mode = Phase1Mode::kMain;
-  MainModeStep step = MainModeStep::kInit;  // changed only by SaManager::Transition
+  Phase1Step step = Phase1Step::kInit;  // changed only by SaManager::Transition
   wire::Cookie icookie{};
   wire::Cookie rcookie{};
   Endpoint local;
@@ -46,7 +46,7 @@ struct Phase1Context {
   bool nat_remote = false;
   bool behind_nat() const { return nat_local || nat_remote; }
 
-  bool established() const { return step == MainModeStep::kDone; }
+  bool established() const { return step == Phase1Step::kDone; }
   // SKEYID_a exists: Informational and Quick Mode messages can be protected.
   bool keyed() const { return !keys.skeyid_a.empty(); }
   std::string CookieText() const;  // "icookie:rcookie" in hex

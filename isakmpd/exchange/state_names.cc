@@ -22,7 +22,7 @@ struct Row {
 };
 
 // clang-format off
-constexpr Row kMainMode[kMainModeStepCount] = {
+constexpr Row kMainMode[kPhase1StepCount] = {
   // step           initiator                                      responder
   /* kInit */       {{"INIT", "MM_NO_STATE", "-"},                 {"INIT", "MM_NO_STATE", "-"}},
   /* kSaSent */     {{"WAIT SA", "MM_NO_STATE", "MM_WAIT_MSG2"},   kNone},
@@ -36,12 +36,20 @@ constexpr Row kMainMode[kMainModeStepCount] = {
   /* kDeleted */    {kDeletedNames,                                kDeletedNames},
 };
 
-constexpr Row kAggressiveMode[kAggressiveModeStepCount] = {
+// Aggressive Mode takes four of the phase 1 steps per role (steps.h). The
+// responder computes SKEYID before it answers (message 2 carries HASH_R):
+// it is still "processing message 1" for IBM, and has agreed nothing for IOS.
+constexpr Row kAggressiveMode[kPhase1StepCount] = {
   /* kInit */       {{"INIT", "AG_NO_STATE", "-"},                 {"INIT", "AG_NO_STATE", "-"}},
   /* kSaSent */     {{"WAIT SA", "AG_INIT_EXCH", "AM_WAIT_MSG2"},  kNone},
   /* kSaAnswered */ {kNone,                                        {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG3"}},
-  /* kAwaitSkeyid*/ {{"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG2"},    kNone},
+  /* kKeSent */     {kNone,                                        kNone},
+  /* kAwaitSkeyid*/ {{"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG2"},    {"INIT", "AG_NO_STATE", "-"}},
+  /* kKeAnswered */ {kNone,                                        kNone},
+  /* kAuthSent */   {kNone,                                        kNone},
   /* kDone */       {{"DONE", "AG_AUTH", "AM_ACTIVE"},             {"DONE", "AG_AUTH", "AM_ACTIVE"}},
+  /* kFailed */     {kFailedNames,                                 kFailedNames},
+  /* kDeleted */    {kDeletedNames,                                kDeletedNames},
 };
 
 // IOS and ASA show no per-Quick-Mode state in "show crypto isakmp sa".
@@ -64,30 +72,28 @@ StateNames Pick(const Row* table, int size, int step, Role role) {
 
 }  // namespace
 
-StateNames MainModeNames(MainModeStep step, Role role) {
-  return Pick(kMainMode, kMainModeStepCount, static_cast<int>(step), role);
+StateNames MainModeNames(Phase1Step step, Role role) {
+  return Pick(kMainMode, kPhase1StepCount, static_cast<int>(step), role);
 }
 
-StateNames AggressiveModeNames(AggressiveModeStep step, Role role) {
-  return Pick(kAggressiveMode, kAggressiveModeStepCount, static_cast<int>(step), role);
+StateNames AggressiveModeNames(Phase1Step step, Role role) {
+  return Pick(kAggressiveMode, kPhase1StepCount, static_cast<int>(step), role);
 }
 
 StateNames QuickModeNames(QuickModeStep step, Role role) {
   return Pick(kQuickMode, kQuickModeStepCount, static_cast<int>(step), role);
 }
 
-StateNames Phase1Names(Phase1Mode mode, uint8_t step, Role role) {
-  return mode == Phase1Mode::kMain
-             ? MainModeNames(static_cast<MainModeStep>(step), role)
-             : AggressiveModeNames(static_cast<AggressiveModeStep>(step), role);
+StateNames Phase1Names(Phase1Mode mode, Phase1Step step, Role role) {
+  return mode == Phase1Mode::kMain ? MainModeNames(step, role) : AggressiveModeNames(step, role);
 }
 
-const char* MainModeStepName(MainModeStep s) {
-  static constexpr const char* kNames[kMainModeStepCount] = {
+const char* Phase1StepName(Phase1Step s) {
+  static constexpr const char* kNames[kPhase1StepCount] = {
       "init",        "SA sent",      "SA answered", "KE sent", "awaiting SKEYID",
       "KE answered", "ID+HASH sent", "done",        "failed",  "deleted"};
   const int i = static_cast<int>(s);
-  return i < kMainModeStepCount ? kNames[i] : "?";
+  return i < kPhase1StepCount ? kNames[i] : "?";
 }
 
 const char* QuickModeStepName(QuickModeStep s) {

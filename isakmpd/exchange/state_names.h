@@ -21,9 +21,9 @@ struct StateNames {
   const char* asa;    // "MM_WAIT_MSG3"
 };
 
-StateNames Phase1Names(Phase1Mode mode, uint8_t step, Role role);
-StateNames MainModeNames(MainModeStep step, Role role);
-StateNames AggressiveModeNames(AggressiveModeStep step, Role role);
+StateNames Phase1Names(Phase1Mode mode, Phase1Step step, Role role);
+StateNames MainModeNames(Phase1Step step, Role role);
+StateNames AggressiveModeNames(Phase1Step step, Role role);
 StateNames QuickModeNames(QuickModeStep step, Role role);
 
 }  // namespace ike::isakmpd

@@ -1,31 +1,29 @@
 // Engine values to IPC enums (ipc_enums.h).
 #include "isakmpd/sa/ipc_enums.h"
 
-#include "isakmpd/exchange/main_mode.h"
+#include <string_view>
+
+#include "isakmpd/exchange/phase1_exchange.h"
+#include "isakmpd/exchange/state_names.h"
 
 namespace ike::isakmpd {
 
 ipc::Role ToIpc(Role role) { return role == Role::kInitiator ? ipc::INITIATOR : ipc::RESPONDER; }
 
-ipc::Phase1State ToIpc(MainModeStep step) {
-  switch (step) {
-    case MainModeStep::kInit:
-      return ipc::PHASE1_INIT;
-    case MainModeStep::kSaSent:
-      return ipc::PHASE1_WAIT_SA;
-    case MainModeStep::kSaAnswered:
-      return ipc::PHASE1_WAIT_KE;
-    case MainModeStep::kKeSent:
-    case MainModeStep::kAwaitSkeyid:
-    case MainModeStep::kKeAnswered:
-    case MainModeStep::kAuthSent:
-      return ipc::PHASE1_IN_KE;
-    case MainModeStep::kDone:
-      return ipc::PHASE1_DONE;
-    case MainModeStep::kFailed:
-    case MainModeStep::kDeleted:
-      break;
-  }
+ipc::ExchangeMode ToIpc(Phase1Mode mode) {
+  return mode == Phase1Mode::kAggressive ? ipc::AGGRESSIVE : ipc::MAIN;
+}
+
+// From the one name table, so the state tmd lists is the one syslog named.
+ipc::Phase1State ToIpc(Phase1Mode mode, Phase1Step step, Role role) {
+  if (step == Phase1Step::kFailed || step == Phase1Step::kDeleted)
+    return ipc::PHASE1_STATE_UNSPECIFIED;
+  const std::string_view ibm = Phase1Names(mode, step, role).ibm;
+  if (ibm == "INIT") return ipc::PHASE1_INIT;
+  if (ibm == "WAIT SA") return ipc::PHASE1_WAIT_SA;
+  if (ibm == "WAIT KE") return ipc::PHASE1_WAIT_KE;
+  if (ibm == "IN KE") return ipc::PHASE1_IN_KE;
+  if (ibm == "DONE") return ipc::PHASE1_DONE;
   return ipc::PHASE1_STATE_UNSPECIFIED;
 }
 
@@ -46,11 +44,8 @@ ipc::Phase2State ToIpc(QuickModeStep step) {
   return ipc::PHASE2_STATE_UNSPECIFIED;
 }
 
-uint32_t MessageNumber(MainModeStep step) {
-  // The responder reaches kKeAnswered after sending message 4; every other
-  // step is named after the message sent on entering it (main_mode.h).
-  if (step == MainModeStep::kKeAnswered) return 4;
-  return static_cast<uint32_t>(main_mode::MessageSentIn(step));
+uint32_t MessageNumber(Phase1Mode mode, Phase1Step step, Role role) {
+  return static_cast<uint32_t>(phase1::MessageReached(mode, step, role));
 }
 
 uint32_t MessageNumber(QuickModeStep step) {

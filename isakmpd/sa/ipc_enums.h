@@ -14,15 +14,18 @@
 namespace ike::isakmpd {
 
 ipc::Role ToIpc(Role role);
-// UNSPECIFIED for kFailed and kDeleted (tmd learns of those through
-// NegotiationFailed and SaDeleted).
-ipc::Phase1State ToIpc(MainModeStep step);
+ipc::ExchangeMode ToIpc(Phase1Mode mode);
+// The IBM name of (mode, step, role) as the IPC enum; UNSPECIFIED for
+// kFailed and kDeleted (tmd learns of those through NegotiationFailed and
+// SaDeleted) and for steps the role never takes.
+ipc::Phase1State ToIpc(Phase1Mode mode, Phase1Step step, Role role);
 ipc::Phase2State ToIpc(QuickModeStep step);
 
 // The exchange message number a step has reached (sent or received), so that
 // a later listing can name Cisco IOS/ASA states (MM_WAIT_MSG<n+1>): Main Mode
-// 1..6 (RFC 2409 5), Quick Mode 1..3 (RFC 2409 5.5); 0 before message 1.
-uint32_t MessageNumber(MainModeStep step);
+// 1..6, Aggressive Mode 1..3 (RFC 2409 5), Quick Mode 1..3 (RFC 2409 5.5);
+// 0 before message 1.
+uint32_t MessageNumber(Phase1Mode mode, Phase1Step step, Role role);
 uint32_t MessageNumber(QuickModeStep step);
 
 // The negotiated phase 1 suite: encryption, key length, hash, auth method

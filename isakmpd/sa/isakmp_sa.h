@@ -11,8 +11,8 @@
 
 #include "common/address.h"
 #include "common/clock.h"
-#include "isakmpd/exchange/main_mode.h"
 #include "isakmpd/exchange/phase1_context.h"
+#include "isakmpd/exchange/phase1_exchange.h"
 #include "isakmpd/sa/message_ids.h"
 #include "isakmpd/sa/transmission.h"
 
@@ -25,7 +25,7 @@ struct IsakmpSa : Phase1Context {
 
   // The Main Mode negotiation: set from kInit until kDone (or failure), then
   // freed in one step (heap per tunnel, issue 3).
-  std::unique_ptr<MainModeExchange> exchange;
+  std::unique_ptr<Phase1Exchange> exchange;
 
   // Phase 2 and Informational message ids under this SA, both directions.
   MessageIdTable message_ids;

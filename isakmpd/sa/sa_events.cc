@@ -11,7 +11,7 @@ std::string TunnelText(uint32_t tunnel) {
   return tunnel ? std::to_string(tunnel) : std::string("-");
 }
 
-bool Ended(MainModeStep s) { return s == MainModeStep::kFailed || s == MainModeStep::kDeleted; }
+bool Ended(Phase1Step s) { return s == Phase1Step::kFailed || s == Phase1Step::kDeleted; }
 bool Ended(QuickModeStep s) { return s == QuickModeStep::kFailed || s == QuickModeStep::kDeleted; }
 
 void Count(KindCounters& c, size_t step, bool established, bool deleted) {
@@ -32,37 +32,38 @@ IpsecSa* SaManager::FindChild(uint64_t handle) {
   return it == children_.end() ? nullptr : it->second.get();
 }
 
-bool SaManager::Transition(IsakmpSa& sa, MainModeStep next, std::string* done_text) {
+bool SaManager::Transition(IsakmpSa& sa, Phase1Step next, std::string* done_text) {
   if (sa.step == next) return true;
-  const StateNames from = MainModeNames(sa.step, sa.role);
-  const StateNames to = MainModeNames(next, sa.role);
-  if (!LegalTransition(sa.step, next, sa.role)) {
+  const StateNames from = Phase1Names(sa.mode, sa.step, sa.role);
+  const StateNames to = Phase1Names(sa.mode, next, sa.role);
+  if (!LegalTransition(sa.mode, sa.step, next, sa.role)) {
     ++counters_.isakmp.illegal_transitions;
     LogLine(LogLevel::kError, sa,
-            std::string("cannot switch ") + MainModeStepName(sa.step) + " -> " +
-                MainModeStepName(next) + " (" + from.ibm + " -> " + to.ibm + ", " +
+            std::string("cannot switch ") + Phase1StepName(sa.step) + " -> " +
+                Phase1StepName(next) + " (" + from.ibm + " -> " + to.ibm + ", " +
                 RoleName(sa.role) + ")");
     return false;
   }
-  const MainModeStep old = sa.step;
+  const Phase1Step old = sa.step;
   sa.step = next;
-  Count(counters_.isakmp, static_cast<size_t>(next), next == MainModeStep::kDone,
-        next == MainModeStep::kDeleted);
+  Count(counters_.isakmp, static_cast<size_t>(next), next == Phase1Step::kDone,
+        next == Phase1Step::kDeleted);
   // Failure and deletion have their own lines and events (NegotiationFailed,
   // SaDeleted); steps that keep the operators' name are not news to them.
   if (Ended(next) || std::string_view(from.ibm) == to.ibm) return true;
-  // half_open.h: a responder SA that only answered a Main Mode 1 is reported
+  // half_open.h: a responder SA that only answered a message 1 is reported
   // (log line, the event that makes tmd number a tunnel) once its peer sends
-  // message 3, so a spoofed Main Mode 1 flood costs no line and no tunnel per
-  // datagram. The deferred INIT -> WAIT KE comes first, then this change.
+  // message 3, so a spoofed message 1 flood costs no line and no tunnel per
+  // datagram. The deferred INIT -> WAIT KE (Aggressive Mode: IN KE) comes
+  // first, then this change.
   if (sa.role == Role::kResponder) {
-    if (old == MainModeStep::kInit && next == MainModeStep::kSaAnswered) return true;
-    if (old == MainModeStep::kSaAnswered) {
-      const StateNames init = MainModeNames(MainModeStep::kInit, sa.role);
+    if (next == Phase1Step::kSaAnswered) return true;
+    if (old == Phase1Step::kSaAnswered) {
+      const StateNames init = Phase1Names(sa.mode, Phase1Step::kInit, sa.role);
       LogLine(LogLevel::kEvents, sa,
               std::string(init.ibm) + " -> " + from.ibm + " (" + RoleName(sa.role) + ", " +
                   from.cisco + ")");
-      EmitStateChange(sa, MainModeStep::kInit, old);
+      EmitStateChange(sa, Phase1Step::kInit, old);
     }
   }
   std::string text =
@@ -115,17 +116,17 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   return true;
 }
 
-void SaManager::EmitStateChange(const IsakmpSa& sa, MainModeStep from, MainModeStep to) {
+void SaManager::EmitStateChange(const IsakmpSa& sa, Phase1Step from, Phase1Step to) {
   ipc::Envelope e;
   auto* sc = e.mutable_state_change();
   sc->set_phase(1);
   sc->set_tunnel(sa.tunnel);
   sc->set_handle(sa.handle);
-  sc->set_old_phase1(ToIpc(from));
-  sc->set_new_phase1(ToIpc(to));
-  sc->set_message(MessageNumber(to));
+  sc->set_old_phase1(ToIpc(sa.mode, from, sa.role));
+  sc->set_new_phase1(ToIpc(sa.mode, to, sa.role));
+  sc->set_message(MessageNumber(sa.mode, to, sa.role));
   sc->set_role(ToIpc(sa.role));
-  sc->set_mode(ipc::MAIN);
+  sc->set_mode(ToIpc(sa.mode));
   sc->set_icookie(ToHex(sa.icookie));
   sc->set_rcookie(ToHex(sa.rcookie));
   sc->set_peer(sa.remote.address.ToString());
@@ -157,8 +158,8 @@ void SaManager::EmitFailure(const IsakmpSa& sa, const Failure& failure) {
   f->set_handle(sa.handle);
   f->set_code(failure.code);
   f->set_reason(failure.reason);
-  f->set_state1(ToIpc(sa.step));
-  f->set_message(MessageNumber(sa.step));
+  f->set_state1(ToIpc(sa.mode, sa.step, sa.role));
+  f->set_message(MessageNumber(sa.mode, sa.step, sa.role));
   deps_.events->Emit(std::move(e));
 }
 

@@ -45,9 +45,11 @@ SaManager::~SaManager() = default;
 void SaManager::SetDatabase(const db::TunnelDatabase& database) {
   database_ = database;
   phase1_by_endpoints_.clear();
+  phase1_by_remote_id_.clear();
   phase2_by_phase1_.clear();
   for (int i = 0; i < database_.ike_tunnel_size(); ++i) {
     const auto& t = database_.ike_tunnel(i);
+    phase1_by_remote_id_[IdentityKey(Phase1IdText(t.remote_id(), t.remote_address()))].push_back(i);
     auto ra = IpAddress::Parse(t.remote_address());
     if (!ra) continue;
     auto la = IpAddress::Parse(t.local_address());
@@ -113,7 +115,9 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   IsakmpSa* sa = NewSa(Role::kInitiator, *local, *remote);
   sa->tunnel = request.tunnel();
   sa->name = def.name();
-  MainModeExchange& mm = *sa->exchange;
+  sa->mode =
+      request.protection().mode() == db::AGGRESSIVE ? Phase1Mode::kAggressive : Phase1Mode::kMain;
+  Phase1Exchange& mm = *sa->exchange;
   mm.definition = def;
   mm.protection = request.protection();
   mm.min_life_seconds = MinLifeSeconds();
@@ -133,11 +137,10 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   } else {
     p1_by_tunnel_[sa->tunnel] = sa->handle;
   }
-  LogLine(
-      LogLevel::kEvents, *sa,
-      std::string(current ? "re-establishing phase 1: Main Mode to " : "initiating Main Mode to ") +
-          sa->remote.ToString());
-  ApplyPhase1(*sa, main_mode::InitiatorSendSa(*sa, mm));
+  LogLine(LogLevel::kEvents, *sa,
+          std::string(current ? "re-establishing phase 1: " : "initiating ") +
+              Phase1ModeName(sa->mode) + " to " + sa->remote.ToString());
+  ApplyPhase1(*sa, phase1::Start(*sa, mm, tools_));
   return ipc::MakeAck(0);
 }
 
@@ -181,14 +184,16 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
   const ByteView message = packet.first(h.length);
   switch (h.exchange) {
     case wire::ExchangeType::kIdentityProtection:
-      return OnMainMode(h, local, remote, message);
+    case wire::ExchangeType::kAggressive:
+      return OnPhase1(h, local, remote, message);
     case wire::ExchangeType::kQuickMode:
       return OnQuickMode(h, local, remote, message);
     case wire::ExchangeType::kInformational:
       return OnInformational(h, local, remote, message);
     default:
-      LOG_EVENT("%s from %s refused: exchange not supported (only Main Mode for phase 1)",
-                wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
+      LOG_EVENT(
+          "%s from %s refused: exchange not supported (phase 1 is Main Mode or Aggressive Mode)",
+          wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
       // A new negotiation (no responder cookie) learns why at once instead
       // of retransmitting into silence (RFC 2408 3.14.1).
       if (std::all_of(h.rcookie.begin(), h.rcookie.end(), [](uint8_t b) { return b == 0; })) {

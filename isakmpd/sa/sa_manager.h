@@ -92,12 +92,24 @@ class SaManager {
 
   // ---- phase 1 (sa_phase1.cc)
   IsakmpSa* NewSa(Role role, const Endpoint& local, const Endpoint& remote);
-  void OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
-                  ByteView packet);
-  IsakmpSa* FindMainModeSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote);
-  IsakmpSa* NewResponderSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote);
-  void ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
-                       const Endpoint& remote, ByteView packet);
+  // A Main Mode or Aggressive Mode message (|h.exchange| says which).
+  void OnPhase1(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                ByteView packet);
+  IsakmpSa* FindPhase1Sa(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                         ByteView packet);
+  IsakmpSa* NewResponderSa(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                           ByteView packet);
+  // The definition a message 1 is for: by address (Main Mode), by the
+  // identity it carries (Aggressive Mode). nullptr with the reason logged
+  // and, where the peer should learn it, a notify sent.
+  const db::IkeTunnel* ResponderDefinition(const wire::Header& h, const Endpoint& local,
+                                           const Endpoint& remote, ByteView packet);
+  const db::IkeTunnel* AggressiveDefinition(const wire::Header& h, const Endpoint& local,
+                                            const Endpoint& remote, ByteView packet);
+  void RefuseMessage1(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                      wire::NotifyType notify);
+  void ProcessPhase1(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
+                     const Endpoint& remote, ByteView packet);
   void ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome);
   void RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Phase1Outcome failure);
   void RequestSkeyid(IsakmpSa& sa);
@@ -175,10 +187,10 @@ class SaManager {
   // refused (false), logged "cannot switch A -> B" and counted. |*done_text|
   // (if given) receives the line instead of it being logged, so DONE and
   // the success share one line.
-  bool Transition(IsakmpSa& sa, MainModeStep next, std::string* done_text = nullptr);
+  bool Transition(IsakmpSa& sa, Phase1Step next, std::string* done_text = nullptr);
   bool Transition(IpsecSa& child, QuickModeStep next, std::string* done_text = nullptr);
   // Events for tmd: one function per kind.
-  void EmitStateChange(const IsakmpSa& sa, MainModeStep from, MainModeStep to);
+  void EmitStateChange(const IsakmpSa& sa, Phase1Step from, Phase1Step to);
   void EmitStateChange(const IpsecSa& child, QuickModeStep from, QuickModeStep to,
                        const Phase1Context& p1);
   // NegotiationFailed in the SA's current step.
@@ -288,6 +300,9 @@ class SaManager {
   // (remote, local) -> ike_tunnel index, first one wins; local family 0 for
   // definitions without a local address.
   std::unordered_map<EndpointsKey, int, KeyHash> phase1_by_endpoints_;
+  // The peer identity each definition expects (lower case) -> ike_tunnel
+  // indexes: how an Aggressive Mode 1 finds its definition.
+  std::unordered_map<std::string, std::vector<int>> phase1_by_remote_id_;
   // ike_tunnel name -> ipsec_tunnel indexes, in file order.
   std::unordered_map<std::string, std::vector<int>> phase2_by_phase1_;
   uint64_t next_handle_ = 1;

@@ -1,8 +1,9 @@
 // Phase 1 on the SA manager: finding or admitting the ISAKMP SA for a Main
-// Mode message, running it through the one receive path, applying what the
+// Mode or Aggressive Mode message, running it through the one receive path, applying what the
 // exchange asks for, SKEYID from cpsd, establishment, failure and deletion.
 #include <algorithm>
 
+#include "isakmpd/exchange/aggressive_mode.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/lifetime.h"
@@ -46,8 +47,26 @@ std::string ExpiryText(const IsakmpSa& sa, bool by_volume) {
          " octets of IKE traffic";
 }
 
-bool IsEncryptedMessage(wire::MessageKind kind) {
-  return kind == wire::MessageKind::kMainMode5 || kind == wire::MessageKind::kMainMode6;
+// The messages that carry HASH_I or HASH_R the receiver checks on arrival:
+// one that does not decrypt or verify may be a forgery, so the peer's
+// retransmission decides (RejectAuthMessage).
+bool IsAuthMessage(wire::MessageKind kind) {
+  using K = wire::MessageKind;
+  return kind == K::kMainMode5 || kind == K::kMainMode6 || kind == K::kAggressive3;
+}
+
+// Whether |kind| may come with the encryption flag as |encrypted|: Main
+// Mode 5 and 6 must be encrypted, Aggressive Mode 3 may be either (see
+// aggressive_mode.h), the rest must not.
+bool EncryptionAsExpected(wire::MessageKind kind, bool encrypted) {
+  using K = wire::MessageKind;
+  if (kind == K::kAggressive3) return true;
+  return encrypted == (kind == K::kMainMode5 || kind == K::kMainMode6);
+}
+
+Phase1Mode ModeOf(const wire::Header& h) {
+  return h.exchange == wire::ExchangeType::kAggressive ? Phase1Mode::kAggressive
+                                                       : Phase1Mode::kMain;
 }
 
 }  // namespace
@@ -58,16 +77,16 @@ IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& rem
   sa->role = role;
   sa->local = local;
   sa->remote = remote;
-  sa->exchange = std::make_unique<MainModeExchange>();
+  sa->exchange = std::make_unique<Phase1Exchange>();
   IsakmpSa* raw = sa.get();
   sas_[raw->handle] = std::move(sa);
   ++counters_.isakmp.started;
-  ++counters_.isakmp.entered[static_cast<size_t>(MainModeStep::kInit)];
+  ++counters_.isakmp.entered[static_cast<size_t>(Phase1Step::kInit)];
   return raw;
 }
 
-IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local,
-                                    const Endpoint& remote) {
+IsakmpSa* SaManager::FindPhase1Sa(const wire::Header& h, const Endpoint& local,
+                                  const Endpoint& remote, ByteView packet) {
   if (auto it = by_cookies_.find(Cookies(h.icookie, h.rcookie)); it != by_cookies_.end())
     return FindSa(it->second);
   if (!IsZero(h.rcookie)) {
@@ -79,7 +98,7 @@ IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local
       half_open_.erase(it);
       return nullptr;
     }
-    if (sa->step != MainModeStep::kSaSent) return nullptr;
+    if (sa->step != Phase1Step::kSaSent || sa->mode != ModeOf(h)) return nullptr;
     half_open_.erase(it);
     sa->rcookie = h.rcookie;
     by_cookies_[Cookies(sa->icookie, sa->rcookie)] = sa->handle;
@@ -88,30 +107,105 @@ IsakmpSa* SaManager::FindMainModeSa(const wire::Header& h, const Endpoint& local
   // Message 1 (or its retransmission, found through the responder key).
   const ResponderKey key{CookieValue(h.icookie), remote.address};
   if (auto it = responding_.find(key); it != responding_.end()) return FindSa(it->second);
-  return NewResponderSa(h, local, remote);
+  return NewResponderSa(h, local, remote, packet);
 }
 
-IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local,
-                                    const Endpoint& remote) {
-  const db::IkeTunnel* def = nullptr;
+// A new negotiation the peer should hear about at once instead of
+// retransmitting into silence (RFC 2408 3.14.1): an unprotected notify.
+void SaManager::RefuseMessage1(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                               wire::NotifyType notify) {
+  Phase1Context reply;  // only the header fields matter for an unprotected notify
+  reply.icookie = h.icookie;
+  reply.local = local;
+  reply.remote = remote;
+  SendPlainNotify(reply, notify);
+}
+
+const db::IkeTunnel* SaManager::ResponderDefinition(const wire::Header& h, const Endpoint& local,
+                                                    const Endpoint& remote, ByteView packet) {
+  if (ModeOf(h) == Phase1Mode::kAggressive) return AggressiveDefinition(h, local, remote, packet);
   auto found = phase1_by_endpoints_.find(EndpointsKey{remote.address, local.address});
   if (found == phase1_by_endpoints_.end())
     found = phase1_by_endpoints_.find(EndpointsKey{remote.address, IpAddress{}});
-  if (found != phase1_by_endpoints_.end()) def = &database_.ike_tunnel(found->second);
-  if (!def) {
-    LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
-              remote.ToString().c_str(), local.ToString().c_str());
+  if (found != phase1_by_endpoints_.end()) return &database_.ike_tunnel(found->second);
+  LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
+            remote.ToString().c_str(), local.ToString().c_str());
+  return nullptr;
+}
+
+// Aggressive Mode 1 names the initiator (IDii): the definition expecting
+// that identity from this address, whose protection allows Aggressive
+// Mode. A definition for the address that does not allow it, or expects
+// another identity, is named in the refusal.
+const db::IkeTunnel* SaManager::AggressiveDefinition(const wire::Header& h, const Endpoint& local,
+                                                     const Endpoint& remote, ByteView packet) {
+  const std::string from = remote.ToString();
+  auto parsed = wire::ParsePayloads(h.next_payload, packet.subspan(wire::kHeaderLength),
+                                    /*allow_unknown=*/true);
+  std::string id;
+  if (auto* payloads = std::get_if<0>(&parsed)) id = aggressive_mode::InitiatorIdentity(*payloads);
+  if (id.empty()) {
+    LOG_INFO("dropped Aggressive Mode message 1 from %s: no readable identity", from.c_str());
     return nullptr;
   }
+  auto serves = [&](const db::IkeTunnel& t) {
+    auto ra = IpAddress::Parse(t.remote_address());
+    auto la = IpAddress::Parse(t.local_address());
+    return ra && *ra == remote.address && (!la || *la == local.address);
+  };
+  const db::IkeTunnel* main_only = nullptr;
+  if (auto it = phase1_by_remote_id_.find(IdentityKey(id)); it != phase1_by_remote_id_.end()) {
+    for (int i : it->second) {
+      const db::IkeTunnel& t = database_.ike_tunnel(i);
+      if (!serves(t)) continue;
+      const auto* protection = FindIkeProtection(database_, t.protection());
+      if (protection && protection->mode() == db::AGGRESSIVE) return &t;
+      main_only = &t;
+    }
+  }
+  if (main_only != nullptr) {
+    LOG_EVENT(
+        "Aggressive Mode from %s (id %s) refused: phase 1 tunnel '%s' (ike_protection '%s') "
+        "allows Main Mode only; set its mode to AGGRESSIVE to accept it (the identities then "
+        "travel in the clear and the pre-shared key can be attacked offline)",
+        from.c_str(), id.c_str(), main_only->name().c_str(), main_only->protection().c_str());
+    RefuseMessage1(h, local, remote, wire::NotifyType::kInvalidExchangeType);
+    return nullptr;
+  }
+  if (auto by_address = phase1_by_endpoints_.find(EndpointsKey{remote.address, local.address});
+      by_address != phase1_by_endpoints_.end() ||
+      (by_address = phase1_by_endpoints_.find(EndpointsKey{remote.address, IpAddress{}})) !=
+          phase1_by_endpoints_.end()) {
+    const db::IkeTunnel& t = database_.ike_tunnel(by_address->second);
+    LOG_EVENT(
+        "Aggressive Mode from %s refused: it identified itself as '%s', phase 1 tunnel '%s' "
+        "expects '%s'",
+        from.c_str(), id.c_str(), t.name().c_str(),
+        Phase1IdText(t.remote_id(), t.remote_address()).c_str());
+    RefuseMessage1(h, local, remote, wire::NotifyType::kInvalidIdInformation);
+    return nullptr;
+  }
+  LOG_EVENT(
+      "Aggressive Mode from %s (id %s) to %s: no phase 1 tunnel is defined for this peer; "
+      "dropped",
+      from.c_str(), id.c_str(), local.ToString().c_str());
+  return nullptr;
+}
+
+IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local,
+                                    const Endpoint& remote, ByteView packet) {
+  const db::IkeTunnel* def = ResponderDefinition(h, local, remote, packet);
+  if (!def) return nullptr;
   const auto* protection = FindIkeProtection(database_, def->protection());
   if (!protection) return nullptr;
   if (!AdmitResponder(remote)) return nullptr;
   IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
+  sa->mode = ModeOf(h);
   sa->counted_half_open = true;
   sa->counted_peer = remote.address;
   half_open_table_.Add(remote.address, sa->handle, deps_.clock->Now());  // half_open.h
   sa->name = def->name();
-  MainModeExchange& mm = *sa->exchange;
+  Phase1Exchange& mm = *sa->exchange;
   mm.definition = *def;
   mm.protection = *protection;
   mm.min_life_seconds = MinLifeSeconds();
@@ -152,8 +246,7 @@ bool SaManager::AdmitResponder(const Endpoint& remote) {
   auto admission =
       half_open_table_.Admit(remote.address, deps_.clock->Now(), [this](uint64_t handle) {
         const IsakmpSa* sa = FindSa(handle);  // past message 2: the peer's message 3 arrived
-        return sa != nullptr && sa->step != MainModeStep::kInit &&
-               sa->step != MainModeStep::kSaAnswered;
+        return sa != nullptr && phase1::PeerWentOn(*sa);
       });
   for (uint64_t handle : admission.evicted) DeleteSa(handle);
   if (admission.report) LOG_EVENT("%s", admission.report->c_str());
@@ -166,44 +259,52 @@ void SaManager::ReleaseHalfOpen(IsakmpSa& sa) {
   half_open_table_.Remove(sa.handle);
 }
 
-void SaManager::OnMainMode(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
-                           ByteView packet) {
-  IsakmpSa* sa = FindMainModeSa(h, local, remote);
+void SaManager::OnPhase1(const wire::Header& h, const Endpoint& local, const Endpoint& remote,
+                         ByteView packet) {
+  IsakmpSa* sa = FindPhase1Sa(h, local, remote, packet);
   if (!sa) {
-    // A Main Mode 1 (no responder cookie) that got no SA was logged with its
+    // A message 1 (no responder cookie) that got no SA was logged with its
     // own reason (no tunnel defined, half-open caps); only later messages
     // can have unknown cookies.
     if (!IsZero(h.rcookie))
-      LOG_INFO("dropped Main Mode message from %s: unknown cookies %s:%s",
-               remote.ToString().c_str(), ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+      LOG_INFO("dropped %s message from %s: unknown cookies %s:%s",
+               wire::ExchangeTypeName(h.exchange), remote.ToString().c_str(),
+               ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+    return;
+  }
+  if (sa->mode != ModeOf(h)) {
+    LogLine(LogLevel::kInformation, *sa,
+            std::string("dropped a ") + wire::ExchangeTypeName(h.exchange) +
+                " message: this SA runs " + Phase1ModeName(sa->mode));
     return;
   }
   if (IsDuplicate(*sa, sa->tx, packet)) return;
-  if (sa->step == MainModeStep::kAwaitSkeyid && sa->role == Role::kResponder &&
+  if (sa->step == Phase1Step::kAwaitSkeyid && sa->role == Role::kResponder &&
       (h.flags & wire::kFlagEncryption)) {
-    // Message 5 before cpsd answered: read it once SKEYID is here.
-    MainModeExchange& mm = *sa->exchange;
+    // Main Mode 5 before cpsd answered: read it once SKEYID is here.
+    Phase1Exchange& mm = *sa->exchange;
     mm.queued_packet = Bytes(packet.begin(), packet.end());
     mm.queued_local = local;
     mm.queued_remote = remote;
     return;
   }
-  ProcessMainMode(*sa, h, local, remote, packet);
+  ProcessPhase1(*sa, h, local, remote, packet);
 }
 
-void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
-                                const Endpoint& remote, ByteView packet) {
-  auto kind = main_mode::ExpectedMessage(sa);
+void SaManager::ProcessPhase1(IsakmpSa& sa, const wire::Header& h, const Endpoint& local,
+                              const Endpoint& remote, ByteView packet) {
+  auto kind = phase1::ExpectedMessage(sa);
   if (!kind || !sa.exchange) return;
-  const bool encrypted_expected = IsEncryptedMessage(*kind);
-  if (encrypted_expected != bool(h.flags & wire::kFlagEncryption)) {
+  const bool encrypted = h.flags & wire::kFlagEncryption;
+  if (!EncryptionAsExpected(*kind, encrypted)) {
     LogLine(LogLevel::kInformation, sa,
             std::string("dropped ") + wire::MessageKindName(*kind) + ": wrong encryption flag");
     return;
   }
+  const bool auth_message = IsAuthMessage(*kind);
   auto opened = OpenAndParse(sa, h, packet, sa.iv, *kind);
   if (auto* error = std::get_if<std::string>(&opened)) {
-    if (!encrypted_expected) {
+    if (!encrypted) {
       LogLine(LogLevel::kInformation, sa,
               std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + *error);
       return;
@@ -218,15 +319,15 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
                             wire::NotifyType::kAuthenticationFailed));
   }
   auto& msg = std::get<Opened>(opened);
-  Phase1Outcome outcome = main_mode::Receive(sa, *sa.exchange, msg.payloads, tools_);
-  // Messages 5 and 6 that decrypt but do not verify are treated like those
-  // that do not decrypt: the IV chain stays where it was. A refusal of what
-  // a verified message says is final (delete_at_peer, outcome.h).
-  if (encrypted_expected && outcome.failure && !outcome.failure->delete_at_peer)
+  Phase1Outcome outcome = phase1::Receive(sa, *sa.exchange, msg.payloads, tools_);
+  // HASH_I/HASH_R messages that decrypt but do not verify are treated like
+  // those that do not decrypt: the IV chain stays where it was. A refusal
+  // of what a verified message says is final (delete_at_peer, outcome.h).
+  if (auth_message && outcome.failure && !outcome.failure->delete_at_peer)
     return RejectAuthMessage(sa, *kind, std::move(outcome));
-  if (encrypted_expected) sa.iv = msg.next_iv;
+  if (encrypted) sa.iv = msg.next_iv;
   NoteAccepted(sa.tx, packet);
-  NoteEndpoints(sa, local, remote);  // 4500 only from message 5 on, after HASH_I/R verified
+  NoteEndpoints(sa, local, remote);  // 4500 only once HASH_I/R verified
   CountReceived(sa, h, packet);
   // The peer answered: our last message needs no more retransmissions, even
   // if nothing follows it (message 6 ends the exchange for the initiator).
@@ -235,7 +336,8 @@ void SaManager::ProcessMainMode(IsakmpSa& sa, const wire::Header& h, const Endpo
   ApplyPhase1(sa, std::move(outcome));
 }
 
-// Message 5 or 6 that does not decrypt or verify. One forged or corrupted
+// A HASH_I/HASH_R message (Main Mode 5 or 6, Aggressive Mode 3) that does
+// not decrypt or verify. One forged or corrupted
 // packet must not end a negotiation, so the first is dropped and the peer's
 // retransmission (never taken for a duplicate: only accepted messages are
 // remembered) decides; the second means the keys differ, i.e. the
@@ -268,9 +370,9 @@ void SaManager::ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome) {
   }
   if (outcome.send) {
     const uint64_t handle = sa.handle;
-    Bytes packet = Seal(sa, wire::ExchangeType::kIdentityProtection, 0, *outcome.send,
+    Bytes packet = Seal(sa, phase1::ExchangeTypeOf(sa.mode), 0, *outcome.send,
                         outcome.encrypt ? &sa.iv : nullptr);
-    sa.tx.message_number = main_mode::MessageSentIn(sa.step);
+    sa.tx.message_number = phase1::MessageSentIn(sa.mode, sa.step, sa.role);
     Transmit(sa, sa.tx, std::move(packet), !outcome.done,
              [this, handle] { Phase1Timeout(handle); });
   }
@@ -279,7 +381,7 @@ void SaManager::ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome) {
 }
 
 void SaManager::RequestSkeyid(IsakmpSa& sa) {
-  const MainModeExchange& mm = *sa.exchange;
+  const Phase1Exchange& mm = *sa.exchange;
   ipc::SkeyidRequest req;
   req.set_prf(static_cast<db::IkeHash>(sa.suite->attrs.hash));
   req.set_remote_id(mm.remote_id);
@@ -295,18 +397,18 @@ void SaManager::RequestSkeyid(IsakmpSa& sa) {
 // answer); a Main Mode 5 that arrived meanwhile is read now.
 void SaManager::OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid) {
   IsakmpSa* sa = FindSa(handle);
-  if (!sa || sa->step != MainModeStep::kAwaitSkeyid || !sa->exchange) return;
+  if (!sa || sa->step != Phase1Step::kAwaitSkeyid || !sa->exchange) return;
   if (!skeyid)
     return FailPhase1(*sa, Failure{ipc::UNKNOWN_PEER, skeyid.error().message, std::nullopt});
-  ApplyPhase1(*sa, main_mode::OnSkeyid(*sa, *sa->exchange, std::move(skeyid.value())));
+  ApplyPhase1(*sa, phase1::OnSkeyid(*sa, *sa->exchange, std::move(skeyid.value())));
   sa = FindSa(handle);
   if (!sa || !sa->exchange || !sa->exchange->queued_packet) return;
-  MainModeExchange& mm = *sa->exchange;
+  Phase1Exchange& mm = *sa->exchange;
   Bytes queued = std::move(*mm.queued_packet);
   mm.queued_packet.reset();
   auto h = wire::ParseHeader(queued);
   if (auto* hdr = std::get_if<wire::Header>(&h))
-    ProcessMainMode(*sa, *hdr, mm.queued_local, mm.queued_remote, queued);
+    ProcessPhase1(*sa, *hdr, mm.queued_local, mm.queued_remote, queued);
 }
 
 // RFC 2407 4.6.3.3: the peer restarted and says so (INITIAL-CONTACT, in a
@@ -351,16 +453,18 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
   if (!sa.name.empty()) established_by_name_[sa.name].push_back(sa.handle);
   deps_.timers->Cancel(sa.deadline_timer);
   sa.established_unix = deps_.clock->UnixNow();
-  // The responder keeps message 6 to answer a repeated message 5 until the
-  // peer's first Quick Mode shows it arrived; the initiator's message 5 is
-  // never needed again.
-  if (sa.role == Role::kInitiator) sa.tx.packet = Bytes();
+  // Who sent the last message (Main Mode: the responder's 6, Aggressive
+  // Mode: the initiator's 3) keeps it to answer a repeat of the message
+  // before it, until the peer's first Quick Mode shows it arrived; the
+  // other end's last message is never needed again.
+  const bool sent_last = (sa.mode == Phase1Mode::kMain) == (sa.role == Role::kResponder);
+  if (!sent_last) sa.tx.packet = Bytes();
   const auto& s = *sa.suite;
-  const MainModeExchange& mm = *sa.exchange;
+  const Phase1Exchange& mm = *sa.exchange;
   LogLine(LogLevel::kEvents, sa,
           (transition.empty() ? "" : transition + ": ") + "phase 1 established with " +
-              mm.remote_id + " (Main Mode, " + RoleName(sa.role) + ", " + s.EncryptionName() + "/" +
-              s.HashName() + "/" + s.GroupName() + ", lifetime " +
+              mm.remote_id + " (" + Phase1ModeName(sa.mode) + ", " + RoleName(sa.role) + ", " +
+              s.EncryptionName() + "/" + s.HashName() + "/" + s.GroupName() + ", lifetime " +
               lifetime::Describe(s.life_seconds, s.life_kbytes) + ")");
   // Named once per SA; unknown ones are accepted (issue 10.7).
   if (sa.peer_vendor_ids != 0 || sa.peer_unknown_vendor_ids != 0)
@@ -399,7 +503,7 @@ void SaManager::EmitPhase1Established(const IsakmpSa& sa, bool collision_survivo
   est->set_handle(sa.handle);
   est->set_name(sa.name);
   est->set_role(ToIpc(sa.role));
-  est->set_mode(ipc::MAIN);
+  est->set_mode(ToIpc(sa.mode));
   est->set_local_address(sa.local.address.ToString());
   est->set_remote_address(sa.remote.address.ToString());
   if (sa.exchange) {  // freed after DONE; tmd keeps the identities it has
@@ -535,7 +639,7 @@ void SaManager::Phase1Expired(uint64_t handle, bool by_volume) {
 }
 
 void SaManager::FailPhase1(IsakmpSa& sa, const Failure& failure) {
-  const char* state = MainModeNames(sa.step, sa.role).ibm;
+  const char* state = Phase1Names(sa.mode, sa.step, sa.role).ibm;
   LogLine(LogLevel::kError, sa,
           std::string("phase 1 failed in state ") + state + ": " + failure.reason);
   if (failure.delete_at_peer && sa.keyed()) {
@@ -556,12 +660,17 @@ void SaManager::Phase1Timeout(uint64_t handle) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
   if (Retransmit(*sa, sa->tx, [this, handle] { Phase1Timeout(handle); })) return;
-  if (sa->role == Role::kResponder && sa->step == MainModeStep::kSaAnswered) {
-    // Never reported to tmd (see Transition): a Main Mode 1 whose sender did
+  if (sa->role == Role::kResponder && sa->step == Phase1Step::kSaAnswered) {
+    // Never reported to tmd (see Transition): a message 1 whose sender did
     // not go on, typically a spoofed one. One line, no event, no tunnel.
+    // An Aggressive Mode initiator that got HASH_R wrong stops here too.
     LogLine(LogLevel::kInformation, *sa,
             "no message 3 after " + std::to_string(sa->tx.tries) +
-                " tries of message 2; half-open SA dropped");
+                " tries of message 2; half-open SA dropped" +
+                (sa->mode == Phase1Mode::kAggressive
+                     ? " (if the peer is genuine, it may have failed to verify HASH_R: the "
+                       "pre-shared keys may differ)"
+                     : ""));
     return DeleteSa(handle);
   }
   const std::string peer = sa->remote.address.ToString();
@@ -596,7 +705,7 @@ void SaManager::Phase1Timeout(uint64_t handle) {
 void SaManager::DeleteSa(uint64_t handle, bool failed) {
   IsakmpSa* sa = FindSa(handle);
   if (!sa) return;
-  Transition(*sa, failed ? MainModeStep::kFailed : MainModeStep::kDeleted);
+  Transition(*sa, failed ? Phase1Step::kFailed : Phase1Step::kDeleted);
   ReleaseHalfOpen(*sa);
   deps_.timers->Cancel(sa->tx.timer);
   deps_.timers->Cancel(sa->deadline_timer);

@@ -10,7 +10,7 @@ struct Edge {
   Step from, to;
 };
 
-using M = MainModeStep;
+using M = Phase1Step;
 // Main Mode (steps.h); both roles in one table, the name table rules out
 // steps a role never takes.
 constexpr Edge<M> kMainModeEdges[] = {
@@ -23,6 +23,19 @@ constexpr Edge<M> kMainModeEdges[] = {
     {M::kAwaitSkeyid, M::kKeAnswered},
     {M::kKeAnswered, M::kDone},
     {M::kAuthSent, M::kDone},
+};
+
+// Aggressive Mode, one table per role: both roles pass kAwaitSkeyid, and
+// leave it differently (the responder needs SKEYID before it answers).
+constexpr Edge<M> kAggressiveInitiatorEdges[] = {
+    {M::kInit, M::kSaSent},
+    {M::kSaSent, M::kAwaitSkeyid},
+    {M::kAwaitSkeyid, M::kDone},
+};
+constexpr Edge<M> kAggressiveResponderEdges[] = {
+    {M::kInit, M::kAwaitSkeyid},
+    {M::kAwaitSkeyid, M::kSaAnswered},
+    {M::kSaAnswered, M::kDone},
 };
 
 using Q = QuickModeStep;
@@ -50,9 +63,12 @@ bool Terminal(Step from, Step to) {
 
 }  // namespace
 
-bool LegalTransition(MainModeStep from, MainModeStep to, Role role) {
-  if (std::string_view(MainModeNames(to, role).ibm) == "?") return false;
-  return Terminal(from, to) || InTable(kMainModeEdges, from, to);
+bool LegalTransition(Phase1Mode mode, Phase1Step from, Phase1Step to, Role role) {
+  if (std::string_view(Phase1Names(mode, to, role).ibm) == "?") return false;
+  if (Terminal(from, to)) return true;
+  if (mode == Phase1Mode::kMain) return InTable(kMainModeEdges, from, to);
+  return role == Role::kInitiator ? InTable(kAggressiveInitiatorEdges, from, to)
+                                  : InTable(kAggressiveResponderEdges, from, to);
 }
 
 bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role) {

@@ -15,7 +15,7 @@ namespace ike::isakmpd {
 
 // Pure: true if |from| -> |to| is legal for |role| (a step the role never
 // takes is illegal to enter).
-bool LegalTransition(MainModeStep from, MainModeStep to, Role role);
+bool LegalTransition(Phase1Mode mode, Phase1Step from, Phase1Step to, Role role);
 bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role);
 
 // Counters of one SA kind, for introspection (lssrc -l later).

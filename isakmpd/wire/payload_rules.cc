@@ -20,6 +20,7 @@ namespace ike::wire {
 namespace {
 
 constexpr uint8_t kMany = 255;
+constexpr size_t kMaxRules = 10;  // payload types one message may carry
 
 struct Rule {
   PayloadType type = PayloadType::kNone;  // kNone ends the list
@@ -35,42 +36,72 @@ struct MessageRules {
   bool id_pair;           // RFC 2409 5.5: IDci and IDcr both or neither
   bool hash_or_sig;       // RFC 2409 5.1: exactly one of HASH or SIG
   bool notify_or_delete;  // RFC 2409 5.7: at least one N or D
-  std::array<Rule, 8> rules;
+  std::array<Rule, kMaxRules> rules;
 };
 
 using P = PayloadType;
 
 // Main mode message 1/2 (RFC 2409 5): HDR, SA [, VID...].
-constexpr std::array<Rule, 8> kMainModeSa = {{{P::kSa, 1, 1}, {P::kVendorId, 0, kMany}}};
+constexpr std::array<Rule, kMaxRules> kMainModeSa = {{{P::kSa, 1, 1}, {P::kVendorId, 0, kMany}}};
 // Main mode message 3/4: HDR, KE, Ni/Nr [, NAT-D...] [, VID...]; CR allowed
 // for signature authentication (sent by strongSwan in messages 3 and 4).
-constexpr std::array<Rule, 8> kMainModeKe = {{{P::kKeyExchange, 1, 1},
-                                              {P::kNonce, 1, 1},
-                                              {P::kNatD, 0, kMany},
-                                              {P::kVendorId, 0, kMany},
-                                              {P::kCertificateRequest, 0, kMany}}};
+constexpr std::array<Rule, kMaxRules> kMainModeKe = {{{P::kKeyExchange, 1, 1},
+                                                      {P::kNonce, 1, 1},
+                                                      {P::kNatD, 0, kMany},
+                                                      {P::kVendorId, 0, kMany},
+                                                      {P::kCertificateRequest, 0, kMany}}};
 // Main mode message 5/6: HDR*, ID, HASH or SIG [, CERT...] [, CR...] [, N...]
 // (INITIAL-CONTACT) [, VID...].
-constexpr std::array<Rule, 8> kMainModeAuth = {{{P::kIdentification, 1, 1},
-                                                {P::kHash, 0, 1},
-                                                {P::kSignature, 0, 1},
-                                                {P::kCertificate, 0, kMany},
-                                                {P::kCertificateRequest, 0, kMany},
-                                                {P::kNotification, 0, kMany},
-                                                {P::kVendorId, 0, kMany}}};
+constexpr std::array<Rule, kMaxRules> kMainModeAuth = {{{P::kIdentification, 1, 1},
+                                                        {P::kHash, 0, 1},
+                                                        {P::kSignature, 0, 1},
+                                                        {P::kCertificate, 0, kMany},
+                                                        {P::kCertificateRequest, 0, kMany},
+                                                        {P::kNotification, 0, kMany},
+                                                        {P::kVendorId, 0, kMany}}};
+// Aggressive Mode message 1 (RFC 2409 5): HDR, SA, KE, Ni, IDii [, VID...]
+// [, CR...] (signature authentication).
+constexpr std::array<Rule, kMaxRules> kAggressiveInit = {{{P::kSa, 1, 1},
+                                                          {P::kKeyExchange, 1, 1},
+                                                          {P::kNonce, 1, 1},
+                                                          {P::kIdentification, 1, 1},
+                                                          {P::kVendorId, 0, kMany},
+                                                          {P::kCertificateRequest, 0, kMany}}};
+// Aggressive Mode message 2: HDR, SA, KE, Nr, IDir, HASH_R or SIG_R
+// [, CERT...] [, NAT-D...] (RFC 3947 5) [, N...] (RESPONDER-LIFETIME)
+// [, VID...].
+constexpr std::array<Rule, kMaxRules> kAggressiveAnswer = {{{P::kSa, 1, 1},
+                                                            {P::kKeyExchange, 1, 1},
+                                                            {P::kNonce, 1, 1},
+                                                            {P::kIdentification, 1, 1},
+                                                            {P::kHash, 0, 1},
+                                                            {P::kSignature, 0, 1},
+                                                            {P::kCertificate, 0, kMany},
+                                                            {P::kNatD, 0, kMany},
+                                                            {P::kNotification, 0, kMany},
+                                                            {P::kVendorId, 0, kMany}}};
+// Aggressive Mode message 3: HDR[*], HASH_I or SIG_I [, NAT-D...]
+// [, N...] (INITIAL-CONTACT) [, VID...]. Encrypted by strongSwan and Cisco,
+// not by the letter of RFC 2409; both are read.
+constexpr std::array<Rule, kMaxRules> kAggressiveAuth = {{{P::kHash, 0, 1},
+                                                          {P::kSignature, 0, 1},
+                                                          {P::kCertificate, 0, kMany},
+                                                          {P::kNatD, 0, kMany},
+                                                          {P::kNotification, 0, kMany},
+                                                          {P::kVendorId, 0, kMany}}};
 // Quick mode message 1/2: HDR*, HASH, SA, Ni/Nr [, KE] [, IDci, IDcr]
 // [, NAT-OA...(RFC 3947 5.2)] [, N...].
-constexpr std::array<Rule, 8> kQuickMode12 = {{{P::kHash, 1, 1},
-                                               {P::kSa, 1, 1},
-                                               {P::kNonce, 1, 1},
-                                               {P::kKeyExchange, 0, 1},
-                                               {P::kIdentification, 0, 2},
-                                               {P::kNatOa, 0, 2},
-                                               {P::kNotification, 0, kMany}}};
+constexpr std::array<Rule, kMaxRules> kQuickMode12 = {{{P::kHash, 1, 1},
+                                                       {P::kSa, 1, 1},
+                                                       {P::kNonce, 1, 1},
+                                                       {P::kKeyExchange, 0, 1},
+                                                       {P::kIdentification, 0, 2},
+                                                       {P::kNatOa, 0, 2},
+                                                       {P::kNotification, 0, kMany}}};
 // Quick mode message 3: HDR*, HASH(3).
-constexpr std::array<Rule, 8> kQuickMode3 = {{{P::kHash, 1, 1}}};
+constexpr std::array<Rule, kMaxRules> kQuickMode3 = {{{P::kHash, 1, 1}}};
 // Informational: HDR*, HASH(1), N/D [, N/D...].
-constexpr std::array<Rule, 8> kInformational = {
+constexpr std::array<Rule, kMaxRules> kInformational = {
     {{P::kHash, 1, 1}, {P::kNotification, 0, kMany}, {P::kDelete, 0, kMany}}};
 
 // clang-format off
@@ -82,6 +113,9 @@ constexpr MessageRules kTable[] = {
   {MessageKind::kMainMode4,    "Main Mode message 4",  false, false, false, false, false, kMainModeKe},
   {MessageKind::kMainMode5,    "Main Mode message 5",  false, false, false, true,  false, kMainModeAuth},
   {MessageKind::kMainMode6,    "Main Mode message 6",  false, false, false, true,  false, kMainModeAuth},
+  {MessageKind::kAggressive1,  "Aggressive Mode message 1", false, false, false, false, false, kAggressiveInit},
+  {MessageKind::kAggressive2,  "Aggressive Mode message 2", false, false, false, true,  false, kAggressiveAnswer},
+  {MessageKind::kAggressive3,  "Aggressive Mode message 3", false, false, false, true,  false, kAggressiveAuth},
   {MessageKind::kQuickMode1,   "Quick Mode message 1", true,  true,  true,  false, false, kQuickMode12},
   {MessageKind::kQuickMode2,   "Quick Mode message 2", true,  true,  true,  false, false, kQuickMode12},
   {MessageKind::kQuickMode3,   "Quick Mode message 3", true,  false, false, false, false, kQuickMode3},

@@ -296,6 +296,9 @@ enum class MessageKind {
   kMainMode4,      // HDR, KE, Nr [, NAT-D...] [, VID...]
   kMainMode5,      // HDR*, IDii, HASH_I [, N...]
   kMainMode6,      // HDR*, IDir, HASH_R [, N...]
+  kAggressive1,    // HDR, SA, KE, Ni, IDii [, VID...]
+  kAggressive2,    // HDR, SA, KE, Nr, IDir, HASH_R [, NAT-D...] [, N...] [, VID...]
+  kAggressive3,    // HDR[*], HASH_I [, NAT-D...] [, N...]
   kQuickMode1,     // HDR*, HASH(1), SA, Ni [, KE] [, IDci, IDcr] [, N...]
   kQuickMode2,     // HDR*, HASH(2), SA, Nr [, KE] [, IDci, IDcr] [, N...]
   kQuickMode3,     // HDR*, HASH(3)

@@ -24,10 +24,10 @@ class SaManagerTestPeer {
  public:
   explicit SaManagerTestPeer(SaManager& m) : m_(m) {}
   uint64_t FirstSa() const { return m_.sas_.empty() ? 0 : m_.sas_.begin()->first; }
-  MainModeStep Step(uint64_t handle) { return m_.FindSa(handle)->step; }
+  Phase1Step Step(uint64_t handle) { return m_.FindSa(handle)->step; }
   // What an exchange sees of an SA (keys included: never print them).
   const Phase1Context& Context(uint64_t handle) { return *m_.FindSa(handle); }
-  bool Transition(uint64_t handle, MainModeStep next) {
+  bool Transition(uint64_t handle, Phase1Step next) {
     return m_.Transition(*m_.FindSa(handle), next);
   }
   void SendInformational(uint64_t handle, std::vector<wire::Payload> body) {
@@ -102,6 +102,7 @@ struct Host : PacketSink, EventSink, CredentialSource {
   void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
   void RequestSkeyid(const ipc::SkeyidRequest& r,
                      std::function<void(Result<SecretBytes>)> done) override {
+    skeyid_requests.push_back(r);
     const auto hash = r.prf() == db::SHA1 ? crypto::HashAlg::kSha1 : crypto::HashAlg::kSha256;
     SecretBytes s = keymat::SkeyidPsk(hash, View(psk), View(r.ni()), View(r.nr()));
     clock.Schedule(Duration(0), [done, s] { done(s); });  // answers later, like cpsd
@@ -146,6 +147,7 @@ struct Host : PacketSink, EventSink, CredentialSource {
   std::string psk;
   SaManager manager;
   std::vector<ipc::Envelope> events;
+  std::vector<ipc::SkeyidRequest> skeyid_requests;  // what cpsd was asked
 };
 
 struct Pair {

@@ -371,11 +371,11 @@ TEST_CASE("NAT traversal: NAT-D detects the NAT, IKE floats to 4500, ESP in UDP"
   CHECK(sa_a.destination_port() == 4500);
 }
 
-TEST_CASE("an Aggressive Mode request is answered with UNSUPPORTED-EXCHANGE-TYPE", "[engine]") {
+TEST_CASE("a Base exchange request is answered with UNSUPPORTED-EXCHANGE-TYPE", "[engine]") {
   Pair net;
   wire::Header h;
   h.icookie = {1, 2, 3, 4, 5, 6, 7, 8};
-  h.exchange = wire::ExchangeType::kAggressive;
+  h.exchange = wire::ExchangeType::kBase;
   h.next_payload = wire::PayloadType::kNone;
   h.length = wire::kHeaderLength;
   const Endpoint from{*IpAddress::Parse(kHostA), 500}, to{*IpAddress::Parse(kHostB), 500};

@@ -64,14 +64,14 @@ TEST_CASE("SameHash compares whole values only", "[exchange]") {
 struct QuickModePair {
   QuickModePair() : random(3) {
     init.role = Role::kInitiator;
-    init.step = MainModeStep::kDone;
+    init.step = Phase1Step::kDone;
     init.local = Endpoint{*IpAddress::Parse("192.0.2.1"), 500};
     init.remote = Endpoint{*IpAddress::Parse("192.0.2.2"), 500};
     init.suite = IkeSuite{};
     const Bytes skeyid(20, 0x11), gxy(256, 0x22), cky(8, 0x33);
     init.keys = keymat::DerivePhase1(init.suite->hash, init.suite->cipher, skeyid, gxy, cky, cky);
     resp.role = Role::kResponder;
-    resp.step = MainModeStep::kDone;
+    resp.step = Phase1Step::kDone;
     resp.local = init.remote;
     resp.remote = init.local;
     resp.suite = init.suite;

@@ -15,7 +15,7 @@ using testing::kHostB;
 using testing::kIke;
 using testing::Pair;
 
-size_t Entered(const KindCounters& c, MainModeStep s) { return c.entered[size_t(s)]; }
+size_t Entered(const KindCounters& c, Phase1Step s) { return c.entered[size_t(s)]; }
 size_t Entered(const KindCounters& c, QuickModeStep s) { return c.entered[size_t(s)]; }
 
 TEST_CASE("counters after a normal tunnel and its deletion", "[sa]") {
@@ -27,14 +27,14 @@ TEST_CASE("counters after a normal tunnel and its deletion", "[sa]") {
   CHECK(a.isakmp.started == 1);
   CHECK(a.isakmp.established == 1);
   CHECK(a.isakmp.failed_total() == 0);
-  CHECK(Entered(a.isakmp, MainModeStep::kSaSent) == 1);
-  CHECK(Entered(a.isakmp, MainModeStep::kKeSent) == 1);
-  CHECK(Entered(a.isakmp, MainModeStep::kAwaitSkeyid) == 1);
-  CHECK(Entered(a.isakmp, MainModeStep::kAuthSent) == 1);
-  CHECK(Entered(a.isakmp, MainModeStep::kDone) == 1);
-  CHECK(Entered(b.isakmp, MainModeStep::kSaAnswered) == 1);
-  CHECK(Entered(b.isakmp, MainModeStep::kKeAnswered) == 1);
-  CHECK(Entered(b.isakmp, MainModeStep::kSaSent) == 0);
+  CHECK(Entered(a.isakmp, Phase1Step::kSaSent) == 1);
+  CHECK(Entered(a.isakmp, Phase1Step::kKeSent) == 1);
+  CHECK(Entered(a.isakmp, Phase1Step::kAwaitSkeyid) == 1);
+  CHECK(Entered(a.isakmp, Phase1Step::kAuthSent) == 1);
+  CHECK(Entered(a.isakmp, Phase1Step::kDone) == 1);
+  CHECK(Entered(b.isakmp, Phase1Step::kSaAnswered) == 1);
+  CHECK(Entered(b.isakmp, Phase1Step::kKeAnswered) == 1);
+  CHECK(Entered(b.isakmp, Phase1Step::kSaSent) == 0);
   CHECK(a.ipsec.started == 1);
   CHECK(a.ipsec.established == 1);
   CHECK(Entered(a.ipsec, QuickModeStep::kKeyed) == 1);  // the initiator's KEP
@@ -113,7 +113,7 @@ TEST_CASE("counters after a failure, by reason", "[sa]") {
   CHECK(a.isakmp.established == 0);
   CHECK(a.isakmp.failed.at(ipc::NO_PROPOSAL_CHOSEN) == 1);
   CHECK(a.isakmp.failed_total() == 1);
-  CHECK(Entered(a.isakmp, MainModeStep::kFailed) == 1);
+  CHECK(Entered(a.isakmp, Phase1Step::kFailed) == 1);
   CHECK(a.isakmp.deleted == 0);  // a failed SA is not also counted as deleted
   CHECK(net.b.manager.counters().isakmp.failed.at(ipc::NO_PROPOSAL_CHOSEN) == 1);
 }
@@ -123,10 +123,10 @@ TEST_CASE("an illegal transition is refused, logged and counted", "[sa]") {
   net.EstablishPhase1();
   SaManagerTestPeer peer(net.b.manager);
   const uint64_t sa = peer.FirstSa();
-  CHECK_FALSE(peer.Transition(sa, MainModeStep::kSaAnswered));  // DONE -> WAIT KE
-  CHECK_FALSE(peer.Transition(sa, MainModeStep::kFailed));      // an established SA is deleted
-  CHECK_FALSE(peer.Transition(sa, MainModeStep::kAuthSent));    // an initiator's step
-  CHECK(peer.Step(sa) == MainModeStep::kDone);
+  CHECK_FALSE(peer.Transition(sa, Phase1Step::kSaAnswered));  // DONE -> WAIT KE
+  CHECK_FALSE(peer.Transition(sa, Phase1Step::kFailed));      // an established SA is deleted
+  CHECK_FALSE(peer.Transition(sa, Phase1Step::kAuthSent));    // an initiator's step
+  CHECK(peer.Step(sa) == Phase1Step::kDone);
   CHECK(net.b.manager.counters().isakmp.illegal_transitions == 3);
   const int changes = net.b.Count([](const ipc::Envelope& e) { return e.has_state_change(); });
   CHECK(changes == 3);  // WAIT KE, IN KE, DONE; nothing for the refused moves

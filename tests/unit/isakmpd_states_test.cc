@@ -14,7 +14,7 @@ namespace ike::isakmpd {
 namespace {
 
 using Row = std::tuple<std::string, std::string, std::string>;
-using M = MainModeStep;
+using M = Phase1Step;
 using Q = QuickModeStep;
 constexpr Role I = Role::kInitiator;
 constexpr Role R = Role::kResponder;
@@ -52,33 +52,43 @@ TEST_CASE("Main Mode names by step and role, as IBM, IOS and ASA define them", "
       {M::kDeleted, I, {"DELETED", "DELETED", "DELETED"}},
       {M::kDeleted, R, {"DELETED", "DELETED", "DELETED"}},
   };
-  REQUIRE(cases.size() == size_t(2 * kMainModeStepCount));
+  REQUIRE(cases.size() == size_t(2 * kPhase1StepCount));
   for (const auto& c : cases) {
-    INFO(MainModeStepName(c.step) << " " << RoleName(c.role));
+    INFO(Phase1StepName(c.step) << " " << RoleName(c.role));
     CHECK(Names(MainModeNames(c.step, c.role)) == c.names);
-    CHECK(Names(Phase1Names(Phase1Mode::kMain, uint8_t(c.step), c.role)) == c.names);
+    CHECK(Names(Phase1Names(Phase1Mode::kMain, c.step, c.role)) == c.names);
   }
-  CHECK(Names(MainModeNames(static_cast<M>(kMainModeStepCount), I)) == kImpossible);
+  CHECK(Names(MainModeNames(static_cast<M>(kPhase1StepCount), I)) == kImpossible);
 }
 
-TEST_CASE("Aggressive Mode names", "[states]") {
-  using A = AggressiveModeStep;
-  const std::vector<std::tuple<A, Role, Row>> cases = {
-      {A::kInit, I, {"INIT", "AG_NO_STATE", "-"}},
-      {A::kInit, R, {"INIT", "AG_NO_STATE", "-"}},
-      {A::kSaSent, I, {"WAIT SA", "AG_INIT_EXCH", "AM_WAIT_MSG2"}},
-      {A::kSaSent, R, kImpossible},
-      {A::kSaAnswered, I, kImpossible},
-      {A::kSaAnswered, R, {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG3"}},
-      {A::kAwaitSkeyid, I, {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG2"}},
-      {A::kAwaitSkeyid, R, kImpossible},
-      {A::kDone, I, {"DONE", "AG_AUTH", "AM_ACTIVE"}},
-      {A::kDone, R, {"DONE", "AG_AUTH", "AM_ACTIVE"}},
+TEST_CASE("Aggressive Mode names (seed 000 figure 2, IOS AG_*, ASA AM_*)", "[states]") {
+  const std::vector<std::tuple<M, Role, Row>> cases = {
+      {M::kInit, I, {"INIT", "AG_NO_STATE", "-"}},
+      {M::kInit, R, {"INIT", "AG_NO_STATE", "-"}},
+      {M::kSaSent, I, {"WAIT SA", "AG_INIT_EXCH", "AM_WAIT_MSG2"}},
+      {M::kSaSent, R, kImpossible},
+      {M::kSaAnswered, I, kImpossible},
+      {M::kSaAnswered, R, {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG3"}},
+      {M::kKeSent, I, kImpossible},
+      {M::kKeSent, R, kImpossible},
+      {M::kAwaitSkeyid, I, {"IN KE", "AG_INIT_EXCH", "AM_WAIT_MSG2"}},
+      {M::kAwaitSkeyid, R, {"INIT", "AG_NO_STATE", "-"}},
+      {M::kKeAnswered, I, kImpossible},
+      {M::kKeAnswered, R, kImpossible},
+      {M::kAuthSent, I, kImpossible},
+      {M::kAuthSent, R, kImpossible},
+      {M::kDone, I, {"DONE", "AG_AUTH", "AM_ACTIVE"}},
+      {M::kDone, R, {"DONE", "AG_AUTH", "AM_ACTIVE"}},
+      {M::kFailed, I, {"FAILED", "FAILED", "FAILED"}},
+      {M::kFailed, R, {"FAILED", "FAILED", "FAILED"}},
+      {M::kDeleted, I, {"DELETED", "DELETED", "DELETED"}},
+      {M::kDeleted, R, {"DELETED", "DELETED", "DELETED"}},
   };
-  REQUIRE(cases.size() == size_t(2 * kAggressiveModeStepCount));
+  REQUIRE(cases.size() == size_t(2 * kPhase1StepCount));
   for (const auto& [step, role, names] : cases) {
+    INFO(Phase1StepName(step) << " " << RoleName(role));
     CHECK(Names(AggressiveModeNames(step, role)) == names);
-    CHECK(Names(Phase1Names(Phase1Mode::kAggressive, uint8_t(step), role)) == names);
+    CHECK(Names(Phase1Names(Phase1Mode::kAggressive, step, role)) == names);
   }
 }
 
@@ -120,22 +130,53 @@ TEST_CASE("Main Mode transitions: exactly the table is legal", "[states]") {
   };
   int legal = 0;
   for (Role role : {I, R})
-    for (int f = 0; f < kMainModeStepCount; ++f)
-      for (int t = 0; t < kMainModeStepCount; ++t) {
+    for (int f = 0; f < kPhase1StepCount; ++f)
+      for (int t = 0; t < kPhase1StepCount; ++t) {
         const M from = static_cast<M>(f), to = static_cast<M>(t);
         const bool ended = from == M::kFailed || from == M::kDeleted;
         bool expect = !ended && (to == M::kDeleted || (to == M::kFailed && from != M::kDone));
         for (const auto& [lf, lt, lr] : legal_moves) expect |= lf == from && lt == to && lr == role;
         // A step the role never takes is never entered.
-        expect &= std::string(MainModeNames(from, role).ibm) != "?";
-        INFO(MainModeStepName(from) << " -> " << MainModeStepName(to) << " " << RoleName(role));
+        expect &= std::string(MainModeNames(to, role).ibm) != "?";
+        INFO(Phase1StepName(from) << " -> " << Phase1StepName(to) << " " << RoleName(role));
         if (std::string(MainModeNames(from, role).ibm) == "?") continue;
-        CHECK(LegalTransition(from, to, role) == expect);
+        CHECK(LegalTransition(Phase1Mode::kMain, from, to, role) == expect);
         legal += expect;
       }
   // The table, failed or deleted from the 5 + 4 negotiating steps of each
   // role, and DONE -> deleted for both.
   CHECK(legal == 9 + 2 * (5 + 4) + 2);
+}
+
+TEST_CASE("Aggressive Mode transitions: exactly the table is legal, per role", "[states]") {
+  const std::vector<std::tuple<M, M, Role>> legal_moves = {
+      {M::kInit, M::kSaSent, I},
+      {M::kSaSent, M::kAwaitSkeyid, I},
+      {M::kAwaitSkeyid, M::kDone, I},
+      {M::kInit, M::kAwaitSkeyid, R},
+      {M::kAwaitSkeyid, M::kSaAnswered, R},
+      {M::kSaAnswered, M::kDone, R},
+  };
+  int legal = 0;
+  for (Role role : {I, R})
+    for (int f = 0; f < kPhase1StepCount; ++f)
+      for (int t = 0; t < kPhase1StepCount; ++t) {
+        const M from = static_cast<M>(f), to = static_cast<M>(t);
+        if (std::string(AggressiveModeNames(from, role).ibm) == "?") continue;
+        const bool ended = from == M::kFailed || from == M::kDeleted;
+        bool expect = !ended && (to == M::kDeleted || (to == M::kFailed && from != M::kDone));
+        for (const auto& [lf, lt, lr] : legal_moves) expect |= lf == from && lt == to && lr == role;
+        expect &= std::string(AggressiveModeNames(to, role).ibm) != "?";
+        INFO(Phase1StepName(from) << " -> " << Phase1StepName(to) << " " << RoleName(role));
+        CHECK(LegalTransition(Phase1Mode::kAggressive, from, to, role) == expect);
+        legal += expect;
+      }
+  // The table, failed or deleted from the 3 negotiating steps of each role,
+  // and DONE -> deleted for both.
+  CHECK(legal == 6 + 2 * (3 + 3) + 2);
+  // The responder's SKEYID leads to its message 2, never straight to DONE.
+  CHECK_FALSE(LegalTransition(Phase1Mode::kAggressive, M::kAwaitSkeyid, M::kDone, R));
+  CHECK_FALSE(LegalTransition(Phase1Mode::kAggressive, M::kAwaitSkeyid, M::kSaAnswered, I));
 }
 
 TEST_CASE("Quick Mode transitions: exactly the table is legal", "[states]") {
@@ -167,14 +208,16 @@ namespace {
 // one names table, for every step a role can take (tmd and ike print it).
 TEST_CASE("the IPC state of every step is its IBM name", "[states]") {
   for (Role role : {Role::kInitiator, Role::kResponder}) {
-    for (int i = 0; i < kMainModeStepCount; ++i) {
-      const auto step = static_cast<MainModeStep>(i);
-      const StateNames names = MainModeNames(step, role);
-      if (std::string(names.ibm) == "?" || step == MainModeStep::kFailed ||
-          step == MainModeStep::kDeleted)
-        continue;  // a step this role never takes, or an end (own events)
-      INFO(MainModeStepName(step) << " " << RoleName(role));
-      CHECK(tunneldb::Phase1StateName(ToIpc(step)) == names.ibm);
+    for (Phase1Mode mode : {Phase1Mode::kMain, Phase1Mode::kAggressive}) {
+      for (int i = 0; i < kPhase1StepCount; ++i) {
+        const auto step = static_cast<Phase1Step>(i);
+        const StateNames names = Phase1Names(mode, step, role);
+        if (std::string(names.ibm) == "?" || step == Phase1Step::kFailed ||
+            step == Phase1Step::kDeleted)
+          continue;  // a step this role never takes, or an end (own events)
+        INFO(Phase1ModeName(mode) << " " << Phase1StepName(step) << " " << RoleName(role));
+        CHECK(tunneldb::Phase1StateName(ToIpc(mode, step, role)) == names.ibm);
+      }
     }
     for (int i = 0; i < kQuickModeStepCount; ++i) {
       const auto step = static_cast<QuickModeStep>(i);
@@ -186,10 +229,18 @@ TEST_CASE("the IPC state of every step is its IBM name", "[states]") {
       CHECK(tunneldb::Phase2StateName(ToIpc(step)) == names.ibm);
     }
   }
-  // Message numbers reached: Main Mode 1..6, Quick Mode 1..3.
-  CHECK(MessageNumber(MainModeStep::kSaSent) == 1);
-  CHECK(MessageNumber(MainModeStep::kKeAnswered) == 4);
-  CHECK(MessageNumber(MainModeStep::kDone) == 6);
+  // Message numbers reached: Main Mode 1..6, Aggressive Mode 1..3, Quick
+  // Mode 1..3.
+  constexpr auto kMain = Phase1Mode::kMain;
+  constexpr auto kAggr = Phase1Mode::kAggressive;
+  CHECK(MessageNumber(kMain, Phase1Step::kSaSent, I) == 1);
+  CHECK(MessageNumber(kMain, Phase1Step::kKeAnswered, R) == 4);
+  CHECK(MessageNumber(kMain, Phase1Step::kDone, I) == 6);
+  CHECK(MessageNumber(kAggr, Phase1Step::kSaSent, I) == 1);
+  CHECK(MessageNumber(kAggr, Phase1Step::kAwaitSkeyid, I) == 2);
+  CHECK(MessageNumber(kAggr, Phase1Step::kAwaitSkeyid, R) == 1);
+  CHECK(MessageNumber(kAggr, Phase1Step::kSaAnswered, R) == 2);
+  CHECK(MessageNumber(kAggr, Phase1Step::kDone, R) == 3);
   CHECK(MessageNumber(QuickModeStep::kKeyed) == 2);
   CHECK(MessageNumber(QuickModeStep::kDone) == 3);
 }

@@ -67,7 +67,7 @@ TEST_CASE("private status notifies (Cisco's) are logged, never fatal") {
     for (const bool authenticated : {false, true}) {
       INFO("established " << established << ", authenticated " << authenticated);
       Phase1Context p1;
-      p1.step = established ? MainModeStep::kDone : MainModeStep::kKeAnswered;
+      p1.step = established ? Phase1Step::kDone : Phase1Step::kKeAnswered;
       std::vector<wire::Payload> body;
       for (uint16_t type : {40500, 40501, 40503, 32768}) {
         wire::NotifyPayload n;

@@ -165,10 +165,18 @@ TEST_CASE("settings.min_lifetime_seconds lowers the lifetime floor for tests, ne
 }
 
 TEST_CASE("configuration that would not be honoured is an error (hole 4.l)") {
-  // isakmpd runs Main Mode only.
-  CHECK(FirstError(Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: AGGRESSIVE\n")) ==
-        "/etc/ike/tunnels.db:3:3: ike_protection \"p1\": mode: "
-        "Aggressive Mode is not supported yet; use MAIN (or leave mode out)");
+  // Aggressive Mode cannot negotiate the DH group: one for all proposals.
+  CHECK(Database::Parse(
+            Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: AGGRESSIVE\n"), kFile)
+            .ok());
+  const std::string two_groups = Replace(
+      Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: AGGRESSIVE\n"),
+      "dh_group: MODP_2048 }",
+      "dh_group: MODP_2048 }\n  proposal { encryption: AES_CBC key_length: 128 hash: SHA2_256 "
+      "auth_method: PRESHARED_KEY dh_group: ECP_256 }");
+  CHECK(FirstError(two_groups)
+            .find("ike_protection \"p1\": proposal[1].dh_group: differs from proposal[0].dh_group: "
+                  "Aggressive Mode cannot negotiate the group") != std::string::npos);
   CHECK(
       Database::Parse(Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: MAIN\n"), kFile)
           .ok());

@@ -11,6 +11,9 @@
 #              kbytes=N (phase 2 lifetime_kbytes; 0 = none)
 #              kernel=XFRM|STATE_ONLY (default: XFRM inside user-mode Linux, where the
 #              kernel has ESP; STATE_ONLY on the host, whose kernel has none)
+#              mode=MAIN|AGGRESSIVE (ike_protection mode)
+#              lid=TYPE:VALUE rid=TYPE:VALUE (local_id / remote_id, e.g. FQDN:a.example,
+#              USER_FQDN:gw@b.example, KEY_ID:branch-17; default: the addresses)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -51,6 +54,7 @@ ike_write_db() {
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
   local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0 autostart=''
+  local mode=MAIN ids=''
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -78,6 +82,12 @@ ike_write_db() {
       dpd=*) dpd="
   dpd { ${kv#*=} }" ;;
       trapretry=*) trapretry=${kv#*=} ;;
+      mode=*) mode=${kv#*=} ;;
+      lid=* | rid=*)
+        local v=${kv#*=} field=local_id
+        [[ $kv == rid=* ]] && field=remote_id
+        ids+="
+  $field { type: ${v%%:*} value: \"${v#*:}\" }" ;;
       # autostart=1: the ipsec_tunnel is autostart (a bare ike cmd=activate starts it)
       autostart=1) autostart="
   autostart: true" ;;
@@ -104,7 +114,7 @@ settings {
 }
 ike_protection {
   name: "p1-lab"
-  mode: MAIN
+  mode: $mode
   proposal {
     encryption: $enc$klen1
     hash: $hash
@@ -117,7 +127,7 @@ ike_tunnel {
   name: "t1"
   local_address: "$(host_addr "$x")"
   remote_address: "$(host_addr "$peer")"
-  protection: "p1-lab"$dpd
+  protection: "p1-lab"$dpd$ids
 }
 ipsec_protection {
   name: "p2-lab"

@@ -15,6 +15,10 @@
 #              peer=Y (the other lab host, default: the other of A/B)
 #              kernel=libipsec (default: userspace ESP, UDP-encapsulated only)
 #                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
+#              aggressive=yes (initiate Aggressive Mode; also lets charon use a PSK in
+#                    Aggressive Mode at all, as responder too)
+#              lid= rid= (local and remote id, strongSwan syntax: a.example,
+#                    gw@b.example, keyid:x; default: the addresses; the secret is for them)
 #              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
 #                    of about 40, ldap and curl among them, slow to start in UML)
 #              lifetimes (swanctl.conf names; unset = strongSwan's defaults):
@@ -70,7 +74,7 @@ sw_configure() {
   local psk='' ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048 peer
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
-  local conn_life='' child_life=''
+  local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk=''
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -102,6 +106,13 @@ sw_configure() {
     dpd_timeout = ${kv#*=}" ;;
       dpd_action=*) child_life+="
         dpd_action = ${kv#*=}" ;;
+      # aggressive=yes: initiate Aggressive Mode (and let charon use it with a
+      # PSK at all, which it refuses by default, as responder too)
+      aggressive=yes) aggressive=yes am_psk="
+  i_dont_care_about_security_and_use_aggressive_mode_psk = yes" ;;
+      # lid=/rid=: strongSwan identities (a.example, gw@b.example, keyid:x)
+      lid=*) lid=${kv#*=} ;;
+      rid=*) rid=${kv#*=} ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
     esac
   done
@@ -118,6 +129,7 @@ sw_configure() {
   local d laddr raddr
   d=$(_sw_dir "$x")
   laddr=${HOST_ADDR[$x]} raddr=${HOST_ADDR[$peer]}
+  lid=${lid:-$laddr} rid=${rid:-$raddr}
   mkdir -p "$d/run"
   cat >"$d/strongswan.conf" <<EOF
 # strongSwan for lab host $x (see shared/reference/interop-strongswan.md)
@@ -126,7 +138,7 @@ charon {
   retransmit_tries = 3
   retransmit_timeout = 2.0
   block_threshold = 10000
-  install_routes = yes
+  install_routes = yes$am_psk
   plugins {
     vici {
       socket = unix://$d/charon.vici
@@ -162,17 +174,17 @@ EOF
 connections {
   mm-psk {
     version = 1
-    aggressive = no
+    aggressive = $aggressive
     local_addrs = $laddr
     remote_addrs = $raddr
     proposals = $ike$conn_life
     local {
       auth = psk
-      id = $laddr
+      id = $lid
     }
     remote {
       auth = psk
-      id = $raddr
+      id = $rid
     }
     children {
       net {
@@ -187,8 +199,8 @@ connections {
 }
 secrets {
   ike-lab {
-    id-a = $laddr
-    id-b = $raddr
+    id-a = $lid
+    id-b = $rid
     secret = "$psk"
   }
 }

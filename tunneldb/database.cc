@@ -229,8 +229,19 @@ void ApplyDefaults(db::TunnelDatabase* d) {
     if (dpd->mode() == db::DPD_MODE_UNSPECIFIED) dpd->set_mode(db::DPD_IDLE);
     if (dpd->interval_seconds() == 0) dpd->set_interval_seconds(kDefaultDpdIntervalSeconds);
     if (dpd->retries() == 0) dpd->set_retries(kDefaultDpdRetries);
-    if (dpd->action() == db::DPD_ACTION_UNSPECIFIED) dpd->set_action(db::DPD_HOLD);
+    // HOLD and RESTART negotiate again towards the peer's address: a
+    // dynamic peer has none to negotiate to, so its tunnels are cleared.
+    if (dpd->action() == db::DPD_ACTION_UNSPECIFIED)
+      dpd->set_action(IsDynamicPeer(t) ? db::DPD_CLEAR : db::DPD_HOLD);
   }
+}
+
+bool IsDynamicPeer(const db::IkeTunnel& tunnel) {
+  const auto a = IpAddress::Parse(tunnel.remote_address());
+  if (!a) return false;
+  for (uint8_t b : a->bytes())
+    if (b != 0) return false;
+  return true;
 }
 
 uint32_t MinLifetimeSeconds(const db::Settings& settings) {

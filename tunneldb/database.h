@@ -90,6 +90,11 @@ void ApplyDefaults(db::TunnelDatabase* database);
 // seconds: settings.min_lifetime_seconds or kMinLifetimeSeconds.
 uint32_t MinLifetimeSeconds(const db::Settings& settings);
 
+// A definition for a peer without a fixed address: remote_address "0.0.0.0"
+// or "::" (any). It only answers (Aggressive Mode, the peer found by its
+// identity); nothing is started towards it.
+bool IsDynamicPeer(const db::IkeTunnel& tunnel);
+
 // The value an Identity shows in ike cmd=list ("192.0.2.1", "vpn.example.com").
 std::string IdentityText(const db::Identity& id);
 

@@ -91,6 +91,7 @@ class Validator {
   void CheckEndpointsUnique();
   void CheckIdentity(int i, const char* field, const db::Identity& id);
   void CheckIpsecTunnel(int i);
+  void CheckDynamicPeer(int i);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
   void CheckLifetime(const Path& path, const std::string& object, uint32_t seconds);
   // AES (128/192/256, 0 = default) or 3DES (192 or 0); |names| lists both.
@@ -353,6 +354,7 @@ void Validator::CheckIkeTunnel(int i) {
            "no ike_protection named \"" + t.protection() + "\"");
     }
   }
+  if (IsDynamicPeer(t)) CheckDynamicPeer(i);
   const db::DeadPeerDetection& dpd = t.dpd();
   if (dpd.interval_seconds() != 0 && (dpd.interval_seconds() < kMinDpdIntervalSeconds ||
                                       dpd.interval_seconds() > kMaxDpdIntervalSeconds)) {
@@ -369,6 +371,55 @@ void Validator::CheckIkeTunnel(int i) {
   }
 }
 
+// remote_address 0.0.0.0 or :: (tunneldb::IsDynamicPeer): a peer that comes
+// from any address, found by its identity, which only Aggressive Mode
+// carries before the key is needed (Main Mode sends it in message 5,
+// encrypted with a key derived from the pre-shared key).
+void Validator::CheckDynamicPeer(int i) {
+  const db::IkeTunnel& t = d_.ike_tunnel(i);
+  const std::string object = Object("ike_tunnel", t.name());
+  const std::string any = "remote_address " + t.remote_address() + " (any)";
+  const db::IkeProtection* protection = nullptr;
+  for (const auto& p : d_.ike_protection())
+    if (p.name() == t.protection()) protection = &p;
+  if (protection != nullptr && protection->mode() != db::AGGRESSIVE) {
+    Fail({{"ike_tunnel", i}, {"protection", -1}}, object, "protection",
+         any + " needs an ike_protection with mode AGGRESSIVE (\"" + t.protection() +
+             "\" is MAIN): only Aggressive Mode names the peer before its key is needed");
+  }
+  const db::IdType id = t.remote_id().type();
+  if (id != db::FQDN && id != db::USER_FQDN && id != db::KEY_ID) {
+    Fail({{"ike_tunnel", i}, {"remote_id", -1}}, object, "remote_id",
+         any + " needs a remote_id of type FQDN, USER_FQDN or KEY_ID: the peer is found by it");
+  }
+  if (t.autostart()) {
+    Fail({{"ike_tunnel", i}, {"autostart", -1}}, object, "autostart",
+         any + ": there is no address to start it towards; the peer comes in");
+  }
+  const db::DpdAction action = t.dpd().action();
+  if (action == db::DPD_HOLD || action == db::DPD_RESTART) {
+    Fail({{"ike_tunnel", i}, {"dpd", -1}}, object, "dpd.action",
+         any +
+             ": HOLD and RESTART negotiate again towards the peer; use DPD_CLEAR (the "
+             "default here)");
+  }
+  for (int j = 0; j < d_.ipsec_tunnel_size(); ++j) {
+    const db::IpsecTunnel& child = d_.ipsec_tunnel(j);
+    if (child.ike_tunnel() != t.name()) continue;
+    const std::string child_object = Object("ipsec_tunnel", child.name());
+    if (child.autostart()) {
+      Fail(
+          {{"ipsec_tunnel", j}, {"autostart", -1}}, child_object, "autostart",
+          "its ike_tunnel \"" + t.name() + "\" has " + any + ": nothing can be started towards it");
+    }
+    if (child.activation() == db::ON_DEMAND || child.activation() == db::DISCOVERY) {
+      Fail({{"ipsec_tunnel", j}, {"activation", -1}}, child_object, "activation",
+           "its ike_tunnel \"" + t.name() + "\" has " + any +
+               ": traffic cannot start a negotiation towards it (use MANUAL)");
+    }
+  }
+}
+
 // isakmpd finds the definition for a peer's Main Mode 1 by its (local,
 // remote) endpoints: of two ike_tunnels with the same pair, the second could
 // never be chosen as responder (issue 7, hole 4.l).
@@ -379,6 +430,7 @@ void Validator::CheckEndpointsUnique() {
     const auto local = IpAddress::Parse(t.local_address());
     const auto remote = IpAddress::Parse(t.remote_address());
     if (!local || !remote) continue;  // already reported
+    if (IsDynamicPeer(t)) continue;   // found by identity, never by address
     auto [it, fresh] = first.emplace(local->ToString() + "|" + remote->ToString(), i);
     if (fresh) continue;
     const db::IkeTunnel& earlier = d_.ike_tunnel(it->second);

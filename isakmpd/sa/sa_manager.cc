@@ -101,6 +101,10 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
                                 (request.replace() ? " is already being re-established"
                                                    : " is already being negotiated or active"));
   }
+  if (tunneldb::IsDynamicPeer(def))
+    return ipc::MakeError(0, ipc::INVALID_REMOTE_ADDRESS,
+                          "phase 1 tunnel '" + def.name() + "' has remote address " +
+                              def.remote_address() + " (any): it only answers its peer");
   auto local = MakeEndpoint(def.local_address(), ike_port());
   auto remote = MakeEndpoint(def.remote_address(), ike_port());
   if (!remote)

@@ -148,19 +148,25 @@ const db::IkeTunnel* SaManager::AggressiveDefinition(const wire::Header& h, cons
     LOG_INFO("dropped Aggressive Mode message 1 from %s: no readable identity", from.c_str());
     return nullptr;
   }
-  auto serves = [&](const db::IkeTunnel& t) {
+  // A definition for this address, or for any address of its family (a
+  // dynamic peer, tunneldb::IsDynamicPeer); the fixed one first.
+  auto serves = [&](const db::IkeTunnel& t, bool dynamic) {
     auto ra = IpAddress::Parse(t.remote_address());
     auto la = IpAddress::Parse(t.local_address());
-    return ra && *ra == remote.address && (!la || *la == local.address);
+    if (!ra || (la && *la != local.address)) return false;
+    return dynamic ? ra->family == remote.address.family && tunneldb::IsDynamicPeer(t)
+                   : *ra == remote.address;
   };
   const db::IkeTunnel* main_only = nullptr;
   if (auto it = phase1_by_remote_id_.find(IdentityKey(id)); it != phase1_by_remote_id_.end()) {
-    for (int i : it->second) {
-      const db::IkeTunnel& t = database_.ike_tunnel(i);
-      if (!serves(t)) continue;
-      const auto* protection = FindIkeProtection(database_, t.protection());
-      if (protection && protection->mode() == db::AGGRESSIVE) return &t;
-      main_only = &t;
+    for (const bool dynamic : {false, true}) {
+      for (int i : it->second) {
+        const db::IkeTunnel& t = database_.ike_tunnel(i);
+        if (!serves(t, dynamic)) continue;
+        const auto* protection = FindIkeProtection(database_, t.protection());
+        if (protection && protection->mode() == db::AGGRESSIVE) return &t;
+        main_only = &t;
+      }
     }
   }
   if (main_only != nullptr) {

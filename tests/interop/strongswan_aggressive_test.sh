@@ -7,7 +7,10 @@
 # travels in messages 2 and 3 and message 3 goes to port 4500.
 #   1. the suite initiates; both sides list the SA; remove
 #   2. strongSwan initiates; the suite answers
-#   3. the suite's protection says MAIN: strongSwan's Aggressive Mode is
+#   3. a peer without a fixed address (remote_address 0.0.0.0): strongSwan
+#      comes in and is found by its identity; ike cmd=activate says why it
+#      cannot start that tunnel
+#   4. the suite's protection says MAIN: strongSwan's Aggressive Mode is
 #      refused with INVALID-EXCHANGE-TYPE, and both sides say why
 set -euo pipefail
 source "$(dirname "$0")/../lib/ike.sh"
@@ -44,6 +47,21 @@ explain_failure() {
 }
 
 sw_no_sa() { ! sw_has_ike_sa B; }
+# Ends a section: both sides drop what they hold.
+clear_both() {
+  ike_cmd A cmd=remove numlist=1 >/dev/null 2>&1 || true
+  swanctl_on B --terminate --ike mm-psk --force >/dev/null 2>&1 || true
+  wait_until 10 sw_no_sa || true
+}
+# A new tunnels.db on A, applied with refresh -g ike.
+rewrite_db_a() {
+  ike_write_db A "$@"
+  if on_host A refresh -g ike >/dev/null 2>&1; then
+    t_pass "A: refresh -g ike ($*)"
+  else
+    t_fail "A: refresh -g ike failed"
+  fi
+}
 sw_aggressive_seen() { grep -q "AGGRESSIVE $1" "$(sw_log B)"; }
 
 # ---- 1. the suite initiates -------------------------------------------------
@@ -68,6 +86,11 @@ if wait_until 5 sw_has_sa B; then
   swanctl_list_sas B | indent
 else
   t_fail "B: no ESTABLISHED IKE SA with an INSTALLED CHILD_SA"; ok=0
+fi
+if grep -q "Mode: *Aggressive" <<<"$(ike_list A verbose)"; then
+  t_pass "A: ike cmd=list verbose says Mode: Aggressive"
+else
+  t_fail "A: ike cmd=list verbose does not say Mode: Aggressive"; ok=0
 fi
 if sw_aggressive_seen request && sw_aggressive_seen response; then
   t_pass "B: charon parsed Aggressive Mode messages (log: AGGRESSIVE request/response)"
@@ -119,18 +142,40 @@ else
   t_fail "A: no 'established ... (Aggressive Mode, Responder' line"; ok=0
 fi
 ((ok)) || explain_failure
-ike_cmd A cmd=remove numlist=1 >/dev/null 2>&1 || true
-swanctl_on B --terminate --ike mm-psk --force >/dev/null 2>&1 || true
-wait_until 10 sw_no_sa || true
+clear_both
 
-# ---- 3. Main Mode only: Aggressive Mode refused -----------------------------------
-echo "==== 3. the suite allows Main Mode only; strongSwan tries Aggressive Mode ===="
-ike_write_db A mode=MAIN "${ids[@]}"
-if on_host A refresh -g ike >/dev/null 2>&1; then
-  t_pass "A: refresh -g ike (protection now MAIN)"
+# ---- 3. a peer without a fixed address ------------------------------------------
+echo "==== 3. remote_address 0.0.0.0: the peer is found by its identity ===="
+rewrite_db_a mode=AGGRESSIVE raddr=0.0.0.0 "${ids[@]}"
+if out=$(ike_cmd A cmd=activate numlist=1 2>&1); then
+  t_fail "A: ike cmd=activate of a tunnel without a peer address succeeded"
+elif grep -q "has remote address 0.0.0.0 (any): it waits for its peer to come in" <<<"$out"; then
+  t_pass "A: ike cmd=activate refused: $(head -n 1 <<<"$out")"
 else
-  t_fail "A: refresh -g ike failed"
+  echo "$out" | indent
+  t_fail "A: ike cmd=activate failed without saying why"
 fi
+ok=1
+out=$(swanctl_on B --initiate --child net --timeout 20 2>&1) && rc=0 || rc=$?
+((rc == 0)) || { echo "$out" | redact | tail -n 25 | indent; ok=0; }
+for p in 1 2; do
+  if ike_wait_status A "$p" Active "$IKE_WAIT"; then
+    t_pass "A: phase $p Active (responder, peer from any address)"
+  else
+    t_fail "A: phase $p not Active (status '$(ike_status A "$p")')"; ok=0
+  fi
+done
+if grep -q "Remote Address: *192.0.2.2" <<<"$(ike_list A verbose)"; then
+  t_pass "A: ike cmd=list verbose shows the peer's real address (Remote Address: 192.0.2.2)"
+else
+  t_fail "A: ike cmd=list verbose does not show the peer's address"; ok=0
+fi
+((ok)) || explain_failure
+clear_both
+
+# ---- 4. Main Mode only: Aggressive Mode refused -----------------------------------
+echo "==== 4. the suite allows Main Mode only; strongSwan tries Aggressive Mode ===="
+rewrite_db_a mode=MAIN "${ids[@]}"
 sleep 1
 out=$(swanctl_on B --initiate --child net --timeout 10 2>&1) && rc=0 || rc=$?
 if ((rc != 0)); then

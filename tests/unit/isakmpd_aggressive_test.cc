@@ -169,6 +169,39 @@ TEST_CASE("Aggressive Mode identities: ID_KEY_ID and addresses", "[aggressive]")
   }
 }
 
+TEST_CASE("a peer without a fixed address is found by its identity", "[aggressive]") {
+  // B's definition: remote_address 0.0.0.0 (tunneldb::IsDynamicPeer), the
+  // peer named a.example. A fixed definition with the same identity for
+  // another address does not catch it.
+  AggressivePair net(db::AGGRESSIVE, db::AGGRESSIVE,
+                     {db::FQDN, "a.example", db::FQDN, "b.example"});
+  db::IkeTunnel fixed = net.db_b.ike_tunnel(0);
+  fixed.set_name("a-at-home");
+  fixed.set_remote_address("192.0.2.77");
+  net.db_b.mutable_ike_tunnel(0)->set_remote_address("0.0.0.0");
+  *net.db_b.add_ike_tunnel() = fixed;
+  net.b.manager.SetDatabase(net.db_b);
+  net.Start();
+  net.Run();
+  REQUIRE(net.b.Established(1));
+  const auto& est = net.b.Established(1)->phase1_established();
+  CHECK(est.name() == "t1");
+  CHECK(est.remote_address() == kHostA);  // where it really is
+  CHECK(est.remote_id() == "a.example");
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(net.db_a)).has_ack());
+  net.Run();
+  CHECK(net.b.Established(2));
+  // Nothing is started towards it.
+  ipc::Phase1Request towards;
+  towards.set_tunnel(7);
+  *towards.mutable_definition() = net.db_b.ike_tunnel(0);
+  *towards.mutable_protection() = net.db_b.ike_protection(0);
+  const ipc::Envelope reply = net.b.manager.StartPhase1(towards);
+  REQUIRE(reply.has_error());
+  CHECK_THAT(reply.error().reason(), Catch::Contains("remote address 0.0.0.0 (any): it only "
+                                                     "answers its peer"));
+}
+
 TEST_CASE("a Main-Mode-only responder refuses Aggressive Mode and says why", "[aggressive]") {
   ike::testing::FakeSyslogd syslogd("isakmpd_aggressive_test");
   AggressivePair net(db::AGGRESSIVE, db::MAIN, {db::FQDN, "a.example", db::FQDN, "b.example"});

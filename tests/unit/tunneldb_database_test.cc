@@ -241,3 +241,51 @@ TEST_CASE("the shipped example database is valid") {
 
 }  // namespace
 }  // namespace ike::tunneldb
+
+namespace ike::tunneldb {
+namespace {
+
+// A definition for a peer without a fixed address (issue 10.1): remote
+// 0.0.0.0, found by its identity in Aggressive Mode.
+std::string Dynamic() {
+  std::string text = Replace(Valid(), "  name: \"p1\"\n", "  name: \"p1\"\n  mode: AGGRESSIVE\n");
+  return Replace(text, "  remote_address: \"192.0.2.2\"\n",
+                 "  remote_address: \"0.0.0.0\"\n"
+                 "  remote_id { type: FQDN value: \"branch.example\" }\n");
+}
+
+TEST_CASE("a peer without a fixed address: Aggressive Mode, named, never started") {
+  Result<Database> d = Database::Parse(Dynamic(), kFile);
+  REQUIRE(d.ok());
+  const db::IkeTunnel* t = d->FindIkeTunnel("a-to-b");
+  REQUIRE(t != nullptr);
+  CHECK(IsDynamicPeer(*t));
+  CHECK(t->dpd().action() == db::DPD_CLEAR);  // HOLD would negotiate towards it
+  CHECK_FALSE(IsDynamicPeer(Database::Parse(Valid(), kFile)->proto().ike_tunnel(0)));
+  // Two such peers on one local address are told apart by identity.
+  const std::string second =
+      "ike_tunnel { name: \"other\" local_address: \"192.0.2.1\" remote_address: \"0.0.0.0\" "
+      "remote_id { type: KEY_ID value: \"branch-2\" } protection: \"p1\" }\n";
+  CHECK(Database::Parse(Dynamic() + second, kFile).ok());
+
+  CHECK_THAT(FirstError(Replace(Dynamic(), "  mode: AGGRESSIVE\n", "")),
+             Catch::Contains("ike_tunnel \"a-to-b\": protection: remote_address 0.0.0.0 (any) "
+                             "needs an ike_protection with mode AGGRESSIVE"));
+  CHECK_THAT(FirstError(Replace(Dynamic(), "type: FQDN value: \"branch.example\"",
+                                "type: IPV4_ADDR value: \"192.0.2.9\"")),
+             Catch::Contains("remote_id: remote_address 0.0.0.0 (any) needs a remote_id of type "
+                             "FQDN, USER_FQDN or KEY_ID"));
+  CHECK_THAT(FirstError(Replace(Dynamic(), "  protection: \"p1\"\n}",
+                                "  protection: \"p1\"\n  autostart: true\n}")),
+             Catch::Contains("autostart: remote_address 0.0.0.0 (any): there is no address"));
+  CHECK_THAT(FirstError(Replace(Dynamic(), "  protection: \"p1\"\n}",
+                                "  protection: \"p1\"\n  dpd { action: DPD_RESTART }\n}")),
+             Catch::Contains("dpd.action: remote_address 0.0.0.0 (any): HOLD and RESTART"));
+  CHECK_THAT(FirstError(Replace(Dynamic(), "  protection: \"p2\"\n}",
+                                "  protection: \"p2\"\n  activation: ON_DEMAND\n}")),
+             Catch::Contains("ipsec_tunnel \"nets\": activation: its ike_tunnel \"a-to-b\" has "
+                             "remote_address 0.0.0.0 (any)"));
+}
+
+}  // namespace
+}  // namespace ike::tunneldb

@@ -228,6 +228,17 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
     return status == TunnelStatus::kActive ? "is already active" : "is already being negotiated";
   };
   Phase1Tunnel* p1 = t.reuse1 ? Phase1ByRef(t.reuse1, 0) : LivePhase1(t.ike->name());
+  // A dynamic peer's phase 2 can be started over the phase 1 it brought
+  // up; nothing can be started towards it.
+  const bool p1_up = p1 != nullptr && p1->status == TunnelStatus::kActive;
+  if (tunneldb::IsDynamicPeer(*t.ike) && (t.ipsec == nullptr || !p1_up)) {
+    *refusal = "phase 1 tunnel " + t.ike->name() + " has remote address " +
+               t.ike->remote_address() +
+               " (any): it waits for its peer to come in (Aggressive Mode, found by its "
+               "identity " +
+               tunneldb::IdentityText(t.ike->remote_id()) + ") and cannot be started from here";
+    return false;
+  }
   if (t.ipsec == nullptr) {
     if (p1 != nullptr && p1->status != TunnelStatus::kFailed) {
       *refusal = "phase 1 tunnel " + std::to_string(p1->number) + " (" + t.ike->name() + ") " +

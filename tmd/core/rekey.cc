@@ -421,11 +421,13 @@ void TunnelManager::ReplacePhase1(uint32_t number, uint64_t serial) {
   t->soft_timer = 0;
   if (t->status != TunnelStatus::kActive || t->replacing) return;
   const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t->name) : nullptr;
-  if (def == nullptr || !NeedsPhase1(*t)) {
+  if (def == nullptr || !NeedsPhase1(*t) || tunneldb::IsDynamicPeer(*def)) {
     t->rekey_unix = 0;
     LOG_EVENT("%s: the ISAKMP SA nears its lifetime; not re-established (%s)", Tag(*t).c_str(),
               def == nullptr ? "its definition is no longer in the database"
-                             : "no phase 2 tunnel uses it and it is not autostart");
+              : tunneldb::IsDynamicPeer(*def)
+                  ? "the peer has no fixed address: it re-establishes"
+                  : "no phase 2 tunnel uses it and it is not autostart");
     return;
   }
   if (!isakmpd_.connected()) return ReplacementFailed(*t, "isakmpd is not running");

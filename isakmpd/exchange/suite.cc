@@ -101,10 +101,24 @@ bool SameIkeChoice(const IkeTransformAttrs& a, const IkeTransformAttrs& b) {
          (a.encryption != kEncAes || AesBits(a.key_length) == AesBits(b.key_length));
 }
 
+// An operator name, or "<what> <number>" for a value we have no name for
+// (what a peer offers may be anything).
+std::string NameOr(const std::string& name, const char* what, unsigned value) {
+  if (name != tunneldb::kUnknownName) return name;
+  return std::string(what) + " " + std::to_string(value);
+}
+
+// "AES-CBC-256, SHA2-256, Preshared Key, MODP2048 (14)": how logs and
+// reasons name an offered or chosen phase 1 transform.
 std::string Describe(const IkeTransformAttrs& a) {
-  return "enc " + std::to_string(a.encryption) + "/" + std::to_string(a.key_length) + " hash " +
-         std::to_string(a.hash) + " auth " + std::to_string(a.auth_method) + " group " +
-         std::to_string(a.group);
+  return NameOr(tunneldb::IkeEncryptionName(static_cast<db::IkeEncryption>(a.encryption),
+                                            a.key_length),
+                "encryption", a.encryption) +
+         ", " + NameOr(tunneldb::IkeHashName(static_cast<db::IkeHash>(a.hash)), "hash", a.hash) +
+         ", " +
+         NameOr(tunneldb::AuthMethodName(static_cast<db::AuthMethod>(a.auth_method)),
+                "authentication", a.auth_method) +
+         ", " + NameOr(tunneldb::DhGroupName(static_cast<db::DhGroup>(a.group)), "group", a.group);
 }
 
 // "peer offered lifetime 3 s, below our minimum 60 s (...)"; |verb| says
@@ -311,10 +325,25 @@ Bytes SpiBytes(uint32_t spi) {
   return Bytes(b.begin(), b.end());
 }
 
+// "ESP AES-CBC-128/HMAC-SHA2-256, PFS MODP2048 (14), tunnel".
 std::string DescribeEsp(const IpsecTransformAttrs& a) {
-  return "esp " + std::to_string(a.transform_id) + "/" + std::to_string(a.key_length) + " auth " +
-         std::to_string(a.auth_algorithm) + " group " + std::to_string(a.group) + " encap " +
-         std::to_string(a.encapsulation);
+  const char* encapsulation = a.encapsulation == 1   ? "tunnel"
+                              : a.encapsulation == 2 ? "transport"
+                              : a.encapsulation == 3 ? "UDP tunnel"
+                              : a.encapsulation == 4 ? "UDP transport"
+                                                     : "encapsulation ?";
+  return "ESP " +
+         NameOr(tunneldb::EspEncryptionName(static_cast<db::EspEncryption>(a.transform_id),
+                                            a.key_length),
+                "transform", a.transform_id) +
+         "/" +
+         NameOr(tunneldb::EspIntegrityName(static_cast<db::EspIntegrity>(a.auth_algorithm)),
+                "integrity", a.auth_algorithm) +
+         ", PFS " +
+         (a.group
+              ? NameOr(tunneldb::DhGroupName(static_cast<db::DhGroup>(a.group)), "group", a.group)
+              : std::string("none")) +
+         ", " + encapsulation;
 }
 
 }  // namespace

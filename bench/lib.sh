@@ -24,8 +24,12 @@ ep_a() { printf '2001:db8:a::%x' "$1"; }
 bench_suite() {
   case $1 in
     modp2048) GROUP=MODP_2048 SW_PROP=aes128-sha256-modp2048 ;;
+    modp3072) GROUP=MODP_3072 SW_PROP=aes128-sha256-modp3072 ;;
+    modp4096) GROUP=MODP_4096 SW_PROP=aes128-sha256-modp4096 ;;
     ecp256) GROUP=ECP_256 SW_PROP=aes128-sha256-ecp256 ;;
-    *) t_abort "unknown suite '$1' (modp2048, ecp256)" ;;
+    ecp384) GROUP=ECP_384 SW_PROP=aes128-sha256-ecp384 ;;
+    ecp521) GROUP=ECP_521 SW_PROP=aes128-sha256-ecp521 ;;
+    *) t_abort "unknown suite '$1' (modp2048, modp3072, modp4096, ecp256, ecp384, ecp521)" ;;
   esac
 }
 

@@ -191,13 +191,17 @@ struct GroupInfo {
 // (OpenSSL's "modp_*" names; the "ffdhe*" groups are different primes).
 // OpenSSL picks 200/225-bit exponents for the named groups (2 x their
 // security strength); OpenSSL 3.0 has no name for group 2, so we build it from
-// the prime and ask for 160 bits, 2 x its 80-bit strength. ECP groups: RFC 5903.
-constexpr std::array<GroupInfo, 5> kGroups = {{
+// the prime and ask for 160 bits, 2 x its 80-bit strength. ECP groups: RFC 5903
+// (P-521's coordinates are 66 octets: 521 bits rounded up).
+constexpr std::array<GroupInfo, 8> kGroups = {{
     {DhGroup::kModp1024, "MODP_1024", nullptr, false, 128, 160},
     {DhGroup::kModp1536, "MODP_1536", "modp_1536", false, 192, 0},
     {DhGroup::kModp2048, "MODP_2048", "modp_2048", false, 256, 0},
+    {DhGroup::kModp3072, "MODP_3072", "modp_3072", false, 384, 0},
+    {DhGroup::kModp4096, "MODP_4096", "modp_4096", false, 512, 0},
     {DhGroup::kEcp256, "ECP_256", "prime256v1", true, 64, 0},
     {DhGroup::kEcp384, "ECP_384", "secp384r1", true, 96, 0},
+    {DhGroup::kEcp521, "ECP_521", "secp521r1", true, 132, 0},
 }};
 
 const GroupInfo* FindGroup(uint16_t number) {

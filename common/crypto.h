@@ -35,8 +35,11 @@ enum class DhGroup : uint16_t {
   kModp1024 = 2,
   kModp1536 = 5,
   kModp2048 = 14,
+  kModp3072 = 15,
+  kModp4096 = 16,
   kEcp256 = 19,
   kEcp384 = 20,
+  kEcp521 = 21,
 };
 bool IsSupportedDhGroup(uint16_t number);
 const char* DhGroupName(DhGroup group);  // "MODP_2048", "ECP_256", ...

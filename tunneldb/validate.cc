@@ -209,8 +209,16 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
     case db::MODP_1024:
     case db::MODP_1536:
     case db::MODP_2048:
+    case db::MODP_3072:
+    case db::MODP_4096:
     case db::ECP_256:
     case db::ECP_384:
+    case db::ECP_521:
+      return;
+    case db::MODP_768:
+      Fail(path, object, field,
+           "MODP_768 (group 1) is refused: 768-bit Diffie-Hellman is broken (RFC 4109 "
+           "dropped it); use MODP_2048 or stronger");
       return;
     case db::DH_GROUP_NONE:
       if (allow_none) return;
@@ -220,7 +228,7 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
   }
   Fail(path, object, field,
        std::string("must be ") + (allow_none ? "DH_GROUP_NONE, " : "") +
-           "MODP_1024, MODP_1536, MODP_2048, ECP_256 or ECP_384");
+           "MODP_1024, MODP_1536, MODP_2048, MODP_3072, MODP_4096, ECP_256, ECP_384 or ECP_521");
 }
 
 void Validator::CheckIkeProtection(int i) {

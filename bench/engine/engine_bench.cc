@@ -46,7 +46,11 @@ struct Suite {
 
 constexpr Suite kSuites[] = {
     {"modp2048", db::MODP_2048, crypto::DhGroup::kModp2048},
+    {"modp3072", db::MODP_3072, crypto::DhGroup::kModp3072},
+    {"modp4096", db::MODP_4096, crypto::DhGroup::kModp4096},
     {"ecp256", db::ECP_256, crypto::DhGroup::kEcp256},
+    {"ecp384", db::ECP_384, crypto::DhGroup::kEcp384},
+    {"ecp521", db::ECP_521, crypto::DhGroup::kEcp521},
 };
 
 std::string HostA(int i) { return "2001:db8:a::" + std::to_string(i + 1); }

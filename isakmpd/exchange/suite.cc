@@ -217,6 +217,11 @@ std::optional<IkeSuite> SelectIkeSuite(const wire::SaPayload& offered,
       if (!seen.empty()) seen += "; ";
       seen += Describe(attrs);
       if (t.id != wire::kKeyIke || !attrs.unsupported.empty()) continue;
+      if (attrs.group == static_cast<uint16_t>(db::MODP_768)) {
+        AddReason(&refused,
+                  "MODP768 (group 1) is never accepted: 768-bit Diffie-Hellman is broken");
+        continue;
+      }
       auto suite = MatchIkeTransform(attrs, acceptable, min_life_seconds, &refused);
       if (!suite) continue;
       wire::Proposal chosen = proposal;  // RFC 2409 5: returned as offered

@@ -60,6 +60,39 @@ constexpr std::string_view kPrime2048 =
     "e39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf695581718"
     "3995497cea956ae515d2261898fa051015728e5a8aacaa68ffffffffffffffff";
 
+// RFC 3526 sections 4 and 5, computed by the same formula (c = 1690314 and
+// 240904) and compared with OpenSSL's modp_3072 / modp_4096 (asn1parse).
+constexpr std::string_view kPrime3072 =
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74"
+    "020bbea63b139b22514a08798e3404ddef9519b3cd3a431b302b0a6df25f1437"
+    "4fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed"
+    "ee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf05"
+    "98da48361c55d39a69163fa8fd24cf5f83655d23dca3ad961c62f356208552bb"
+    "9ed529077096966d670c354e4abc9804f1746c08ca18217c32905e462e36ce3b"
+    "e39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf695581718"
+    "3995497cea956ae515d2261898fa051015728e5a8aaac42dad33170d04507a33"
+    "a85521abdf1cba64ecfb850458dbef0a8aea71575d060c7db3970f85a6e1e4c7"
+    "abf5ae8cdb0933d71e8c94e04a25619dcee3d2261ad2ee6bf12ffa06d98a0864"
+    "d87602733ec86a64521f2b18177b200cbbe117577a615d6c770988c0bad946e2"
+    "08e24fa074e5ab3143db5bfce0fd108e4b82d120a93ad2caffffffffffffffff";
+constexpr std::string_view kPrime4096 =
+    "ffffffffffffffffc90fdaa22168c234c4c6628b80dc1cd129024e088a67cc74"
+    "020bbea63b139b22514a08798e3404ddef9519b3cd3a431b302b0a6df25f1437"
+    "4fe1356d6d51c245e485b576625e7ec6f44c42e9a637ed6b0bff5cb6f406b7ed"
+    "ee386bfb5a899fa5ae9f24117c4b1fe649286651ece45b3dc2007cb8a163bf05"
+    "98da48361c55d39a69163fa8fd24cf5f83655d23dca3ad961c62f356208552bb"
+    "9ed529077096966d670c354e4abc9804f1746c08ca18217c32905e462e36ce3b"
+    "e39e772c180e86039b2783a2ec07a28fb5c55df06f4c52c9de2bcbf695581718"
+    "3995497cea956ae515d2261898fa051015728e5a8aaac42dad33170d04507a33"
+    "a85521abdf1cba64ecfb850458dbef0a8aea71575d060c7db3970f85a6e1e4c7"
+    "abf5ae8cdb0933d71e8c94e04a25619dcee3d2261ad2ee6bf12ffa06d98a0864"
+    "d87602733ec86a64521f2b18177b200cbbe117577a615d6c770988c0bad946e2"
+    "08e24fa074e5ab3143db5bfce0fd108e4b82d120a92108011a723c12a787e6d7"
+    "88719a10bdba5b2699c327186af4e23c1a946834b6150bda2583e9ca2ad44ce8"
+    "dbbbc2db04de8ef92e8efc141fbecaa6287c59474e6bc05d99b2964fa090c3a2"
+    "233ba186515be7ed1f612970cee2d7afb81bdd762170481cd0069127d5b05aa9"
+    "93b4ea988d8fddc186ffb7dc90a6c08f4df435c934063199ffffffffffffffff";
+
 // Base points and field primes (SEC 2 / FIPS 186-4 D.1.2.3 and D.1.2.4).
 constexpr std::string_view kP256Gx =
     "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296";
@@ -74,15 +107,34 @@ constexpr std::string_view kP384Gy =
     "3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c0"
     "0a60b1ce1d7e819d7a431d7c90ea0e5f";
 
+// P-521 (FIPS 186-4 D.1.2.5; as `openssl ecparam -name secp521r1
+// -param_enc explicit` prints it): 66-octet coordinates.
+constexpr std::string_view kP521Gx =
+    "00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d"
+    "3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5"
+    "bd66";
+constexpr std::string_view kP521Gy =
+    "011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e"
+    "662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd1"
+    "6650";
+
 struct ModpCase {
   DhGroup group;
   std::string_view prime;
 };
 const ModpCase kModpCases[] = {
-    {DhGroup::kModp1024, kPrime1024},
-    {DhGroup::kModp1536, kPrime1536},
-    {DhGroup::kModp2048, kPrime2048},
+    {DhGroup::kModp1024, kPrime1024}, {DhGroup::kModp1536, kPrime1536},
+    {DhGroup::kModp2048, kPrime2048}, {DhGroup::kModp3072, kPrime3072},
+    {DhGroup::kModp4096, kPrime4096},
 };
+
+const DhGroup kAllGroups[] = {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
+                              DhGroup::kModp3072, DhGroup::kModp4096, DhGroup::kEcp256,
+                              DhGroup::kEcp384,   DhGroup::kEcp521};
+
+bool IsEcp(DhGroup g) {
+  return g == DhGroup::kEcp256 || g == DhGroup::kEcp384 || g == DhGroup::kEcp521;
+}
 
 std::unique_ptr<DhKeyPair> MustGenerate(DhGroup group) {
   Result<std::unique_ptr<DhKeyPair>> pair = DhKeyPair::Generate(group);
@@ -92,23 +144,29 @@ std::unique_ptr<DhKeyPair> MustGenerate(DhGroup group) {
 }
 
 TEST_CASE("DH group table", "[dh]") {
-  for (uint16_t n : {2, 5, 14, 19, 20}) CHECK(IsSupportedDhGroup(n));
-  for (uint16_t n : {0, 1, 15, 21, 24}) CHECK_FALSE(IsSupportedDhGroup(n));
+  for (uint16_t n : {2, 5, 14, 15, 16, 19, 20, 21}) CHECK(IsSupportedDhGroup(n));
+  // Group 1 is broken (RFC 4109); 18 (MODP8192) and 24 are not offered.
+  for (uint16_t n : {0, 1, 18, 24}) {
+    CHECK_FALSE(IsSupportedDhGroup(n));
+    CHECK_FALSE(DhKeyPair::Generate(static_cast<DhGroup>(n)).ok());
+  }
   CHECK(std::string(DhGroupName(DhGroup::kModp1024)) == "MODP_1024");
   CHECK(std::string(DhGroupName(DhGroup::kModp2048)) == "MODP_2048");
+  CHECK(std::string(DhGroupName(DhGroup::kModp4096)) == "MODP_4096");
   CHECK(std::string(DhGroupName(DhGroup::kEcp256)) == "ECP_256");
-  CHECK(std::string(DhGroupName(DhGroup::kEcp384)) == "ECP_384");
+  CHECK(std::string(DhGroupName(DhGroup::kEcp521)) == "ECP_521");
   CHECK(DhPublicLength(DhGroup::kModp1024) == 128);
   CHECK(DhPublicLength(DhGroup::kModp1536) == 192);
   CHECK(DhPublicLength(DhGroup::kModp2048) == 256);
+  CHECK(DhPublicLength(DhGroup::kModp3072) == 384);
+  CHECK(DhPublicLength(DhGroup::kModp4096) == 512);
   CHECK(DhPublicLength(DhGroup::kEcp256) == 64);
   CHECK(DhPublicLength(DhGroup::kEcp384) == 96);
-  CHECK_FALSE(DhKeyPair::Generate(static_cast<DhGroup>(15)).ok());
+  CHECK(DhPublicLength(DhGroup::kEcp521) == 132);
 }
 
 TEST_CASE("two key pairs agree on the shared secret", "[dh]") {
-  for (DhGroup group : {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
-                        DhGroup::kEcp256, DhGroup::kEcp384}) {
+  for (DhGroup group : kAllGroups) {
     INFO(DhGroupName(group));
     auto a = MustGenerate(group);
     auto b = MustGenerate(group);
@@ -120,7 +178,7 @@ TEST_CASE("two key pairs agree on the shared secret", "[dh]") {
     Result<SecretBytes> ba = b->ComputeShared(a->PublicValue());
     REQUIRE(ab.ok());
     REQUIRE(ba.ok());
-    const bool ecp = group == DhGroup::kEcp256 || group == DhGroup::kEcp384;
+    const bool ecp = IsEcp(group);
     // MODP: the prime length; ECP: the x coordinate only (RFC 5903 section 7).
     CHECK(ab->size() == (ecp ? DhPublicLength(group) / 2 : DhPublicLength(group)));
     CHECK(ab->bytes() == ba->bytes());
@@ -148,7 +206,8 @@ TEST_CASE("ECP: shared secret with the base point is our x coordinate", "[dh]") 
     std::string_view gx, gy;
   };
   for (const Case& c :
-       {Case{DhGroup::kEcp256, kP256Gx, kP256Gy}, Case{DhGroup::kEcp384, kP384Gx, kP384Gy}}) {
+       {Case{DhGroup::kEcp256, kP256Gx, kP256Gy}, Case{DhGroup::kEcp384, kP384Gx, kP384Gy},
+        Case{DhGroup::kEcp521, kP521Gx, kP521Gy}}) {
     INFO(DhGroupName(c.group));
     auto pair = MustGenerate(c.group);
     Result<SecretBytes> s = pair->ComputeShared(Concat({H(c.gx), H(c.gy)}));
@@ -185,7 +244,8 @@ TEST_CASE("ECP: points not on the curve are rejected", "[dh]") {
     std::string_view gx, gy;
   };
   for (const Case& c :
-       {Case{DhGroup::kEcp256, kP256Gx, kP256Gy}, Case{DhGroup::kEcp384, kP384Gx, kP384Gy}}) {
+       {Case{DhGroup::kEcp256, kP256Gx, kP256Gy}, Case{DhGroup::kEcp384, kP384Gx, kP384Gy},
+        Case{DhGroup::kEcp521, kP521Gx, kP521Gy}}) {
     INFO(DhGroupName(c.group));
     auto pair = MustGenerate(c.group);
     const size_t len = DhPublicLength(c.group);
@@ -226,8 +286,7 @@ double ThreadCpuMicros() {
 // (MODP2048 keygen + derive ~0.53 ms with 225-bit exponents, P-256 ~0.1 ms).
 // CPU time is printed too: wall time is meaningless when tests share the CPUs.
 TEST_CASE("DH timing (printed)", "[dh][.timing]") {
-  for (DhGroup group : {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
-                        DhGroup::kEcp256, DhGroup::kEcp384}) {
+  for (DhGroup group : kAllGroups) {
     auto peer = MustGenerate(group);
     constexpr int kRounds = 20;
     const auto wall_start = std::chrono::steady_clock::now();

@@ -289,3 +289,28 @@ TEST_CASE("a peer without a fixed address: Aggressive Mode, named, never started
 
 }  // namespace
 }  // namespace ike::tunneldb
+
+namespace ike::tunneldb {
+namespace {
+
+TEST_CASE("DH groups: 2 to 21 accepted, group 1 refused with the reason") {
+  for (const char* g : {"MODP_1024", "MODP_1536", "MODP_3072", "MODP_4096", "ECP_256", "ECP_384",
+                        "ECP_521"}) {
+    INFO(g);
+    CHECK(Database::Parse(Replace(Valid(), "dh_group: MODP_2048 }",
+                                  std::string("dh_group: ") + g + " }"),
+                          kFile)
+              .ok());
+    CHECK(Database::Parse(Replace(Valid(), "pfs_group: MODP_2048", std::string("pfs_group: ") + g),
+                          kFile)
+              .ok());
+  }
+  CHECK_THAT(FirstError(Replace(Valid(), "dh_group: MODP_2048 }", "dh_group: MODP_768 }")),
+             Catch::Contains("dh_group: MODP_768 (group 1) is refused: 768-bit Diffie-Hellman is "
+                             "broken"));
+  CHECK_THAT(FirstError(Replace(Valid(), "pfs_group: MODP_2048", "pfs_group: MODP_768")),
+             Catch::Contains("MODP_768 (group 1) is refused"));
+}
+
+}  // namespace
+}  // namespace ike::tunneldb

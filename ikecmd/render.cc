@@ -63,6 +63,14 @@ std::string Text(E value, std::string (*name)(E), const std::string& text) {
   return value ? name(value) : text;
 }
 
+// AES-GCM carries no integrity algorithm: "none" rather than a blank.
+std::string IntegrityText(db::EspEncryption encryption, db::EspIntegrity integrity,
+                          const std::string& text) {
+  if (encryption == db::ESP_AES_GCM_16 && integrity == db::ESP_INTEGRITY_UNSPECIFIED)
+    return tunneldb::EspIntegrityName(integrity);
+  return Text(integrity, tunneldb::EspIntegrityName, text);
+}
+
 std::string Status(const ipc::Phase1Status& t) {
   return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
 }
@@ -186,7 +194,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     Field(&out, "Encryption",
           t.encryption_alg() ? tunneldb::EspEncryptionName(t.encryption_alg(), t.key_length())
                              : t.encryption());
-    Field(&out, "Integrity", Text(t.integrity_alg(), tunneldb::EspIntegrityName, t.integrity()));
+    Field(&out, "Integrity", IntegrityText(t.encryption_alg(), t.integrity_alg(), t.integrity()));
     // DH_GROUP_NONE (0) is a valid PFS setting: the enum applies whenever
     // the row came from a tmd that sends enums (tunnel_status set).
     Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
@@ -235,7 +243,7 @@ std::string RenderCache(const ipc::ListReply& reply) {
     rows.push_back({std::to_string(e.tunnel()), Hex(e.spi()),
                     Text(e.sa_direction(), tunneldb::DirectionName, e.direction()), e.source(),
                     e.destination(), mode, enc,
-                    Text(e.integrity_alg(), tunneldb::EspIntegrityName, e.integrity()),
+                    IntegrityText(e.encryption_alg(), e.integrity_alg(), e.integrity()),
                     Seconds(e.lifetime_seconds()), std::to_string(e.bytes()),
                     std::to_string(e.packets())});
   }

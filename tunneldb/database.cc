@@ -218,7 +218,8 @@ void ApplyDefaults(db::TunnelDatabase* d) {
     if (p.lifetime_seconds() == 0) p.set_lifetime_seconds(kDefaultPhase2Lifetime);
     for (auto& x : *p.mutable_proposal()) {
       if (x.key_length() == 0) {
-        x.set_key_length(x.encryption() == db::ESP_AES_CBC ? kDefaultAesKeyBits : 192);
+        const bool aes = x.encryption() == db::ESP_AES_CBC || x.encryption() == db::ESP_AES_GCM_16;
+        x.set_key_length(aes ? kDefaultAesKeyBits : 192);
       }
     }
   }

@@ -22,6 +22,7 @@ constexpr std::pair<db::IkeEncryption, const char*> kIkeEncryption[] = {
 constexpr std::pair<db::EspEncryption, const char*> kEspEncryption[] = {
     {db::ESP_AES_CBC, "AES-CBC"},
     {db::ESP_3DES, "3DES-CBC"},
+    {db::ESP_AES_GCM_16, "AES-GCM-16"},
 };
 constexpr std::pair<db::IkeHash, const char*> kIkeHash[] = {
     {db::SHA1, "SHA1"},
@@ -41,6 +42,7 @@ constexpr std::pair<db::DhGroup, const char*> kDhGroup[] = {
     {db::ECP_384, "ECP384 (20)"},     {db::ECP_521, "ECP521 (21)"},
 };
 constexpr std::pair<db::EspIntegrity, const char*> kEspIntegrity[] = {
+    {db::ESP_INTEGRITY_UNSPECIFIED, "none"},  // AES-GCM: the cipher is the integrity
     {db::HMAC_SHA1, "HMAC-SHA1"},
     {db::HMAC_SHA2_256, "HMAC-SHA2-256"},
     {db::HMAC_SHA2_384, "HMAC-SHA2-384"},
@@ -132,7 +134,8 @@ std::string IkeHashName(db::IkeHash h) { return Lookup(kIkeHash, h); }
 std::string AuthMethodName(db::AuthMethod m) { return Lookup(kAuthMethod, m); }
 std::string DhGroupName(db::DhGroup g) { return Lookup(kDhGroup, g); }
 std::string EspEncryptionName(db::EspEncryption e, uint32_t key_bits) {
-  return WithKeyBits(Lookup(kEspEncryption, e), e == db::ESP_AES_CBC, key_bits);
+  return WithKeyBits(Lookup(kEspEncryption, e), e == db::ESP_AES_CBC || e == db::ESP_AES_GCM_16,
+                     key_bits);
 }
 std::string EspIntegrityName(db::EspIntegrity i) { return Lookup(kEspIntegrity, i); }
 std::string IkeModeName(db::IkeMode m) { return Lookup(kIkeMode, m); }

@@ -293,8 +293,22 @@ void Validator::CheckIpsecProposal(int i, int j) {
   const std::string object = Object("ipsec_protection", d_.ipsec_protection(i).name()) +
                              " proposal " + std::to_string(j + 1);
   auto at = [&](const char* f) { return Path{{"ipsec_protection", i}, {"proposal", j}, {f, -1}}; };
+  if (p.encryption() == db::ESP_AES_GCM_16) {
+    // RFC 4106: the ICV is GCM's own; 192-bit keys are not used with it in
+    // IKEv1 practice (strongSwan, Cisco and the kernel offer 128 and 256).
+    if (p.key_length() != 0 && p.key_length() != 128 && p.key_length() != 256) {
+      Fail(at("key_length"), object, "key_length",
+           std::to_string(p.key_length()) + " is not an AES-GCM key length (128 or 256)");
+    }
+    if (p.integrity() != db::ESP_INTEGRITY_UNSPECIFIED) {
+      Fail(at("integrity"), object, "integrity",
+           "ESP_AES_GCM_16 authenticates by itself: leave integrity out");
+    }
+    return;
+  }
   CheckCipher({{"ipsec_protection", i}, {"proposal", j}}, object, p.encryption() == db::ESP_AES_CBC,
-              p.encryption() == db::ESP_3DES, p.key_length(), "ESP_AES_CBC or ESP_3DES");
+              p.encryption() == db::ESP_3DES, p.key_length(),
+              "ESP_AES_CBC, ESP_AES_GCM_16 or ESP_3DES");
   switch (p.integrity()) {
     case db::HMAC_SHA1:
     case db::HMAC_SHA2_256:

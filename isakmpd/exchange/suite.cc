@@ -16,6 +16,13 @@ constexpr uint16_t kEncAes = 7;
 constexpr uint16_t kEnc3des = 5;
 constexpr uint8_t kEspAes = 12;
 constexpr uint8_t kEsp3des = 3;
+constexpr uint8_t kEspAesGcm16 = 20;  // RFC 4106
+// RFC 4106 8.1: KEYMAT for AES-GCM is the key followed by a 4-octet salt.
+constexpr size_t kGcmSaltBytes = 4;
+
+bool EspIsAes(uint8_t transform_id) {
+  return transform_id == kEspAes || transform_id == kEspAesGcm16;
+}
 
 uint16_t AesBits(uint32_t key_length) { return key_length == 0 ? 128 : key_length; }
 
@@ -179,8 +186,7 @@ std::string IkeSuite::GroupName() const {
 }
 
 std::string EspSuite::EncryptionName() const {
-  return tunneldb::EspEncryptionName(static_cast<db::EspEncryption>(attrs.transform_id),
-                                     static_cast<uint32_t>(enc_key_bytes * 8));
+  return tunneldb::EspEncryptionName(static_cast<db::EspEncryption>(attrs.transform_id), KeyBits());
 }
 std::string EspSuite::IntegrityName() const {
   return tunneldb::EspIntegrityName(static_cast<db::EspIntegrity>(attrs.auth_algorithm));
@@ -265,7 +271,7 @@ IpsecTransformAttrs EspAttrsFromDb(const db::IpsecProposal& p, const db::IpsecPr
                                    uint16_t encapsulation) {
   IpsecTransformAttrs a;
   a.transform_id = static_cast<uint8_t>(p.encryption());
-  if (a.transform_id == kEspAes) a.key_length = AesBits(p.key_length());
+  if (EspIsAes(a.transform_id)) a.key_length = AesBits(p.key_length());
   a.auth_algorithm = static_cast<uint16_t>(p.integrity());
   a.encapsulation = encapsulation;
   a.group = static_cast<uint16_t>(prot.pfs_group());
@@ -277,22 +283,32 @@ IpsecTransformAttrs EspAttrsFromDb(const db::IpsecProposal& p, const db::IpsecPr
 bool SameEspChoice(const IpsecTransformAttrs& a, const IpsecTransformAttrs& b) {
   return a.transform_id == b.transform_id && a.auth_algorithm == b.auth_algorithm &&
          a.group == b.group && a.encapsulation == b.encapsulation &&
-         (a.transform_id != kEspAes || AesBits(a.key_length) == AesBits(b.key_length));
+         (!EspIsAes(a.transform_id) || AesBits(a.key_length) == AesBits(b.key_length));
 }
 
 std::optional<EspSuite> MakeEspSuite(const IpsecTransformAttrs& a,
                                      const db::IpsecProtection& prot) {
-  auto integ = IntegKeyBytes(a.auth_algorithm);
-  if (!integ) return std::nullopt;
   EspSuite s;
   s.attrs = a;
-  s.integ_key_bytes = *integ;
-  if (a.transform_id == kEsp3des) {
-    s.enc_key_bytes = 24;
-  } else if (a.transform_id == kEspAes) {
-    s.enc_key_bytes = AesBits(a.key_length) / 8;
+  if (a.transform_id == kEspAesGcm16) {
+    // Combined mode: no integrity algorithm may come with it (RFC 4106 8.4).
+    if (a.auth_algorithm != 0) return std::nullopt;
+    const uint16_t bits = AesBits(a.key_length);
+    if (bits != 128 && bits != 256) return std::nullopt;
+    s.integ_key_bytes = 0;
+    s.salt_bytes = kGcmSaltBytes;
+    s.enc_key_bytes = bits / 8 + kGcmSaltBytes;
   } else {
-    return std::nullopt;
+    auto integ = IntegKeyBytes(a.auth_algorithm);
+    if (!integ) return std::nullopt;
+    s.integ_key_bytes = *integ;
+    if (a.transform_id == kEsp3des) {
+      s.enc_key_bytes = 24;
+    } else if (a.transform_id == kEspAes) {
+      s.enc_key_bytes = AesBits(a.key_length) / 8;
+    } else {
+      return std::nullopt;
+    }
   }
   if (a.group) s.pfs_group = static_cast<crypto::DhGroup>(a.group);
   const uint32_t ours = prot.lifetime_seconds() ? prot.lifetime_seconds() : kDefaultIpsecLifetime;
@@ -337,14 +353,17 @@ std::string DescribeEsp(const IpsecTransformAttrs& a) {
                               : a.encapsulation == 3 ? "UDP tunnel"
                               : a.encapsulation == 4 ? "UDP transport"
                                                      : "encapsulation ?";
+  const std::string integrity =
+      a.auth_algorithm == 0
+          ? std::string()
+          : "/" +
+                NameOr(tunneldb::EspIntegrityName(static_cast<db::EspIntegrity>(a.auth_algorithm)),
+                       "integrity", a.auth_algorithm);
   return "ESP " +
          NameOr(tunneldb::EspEncryptionName(static_cast<db::EspEncryption>(a.transform_id),
                                             a.key_length),
                 "transform", a.transform_id) +
-         "/" +
-         NameOr(tunneldb::EspIntegrityName(static_cast<db::EspIntegrity>(a.auth_algorithm)),
-                "integrity", a.auth_algorithm) +
-         ", PFS " +
+         integrity + ", PFS " +
          (a.group
               ? NameOr(tunneldb::DhGroupName(static_cast<db::DhGroup>(a.group)), "group", a.group)
               : std::string("none")) +

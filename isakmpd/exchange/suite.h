@@ -35,15 +35,17 @@ struct IkeSuite {
 // The ESP transform both sides agreed on.
 struct EspSuite {
   wire::IpsecTransformAttrs attrs;
-  size_t enc_key_bytes = 16;
+  size_t enc_key_bytes = 16;  // KEYMAT for the cipher, the salt included
   size_t integ_key_bytes = 32;
+  size_t salt_bytes = 0;  // AES-GCM: 4 (RFC 4106 8.1), the last of enc_key_bytes
   std::optional<crypto::DhGroup> pfs_group;
   uint32_t life_seconds = 3600;
   uint64_t life_kbytes = 0;
   bool life_shortened = false;  // as in IkeSuite
 
   std::string EncryptionName() const;  // "AES-CBC-128"
-  std::string IntegrityName() const;   // "HMAC-SHA2-256"
+  std::string IntegrityName() const;   // "HMAC-SHA2-256", "none" (AES-GCM)
+  uint32_t KeyBits() const { return static_cast<uint32_t>((enc_key_bytes - salt_bytes) * 8); }
   std::string PfsName() const;         // "MODP2048 (14)" or "none"
 };
 

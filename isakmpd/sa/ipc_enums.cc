@@ -76,7 +76,7 @@ void SetSuite(const IkeSuite& suite, ipc::Phase1Established* out) {
 
 void SetSuite(const EspSuite& suite, ipc::ChildSa* out) {
   out->set_encryption(static_cast<db::EspEncryption>(suite.attrs.transform_id));
-  out->set_encryption_key_bits(static_cast<uint32_t>(suite.enc_key_bytes * 8));
+  out->set_encryption_key_bits(suite.KeyBits());
   out->set_integrity(static_cast<db::EspIntegrity>(suite.attrs.auth_algorithm));
 }
 

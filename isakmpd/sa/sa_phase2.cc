@@ -353,7 +353,8 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
       LogLevel::kEvents, p1,
       (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " + TunnelText(child.tunnel) +
           " established (" + RoleName(child.role) + ", " + qm.local_text + " <-> " +
-          qm.remote_text + ", ESP " + s.EncryptionName() + "/" + s.IntegrityName() + ", PFS " +
+          qm.remote_text + ", ESP " + s.EncryptionName() +
+          (s.integ_key_bytes != 0 ? "/" + s.IntegrityName() : std::string()) + ", PFS " +
           s.PfsName() + ", " + spis + ", lifetime " + std::to_string(s.life_seconds) + " s)" +
           (child.rekey
                ? "; rekey " +

@@ -12,7 +12,9 @@
 # the same SPI pair in both kernels, ping 198.51.100.1 -> 203.0.113.1 3/3, both
 # kernels count it, and each veth sends ESP only (tcpdump -Q out). Then stopsrc on
 # A and charon stopped on B: nothing of either left in the kernels.
-#   3. rekeying (issue 9.7): both restarted with a 20 s phase 2 lifetime on A
+#   3. rekeying (issue 9.7), with ESP AES-GCM-16-256 (RFC 4106, issue 10.3: the
+#      kernels hold rfc4106(gcm(aes)) SAs, so the salt and key order agree with
+#      strongSwan's or no ping would pass): both restarted with a 20 s phase 2 lifetime on A
 #      (min_lifetime_seconds 10) and charon's children rekey_time 60 s, so the
 #      suite rekeys (at 80-88 %: every 16-18 s) twice, under a ping every 50 ms
 #      that loses nothing; then charon rekeys (swanctl --rekey --child net) and
@@ -412,10 +414,10 @@ step_rekeyed() {
 # case 3: the suite rekeys twice under a ping every 50 ms, then strongSwan.
 case_rekeys() {
   local c="3 (rekeys)" ping_pid ping_out="$LAB_DIR/ping-rekeys.txt" out n sent got rk next
-  echo "==== 3. rekeying: the suite (20 s phase 2 lifetime), then strongSwan ===="
-  ike_write_db A p2life=20 minlife=10
+  echo "==== 3. rekeying with AES-GCM-16-256: the suite (20 s phase 2 lifetime), then strongSwan ===="
+  ike_write_db A p2life=20 minlife=10 esp=ESP_AES_GCM_16
   sw_configure B psk="$psk" kernel=netlink "swanctl_load=pem pkcs1 x509 pubkey" \
-    child_rekey=60 child_life=70 child_rand=0
+    child_rekey=60 child_life=70 child_rand=0 esp=aes256gcm16-modp2048
   sw_start B
   sw_load B
   if ike_start A && wait_until 30 _a_src active; then
@@ -426,6 +428,18 @@ case_rekeys() {
   fi
   ike_cmd A cmd=activate numlist=1 >/dev/null 2>&1 || t_fail "$c: A: ike cmd=activate failed"
   step_up "$c" initiator || return 0
+  local x algs
+  for x in A B; do
+    # "aead rfc4106(gcm(aes)) 0x<36 octets> 128", the key shown as its length
+    algs=$(ip -n "$(host_ns "$x")" xfrm state | grep -E '^[[:space:]]+(enc|auth|auth-trunc|aead) ' |
+      sed -E 's/0x([0-9a-f]+)/<\1>/' | awk '{ k = $3; gsub(/[<>]/, "", k); $3 = length(k) / 2 " octets"; print }')
+    if [[ $(grep -c "^aead rfc4106(gcm(aes)) 36 octets 128$" <<<"$algs") == 2 && $algs != *auth* ]]; then
+      t_pass "$c: $x's kernel SAs are rfc4106(gcm(aes)), 36-octet key (256 bits + salt), 128-bit ICV"
+    else
+      echo "$algs" | indent
+      t_fail "$c: $x's kernel SAs are not AES-GCM-16-256"
+    fi
+  done
   _pair_changed "" || true
   # 800 pings at 50 ms (40 s, longer in UML) span the suite's first two
   # rekeys (16-18 s after each pair).

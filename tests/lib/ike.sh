@@ -2,8 +2,9 @@
 #
 #   ike_write_db X [key=value...]   $IKE_CONFDIR/tunnels.db for host X (one phase 1
 #                                   tunnel "t1" to the peer, one phase 2 tunnel "t1-net")
-#        keys: peer=Y  enc=AES_CBC|DES3_CBC  hash=SHA2_256|SHA1  group=MODP_2048|MODP_1024
-#              esp=ESP_AES_CBC|ESP_3DES  integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
+#        keys: peer=Y  enc=AES_CBC|DES3_CBC  hash=SHA2_256|SHA1  group=MODP_2048|MODP_1024|...
+#              esp=ESP_AES_CBC|ESP_3DES|ESP_AES_GCM_16 (256-bit, no integrity)
+#              integ=HMAC_SHA2_256|HMAC_SHA1  pfs=MODP_2048|DH_GROUP_NONE
 #              lnet=<local selector addr>  rnet=<remote selector addr or a.b.c.d/len>
 #              retransmit_ms=N tries=N log=EVENTS|INFORMATION|DEBUG
 #              p1life=S p2life=S (lifetime_seconds, 0 = default)  minlife=S
@@ -101,6 +102,11 @@ ike_write_db() {
   local klen1='' klen2=''
   [[ $enc == AES_CBC ]] && klen1="
     key_length: 128"
+  # AES-GCM (RFC 4106): 256-bit keys here, and no integrity algorithm
+  if [[ $esp == ESP_AES_GCM_16 ]]; then
+    klen2="
+    key_length: 256" integ=''
+  fi
   [[ $esp == ESP_AES_CBC ]] && klen2="
     key_length: 128"
   cat >"${HOST_DIR[$x]}/etc/tunnels.db" <<EOF
@@ -134,8 +140,8 @@ ike_tunnel {
 ipsec_protection {
   name: "p2-lab"
   proposal {
-    encryption: $esp$klen2
-    integrity: $integ
+    encryption: $esp$klen2${integ:+
+    integrity: $integ}
   }
   pfs_group: $pfs
   lifetime_seconds: $p2life

@@ -103,6 +103,62 @@ TEST_CASE("every phase 1 cipher and hash", "[algorithms]") {
   }
 }
 
+TEST_CASE("ESP AES-GCM-16 (RFC 4106): key and salt, no integrity key", "[algorithms]") {
+  for (uint32_t bits : {128u, 256u}) {
+    INFO("AES-GCM-16-" << bits);
+    Pair net;
+    auto gcm = [bits](db::TunnelDatabase d) {
+      auto* p = d.mutable_ipsec_protection(0)->mutable_proposal(0);
+      p->set_encryption(db::ESP_AES_GCM_16);
+      p->set_key_length(bits);
+      p->clear_integrity();
+      return d;
+    };
+    const auto d = gcm(net.DatabaseA());
+    net.a.manager.SetDatabase(d);
+    net.b.manager.SetDatabase(
+        gcm(testing::Database(testing::kHostB, testing::kHostA, "203.0.113.0/24", "198.51.100.0/24",
+                              testing::kIke, testing::kEsp)));
+    net.EstablishPhase1();
+    REQUIRE(net.a.manager.StartPhase2(net.Phase2(d)).has_ack());
+    net.Run();
+    REQUIRE(net.b.Established(2));
+    const auto& out_a = net.a.Established(2)->phase2_established().sa(1);
+    const auto& in_b = net.b.Established(2)->phase2_established().sa(0);
+    CHECK(out_a.encryption() == db::ESP_AES_GCM_16);
+    CHECK(out_a.encryption_key_bits() == bits);
+    CHECK(out_a.encryption_key().size() == bits / 8 + 4);  // RFC 4106 8.1: the salt follows
+    CHECK(out_a.integrity_key().empty());
+    CHECK(out_a.integrity() == db::ESP_INTEGRITY_UNSPECIFIED);
+    CHECK(out_a.encryption_key() == in_b.encryption_key());
+  }
+  // Offered beside AES-CBC, in the initiator's order; and the names.
+  db::IpsecProtection both;
+  both.set_name("p2");
+  auto* g = both.add_proposal();
+  g->set_encryption(db::ESP_AES_GCM_16);
+  g->set_key_length(256);
+  auto* c = both.add_proposal();
+  c->set_encryption(db::ESP_AES_CBC);
+  c->set_key_length(128);
+  c->set_integrity(db::HMAC_SHA2_256);
+  wire::SaPayload reply;
+  uint32_t spi = 0;
+  std::string why;
+  auto suite = SelectEspSuite(BuildEspSa(both, 1, 1), both, 1, 2, 60, &reply, &spi, &why);
+  REQUIRE(suite);
+  CHECK(suite->EncryptionName() == "AES-GCM-16-256");
+  CHECK(suite->KeyBits() == 256);
+  db::IpsecProtection cbc_only;
+  cbc_only.set_name("cbc");
+  *cbc_only.add_proposal() = *c;
+  db::IpsecProtection gcm_only;
+  gcm_only.set_name("gcm");
+  *gcm_only.add_proposal() = *g;
+  CHECK_FALSE(SelectEspSuite(BuildEspSa(gcm_only, 1, 1), cbc_only, 1, 2, 60, &reply, &spi, &why));
+  CHECK_THAT(why, Catch::Contains("(ESP AES-GCM-16-256, PFS none, tunnel)"));
+}
+
 TEST_CASE("group 1 (MODP768) is refused and the reason says why", "[algorithms]") {
   db::IkeProtection weak;
   weak.set_name("weak");

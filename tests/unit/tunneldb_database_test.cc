@@ -294,13 +294,13 @@ namespace ike::tunneldb {
 namespace {
 
 TEST_CASE("DH groups: 2 to 21 accepted, group 1 refused with the reason") {
-  for (const char* g : {"MODP_1024", "MODP_1536", "MODP_3072", "MODP_4096", "ECP_256", "ECP_384",
-                        "ECP_521"}) {
+  for (const char* g :
+       {"MODP_1024", "MODP_1536", "MODP_3072", "MODP_4096", "ECP_256", "ECP_384", "ECP_521"}) {
     INFO(g);
-    CHECK(Database::Parse(Replace(Valid(), "dh_group: MODP_2048 }",
-                                  std::string("dh_group: ") + g + " }"),
-                          kFile)
-              .ok());
+    CHECK(
+        Database::Parse(
+            Replace(Valid(), "dh_group: MODP_2048 }", std::string("dh_group: ") + g + " }"), kFile)
+            .ok());
     CHECK(Database::Parse(Replace(Valid(), "pfs_group: MODP_2048", std::string("pfs_group: ") + g),
                           kFile)
               .ok());
@@ -310,6 +310,29 @@ TEST_CASE("DH groups: 2 to 21 accepted, group 1 refused with the reason") {
                              "broken"));
   CHECK_THAT(FirstError(Replace(Valid(), "pfs_group: MODP_2048", "pfs_group: MODP_768")),
              Catch::Contains("MODP_768 (group 1) is refused"));
+}
+
+}  // namespace
+}  // namespace ike::tunneldb
+
+namespace ike::tunneldb {
+namespace {
+
+TEST_CASE("ESP_AES_GCM_16: 128 or 256 bits, no integrity") {
+  const std::string gcm = Replace(Valid(), "encryption: ESP_AES_CBC integrity: HMAC_SHA2_256",
+                                  "encryption: ESP_AES_GCM_16 key_length: 256");
+  Result<Database> d = Database::Parse(gcm, kFile);
+  REQUIRE(d.ok());
+  CHECK(d->proto().ipsec_protection(0).proposal(0).key_length() == 256);
+  CHECK(Database::Parse(Replace(gcm, "key_length: 256", ""), kFile)
+            ->proto()
+            .ipsec_protection(0)
+            .proposal(0)
+            .key_length() == 128);
+  CHECK_THAT(FirstError(Replace(gcm, "key_length: 256", "key_length: 192")),
+             Catch::Contains("key_length: 192 is not an AES-GCM key length (128 or 256)"));
+  CHECK_THAT(FirstError(Replace(gcm, "key_length: 256", "key_length: 256 integrity: HMAC_SHA1")),
+             Catch::Contains("integrity: ESP_AES_GCM_16 authenticates by itself"));
 }
 
 }  // namespace

@@ -122,6 +122,35 @@ TEST_CASE("an inbound SA: UPDSA with keys, replay window, lifetimes and reqid") 
   CHECK(Attribute(nlh, sizeof(xfrm_usersa_info), XFRMA_ENCAP) == nullptr);  // plain ESP
 }
 
+// RFC 4106 in XFRM: one AEAD attribute, the salt the last 4 octets of the
+// key, the 16-octet ICV; no separate integrity algorithm.
+TEST_CASE("an AES-GCM-16 SA: rfc4106(gcm(aes)) with key and salt, ICV 128, no AUTH") {
+  CHECK(std::string(KernelCrypt(db::ESP_AES_GCM_16)->name) == "rfc4106(gcm(aes))");
+  CHECK(KernelCrypt(db::ESP_AES_GCM_16)->icv_bits == 128);
+  Bytes key(32, 0x33);
+  Append(key, Bytes{0xa1, 0xa2, 0xa3, 0xa4});  // salt
+  SaMessage sa;
+  sa.source = Ip("192.0.2.1");
+  sa.destination = Ip("192.0.2.2");
+  sa.spi = 0x0badcafe;
+  sa.reqid = ReqidOf(4);
+  sa.encryption = db::ESP_AES_GCM_16;
+  sa.encryption_key = key;
+  Batch batch(7);
+  REQUIRE(batch.AddSa(sa, /*update=*/false));
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 1);
+  const nlattr* aead = Attribute(messages[0], sizeof(xfrm_usersa_info), XFRMA_ALG_AEAD);
+  REQUIRE(aead != nullptr);
+  const auto* a = static_cast<const xfrm_algo_aead*>(mnl_attr_get_payload(aead));
+  CHECK(std::string(a->alg_name) == "rfc4106(gcm(aes))");
+  CHECK(a->alg_key_len == 288);  // 256-bit key + 32-bit salt
+  CHECK(a->alg_icv_len == 128);
+  CHECK(std::memcmp(a->alg_key, key.data(), key.size()) == 0);
+  CHECK(Attribute(messages[0], sizeof(xfrm_usersa_info), XFRMA_ALG_CRYPT) == nullptr);
+  CHECK(Attribute(messages[0], sizeof(xfrm_usersa_info), XFRMA_ALG_AUTH_TRUNC) == nullptr);
+}
+
 TEST_CASE("an outbound SA with NAT-T: NEWSA, exclusive, UDP encapsulation (RFC 3948)") {
   const Bytes enc(24, 0x33), auth(20, 0x44);
   SaMessage sa;

@@ -67,6 +67,18 @@ Bytes AlgoAttribute(const char* name, ByteView key) {
   return out;
 }
 
+// RFC 4106 in XFRM: the key is the AES key followed by the salt, its
+// length in bits counting both.
+Bytes AeadAttribute(const CryptAlgorithm& alg, ByteView key) {
+  Bytes out(sizeof(xfrm_algo_aead) + key.size(), 0);
+  auto* a = reinterpret_cast<xfrm_algo_aead*>(out.data());
+  std::strncpy(a->alg_name, alg.name, sizeof a->alg_name - 1);
+  a->alg_key_len = static_cast<unsigned>(key.size() * 8);
+  a->alg_icv_len = alg.icv_bits;
+  std::memcpy(out.data() + sizeof(xfrm_algo_aead), key.data(), key.size());
+  return out;
+}
+
 Bytes AuthAttribute(const AuthAlgorithm& alg, ByteView key) {
   Bytes out(sizeof(xfrm_algo_auth) + key.size(), 0);
   auto* a = reinterpret_cast<xfrm_algo_auth*>(out.data());
@@ -97,6 +109,8 @@ std::optional<CryptAlgorithm> KernelCrypt(db::EspEncryption e) {
       return CryptAlgorithm{"cbc(aes)"};
     case db::ESP_3DES:
       return CryptAlgorithm{"cbc(des3_ede)"};
+    case db::ESP_AES_GCM_16:
+      return CryptAlgorithm{"rfc4106(gcm(aes))", 128};  // key | 4-octet salt
     default:
       return std::nullopt;
   }
@@ -176,12 +190,15 @@ std::optional<uint32_t> Batch::AddAllocSpi(const IpAddress& source, const IpAddr
 
 std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   const auto crypt = KernelCrypt(sa.encryption);
-  const auto auth = KernelAuth(sa.integrity);
-  if (!crypt || !auth || sa.source.family != sa.destination.family || sa.destination.size() == 0) {
+  const bool aead = crypt && crypt->icv_bits != 0;
+  const auto auth = aead ? std::nullopt : KernelAuth(sa.integrity);
+  if (!crypt || (!aead && !auth) || sa.source.family != sa.destination.family ||
+      sa.destination.size() == 0) {
     return std::nullopt;
   }
-  Bytes crypt_attr = AlgoAttribute(crypt->name, sa.encryption_key);
-  Bytes auth_attr = AuthAttribute(*auth, sa.integrity_key);
+  Bytes crypt_attr = aead ? AeadAttribute(*crypt, sa.encryption_key)
+                          : AlgoAttribute(crypt->name, sa.encryption_key);
+  Bytes auth_attr = aead ? Bytes() : AuthAttribute(*auth, sa.integrity_key);
   nlmsghdr* nlh = Begin(update ? XFRM_MSG_UPDSA : XFRM_MSG_NEWSA,
                         update ? NLM_F_ACK : NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
                         sizeof(xfrm_usersa_info) + crypt_attr.size() + auth_attr.size() + 64);
@@ -204,8 +221,12 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   if (sa.soft_bytes != 0) info->lft.soft_byte_limit = sa.soft_bytes;
   if (sa.hard_bytes != 0) info->lft.hard_byte_limit = sa.hard_bytes;
   PutStruct(nlh, local);
-  mnl_attr_put(nlh, XFRMA_ALG_CRYPT, crypt_attr.size(), crypt_attr.data());
-  mnl_attr_put(nlh, XFRMA_ALG_AUTH_TRUNC, auth_attr.size(), auth_attr.data());
+  if (aead) {
+    mnl_attr_put(nlh, XFRMA_ALG_AEAD, crypt_attr.size(), crypt_attr.data());
+  } else {
+    mnl_attr_put(nlh, XFRMA_ALG_CRYPT, crypt_attr.size(), crypt_attr.data());
+    mnl_attr_put(nlh, XFRMA_ALG_AUTH_TRUNC, auth_attr.size(), auth_attr.data());
+  }
   SecureWipe(&crypt_attr);  // the key now lives in the batch only
   SecureWipe(&auth_attr);
   if (sa.encap_source_port != 0 || sa.encap_destination_port != 0) {

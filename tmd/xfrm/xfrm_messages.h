@@ -46,7 +46,10 @@ const char* PolicyDirName(PolicyDir d);
 
 // Kernel algorithm names and sizes (RFC 4868 truncation for SHA-2).
 struct CryptAlgorithm {
-  const char* name = nullptr;  // "cbc(aes)"
+  const char* name = nullptr;  // "cbc(aes)", "rfc4106(gcm(aes))"
+  // AEAD (RFC 4106 AES-GCM): integrity included, ICV of this many bits;
+  // 0 for a plain cipher, which needs an AuthAlgorithm.
+  uint32_t icv_bits = 0;
 };
 struct AuthAlgorithm {
   const char* name = nullptr;  // "hmac(sha256)"

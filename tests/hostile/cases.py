@@ -288,13 +288,26 @@ def mm1_no_proposal(c):
 
 @case()
 def mm1_aggressive_mode(c):
-    """An Aggressive Mode message 1: UNSUPPORTED-EXCHANGE-TYPE (RFC 2408 3.14.1)."""
+    """An Aggressive Mode message 1 where the protection says MAIN: INVALID-EXCHANGE-TYPE
+    (RFC 2408 3.14.1), the tunnel and protection named in the log (issue 10.1)."""
     p1 = c.phase1()
     pkt, _ = p1.build(4, [(ip.P_SA, ip.ike_sa_body()), (ip.P_KE, p1.gx), (ip.P_NONCE, p1.nonce),
                           (ip.P_ID, ip.id_addr(PY))])
     p1.send(pkt)
-    c.expect_notify(p1, 29)
-    c.expect_log(r"Aggressive Mode from %s.* refused" % PY, "the refusal")
+    c.expect_notify(p1, 7)
+    c.expect_log(r"Aggressive Mode from %s.* refused: phase 1 tunnel .* allows Main Mode only" % PY,
+                 "the refusal and its reason")
+
+
+@case()
+def am1_without_identity(c):
+    """An Aggressive Mode message 1 without its ID payload: dropped, logged, no SA (issue 10.1)."""
+    p1 = c.phase1()
+    pkt, _ = p1.build(4, [(ip.P_SA, ip.ike_sa_body()), (ip.P_KE, p1.gx), (ip.P_NONCE, p1.nonce)])
+    p1.send(pkt)
+    c.expect_log(r"dropped Aggressive Mode message 1 from %s.*: no readable identity" % PY,
+                 "the drop")
+    c.ok(not c.replies(p1, 4) and not c.replies(p1, ip.EXCH_INFO), "no answer at all")
 
 
 @case()

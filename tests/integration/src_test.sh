@@ -131,24 +131,24 @@ else
 fi
 
 # ---- configuration that would not be honoured (issue 7, hole 4.l) ---------------------
-# Aggressive Mode (isakmpd runs Main Mode only) in the lab database.
-sed 's/^  mode: MAIN$/  mode: AGGRESSIVE/' "$db.good" >"$db"
-aggr_line=$(grep -n 'mode: AGGRESSIVE' "$db" | cut -d: -f1)
-run "ikedb -c (mode: AGGRESSIVE)" on_host A ikedb -c "$db"
-if ((RC == 1)) && grep -q "tunnels.db:$aggr_line:3: ike_protection \"p1-lab\": mode: Aggressive Mode is not supported yet" <<<"$OUT"; then
-  t_pass "ikedb -c refuses mode: AGGRESSIVE, naming tunnels.db:$aggr_line and the field"
+# DH group 1 (768-bit MODP): refused, with the reason (issue 10.3).
+sed 's/^    dh_group: MODP_2048$/    dh_group: MODP_768/' "$db.good" >"$db"
+weak_line=$(grep -n 'dh_group: MODP_768' "$db" | cut -d: -f1)
+run "ikedb -c (dh_group: MODP_768)" on_host A ikedb -c "$db"
+if ((RC == 1)) && grep -q "tunnels.db:$weak_line:5: ike_protection \"p1-lab\" proposal 1: dh_group: MODP_768 (group 1) is refused" <<<"$OUT"; then
+  t_pass "ikedb -c refuses dh_group: MODP_768, naming tunnels.db:$weak_line, the field and why"
 else
-  t_fail "ikedb -c did not refuse mode: AGGRESSIVE with file, line and field"
+  t_fail "ikedb -c did not refuse dh_group: MODP_768 with file, line, field and reason"
 fi
-run "startsrc -g ike (mode: AGGRESSIVE)" on_host_syslog A startsrc -g ike
-if ((RC != 0)) && grep -q "tunnels.db:$aggr_line:3: .*Aggressive Mode is not supported yet" <<<"$OUT"; then
-  t_pass "startsrc refuses mode: AGGRESSIVE, naming tunnels.db:$aggr_line (exit $RC)"
+run "startsrc -g ike (dh_group: MODP_768)" on_host_syslog A startsrc -g ike
+if ((RC != 0)) && grep -q "tunnels.db:$weak_line:.*MODP_768 (group 1) is refused" <<<"$OUT"; then
+  t_pass "startsrc refuses dh_group: MODP_768, naming tunnels.db:$weak_line (exit $RC)"
 else
-  t_fail "startsrc did not refuse mode: AGGRESSIVE with file and line"
+  t_fail "startsrc did not refuse dh_group: MODP_768 with file and line"
 fi
 st=$(src_status A tmd)
-[[ $st != active ]] && t_pass "tmd is not active with mode: AGGRESSIVE" ||
-  t_fail "tmd reported active with mode: AGGRESSIVE"
+[[ $st != active ]] && t_pass "tmd is not active with dh_group: MODP_768" ||
+  t_fail "tmd reported active with dh_group: MODP_768"
 
 # A second ike_tunnel between the same endpoints: unreachable as responder.
 { cat "$db.good"; sed -n '/^ike_tunnel {/,/^}/p' "$db.good" | sed 's/name: "t1"/name: "t1-twin"/'; } >"$db"

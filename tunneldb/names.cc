@@ -105,6 +105,7 @@ constexpr std::pair<ipc::Encapsulation, const char*> kEncapsulation[] = {
     {ipc::TUNNEL, "tunnel"},
     {ipc::TRANSPORT, "transport"},
     {ipc::UDP_TUNNEL, "tunnel-in-UDP"},
+    {ipc::UDP_TRANSPORT, "transport-in-UDP"},
 };
 constexpr std::pair<ipc::FilterAction, const char*> kFilterAction[] = {
     {ipc::FILTER_ACTION_UNSPECIFIED, ""},

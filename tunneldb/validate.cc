@@ -92,6 +92,8 @@ class Validator {
   void CheckIdentity(int i, const char* field, const db::Identity& id);
   void CheckIpsecTunnel(int i);
   void CheckDynamicPeer(int i);
+  void CheckTransport(int i, const std::optional<AddressRange>& local,
+                      const std::optional<AddressRange>& remote);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
   void CheckLifetime(const Path& path, const std::string& object, uint32_t seconds);
   // AES (128/192/256, 0 = default) or 3DES (192 or 0); |names| lists both.
@@ -533,6 +535,40 @@ void Validator::CheckIpsecTunnel(int i) {
   if (local && remote && local->first.family != remote->first.family) {
     Fail({{"ipsec_tunnel", i}, {"remote", -1}}, object, "remote",
          "address family differs from local");
+  }
+  if (t.mode() == db::ESP_TRANSPORT) CheckTransport(i, local, remote);
+}
+
+// Transport mode protects the endpoints' own traffic: each selector is one
+// address, the phase 1 tunnel's (RFC 2401 4.1: a gateway's transit traffic
+// needs tunnel mode).
+void Validator::CheckTransport(int i, const std::optional<AddressRange>& local,
+                               const std::optional<AddressRange>& remote) {
+  const db::IpsecTunnel& t = d_.ipsec_tunnel(i);
+  const std::string object = Object("ipsec_tunnel", t.name());
+  const db::IkeTunnel* ike = nullptr;
+  for (const auto& k : d_.ike_tunnel())
+    if (k.name() == t.ike_tunnel()) ike = &k;
+  if (ike == nullptr || !local || !remote) return;  // reported already
+  if (IsDynamicPeer(*ike)) {
+    Fail({{"ipsec_tunnel", i}, {"mode", -1}}, object, "mode",
+         "ESP_TRANSPORT needs the peer's address; ike_tunnel \"" + ike->name() +
+             "\" has remote_address " + ike->remote_address() + " (any)");
+    return;
+  }
+  auto is = [](const AddressRange& r, const std::string& address) {
+    auto a = IpAddress::Parse(address);
+    return a && r.first == *a && r.last == *a;
+  };
+  if (!is(*local, ike->local_address())) {
+    Fail({{"ipsec_tunnel", i}, {"local", -1}}, object, "local",
+         "ESP_TRANSPORT protects the endpoints' own traffic: local must be the address " +
+             ike->local_address() + " (local_address of ike_tunnel \"" + ike->name() + "\")");
+  }
+  if (!is(*remote, ike->remote_address())) {
+    Fail({{"ipsec_tunnel", i}, {"remote", -1}}, object, "remote",
+         "ESP_TRANSPORT protects the endpoints' own traffic: remote must be the address " +
+             ike->remote_address() + " (remote_address of ike_tunnel \"" + ike->name() + "\")");
   }
 }
 

@@ -13,6 +13,7 @@ namespace ike::isakmpd::nat_traversal {
 constexpr uint16_t kPort = 4500;
 // RFC 3947 section 4: the encapsulation modes negotiated in Quick Mode.
 constexpr uint16_t kUdpEncapsulatedTunnel = 3;
+constexpr uint16_t kUdpEncapsulatedTransport = 4;
 
 // VID payload "RFC 3947" (MD5 of the string, RFC 3947 section 3.1).
 wire::Payload VendorIdPayload();

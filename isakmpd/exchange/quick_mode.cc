@@ -48,7 +48,12 @@ Bytes SpiOctets(uint32_t spi) {
   return Bytes(b.begin(), b.end());
 }
 
-uint16_t Encapsulation(const Phase1Context& p1) {
+// RFC 2407 4.5, RFC 3947 5.1: the definition's mode, UDP-encapsulated
+// when a NAT is in the path.
+uint16_t Encapsulation(const Phase1Context& p1, const QuickModeExchange& qm) {
+  if (qm.definition.mode() == db::ESP_TRANSPORT)
+    return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTransport
+                           : wire::kEncapsulationTransport;
   return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTunnel : wire::kEncapsulationTunnel;
 }
 
@@ -141,7 +146,7 @@ Outcome InitiatorRecvHashSaNonceSendHash(const Phase1Context& p1, QuickModeExcha
   if (auto fail = CheckReturnedIds(p1, qm, payloads)) return *fail;
   std::string why;
   auto suite = AcceptEspReply(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
-                              Encapsulation(p1), qm.min_life_seconds, &qm.spi_out, &why);
+                              Encapsulation(p1, qm), qm.min_life_seconds, &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(p1) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
@@ -178,7 +183,7 @@ Outcome InitiatorSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
                                  const ExchangeTools& tools) {
   qm.ni = tools.random.Generate(kNonceLength);
   std::vector<Payload> rest;
-  rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in, Encapsulation(p1))));
+  rest.push_back(wire::MakePayload(BuildEspSa(qm.protection, qm.spi_in, Encapsulation(p1, qm))));
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.ni}));
   if (qm.protection.pfs_group() != db::DH_GROUP_NONE) {
     if (auto fail = MakePfsKey(qm, static_cast<crypto::DhGroup>(qm.protection.pfs_group()), tools))
@@ -195,9 +200,9 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1, QuickMo
                                                 const ExchangeTools& tools) {
   std::string why;
   wire::SaPayload reply;
-  auto suite =
-      SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection, Encapsulation(p1),
-                     qm.spi_in, qm.min_life_seconds, &reply, &qm.spi_out, &why);
+  auto suite = SelectEspSuite(*wire::FindBody<wire::SaPayload>(payloads), qm.protection,
+                              Encapsulation(p1, qm), qm.spi_in, qm.min_life_seconds, &reply,
+                              &qm.spi_out, &why);
   if (!suite)
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN,
                          "no phase 2 proposal chosen for peer " + Peer(p1) + ": " + why,

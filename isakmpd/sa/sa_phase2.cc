@@ -4,6 +4,7 @@
 #include "common/ipc_frame.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
+#include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/state_names.h"
 #include "isakmpd/sa/bug.h"
 #include "isakmpd/sa/ipc_enums.h"
@@ -38,10 +39,14 @@ void FillChildSa(ipc::ChildSa* c, ipc::Direction direction, uint32_t spi, const 
   const auto& k = keymat.bytes();
   c->set_encryption_key(std::string(k.begin(), k.begin() + suite.enc_key_bytes));
   c->set_integrity_key(std::string(k.begin() + suite.enc_key_bytes, k.end()));
-  if (suite.attrs.encapsulation == 3) {  // UDP-Encapsulated-Tunnel (RFC 3947)
+  const uint16_t encapsulation = suite.attrs.encapsulation;
+  if (encapsulation == nat_traversal::kUdpEncapsulatedTunnel ||
+      encapsulation == nat_traversal::kUdpEncapsulatedTransport) {  // RFC 3947 5.1
     c->set_source_port(src.port);
     c->set_destination_port(dst.port);
   }
+  c->set_transport(encapsulation == wire::kEncapsulationTransport ||
+                   encapsulation == nat_traversal::kUdpEncapsulatedTransport);
 }
 
 }  // namespace
@@ -349,17 +354,16 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   const auto& s = *qm.suite;
   char spis[64];
   snprintf(spis, sizeof spis, "SPIs %08x (in) %08x (out)", qm.spi_in, qm.spi_out);
-  LogLine(
-      LogLevel::kEvents, p1,
-      (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " + TunnelText(child.tunnel) +
-          " established (" + RoleName(child.role) + ", " + qm.local_text + " <-> " +
-          qm.remote_text + ", ESP " + s.EncryptionName() +
-          (s.integ_key_bytes != 0 ? "/" + s.IntegrityName() : std::string()) + ", PFS " +
-          s.PfsName() + ", " + spis + ", lifetime " + std::to_string(s.life_seconds) + " s)" +
-          (child.rekey
-               ? "; rekey " +
-                     std::string(child.role == Role::kInitiator ? "we started" : "the peer started")
-               : std::string()));
+  LogLine(LogLevel::kEvents, p1,
+          (transition.empty() ? "" : transition + ": ") + "phase 2 tunnel " +
+              TunnelText(child.tunnel) + " established (" + RoleName(child.role) + ", " +
+              qm.local_text + " <-> " + qm.remote_text + ", ESP " + s.EncryptionName() +
+              (s.integ_key_bytes != 0 ? "/" + s.IntegrityName() : std::string()) + ", PFS " +
+              s.PfsName() + ", " + spis + ", lifetime " + std::to_string(s.life_seconds) + " s)" +
+              (child.rekey
+                   ? "; rekey " + std::string(child.role == Role::kInitiator ? "we started"
+                                                                             : "the peer started")
+                   : std::string()));
   ipc::Envelope e = Phase2Report(p1, child);
   auto* est = e.mutable_phase2_established();
   FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);

@@ -12,6 +12,10 @@
 # the same SPI pair in both kernels, ping 198.51.100.1 -> 203.0.113.1 3/3, both
 # kernels count it, and each veth sends ESP only (tcpdump -Q out). Then stopsrc on
 # A and charon stopped on B: nothing of either left in the kernels.
+#   4. transport mode (issue 10.3): both restarted with the endpoints as
+#      selectors and ESP_TRANSPORT (charon: mode = transport); strongSwan
+#      initiates; both kernels hold transport-mode SAs and a ping from
+#      endpoint to endpoint goes through them, as ESP on the wire.
 #   3. rekeying (issue 9.7), with ESP AES-GCM-16-256 (RFC 4106, issue 10.3: the
 #      kernels hold rfc4106(gcm(aes)) SAs, so the salt and key order agree with
 #      strongSwan's or no ping would pass): both restarted with a 20 s phase 2 lifetime on A
@@ -486,11 +490,65 @@ case_rekeys() {
   t_info "$c: A's syslog: $out 'rekeyed' lines"
 }
 
+# case 4: transport mode, strongSwan initiating (our responder matches the
+# encapsulation to its definition), a ping between the endpoints themselves.
+case_transport() {
+  local c="4 (transport)" out x a b n
+  echo "==== 4. transport mode: strongSwan initiates, endpoint to endpoint ===="
+  a=$(host_addr A) b=$(host_addr B)
+  ike_write_db A lnet="$a" rnet="$b" p2mode=ESP_TRANSPORT
+  sw_configure B psk="$psk" kernel=netlink "swanctl_load=pem pkcs1 x509 pubkey" \
+    child_mode=transport local_ts="$b/32" remote_ts="$a/32"
+  sw_start B
+  sw_load B
+  if ike_start A && wait_until 30 _a_src active; then
+    t_pass "$c: A: suite started again (ipsec_tunnel mode ESP_TRANSPORT, $a <-> $b)"
+  else
+    echo "$IKE_OUT" | indent
+    t_abort "$c: A: startsrc -g ike failed"
+  fi
+  out=$(swanctl_on B --initiate --child net --timeout 30 2>&1) ||
+    { echo "$out" | redact | tail -n 20 | indent; t_fail "$c: B: swanctl --initiate failed"; }
+  if wait_until "$IKE_WAIT" _a_settled && _a_up; then
+    t_pass "$c: A: phases 1 and 2 Active (responder)"
+  else
+    echo "$A_LIST" | indent
+    t_fail "$c: A: phases 1 and 2 not both Active"
+    explain
+    return 0
+  fi
+  if wait_until 20 _b_up && grep -q 'INSTALLED, TRANSPORT,' <<<"$B_SAS"; then
+    t_pass "$c: B: swanctl --list-sas: CHILD_SA INSTALLED, TRANSPORT"
+  else
+    echo "$B_SAS" | redact | indent
+    t_fail "$c: B: the CHILD_SA is not INSTALLED in TRANSPORT mode"
+  fi
+  for x in A B; do
+    n=$(ip -n "$(host_ns "$x")" xfrm state | grep -c "proto esp .* mode transport" || true)
+    t_check "$c: $x's kernel holds $n transport-mode ESP SAs (2 expected)" [ "$n" = 2 ]
+  done
+  if host_ping A "$a" "$b" 3; then
+    t_pass "$c: ping $a -> $b (the endpoints) through the transport-mode SAs: 3/3"
+  else
+    echo "$HOST_PING_OUT"
+    t_fail "$c: ping $a -> $b through the transport-mode SAs failed"
+  fi
+  out=$(ip -n "$(host_ns B)" -s xfrm state)
+  if (($(grep -Ec '^[[:space:]]+[0-9]+\(bytes\), 3\(packets\)' <<<"$out") >= 2)); then
+    t_pass "$c: B's kernel counted the 3 pings on both SAs"
+  else
+    kstate B | indent
+    t_fail "$c: B's kernel SAs did not count the pings"
+  fi
+}
+
 step_lab
 case_suite_initiates
 case_strongswan_initiates
 step_stop
 case_rekeys
+step_stop
+case_transport
 step_stop
 step_syslog
 step_charon_log

@@ -14,6 +14,7 @@
 #              kernel has ESP; STATE_ONLY on the host, whose kernel has none)
 #              mode=MAIN|AGGRESSIVE (ike_protection mode)
 #              raddr=ADDR (remote_address; 0.0.0.0 = a peer without a fixed address)
+#              p2mode=ESP_TRANSPORT (ipsec_tunnel mode; with lnet/rnet the endpoints)
 #              lid=TYPE:VALUE rid=TYPE:VALUE (local_id / remote_id, e.g. FQDN:a.example,
 #              USER_FQDN:gw@b.example, KEY_ID:branch-17; default: the addresses)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
@@ -56,7 +57,7 @@ ike_write_db() {
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
   local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0 autostart=''
-  local mode=MAIN ids='' raddr=''
+  local mode=MAIN ids='' raddr='' p2mode=''
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -85,6 +86,8 @@ ike_write_db() {
   dpd { ${kv#*=} }" ;;
       trapretry=*) trapretry=${kv#*=} ;;
       mode=*) mode=${kv#*=} ;;
+      p2mode=*) p2mode="
+  mode: ${kv#*=}" ;;
       raddr=*) raddr=${kv#*=} ;;
       lid=* | rid=*)
         local v=${kv#*=} field=local_id
@@ -152,7 +155,7 @@ ipsec_tunnel {
   ike_tunnel: "t1"
   local { $(_sel "$lnet") }
   remote { $(_sel "$rnet") }
-  protection: "p2-lab"$autostart
+  protection: "p2-lab"$autostart$p2mode
 }
 EOF
 }

@@ -17,6 +17,7 @@
 #                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
 #              aggressive=yes (initiate Aggressive Mode; also lets charon use a PSK in
 #                    Aggressive Mode at all, as responder too)
+#              child_mode=transport (the CHILD_SA's mode; default tunnel)
 #              lid= rid= (local and remote id, strongSwan syntax: a.example,
 #                    gw@b.example, keyid:x; default: the addresses; the secret is for them)
 #              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
@@ -74,7 +75,7 @@ sw_configure() {
   local psk='' ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048 peer
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
-  local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk=''
+  local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk='' child_mode=tunnel
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -111,6 +112,7 @@ sw_configure() {
       aggressive=yes) aggressive=yes am_psk="
   i_dont_care_about_security_and_use_aggressive_mode_psk = yes" ;;
       # lid=/rid=: strongSwan identities (a.example, gw@b.example, keyid:x)
+      child_mode=*) child_mode=${kv#*=} ;;
       lid=*) lid=${kv#*=} ;;
       rid=*) rid=${kv#*=} ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
@@ -188,7 +190,7 @@ connections {
     }
     children {
       net {
-        mode = tunnel
+        mode = $child_mode
         local_ts = $local_ts
         remote_ts = $remote_ts
         esp_proposals = $esp

@@ -159,6 +159,45 @@ TEST_CASE("ESP AES-GCM-16 (RFC 4106): key and salt, no integrity key", "[algorit
   CHECK_THAT(why, Catch::Contains("(ESP AES-GCM-16-256, PFS none, tunnel)"));
 }
 
+TEST_CASE("transport mode: encapsulation 2 offered and agreed; a tunnel-mode peer refuses it",
+          "[algorithms]") {
+  // Host to host: the selectors are the endpoints.
+  auto transport = [](db::TunnelDatabase d, const char* local, const char* remote) {
+    auto* t = d.mutable_ipsec_tunnel(0);
+    t->set_mode(db::ESP_TRANSPORT);
+    t->mutable_local()->set_address(local);
+    t->mutable_remote()->set_address(remote);
+    return d;
+  };
+  Pair net;
+  const auto d = transport(net.DatabaseA(), testing::kHostA, testing::kHostB);
+  const auto db_b = testing::Database(testing::kHostB, testing::kHostA, "203.0.113.0/24",
+                                      "198.51.100.0/24", testing::kIke, testing::kEsp);
+  net.a.manager.SetDatabase(d);
+  net.b.manager.SetDatabase(transport(db_b, testing::kHostB, testing::kHostA));
+  net.EstablishPhase1();
+  REQUIRE(net.a.manager.StartPhase2(net.Phase2(d)).has_ack());
+  net.Run();
+  REQUIRE(net.b.Established(2));
+  for (const auto* h : {&net.a, &net.b})
+    for (const auto& sa : h->Established(2)->phase2_established().sa()) CHECK(sa.transport());
+
+  // B defines the same hosts in tunnel mode: the offer's encapsulation
+  // does not match, and the refusal says so.
+  Pair mismatch;
+  mismatch.a.manager.SetDatabase(d);
+  auto tunnel_b = transport(db_b, testing::kHostB, testing::kHostA);
+  tunnel_b.mutable_ipsec_tunnel(0)->set_mode(db::ESP_TUNNEL);
+  mismatch.b.manager.SetDatabase(tunnel_b);
+  mismatch.EstablishPhase1();
+  REQUIRE(mismatch.a.manager.StartPhase2(mismatch.Phase2(d)).has_ack());
+  mismatch.Run();
+  CHECK_FALSE(mismatch.b.Established(2));
+  REQUIRE(mismatch.b.Failed(2));
+  CHECK_THAT(mismatch.b.Failed(2)->negotiation_failed().reason(),
+             Catch::Contains("PFS MODP2048 (14), transport) matches protection"));
+}
+
 TEST_CASE("group 1 (MODP768) is refused and the reason says why", "[algorithms]") {
   db::IkeProtection weak;
   weak.set_name("weak");

@@ -337,3 +337,23 @@ TEST_CASE("ESP_AES_GCM_16: 128 or 256 bits, no integrity") {
 
 }  // namespace
 }  // namespace ike::tunneldb
+
+namespace ike::tunneldb {
+namespace {
+
+TEST_CASE("ESP_TRANSPORT: the selectors are the phase 1 endpoints") {
+  const std::string hosts = Replace(
+      Replace(Valid(), "local { address: \"198.51.100.1\" }", "local { address: \"192.0.2.1\" }"),
+      "remote { subnet: \"203.0.113.0/24\" }", "remote { address: \"192.0.2.2\" }");
+  const std::string transport =
+      Replace(hosts, "  protection: \"p2\"\n}", "  protection: \"p2\"\n  mode: ESP_TRANSPORT\n}");
+  CHECK(Database::Parse(transport, kFile).ok());
+  CHECK_THAT(
+      FirstError(Replace(transport, "remote { address: \"192.0.2.2\" }",
+                         "remote { subnet: \"203.0.113.0/24\" }")),
+      Catch::Contains("remote: ESP_TRANSPORT protects the endpoints' own traffic: remote must "
+                      "be the address 192.0.2.2"));
+}
+
+}  // namespace
+}  // namespace ike::tunneldb

@@ -151,6 +151,36 @@ TEST_CASE("an AES-GCM-16 SA: rfc4106(gcm(aes)) with key and salt, ICV 128, no AU
   CHECK(Attribute(messages[0], sizeof(xfrm_usersa_info), XFRMA_ALG_AUTH_TRUNC) == nullptr);
 }
 
+TEST_CASE("transport mode: the SA and the policy template say XFRM_MODE_TRANSPORT") {
+  const Bytes enc(16, 0x11), auth(32, 0x22);
+  SaMessage sa;
+  sa.source = Ip("192.0.2.1");
+  sa.destination = Ip("192.0.2.2");
+  sa.spi = 0x1000;
+  sa.encryption = db::ESP_AES_CBC;
+  sa.encryption_key = enc;
+  sa.integrity = db::HMAC_SHA2_256;
+  sa.integrity_key = auth;
+  sa.transport = true;
+  Batch batch(1);
+  REQUIRE(batch.AddSa(sa, false));
+  PolicyMessage p;
+  p.source = Net("192.0.2.1", 32);
+  p.destination = Net("192.0.2.2", 32);
+  p.tunnel_source = Ip("192.0.2.1");
+  p.tunnel_destination = Ip("192.0.2.2");
+  p.transport = true;
+  REQUIRE(batch.AddPolicy(p, false));
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 2);
+  CHECK(static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(messages[0]))->mode ==
+        XFRM_MODE_TRANSPORT);
+  const nlattr* tmpl = Attribute(messages[1], sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
+  REQUIRE(tmpl != nullptr);
+  CHECK(static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(tmpl))->mode ==
+        XFRM_MODE_TRANSPORT);
+}
+
 TEST_CASE("an outbound SA with NAT-T: NEWSA, exclusive, UDP encapsulation (RFC 3948)") {
   const Bytes enc(24, 0x33), auth(20, 0x44);
   SaMessage sa;

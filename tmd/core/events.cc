@@ -415,6 +415,7 @@ Result<Phase2Tunnel::InstalledSa> TunnelManager::InstallChildSa(uint32_t number,
   spec.added_unix = clock_.UnixNow();
   spec.source_port = static_cast<uint16_t>(sa.source_port());
   spec.destination_port = static_cast<uint16_t>(sa.destination_port());
+  spec.transport = sa.transport();
   Status s = kernel_.InstallSa(spec);
   if (!s.ok()) return s.error();
   return Phase2Tunnel::InstalledSa{*dst, sa.spi(), spec.direction == Direction::kInbound};
@@ -443,6 +444,7 @@ Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Establis
       if ((sa.direction() == ipc::INBOUND) != (d == Direction::kInbound)) continue;
       p.outer_source = IpAddress::Parse(sa.source()).value_or(IpAddress{});
       p.outer_destination = IpAddress::Parse(sa.destination()).value_or(IpAddress{});
+      p.transport = sa.transport();
     }
     Result<uint32_t> id = kernel_.InstallPolicy(p);
     if (!id.ok()) return id.error();

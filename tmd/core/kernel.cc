@@ -95,6 +95,7 @@ Status StateOnlyKernel::InstallSa(const SaSpec& sa) {
   e.direction = sa.direction;
   e.source_port = sa.source_port;
   e.destination_port = sa.destination_port;
+  e.transport = sa.transport;
   e.source = sa.source;
   e.encryption = sa.encryption;
   e.integrity = sa.integrity;
@@ -201,7 +202,8 @@ std::vector<ipc::TunnelCacheEntry> StateOnlyKernel::ListSas() const {
     e.set_source(sa->source.ToString());
     e.set_destination(key->destination.ToString());
     e.set_ipsec_protocol(ipc::PROTO_ESP);
-    e.set_encapsulation(sa->source_port ? ipc::UDP_TUNNEL : ipc::TUNNEL);
+    e.set_encapsulation(sa->transport ? (sa->source_port ? ipc::UDP_TRANSPORT : ipc::TRANSPORT)
+                                      : (sa->source_port ? ipc::UDP_TUNNEL : ipc::TUNNEL));
     e.set_source_port(sa->source_port);
     e.set_destination_port(sa->destination_port);
     e.set_encryption_alg(sa->encryption);

@@ -52,6 +52,7 @@ struct SaSpec {
   uint64_t added_unix = 0;
   uint16_t source_port = 0;  // UDP encapsulation (RFC 3948); 0 = plain ESP
   uint16_t destination_port = 0;
+  bool transport = false;  // transport mode (ESP between the endpoints' own IP header and payload)
 };
 
 // One permit rule of the dynamic filter table for a phase 2 tunnel.
@@ -72,6 +73,7 @@ struct PolicySpec {
   // packet goes in the clear instead of being dropped.
   uint32_t trap = 0;
   bool clear_until_up = false;
+  bool transport = false;  // the SA is in transport mode
 };
 
 // What the kernel counted on one SA.
@@ -190,6 +192,7 @@ class StateOnlyKernel : public KernelBackend {
     Direction direction = Direction::kInbound;
     uint16_t source_port = 0;
     uint16_t destination_port = 0;
+    bool transport = false;
     IpAddress source;
     db::EspEncryption encryption = db::ESP_ENCRYPTION_UNSPECIFIED;
     db::EspIntegrity integrity = db::ESP_INTEGRITY_UNSPECIFIED;

@@ -203,6 +203,7 @@ Status XfrmKernel::InstallSa(const SaSpec& sa) {
                                                                             : SoftOf(m.hard_bytes);
   m.encap_source_port = sa.source_port;
   m.encap_destination_port = sa.destination_port;
+  m.transport = sa.transport;
   char spi_text[16];
   std::snprintf(spi_text, sizeof spi_text, "0x%08x", sa.spi);
   const std::string what = "SA " + std::string(spi_text) + " " + sa.source.ToString() + " -> " +
@@ -270,6 +271,7 @@ Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spe
         p.tunnel_destination = spec.outer_destination;
         p.reqid = spec.trap != 0 ? xfrm::TrapReqidOf(spec.trap) : xfrm::ReqidOf(spec.tunnel);
         p.optional = spec.trap != 0 && spec.clear_until_up;
+        p.transport = spec.transport;
       }
     }
   }

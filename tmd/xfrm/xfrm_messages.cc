@@ -209,11 +209,11 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   info->id.spi = htonl(sa.spi);
   info->id.proto = IPPROTO_ESP;
   info->family = static_cast<uint16_t>(sa.destination.family);
-  info->mode = kModeTunnel;
+  info->mode = sa.transport ? kModeTransport : kModeTunnel;
   info->reqid = sa.reqid;
   info->replay_window = sa.replay_window;
-  // Tunnel mode: the SA itself carries every inner packet (the policies
-  // select them), so its selector is "any" of the family.
+  // The policies select the packets; the SA's own selector is "any" of the
+  // family (in both modes).
   info->sel.family = static_cast<uint16_t>(sa.destination.family);
   NoLimits(&info->lft);
   info->lft.soft_add_expires_seconds = sa.soft_seconds;
@@ -290,7 +290,7 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p, bool replace) {
   } else {
     CopyAddress(p.tunnel_destination, &tmpl.id.daddr);
     CopyAddress(p.tunnel_source, &tmpl.saddr);
-    tmpl.mode = kModeTunnel;
+    tmpl.mode = p.transport ? kModeTransport : kModeTunnel;
   }
   tmpl.aalgos = tmpl.ealgos = tmpl.calgos = ~0u;
   PutStruct(nlh, local);

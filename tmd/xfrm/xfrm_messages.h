@@ -73,6 +73,7 @@ struct SaMessage {
   uint64_t soft_bytes = 0, hard_bytes = 0;      // 0 = no limit
   uint16_t encap_source_port = 0;               // UDP encapsulation (RFC 3948); 0 = none
   uint16_t encap_destination_port = 0;
+  bool transport = false;  // XFRM_MODE_TRANSPORT, else tunnel
 };
 
 struct PolicyMessage {
@@ -86,6 +87,7 @@ struct PolicyMessage {
   // The template is optional ("level use"): without an SA the packet goes
   // in the clear (and the kernel still reports an acquire).
   bool optional = false;
+  bool transport = false;  // the template is transport mode (the SA's)
 };
 
 // The priority of a policy over |source| and |destination|: the band's base

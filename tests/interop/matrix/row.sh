@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# One row of the interop matrix with strongSwan (issue 10.9): host A runs the
+# suite, host B Debian's charon (kernel-libipsec, which forces NAT-T, so every
+# row also crosses UDP 4500). The row is given as key=value arguments (the
+# list is tests/interop/matrix/rows; CMake registers each as
+# interop.matrix.<name>):
+#   name=         the row's name (for the output)
+#   by=ours|theirs   who initiates
+#   mode=MAIN|AGGRESSIVE
+#   ike=          strongSwan's IKE proposal (aes128-sha256-modp2048)
+#   enc= klen= hash= group=   our phase 1 proposal (AES_CBC 128 SHA2_256 MODP_2048)
+#   esp=          strongSwan's ESP proposal (aes128-sha256-modp2048)
+#   our_esp= integ= pfs=      ours (ESP_AES_CBC HMAC_SHA2_256 MODP_2048)
+#   expect=       a regular expression swanctl --list-sas must show for the
+#                 IKE SA or CHILD_SA (the negotiated algorithms, as charon names them)
+# Both sides' own view is checked: ike cmd=list (both phases Active) and
+# swanctl --list-sas (ESTABLISHED, INSTALLED, the expected algorithms).
+set -euo pipefail
+source "$(dirname "$0")/../../lib/ike.sh"
+source "$(dirname "$0")/../../lib/strongswan.sh"
+
+name=row by=ours mode=MAIN ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
+enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMAC_SHA2_256
+pfs=MODP_2048 expect=''
+for kv in "$@"; do
+  case $kv in
+    name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
+      integ=* | pfs=* | expect=*) declare "${kv%%=*}=${kv#*=}" ;;
+    *) t_abort "row.sh: unknown argument '$kv'" ;;
+  esac
+done
+
+t_require_root
+t_require_netns
+t_require_cmd rsyslogd logger
+t_require_strongswan
+t_require_suite
+
+ike_lab 120
+psk="row-$RANDOM$RANDOM-$$"
+ids=()
+sw_ids=()
+if [[ $mode == AGGRESSIVE ]]; then
+  ids=(lid=FQDN:a.example rid=FQDN:b.example)
+  sw_ids=(aggressive=yes lid=b.example rid=a.example)
+fi
+ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp" \
+  integ="$integ" pfs="$pfs" "${ids[@]}"
+if [[ $enc == AES_CBC && $klen != 128 ]]; then
+  sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
+fi
+ike_write_psk A "$([[ $mode == AGGRESSIVE ]] && echo b.example || host_addr B)" "$psk"
+sw_configure B psk="$psk" ike="$ike" esp="$esp" "${sw_ids[@]}"
+sw_start B
+sw_load B
+ike_start A && src_wait_all A active 10 || { echo "$IKE_OUT" | indent; t_abort "A: startsrc failed"; }
+echo "==== $name: $mode, ours $enc-$klen/$hash/$group + $our_esp/${integ:-none}/PFS $pfs," \
+  "strongSwan $ike + $esp; $by initiate(s) ===="
+
+if [[ $by == ours ]]; then
+  out=$(ike_cmd A cmd=activate numlist=1 2>&1) || { echo "$out" | indent; t_fail "A: ike cmd=activate failed"; }
+else
+  out=$(swanctl_on B --initiate --child net --timeout 20 2>&1) ||
+    { echo "$out" | redact | tail -n 20 | indent; t_fail "B: swanctl --initiate failed"; }
+fi
+ok=1
+for p in 1 2; do
+  if ike_wait_status A "$p" Active "$IKE_WAIT"; then
+    t_pass "A: ike cmd=list: phase $p Active"
+  else
+    t_fail "A: phase $p not Active (status '$(ike_status A "$p")')"
+    ok=0
+  fi
+done
+if wait_until 10 sw_has_sa B; then
+  t_pass "B: swanctl --list-sas: ESTABLISHED and INSTALLED"
+else
+  t_fail "B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
+  ok=0
+fi
+sas=$(swanctl_list_sas B || true)
+if [[ -z $expect ]] || grep -Eq "$expect" <<<"$sas"; then
+  [[ -z $expect ]] || t_pass "B: swanctl --list-sas shows /$expect/"
+else
+  echo "$sas" | redact | indent
+  t_fail "B: swanctl --list-sas does not show /$expect/"
+  ok=0
+fi
+if ((!ok)); then
+  ike_dump A
+  sw_log_tail B 40
+fi
+if contains_secret "$(host_syslog A)"; then t_fail "A: syslog contains the PSK"; fi
+t_done

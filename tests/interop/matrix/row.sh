@@ -13,19 +13,27 @@
 #   our_esp= integ= pfs=      ours (ESP_AES_CBC HMAC_SHA2_256 MODP_2048)
 #   expect=       a regular expression swanctl --list-sas must show for the
 #                 IKE SA or CHILD_SA (the negotiated algorithms, as charon names them)
-# Both sides' own view is checked: ike cmd=list (both phases Active) and
-# swanctl --list-sas (ESTABLISHED, INSTALLED, the expected algorithms).
+#   rnet=         our remote selector (default: B's protected address)
+#   sw_mode=      strongSwan's phase 1 mode when it differs from ours
+#   sw_psk=       strongSwan's key, when it must differ from ours
+# Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
+# expression A's syslog must show: the operator-visible reason) and sw_says=
+# (one charon's log must show, e.g. the notify it received).
+# Both sides' own view is checked: ike cmd=list (both phases Active, or the
+# failing phase not Active) and swanctl --list-sas (ESTABLISHED, INSTALLED,
+# the expected algorithms) or charon's log.
 set -euo pipefail
 source "$(dirname "$0")/../../lib/ike.sh"
 source "$(dirname "$0")/../../lib/strongswan.sh"
 
 name=row by=ours mode=MAIN ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMAC_SHA2_256
-pfs=MODP_2048 expect=''
+pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
-      integ=* | pfs=* | expect=*) declare "${kv%%=*}=${kv#*=}" ;;
+      integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=*)
+      declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
 done
@@ -38,19 +46,22 @@ t_require_suite
 
 ike_lab 120
 psk="row-$RANDOM$RANDOM-$$"
+sw_mode=${sw_mode:-$mode}
 ids=()
 sw_ids=()
-if [[ $mode == AGGRESSIVE ]]; then
+if [[ $mode == AGGRESSIVE || $sw_mode == AGGRESSIVE ]]; then
   ids=(lid=FQDN:a.example rid=FQDN:b.example)
-  sw_ids=(aggressive=yes lid=b.example rid=a.example)
+  sw_ids=(lid=b.example rid=a.example)
+  [[ $sw_mode == AGGRESSIVE ]] && sw_ids+=(aggressive=yes)
 fi
+[[ -n $rnet ]] && ids+=(rnet="$rnet")
 ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp" \
   integ="$integ" pfs="$pfs" "${ids[@]}"
 if [[ $enc == AES_CBC && $klen != 128 ]]; then
   sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
 fi
-ike_write_psk A "$([[ $mode == AGGRESSIVE ]] && echo b.example || host_addr B)" "$psk"
-sw_configure B psk="$psk" ike="$ike" esp="$esp" "${sw_ids[@]}"
+ike_write_psk A "$([[ ${#sw_ids[@]} != 0 ]] && echo b.example || host_addr B)" "$psk"
+sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}"
 sw_start B
 sw_load B
 ike_start A && src_wait_all A active 10 || { echo "$IKE_OUT" | indent; t_abort "A: startsrc failed"; }
@@ -59,36 +70,60 @@ echo "==== $name: $mode, ours $enc-$klen/$hash/$group + $our_esp/${integ:-none}/
 
 if [[ $by == ours ]]; then
   out=$(ike_cmd A cmd=activate numlist=1 2>&1) || { echo "$out" | indent; t_fail "A: ike cmd=activate failed"; }
+elif [[ -n $fail ]]; then
+  swanctl_on B --initiate --child net --timeout 10 >/dev/null 2>&1 || true
 else
   out=$(swanctl_on B --initiate --child net --timeout 20 2>&1) ||
     { echo "$out" | redact | tail -n 20 | indent; t_fail "B: swanctl --initiate failed"; }
 fi
-ok=1
-for p in 1 2; do
-  if ike_wait_status A "$p" Active "$IKE_WAIT"; then
-    t_pass "A: ike cmd=list: phase $p Active"
+if [[ -n $fail ]]; then
+  # A negative row: the phase fails, and both sides say why.
+  if wait_until 40 grep -Eq "$reason" "$(host_syslog A)"; then
+    t_pass "A: syslog gives the reason: $(grep -Eo "$reason" "$(host_syslog A)" | head -n 1)"
   else
-    t_fail "A: phase $p not Active (status '$(ike_status A "$p")')"
+    tail -n 15 "$(host_syslog A)" | indent
+    t_fail "A: syslog lacks /$reason/"
+  fi
+  if [[ $(ike_status A "$fail") != Active ]]; then
+    t_pass "A: ike cmd=list: phase $fail not Active ('$(ike_status A "$fail")')"
+  else
+    t_fail "A: phase $fail Active in a row that must fail"
+  fi
+  if [[ -z $sw_says ]] || wait_until 10 grep -Eq "$sw_says" "$(sw_log B)"; then
+    [[ -z $sw_says ]] || t_pass "B: charon's log shows /$sw_says/"
+  else
+    sw_log_tail B 20
+    t_fail "B: charon's log lacks /$sw_says/"
+  fi
+  ! sw_has_sa B || t_fail "B: swanctl --list-sas shows an installed CHILD_SA"
+else
+  ok=1
+  for p in 1 2; do
+    if ike_wait_status A "$p" Active "$IKE_WAIT"; then
+      t_pass "A: ike cmd=list: phase $p Active"
+    else
+      t_fail "A: phase $p not Active (status '$(ike_status A "$p")')"
+      ok=0
+    fi
+  done
+  if wait_until 10 sw_has_sa B; then
+    t_pass "B: swanctl --list-sas: ESTABLISHED and INSTALLED"
+  else
+    t_fail "B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
     ok=0
   fi
-done
-if wait_until 10 sw_has_sa B; then
-  t_pass "B: swanctl --list-sas: ESTABLISHED and INSTALLED"
-else
-  t_fail "B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
-  ok=0
-fi
-sas=$(swanctl_list_sas B || true)
-if [[ -z $expect ]] || grep -Eq "$expect" <<<"$sas"; then
-  [[ -z $expect ]] || t_pass "B: swanctl --list-sas shows /$expect/"
-else
-  echo "$sas" | redact | indent
-  t_fail "B: swanctl --list-sas does not show /$expect/"
-  ok=0
-fi
-if ((!ok)); then
-  ike_dump A
-  sw_log_tail B 40
+  sas=$(swanctl_list_sas B || true)
+  if [[ -z $expect ]] || grep -Eq "$expect" <<<"$sas"; then
+    [[ -z $expect ]] || t_pass "B: swanctl --list-sas shows /$expect/"
+  else
+    echo "$sas" | redact | indent
+    t_fail "B: swanctl --list-sas does not show /$expect/"
+    ok=0
+  fi
+  if ((!ok)); then
+    ike_dump A
+    sw_log_tail B 40
+  fi
 fi
 if contains_secret "$(host_syslog A)"; then t_fail "A: syslog contains the PSK"; fi
 t_done

@@ -318,10 +318,9 @@ void SaManager::ProcessPhase1(IsakmpSa& sa, const wire::Header& h, const Endpoin
     return RejectAuthMessage(
         sa, *kind,
         Phase1Outcome::Fail(ipc::AUTHENTICATION_FAILED,
-                            "authentication failed: " +
-                                std::string(wire::MessageKindName(*kind)) + " from " +
-                                sa.remote.address.ToString() + " does not decrypt (" + *error +
-                                "; the pre-shared keys differ)",
+                            "authentication failed: " + std::string(wire::MessageKindName(*kind)) +
+                                " from " + sa.remote.address.ToString() + " does not decrypt (" +
+                                *error + "; the pre-shared keys differ)",
                             wire::NotifyType::kAuthenticationFailed));
   }
   auto& msg = std::get<Opened>(opened);

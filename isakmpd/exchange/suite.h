@@ -46,7 +46,7 @@ struct EspSuite {
   std::string EncryptionName() const;  // "AES-CBC-128"
   std::string IntegrityName() const;   // "HMAC-SHA2-256", "none" (AES-GCM)
   uint32_t KeyBits() const { return static_cast<uint32_t>((enc_key_bytes - salt_bytes) * 8); }
-  std::string PfsName() const;         // "MODP2048 (14)" or "none"
+  std::string PfsName() const;  // "MODP2048 (14)" or "none"
 };
 
 constexpr uint32_t kDefaultIkeLifetime = 28800;

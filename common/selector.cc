@@ -26,4 +26,8 @@ std::string SelectorRangeText(const db::Selector& s) {
   return r ? r->ToString() : SelectorText(s);
 }
 
+uint32_t TunnelProtocol(const db::IpsecTunnel& t) {
+  return t.local().protocol() != 0 ? t.local().protocol() : t.remote().protocol();
+}
+
 }  // namespace ike

@@ -17,5 +17,9 @@ std::optional<AddressRange> SelectorAddressRange(const db::Selector& s);
 // "first-last", as ike cmd=list prints phase 2 ids; the text as written if
 // it does not parse.
 std::string SelectorRangeText(const db::Selector& s);
+// The IP protocol a phase 2 tunnel's selectors name (an AIX filter rule has
+// one): local's or, if that is 0 (any), remote's. The database check
+// refuses two different ones.
+uint32_t TunnelProtocol(const db::IpsecTunnel& t);
 
 }  // namespace ike

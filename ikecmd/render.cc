@@ -252,8 +252,10 @@ std::string RenderCache(const ipc::ListReply& reply) {
 
 std::string RenderFilters(const ipc::ListReply& reply) {
   if (reply.filter_size() == 0) return "";
-  std::vector<std::vector<std::string>> rows = {
-      {"Rule", "Tun Id", "Action", "Direction", "Source", "Destination", "Protocol", "SPI"}};
+  std::vector<std::vector<std::string>> rows = {{"Rule", "Tun Id", "Action", "Direction", "Source",
+                                                 "Destination", "Protocol", "Src Port", "Dst Port",
+                                                 "SPI"}};
+  auto port = [](uint32_t p) { return p == 0 ? std::string("any") : std::to_string(p); };
   for (const auto& f : reply.filter()) {
     // A trap belongs to a definition, not to a tunnel number (its Dormant
     // row's number may change): "-".
@@ -261,6 +263,7 @@ std::string RenderFilters(const ipc::ListReply& reply) {
                     Text(f.rule_action(), tunneldb::FilterActionName, f.action()),
                     Text(f.rule_direction(), tunneldb::DirectionName, f.direction()), f.source(),
                     f.destination(), f.protocol() == 0 ? "all" : std::to_string(f.protocol()),
+                    port(f.source_port()), port(f.destination_port()),
                     f.spi() ? Hex(f.spi()) : "-"});
   }
   return Table(rows);

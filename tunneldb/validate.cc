@@ -92,6 +92,7 @@ class Validator {
   void CheckIdentity(int i, const char* field, const db::Identity& id);
   void CheckIpsecTunnel(int i);
   void CheckDynamicPeer(int i);
+  void CheckProtocolAndPorts(int i, const db::IpsecTunnel& t);
   void CheckTransport(int i, const std::optional<AddressRange>& local,
                       const std::optional<AddressRange>& remote);
   std::optional<AddressRange> CheckSelector(int i, const char* field, const db::Selector& s);
@@ -536,7 +537,30 @@ void Validator::CheckIpsecTunnel(int i) {
     Fail({{"ipsec_tunnel", i}, {"remote", -1}}, object, "remote",
          "address family differs from local");
   }
+  CheckProtocolAndPorts(i, t);
   if (t.mode() == db::ESP_TRANSPORT) CheckTransport(i, local, remote);
+}
+
+// One protocol per tunnel, as an AIX filter rule has (both IDs of a Quick
+// Mode carry it, RFC 2407 4.6.2); ports only where the protocol has them.
+void Validator::CheckProtocolAndPorts(int i, const db::IpsecTunnel& t) {
+  const std::string object = Object("ipsec_tunnel", t.name());
+  const uint32_t local = t.local().protocol(), remote = t.remote().protocol();
+  if (local != 0 && remote != 0 && local != remote) {
+    Fail({{"ipsec_tunnel", i}, {"remote", -1}, {"protocol", -1}}, object, "remote.protocol",
+         std::to_string(remote) + " differs from local.protocol " + std::to_string(local) +
+             " (a tunnel's selectors name one protocol)");
+  }
+  const uint32_t protocol = local != 0 ? local : remote;
+  const bool has_ports = protocol == 6 || protocol == 17 || protocol == 132;  // TCP, UDP, SCTP
+  for (const char* field : {"local", "remote"}) {
+    const db::Selector& s = field[0] == 'l' ? t.local() : t.remote();
+    if (s.port() != 0 && !has_ports) {
+      Fail({{"ipsec_tunnel", i}, {field, -1}, {"port", -1}}, object, std::string(field) + ".port",
+           "a port needs protocol 6 (TCP), 17 (UDP) or 132 (SCTP), not " +
+               (protocol == 0 ? std::string("any protocol") : std::to_string(protocol)));
+    }
+  }
 }
 
 // Transport mode protects the endpoints' own traffic: each selector is one

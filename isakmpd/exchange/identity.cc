@@ -74,6 +74,12 @@ std::string IdPayloadText(const wire::IdPayload& id) {
 
 std::optional<AddressRange> SelectorRange(const db::Selector& s) { return SelectorAddressRange(s); }
 
+wire::IdPayload SelectorIdPayload(const db::Selector& s, uint32_t protocol) {
+  wire::IdPayload p = SelectorIdPayload(s);
+  p.protocol = static_cast<uint8_t>(protocol);
+  return p;
+}
+
 wire::IdPayload SelectorIdPayload(const db::Selector& s) {
   wire::IdPayload p;
   p.protocol = static_cast<uint8_t>(s.protocol());

@@ -27,6 +27,9 @@ std::optional<AddressRange> SelectorRange(const db::Selector& s);
 // The phase 2 ID for a selector: ID_IPV4_ADDR for a host, _SUBNET for a CIDR
 // block, _RANGE otherwise (and the IPv6 variants).
 wire::IdPayload SelectorIdPayload(const db::Selector& s);
+// The same, naming |protocol| (the tunnel's: both IDs of a Quick Mode
+// carry the one protocol, RFC 2407 4.6.2).
+wire::IdPayload SelectorIdPayload(const db::Selector& s, uint32_t protocol);
 // The range an ID payload names, or nullopt for non-address types.
 std::optional<AddressRange> IdPayloadRange(const wire::IdPayload& id);
 

@@ -1,6 +1,7 @@
 #include "isakmpd/exchange/quick_mode.h"
 
 #include "common/byte_reader.h"
+#include "common/selector.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/lifetime.h"
 #include "isakmpd/exchange/nat_traversal.h"
@@ -107,8 +108,9 @@ std::optional<Outcome> CheckReturnedIds(const Phase1Context& p1, QuickModeExchan
   std::vector<const wire::IdPayload*> ids;
   for (const auto& p : payloads)
     if (auto* id = std::get_if<wire::IdPayload>(&p.body)) ids.push_back(id);
-  const wire::IdPayload ours_i = SelectorIdPayload(qm.definition.local());
-  const wire::IdPayload ours_r = SelectorIdPayload(qm.definition.remote());
+  const uint32_t protocol = TunnelProtocol(qm.definition);
+  const wire::IdPayload ours_i = SelectorIdPayload(qm.definition.local(), protocol);
+  const wire::IdPayload ours_r = SelectorIdPayload(qm.definition.remote(), protocol);
   auto our_i = IdPayloadRange(ours_i), our_r = IdPayloadRange(ours_r);
   const std::string ours = qm.local_text + " / " + qm.remote_text;
   auto fail = [&](const std::string& theirs) {
@@ -131,6 +133,9 @@ std::optional<Outcome> CheckReturnedIds(const Phase1Context& p1, QuickModeExchan
     return fail(theirs);
   qm.local_text = ri->ToString();
   qm.remote_text = rr->ToString();
+  qm.protocol = ids[0]->protocol;
+  qm.local_port = ids[0]->port;
+  qm.remote_port = ids[1]->port;
   return std::nullopt;
 }
 
@@ -190,8 +195,9 @@ Outcome InitiatorSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
       return *fail;
     rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
   }
-  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.local())));
-  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.remote())));
+  const uint32_t protocol = TunnelProtocol(qm.definition);
+  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.local(), protocol)));
+  rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.remote(), protocol)));
   return Outcome::Send(WithHash(std::move(rest), p1, qm, false), true).To(Step::kHashSaNonceSent);
 }
 
@@ -252,6 +258,14 @@ bool VerifyHash1(const Phase1Context& p1, uint32_t message_id,
   const Bytes expect = keymat::QuickModeHash1(p1.suite->hash, p1.keys.skeyid_a.view(), message_id,
                                               RestAfterHash(payloads));
   return SameHash(HashData(payloads), expect);
+}
+
+std::string SelectorsText(const Selectors& s) {
+  std::string out = s.initiator.ToString() + " / " + s.responder.ToString();
+  if (s.protocol == 0 && s.initiator_port == 0 && s.responder_port == 0) return out;
+  auto port = [](uint16_t p) { return p == 0 ? std::string("any") : std::to_string(p); };
+  return out + " (protocol " + std::to_string(s.protocol) + ", ports " + port(s.initiator_port) +
+         " / " + port(s.responder_port) + ")";
 }
 
 std::optional<Selectors> ReadSelectors(const Phase1Context& p1,

@@ -41,6 +41,10 @@ struct QuickModeExchange {
   std::vector<wire::Payload> ids;       // IDci, IDcr as received (responder)
   std::vector<wire::Payload> message1;  // responder: message 1 while the SPI is allocated
   std::string local_text, remote_text;  // "first-last", narrowed to the peer's IDs
+  // The negotiated IDs' IP protocol and ports (RFC 2407 4.6.2), 0 = any:
+  // the kernel's policies carry them (an AIX filter rule's protocol/port).
+  uint8_t protocol = 0;
+  uint16_t local_port = 0, remote_port = 0;
 
   Bytes iv;                           // CBC state for this message id
   SecretBytes keymat_in, keymat_out;  // enc key | integrity key
@@ -75,6 +79,10 @@ struct Selectors {
   uint8_t protocol = 0;
   uint16_t initiator_port = 0, responder_port = 0;
 };
+// "IDci / IDcr" as the operator reads them, with the protocol and ports
+// where the IDs name them: "198.51.100.0-198.51.100.255 / 203.0.113.1
+// (protocol 6, ports any / 22)".
+std::string SelectorsText(const Selectors& s);
 std::optional<Selectors> ReadSelectors(const Phase1Context& p1,
                                        const std::vector<wire::Payload>& payloads);
 

@@ -2,6 +2,7 @@
 // (SpiAllocator), the one receive path for messages 1-3, establishment,
 // failure and removal.
 #include "common/ipc_frame.h"
+#include "common/selector.h"
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/nat_traversal.h"
@@ -261,8 +262,7 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
       def ? FindIpsecProtection(database_, def->protection()) : nullptr;
   if (!def || !prot) {
     const std::string wanted =
-        selectors ? selectors->initiator.ToString() + " / " + selectors->responder.ToString()
-                  : std::string("(unreadable IDs)");
+        selectors ? quick_mode::SelectorsText(*selectors) : std::string("(unreadable IDs)");
     LogLine(LogLevel::kError, p1,
             "phase 2 from " + p1.remote.address.ToString() + " refused: selectors " + wanted +
                 " match no phase 2 tunnel of '" + p1.name + "'");
@@ -277,6 +277,9 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   qm.min_life_seconds = MinLifeSeconds();
   qm.local_text = selectors->responder.ToString();
   qm.remote_text = selectors->initiator.ToString();
+  qm.protocol = selectors->protocol;
+  qm.local_port = selectors->responder_port;
+  qm.remote_port = selectors->initiator_port;
   for (const auto& p : msg.payloads)
     if (p.type == wire::PayloadType::kIdentification) qm.ids.push_back(p);
   qm.iv = std::move(msg.next_iv);
@@ -295,7 +298,7 @@ const db::IpsecTunnel* SaManager::MatchPhase2(const IsakmpSa& p1,
     auto remote = SelectorRange(t.remote());
     if (!local || !remote) continue;
     if (!local->Contains(s.responder) || !remote->Contains(s.initiator)) continue;
-    if (t.local().protocol() && t.local().protocol() != s.protocol) continue;
+    if (const uint32_t protocol = TunnelProtocol(t); protocol && protocol != s.protocol) continue;
     if (!PortMatches(t.local().port(), s.responder_port) ||
         !PortMatches(t.remote().port(), s.initiator_port))
       continue;
@@ -414,6 +417,9 @@ ipc::Envelope SaManager::Phase2Report(const IsakmpSa& p1, const IpsecSa& child) 
   est->set_role(ToIpc(child.role));
   est->set_local_id(qm.local_text);
   est->set_remote_id(qm.remote_text);
+  est->set_protocol(qm.protocol);
+  est->set_local_port(qm.local_port);
+  est->set_remote_port(qm.remote_port);
   est->set_pfs_group(PfsGroup(s));
   est->set_lifetime_seconds(s.life_seconds);
   est->set_lifetime_kbytes(s.life_kbytes);

@@ -17,6 +17,10 @@
 #              p2mode=ESP_TRANSPORT (ipsec_tunnel mode; with lnet/rnet the endpoints)
 #              lid=TYPE:VALUE rid=TYPE:VALUE (local_id / remote_id, e.g. FQDN:a.example,
 #              USER_FQDN:gw@b.example, KEY_ID:branch-17; default: the addresses)
+#              proto=N lport=N rport=N (t1-net's selectors: IP protocol, local and
+#              remote port; 0 = any)
+#              p2=NAME|LNET|RNET[|PROTO|LPORT|RPORT] (one more phase 2 tunnel under t1,
+#              same protection; repeatable: several phase 2 tunnels under one phase 1)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -57,7 +61,7 @@ ike_write_db() {
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
   local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0 autostart=''
-  local mode=MAIN ids='' raddr='' p2mode=''
+  local mode=MAIN ids='' raddr='' p2mode='' proto=0 lport=0 rport=0 more_p2=''
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -89,6 +93,20 @@ ike_write_db() {
       p2mode=*) p2mode="
   mode: ${kv#*=}" ;;
       raddr=*) raddr=${kv#*=} ;;
+      proto=*) proto=${kv#*=} ;;
+      lport=*) lport=${kv#*=} ;;
+      rport=*) rport=${kv#*=} ;;
+      p2=*)
+        local f
+        IFS='|' read -r -a f <<<"${kv#*=}"
+        more_p2+="
+ipsec_tunnel {
+  name: \"${f[0]}\"
+  ike_tunnel: \"t1\"
+  local { $(_sel "${f[1]}") protocol: ${f[3]:-0} port: ${f[4]:-0} }
+  remote { $(_sel "${f[2]}") protocol: ${f[3]:-0} port: ${f[5]:-0} }
+  protection: \"p2-lab\"
+}" ;;
       lid=* | rid=*)
         local v=${kv#*=} field=local_id
         [[ $kv == rid=* ]] && field=remote_id
@@ -153,10 +171,10 @@ ipsec_protection {
 ipsec_tunnel {
   name: "t1-net"
   ike_tunnel: "t1"
-  local { $(_sel "$lnet") }
-  remote { $(_sel "$rnet") }
+  local { $(_sel "$lnet") protocol: $proto port: $lport }
+  remote { $(_sel "$rnet") protocol: $proto port: $rport }
   protection: "p2-lab"$autostart$p2mode
-}
+}$more_p2
 EOF
 }
 

@@ -18,6 +18,10 @@
 #              aggressive=yes (initiate Aggressive Mode; also lets charon use a PSK in
 #                    Aggressive Mode at all, as responder too)
 #              child_mode=transport (the CHILD_SA's mode; default tunnel)
+#              child=NAME|LOCAL_TS|REMOTE_TS (one more CHILD_SA of the connection, same
+#                    ESP proposal; repeatable; swanctl syntax, e.g.
+#                    203.0.113.1/32[tcp/22]); the first stays "net"
+#              remote_addrs= (default: the peer's address; %any for a road warrior)
 #              lid= rid= (local and remote id, strongSwan syntax: a.example,
 #                    gw@b.example, keyid:x; default: the addresses; the secret is for them)
 #              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
@@ -76,6 +80,7 @@ sw_configure() {
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
   local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk='' child_mode=tunnel
+  local more_children='' remote_addrs=''
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -113,6 +118,18 @@ sw_configure() {
   i_dont_care_about_security_and_use_aggressive_mode_psk = yes" ;;
       # lid=/rid=: strongSwan identities (a.example, gw@b.example, keyid:x)
       child_mode=*) child_mode=${kv#*=} ;;
+      remote_addrs=*) remote_addrs=${kv#*=} ;;
+      child=*)
+        local f
+        IFS='|' read -r -a f <<<"${kv#*=}"
+        more_children+="
+      ${f[0]} {
+        mode = tunnel
+        local_ts = ${f[1]}
+        remote_ts = ${f[2]}
+        esp_proposals = @ESP@
+        start_action = none
+      }" ;;
       lid=*) lid=${kv#*=} ;;
       rid=*) rid=${kv#*=} ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
@@ -178,7 +195,7 @@ connections {
     version = 1
     aggressive = $aggressive
     local_addrs = $laddr
-    remote_addrs = $raddr
+    remote_addrs = ${remote_addrs:-$raddr}
     proposals = $ike$conn_life
     local {
       auth = psk
@@ -195,7 +212,7 @@ connections {
         remote_ts = $remote_ts
         esp_proposals = $esp
         start_action = none$child_life
-      }
+      }${more_children//@ESP@/$esp}
     }
   }
 }

@@ -250,9 +250,9 @@ TEST_CASE("enum cache and filter rows render byte for byte") {
   f->set_spi(0x2000);
   CHECK(RenderFilters(r) ==
         "Rule  Tun Id  Action  Direction  Source                     Destination              "
-        "Protocol  SPI\n"
+        "Protocol  Src Port  Dst Port  SPI\n"
         "3     1       permit  outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1  "
-        "all       0x00002000\n");
+        "all       any       any       0x00002000\n");
   // A trap (on-demand, discovery): no tunnel number, no SPI.
   ipc::FilterRule* trap = r.add_filter();
   trap->set_id(4);
@@ -262,11 +262,11 @@ TEST_CASE("enum cache and filter rows render byte for byte") {
   trap->set_destination("203.0.114.0-203.0.114.255");
   CHECK(RenderFilters(r) ==
         "Rule  Tun Id  Action      Direction  Source                     Destination            "
-        "    Protocol  SPI\n"
+        "    Protocol  Src Port  Dst Port  SPI\n"
         "3     1       permit      outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1"
-        "    all       0x00002000\n"
+        "    all       any       any       0x00002000\n"
         "4     -       trap-clear  outbound   198.51.100.1-198.51.100.1  "
-        "203.0.114.0-203.0.114.255  all       -\n");
+        "203.0.114.0-203.0.114.255  all       any       any       -\n");
 }
 
 }  // namespace

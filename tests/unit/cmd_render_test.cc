@@ -104,9 +104,17 @@ TEST_CASE("cache and filter tables") {
   f->set_spi(0x2000);
   CHECK(RenderFilters(r) ==
         "Rule  Tun Id  Action  Direction  Source                     Destination              "
-        "Protocol  SPI\n"
+        "Protocol  Src Port  Dst Port  SPI\n"
         "3     1       permit  outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1  "
-        "all       0x00002000\n");
+        "all       any       any       0x00002000\n");
+  // A tcp/22 tunnel's rule (AIX filter rules name protocol and ports).
+  f->set_protocol(6);
+  f->set_destination_port(22);
+  CHECK(RenderFilters(r) ==
+        "Rule  Tun Id  Action  Direction  Source                     Destination              "
+        "Protocol  Src Port  Dst Port  SPI\n"
+        "3     1       permit  outbound   198.51.100.1-198.51.100.1  203.0.113.1-203.0.113.1  "
+        "6         any       22        0x00002000\n");
 }
 
 TEST_CASE("activate and remove messages") {

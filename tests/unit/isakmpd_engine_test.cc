@@ -317,6 +317,69 @@ TEST_CASE("phase 2 selectors the responder does not know are refused", "[engine]
   CHECK_THAT(f.reason(), Catch::Contains("198.51.100.0-198.51.100.255"));
 }
 
+// Issue 10.4: an AIX filter rule names a protocol and ports; the IDs carry
+// them (RFC 2407 4.6.2) and both sides report them for the kernel's policies.
+TEST_CASE("protocol and port selectors: IDs carry them, both reports name them", "[engine]") {
+  auto with = [](db::TunnelDatabase d, uint32_t protocol, uint32_t local_port,
+                 uint32_t remote_port) {
+    auto* t = d.mutable_ipsec_tunnel(0);
+    t->mutable_local()->set_protocol(protocol);
+    t->mutable_local()->set_port(local_port);
+    t->mutable_remote()->set_port(remote_port);
+    return d;
+  };
+  SECTION("ssh from A's network to B's: tcp, port 22 at B") {
+    Pair net;
+    // B's definition allows any port on A's side, only 22 on its own.
+    net.b.manager.SetDatabase(
+        with(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp), 6, 22, 0));
+    net.EstablishPhase1();
+    REQUIRE(net.a.manager.StartPhase2(net.Phase2(with(net.DatabaseA(), 6, 0, 22))).has_ack());
+    net.Run();
+    REQUIRE(net.a.Established(2));
+    REQUIRE(net.b.Established(2));
+    const auto& a = net.a.Established(2)->phase2_established();
+    const auto& b = net.b.Established(2)->phase2_established();
+    CHECK(a.protocol() == 6);
+    CHECK(a.local_port() == 0);
+    CHECK(a.remote_port() == 22);
+    CHECK(b.protocol() == 6);
+    CHECK(b.local_port() == 22);
+    CHECK(b.remote_port() == 0);
+  }
+  SECTION("a port other than the responder's is refused with INVALID-ID-INFORMATION") {
+    Pair net;
+    net.b.manager.SetDatabase(
+        with(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp), 6, 22, 0));
+    net.EstablishPhase1();
+    REQUIRE(net.a.manager.StartPhase2(net.Phase2(with(net.DatabaseA(), 6, 0, 80))).has_ack());
+    net.Run();
+    REQUIRE(net.a.Failed(2));
+    CHECK(net.a.Failed(2)->negotiation_failed().code() == ipc::INVALID_ID);
+    CHECK_FALSE(net.b.Established(2));
+  }
+  SECTION("any protocol on the initiator is wider than the responder's tcp: refused") {
+    Pair net;
+    net.b.manager.SetDatabase(
+        with(Database(kHostB, kHostA, "203.0.113.0/24", "198.51.100.0/24", kIke, kEsp), 6, 0, 0));
+    net.EstablishPhase1();
+    REQUIRE(net.a.manager.StartPhase2(net.Phase2(net.DatabaseA())).has_ack());
+    net.Run();
+    REQUIRE(net.a.Failed(2));
+    CHECK(net.a.Failed(2)->negotiation_failed().code() == ipc::INVALID_ID);
+  }
+  SECTION("a responder allowing any protocol takes the initiator's narrower tcp/22") {
+    Pair net;
+    net.EstablishPhase1();
+    REQUIRE(net.a.manager.StartPhase2(net.Phase2(with(net.DatabaseA(), 6, 0, 22))).has_ack());
+    net.Run();
+    REQUIRE(net.b.Established(2));
+    const auto& b = net.b.Established(2)->phase2_established();
+    CHECK(b.protocol() == 6);
+    CHECK(b.local_port() == 22);
+  }
+}
+
 // A NAT in front of A: A's 192.0.2.1:500/4500 appear to B as
 // 198.51.100.254:40500/44500 (RFC 3947: detected by NAT-D, both move to 4500,
 // ESP is UDP-encapsulated).

@@ -102,9 +102,13 @@ struct Fixture {
     Deliver(e);
   }
   ipc::Envelope Phase2Up(uint32_t tunnel, uint32_t p1, uint64_t handle, uint64_t p1_handle,
-                         uint32_t spi_in, uint32_t spi_out) {
+                         uint32_t spi_in, uint32_t spi_out, uint32_t protocol = 0,
+                         uint32_t local_port = 0, uint32_t remote_port = 0) {
     ipc::Envelope e;
     auto* p = e.mutable_phase2_established();
+    p->set_protocol(protocol);
+    p->set_local_port(local_port);
+    p->set_remote_port(remote_port);
     p->set_tunnel(tunnel);
     p->set_phase1_tunnel(p1);
     p->set_handle(handle);
@@ -305,6 +309,24 @@ TEST_CASE("failure keeps the tunnel listed with its reason; re-activation keeps 
   f.Deliver(err);
   CHECK(Phase1Row(*f.manager.FindPhase1(1)).reason() == "no local address 192.0.2.1 bound");
   (void)p1;
+}
+
+TEST_CASE("a tcp/22 phase 2: both filter rules name the protocol and the ports") {
+  Fixture f;
+  f.Phase1Up(0, 500);
+  (void)f.isakmpd.Take();
+  // We answer ssh: our port 22, the peer's any.
+  (void)f.Phase2Up(0, 0, 501, 500, 0x10, 0x20, 6, 22, 0);
+  auto rules = f.kernel.ListPolicies();
+  REQUIRE(rules.size() == 2);
+  CHECK(rules[0].rule_direction() == ipc::OUTBOUND);
+  CHECK(rules[0].protocol() == 6);
+  CHECK(rules[0].source_port() == 22);  // our answers leave from port 22
+  CHECK(rules[0].destination_port() == 0);
+  CHECK(rules[1].rule_direction() == ipc::INBOUND);
+  CHECK(rules[1].protocol() == 6);
+  CHECK(rules[1].source_port() == 0);
+  CHECK(rules[1].destination_port() == 22);
 }
 
 TEST_CASE("responder: tmd numbers the tunnels and answers TunnelAssigned") {

@@ -118,6 +118,25 @@ TEST_CASE("addresses and selectors must parse") {
         "address family differs from local_address");
 }
 
+TEST_CASE("protocol and ports: one protocol per tunnel, ports only with TCP, UDP or SCTP") {
+  // protoport: ssh to one host of the remote subnet is valid.
+  const std::string ssh = Replace(Valid(), "remote { subnet: \"203.0.113.0/24\" }",
+                                  "remote { subnet: \"203.0.113.0/24\" protocol: 6 port: 22 }");
+  CHECK(Database::Parse(ssh, kFile).ok());
+  CHECK(FirstError(Replace(ssh, "local { address: \"198.51.100.1\" }",
+                           "local { address: \"198.51.100.1\" protocol: 17 }")) ==
+        "/etc/ike/tunnels.db:20:37: ipsec_tunnel \"nets\": remote.protocol: 6 differs from "
+        "local.protocol 17 (a tunnel's selectors name one protocol)");
+  CHECK(FirstError(Replace(Valid(), "remote { subnet: \"203.0.113.0/24\" }",
+                           "remote { subnet: \"203.0.113.0/24\" port: 22 }")) ==
+        "/etc/ike/tunnels.db:20:37: ipsec_tunnel \"nets\": remote.port: a port needs protocol 6 "
+        "(TCP), 17 (UDP) or 132 (SCTP), not any protocol");
+  CHECK(FirstError(Replace(Valid(), "remote { subnet: \"203.0.113.0/24\" }",
+                           "remote { subnet: \"203.0.113.0/24\" protocol: 1 port: 8 }"))
+            .find("remote.port: a port needs protocol 6 (TCP), 17 (UDP) or 132 (SCTP), not 1") !=
+        std::string::npos);
+}
+
 TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
   CHECK(FirstError(Replace(Valid(), "auth_method: PRESHARED_KEY", "auth_method: RSA_SIGNATURE")) ==
         "/etc/ike/tunnels.db:3:49: ike_protection \"p1\" proposal 1: auth_method: "

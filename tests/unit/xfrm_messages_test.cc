@@ -58,6 +58,14 @@ TEST_CASE("reqids and priorities carry tmd's marks") {
   CHECK(IsOurPriority(any));
   CHECK(IsOurPriority(PolicyPriority(Net("::", 0), Net("::", 0))));
   CHECK_FALSE(IsOurPriority(0));
+  // Between the same networks, a tunnel for one protocol, then one for a
+  // port of it, wins over the all-traffic one (issue 10.4).
+  const uint32_t tcp = PolicyPriority(Net("203.0.113.0", 24), Net("198.51.100.0", 24), 6);
+  const uint32_t ssh = PolicyPriority(Net("203.0.113.0", 24), Net("198.51.100.0", 24), 6, true);
+  CHECK(ssh < tcp);
+  CHECK(tcp < nets);
+  CHECK(nets < PolicyPriority(Net("203.0.113.0", 23), Net("198.51.100.0", 24), 6, true));
+  CHECK(IsOurPriority(PolicyPriority(Net("::", 0), Net("::", 0), 0, false)));
 }
 
 TEST_CASE("kernel algorithm names and truncation lengths (RFC 2404, RFC 4868)") {
@@ -230,8 +238,9 @@ TEST_CASE("a policy: selector, direction, priority and template; parsed back") {
   p.source = Net("203.0.113.0", 24);
   p.destination = Net("198.51.100.0", 24);
   p.protocol = 6;
+  p.source_port = 22;  // the peer's ssh answers (fwd: from the peer's side)
   p.dir = PolicyDir::kFwd;
-  p.priority = PolicyPriority(p.source, p.destination);
+  p.priority = PolicyPriority(p.source, p.destination, p.protocol, true);
   p.tunnel_source = Ip("192.0.2.2");
   p.tunnel_destination = Ip("192.0.2.1");
   p.reqid = ReqidOf(9);
@@ -249,6 +258,10 @@ TEST_CASE("a policy: selector, direction, priority and template; parsed back") {
   CHECK(info->sel.prefixlen_s == 24);
   CHECK(info->sel.prefixlen_d == 24);
   CHECK(info->sel.proto == 6);
+  CHECK(info->sel.sport == htons(22));  // network order, masked: only port 22
+  CHECK(info->sel.sport_mask == 0xffff);
+  CHECK(info->sel.dport == 0);  // any
+  CHECK(info->sel.dport_mask == 0);
   CHECK(info->lft.hard_byte_limit == XFRM_INF);
 
   // The kernel answers a dump with the same structure (XFRM_MSG_NEWPOLICY).
@@ -265,6 +278,12 @@ TEST_CASE("a policy: selector, direction, priority and template; parsed back") {
   CHECK(parsed->policy.tunnel_destination == p.tunnel_destination);
   CHECK(parsed->policy.reqid == ReqidOf(9));
   CHECK(parsed->policy.protocol == 6);
+  CHECK(parsed->policy.source_port == 22);
+  CHECK(parsed->policy.destination_port == 0);
+  // The delete names the same selector, ports included.
+  const auto* id = static_cast<const xfrm_userpolicy_id*>(mnl_nlmsg_get_payload(messages[1]));
+  CHECK(id->sel.sport == htons(22));
+  CHECK(id->sel.sport_mask == 0xffff);
 }
 
 TEST_CASE("ALLOCSPI asks for an SPI of at least 256 between the two addresses") {

@@ -439,6 +439,10 @@ Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Establis
     p.source = d == Direction::kOutbound ? *local : *remote;
     p.destination = d == Direction::kOutbound ? *remote : *local;
     p.protocol = e.protocol();
+    p.source_port =
+        static_cast<uint16_t>(d == Direction::kOutbound ? e.local_port() : e.remote_port());
+    p.destination_port =
+        static_cast<uint16_t>(d == Direction::kOutbound ? e.remote_port() : e.local_port());
     p.spi = d == Direction::kOutbound ? t.spi_out : t.spi_in;
     for (const ipc::ChildSa& sa : e.sa()) {
       if ((sa.direction() == ipc::INBOUND) != (d == Direction::kInbound)) continue;

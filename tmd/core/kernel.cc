@@ -172,9 +172,9 @@ Result<uint32_t> StateOnlyKernel::InstallPolicy(const PolicySpec& p) {
   // Ids only grow: the new rule goes at the end of the ordered map.
   const ipc::FilterAction action =
       p.trap == 0 ? ipc::PERMIT : (p.clear_until_up ? ipc::TRAP_CLEAR : ipc::TRAP);
-  policies_.emplace_hint(
-      policies_.end(), id,
-      Rule{p.tunnel, p.direction, p.protocol, p.spi, p.source, p.destination, action});
+  policies_.emplace_hint(policies_.end(), id,
+                         Rule{p.tunnel, p.direction, p.protocol, p.source_port, p.destination_port,
+                              p.spi, p.source, p.destination, action});
   return id;
 }
 
@@ -228,6 +228,8 @@ std::vector<ipc::FilterRule> StateOnlyKernel::ListPolicies() const {
     r.set_source(rule.source.ToString());
     r.set_destination(rule.destination.ToString());
     r.set_protocol(rule.protocol);
+    r.set_source_port(rule.source_port);
+    r.set_destination_port(rule.destination_port);
     r.set_spi(rule.spi);
   }
   return out;

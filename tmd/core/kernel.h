@@ -61,7 +61,9 @@ struct PolicySpec {
   Direction direction = Direction::kOutbound;
   AddressRange source;
   AddressRange destination;
-  uint32_t protocol = 0;  // 0 = all
+  uint32_t protocol = 0;     // 0 = all
+  uint16_t source_port = 0;  // 0 = any (meaningful with TCP, UDP, SCTP)
+  uint16_t destination_port = 0;
   uint32_t spi = 0;
   // The SA's outer addresses in this direction (the XFRM template).
   IpAddress outer_source;
@@ -214,6 +216,7 @@ class StateOnlyKernel : public KernelBackend {
     uint32_t tunnel = 0;
     Direction direction = Direction::kOutbound;
     uint32_t protocol = 0;
+    uint16_t source_port = 0, destination_port = 0;
     uint32_t spi = 0;
     AddressRange source;
     AddressRange destination;

@@ -30,8 +30,9 @@ bool IsTrapped(db::Activation a) { return a == db::ON_DEMAND || a == db::DISCOVE
 
 std::string Signature(const db::IpsecTunnel& def, const db::IkeTunnel& ike) {
   return std::to_string(def.activation()) + '|' + SelectorText(def.local()) + '|' +
-         std::to_string(def.local().protocol()) + '|' + SelectorText(def.remote()) + '|' +
-         ike.name() + '|' + ike.local_address() + '|' + ike.remote_address();
+         std::to_string(TunnelProtocol(def)) + '|' + std::to_string(def.local().port()) + '|' +
+         SelectorText(def.remote()) + '|' + std::to_string(def.remote().port()) + '|' + ike.name() +
+         '|' + ike.local_address() + '|' + ike.remote_address();
 }
 
 std::string ClockTime(uint64_t unix_seconds) {
@@ -101,7 +102,9 @@ void TunnelManager::Arm(const db::IpsecTunnel& def, const db::IkeTunnel& ike,
   spec.direction = Direction::kOutbound;
   spec.source = *local;
   spec.destination = *remote;
-  spec.protocol = def.local().protocol();
+  spec.protocol = TunnelProtocol(def);
+  spec.source_port = static_cast<uint16_t>(def.local().port());
+  spec.destination_port = static_cast<uint16_t>(def.remote().port());
   spec.outer_source = *outer_local;
   spec.outer_destination = *outer_remote;
   spec.trap = trap.id;

@@ -265,8 +265,11 @@ Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spe
         p.source = s;
         p.destination = d;
         p.protocol = static_cast<uint8_t>(spec.protocol);
+        p.source_port = spec.source_port;
+        p.destination_port = spec.destination_port;
         p.dir = dir;
-        p.priority = xfrm::PolicyPriority(s, d);
+        p.priority =
+            xfrm::PolicyPriority(s, d, p.protocol, spec.source_port || spec.destination_port);
         p.tunnel_source = spec.outer_source;
         p.tunnel_destination = spec.outer_destination;
         p.reqid = spec.trap != 0 ? xfrm::TrapReqidOf(spec.trap) : xfrm::ReqidOf(spec.tunnel);
@@ -284,7 +287,8 @@ Result<std::vector<PolicyMessage>> XfrmKernel::PoliciesFor(const PolicySpec& spe
 // is put back the same way.
 std::string XfrmKernel::SelectorKey(const PolicyMessage& p) {
   return p.source.ToString() + '>' + p.destination.ToString() + ':' + std::to_string(p.protocol) +
-         ':' + xfrm::PolicyDirName(p.dir);
+         ':' + std::to_string(p.source_port) + '>' + std::to_string(p.destination_port) + ':' +
+         xfrm::PolicyDirName(p.dir);
 }
 
 Result<uint32_t> XfrmKernel::InstallPolicy(const PolicySpec& spec) {

@@ -43,7 +43,12 @@ IpAddress FromXfrm(const xfrm_address_t& a, int family) {
 }
 
 void FillSelector(const Prefix& source, const Prefix& destination, uint8_t protocol,
-                  xfrm_selector* sel) {
+                  uint16_t source_port, uint16_t destination_port, xfrm_selector* sel) {
+  // Ports in network order, masked only where set (0 = any).
+  sel->sport = htons(source_port);
+  sel->sport_mask = source_port ? 0xffff : 0;
+  sel->dport = htons(destination_port);
+  sel->dport_mask = destination_port ? 0xffff : 0;
   CopyAddress(source.network, &sel->saddr);
   CopyAddress(destination.network, &sel->daddr);
   sel->prefixlen_s = static_cast<uint8_t>(source.length);
@@ -131,10 +136,12 @@ std::optional<AuthAlgorithm> KernelAuth(db::EspIntegrity i) {
   }
 }
 
-uint32_t PolicyPriority(const Prefix& source, const Prefix& destination) {
+uint32_t PolicyPriority(const Prefix& source, const Prefix& destination, uint8_t protocol,
+                        bool ports) {
   const int bits = static_cast<int>(source.network.size() * 8);
-  const int open = (bits - source.length) + (bits - destination.length);
-  return kPriorityBase + static_cast<uint32_t>(open);  // at most 256 over the base
+  const int open = (bits - source.length) + (bits - destination.length);  // at most 256
+  const int wider = (protocol == 0 ? 2 : 0) + (ports ? 0 : 1);
+  return kPriorityBase + static_cast<uint32_t>(4 * open + wider);  // under kPriorityRange
 }
 
 Batch::~Batch() { SecureWipe(&buffer_); }
@@ -270,7 +277,7 @@ std::optional<uint32_t> Batch::AddPolicy(const PolicyMessage& p, bool replace) {
                                   sizeof(xfrm_userpolicy_info) + sizeof(xfrm_user_tmpl) + 16);
   xfrm_userpolicy_info local{};
   xfrm_userpolicy_info* info = &local;
-  FillSelector(p.source, p.destination, p.protocol, &info->sel);
+  FillSelector(p.source, p.destination, p.protocol, p.source_port, p.destination_port, &info->sel);
   NoLimits(&info->lft);
   info->priority = p.priority;
   info->dir = static_cast<uint8_t>(p.dir);
@@ -302,7 +309,7 @@ uint32_t Batch::AddDeletePolicy(const PolicyMessage& p) {
   nlmsghdr* nlh = Begin(XFRM_MSG_DELPOLICY, NLM_F_ACK, sizeof(xfrm_userpolicy_id));
   auto* id =
       static_cast<xfrm_userpolicy_id*>(mnl_nlmsg_put_extra_header(nlh, sizeof(xfrm_userpolicy_id)));
-  FillSelector(p.source, p.destination, p.protocol, &id->sel);
+  FillSelector(p.source, p.destination, p.protocol, p.source_port, p.destination_port, &id->sel);
   id->dir = static_cast<uint8_t>(p.dir);
   return Finish(nlh);
 }
@@ -411,6 +418,8 @@ std::optional<PolicyInfo> ParsePolicy(const nlmsghdr* nlh) {
   p.source = {FromXfrm(info->sel.saddr, family), info->sel.prefixlen_s};
   p.destination = {FromXfrm(info->sel.daddr, family), info->sel.prefixlen_d};
   p.protocol = info->sel.proto;
+  p.source_port = ntohs(info->sel.sport);
+  p.destination_port = ntohs(info->sel.dport);
   p.dir = static_cast<PolicyDir>(info->dir);
   p.priority = info->priority;
   const std::optional<xfrm_user_tmpl> tmpl = FirstTemplate(nlh, sizeof(xfrm_userpolicy_info));

@@ -36,7 +36,7 @@ inline constexpr uint32_t TrapReqidOf(uint32_t trap) {
 inline constexpr bool IsTrapReqid(uint32_t reqid) { return (reqid & kReqidMask) == kTrapReqidBand; }
 // Lower is preferred; the more specific a policy, the lower its priority.
 inline constexpr uint32_t kPriorityBase = 0x1f0000;
-inline constexpr uint32_t kPriorityRange = 512;
+inline constexpr uint32_t kPriorityRange = 2048;
 inline constexpr bool IsOurPriority(uint32_t p) {
   return p >= kPriorityBase && p < kPriorityBase + kPriorityRange;
 }
@@ -79,6 +79,8 @@ struct SaMessage {
 struct PolicyMessage {
   Prefix source, destination;  // the selector
   uint8_t protocol = 0;        // 0 = any
+  uint16_t source_port = 0;    // 0 = any
+  uint16_t destination_port = 0;
   PolicyDir dir = PolicyDir::kOut;
   uint32_t priority = kPriorityBase;
   // The template: the SA's outer addresses, and the tunnel's reqid.
@@ -91,8 +93,11 @@ struct PolicyMessage {
 };
 
 // The priority of a policy over |source| and |destination|: the band's base
-// plus the host bits both leave open, so a narrower policy wins.
-uint32_t PolicyPriority(const Prefix& source, const Prefix& destination);
+// plus the host bits both leave open, so a narrower policy wins; at equal
+// prefixes one naming a protocol, then ports too, wins over a wider one (a
+// tcp/22 tunnel beside an all-traffic tunnel between the same networks).
+uint32_t PolicyPriority(const Prefix& source, const Prefix& destination, uint8_t protocol = 0,
+                        bool ports = false);
 
 // A buffer of netlink requests sent with one sendmsg (batching: installing
 // 20,000 tunnels must take seconds). Each request gets the next sequence

@@ -16,6 +16,12 @@
 #   rnet=         our remote selector (default: B's protected address)
 #   sw_mode=      strongSwan's phase 1 mode when it differs from ours
 #   sw_psk=       strongSwan's key, when it must differ from ours
+#   proto= lport= rport=   the phase 2 selectors' IP protocol and our local and
+#                 remote port (issue 10.4), on both sides
+#   children=N    N phase 2 tunnels under the one phase 1 (198.51.100.k <->
+#                 203.0.113.k, k = 1..N), each its own Quick Mode
+#   protoport=dual   strongSwan's ikev1/protoport-dual: two phase 2 tunnels
+#                 between the same hosts, one for ICMP, one for ssh (tcp/22)
 # Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
 # expression A's syslog must show: the operator-visible reason) and sw_says=
 # (one charon's log must show, e.g. the notify it received).
@@ -29,10 +35,12 @@ source "$(dirname "$0")/../../lib/strongswan.sh"
 name=row by=ours mode=MAIN ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMAC_SHA2_256
 pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode=''
+proto=0 lport=0 rport=0 children=1 protoport=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
-      integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=*)
+      integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=* | \
+      proto=* | lport=* | rport=* | children=* | protoport=*)
       declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
@@ -55,13 +63,40 @@ if [[ $mode == AGGRESSIVE || $sw_mode == AGGRESSIVE ]]; then
   [[ $sw_mode == AGGRESSIVE ]] && sw_ids+=(aggressive=yes)
 fi
 [[ -n $rnet ]] && ids+=(rnet="$rnet")
+# The phase 2 tunnels: ours (ike_write_db p2=) and strongSwan's children
+# (sw_configure child=); strongSwan's traffic selectors name protocol/port as
+# ADDR[PROTO/PORT] (swanctl.conf).
+sw_ts() { # ADDR PROTO PORT
+  if (($2 == 0)); then echo "$1/32"; elif (($3 == 0)); then echo "$1/32[$2]"; else echo "$1/32[$2/$3]"; fi
+}
+a_net=$(host_net A) b_net=$(host_net B)
+ids+=(proto="$proto" lport="$lport" rport="$rport")
+sw_children=(local_ts="$(sw_ts "$b_net" "$proto" "$rport")" remote_ts="$(sw_ts "$a_net" "$proto" "$lport")")
+child_names=(net)
+if [[ $protoport == dual ]]; then
+  # t1-net: ssh to B (tcp, B's port 22); t1-icmp: ICMP between the same hosts
+  ids+=(proto=6 rport=22 "p2=t1-icmp|$a_net|$b_net|1")
+  sw_children=(local_ts="$(sw_ts "$b_net" 6 22)" remote_ts="$(sw_ts "$a_net" 6 0)"
+    "child=icmp|$(sw_ts "$b_net" 1 0)|$(sw_ts "$a_net" 1 0)")
+  child_names+=(icmp)
+  children=2 proto=6 rport=22
+fi
+for ((k = 2; k <= children; k++)); do
+  [[ $protoport == dual ]] && break
+  # charon installs a route for each CHILD_SA from a local address inside it
+  timeout 10 ip -n "$(host_ns A)" addr add "198.51.100.$k/32" dev lo
+  timeout 10 ip -n "$(host_ns B)" addr add "203.0.113.$k/32" dev lo
+  ids+=("p2=t$k-net|198.51.100.$k|203.0.113.$k")
+  sw_children+=("child=net$k|203.0.113.$k/32|198.51.100.$k/32")
+  child_names+=("net$k")
+done
 ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp" \
   integ="$integ" pfs="$pfs" "${ids[@]}"
 if [[ $enc == AES_CBC && $klen != 128 ]]; then
   sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
 fi
 ike_write_psk A "$([[ ${#sw_ids[@]} != 0 ]] && echo b.example || host_addr B)" "$psk"
-sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}"
+sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}"
 sw_start B
 sw_load B
 ike_start A && src_wait_all A active 10 || { echo "$IKE_OUT" | indent; t_abort "A: startsrc failed"; }
@@ -69,12 +104,17 @@ echo "==== $name: $mode, ours $enc-$klen/$hash/$group + $our_esp/${integ:-none}/
   "strongSwan $ike + $esp; $by initiate(s) ===="
 
 if [[ $by == ours ]]; then
-  out=$(ike_cmd A cmd=activate numlist=1 2>&1) || { echo "$out" | indent; t_fail "A: ike cmd=activate failed"; }
+  numlist=$(seq -s, 1 "$children")
+  out=$(ike_cmd A cmd=activate numlist="$numlist" 2>&1) ||
+    { echo "$out" | indent; t_fail "A: ike cmd=activate numlist=$numlist failed"; }
 elif [[ -n $fail ]]; then
   swanctl_on B --initiate --child net --timeout 10 >/dev/null 2>&1 || true
 else
-  out=$(swanctl_on B --initiate --child net --timeout 20 2>&1) ||
-    { echo "$out" | redact | tail -n 20 | indent; t_fail "B: swanctl --initiate failed"; }
+  # One Quick Mode per child, the first also brings up the ISAKMP SA.
+  for child in "${child_names[@]}"; do
+    out=$(swanctl_on B --initiate --child "$child" --timeout 20 2>&1) ||
+      { echo "$out" | redact | tail -n 20 | indent; t_fail "B: swanctl --initiate --child $child failed"; }
+  done
 fi
 if [[ -n $fail ]]; then
   # A negative row: the phase fails, and both sides say why.
@@ -111,6 +151,54 @@ else
   else
     t_fail "B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
     ok=0
+  fi
+  if ((children > 1)); then
+    # Several phase 2 tunnels under one phase 1: every one Active in our list,
+    # one ISAKMP SA on each side, every CHILD_SA installed at strongSwan.
+    p2_active() { [[ $(ike_list A | awk '$1 == 2 && $3 == "Active"' | wc -l) -ge $children ]]; }
+    p1_rows=$(ike_list A | awk '$1 == 1 && $2 ~ /^[0-9]+$/' | wc -l)
+    if wait_until "$IKE_WAIT" p2_active && ((p1_rows == 1)); then
+      t_pass "A: ike cmd=list: $children phase 2 tunnels Active under 1 phase 1 tunnel"
+    else
+      t_fail "A: ike cmd=list: not $children phase 2 tunnels Active under one phase 1 ($p1_rows phase 1 rows)"
+      ok=0
+    fi
+    sw_installed() { [[ $(sw_children B | grep -c INSTALLED) -ge $children ]]; }
+    if wait_until 10 sw_installed && [[ $(sw_ike_sas B | wc -l) == 1 ]]; then
+      t_pass "B: swanctl --list-sas: $children CHILD_SAs INSTALLED under 1 IKE SA"
+    else
+      t_fail "B: swanctl --list-sas: not $children CHILD_SAs under one IKE SA"
+      ok=0
+    fi
+  fi
+  if ((proto != 0)); then
+    # The filter rules carry the protocol and ports (AIX: ike cmd=list filters).
+    filters=$(ike_list A filters 2>&1 || true)
+    port_or_any() { if (($1)); then echo "$1"; else echo any; fi; }
+    want_out="permit +outbound .* $proto +$(port_or_any "$lport") +$(port_or_any "$rport") "
+    if grep -Eq "$want_out" <<<"$filters"; then
+      t_pass "A: ike cmd=list filters: outbound rule: protocol $proto, ports $(port_or_any "$lport") > $(port_or_any "$rport")"
+    else
+      echo "$filters" | indent
+      t_fail "A: ike cmd=list filters lacks /$want_out/"
+      ok=0
+    fi
+    if [[ $protoport == dual ]]; then
+      if grep -Eq "permit +outbound .* 1 +any +any " <<<"$filters"; then
+        t_pass "A: ike cmd=list filters: the second tunnel's outbound rule is for ICMP (1)"
+      else
+        echo "$filters" | indent
+        t_fail "A: ike cmd=list filters lacks the ICMP tunnel's rule"
+        ok=0
+      fi
+    fi
+    sw_proto=$(swanctl_list_sas B | grep -E "local +[0-9./]+\[" | head -n 1 || true)
+    if [[ -n $sw_proto ]]; then
+      t_pass "B: swanctl --list-sas: selectors with protocol/port ($(echo $sw_proto))"
+    else
+      t_fail "B: swanctl --list-sas shows no protocol/port selector"
+      ok=0
+    fi
   fi
   sas=$(swanctl_list_sas B || true)
   if [[ -z $expect ]] || grep -Eq "$expect" <<<"$sas"; then

@@ -22,6 +22,12 @@
 #                 203.0.113.k, k = 1..N), each its own Quick Mode
 #   protoport=dual   strongSwan's ikev1/protoport-dual: two phase 2 tunnels
 #                 between the same hosts, one for ICMP, one for ssh (tcp/22)
+#   lid= rid=     our identities (TYPE:VALUE, e.g. USER_FQDN:carol@a.example,
+#                 FQDN:moon.example; strongSwan gets the mirror image); default:
+#                 the addresses, or FQDN a.example/b.example in Aggressive Mode
+#   subnets=yes   selectors 198.51.100.0/24 <-> 203.0.113.0/24 (net-to-net)
+#   sw_rw=yes     strongSwan accepts any peer address (remote_addrs %any), as a
+#                 gateway for road warriors does
 # Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
 # expression A's syslog must show: the operator-visible reason) and sw_says=
 # (one charon's log must show, e.g. the notify it received).
@@ -35,12 +41,12 @@ source "$(dirname "$0")/../../lib/strongswan.sh"
 name=row by=ours mode=MAIN ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMAC_SHA2_256
 pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode=''
-proto=0 lport=0 rport=0 children=1 protoport=''
+proto=0 lport=0 rport=0 children=1 protoport='' lid='' rid='' subnets='' sw_rw=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
       integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=* | \
-      proto=* | lport=* | rport=* | children=* | protoport=*)
+      proto=* | lport=* | rport=* | children=* | protoport=* | lid=* | rid=* | subnets=* | sw_rw=*)
       declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
@@ -62,20 +68,34 @@ if [[ $mode == AGGRESSIVE || $sw_mode == AGGRESSIVE ]]; then
   sw_ids=(lid=b.example rid=a.example)
   [[ $sw_mode == AGGRESSIVE ]] && sw_ids+=(aggressive=yes)
 fi
+psk_id=$(host_addr B)
+((${#sw_ids[@]})) && psk_id=b.example
+if [[ -n $lid || -n $rid ]]; then
+  lid=${lid:-IPV4_ADDR:$(host_addr A)} rid=${rid:-IPV4_ADDR:$(host_addr B)}
+  ids=(lid="$lid" rid="$rid")
+  sw_ids=(lid="${rid#*:}" rid="${lid#*:}")
+  [[ $sw_mode == AGGRESSIVE ]] && sw_ids+=(aggressive=yes)
+  psk_id=${rid#*:}
+fi
+[[ -n $sw_rw ]] && sw_ids+=(remote_addrs=%any)
+a_net=$(host_net A)/32 b_net=$(host_net B)/32
+if [[ -n $subnets ]]; then
+  a_net=198.51.100.0/24 b_net=203.0.113.0/24
+  ids+=(lnet=$a_net rnet=$b_net)
+fi
 [[ -n $rnet ]] && ids+=(rnet="$rnet")
 # The phase 2 tunnels: ours (ike_write_db p2=) and strongSwan's children
 # (sw_configure child=); strongSwan's traffic selectors name protocol/port as
 # ADDR[PROTO/PORT] (swanctl.conf).
-sw_ts() { # ADDR PROTO PORT
-  if (($2 == 0)); then echo "$1/32"; elif (($3 == 0)); then echo "$1/32[$2]"; else echo "$1/32[$2/$3]"; fi
+sw_ts() { # PREFIX PROTO PORT
+  if (($2 == 0)); then echo "$1"; elif (($3 == 0)); then echo "$1[$2]"; else echo "$1[$2/$3]"; fi
 }
-a_net=$(host_net A) b_net=$(host_net B)
 ids+=(proto="$proto" lport="$lport" rport="$rport")
 sw_children=(local_ts="$(sw_ts "$b_net" "$proto" "$rport")" remote_ts="$(sw_ts "$a_net" "$proto" "$lport")")
 child_names=(net)
 if [[ $protoport == dual ]]; then
   # t1-net: ssh to B (tcp, B's port 22); t1-icmp: ICMP between the same hosts
-  ids+=(proto=6 rport=22 "p2=t1-icmp|$a_net|$b_net|1")
+  ids+=(proto=6 rport=22 "p2=t1-icmp|${a_net%/32}|${b_net%/32}|1")
   sw_children=(local_ts="$(sw_ts "$b_net" 6 22)" remote_ts="$(sw_ts "$a_net" 6 0)"
     "child=icmp|$(sw_ts "$b_net" 1 0)|$(sw_ts "$a_net" 1 0)")
   child_names+=(icmp)
@@ -95,7 +115,7 @@ ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp
 if [[ $enc == AES_CBC && $klen != 128 ]]; then
   sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
 fi
-ike_write_psk A "$([[ ${#sw_ids[@]} != 0 ]] && echo b.example || host_addr B)" "$psk"
+ike_write_psk A "$psk_id" "$psk"
 sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}"
 sw_start B
 sw_load B

@@ -3,6 +3,7 @@
 // file from the one line tmd prints at start-up (conventions.md "Daemons").
 #include "tunneldb/validate.h"
 
+#include <cctype>
 #include <initializer_list>
 #include <optional>
 #include <unordered_map>
@@ -416,6 +417,24 @@ void Validator::CheckDynamicPeer(int i) {
   if (id != db::FQDN && id != db::USER_FQDN && id != db::KEY_ID) {
     Fail({{"ike_tunnel", i}, {"remote_id", -1}}, object, "remote_id",
          any + " needs a remote_id of type FQDN, USER_FQDN or KEY_ID: the peer is found by it");
+  }
+  // The responder finds a dynamic peer's definition by its identity alone
+  // (case-insensitively, as isakmpd compares them): two would be ambiguous.
+  auto lower = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return v;
+  };
+  for (int j = 0; j < i; ++j) {
+    const db::IkeTunnel& other = d_.ike_tunnel(j);
+    if (!IsDynamicPeer(other) || other.local_address() != t.local_address() ||
+        other.remote_id().type() != id ||
+        lower(other.remote_id().value()) != lower(t.remote_id().value()))
+      continue;
+    Fail({{"ike_tunnel", i}, {"remote_id", -1}}, object, "remote_id",
+         "\"" + t.remote_id().value() + "\" already names the peer of ike_tunnel \"" +
+             other.name() +
+             "\", also without a fixed address: the responder could not tell them apart");
+    break;
   }
   if (t.autostart()) {
     Fail({{"ike_tunnel", i}, {"autostart", -1}}, object, "autostart",

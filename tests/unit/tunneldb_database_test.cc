@@ -286,6 +286,13 @@ TEST_CASE("a peer without a fixed address: Aggressive Mode, named, never started
       "ike_tunnel { name: \"other\" local_address: \"192.0.2.1\" remote_address: \"0.0.0.0\" "
       "remote_id { type: KEY_ID value: \"branch-2\" } protection: \"p1\" }\n";
   CHECK(Database::Parse(Dynamic() + second, kFile).ok());
+  // The same identity twice (whatever the case) is ambiguous: refused.
+  const std::string twin =
+      "ike_tunnel { name: \"twin\" local_address: \"192.0.2.1\" remote_address: \"0.0.0.0\" "
+      "remote_id { type: FQDN value: \"Branch.Example\" } protection: \"p1\" }\n";
+  CHECK_THAT(FirstError(Dynamic() + twin),
+             Catch::Contains("ike_tunnel \"twin\": remote_id: \"Branch.Example\" already names the "
+                             "peer of ike_tunnel \"a-to-b\", also without a fixed address"));
 
   CHECK_THAT(FirstError(Replace(Dynamic(), "  mode: AGGRESSIVE\n", "")),
              Catch::Contains("ike_tunnel \"a-to-b\": protection: remote_address 0.0.0.0 (any) "

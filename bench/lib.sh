@@ -29,7 +29,8 @@ bench_suite() {
     ecp256) GROUP=ECP_256 SW_PROP=aes128-sha256-ecp256 ;;
     ecp384) GROUP=ECP_384 SW_PROP=aes128-sha256-ecp384 ;;
     ecp521) GROUP=ECP_521 SW_PROP=aes128-sha256-ecp521 ;;
-    *) t_abort "unknown suite '$1' (modp2048, modp3072, modp4096, ecp256, ecp384, ecp521)" ;;
+    modp2048s256) GROUP=MODP_2048_256 SW_PROP=aes128-sha256-modp2048s256 ;;
+    *) t_abort "unknown suite '$1' (modp2048, modp3072, modp4096, ecp256, ecp384, ecp521, modp2048s256)" ;;
   esac
 }
 

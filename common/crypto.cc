@@ -185,6 +185,10 @@ struct GroupInfo {
   bool ecp;
   size_t public_length;  // KE payload data length
   int private_bits;      // exponent length we set ourselves (0: OpenSSL's choice)
+  // Not a safe prime: the peer's value must be checked to lie in the
+  // order-q subgroup (RFC 6989 section 2.2), or a small-subgroup value
+  // would leak bits of our exponent.
+  bool subgroup_check = false;
 };
 
 // MODP groups: RFC 2409 section 6.2 (group 2) and RFC 3526 sections 2 and 3
@@ -192,8 +196,10 @@ struct GroupInfo {
 // OpenSSL picks 200/225-bit exponents for the named groups (2 x their
 // security strength); OpenSSL 3.0 has no name for group 2, so we build it from
 // the prime and ask for 160 bits, 2 x its 80-bit strength. ECP groups: RFC 5903
-// (P-521's coordinates are 66 octets: 521 bits rounded up).
-constexpr std::array<GroupInfo, 8> kGroups = {{
+// (P-521's coordinates are 66 octets: 521 bits rounded up). Group 24: RFC
+// 5114 section 2.3 (OpenSSL's "dh_2048_256", with q; IKE number: RFC 5114
+// section 4), exponents below q.
+constexpr std::array<GroupInfo, 9> kGroups = {{
     {DhGroup::kModp1024, "MODP_1024", nullptr, false, 128, 160},
     {DhGroup::kModp1536, "MODP_1536", "modp_1536", false, 192, 0},
     {DhGroup::kModp2048, "MODP_2048", "modp_2048", false, 256, 0},
@@ -202,6 +208,7 @@ constexpr std::array<GroupInfo, 8> kGroups = {{
     {DhGroup::kEcp256, "ECP_256", "prime256v1", true, 64, 0},
     {DhGroup::kEcp384, "ECP_384", "secp384r1", true, 96, 0},
     {DhGroup::kEcp521, "ECP_521", "secp521r1", true, 132, 0},
+    {DhGroup::kModp2048s256, "MODP_2048_256", "dh_2048_256", false, 256, 0, true},
 }};
 
 const GroupInfo* FindGroup(uint16_t number) {
@@ -261,7 +268,15 @@ Bytes PrimeMinusOne(EVP_PKEY* params, size_t length) {
 struct GroupParams {
   EVP_PKEY* params = nullptr;  // domain parameters only, shared read-only
   Bytes p_minus_1;             // MODP only
+  BIGNUM* p = nullptr;         // with subgroup_check: p and q, shared read-only
+  BIGNUM* q = nullptr;
 };
+
+// p and q of a group with a prime-order subgroup; false if it has none.
+bool SubgroupParams(EVP_PKEY* params, GroupParams* gp) {
+  return EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_P, &gp->p) == 1 &&
+         EVP_PKEY_get_bn_param(params, OSSL_PKEY_PARAM_FFC_Q, &gp->q) == 1;
+}
 
 // Built once for all groups; an entry with null params failed to build.
 const GroupParams& Params(const GroupInfo& info) {
@@ -276,6 +291,8 @@ const GroupParams& Params(const GroupInfo& info) {
         gp.params = g.ossl_group != nullptr ? NamedParams("DH", g.ossl_group) : Group2Params();
         if (gp.params != nullptr) gp.p_minus_1 = PrimeMinusOne(gp.params, g.public_length);
         if (gp.p_minus_1.empty()) gp.params = nullptr;
+        if (g.subgroup_check && gp.params != nullptr && !SubgroupParams(gp.params, &gp))
+          gp.params = nullptr;
       }
     }
     ERR_clear_error();
@@ -342,10 +359,25 @@ EVP_PKEY* ThreadPeerKey(const GroupInfo& info) {
   return key.get();
 }
 
+// y^q mod p == 1: y lies in the order-q subgroup (SP 800-56A 5.6.2.3.1 full
+// check). With a 256-bit q this costs about a tenth of the key agreement.
+bool InSubgroup(ByteView y, const GroupParams& gp) {
+  thread_local std::unique_ptr<BN_CTX, Deleter<BN_CTX_free>> ctx(BN_CTX_new());
+  BnPtr value(BN_bin2bn(y.data(), static_cast<int>(y.size()), nullptr));
+  BnPtr result(BN_new());
+  return ctx && value && result &&
+         BN_mod_exp(result.get(), value.get(), gp.q, gp.p, ctx.get()) == 1 &&
+         BN_is_one(result.get());
+}
+
 Result<EVP_PKEY*> ImportModpPeer(const GroupInfo& info, ByteView y) {
   const GroupParams& gp = Params(info);
   if (!ModpPeerInRange(y, gp.p_minus_1)) {
     return Error{std::string(info.ike_name) + ": peer public value out of range"};
+  }
+  if (info.subgroup_check && !InSubgroup(y, gp)) {
+    return Error{std::string(info.ike_name) +
+                 ": peer public value is not in the prime-order subgroup (RFC 6989)"};
   }
   // Same domain parameters as our own key, so derive's parameter match holds.
   EVP_PKEY* peer = ThreadPeerKey(info);

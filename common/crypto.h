@@ -40,6 +40,7 @@ enum class DhGroup : uint16_t {
   kEcp256 = 19,
   kEcp384 = 20,
   kEcp521 = 21,
+  kModp2048s256 = 24,  // RFC 5114 2.3: 2048-bit prime, 256-bit prime-order subgroup
 };
 bool IsSupportedDhGroup(uint16_t number);
 const char* DhGroupName(DhGroup group);  // "MODP_2048", "ECP_256", ...
@@ -56,8 +57,9 @@ class DhKeyPair {
   // The public value encoded for the KE payload (DhPublicLength bytes).
   virtual const Bytes& PublicValue() const = 0;
   // g^xy, left-padded to the prime length (MODP) or the x coordinate (ECP).
-  // Validates the peer value: 1 < y < p-1 for MODP; on-curve for ECP. Skips
-  // OpenSSL's full-exponentiation MODP check (performance.md).
+  // Validates the peer value: 1 < y < p-1 for MODP, and y^q = 1 for group 24
+  // (RFC 6989 2.2: its prime is not safe); on-curve for ECP. Skips OpenSSL's
+  // full-exponentiation check for the safe-prime groups (performance.md).
   virtual Result<SecretBytes> ComputeShared(ByteView peer_public) const = 0;
 };
 

@@ -35,11 +35,17 @@ constexpr std::pair<db::AuthMethod, const char*> kAuthMethod[] = {
     {db::RSA_SIGNATURE, "RSA Signature"},
 };
 constexpr std::pair<db::DhGroup, const char*> kDhGroup[] = {
-    {db::DH_GROUP_NONE, "none"},      {db::MODP_768, "MODP768 (1)"},
-    {db::MODP_1024, "MODP1024 (2)"},  {db::MODP_1536, "MODP1536 (5)"},
-    {db::MODP_2048, "MODP2048 (14)"}, {db::MODP_3072, "MODP3072 (15)"},
-    {db::MODP_4096, "MODP4096 (16)"}, {db::ECP_256, "ECP256 (19)"},
-    {db::ECP_384, "ECP384 (20)"},     {db::ECP_521, "ECP521 (21)"},
+    {db::DH_GROUP_NONE, "none"},
+    {db::MODP_768, "MODP768 (1)"},
+    {db::MODP_1024, "MODP1024 (2)"},
+    {db::MODP_1536, "MODP1536 (5)"},
+    {db::MODP_2048, "MODP2048 (14)"},
+    {db::MODP_3072, "MODP3072 (15)"},
+    {db::MODP_4096, "MODP4096 (16)"},
+    {db::ECP_256, "ECP256 (19)"},
+    {db::ECP_384, "ECP384 (20)"},
+    {db::ECP_521, "ECP521 (21)"},
+    {db::MODP_2048_256, "MODP2048/256 (24)"},
 };
 constexpr std::pair<db::EspIntegrity, const char*> kEspIntegrity[] = {
     {db::ESP_INTEGRITY_UNSPECIFIED, "none"},  // AES-GCM: the cipher is the integrity

@@ -218,6 +218,7 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
     case db::ECP_256:
     case db::ECP_384:
     case db::ECP_521:
+    case db::MODP_2048_256:
       return;
     case db::MODP_768:
       Fail(path, object, field,
@@ -232,7 +233,8 @@ void Validator::CheckDhGroup(const Path& path, const std::string& object, const 
   }
   Fail(path, object, field,
        std::string("must be ") + (allow_none ? "DH_GROUP_NONE, " : "") +
-           "MODP_1024, MODP_1536, MODP_2048, MODP_3072, MODP_4096, ECP_256, ECP_384 or ECP_521");
+           "MODP_1024, MODP_1536, MODP_2048, MODP_3072, MODP_4096, ECP_256, ECP_384, ECP_521 or "
+           "MODP_2048_256");
 }
 
 void Validator::CheckIkeProtection(int i) {

@@ -51,6 +51,7 @@ constexpr Suite kSuites[] = {
     {"ecp256", db::ECP_256, crypto::DhGroup::kEcp256},
     {"ecp384", db::ECP_384, crypto::DhGroup::kEcp384},
     {"ecp521", db::ECP_521, crypto::DhGroup::kEcp521},
+    {"modp2048s256", db::MODP_2048_256, crypto::DhGroup::kModp2048s256},
 };
 
 std::string HostA(int i) { return "2001:db8:a::" + std::to_string(i + 1); }

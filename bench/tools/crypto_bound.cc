@@ -38,9 +38,10 @@ int main(int argc, char** argv) {
   const struct {
     const char* suite;
     G group;
-  } kSuites[] = {{"modp1024", G::kModp1024}, {"modp1536", G::kModp1536}, {"modp2048", G::kModp2048},
-                 {"modp3072", G::kModp3072}, {"modp4096", G::kModp4096}, {"ecp256", G::kEcp256},
-                 {"ecp384", G::kEcp384},     {"ecp521", G::kEcp521}};
+  } kSuites[] = {
+      {"modp1024", G::kModp1024}, {"modp1536", G::kModp1536}, {"modp2048", G::kModp2048},
+      {"modp3072", G::kModp3072}, {"modp4096", G::kModp4096}, {"ecp256", G::kEcp256},
+      {"ecp384", G::kEcp384},     {"ecp521", G::kEcp521},     {"modp2048s256", G::kModp2048s256}};
   for (const auto& s : kSuites) Measure(s.suite, s.group, budget_ms / 1000);
   return 0;
 }

@@ -130,7 +130,7 @@ const ModpCase kModpCases[] = {
 
 const DhGroup kAllGroups[] = {DhGroup::kModp1024, DhGroup::kModp1536, DhGroup::kModp2048,
                               DhGroup::kModp3072, DhGroup::kModp4096, DhGroup::kEcp256,
-                              DhGroup::kEcp384,   DhGroup::kEcp521};
+                              DhGroup::kEcp384,   DhGroup::kEcp521,   DhGroup::kModp2048s256};
 
 bool IsEcp(DhGroup g) {
   return g == DhGroup::kEcp256 || g == DhGroup::kEcp384 || g == DhGroup::kEcp521;
@@ -144,9 +144,10 @@ std::unique_ptr<DhKeyPair> MustGenerate(DhGroup group) {
 }
 
 TEST_CASE("DH group table", "[dh]") {
-  for (uint16_t n : {2, 5, 14, 15, 16, 19, 20, 21}) CHECK(IsSupportedDhGroup(n));
-  // Group 1 is broken (RFC 4109); 18 (MODP8192) and 24 are not offered.
-  for (uint16_t n : {0, 1, 18, 24}) {
+  for (uint16_t n : {2, 5, 14, 15, 16, 19, 20, 21, 24}) CHECK(IsSupportedDhGroup(n));
+  // Group 1 is broken (RFC 4109); 18 (MODP8192), 22 and 23 (RFC 5114's
+  // smaller subgroups) are not offered.
+  for (uint16_t n : {0, 1, 18, 22, 23}) {
     CHECK_FALSE(IsSupportedDhGroup(n));
     CHECK_FALSE(DhKeyPair::Generate(static_cast<DhGroup>(n)).ok());
   }
@@ -163,6 +164,24 @@ TEST_CASE("DH group table", "[dh]") {
   CHECK(DhPublicLength(DhGroup::kEcp256) == 64);
   CHECK(DhPublicLength(DhGroup::kEcp384) == 96);
   CHECK(DhPublicLength(DhGroup::kEcp521) == 132);
+  CHECK(std::string(DhGroupName(DhGroup::kModp2048s256)) == "MODP_2048_256");
+  CHECK(DhPublicLength(DhGroup::kModp2048s256) == 256);
+}
+
+// RFC 5114 2.3's prime is not safe: p - 1 has small factors, so a value in
+// range may lie in a small subgroup and leak our exponent (RFC 6989 2.2).
+// 2 is in range but not in the order-q subgroup (the generator is not 2);
+// the peer's real public value is.
+TEST_CASE("group 24: peer values outside the prime-order subgroup are rejected", "[dh]") {
+  auto a = MustGenerate(DhGroup::kModp2048s256);
+  auto b = MustGenerate(DhGroup::kModp2048s256);
+  const size_t len = DhPublicLength(DhGroup::kModp2048s256);
+  Result<SecretBytes> bad = a->ComputeShared(LeftPad(Bytes{2}, len));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("not in the prime-order subgroup"));
+  CHECK(a->ComputeShared(b->PublicValue()).ok());
+  // MODP_2048's safe prime takes 2 (its range check is the whole check).
+  CHECK(MustGenerate(DhGroup::kModp2048)->ComputeShared(LeftPad(Bytes{2}, 256)).ok());
 }
 
 TEST_CASE("two key pairs agree on the shared secret", "[dh]") {

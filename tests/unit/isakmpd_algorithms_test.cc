@@ -51,7 +51,7 @@ void Negotiate(Pair& net, const Suite& s) {
 
 TEST_CASE("every DH group: phase 1 in both modes, and PFS", "[algorithms]") {
   for (db::DhGroup g : {db::MODP_1024, db::MODP_1536, db::MODP_2048, db::MODP_3072, db::MODP_4096,
-                        db::ECP_256, db::ECP_384, db::ECP_521}) {
+                        db::ECP_256, db::ECP_384, db::ECP_521, db::MODP_2048_256}) {
     for (db::IkeMode mode : {db::MAIN, db::AGGRESSIVE}) {
       INFO(tunneldb::DhGroupName(g) << " " << tunneldb::IkeModeName(mode));
       Pair net;

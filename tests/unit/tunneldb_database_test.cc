@@ -320,8 +320,8 @@ namespace ike::tunneldb {
 namespace {
 
 TEST_CASE("DH groups: 2 to 21 accepted, group 1 refused with the reason") {
-  for (const char* g :
-       {"MODP_1024", "MODP_1536", "MODP_3072", "MODP_4096", "ECP_256", "ECP_384", "ECP_521"}) {
+  for (const char* g : {"MODP_1024", "MODP_1536", "MODP_3072", "MODP_4096", "ECP_256", "ECP_384",
+                        "ECP_521", "MODP_2048_256"}) {
     INFO(g);
     CHECK(
         Database::Parse(

@@ -41,6 +41,9 @@ struct QuickModeExchange {
   std::vector<wire::Payload> ids;       // IDci, IDcr as received (responder)
   std::vector<wire::Payload> message1;  // responder: message 1 while the SPI is allocated
   std::string local_text, remote_text;  // "first-last", narrowed to the peer's IDs
+  // The addresses of the peer's NAT-OA payloads (RFC 3947 5.2, transport
+  // mode through a NAT), for the log.
+  std::vector<std::string> peer_nat_oa;
 
   Bytes iv;                           // CBC state for this message id
   SecretBytes keymat_in, keymat_out;  // enc key | integrity key

@@ -362,7 +362,9 @@ void SaManager::RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Phase1Ou
 // showed (both roles; the initiator also logs its move to port 4500).
 void SaManager::LogNatTraversal(const IsakmpSa& sa, const Phase1Exchange& ex) {
   if (!sa.uses_nat_t()) {
-    LogLine(LogLevel::kInformation, sa,
+    // Off is the operator's choice and worth seeing (a peer behind a NAT,
+    // or one that needs UDP encapsulation, then fails in Quick Mode).
+    LogLine(ex.nat_traversal ? LogLevel::kInformation : LogLevel::kEvents, sa,
             ex.nat_traversal ? "NAT traversal: the peer announced none"
                              : "NAT traversal: off (settings.nat_traversal)");
     return;

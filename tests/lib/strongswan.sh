@@ -13,6 +13,8 @@
 #        keys: psk= (required) ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 #              local_ts= remote_ts= (default: X's protected /32 and the peer's)
 #              peer=Y (the other lab host, default: the other of A/B)
+#              remote_addrs= (the connection's remote_addrs, default: Y's address;
+#                    e.g. a NAT's outside address, or %any; the ids stay)
 #              kernel=libipsec (default: userspace ESP, UDP-encapsulated only)
 #                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
 #              aggressive=yes (initiate Aggressive Mode; also lets charon use a PSK in
@@ -76,12 +78,14 @@ sw_configure() {
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
   local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk='' child_mode=tunnel
+  local remote_addrs=''
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
       ike=*) ike=${kv#ike=} ;;
       esp=*) esp=${kv#esp=} ;;
       peer=*) peer=${kv#peer=} ;;
+      remote_addrs=*) remote_addrs=${kv#*=} ;;
       local_ts=*) local_ts=${kv#local_ts=} ;;
       remote_ts=*) remote_ts=${kv#remote_ts=} ;;
       kernel=*) kernel=${kv#kernel=} ;;
@@ -178,7 +182,7 @@ connections {
     version = 1
     aggressive = $aggressive
     local_addrs = $laddr
-    remote_addrs = $raddr
+    remote_addrs = ${remote_addrs:-$raddr}
     proposals = $ike$conn_life
     local {
       auth = psk

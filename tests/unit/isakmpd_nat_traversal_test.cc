@@ -93,8 +93,8 @@ std::vector<wire::Payload> OpenPayloads(const Phase1Context& p1, const Packet& p
   const wire::Header h = HeaderOf(p);
   REQUIRE((h.flags & wire::kFlagEncryption) != 0);
   const size_t block = crypto::CipherBlockSize(p1.suite->cipher);
-  const Bytes iv = previous ? Bytes(previous->data.end() - block, previous->data.end())
-                            : p1.IvFor(h.message_id);
+  const Bytes iv =
+      previous ? Bytes(previous->data.end() - block, previous->data.end()) : p1.IvFor(h.message_id);
   auto plain = crypto::CbcDecrypt(p1.suite->cipher, p1.keys.enc_key.view(), iv,
                                   ByteView(p.data).subspan(wire::kHeaderLength));
   REQUIRE(plain);
@@ -141,8 +141,8 @@ uint16_t OfferedEncapsulation(const std::vector<wire::Payload>& payloads) {
 
 bool IsMainMode1(const Packet& p) {
   const wire::Header h = HeaderOf(p);
-  return h.exchange == wire::ExchangeType::kIdentityProtection &&
-         h.rcookie == wire::Cookie{} && !(h.flags & wire::kFlagEncryption);
+  return h.exchange == wire::ExchangeType::kIdentityProtection && h.rcookie == wire::Cookie{} &&
+         !(h.flags & wire::kFlagEncryption);
 }
 
 // Keeps, of a message 1's vendor IDs, those |keep| says.
@@ -188,11 +188,11 @@ TEST_CASE("a peer with only draft vendor IDs: NAT-D 130, encapsulation 61443, st
     std::vector<NatTVersion> sent;
     NatTVersion agreed;
   };
-  for (const Case& c : {Case{{NatTVersion::kDraft03, NatTVersion::kDraft02n,
-                              NatTVersion::kDraft02},
-                             NatTVersion::kDraft03},
-                        Case{{NatTVersion::kDraft02n, NatTVersion::kDraft02}, NatTVersion::kDraft02n},
-                        Case{{NatTVersion::kDraft02}, NatTVersion::kDraft02}}) {
+  for (const Case& c :
+       {Case{{NatTVersion::kDraft03, NatTVersion::kDraft02n, NatTVersion::kDraft02},
+             NatTVersion::kDraft03},
+        Case{{NatTVersion::kDraft02n, NatTVersion::kDraft02}, NatTVersion::kDraft02n},
+        Case{{NatTVersion::kDraft02}, NatTVersion::kDraft02}}) {
     INFO("agreed " << nat_traversal::VersionName(c.agreed));
     NatNet n;
     n.edit = FilterMessage1Vids([&](const Bytes& vid) {
@@ -407,6 +407,32 @@ TEST_CASE("transport mode through a NAT: NAT-OAi and NAT-OAr in Quick Mode 1 and
   REQUIRE(tunnel.net.b.Established(2));
   CHECK(addresses(OpenPayloads(tunnel.Context(tunnel.net.b), tunnel.log[6])).empty());
   SetLogLevel(LogLevel::kEvents);
+}
+
+// strongSwan with kernel-libipsec and NAT-T off here answers Quick Mode,
+// cannot install plain ESP, and deletes the pair naming *our* inbound SPI
+// (interop matrix row nat_off_ours): the pair goes on our side too.
+TEST_CASE("a Delete naming our inbound SPI (strongSwan's failed install) removes the pair",
+          "[nat]") {
+  ike::testing::FakeSyslogd syslogd("isakmpd_nat_traversal_test");
+  Pair net;
+  net.EstablishPhase1();
+  net.EstablishPhase2();
+  const auto& est = net.a.Established(2)->phase2_established();
+  const uint32_t our_in = est.sa(0).spi();
+  wire::DeletePayload d;
+  d.protocol = uint8_t(wire::ProtocolId::kIpsecEsp);
+  d.spi_size = 4;
+  d.spis.push_back(
+      {uint8_t(our_in >> 24), uint8_t(our_in >> 16), uint8_t(our_in >> 8), uint8_t(our_in)});
+  SaManagerTestPeer b(net.b.manager);
+  b.SendInformational(b.FirstSa(), {wire::MakePayload(std::move(d))});
+  net.Run();
+  CHECK(net.a.manager.quick_mode_count() == 0);
+  CHECK(net.a.Find([](const ipc::Envelope& e) {
+    return e.has_sa_deleted() && e.sa_deleted().phase() == 2;
+  }) != nullptr);
+  CHECK_THAT(syslogd.Drain(), Catch::Contains("peer deleted phase 2 tunnel 1"));
 }
 
 }  // namespace

@@ -250,6 +250,11 @@ uint32_t MinLifetimeSeconds(const db::Settings& settings) {
   return set == 0 ? kMinLifetimeSeconds : std::max(set, kMinLifetimeFloor);
 }
 
+uint32_t NatKeepaliveSeconds(const db::Settings& settings) {
+  return settings.has_nat_keepalive_seconds() ? settings.nat_keepalive_seconds()
+                                              : kDefaultNatKeepaliveSeconds;
+}
+
 std::string IdentityText(const db::Identity& id) { return id.value(); }
 
 }  // namespace ike::tunneldb

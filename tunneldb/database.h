@@ -37,6 +37,10 @@ inline constexpr uint32_t kDefaultDpdRetries = 5;
 inline constexpr uint32_t kMinDpdIntervalSeconds = 2;
 inline constexpr uint32_t kMaxDpdIntervalSeconds = 3600;
 inline constexpr uint32_t kMaxDpdRetries = 100;
+// NAT keepalives (settings.nat_keepalive_seconds, RFC 3948 4): 20 s as
+// strongSwan's keep_alive; longer than an hour would outlive any NAT mapping.
+inline constexpr uint32_t kDefaultNatKeepaliveSeconds = 20;
+inline constexpr uint32_t kMaxNatKeepaliveSeconds = 3600;
 // Admission control (conventions.md): phase 1 negotiations at once, in all
 // and towards one peer (settings.max_negotiations, max_negotiations_per_peer).
 inline constexpr uint32_t kDefaultMaxNegotiations = 128;
@@ -89,6 +93,9 @@ void ApplyDefaults(db::TunnelDatabase* database);
 // The shortest lifetime the database may set and a peer may impose, in
 // seconds: settings.min_lifetime_seconds or kMinLifetimeSeconds.
 uint32_t MinLifetimeSeconds(const db::Settings& settings);
+// Seconds between NAT keepalives: settings.nat_keepalive_seconds when set
+// (0 = none), else kDefaultNatKeepaliveSeconds.
+uint32_t NatKeepaliveSeconds(const db::Settings& settings);
 
 // A definition for a peer without a fixed address: remote_address "0.0.0.0"
 // or "::" (any). It only answers (Aggressive Mode, the peer found by its

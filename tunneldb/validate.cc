@@ -132,6 +132,15 @@ void Validator::CheckSettings() {
              std::to_string(kMinLifetimeFloor) + " s, 0 = default " +
              std::to_string(kMinLifetimeSeconds) + " s)");
   }
+  if (!db::NatTraversal_IsValid(s.nat_traversal())) {
+    Fail({{"settings", -1}, {"nat_traversal", -1}}, "settings", "nat_traversal",
+         std::to_string(s.nat_traversal()) + " is not NAT_TRAVERSAL_ON or NAT_TRAVERSAL_OFF");
+  }
+  if (s.nat_keepalive_seconds() > kMaxNatKeepaliveSeconds) {
+    Fail({{"settings", -1}, {"nat_keepalive_seconds", -1}}, "settings", "nat_keepalive_seconds",
+         std::to_string(s.nat_keepalive_seconds()) + " s is too long (at most " +
+             std::to_string(kMaxNatKeepaliveSeconds) + " s; 0 = none)");
+  }
   // A per-peer cap above the total cap would never apply: most likely the
   // two numbers were swapped or max_negotiations was forgotten.
   const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;

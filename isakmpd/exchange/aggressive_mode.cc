@@ -45,12 +45,12 @@ Outcome InitiatorRecvSaKeIdAuth(Phase1Context& sa, Phase1Exchange& ex,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   if (auto fail = CheckGroup(sa, OfferedGroup(ex.protection))) return *fail;
-  sa.nat_t = nat_traversal::HasVendorId(payloads);
+  sa.nat_t = AgreedNatT(ex, payloads);
   NoteVendorIds(sa, payloads);
   const Payload* id = wire::Find(payloads, PayloadType::kIdentification);
   if (auto fail = CheckPeerId(sa, ex, *id)) return *fail;
   if (auto fail = TakePeerKeyExchange(sa, ex, payloads)) return *fail;
-  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
+  if (sa.uses_nat_t()) nat_traversal::Detect(sa, payloads);
   ex.peer_id_b.assign(id->raw_body().begin(), id->raw_body().end());
   ex.peer_message2 = payloads;  // HASH_R and notifies, read with SKEYID
   Outcome o;
@@ -70,7 +70,7 @@ Outcome InitiatorVerifyAuthSendAuth(Phase1Context& sa, Phase1Exchange& ex) {
   sa.peer_initial_contact = SaysInitialContact(m2);
   ex.peer_message2.clear();
   std::vector<Payload> out{OurHashPayload(sa, ex)};
-  if (sa.nat_t)
+  if (sa.uses_nat_t())
     for (auto& p : nat_traversal::NatDPayloads(sa)) out.push_back(std::move(p));
   if (ex.initial_contact) out.push_back(InitialContactNotify(sa));
   Outcome o = Outcome::Send(std::move(out), /*encrypt=*/true);
@@ -94,7 +94,7 @@ Outcome ResponderRecvSaKeId(Phase1Context& sa, Phase1Exchange& ex,
   sa.suite = *suite;
   ex.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
   ex.chosen_sa = std::move(reply);
-  sa.nat_t = nat_traversal::HasVendorId(payloads);
+  sa.nat_t = AgreedNatT(ex, payloads);
   NoteVendorIds(sa, payloads);
   const Payload* id = wire::Find(payloads, PayloadType::kIdentification);
   if (auto fail = CheckPeerId(sa, ex, *id)) return *fail;
@@ -115,9 +115,9 @@ Outcome ResponderSendSaKeIdAuth(Phase1Context& sa, Phase1Exchange& ex) {
   for (Payload& p : KeyExchangeAndNonce(sa, ex)) out.push_back(std::move(p));
   out.push_back(OurIdPayload(ex));
   out.push_back(OurHashPayload(sa, ex));
-  if (sa.nat_t) {
+  if (sa.uses_nat_t()) {
     for (auto& p : nat_traversal::NatDPayloads(sa)) out.push_back(std::move(p));
-    out.push_back(nat_traversal::VendorIdPayload());
+    out.push_back(nat_traversal::VendorIdPayload(sa.nat_t));
   }
   if (auto n = LifetimeNotify(sa)) out.push_back(std::move(*n));
   for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
@@ -128,7 +128,7 @@ Outcome ResponderRecvAuth(Phase1Context& sa, Phase1Exchange& ex,
                           const std::vector<Payload>& payloads) {
   if (auto fail = CheckPeerHash(sa, ex, wire::FindBody<wire::HashPayload>(payloads), ex.peer_id_b))
     return *fail;
-  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
+  if (sa.uses_nat_t()) nat_traversal::Detect(sa, payloads);
   sa.peer_initial_contact = SaysInitialContact(payloads);
   Outcome o;
   o.done = true;
@@ -145,7 +145,8 @@ Outcome InitiatorSendSaKeId(Phase1Context& sa, Phase1Exchange& ex, const Exchang
   out.push_back(std::move(sa_payload));
   for (Payload& p : KeyExchangeAndNonce(sa, ex)) out.push_back(std::move(p));
   out.push_back(OurIdPayload(ex));
-  out.push_back(nat_traversal::VendorIdPayload());
+  if (ex.nat_traversal)
+    for (Payload& vid : nat_traversal::OfferedVendorIds()) out.push_back(std::move(vid));
   for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
   return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }

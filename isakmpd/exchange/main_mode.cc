@@ -17,7 +17,7 @@ using namespace phase1;  // phase1_parts.h
 
 std::vector<Payload> KeNoncePayloads(const Phase1Context& sa, const Phase1Exchange& mm) {
   std::vector<Payload> out = KeyExchangeAndNonce(sa, mm);
-  if (sa.nat_t)
+  if (sa.uses_nat_t())
     for (auto& p : nat_traversal::NatDPayloads(sa)) out.push_back(std::move(p));
   return out;
 }
@@ -53,7 +53,7 @@ Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, Phase1Exchange& mm,
     return Outcome::Fail(ipc::NO_PROPOSAL_CHOSEN, "peer " + Peer(sa) + " answered badly: " + why,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
-  sa.nat_t = nat_traversal::HasVendorId(payloads);
+  sa.nat_t = AgreedNatT(mm, payloads);
   NoteVendorIds(sa, payloads);
   if (auto fail = MakeKeyExchange(sa, mm, tools, sa.suite->group)) return *fail;
   return Outcome::Send(KeNoncePayloads(sa, mm)).To(Step::kKeSent);
@@ -62,7 +62,7 @@ Outcome InitiatorRecvSaSendKeNonce(Phase1Context& sa, Phase1Exchange& mm,
 Outcome InitiatorRecvKeNonce(Phase1Context& sa, Phase1Exchange& mm,
                              const std::vector<Payload>& payloads) {
   if (auto fail = TakePeerKeyExchange(sa, mm, payloads)) return *fail;
-  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
+  if (sa.uses_nat_t()) nat_traversal::Detect(sa, payloads);
   Outcome o;
   o.need_skeyid = true;
   return std::move(o).To(Step::kAwaitSkeyid);
@@ -95,10 +95,10 @@ Outcome ResponderRecvSaSendSa(Phase1Context& sa, Phase1Exchange& mm,
                          wire::NotifyType::kNoProposalChosen);
   sa.suite = *suite;
   mm.sai_b = Bytes(sa_payload->raw_body().begin(), sa_payload->raw_body().end());
-  sa.nat_t = nat_traversal::HasVendorId(payloads);
+  sa.nat_t = AgreedNatT(mm, payloads);
   NoteVendorIds(sa, payloads);
   std::vector<Payload> out{wire::MakePayload(std::move(reply))};
-  if (sa.nat_t) out.push_back(nat_traversal::VendorIdPayload());
+  if (sa.uses_nat_t()) out.push_back(nat_traversal::VendorIdPayload(sa.nat_t));
   for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
   return Outcome::Send(std::move(out)).To(Step::kSaAnswered);
 }
@@ -108,7 +108,7 @@ Outcome ResponderRecvKeNonceSendKeNonce(Phase1Context& sa, Phase1Exchange& mm,
                                         const ExchangeTools& tools) {
   if (auto fail = MakeKeyExchange(sa, mm, tools, sa.suite->group)) return *fail;
   if (auto fail = TakePeerKeyExchange(sa, mm, payloads)) return *fail;
-  if (sa.nat_t) nat_traversal::Detect(sa, payloads);
+  if (sa.uses_nat_t()) nat_traversal::Detect(sa, payloads);
   Outcome o = Outcome::Send(KeNoncePayloads(sa, mm));
   o.need_skeyid = true;
   return std::move(o).To(Step::kAwaitSkeyid);
@@ -134,7 +134,8 @@ Outcome InitiatorSendSa(Phase1Context&, Phase1Exchange& mm) {
   mm.sai_b = wire::EncodePayloadBody(sa_payload.body);
   std::vector<Payload> out;
   out.push_back(std::move(sa_payload));
-  out.push_back(nat_traversal::VendorIdPayload());
+  if (mm.nat_traversal)
+    for (Payload& vid : nat_traversal::OfferedVendorIds()) out.push_back(std::move(vid));
   for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
   return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }

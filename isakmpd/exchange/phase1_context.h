@@ -15,6 +15,12 @@
 
 namespace ike::isakmpd {
 
+// The NAT traversal both sides announced by vendor ID: RFC 3947 or one of
+// the drafts before it, which number NAT-D, NAT-OA and the encapsulation
+// modes differently (nat_traversal.h). kNone: none, or switched off
+// (settings.nat_traversal).
+enum class NatTVersion : uint8_t { kNone, kDraft02, kDraft02n, kDraft03, kRfc3947 };
+
 struct Phase1Context {
   Role role = Role::kInitiator;
   Phase1Mode mode = Phase1Mode::kMain;
@@ -28,10 +34,12 @@ struct Phase1Context {
   keymat::Phase1Keys keys;
   Bytes iv;  // phase 1 CBC state: the last block of the last phase 1 message
 
-  // NAT traversal (RFC 3947): both sent the vendor ID; NAT-D showed a NAT
-  // in front of us or of the peer. Either moves IKE to port 4500 from
-  // message 5 on and makes ESP UDP-encapsulated.
-  bool nat_t = false;
+  // NAT traversal (RFC 3947): both sent a vendor ID (nat_t); NAT-D showed
+  // a NAT in front of us or of the peer (nat_local, nat_remote). Either
+  // moves IKE to port 4500 from message 5 on and makes ESP
+  // UDP-encapsulated.
+  NatTVersion nat_t = NatTVersion::kNone;
+  bool uses_nat_t() const { return nat_t != NatTVersion::kNone; }
   // The peer announced Dead Peer Detection (RFC 3706) and is this suite
   // (exchange/vendor_ids.h).
   bool peer_dpd = false;

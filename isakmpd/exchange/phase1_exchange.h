@@ -31,6 +31,9 @@ struct Phase1Exchange {
   // Initiator: say INITIAL-CONTACT with HASH_I (RFC 2407 4.6.3.3): we hold
   // no other ISAKMP SA with this peer, so whatever it holds with us is stale.
   bool initial_contact = false;
+  // settings.nat_traversal: false sends no NAT-T vendor ID and ignores the
+  // peer's, so no NAT-D, no move to port 4500, no UDP encapsulation.
+  bool nat_traversal = true;
 
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes g_xi, g_xr, ni, nr;

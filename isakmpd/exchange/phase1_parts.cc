@@ -2,6 +2,7 @@
 
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/lifetime.h"
+#include "isakmpd/exchange/nat_traversal.h"
 #include "isakmpd/exchange/vendor_ids.h"
 
 namespace ike::isakmpd::phase1 {
@@ -152,6 +153,10 @@ void NoteVendorIds(Phase1Context& sa, const std::vector<Payload>& payloads) {
   sa.peer_aixike = a.aixike;
   sa.peer_vendor_ids = a.known;
   sa.peer_unknown_vendor_ids = a.unknown;
+}
+
+NatTVersion AgreedNatT(const Phase1Exchange& ex, const std::vector<Payload>& payloads) {
+  return ex.nat_traversal ? nat_traversal::Agreed(payloads) : NatTVersion::kNone;
 }
 
 }  // namespace ike::isakmpd::phase1

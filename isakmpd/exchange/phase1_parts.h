@@ -48,5 +48,8 @@ std::optional<Phase1Outcome> CheckPeerHash(const Phase1Context& sa, const Phase1
 bool SaysInitialContact(const std::vector<wire::Payload>& payloads);
 // The vendor IDs the peer sent (vendor_ids.h), onto the SA.
 void NoteVendorIds(Phase1Context& sa, const std::vector<wire::Payload>& payloads);
+// The NAT traversal version the peer's message 1 or 2 agrees to
+// (nat_traversal::Agreed); kNone when settings.nat_traversal is off.
+NatTVersion AgreedNatT(const Phase1Exchange& ex, const std::vector<wire::Payload>& payloads);
 
 }  // namespace ike::isakmpd::phase1

@@ -51,11 +51,21 @@ Bytes SpiOctets(uint32_t spi) {
 
 // RFC 2407 4.5, RFC 3947 5.1: the definition's mode, UDP-encapsulated
 // when a NAT is in the path.
+// The drafts number the UDP modes differently (nat_traversal.h).
 uint16_t Encapsulation(const Phase1Context& p1, const QuickModeExchange& qm) {
-  if (qm.definition.mode() == db::ESP_TRANSPORT)
-    return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTransport
-                           : wire::kEncapsulationTransport;
-  return p1.behind_nat() ? nat_traversal::kUdpEncapsulatedTunnel : wire::kEncapsulationTunnel;
+  const bool transport = qm.definition.mode() == db::ESP_TRANSPORT;
+  if (p1.behind_nat()) return nat_traversal::UdpEncapsulation(p1.nat_t, transport);
+  return transport ? wire::kEncapsulationTransport : wire::kEncapsulationTunnel;
+}
+
+// RFC 3947 5.2: in transport mode through a NAT, both messages 1 and 2
+// carry the original addresses, so that a host that must fix up TCP/UDP
+// checksums after decapsulation can (the Linux kernel needs nothing more
+// for ESP transport: XFRM recomputes nothing, the checksums of traffic
+// between the hosts are over the addresses they see).
+void AddNatOa(const Phase1Context& p1, const QuickModeExchange& qm, std::vector<Payload>& rest) {
+  if (qm.definition.mode() != db::ESP_TRANSPORT || !p1.behind_nat()) return;
+  for (auto& p : nat_traversal::NatOaPayloads(p1)) rest.push_back(std::move(p));
 }
 
 // KEYMAT for both directions (RFC 2409 5.5): the SPI decides the direction.
@@ -161,6 +171,7 @@ Outcome InitiatorRecvHashSaNonceSendHash(const Phase1Context& p1, QuickModeExcha
                                                   &qm.suite->life_seconds, &qm.suite->life_kbytes))
     return Outcome::Fail(std::move(*fail));
   qm.nr = wire::FindBody<wire::NoncePayload>(payloads)->data;
+  qm.peer_nat_oa = nat_traversal::ReadNatOa(p1, payloads);
   if (auto fail = TakePfs(p1, qm, payloads)) return *fail;
   DeriveKeymat(p1, qm);
   Bytes hash3 = keymat::QuickModeHash3(prf, p1.keys.skeyid_a.view(), qm.message_id, qm.ni, qm.nr);
@@ -198,6 +209,7 @@ Outcome InitiatorSendHashSaNonce(const Phase1Context& p1, QuickModeExchange& qm,
   const uint32_t protocol = TunnelProtocol(qm.definition);
   rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.local(), protocol)));
   rest.push_back(wire::MakePayload(SelectorIdPayload(qm.definition.remote(), protocol)));
+  AddNatOa(p1, qm, rest);
   return Outcome::Send(WithHash(std::move(rest), p1, qm, false), true).To(Step::kHashSaNonceSent);
 }
 
@@ -226,6 +238,8 @@ Outcome ResponderRecvHashSaNonceSendHashSaNonce(const Phase1Context& p1, QuickMo
   rest.push_back(wire::MakePayload(wire::NoncePayload{qm.nr}));
   if (qm.dh) rest.push_back(wire::MakePayload(wire::KeyExchangePayload{qm.dh->PublicValue()}));
   for (const auto& id : qm.ids) rest.push_back(wire::MakePayload(id.body));  // echo IDci, IDcr
+  AddNatOa(p1, qm, rest);
+  qm.peer_nat_oa = nat_traversal::ReadNatOa(p1, payloads);
   // RFC 2407 4.5.4: the exchange that carries our SA says when we keep a
   // shorter lifetime than offered; SPI "the sender's inbound" (4.6.3.1).
   if (qm.suite->life_shortened)

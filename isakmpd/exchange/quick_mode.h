@@ -45,6 +45,9 @@ struct QuickModeExchange {
   // the kernel's policies carry them (an AIX filter rule's protocol/port).
   uint8_t protocol = 0;
   uint16_t local_port = 0, remote_port = 0;
+  // The addresses of the peer's NAT-OA payloads (RFC 3947 5.2, transport
+  // mode through a NAT), for the log.
+  std::vector<std::string> peer_nat_oa;
 
   Bytes iv;                           // CBC state for this message id
   SecretBytes keymat_in, keymat_out;  // enc key | integrity key

@@ -348,11 +348,13 @@ Bytes SpiBytes(uint32_t spi) {
 
 // "ESP AES-CBC-128/HMAC-SHA2-256, PFS MODP2048 (14), tunnel".
 std::string DescribeEsp(const IpsecTransformAttrs& a) {
-  const char* encapsulation = a.encapsulation == 1   ? "tunnel"
-                              : a.encapsulation == 2 ? "transport"
-                              : a.encapsulation == 3 ? "UDP tunnel"
-                              : a.encapsulation == 4 ? "UDP transport"
-                                                     : "encapsulation ?";
+  const char* encapsulation = a.encapsulation == 1       ? "tunnel"
+                              : a.encapsulation == 2     ? "transport"
+                              : a.encapsulation == 3     ? "UDP tunnel"
+                              : a.encapsulation == 4     ? "UDP transport"
+                              : a.encapsulation == 61443 ? "UDP tunnel (draft)"
+                              : a.encapsulation == 61444 ? "UDP transport (draft)"
+                                                         : "encapsulation ?";
   const std::string integrity =
       a.auth_algorithm == 0
           ? std::string()

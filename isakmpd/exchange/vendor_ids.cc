@@ -24,19 +24,10 @@ struct Known {
 const std::vector<Known>& Table() {
   static const std::vector<Known> table = {
       {"DPD", kDpd, false},  // RFC 3706
-      {"NAT-T (RFC 3947)", nat_traversal::Rfc3947VendorId(), false},
-      {"NAT-T (draft-02)",
-       {0xcd, 0x60, 0x46, 0x43, 0x35, 0xdf, 0x21, 0xf8, 0x7c, 0xfd, 0xb2, 0xfc, 0x68, 0xb6, 0xa4,
-        0x48},
-       false},
-      {"NAT-T (draft-02\\n)",
-       {0x90, 0xcb, 0x80, 0x91, 0x3e, 0xbb, 0x69, 0x6e, 0x08, 0x63, 0x81, 0xb5, 0xec, 0x42, 0x7b,
-        0x1f},
-       false},
-      {"NAT-T (draft-03)",
-       {0x7d, 0x94, 0x19, 0xa6, 0x53, 0x10, 0xca, 0x6f, 0x2c, 0x17, 0x9d, 0x92, 0x15, 0x52, 0x9d,
-        0x56},
-       false},
+      {"NAT-T (RFC 3947)", nat_traversal::VendorId(NatTVersion::kRfc3947), false},
+      {"NAT-T (draft-02)", nat_traversal::VendorId(NatTVersion::kDraft02), false},
+      {"NAT-T (draft-02\\n)", nat_traversal::VendorId(NatTVersion::kDraft02n), false},
+      {"NAT-T (draft-03)", nat_traversal::VendorId(NatTVersion::kDraft03), false},
       {"XAUTH", {0x09, 0x00, 0x26, 0x89, 0xdf, 0xd6, 0xb7, 0x12}, false},
       // Cisco Unity 1.0; the last two octets are its version.
       {"Cisco Unity",

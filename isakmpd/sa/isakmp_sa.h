@@ -47,7 +47,8 @@ struct IsakmpSa : Phase1Context {
   // DONE to answer a repeated message 5 until the first Quick Mode shows it
   // arrived.
   Transmission tx;
-  TimerId deadline_timer = 0;  // lifetime expiry, once established
+  TimerId deadline_timer = 0;   // lifetime expiry, once established
+  TimerId keepalive_timer = 0;  // NAT keepalives (RFC 3948 4), behind a NAT
   uint64_t established_unix = 0;
   // Re-establishment (issue 9.3): the SA this one takes over from (its
   // phase 2 SAs move here at DONE), and on the old one, the replacement

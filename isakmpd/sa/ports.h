@@ -18,6 +18,13 @@ class PacketSink {
   virtual ~PacketSink() = default;
   // Sends from our socket bound to |from| (false if we have none there).
   virtual bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) = 0;
+  // RFC 3948 section 4: a NAT keepalive, the one octet 0xFF from |from|
+  // (port 4500) to |to|, without the non-ESP marker IKE carries there.
+  // The default hands it to SendPacket as it is.
+  virtual bool SendNatKeepalive(const Endpoint& from, const Endpoint& to) {
+    static constexpr uint8_t kKeepalive = 0xff;
+    return SendPacket(from, to, ByteView(&kKeepalive, 1));
+  }
 };
 
 // Events for tmd (StateChange, Phase1Established, ...), request_id 0.

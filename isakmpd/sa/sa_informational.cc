@@ -201,6 +201,14 @@ void SaManager::DeleteEspByPeer(IsakmpSa& sa, const std::vector<uint32_t>& spis)
     if (auto it = child_by_peer_spi_.find(PeerSpiKey{sa.remote.address, spi});
         it != child_by_peer_spi_.end())
       by_spi[spi] = it->second;
+  // strongSwan, when it cannot install a pair it just agreed as Quick Mode
+  // responder (kernel-libipsec without UDP encapsulation: NAT-T switched off
+  // here), deletes it naming our inbound SPI instead of its own. Matched
+  // too (our SPIs are unique), or the pair would stay up on our side only.
+  for (uint32_t spi : spis)
+    if (!by_spi.contains(spi))
+      for (uint64_t ch : sa.children)
+        if (IpsecSa* child = FindChild(ch); child && child->spi_in == spi) by_spi[spi] = ch;
   uint64_t unknown = 0;
   uint32_t first_unknown = 0;
   const std::string peer = sa.remote.address.ToString();

@@ -59,6 +59,10 @@ void SaManager::SetDatabase(const db::TunnelDatabase& database) {
     phase2_by_phase1_[database_.ipsec_tunnel(i).ike_tunnel()].push_back(i);
 }
 
+bool SaManager::NatTraversalOn() const {
+  return database_.settings().nat_traversal() != db::NAT_TRAVERSAL_OFF;
+}
+
 uint16_t SaManager::ike_port() const {
   return database_.settings().ike_port() ? database_.settings().ike_port() : kDefaultPort;
 }
@@ -125,6 +129,7 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   mm.definition = def;
   mm.protection = request.protection();
   mm.min_life_seconds = MinLifeSeconds();
+  mm.nat_traversal = NatTraversalOn();
   mm.local_id = Phase1IdText(def.local_id(), def.local_address());
   mm.remote_id = Phase1IdText(def.remote_id(), def.remote_address());
   // The first ISAKMP SA with this peer since we started (or since the last

@@ -115,6 +115,7 @@ class SaManager {
   void RequestSkeyid(IsakmpSa& sa);
   void OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid);
   void Phase1Established(IsakmpSa& sa, const std::string& transition);
+  void LogNatTraversal(const IsakmpSa& sa, const Phase1Exchange& ex);
   void FailPhase1(IsakmpSa& sa, const Failure& failure);
   void Phase1Timeout(uint64_t handle);
   // The lifetime ran out, in time or (|by_volume|) in kilobytes: Delete to
@@ -132,6 +133,8 @@ class SaManager {
   // settings.min_lifetime_seconds (tunneldb::MinLifetimeSeconds) for the
   // exchanges we start.
   uint32_t MinLifeSeconds() const;
+  // settings.nat_traversal is not OFF.
+  bool NatTraversalOn() const;
   uint32_t HalfOpenPerPeerLimit() const;
   // Admission of a new responder SA (settings.max_half_open and
   // max_half_open_per_peer); false: drop the Main Mode 1.
@@ -181,6 +184,12 @@ class SaManager {
   // port float, and later NAT mapping changes). Called only once the
   // message's HASH verified: decrypting and parsing prove nothing in IKEv1.
   void NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote);
+
+  // RFC 3948 section 4: behind a NAT (NAT-D said so), a keepalive every
+  // settings.nat_keepalive_seconds while the ISAKMP SA lives, so that the
+  // NAT keeps the mapping IKE and ESP-in-UDP use (sa_transport.cc).
+  void StartNatKeepalives(IsakmpSa& sa);
+  void SendNatKeepalive(uint64_t handle);
 
   // ---- transitions, events, counters (sa_events.cc)
   // The only writers of IsakmpSa::step and IpsecSa::step. An illegal move is

@@ -215,6 +215,7 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
   mm.definition = *def;
   mm.protection = *protection;
   mm.min_life_seconds = MinLifeSeconds();
+  mm.nat_traversal = NatTraversalOn();
   mm.local_id = Phase1IdText(def->local_id(), def->local_address());
   mm.remote_id = Phase1IdText(def->remote_id(), def->remote_address());
   sa->icookie = h.icookie;
@@ -357,6 +358,30 @@ void SaManager::RejectAuthMessage(IsakmpSa& sa, wire::MessageKind kind, Phase1Ou
   ApplyPhase1(sa, std::move(failure));
 }
 
+// One line per ISAKMP SA: which NAT traversal was agreed and what NAT-D
+// showed (both roles; the initiator also logs its move to port 4500).
+void SaManager::LogNatTraversal(const IsakmpSa& sa, const Phase1Exchange& ex) {
+  if (!sa.uses_nat_t()) {
+    // Off is the operator's choice and worth seeing (a peer behind a NAT,
+    // or one that needs UDP encapsulation, then fails in Quick Mode).
+    LogLine(ex.nat_traversal ? LogLevel::kInformation : LogLevel::kEvents, sa,
+            ex.nat_traversal ? "NAT traversal: the peer announced none"
+                             : "NAT traversal: off (settings.nat_traversal)");
+    return;
+  }
+  std::string where = sa.nat_local && sa.nat_remote ? "in front of us and of the peer"
+                      : sa.nat_local                ? "in front of us"
+                      : sa.nat_remote               ? "in front of the peer"
+                                                    : "";
+  // A NAT is worth an events line (it changes ports and encapsulation);
+  // its absence only an information one (events: a line per tunnel costs).
+  LogLine(
+      where.empty() ? LogLevel::kInformation : LogLevel::kEvents, sa,
+      std::string("NAT traversal ") + nat_traversal::VersionName(sa.nat_t) + ": " +
+          (where.empty() ? "no NAT detected"
+                         : "NAT detected " + where + ", IKE and ESP on " + sa.local.ToString()));
+}
+
 void SaManager::ApplyPhase1(IsakmpSa& sa, Phase1Outcome outcome) {
   if (outcome.failure) return FailPhase1(sa, *outcome.failure);
   std::string done_transition;
@@ -476,6 +501,8 @@ void SaManager::Phase1Established(IsakmpSa& sa, const std::string& transition) {
     LogLine(LogLevel::kInformation, sa,
             "peer's vendor IDs: " +
                 vendor_ids::Describe(sa.peer_vendor_ids, sa.peer_unknown_vendor_ids));
+  LogNatTraversal(sa, mm);
+  StartNatKeepalives(sa);
   EmitPhase1Established(sa, /*collision_survivor=*/false);
   // What phase 2 needs stays (SKEYID_d, SKEYID_a, the encryption key, the
   // last CBC block in |iv|); the negotiation goes in one step, heap included
@@ -715,6 +742,7 @@ void SaManager::DeleteSa(uint64_t handle, bool failed) {
   deps_.timers->Cancel(sa->tx.timer);
   deps_.timers->Cancel(sa->deadline_timer);
   deps_.timers->Cancel(sa->retire_timer);
+  deps_.timers->Cancel(sa->keepalive_timer);
   if (auto byname = established_by_name_.find(sa->name); byname != established_by_name_.end()) {
     std::erase(byname->second, handle);
     if (byname->second.empty()) established_by_name_.erase(byname);

@@ -41,13 +41,11 @@ void FillChildSa(ipc::ChildSa* c, ipc::Direction direction, uint32_t spi, const 
   c->set_encryption_key(std::string(k.begin(), k.begin() + suite.enc_key_bytes));
   c->set_integrity_key(std::string(k.begin() + suite.enc_key_bytes, k.end()));
   const uint16_t encapsulation = suite.attrs.encapsulation;
-  if (encapsulation == nat_traversal::kUdpEncapsulatedTunnel ||
-      encapsulation == nat_traversal::kUdpEncapsulatedTransport) {  // RFC 3947 5.1
+  if (nat_traversal::IsUdpEncapsulation(encapsulation)) {  // RFC 3947 5.1
     c->set_source_port(src.port);
     c->set_destination_port(dst.port);
   }
-  c->set_transport(encapsulation == wire::kEncapsulationTransport ||
-                   encapsulation == nat_traversal::kUdpEncapsulatedTransport);
+  c->set_transport(nat_traversal::IsTransport(encapsulation));
 }
 
 }  // namespace
@@ -367,6 +365,13 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
                    ? "; rekey " + std::string(child.role == Role::kInitiator ? "we started"
                                                                              : "the peer started")
                    : std::string()));
+  if (!qm.peer_nat_oa.empty()) {
+    std::string oa;
+    for (const auto& a : qm.peer_nat_oa) oa += (oa.empty() ? "" : ", ") + a;
+    LogLine(LogLevel::kInformation, p1,
+            "phase 2 tunnel " + TunnelText(child.tunnel) +
+                ": the peer's NAT-OA (original addresses, RFC 3947 5.2): " + oa);
+  }
   ipc::Envelope e = Phase2Report(p1, child);
   auto* est = e.mutable_phase2_established();
   FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, s, qm.keymat_in);

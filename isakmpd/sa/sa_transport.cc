@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "isakmpd/sa/sa_manager.h"
+#include "tunneldb/database.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -202,6 +203,24 @@ bool SaManager::AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded) {
   r.folded = 0;
   r.second = second;
   return true;
+}
+
+void SaManager::StartNatKeepalives(IsakmpSa& sa) {
+  const uint32_t seconds = tunneldb::NatKeepaliveSeconds(database_.settings());
+  // Only the side behind the NAT keeps the mapping open (RFC 3948 4); the
+  // other could not reach it if the mapping went.
+  if (!sa.nat_local || seconds == 0) return;
+  const uint64_t handle = sa.handle;
+  sa.keepalive_timer = deps_.timers->Schedule(std::chrono::seconds(seconds),
+                                              [this, handle] { SendNatKeepalive(handle); });
+}
+
+void SaManager::SendNatKeepalive(uint64_t handle) {
+  IsakmpSa* sa = FindSa(handle);
+  if (!sa || !sa->established()) return;
+  deps_.packets->SendNatKeepalive(sa->local, sa->remote);
+  ++counters_.nat_keepalives;
+  StartNatKeepalives(*sa);
 }
 
 }  // namespace ike::isakmpd

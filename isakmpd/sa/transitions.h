@@ -38,6 +38,7 @@ struct SaCounters {
   uint64_t unprotected_ignored = 0;  // unprotected notifies and deletes ignored
   uint64_t dpd_dropped = 0;          // R-U-THERE(-ACK) malformed or replayed
   uint64_t dpd_probes_sent = 0;      // our R-U-THEREs (RFC 3706)
+  uint64_t nat_keepalives = 0;       // NAT keepalives sent (RFC 3948 4)
   uint64_t log_lines = 0;            // per-SA lines written (log volume checks)
 };
 

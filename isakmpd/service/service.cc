@@ -266,7 +266,16 @@ bool IsakmpdService::SendPacket(const Endpoint& from, const Endpoint& to, ByteVi
   return SendNow(from, to, packet);
 }
 
-bool IsakmpdService::SendNow(const Endpoint& from, const Endpoint& to, ByteView packet) {
+// RFC 3948 section 4: one octet 0xFF; the peer's kernel (its socket is an
+// ESP-in-UDP one) drops it, and so do we (OnDatagram).
+bool IsakmpdService::SendNatKeepalive(const Endpoint& from, const Endpoint& to) {
+  static constexpr uint8_t kKeepalive = 0xff;
+  if (stopping_) return true;  // the SAs are going
+  return SendNow(from, to, ByteView(&kKeepalive, 1), /*add_marker=*/false);
+}
+
+bool IsakmpdService::SendNow(const Endpoint& from, const Endpoint& to, ByteView packet,
+                             bool add_marker) {
   UdpSocket* own = nullptr;
   UdpSocket* any = nullptr;
   if (auto it = sockets_.find({from.address, from.port}); it != sockets_.end()) {
@@ -279,7 +288,7 @@ bool IsakmpdService::SendNow(const Endpoint& from, const Endpoint& to, ByteView 
     return false;
   }
   Bytes marked;
-  if (from.port == nat_traversal::kPort) {  // non-ESP marker (RFC 3948 2.2)
+  if (add_marker && from.port == nat_traversal::kPort) {  // non-ESP marker (RFC 3948 2.2)
     marked.assign(4, 0);
     Append(marked, packet);
     packet = marked;

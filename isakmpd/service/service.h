@@ -30,6 +30,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void Stop();
 
   bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override;
+  bool SendNatKeepalive(const Endpoint& from, const Endpoint& to) override;
   void Emit(ipc::Envelope event) override;
   void RequestSkeyid(const ipc::SkeyidRequest& request,
                      std::function<void(Result<SecretBytes>)> done) override;
@@ -43,7 +44,9 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
     Endpoint from, to;
     Bytes packet;
   };
-  bool SendNow(const Endpoint& from, const Endpoint& to, ByteView packet);
+  // |add_marker|: IKE, which on port 4500 gets the non-ESP marker; false for
+  // a NAT keepalive, which must not.
+  bool SendNow(const Endpoint& from, const Endpoint& to, ByteView packet, bool add_marker = true);
   void DrainOutbox(TimePoint deadline);
   bool stopping_ = false;
   std::deque<Outgoing> outbox_;

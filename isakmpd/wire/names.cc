@@ -62,6 +62,10 @@ const char* PayloadTypeName(PayloadType t) {
       return "NAT-D";
     case PayloadType::kNatOa:
       return "NAT-OA";
+    case PayloadType::kNatDDraft:
+      return "NAT-D (draft)";
+    case PayloadType::kNatOaDraft:
+      return "NAT-OA (draft)";
   }
   return "UNKNOWN";
 }

@@ -20,7 +20,7 @@ namespace ike::wire {
 namespace {
 
 constexpr uint8_t kMany = 255;
-constexpr size_t kMaxRules = 10;  // payload types one message may carry
+constexpr size_t kMaxRules = 12;  // payload types one message may carry
 
 struct Rule {
   PayloadType type = PayloadType::kNone;  // kNone ends the list
@@ -43,11 +43,13 @@ using P = PayloadType;
 
 // Main mode message 1/2 (RFC 2409 5): HDR, SA [, VID...].
 constexpr std::array<Rule, kMaxRules> kMainModeSa = {{{P::kSa, 1, 1}, {P::kVendorId, 0, kMany}}};
-// Main mode message 3/4: HDR, KE, Ni/Nr [, NAT-D...] [, VID...]; CR allowed
+// Main mode message 3/4: HDR, KE, Ni/Nr [, NAT-D...] [, VID...] (NAT-D as
+// RFC 3947 or the drafts number it: payload 20 or 130); CR allowed
 // for signature authentication (sent by strongSwan in messages 3 and 4).
 constexpr std::array<Rule, kMaxRules> kMainModeKe = {{{P::kKeyExchange, 1, 1},
                                                       {P::kNonce, 1, 1},
                                                       {P::kNatD, 0, kMany},
+                                                      {P::kNatDDraft, 0, kMany},
                                                       {P::kVendorId, 0, kMany},
                                                       {P::kCertificateRequest, 0, kMany}}};
 // Main mode message 5/6: HDR*, ID, HASH or SIG [, CERT...] [, CR...] [, N...]
@@ -78,6 +80,7 @@ constexpr std::array<Rule, kMaxRules> kAggressiveAnswer = {{{P::kSa, 1, 1},
                                                             {P::kSignature, 0, 1},
                                                             {P::kCertificate, 0, kMany},
                                                             {P::kNatD, 0, kMany},
+                                                            {P::kNatDDraft, 0, kMany},
                                                             {P::kNotification, 0, kMany},
                                                             {P::kVendorId, 0, kMany}}};
 // Aggressive Mode message 3: HDR[*], HASH_I or SIG_I [, NAT-D...]
@@ -87,6 +90,7 @@ constexpr std::array<Rule, kMaxRules> kAggressiveAuth = {{{P::kHash, 0, 1},
                                                           {P::kSignature, 0, 1},
                                                           {P::kCertificate, 0, kMany},
                                                           {P::kNatD, 0, kMany},
+                                                          {P::kNatDDraft, 0, kMany},
                                                           {P::kNotification, 0, kMany},
                                                           {P::kVendorId, 0, kMany}}};
 // Quick mode message 1/2: HDR*, HASH, SA, Ni/Nr [, KE] [, IDci, IDcr]
@@ -97,6 +101,7 @@ constexpr std::array<Rule, kMaxRules> kQuickMode12 = {{{P::kHash, 1, 1},
                                                        {P::kKeyExchange, 0, 1},
                                                        {P::kIdentification, 0, 2},
                                                        {P::kNatOa, 0, 2},
+                                                       {P::kNatOaDraft, 0, 2},
                                                        {P::kNotification, 0, kMany}}};
 // Quick mode message 3: HDR*, HASH(3).
 constexpr std::array<Rule, kMaxRules> kQuickMode3 = {{{P::kHash, 1, 1}}};

@@ -296,6 +296,8 @@ std::optional<ParseError> ParseBody(PayloadType type, Reader& r, bool allow_unkn
       return std::nullopt;
     case PayloadType::kNatD:  // RFC 3947: kept opaque, type preserved
     case PayloadType::kNatOa:
+    case PayloadType::kNatDDraft:  // the drafts' numbers for the same
+    case PayloadType::kNatOaDraft:
       break;
     case PayloadType::kProposal:  // only inside an SA (RFC 2408 3.5)
     case PayloadType::kTransform:

@@ -26,7 +26,8 @@ enum class ExchangeType : uint8_t {
 };
 const char* ExchangeTypeName(ExchangeType t);  // "Main Mode", "Quick Mode", ...
 
-// RFC 2408 3.1 next payload types; 20/21 NAT-D/NAT-OA (RFC 3947).
+// RFC 2408 3.1 next payload types; 20/21 NAT-D/NAT-OA (RFC 3947), 130/131
+// the same in draft-ietf-ipsec-nat-t-ike-02/03 (from the private range).
 enum class PayloadType : uint8_t {
   kNone = 0,
   kSa = 1,
@@ -44,6 +45,8 @@ enum class PayloadType : uint8_t {
   kVendorId = 13,
   kNatD = 20,
   kNatOa = 21,
+  kNatDDraft = 130,
+  kNatOaDraft = 131,
 };
 const char* PayloadTypeName(PayloadType t);  // "SA", "KE", "ID", "HASH", ...
 

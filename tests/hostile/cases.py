@@ -948,6 +948,28 @@ def natt_baseline(c):
     c.ok("tunnel-in-UDP" in out, "B's tunnel cache shows ESP/tunnel-in-UDP")
 
 
+@case()
+def natt_draft03_only(c):
+    """A peer of draft-ietf-ipsec-nat-t-ike-03 only (no RFC 3947 vendor ID) behind
+    a NAT: B answers with the draft's vendor ID, NAT-D as payload 130, floats
+    to 4500 and agrees UDP-Encapsulated-Tunnel as the draft numbers it (61443)."""
+    try:
+        p1 = c.phase1(nat=True, draft=True).main_mode()
+        qm = ip.QuickMode(p1, PY_NET, B_NET).run()
+    except (ip.Timeout, ValueError) as e:
+        c.ok(False, "draft-03 Main Mode + Quick Mode: %s" % e)
+        return
+    c.ok(ip.DRAFT03_VID in p1.got["mm2"].find_all(ip.P_VID), "B's MM2 carries the draft-03 VID")
+    c.ok(ip.RFC3947_VID not in p1.got["mm2"].find_all(ip.P_VID), "and not RFC 3947's")
+    c.ok(len(p1.got["mm4"].find_all(ip.P_NATD_DRAFT)) == 2 and not p1.got["mm4"].find_all(ip.P_NATD),
+         "B's MM4 carries two NAT-D payloads of type 130, none of type 20")
+    c.ok(qm.qm2.dst_port == ip.NAT_T_PORT, "B's QM2 came to our port 4500")
+    c.expect_log(mine(c, p1) + r"NAT traversal draft-03: NAT detected in front of the peer",
+                 "B's log names draft-03 and the NAT")
+    _, out = c.ike("cmd=list", "cache")
+    c.ok("tunnel-in-UDP" in out, "B's tunnel cache shows ESP/tunnel-in-UDP")
+
+
 @case("i")
 def natt_copy_moves_endpoint(c):
     """A copy of a genuine Informational with one cipher block appended, sent

@@ -64,6 +64,11 @@ ID_IPV4_ADDR = 1
 ID_IPV4_ADDR_SUBNET = 4
 
 RFC3947_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")
+# MD5("draft-ietf-ipsec-nat-t-ike-03"): a peer of the drafts numbers NAT-D 130
+# and the UDP encapsulation modes 61443/61444 (RFC 3947: 20, 3/4).
+DRAFT03_VID = bytes.fromhex("7d9419a65310ca6f2c179d9215529d56")
+P_NATD_DRAFT = 130
+ENCAP_UDP_TUNNEL_DRAFT = 61443
 
 NAT_T_PORT = 4500
 
@@ -345,13 +350,15 @@ class Peer:
 class Phase1:
     """One ISAKMP SA with the scripted peer's view of the keys."""
 
-    def __init__(self, peer, psk, initiator=True, nat=False, local_id=None):
+    def __init__(self, peer, psk, initiator=True, nat=False, local_id=None, draft=False):
         self.peer = peer
         self.psk = psk
         self.initiator = initiator
         self.icookie = secrets.token_bytes(8) if initiator else None
         self.rcookie = b"\0" * 8 if initiator else secrets.token_bytes(8)
         self.fake_nat = nat  # claim a NAT: the daemon then floats to 4500
+        self.draft = draft   # NAT-T as draft-03 only (no RFC 3947 vendor ID)
+        self.natd_type = P_NATD_DRAFT if draft else P_NATD
         self.dport = 500
         self.local_id = local_id or peer.local
         self.x = secrets.randbits(256) | (1 << 255)
@@ -451,7 +458,7 @@ class Phase1:
         self.sai_b = sa or ike_sa_body()
         p = [(P_SA, self.sai_b)]
         if vid:
-            p.append((P_VID, RFC3947_VID))
+            p.append((P_VID, DRAFT03_VID if self.draft else RFC3947_VID))
         pkt, _ = self.build(EXCH_MAIN, p)
         self.sent["mm1"] = pkt
         return pkt
@@ -468,8 +475,9 @@ class Phase1:
         p = [(P_KE, self.gx if ke is None else ke), (P_NONCE, self.nonce if nonce is None else nonce)]
         if natd:
             # RFC 3947 3.2: the first NAT-D names the peer, then our own address.
-            p.append((P_NATD, self.nat_d(self.peer.remote, 500)))
-            p.append((P_NATD, self.nat_d(self.peer.local, self.peer.port, wrong=self.fake_nat)))
+            p.append((self.natd_type, self.nat_d(self.peer.remote, 500)))
+            p.append((self.natd_type, self.nat_d(self.peer.local, self.peer.port,
+                                                 wrong=self.fake_nat)))
         p += list(extra)
         pkt, _ = self.build(EXCH_MAIN, p)
         self.sent["mm3"] = pkt
@@ -603,7 +611,8 @@ class QuickMode:
         self.nr = None
         self.x = secrets.randbits(256) | (1 << 255)
         self.gx = pow(2, self.x, MODP2048_P).to_bytes(MODP2048_LEN, "big") if pfs else None
-        self.encap = encap if encap is not None else (3 if p1.fake_nat else 1)
+        udp = ENCAP_UDP_TUNNEL_DRAFT if p1.draft else 3
+        self.encap = encap if encap is not None else (udp if p1.fake_nat else 1)
         self.iv = p1.phase2_iv(self.msgid)
         self.sent = {}
 

@@ -21,6 +21,8 @@
 #              remote port; 0 = any)
 #              p2=NAME|LNET|RNET[|PROTO|LPORT|RPORT] (one more phase 2 tunnel under t1,
 #              same protection; repeatable: several phase 2 tunnels under one phase 1)
+#              natt=NAT_TRAVERSAL_OFF (settings.nat_traversal; default: unset = on)
+#              natka=S (settings.nat_keepalive_seconds; default: unset = 20 s)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -61,7 +63,7 @@ ike_write_db() {
   local peer enc=AES_CBC hash=SHA2_256 group=MODP_2048 esp=ESP_AES_CBC integ=HMAC_SHA2_256
   local pfs=MODP_2048 lnet rnet retransmit_ms=1000 tries=5 log=EVENTS listen='' kv
   local kernel=STATE_ONLY kbytes=0 p1life=0 p2life=0 minlife=0 dpd='' trapretry=0 autostart=''
-  local mode=MAIN ids='' raddr='' p2mode='' proto=0 lport=0 rport=0 more_p2=''
+  local mode=MAIN ids='' raddr='' p2mode='' proto=0 lport=0 rport=0 more_p2='' natt=''
   [[ -n ${IKE_IN_UML:-} ]] && kernel=XFRM
   peer=$(_ike_other "$x")
   lnet=${HOST_NET[$x]}
@@ -117,6 +119,10 @@ ipsec_tunnel {
   autostart: true" ;;
       listen=*) listen="
   listen_address: \"${kv#*=}\"" ;;
+      natt=*) natt+="
+  nat_traversal: ${kv#*=}" ;;
+      natka=*) natt+="
+  nat_keepalive_seconds: ${kv#*=}" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
     esac
   done
@@ -139,7 +145,7 @@ settings {
   retransmit_tries: $tries$listen
   kernel_backend: $kernel
   min_lifetime_seconds: $minlife
-  trap_retry_seconds: $trapretry
+  trap_retry_seconds: $trapretry$natt
 }
 ike_protection {
   name: "p1-lab"

@@ -99,6 +99,12 @@ struct Host : PacketSink, EventSink, CredentialSource {
     wire.push_back({from, to, Bytes(packet.begin(), packet.end()), events.size()});
     return true;
   }
+  // NAT keepalives (RFC 3948 4) are recorded, not put on the wire: the
+  // service and the peer's kernel drop them before any engine sees them.
+  bool SendNatKeepalive(const Endpoint& from, const Endpoint& to) override {
+    keepalives.push_back({from, to, Bytes{0xff}, events.size()});
+    return true;
+  }
   void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
   void RequestSkeyid(const ipc::SkeyidRequest& r,
                      std::function<void(Result<SecretBytes>)> done) override {
@@ -148,6 +154,7 @@ struct Host : PacketSink, EventSink, CredentialSource {
   SaManager manager;
   std::vector<ipc::Envelope> events;
   std::vector<ipc::SkeyidRequest> skeyid_requests;  // what cpsd was asked
+  std::vector<Packet> keepalives;                   // NAT keepalives sent
 };
 
 struct Pair {

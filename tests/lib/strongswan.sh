@@ -13,6 +13,8 @@
 #        keys: psk= (required) ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 #              local_ts= remote_ts= (default: X's protected /32 and the peer's)
 #              peer=Y (the other lab host, default: the other of A/B)
+#              remote_addrs= (the connection's remote_addrs, default: Y's address;
+#                    e.g. a NAT's outside address, or %any; the ids stay)
 #              kernel=libipsec (default: userspace ESP, UDP-encapsulated only)
 #                    |netlink (the kernel's XFRM/ESP, as on a production gateway)
 #              aggressive=yes (initiate Aggressive Mode; also lets charon use a PSK in
@@ -21,7 +23,6 @@
 #              child=NAME|LOCAL_TS|REMOTE_TS (one more CHILD_SA of the connection, same
 #                    ESP proposal; repeatable; swanctl syntax, e.g.
 #                    203.0.113.1/32[tcp/22]); the first stays "net"
-#              remote_addrs= (default: the peer's address; %any for a road warrior)
 #              lid= rid= (local and remote id, strongSwan syntax: a.example,
 #                    gw@b.example, keyid:x; default: the addresses; the secret is for them)
 #              swanctl_load="PLUGIN..." (swanctl's plugins; default: its built-in list
@@ -87,6 +88,7 @@ sw_configure() {
       ike=*) ike=${kv#ike=} ;;
       esp=*) esp=${kv#esp=} ;;
       peer=*) peer=${kv#peer=} ;;
+      remote_addrs=*) remote_addrs=${kv#*=} ;;
       local_ts=*) local_ts=${kv#local_ts=} ;;
       remote_ts=*) remote_ts=${kv#remote_ts=} ;;
       kernel=*) kernel=${kv#kernel=} ;;
@@ -118,7 +120,6 @@ sw_configure() {
   i_dont_care_about_security_and_use_aggressive_mode_psk = yes" ;;
       # lid=/rid=: strongSwan identities (a.example, gw@b.example, keyid:x)
       child_mode=*) child_mode=${kv#*=} ;;
-      remote_addrs=*) remote_addrs=${kv#*=} ;;
       child=*)
         local f
         IFS='|' read -r -a f <<<"${kv#*=}"

@@ -158,6 +158,25 @@ TEST_CASE("unsupported algorithms and short lifetimes are rejected") {
         "at least one proposal is needed");
 }
 
+TEST_CASE("settings.nat_traversal and nat_keepalive_seconds: defaults, range, names") {
+  Result<Database> plain = Database::Parse(Valid(), kFile);
+  REQUIRE(plain.ok());
+  CHECK(plain->proto().settings().nat_traversal() == db::NAT_TRAVERSAL_UNSPECIFIED);  // = ON
+  CHECK(NatKeepaliveSeconds(plain->proto().settings()) == 20);
+  Result<Database> off = Database::Parse(
+      "settings { nat_traversal: NAT_TRAVERSAL_OFF nat_keepalive_seconds: 0 }\n" + Valid(), kFile);
+  REQUIRE(off.ok());
+  CHECK(off->proto().settings().nat_traversal() == db::NAT_TRAVERSAL_OFF);
+  CHECK(NatKeepaliveSeconds(off->proto().settings()) == 0);  // set: none
+  CHECK(FirstError("settings { nat_keepalive_seconds: 3601 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: nat_keepalive_seconds: 3601 s is too long (at most "
+        "3600 s; 0 = none)");
+  CHECK(FirstError("settings { nat_traversal: 7 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: nat_traversal: 7 is not NAT_TRAVERSAL_ON or "
+        "NAT_TRAVERSAL_OFF");
+  CHECK_FALSE(FirstError("settings { nat_traversal: MAYBE }\n" + Valid()).empty());
+}
+
 TEST_CASE("settings.min_lifetime_seconds lowers the lifetime floor for tests, never below 5 s") {
   const std::string short_p2 = Replace(Valid(), "  pfs_group: MODP_2048\n",
                                        "  pfs_group: MODP_2048\n  lifetime_seconds: 10\n");

@@ -370,19 +370,20 @@ TEST_CASE("Attribute::Integer picks basic, then at least 4 octets", "[wire]") {
 
 TEST_CASE("unknown payload types", "[wire]") {
   VendorIdPayload vid{{1, 2, 3}};
-  std::vector<Payload> payloads{MakePayload(UnknownPayload{130, {9, 9}}), MakePayload(vid)};
+  // 200: private use, nobody's (130 and 131 are the NAT-T drafts' NAT-D and NAT-OA).
+  std::vector<Payload> payloads{MakePayload(UnknownPayload{200, {9, 9}}), MakePayload(vid)};
   const Bytes body = EncodePayloads(payloads);
   SECTION("rejected by default") {
-    auto e = ExpectError(ParsePayloads(PayloadType(130), body));
+    auto e = ExpectError(ParsePayloads(PayloadType(200), body));
     CHECK(e.notify == NotifyType::kInvalidPayloadType);
     CHECK(e.offset == 4);
   }
   SECTION("kept when allowed, and the chain continues") {
-    const auto p = Expect(ParsePayloads(PayloadType(130), body, true));
+    const auto p = Expect(ParsePayloads(PayloadType(200), body, true));
     REQUIRE(p.size() == 2);
-    CHECK(std::get<UnknownPayload>(p[0].body).type == 130);
+    CHECK(std::get<UnknownPayload>(p[0].body).type == 200);
     CHECK(std::get<UnknownPayload>(p[0].body).data == Bytes{9, 9});
-    CHECK(DescribePayloads(p) == "UNKNOWN(130), VID");
+    CHECK(DescribePayloads(p) == "UNKNOWN(200), VID");
   }
   SECTION("proposal and transform are never top-level payloads") {
     CHECK(ExpectError(ParsePayloads(PayloadType::kProposal, body, true)).notify ==

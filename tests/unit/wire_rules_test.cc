@@ -81,6 +81,8 @@ TEST_CASE("main mode messages 3 and 4: KE and nonce once, NAT-D/VID/CR optional"
   for (auto k : {MessageKind::kMainMode3, MessageKind::kMainMode4}) {
     CHECK(Accepts(k, {P::kKeyExchange, P::kNonce}));
     CHECK(Accepts(k, {P::kKeyExchange, P::kNonce, P::kNatD, P::kNatD, P::kVendorId}));
+    // draft-ietf-ipsec-nat-t-ike-02/03 number NAT-D 130.
+    CHECK(Accepts(k, {P::kKeyExchange, P::kNonce, P::kNatDDraft, P::kNatDDraft}));
     CHECK(Accepts(k, {P::kKeyExchange, P::kNonce, P::kCertificateRequest}));
     CHECK(Rejects(k, {P::kKeyExchange}) == kMalformed);
     CHECK(Rejects(k, {P::kNonce}) == kMalformed);
@@ -114,6 +116,8 @@ TEST_CASE("quick mode messages 1 and 2", "[wire][rules]") {
         k, {P::kHash, P::kSa, P::kNonce, P::kKeyExchange, P::kIdentification, P::kIdentification}));
     CHECK(Accepts(k, {P::kHash, P::kSa, P::kNonce, P::kIdentification, P::kIdentification,
                       P::kNatOa, P::kNatOa, P::kNotification}));
+    CHECK(Accepts(
+        k, {P::kHash, P::kSa, P::kNonce, P::kIdentification, P::kIdentification, P::kNatOaDraft}));
     // HASH must come first.
     CHECK(Rejects(k, {P::kSa, P::kHash, P::kNonce}) == NotifyType::kInvalidHashInformation);
     CHECK(Rejects(k, {P::kSa, P::kNonce, P::kHash}) == NotifyType::kInvalidHashInformation);

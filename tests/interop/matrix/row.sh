@@ -28,6 +28,14 @@
 #   subnets=yes   selectors 198.51.100.0/24 <-> 203.0.113.0/24 (net-to-net)
 #   sw_rw=yes     strongSwan accepts any peer address (remote_addrs %any), as a
 #                 gateway for road warriors does
+# Through a NAT (issue 10.6): nat=yes puts A behind a masquerading router N
+# (tests/lib/nat.sh; B sees A as N's outside address, charon's remote_addrs);
+# then A's syslog must name the NAT it detected, swanctl --list-sas show the
+# peer at N's address and charon on UDP 4500, charon's log say who is behind
+# a NAT; by=theirs is not possible (B cannot reach A before A's NAT
+# mapping exists). natt= sets our settings.nat_traversal (NAT_TRAVERSAL_OFF);
+# natka=S our settings.nat_keepalive_seconds, and then a capture on B's link
+# must show our keepalives (one octet 0xFF to UDP 4500) from the NAT.
 # Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
 # expression A's syslog must show: the operator-visible reason) and sw_says=
 # (one charon's log must show, e.g. the notify it received).
@@ -37,16 +45,19 @@
 set -euo pipefail
 source "$(dirname "$0")/../../lib/ike.sh"
 source "$(dirname "$0")/../../lib/strongswan.sh"
+source "$(dirname "$0")/../../lib/nat.sh"
 
 name=row by=ours mode=MAIN ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
 enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMAC_SHA2_256
 pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode=''
 proto=0 lport=0 rport=0 children=1 protoport='' lid='' rid='' subnets='' sw_rw=''
+nat=no natt='' natka=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
       integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=* | \
-      proto=* | lport=* | rport=* | children=* | protoport=* | lid=* | rid=* | subnets=* | sw_rw=*)
+      proto=* | lport=* | rport=* | children=* | protoport=* | lid=* | rid=* | subnets=* | sw_rw=* | \
+      nat=* | natt=* | natka=*)
       declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
@@ -58,7 +69,16 @@ t_require_cmd rsyslogd logger
 t_require_strongswan
 t_require_suite
 
-ike_lab 120
+nat_opts=() sw_nat=()
+if [[ $nat == yes ]]; then
+  [[ $by == ours ]] || t_abort "row.sh: nat=yes needs by=ours (B cannot reach A behind the NAT)"
+  nat_lab 120
+  sw_nat=(remote_addrs="$NAT_OUTSIDE")
+else
+  ike_lab 120
+fi
+[[ -n $natt ]] && nat_opts+=(natt="$natt")
+[[ -n $natka ]] && nat_opts+=(natka="$natka")
 psk="row-$RANDOM$RANDOM-$$"
 sw_mode=${sw_mode:-$mode}
 ids=()
@@ -111,17 +131,62 @@ for ((k = 2; k <= children; k++)); do
   child_names+=("net$k")
 done
 ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp" \
-  integ="$integ" pfs="$pfs" "${ids[@]}"
+  integ="$integ" pfs="$pfs" "${ids[@]}" "${nat_opts[@]}"
 if [[ $enc == AES_CBC && $klen != 128 ]]; then
   sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
 fi
 ike_write_psk A "$psk_id" "$psk"
-sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}"
+sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}" "${sw_nat[@]}"
 sw_start B
 sw_load B
 ike_start A && src_wait_all A active 10 || { echo "$IKE_OUT" | indent; t_abort "A: startsrc failed"; }
-echo "==== $name: $mode, ours $enc-$klen/$hash/$group + $our_esp/${integ:-none}/PFS $pfs," \
+[[ -n $natka ]] && host_capture_start B
+where=''
+[[ $nat == yes ]] && where=' through a NAT,'
+echo "==== $name:$where $mode, ours $enc-$klen/$hash/$group + $our_esp/${integ:-none}/PFS $pfs," \
   "strongSwan $ike + $esp; $by initiate(s) ===="
+
+# nat_checks: both sides saw the NAT; our keepalives crossed it (natka=).
+nat_checks() {
+  # (charon with kernel-libipsec fakes a NAT in front of itself too: "and of the peer")
+  local re="NAT traversal RFC 3947: NAT detected in front of us( and of the peer)?, IKE and ESP on 192.0.2.1.4500"
+  if grep -Eq "$re" "$(host_syslog A)"; then
+    t_pass "A: syslog names the NAT: $(grep -Eo "NAT traversal.*" "$(host_syslog A)" | head -n 1)"
+  else
+    t_fail "A: syslog lacks /$re/"
+    ok=0
+  fi
+  # charon: the peer's endpoint is the NAT's, on a port of the NAT's
+  # choosing; its own is UDP 4500 (the float)
+  local b_addr=${HOST_ADDR[B]}
+  if grep -Eq "remote .* @ $NAT_OUTSIDE\[[0-9]+\]" <<<"$sas" &&
+    grep -Eq "local .* @ $b_addr\[4500\]" <<<"$sas"; then
+    t_pass "B: swanctl --list-sas: the peer $(grep -Eo "@ $NAT_OUTSIDE\[[0-9]+\]" <<<"$sas" | head -n 1), itself on UDP 4500:"
+    grep -E "^ +(local|remote) " <<<"$sas" | indent
+  else
+    echo "$sas" | redact | indent
+    t_fail "B: swanctl --list-sas does not show the peer at $NAT_OUTSIDE on UDP 4500"
+    ok=0
+  fi
+  if grep -Eq "$NAT_SW_SAYS" "$(sw_log B)"; then
+    t_pass "B: charon's log: $(grep -Eo "$NAT_SW_SAYS" "$(sw_log B)" | head -n 1)"
+  else
+    t_fail "B: charon's log lacks /$NAT_SW_SAYS/"
+    ok=0
+  fi
+  [[ -z $natka ]] && return 0
+  local n=0 f="${HOST_DIR[B]}/capture.pcap"
+  sleep $((natka * 2 + 1))
+  n=$(timeout 30 tcpdump -n -r "$f" "src host $NAT_OUTSIDE and udp dst port 4500 and udp[4:2] = 9 and udp[8] = 0xff" 2>/dev/null | grep -c . || true)
+  if ((n >= 2)); then
+    t_pass "B's link: $n NAT keepalives (0xFF to UDP 4500) from $NAT_OUTSIDE in $((natka * 2 + 1)) s"
+  else
+    host_capture_summary B | tail -n 20
+    t_fail "B's link: $n NAT keepalives from $NAT_OUTSIDE (want at least 2 every ${natka} s)"
+    ok=0
+  fi
+}
+NAT_SW_SAYS='(local|remote) host is behind NAT'
 
 if [[ $by == ours ]]; then
   numlist=$(seq -s, 1 "$children")
@@ -156,6 +221,13 @@ if [[ -n $fail ]]; then
     t_fail "B: charon's log lacks /$sw_says/"
   fi
   ! sw_has_sa B || t_fail "B: swanctl --list-sas shows an installed CHILD_SA"
+  if [[ $natt == NAT_TRAVERSAL_OFF ]]; then
+    if grep -q "NAT traversal: off (settings.nat_traversal)" "$(host_syslog A)"; then
+      t_pass "A: syslog says NAT traversal is off (settings.nat_traversal)"
+    else
+      t_fail "A: syslog does not say NAT traversal is off"
+    fi
+  fi
 else
   ok=1
   for p in 1 2; do
@@ -228,9 +300,11 @@ else
     t_fail "B: swanctl --list-sas does not show /$expect/"
     ok=0
   fi
+  [[ $nat == yes ]] && nat_checks
   if ((!ok)); then
     ike_dump A
     sw_log_tail B 40
+    [[ $nat == yes ]] && { echo "---- N: UDP conntrack ----"; nat_conntrack | indent; }
   fi
 fi
 if contains_secret "$(host_syslog A)"; then t_fail "A: syslog contains the PSK"; fi

@@ -4,7 +4,8 @@
 # 2001:db8::2), Main Mode PSK with ID_IPV6_ADDR identities, and each case
 # negotiates one phase 2 tunnel, first initiated by the suite, then by
 # strongSwan:
-#   addr    host selectors, ID_IPV6_ADDR (RFC 2407 4.6.2.1)
+#   addr    host selectors, ID_IPV6_ADDR (RFC 2407 4.6.2.1); ike cmd=activate
+#           and remove name the tunnel by its IPv6 endpoints (ipaddr=)
 #   subnet  2001:db8:a::/64 <-> 2001:db8:b::/64, ID_IPV6_ADDR_SUBNET (4.6.2.1)
 #   range   2001:db8:a::1-2001:db8:a::9 <-> 2001:db8:b::1-2001:db8:b::9,
 #           ID_IPV6_ADDR_RANGE (4.6.2.1); strongSwan sends a range when a traffic
@@ -41,12 +42,14 @@ explain_failure() {
 
 sw_no_sa() { ! sw_has_ike_sa B; }
 
-# run_case NAME LNET RNET SW_LOCAL_TS SW_REMOTE_TS LIST_RE SW_L SW_R: our
+# run_case NAME LNET RNET SW_LOCAL_TS SW_REMOTE_TS LIST_RE SW_L SW_R [WHICH]: our
 # selectors (as in tunnels.db), strongSwan's (swanctl.conf), what our phase 2
 # row must show, and how charon prints its local and remote traffic selector
 # once it has parsed our ID payloads (a range as a..b, a subnet as a/len).
+# WHICH: how ike cmd=activate/remove name the tunnel (default numlist=1).
 run_case() {
-  local name=$1 lnet=$2 rnet=$3 sw_l=$4 sw_r=$5 list_re=$6 ts_l=$7 ts_r=$8 by out rc ok
+  local name=$1 lnet=$2 rnet=$3 sw_l=$4 sw_r=$5 list_re=$6 ts_l=$7 ts_r=$8 which=${9:-numlist=1}
+  local by out rc ok
   echo "==== $name: ours $lnet <-> $rnet, strongSwan $sw_l <-> $sw_r ===="
   ike_write_db A lnet="$lnet" rnet="$rnet"
   ike_write_psk A "$(host_addr B)" "$psk"
@@ -63,8 +66,8 @@ run_case() {
   for by in ours theirs; do
     ok=1
     if [[ $by == ours ]]; then
-      out=$(ike_cmd A cmd=activate numlist=1 2>&1) ||
-        { echo "$out" | indent; t_fail "$name/$by: ike cmd=activate failed"; ok=0; }
+      out=$(ike_cmd A cmd=activate "$which" 2>&1) ||
+        { echo "$out" | indent; t_fail "$name/$by: ike cmd=activate $which failed"; ok=0; }
     else
       out=$(swanctl_on B --initiate --child net --timeout 20 2>&1) && rc=0 || rc=$?
       ((rc == 0)) || { echo "$out" | redact | tail -n 20 | indent; t_fail "$name/$by: swanctl --initiate exit $rc"; ok=0; }
@@ -124,7 +127,8 @@ run_case() {
     fi
     ((ok)) || explain_failure
     # tear down for the next initiator
-    ike_cmd A cmd=remove numlist=1 >/dev/null 2>&1 || true
+    out=$(ike_cmd A cmd=remove "$which" 2>&1) ||
+      { echo "$out" | indent; t_fail "$name/$by: ike cmd=remove $which failed"; }
     wait_until "$IKE_WAIT" ike_no_tunnels A || t_fail "$name/$by: A: tunnels still listed after remove"
     if ! wait_until 10 sw_no_sa; then
       t_fail "$name/$by: B: strongSwan still lists an IKE SA after our remove (no Delete?)"
@@ -137,7 +141,8 @@ run_case() {
 }
 
 run_case addr 2001:db8:a::1 2001:db8:b::1 2001:db8:b::1/128 2001:db8:a::1/128 \
-  '2001:db8:a::1-2001:db8:a::1 +2001:db8:b::1-2001:db8:b::1' 2001:db8:b::1/128 2001:db8:a::1/128
+  '2001:db8:a::1-2001:db8:a::1 +2001:db8:b::1-2001:db8:b::1' 2001:db8:b::1/128 2001:db8:a::1/128 \
+  ipaddr=2001:db8::1,2001:db8::2
 run_case subnet 2001:db8:a::/64 2001:db8:b::/64 2001:db8:b::/64 2001:db8:a::/64 \
   '2001:db8:a::-2001:db8:a:0:ffff:ffff:ffff:ffff +2001:db8:b::-2001:db8:b:0:ffff:ffff:ffff:ffff' \
   2001:db8:b::/64 2001:db8:a::/64

@@ -294,6 +294,35 @@ TEST_CASE("a remote selector the host has no route for gets one in table 220, an
   Shell("ip link del v0; ip route flush table 220; ip rule del lookup 220 2>/dev/null");
 }
 
+// IPv4 selectors between IPv6 gateways (RFC 4301 4.1): the route to the
+// remote selector goes via the IPv6 peer, which an IPv4 route can only name
+// with RTA_VIA; with RTA_GATEWAY the kernel refuses it ("Nexthop has
+// invalid gateway"), and the IPv4 traffic never reaches its policy (seen in
+// tests/kernel/uml_ipv6_test.sh, case 4).
+TEST_CASE("an IPv4 selector between IPv6 gateways gets a route via the IPv6 peer") {
+  REQUIRE(Shell("ip link set lo up && ip link add v0 type veth peer name v1 && "
+                "ip addr add 2001:db8::1/64 dev v0 nodad && ip link set v0 up && "
+                "ip link set v1 up && ip addr replace 198.51.100.1/32 dev lo && echo ok") ==
+          "ok\n");
+  auto kernel = OpenKernel();
+  PolicySpec p = Policy(Direction::kOutbound, "198.51.100.1", "203.0.113.0/24");
+  p.outer_source = Ip("2001:db8::1");
+  p.outer_destination = Ip("2001:db8::2");
+  auto rule = kernel->InstallPolicy(p);
+  REQUIRE(rule.ok());
+  std::string table = Shell("ip route show table 220");
+  INFO(table);
+  CHECK(table.find("203.0.113.0/24 via inet6 2001:db8::2 dev v0") != std::string::npos);
+  CHECK(table.find("src 198.51.100.1") != std::string::npos);
+  CHECK(Shell("ip route get 203.0.113.7").find("src 198.51.100.1") != std::string::npos);
+  REQUIRE(kernel->DeletePolicy(*rule).ok());
+  CHECK(Shell("ip route show table 220").empty());
+  kernel->Clear();
+  Shell(
+      "ip link del v0; ip addr del 198.51.100.1/32 dev lo; ip route flush table 220; "
+      "ip rule del lookup 220 2>/dev/null");
+}
+
 // Sends one UDP datagram from |source| to |destination|:9; the send's errno
 // (0 = sent).
 int SendUdp(const char* source, const char* destination) {

@@ -309,11 +309,12 @@ ike_dump() {
   on_host "$x" lssrc -g ike 2>&1 | indent || true
 }
 
-# ike_lab: the usual preamble for suite tests: lab, two hosts, syslog on both.
+# ike_lab [SECS] [4|6]: the usual preamble for suite tests: lab, two hosts
+# (IPv4, or IPv6 with 6: lab_two_hosts), syslog on both.
 ike_lab() {
   lab_init "${1:-300}"
   lab_on_cleanup ike_stop_all_started
-  lab_two_hosts
+  lab_two_hosts "${2:-4}"
   local h
   for h in A B; do
     host_start_syslog "$h"

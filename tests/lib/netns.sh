@@ -2,9 +2,13 @@
 # syslog daemon per host.
 #
 #   lab_init                 temp dir, unique namespace prefix, EXIT trap, watchdog
-#   lab_two_hosts            hosts A and B joined by a veth pair:
+#   lab_two_hosts [6]        hosts A and B joined by a veth pair:
 #                              A: 192.0.2.1/24 (veth), 198.51.100.1/32 on lo
 #                              B: 192.0.2.2/24 (veth), 203.0.113.1/32 on lo
+#                            with 6 (IPv6, addresses nodad):
+#                              A: 2001:db8::1/64 (veth), 2001:db8:a::1/128 on lo
+#                              B: 2001:db8::2/64 (veth), 2001:db8:b::1/128 on lo
+#   host_plen X              the host prefix length of X's family (32 or 128)
 #   host_dir X / host_ns X   per-host directory (etc/ run/ log/) and namespace name
 #   host_addr X / host_net X the veth address and the protected (lo) address
 #   on_host X CMD...         run CMD in X's namespace with IKE_RUNDIR/IKE_CONFDIR set
@@ -63,8 +67,15 @@ host_dir() { echo "${HOST_DIR[$1]}"; }
 host_addr() { echo "${HOST_ADDR[$1]}"; }
 host_net() { echo "${HOST_NET[$1]}"; }
 host_syslog() { echo "${HOST_DIR[$1]}/log/ike.log"; }
+host_plen() { if [[ ${HOST_ADDR[$1]} == *:* ]]; then echo 128; else echo 32; fi; }
 
-# lab_add_host NAME ADDR NET: a namespace with lo up and NET/32 on lo.
+# _addr_opts ADDR: the prefix-less options `ip addr add` needs for ADDR: an
+# IPv6 address skips duplicate address detection (else it is "tentative" for
+# about 2 s, and nothing can bind or send from it).
+_addr_opts() { if [[ $1 == *:* ]]; then echo nodad; fi; }
+
+# lab_add_host NAME ADDR NET: a namespace with lo up and NET/32 (an IPv6 NET:
+# /128) on lo.
 lab_add_host() {
   local x=$1 addr=$2 net=$3
   local ns="${LAB_TAG}-${x,,}" d="$LAB_DIR/$x"
@@ -74,29 +85,45 @@ lab_add_host() {
   HOST_NS[$x]=$ns HOST_DIR[$x]=$d HOST_ADDR[$x]=$addr HOST_NET[$x]=$net
   LAB_HOSTS+=("$x")
   timeout 10 ip -n "$ns" link set lo up
-  timeout 10 ip -n "$ns" addr add "$net/32" dev lo
+  local plen=32
+  [[ $net == *:* ]] && plen=128
+  # shellcheck disable=SC2046
+  timeout 10 ip -n "$ns" addr add "$net/$plen" dev lo $(_addr_opts "$net")
 }
 
-# lab_link X Y: veth pair X<->Y with each host's ADDR/24.
+# lab_link X Y: veth pair X<->Y with each host's ADDR/24 (IPv6: ADDR/64).
 lab_link() {
   local x=$1 y=$2
   local ix="v${x}" iy="v${y}"
   timeout 10 ip link add "$ix" netns "${HOST_NS[$x]}" type veth peer name "$iy" netns "${HOST_NS[$y]}" ||
     t_abort "veth pair ${HOST_NS[$x]}:$ix <-> ${HOST_NS[$y]}:$iy failed"
   HOST_IF[$x]=$ix HOST_IF[$y]=$iy
-  timeout 10 ip -n "${HOST_NS[$x]}" addr add "${HOST_ADDR[$x]}/24" dev "$ix"
-  timeout 10 ip -n "${HOST_NS[$y]}" addr add "${HOST_ADDR[$y]}/24" dev "$iy"
+  local h i len
+  for h in "$x" "$y"; do
+    i=${HOST_IF[$h]} len=24
+    [[ ${HOST_ADDR[$h]} == *:* ]] && len=64
+    # shellcheck disable=SC2046
+    timeout 10 ip -n "${HOST_NS[$h]}" addr add "${HOST_ADDR[$h]}/$len" dev "$i" \
+      $(_addr_opts "${HOST_ADDR[$h]}")
+  done
   timeout 10 ip -n "${HOST_NS[$x]}" link set "$ix" up
   timeout 10 ip -n "${HOST_NS[$y]}" link set "$iy" up
 }
 
-# lab_two_hosts: the standard topology; checks that A reaches B.
+# lab_two_hosts [4|6]: the standard topology (IPv4, or with 6 the same in
+# IPv6); checks that A reaches B.
 lab_two_hosts() {
-  lab_add_host A 192.0.2.1 198.51.100.1
-  lab_add_host B 192.0.2.2 203.0.113.1
+  if [[ ${1:-4} == 6 ]]; then
+    lab_add_host A 2001:db8::1 2001:db8:a::1
+    lab_add_host B 2001:db8::2 2001:db8:b::1
+  else
+    lab_add_host A 192.0.2.1 198.51.100.1
+    lab_add_host B 192.0.2.2 203.0.113.1
+  fi
   lab_link A B
-  if ! wait_until 5 timeout 3 ip netns exec "${HOST_NS[A]}" ping -c1 -W1 -q 192.0.2.2 >/dev/null 2>&1; then
-    t_abort "namespace A cannot ping B (192.0.2.2) over the veth pair"
+  local b=${HOST_ADDR[B]}
+  if ! wait_until 5 timeout 3 ip netns exec "${HOST_NS[A]}" ping -c1 -W1 -q "$b" >/dev/null 2>&1; then
+    t_abort "namespace A cannot ping B ($b) over the veth pair"
   fi
 }
 

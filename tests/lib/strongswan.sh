@@ -11,7 +11,8 @@
 #
 #   sw_configure X [key=value...]   write strongswan.conf + swanctl.conf for host X
 #        keys: psk= (required) ike=aes128-sha256-modp2048 esp=aes128-sha256-modp2048
-#              local_ts= remote_ts= (default: X's protected /32 and the peer's)
+#              local_ts= remote_ts= (default: X's protected /32 and the peer's;
+#                    /128 in an IPv6 lab)
 #              peer=Y (the other lab host, default: the other of A/B)
 #              remote_addrs= (the connection's remote_addrs, default: Y's address;
 #                    e.g. a NAT's outside address, or %any; the ids stay)
@@ -144,8 +145,8 @@ sw_configure() {
     netlink) kplugins='kernel-netlink' ;;
     *) t_abort "sw_configure: kernel=$kernel (libipsec or netlink)" ;;
   esac
-  local_ts=${local_ts:-${HOST_NET[$x]}/32}
-  remote_ts=${remote_ts:-${HOST_NET[$peer]}/32}
+  local_ts=${local_ts:-${HOST_NET[$x]}/$(host_plen "$x")}
+  remote_ts=${remote_ts:-${HOST_NET[$peer]}/$(host_plen "$peer")}
   local d laddr raddr
   d=$(_sw_dir "$x")
   laddr=${HOST_ADDR[$x]} raddr=${HOST_ADDR[$peer]}

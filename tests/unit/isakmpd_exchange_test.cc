@@ -150,6 +150,35 @@ TEST_CASE("Quick Mode 2: wider or other IDs fail with INVALID-ID-INFORMATION", "
   CHECK(other.failure->code == ipc::INVALID_ID);
 }
 
+// RFC 2407 4.6.2.1: IPv6 selectors as the three IPv6 ID types, 16 octets per
+// address (a subnet's mask too), read back as the same ranges; what
+// strongSwan parses from them is checked in interop.strongswan_ipv6_test.
+TEST_CASE("IPv6 selectors become ID_IPV6_ADDR, _SUBNET and _RANGE and read back", "[exchange]") {
+  db::Selector host, subnet, range;
+  host.set_address("2001:db8:a::1");
+  subnet.set_subnet("2001:db8:a::/64");
+  range.set_range("2001:db8:a::1-2001:db8:a::9");
+  const wire::IdPayload h = SelectorIdPayload(host), s = SelectorIdPayload(subnet),
+                        r = SelectorIdPayload(range, 6);
+  CHECK(h.type == uint8_t(wire::IdType::kIpv6Addr));
+  CHECK(h.data.size() == 16);
+  CHECK(s.type == uint8_t(wire::IdType::kIpv6AddrSubnet));
+  REQUIRE(s.data.size() == 32);
+  CHECK(Bytes(s.data.begin() + 16, s.data.end()) ==
+        Bytes{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0});
+  CHECK(r.type == uint8_t(wire::IdType::kIpv6AddrRange));
+  CHECK(r.data.size() == 32);
+  CHECK(r.protocol == 6);
+  CHECK(IdPayloadRange(h)->ToString() == "2001:db8:a::1-2001:db8:a::1");
+  CHECK(IdPayloadRange(s)->ToString() == "2001:db8:a::-2001:db8:a:0:ffff:ffff:ffff:ffff");
+  CHECK(IdPayloadRange(r)->ToString() == "2001:db8:a::1-2001:db8:a::9");
+  CHECK(IdPayloadText(h) == "2001:db8:a::1");
+  // an IPv4 selector stays IPv4 whatever the outer family
+  db::Selector v4;
+  v4.set_address("198.51.100.1");
+  CHECK(SelectorIdPayload(v4).type == uint8_t(wire::IdType::kIpv4Addr));
+}
+
 // RFC 2407 4.5 and interop-strongswan.md 3.7a: a life duration of 0
 // (strongSwan with rekey_time = 0) means the responder's policy, and the
 // responder says so with RESPONDER-LIFETIME (RFC 2407 4.5.4).

@@ -159,6 +159,51 @@ TEST_CASE("an AES-GCM-16 SA: rfc4106(gcm(aes)) with key and salt, ICV 128, no AU
   CHECK(Attribute(messages[0], sizeof(xfrm_usersa_info), XFRMA_ALG_AUTH_TRUNC) == nullptr);
 }
 
+// RFC 4301 4.1: a tunnel carries inner packets of either family. Linux gives
+// an SA's empty selector the outer family unless XFRM_STATE_AF_UNSPEC is set,
+// and then IPv4 traffic under IPv6 gateways finds no SA (seen in user-mode
+// Linux: tests/kernel/uml_ipv6_test.sh, case 4).
+TEST_CASE("a tunnel-mode SA between IPv6 gateways takes inner packets of either family") {
+  SaMessage sa;
+  sa.source = Ip("2001:db8::1");
+  sa.destination = Ip("2001:db8::2");
+  sa.spi = 0x2000;
+  sa.encryption = db::ESP_AES_CBC;
+  sa.encryption_key = Bytes(16, 0x11);
+  sa.integrity = db::HMAC_SHA2_256;
+  sa.integrity_key = Bytes(32, 0x22);
+  Batch batch(1);
+  REQUIRE(batch.AddSa(sa, false));
+  sa.transport = true;
+  REQUIRE(batch.AddSa(sa, false));
+  PolicyMessage p;
+  p.source = Net("198.51.100.1", 32);
+  p.destination = Net("203.0.113.1", 32);
+  p.tunnel_source = Ip("2001:db8::1");
+  p.tunnel_destination = Ip("2001:db8::2");
+  REQUIRE(batch.AddPolicy(p, false));
+  const auto messages = Messages(batch);
+  REQUIRE(messages.size() == 3);
+  const auto* tunnel = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(messages[0]));
+  CHECK(tunnel->family == AF_INET6);
+  CHECK(std::memcmp(&tunnel->id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
+  CHECK(tunnel->sel.family == AF_UNSPEC);
+  CHECK((tunnel->flags & XFRM_STATE_AF_UNSPEC) != 0);
+  // transport mode: the endpoints' own packets, of their family
+  const auto* transport = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(messages[1]));
+  CHECK(transport->sel.family == AF_INET6);
+  CHECK((transport->flags & XFRM_STATE_AF_UNSPEC) == 0);
+  // the policy selects IPv4, its template names the IPv6 gateways
+  const auto* policy = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(messages[2]));
+  CHECK(policy->sel.family == AF_INET);
+  CHECK(policy->sel.prefixlen_s == 32);
+  const nlattr* tmpl = Attribute(messages[2], sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
+  REQUIRE(tmpl != nullptr);
+  const auto* t = static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(tmpl));
+  CHECK(t->family == AF_INET6);
+  CHECK(std::memcmp(&t->id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
+}
+
 TEST_CASE("transport mode: the SA and the policy template say XFRM_MODE_TRANSPORT") {
   const Bytes enc(16, 0x11), auth(32, 0x22);
   SaMessage sa;

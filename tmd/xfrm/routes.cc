@@ -20,6 +20,15 @@ void PutAddress(nlmsghdr* nlh, uint16_t type, const IpAddress& a) {
   mnl_attr_put(nlh, type, a.size(), a.octets.data());
 }
 
+// RTA_VIA: a next hop of either family (struct rtvia: family, address).
+void PutVia(nlmsghdr* nlh, const IpAddress& a) {
+  uint8_t via[sizeof(rtvia) + 16] = {};
+  auto* v = reinterpret_cast<rtvia*>(via);
+  v->rtvia_family = static_cast<__kernel_sa_family_t>(a.family);
+  std::memcpy(via + sizeof(rtvia), a.octets.data(), a.size());
+  mnl_attr_put(nlh, RTA_VIA, sizeof(rtvia) + a.size(), via);
+}
+
 std::optional<IpAddress> AddressAttribute(const nlattr* attr) {
   return IpAddress::FromBytes(ByteView(static_cast<const uint8_t*>(mnl_attr_get_payload(attr)),
                                        mnl_attr_get_payload_len(attr)));
@@ -186,7 +195,16 @@ Status Routes::AddRoute(const Prefix& destination, const Path& path,
   mnl_attr_put_u32(nlh, RTA_TABLE, kRouteTable);
   PutAddress(nlh, RTA_DST, destination.network);
   mnl_attr_put_u32(nlh, RTA_OIF, path.oif);
-  if (path.gateway) PutAddress(nlh, RTA_GATEWAY, *path.gateway);
+  if (path.gateway && path.gateway->family == destination.network.family) {
+    PutAddress(nlh, RTA_GATEWAY, *path.gateway);
+  } else if (path.gateway) {
+    // IPv4 selectors between IPv6 gateways (or the reverse): the next hop
+    // is of the other family, which RTA_GATEWAY cannot say ("Nexthop has
+    // invalid gateway"); RTA_VIA names its family (Linux 5.2, RFC 5549's
+    // IPv4 routes with IPv6 next hops). Without a route the kernel never
+    // looks up the IPv4 policy, and nothing enters the tunnel.
+    PutVia(nlh, *path.gateway);
+  }
   if (source) PutAddress(nlh, RTA_PREFSRC, *source);
   const uint32_t seq = batch.Finish(nlh);
   auto statuses = socket_->Exchange(batch);

@@ -219,9 +219,19 @@ std::optional<uint32_t> Batch::AddSa(const SaMessage& sa, bool update) {
   info->mode = sa.transport ? kModeTransport : kModeTunnel;
   info->reqid = sa.reqid;
   info->replay_window = sa.replay_window;
-  // The policies select the packets; the SA's own selector is "any" of the
-  // family (in both modes).
-  info->sel.family = static_cast<uint16_t>(sa.destination.family);
+  // The policies select the packets; the SA's own selector is "any". In
+  // tunnel mode that must be any of either family: the inner packets need
+  // not be of the outer family (IPv4 selectors between IPv6 gateways, RFC
+  // 4301 4.1). Linux gives an SA without XFRM_STATE_AF_UNSPEC the outer
+  // family as its selector's, and then an IPv4 packet finds no SA under its
+  // IPv6 policy template: nothing is sent. A transport-mode SA carries the
+  // endpoints' own packets, so "any" of their family.
+  if (sa.transport) {
+    info->sel.family = static_cast<uint16_t>(sa.destination.family);
+  } else {
+    info->sel.family = AF_UNSPEC;
+    info->flags |= XFRM_STATE_AF_UNSPEC;
+  }
   NoLimits(&info->lft);
   info->lft.soft_add_expires_seconds = sa.soft_seconds;
   info->lft.hard_add_expires_seconds = sa.hard_seconds;

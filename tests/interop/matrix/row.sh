@@ -36,6 +36,14 @@
 # mapping exists). natt= sets our settings.nat_traversal (NAT_TRAVERSAL_OFF);
 # natka=S our settings.nat_keepalive_seconds, and then a capture on B's link
 # must show our keepalives (one octet 0xFF to UDP 4500) from the NAT.
+#   ipv6=yes      IPv6 lab (issue 10.5): IKE between 2001:db8::1 and 2001:db8::2,
+#                 ID_IPV6_ADDR identities, selectors 2001:db8:a::1 <-> 2001:db8:b::1
+#                 (subnets=yes: 2001:db8:a::/64 <-> 2001:db8:b::/64; children=N:
+#                 2001:db8:a::k <-> 2001:db8:b::k)
+#   inner=v4      with ipv6=yes: IPv4 selectors (198.51.100.1 <-> 203.0.113.1)
+#                 over the IPv6 outer addresses
+#   range=yes     range selectors (ID_IPV4/IPV6_ADDR_RANGE): a::1-a::9 <-> b::1-b::9
+#                 (IPv4: 198.51.100.1-198.51.100.9 <-> 203.0.113.1-203.0.113.9)
 # Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
 # expression A's syslog must show: the operator-visible reason) and sw_says=
 # (one charon's log must show, e.g. the notify it received).
@@ -52,12 +60,13 @@ enc=AES_CBC klen=128 hash=SHA2_256 group=MODP_2048 our_esp=ESP_AES_CBC integ=HMA
 pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode=''
 proto=0 lport=0 rport=0 children=1 protoport='' lid='' rid='' subnets='' sw_rw=''
 nat=no natt='' natka=''
+ipv6='' inner='' range=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
       integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=* | \
       proto=* | lport=* | rport=* | children=* | protoport=* | lid=* | rid=* | subnets=* | sw_rw=* | \
-      nat=* | natt=* | natka=*)
+      nat=* | natt=* | natka=* | ipv6=* | inner=* | range=*)
       declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
@@ -69,16 +78,30 @@ t_require_cmd rsyslogd logger
 t_require_strongswan
 t_require_suite
 
+family=4 addr_id=IPV4_ADDR
+[[ $ipv6 == yes ]] && family=6 addr_id=IPV6_ADDR
 nat_opts=() sw_nat=()
 if [[ $nat == yes ]]; then
   [[ $by == ours ]] || t_abort "row.sh: nat=yes needs by=ours (B cannot reach A behind the NAT)"
   nat_lab 120
   sw_nat=(remote_addrs="$NAT_OUTSIDE")
 else
-  ike_lab 120
+  ike_lab 120 "$family"
 fi
 [[ -n $natt ]] && nat_opts+=(natt="$natt")
 [[ -n $natka ]] && nat_opts+=(natka="$natka")
+# The protected networks: the lab's (lo) addresses, or IPv4 ones inside IPv6.
+a_host=$(host_net A) b_host=$(host_net B) plen=$(host_plen A)
+a_sub=198.51.100.0/24 b_sub=203.0.113.0/24
+if [[ $family == 6 && $inner == v4 ]]; then
+  timeout 10 ip -n "$(host_ns A)" addr add 198.51.100.1/32 dev lo
+  timeout 10 ip -n "$(host_ns B)" addr add 203.0.113.1/32 dev lo
+  a_host=198.51.100.1 b_host=203.0.113.1 plen=32
+elif [[ $family == 6 ]]; then
+  a_sub=2001:db8:a::/64 b_sub=2001:db8:b::/64
+fi
+# host k of a protected network (children=N): 198.51.100.k, 2001:db8:a::k
+host_k() { echo "${1%1}$2"; }
 psk="row-$RANDOM$RANDOM-$$"
 sw_mode=${sw_mode:-$mode}
 ids=()
@@ -91,17 +114,23 @@ fi
 psk_id=$(host_addr B)
 ((${#sw_ids[@]})) && psk_id=b.example
 if [[ -n $lid || -n $rid ]]; then
-  lid=${lid:-IPV4_ADDR:$(host_addr A)} rid=${rid:-IPV4_ADDR:$(host_addr B)}
+  lid=${lid:-$addr_id:$(host_addr A)} rid=${rid:-$addr_id:$(host_addr B)}
   ids=(lid="$lid" rid="$rid")
   sw_ids=(lid="${rid#*:}" rid="${lid#*:}")
   [[ $sw_mode == AGGRESSIVE ]] && sw_ids+=(aggressive=yes)
   psk_id=${rid#*:}
 fi
 [[ -n $sw_rw ]] && sw_ids+=(remote_addrs=%any)
-a_net=$(host_net A)/32 b_net=$(host_net B)/32
+a_net=$a_host/$plen b_net=$b_host/$plen
 if [[ -n $subnets ]]; then
-  a_net=198.51.100.0/24 b_net=203.0.113.0/24
+  a_net=$a_sub b_net=$b_sub
   ids+=(lnet=$a_net rnet=$b_net)
+elif [[ $range == yes ]]; then
+  # swanctl takes a range as a traffic selector and sends it as a range ID
+  a_net=$a_host-$(host_k "$a_host" 9) b_net=$b_host-$(host_k "$b_host" 9)
+  ids+=(lnet=$a_net rnet=$b_net)
+elif [[ $a_host != "$(host_net A)" ]]; then
+  ids+=(lnet=$a_host rnet=$b_host)
 fi
 [[ -n $rnet ]] && ids+=(rnet="$rnet")
 # The phase 2 tunnels: ours (ike_write_db p2=) and strongSwan's children
@@ -115,7 +144,7 @@ sw_children=(local_ts="$(sw_ts "$b_net" "$proto" "$rport")" remote_ts="$(sw_ts "
 child_names=(net)
 if [[ $protoport == dual ]]; then
   # t1-net: ssh to B (tcp, B's port 22); t1-icmp: ICMP between the same hosts
-  ids+=(proto=6 rport=22 "p2=t1-icmp|${a_net%/32}|${b_net%/32}|1")
+  ids+=(proto=6 rport=22 "p2=t1-icmp|${a_net%/"$plen"}|${b_net%/"$plen"}|1")
   sw_children=(local_ts="$(sw_ts "$b_net" 6 22)" remote_ts="$(sw_ts "$a_net" 6 0)"
     "child=icmp|$(sw_ts "$b_net" 1 0)|$(sw_ts "$a_net" 1 0)")
   child_names+=(icmp)
@@ -124,10 +153,13 @@ fi
 for ((k = 2; k <= children; k++)); do
   [[ $protoport == dual ]] && break
   # charon installs a route for each CHILD_SA from a local address inside it
-  timeout 10 ip -n "$(host_ns A)" addr add "198.51.100.$k/32" dev lo
-  timeout 10 ip -n "$(host_ns B)" addr add "203.0.113.$k/32" dev lo
-  ids+=("p2=t$k-net|198.51.100.$k|203.0.113.$k")
-  sw_children+=("child=net$k|203.0.113.$k/32|198.51.100.$k/32")
+  ak=$(host_k "$a_host" "$k") bk=$(host_k "$b_host" "$k")
+  # shellcheck disable=SC2046
+  timeout 10 ip -n "$(host_ns A)" addr add "$ak/$plen" dev lo $(_addr_opts "$ak")
+  # shellcheck disable=SC2046
+  timeout 10 ip -n "$(host_ns B)" addr add "$bk/$plen" dev lo $(_addr_opts "$bk")
+  ids+=("p2=t$k-net|$ak|$bk")
+  sw_children+=("child=net$k|$bk/$plen|$ak/$plen")
   child_names+=("net$k")
 done
 ike_write_db A mode="$mode" enc="$enc" hash="$hash" group="$group" esp="$our_esp" \
@@ -244,6 +276,23 @@ else
     t_fail "B: swanctl --list-sas lacks ESTABLISHED/INSTALLED"
     ok=0
   fi
+  if [[ $family == 6 ]]; then
+    # the IPv6 view of our own list: the peer's address (phase 1) and the
+    # selectors, first-last (phase 2)
+    rows6=$(ike_list A 2>&1 || true)
+    p1_remote=$(awk '$1 == 1 && $2 ~ /^[0-9]+$/ { print $5; exit }' <<<"$rows6")
+    p2_local=$(awk '$1 == 2 && $2 ~ /^[0-9]+$/ { print $4; exit }' <<<"$rows6")
+    want_p1=$(host_addr B)
+    [[ $mode == AGGRESSIVE || $sw_mode == AGGRESSIVE ]] && want_p1=b.example
+    [[ -n $rid ]] && want_p1=${rid#*:}
+    if [[ $p1_remote == "$want_p1" && $p2_local == "${a_net%%[/-]*}"-* ]]; then
+      t_pass "A: ike cmd=list: phase 1 remote id $p1_remote, phase 2 local id $p2_local"
+    else
+      echo "$rows6" | indent
+      t_fail "A: ike cmd=list: want phase 1 remote id $want_p1 and a phase 2 local id from ${a_net%%[/-]*}"
+      ok=0
+    fi
+  fi
   if ((children > 1)); then
     # Several phase 2 tunnels under one phase 1: every one Active in our list,
     # one ISAKMP SA on each side, every CHILD_SA installed at strongSwan.
@@ -284,7 +333,7 @@ else
         ok=0
       fi
     fi
-    sw_proto=$(swanctl_list_sas B | grep -E "local +[0-9./]+\[" | head -n 1 || true)
+    sw_proto=$(swanctl_list_sas B | grep -E "local +[0-9a-f.:/-]+\[" | head -n 1 || true)
     if [[ -n $sw_proto ]]; then
       t_pass "B: swanctl --list-sas: selectors with protocol/port ($(echo $sw_proto))"
     else

@@ -30,9 +30,9 @@ void FragmentReassembler::DropExpired(uint64_t now_ms) {
 
 void FragmentReassembler::MakeRoom() {
   while (pending_.size() >= limits_.max_reassemblies) {
-    auto oldest = std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
-      return a.second.first_ms < b.second.first_ms;
-    });
+    auto oldest = std::min_element(
+        pending_.begin(), pending_.end(),
+        [](const auto& a, const auto& b) { return a.second.first_ms < b.second.first_ms; });
     pending_.erase(oldest);
   }
 }

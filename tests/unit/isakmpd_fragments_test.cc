@@ -1,9 +1,9 @@
 // Reassembly of IKEv1 fragments (isakmpd/sa/fragments.h, issue 10.8): in
 // order, out of order, retransmitted, and every bound a flood runs into.
-#include "isakmpd/sa/fragments.h"
-
 #include <catch2/catch.hpp>
 #include <variant>
+
+#include "isakmpd/sa/fragments.h"
 
 namespace ike::isakmpd {
 namespace {

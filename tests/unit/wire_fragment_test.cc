@@ -1,10 +1,10 @@
 // IKEv1 fragmentation codec (isakmpd/wire/fragment.h, issue 10.8): a message
 // cut into FRAGMENT payloads (type 132) and read back, and the malformed
 // fragments a peer may send.
-#include "isakmpd/wire/fragment.h"
-
 #include <catch2/catch.hpp>
 #include <variant>
+
+#include "isakmpd/wire/fragment.h"
 
 namespace ike::wire {
 namespace {

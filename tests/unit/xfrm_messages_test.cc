@@ -164,14 +164,16 @@ TEST_CASE("an AES-GCM-16 SA: rfc4106(gcm(aes)) with key and salt, ICV 128, no AU
 // and then IPv4 traffic under IPv6 gateways finds no SA (seen in user-mode
 // Linux: tests/kernel/uml_ipv6_test.sh, case 4).
 TEST_CASE("a tunnel-mode SA between IPv6 gateways takes inner packets of either family") {
+  // The keys outlive the message that views them.
+  const Bytes encryption_key(16, 0x11), integrity_key(32, 0x22);
   SaMessage sa;
   sa.source = Ip("2001:db8::1");
   sa.destination = Ip("2001:db8::2");
   sa.spi = 0x2000;
   sa.encryption = db::ESP_AES_CBC;
-  sa.encryption_key = Bytes(16, 0x11);
+  sa.encryption_key = encryption_key;
   sa.integrity = db::HMAC_SHA2_256;
-  sa.integrity_key = Bytes(32, 0x22);
+  sa.integrity_key = integrity_key;
   Batch batch(1);
   REQUIRE(batch.AddSa(sa, false));
   sa.transport = true;

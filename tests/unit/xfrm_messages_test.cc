@@ -186,24 +186,29 @@ TEST_CASE("a tunnel-mode SA between IPv6 gateways takes inner packets of either 
   REQUIRE(batch.AddPolicy(p, false));
   const auto messages = Messages(batch);
   REQUIRE(messages.size() == 3);
-  const auto* tunnel = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(messages[0]));
-  CHECK(tunnel->family == AF_INET6);
-  CHECK(std::memcmp(&tunnel->id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
-  CHECK(tunnel->sel.family == AF_UNSPEC);
-  CHECK((tunnel->flags & XFRM_STATE_AF_UNSPEC) != 0);
+  // Copied out: netlink payloads are 4-aligned, these structures want 8.
+  auto copy = [](const void* from, auto* to) { std::memcpy(to, from, sizeof *to); };
+  xfrm_usersa_info tunnel{}, transport{};
+  copy(mnl_nlmsg_get_payload(messages[0]), &tunnel);
+  CHECK(tunnel.family == AF_INET6);
+  CHECK(std::memcmp(&tunnel.id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
+  CHECK(tunnel.sel.family == AF_UNSPEC);
+  CHECK((tunnel.flags & XFRM_STATE_AF_UNSPEC) != 0);
   // transport mode: the endpoints' own packets, of their family
-  const auto* transport = static_cast<const xfrm_usersa_info*>(mnl_nlmsg_get_payload(messages[1]));
-  CHECK(transport->sel.family == AF_INET6);
-  CHECK((transport->flags & XFRM_STATE_AF_UNSPEC) == 0);
+  copy(mnl_nlmsg_get_payload(messages[1]), &transport);
+  CHECK(transport.sel.family == AF_INET6);
+  CHECK((transport.flags & XFRM_STATE_AF_UNSPEC) == 0);
   // the policy selects IPv4, its template names the IPv6 gateways
-  const auto* policy = static_cast<const xfrm_userpolicy_info*>(mnl_nlmsg_get_payload(messages[2]));
-  CHECK(policy->sel.family == AF_INET);
-  CHECK(policy->sel.prefixlen_s == 32);
+  xfrm_userpolicy_info policy{};
+  copy(mnl_nlmsg_get_payload(messages[2]), &policy);
+  CHECK(policy.sel.family == AF_INET);
+  CHECK(policy.sel.prefixlen_s == 32);
   const nlattr* tmpl = Attribute(messages[2], sizeof(xfrm_userpolicy_info), XFRMA_TMPL);
   REQUIRE(tmpl != nullptr);
-  const auto* t = static_cast<const xfrm_user_tmpl*>(mnl_attr_get_payload(tmpl));
-  CHECK(t->family == AF_INET6);
-  CHECK(std::memcmp(&t->id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
+  xfrm_user_tmpl t{};
+  copy(mnl_attr_get_payload(tmpl), &t);
+  CHECK(t.family == AF_INET6);
+  CHECK(std::memcmp(&t.id.daddr, Ip("2001:db8::2").octets.data(), 16) == 0);
 }
 
 TEST_CASE("transport mode: the SA and the policy template say XFRM_MODE_TRANSPORT") {

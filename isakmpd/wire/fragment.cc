@@ -3,20 +3,13 @@
 #include <string>
 #include <variant>
 
+#include "common/byte_reader.h"
+
 namespace ike::wire {
 namespace {
 
 ParseError Malformed(std::string detail, size_t offset) {
   return ParseError{NotifyType::kPayloadMalformed, std::move(detail), offset};
-}
-
-void PutU16(Bytes& out, size_t at, uint16_t v) {
-  out[at] = static_cast<uint8_t>(v >> 8);
-  out[at + 1] = static_cast<uint8_t>(v);
-}
-
-void PutU32(Bytes& out, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
 }
 
 }  // namespace
@@ -29,19 +22,21 @@ ParseResult<Fragment> ParseFragment(ByteView packet) {
   if (static_cast<uint8_t>(f.header.next_payload) != kFragmentPayloadType)
     return Malformed("not a fragment message", 16);
   const ByteView body = packet.subspan(kHeaderLength, f.header.length - kHeaderLength);
-  if (body.size() < 8) return Malformed("fragment payload shorter than its 8-octet header", 28);
-  const size_t length = (size_t{body[2]} << 8) | body[3];
-  if (body[0] != 0) return Malformed("fragment payload followed by another payload", 28);
+  ByteReader r(body, kHeaderLength);
+  uint8_t next = 0, reserved = 0, flags = 0;
+  uint16_t length = 0;
+  if (!r.U8(&next) || !r.U8(&reserved) || !r.U16(&length) || !r.U16(&f.id) || !r.U8(&f.number) ||
+      !r.U8(&flags))
+    return Malformed("fragment payload shorter than its 8-octet header", 28);
+  if (next != 0) return Malformed("fragment payload followed by another payload", 28);
   if (length != body.size())
     return Malformed("fragment payload length " + std::to_string(length) + " is not the " +
                          std::to_string(body.size()) + " octets left",
                      30);
-  f.id = static_cast<uint16_t>((body[4] << 8) | body[5]);
-  f.number = body[6];
-  f.last = (body[7] & kFragmentLastFlag) != 0;
+  f.last = (flags & kFragmentLastFlag) != 0;
   if (f.number == 0) return Malformed("fragment number 0", 34);
-  if (length == 8) return Malformed("empty fragment", 28);
-  f.data.assign(body.begin() + 8, body.end());
+  if (r.empty()) return Malformed("empty fragment", 28);
+  f.data = r.Rest();
   return f;
 }
 
@@ -57,18 +52,21 @@ std::vector<Bytes> FragmentMessage(ByteView message, uint16_t id, size_t max_pac
   out.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const ByteView part = whole.subspan(i * slice, std::min(slice, whole.size() - i * slice));
-    Bytes packet(kFragmentOverhead + part.size());
-    std::copy(whole.begin(), whole.begin() + kHeaderLength, packet.begin());
-    packet[16] = kFragmentPayloadType;
-    packet[19] = 0;  // flags: the slice carries the encryption, not this message
-    PutU32(packet, 24, static_cast<uint32_t>(packet.size()));
-    packet[kHeaderLength] = 0;  // next payload: none
-    packet[kHeaderLength + 1] = 0;
-    PutU16(packet, kHeaderLength + 2, static_cast<uint16_t>(8 + part.size()));
-    PutU16(packet, kHeaderLength + 4, id);
-    packet[kHeaderLength + 6] = static_cast<uint8_t>(i + 1);
-    packet[kHeaderLength + 7] = i + 1 == count ? kFragmentLastFlag : 0;
-    std::copy(part.begin(), part.end(), packet.begin() + kFragmentOverhead);
+    // The carrier: the message's cookies, exchange and message ID; no
+    // encryption flag (the slice carries the encryption, not this message).
+    Header carrier = h;
+    carrier.next_payload = static_cast<PayloadType>(kFragmentPayloadType);
+    carrier.flags = 0;
+    carrier.length = static_cast<uint32_t>(kFragmentOverhead + part.size());
+    Bytes packet = EncodeHeader(carrier);
+    ByteWriter w(packet);
+    w.U8(0);  // next payload: none
+    w.U8(0);
+    w.U16(static_cast<uint16_t>(8 + part.size()));
+    w.U16(id);
+    w.U8(static_cast<uint8_t>(i + 1));
+    w.U8(i + 1 == count ? kFragmentLastFlag : 0);
+    w.Put(part);
     out.push_back(std::move(packet));
   }
   return out;

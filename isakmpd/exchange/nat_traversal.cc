@@ -72,8 +72,6 @@ const Bytes& VendorId(NatTVersion version) {
   return kNone;
 }
 
-const Bytes& Rfc3947VendorId() { return kRfc3947Vid; }
-
 const char* VersionName(NatTVersion version) {
   switch (version) {
     case V::kRfc3947:

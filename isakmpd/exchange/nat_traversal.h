@@ -26,7 +26,6 @@ constexpr uint16_t kDraftUdpEncapsulatedTransport = 61444;
 // The vendor ID of each version ("RFC 3947": MD5 of the string, RFC 3947
 // 3.1; the drafts': MD5 of their names).
 const Bytes& VendorId(NatTVersion version);
-const Bytes& Rfc3947VendorId();
 // "RFC 3947", "draft-02", "draft-02\n", "draft-03"; "none".
 const char* VersionName(NatTVersion version);
 // An initiator's message 1: RFC 3947 first, then each draft (as strongSwan

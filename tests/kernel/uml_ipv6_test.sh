@@ -18,17 +18,7 @@
 # either kernel.
 set -euo pipefail
 source "$(dirname "$0")/../lib/uml.sh"
-
-SW_PLUGINS=/usr/lib/ipsec/plugins
-sw_require_netlink() {
-  [[ -x /usr/lib/ipsec/charon ]] ||
-    t_skip "strongSwan charon (/usr/lib/ipsec/charon) not installed (scripts/deps)"
-  t_require_cmd swanctl
-  local p
-  for p in kernel-netlink vici socket-default openssl; do
-    [[ -e $SW_PLUGINS/libstrongswan-$p.so ]] || t_skip "strongSwan plugin $p missing ($SW_PLUGINS)"
-  done
-}
+source "$(dirname "$0")/../lib/uml_strongswan.sh"
 
 if [[ -z ${IKE_IN_UML:-} ]]; then
   t_require_root
@@ -47,16 +37,6 @@ source "$IKE_SRC/tests/lib/strongswan.sh"
 t_require_cmd rsyslogd ping tcpdump
 sw_require_netlink
 
-# kstate X: `ip xfrm state` without the algorithm lines (they carry the keys).
-kstate() {
-  ip -n "$(host_ns "$1")" -s xfrm state 2>&1 |
-    { grep -Ev '^[[:space:]]+(enc|auth|auth-trunc|aead|comp) ' || true; } |
-    sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g' | redact
-}
-kspis() {
-  ip -n "$(host_ns "$1")" xfrm state 2>/dev/null |
-    awk '$1 == "proto" && $2 == "esp" { print $4 }' | sort | tr '\n' ' '
-}
 # kleft X: "S P": SAs and policies (not the IKE sockets' bypasses) in X's kernel.
 kleft() {
   printf 'xfrm state\nxfrm policy\n' | ip -n "$(host_ns "$1")" -batch - 2>/dev/null |
@@ -102,23 +82,6 @@ capture_ip() {
      not (icmp6 and ip6[40] >= 133 and ip6[40] <= 137)' 2>/dev/null
 }
 
-_a_src() {
-  on_host A lssrc -g ike 2>/dev/null |
-    awk -v w="$1" '$1 ~ /^(tmd|isakmpd|cpsd)$/ && $NF == w { n++ } END { exit n != 3 }'
-}
-A_LIST=
-_a_settled() {
-  A_LIST=$(ike_list A 2>/dev/null) || return 1
-  _a_up || grep -Eq '^[12] +[0-9]+ +Failed ' <<<"$A_LIST"
-}
-_a_up() {
-  awk '$2 ~ /^[0-9]+$/ && $3 == "Active" { a[$1] = 1 } END { exit !(a[1] && a[2]) }' <<<"$A_LIST"
-}
-B_SAS=
-_b_up() {
-  B_SAS=$(swanctl_list_sas B) || return 1
-  grep -q ESTABLISHED <<<"$B_SAS" && grep -q INSTALLED <<<"$B_SAS"
-}
 sw_no_ike_sa() { ! sw_has_ike_sa B; }
 
 psk="uml-v6-$RANDOM$RANDOM-$$"

@@ -30,17 +30,7 @@
 #      be lost. Seen once in 1200.)
 set -euo pipefail
 source "$(dirname "$0")/../lib/uml.sh"
-
-SW_PLUGINS=/usr/lib/ipsec/plugins
-sw_require_netlink() {
-  [[ -x /usr/lib/ipsec/charon ]] ||
-    t_skip "strongSwan charon (/usr/lib/ipsec/charon) not installed (scripts/deps)"
-  t_require_cmd swanctl
-  local p
-  for p in kernel-netlink vici socket-default openssl; do
-    [[ -e $SW_PLUGINS/libstrongswan-$p.so ]] || t_skip "strongSwan plugin $p missing ($SW_PLUGINS)"
-  done
-}
+source "$(dirname "$0")/../lib/uml_strongswan.sh"
 
 if [[ -z ${IKE_IN_UML:-} ]]; then
   t_require_root
@@ -69,18 +59,6 @@ explain() {
   ip -n "$(host_ns B)" xfrm policy 2>&1 | indent || true
 }
 
-# kstate X: `ip xfrm state` in X's namespace without the algorithm lines (they
-# carry the keys); redacted as well.
-kstate() {
-  ip -n "$(host_ns "$1")" -s xfrm state 2>&1 |
-    { grep -Ev '^[[:space:]]+(enc|auth|auth-trunc|aead|comp) ' || true; } |
-    sed -E 's/(0x)[0-9a-f]{16,}/\1<key>/g' | redact
-}
-# kspis X: the ESP SPIs in X's kernel, sorted, one line.
-kspis() {
-  ip -n "$(host_ns "$1")" xfrm state 2>/dev/null |
-    awk '$1 == "proto" && $2 == "esp" { print $4 }' | sort | tr '\n' ' '
-}
 # kleft X: "S P R": SAs, policies (not the IKE daemons' per-socket bypasses) and
 # routes in table 220 in X's kernel; one `ip -batch` (each process costs in UML).
 kleft() {
@@ -118,12 +96,6 @@ capture_ip() {
     'ip and not udp port 500 and not udp port 4500' 2>/dev/null
 }
 
-# _a_src STATUS: lssrc -g ike on A shows tmd, isakmpd and cpsd STATUS (one lssrc).
-_a_src() {
-  on_host A lssrc -g ike 2>/dev/null |
-    awk -v w="$1" '$1 ~ /^(tmd|isakmpd|cpsd)$/ && $NF == w { n++ } END { exit n != 3 }'
-}
-
 # ---- steps ------------------------------------------------------------------------
 # step_lab: the lab of ike_lab, but rsyslogd only on A (B runs no suite; charon
 # logs to its own file).
@@ -156,23 +128,6 @@ step_lab() {
     echo "$IKE_OUT" | indent
     t_abort "A: startsrc -g ike failed"
   fi
-}
-
-# _a_settled: A lists phases 1 and 2 Active, or one of them Failed (one `ike
-# cmd=list`; A_LIST keeps it). _a_up: the last list shows both Active.
-A_LIST=
-_a_settled() {
-  A_LIST=$(ike_list A 2>/dev/null) || return 1
-  _a_up || grep -Eq '^[12] +[0-9]+ +Failed ' <<<"$A_LIST"
-}
-_a_up() {
-  awk '$2 ~ /^[0-9]+$/ && $3 == "Active" { a[$1] = 1 } END { exit !(a[1] && a[2]) }' <<<"$A_LIST"
-}
-# _b_up: B's swanctl --list-sas shows ESTABLISHED and INSTALLED (B_SAS keeps it).
-B_SAS=
-_b_up() {
-  B_SAS=$(swanctl_list_sas B) || return 1
-  grep -q ESTABLISHED <<<"$B_SAS" && grep -q INSTALLED <<<"$B_SAS"
 }
 
 SPIS= # the ESP SPIs of the current case, "0x... 0x..."

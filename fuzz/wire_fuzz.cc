@@ -68,7 +68,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Header& h = std::get<Header>(header);
   (void)ParseFragment(packet);
   Bytes whole;
-  for (const Bytes& f : FragmentMessage(packet, 1, kFragmentOverhead + 1 + size % 600)) {
+  for (const Bytes& f : FragmentMessage(packet, 1, kFragmentOverhead + 1 + size % 600,
+                                        ExchangeType::kIdentityProtection)) {
     auto parsed = ParseFragment(f);
     if (!std::holds_alternative<Fragment>(parsed)) abort();
     Append(whole, std::get<Fragment>(parsed).data);

@@ -12,6 +12,8 @@ const char* FragmentReassembler::ResultName(Result r) {
       return "complete";
     case Result::kDuplicate:
       return "duplicate";
+    case Result::kRestarted:
+      return "a new message under the same fragment ID";
     case Result::kTooMany:
       return "too many fragments";
     case Result::kTooLarge:
@@ -56,7 +58,16 @@ FragmentReassembler::Outcome FragmentReassembler::Add(const wire::Fragment& f, u
     pending_.erase(it);
     return {Result::kInconsistent, {}};
   }
-  if (p.slices.contains(f.number)) return {Result::kDuplicate, {}};  // a retransmission
+  if (auto same = p.slices.find(f.number); same != p.slices.end()) {
+    if (same->second == f.data) return {Result::kDuplicate, {}};  // a retransmission
+    // Carriers all say message ID 0 and a sender may reuse its fragment ID
+    // (strongSwan), so a different slice under a number we hold is the next
+    // message: what is held of the last one will never complete.
+    p = Pending{now_ms, 0, 0, {}};
+    Outcome again = Add(f, now_ms);  // cannot recurse again: nothing is held
+    if (again.result == Result::kKept) again.result = Result::kRestarted;
+    return again;
+  }
   if (p.octets + f.data.size() > limits_.max_octets) {
     pending_.erase(it);
     return {Result::kTooLarge, {}};
@@ -65,7 +76,7 @@ FragmentReassembler::Outcome FragmentReassembler::Add(const wire::Fragment& f, u
   p.slices.emplace(f.number, f.data);
   if (f.last) p.last = f.number;
   if (p.last == 0 || p.slices.size() != p.last) return {Result::kKept, {}};
-  Outcome done{Result::kComplete, {}};
+  Outcome done{Result::kComplete, {}, p.slices.size()};
   done.message.reserve(p.octets);
   for (const auto& [number, slice] : p.slices) Append(done.message, slice);
   pending_.erase(it);

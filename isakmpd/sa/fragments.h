@@ -28,10 +28,21 @@ class FragmentReassembler {
   explicit FragmentReassembler(FragmentLimits limits = {}) : limits_(limits) {}
 
   // What Add did with a fragment (for the log and the counters).
-  enum class Result { kKept, kComplete, kDuplicate, kTooMany, kTooLarge, kInconsistent };
+  // kRestarted: kept, but it replaced what was held under its key (a new
+  // message; carriers all say message ID 0 and IDs may be reused).
+  enum class Result {
+    kKept,
+    kComplete,
+    kDuplicate,
+    kRestarted,
+    kTooMany,
+    kTooLarge,
+    kInconsistent
+  };
   struct Outcome {
     Result result = Result::kKept;
-    Bytes message;  // with kComplete: the rebuilt message, header included
+    Bytes message;         // with kComplete: the rebuilt message, header included
+    size_t fragments = 0;  // with kComplete: how many it came in
   };
   Outcome Add(const wire::Fragment& fragment, uint64_t now_ms);
   size_t pending() const { return pending_.size(); }

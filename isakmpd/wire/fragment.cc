@@ -40,7 +40,8 @@ ParseResult<Fragment> ParseFragment(ByteView packet) {
   return f;
 }
 
-std::vector<Bytes> FragmentMessage(ByteView message, uint16_t id, size_t max_packet) {
+std::vector<Bytes> FragmentMessage(ByteView message, uint16_t id, size_t max_packet,
+                                   ExchangeType carrier_exchange) {
   auto parsed = ParseHeader(message);
   if (std::holds_alternative<ParseError>(parsed) || max_packet <= kFragmentOverhead) return {};
   const Header& h = std::get<Header>(parsed);
@@ -52,10 +53,12 @@ std::vector<Bytes> FragmentMessage(ByteView message, uint16_t id, size_t max_pac
   out.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     const ByteView part = whole.subspan(i * slice, std::min(slice, whole.size() - i * slice));
-    // The carrier: the message's cookies, exchange and message ID; no
-    // encryption flag (the slice carries the encryption, not this message).
+    // The carrier: the message's cookies; no encryption flag (the slice
+    // carries the encryption, not this message).
     Header carrier = h;
     carrier.next_payload = static_cast<PayloadType>(kFragmentPayloadType);
+    carrier.exchange = carrier_exchange;
+    carrier.message_id = 0;
     carrier.flags = 0;
     carrier.length = static_cast<uint32_t>(kFragmentOverhead + part.size());
     Bytes packet = EncodeHeader(carrier);

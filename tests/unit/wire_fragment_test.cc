@@ -31,7 +31,8 @@ Fragment Parsed(const Bytes& packet) {
 
 TEST_CASE("a message cut into fragments reads back whole, in order") {
   const Bytes message = Message(1000);
-  const std::vector<Bytes> packets = FragmentMessage(message, 0x1234, 400);
+  const std::vector<Bytes> packets =
+      FragmentMessage(message, 0x1234, 400, ExchangeType::kIdentityProtection);
   REQUIRE(packets.size() == 3);  // 364 octets of slice each: 364 + 364 + 272
   Bytes whole;
   for (size_t i = 0; i < packets.size(); ++i) {
@@ -40,31 +41,62 @@ TEST_CASE("a message cut into fragments reads back whole, in order") {
     CHECK(f.id == 0x1234);
     CHECK(f.number == i + 1);
     CHECK(f.last == (i + 1 == packets.size()));
-    // The carrying message: same cookies, exchange and message ID, not flagged
-    // as encrypted (the slice carries the encryption), its own length.
+    // The carrying message: same cookies, the phase 1 exchange, message ID 0,
+    // not flagged as encrypted (the slice carries the encryption), its own
+    // length.
     CHECK(f.header.icookie == Cookie{1, 2, 3, 4, 5, 6, 7, 8});
     CHECK(f.header.exchange == ExchangeType::kIdentityProtection);
     CHECK(f.header.flags == 0);
+    CHECK(f.header.message_id == 0);
     CHECK(f.header.length == packets[i].size());
     whole.insert(whole.end(), f.data.begin(), f.data.end());
   }
   CHECK(whole == message);
 }
 
+TEST_CASE("a Quick Mode message travels in Main Mode carriers with message ID 0 (as strongSwan)") {
+  Bytes message = Message(700);
+  message[18] = static_cast<uint8_t>(ExchangeType::kQuickMode);
+  message[20] = 0xde;  // message ID 0xdeadbeef
+  message[21] = 0xad;
+  message[22] = 0xbe;
+  message[23] = 0xef;
+  const std::vector<Bytes> packets = FragmentMessage(message, 2, 576, ExchangeType::kAggressive);
+  REQUIRE(packets.size() == 2);
+  Bytes whole;
+  for (const Bytes& p : packets) {
+    const Fragment f = Parsed(p);
+    CHECK(f.header.exchange == ExchangeType::kAggressive);
+    CHECK(f.header.message_id == 0);
+    whole.insert(whole.end(), f.data.begin(), f.data.end());
+  }
+  CHECK(whole == message);  // the rebuilt header says Quick Mode, 0xdeadbeef
+}
+
+TEST_CASE("a carrier flagged as encrypted (racoon) still reads as a fragment") {
+  Bytes packet = FragmentMessage(Message(100), 3, 576, ExchangeType::kIdentityProtection)[0];
+  packet[19] = 0x01;
+  CHECK(Parsed(packet).id == 3);
+}
+
 TEST_CASE("a message that fits is one fragment, flagged last") {
-  const std::vector<Bytes> packets = FragmentMessage(Message(100), 7, 576);
+  const std::vector<Bytes> packets =
+      FragmentMessage(Message(100), 7, 576, ExchangeType::kIdentityProtection);
   REQUIRE(packets.size() == 1);
   CHECK(Parsed(packets[0]).last);
 }
 
 TEST_CASE("fragmenting refuses what it cannot do") {
-  CHECK(FragmentMessage(Bytes(10, 0), 1, 576).empty());                    // no header
-  CHECK(FragmentMessage(Message(100), 1, kFragmentOverhead).empty());      // no room
-  CHECK(FragmentMessage(Message(300), 1, kFragmentOverhead + 1).empty());  // > 255
+  CHECK(FragmentMessage(Bytes(10, 0), 1, 576, ExchangeType::kIdentityProtection)
+            .empty());  // no header
+  CHECK(FragmentMessage(Message(100), 1, kFragmentOverhead, ExchangeType::kIdentityProtection)
+            .empty());  // no room
+  CHECK(FragmentMessage(Message(300), 1, kFragmentOverhead + 1, ExchangeType::kIdentityProtection)
+            .empty());  // > 255
 }
 
 TEST_CASE("malformed fragments are refused with the reason") {
-  const Bytes good = FragmentMessage(Message(200), 9, 120)[0];
+  const Bytes good = FragmentMessage(Message(200), 9, 120, ExchangeType::kIdentityProtection)[0];
   auto error = [](Bytes p) {
     auto f = ParseFragment(p);
     REQUIRE(std::holds_alternative<ParseError>(f));

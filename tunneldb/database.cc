@@ -255,6 +255,10 @@ uint32_t NatKeepaliveSeconds(const db::Settings& settings) {
                                               : kDefaultNatKeepaliveSeconds;
 }
 
+uint32_t FragmentSize(const db::Settings& settings) {
+  return settings.fragment_size() ? settings.fragment_size() : kDefaultFragmentSize;
+}
+
 std::string IdentityText(const db::Identity& id) { return id.value(); }
 
 }  // namespace ike::tunneldb

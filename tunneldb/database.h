@@ -41,6 +41,13 @@ inline constexpr uint32_t kMaxDpdRetries = 100;
 // strongSwan's keep_alive; longer than an hour would outlive any NAT mapping.
 inline constexpr uint32_t kDefaultNatKeepaliveSeconds = 20;
 inline constexpr uint32_t kMaxNatKeepaliveSeconds = 3600;
+// IKE fragmentation (settings.fragment_size): the IP datagram size an IKE
+// message may fill before it is cut. 1280 is the IPv6 minimum MTU and
+// strongSwan's default; 576 the datagram every IPv4 host must accept
+// (RFC 791), so below it a fragment could itself be fragmented by IP.
+inline constexpr uint32_t kDefaultFragmentSize = 1280;
+inline constexpr uint32_t kMinFragmentSize = 576;
+inline constexpr uint32_t kMaxFragmentSize = 65535;
 // Admission control (conventions.md): phase 1 negotiations at once, in all
 // and towards one peer (settings.max_negotiations, max_negotiations_per_peer).
 inline constexpr uint32_t kDefaultMaxNegotiations = 128;
@@ -96,6 +103,8 @@ uint32_t MinLifetimeSeconds(const db::Settings& settings);
 // Seconds between NAT keepalives: settings.nat_keepalive_seconds when set
 // (0 = none), else kDefaultNatKeepaliveSeconds.
 uint32_t NatKeepaliveSeconds(const db::Settings& settings);
+// settings.fragment_size, or kDefaultFragmentSize when 0.
+uint32_t FragmentSize(const db::Settings& settings);
 
 // A definition for a peer without a fixed address: remote_address "0.0.0.0"
 // or "::" (any). It only answers (Aggressive Mode, the peer found by its

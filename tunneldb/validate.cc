@@ -141,6 +141,19 @@ void Validator::CheckSettings() {
          std::to_string(s.nat_keepalive_seconds()) + " s is too long (at most " +
              std::to_string(kMaxNatKeepaliveSeconds) + " s; 0 = none)");
   }
+  if (!db::Fragmentation_IsValid(s.fragmentation())) {
+    Fail({{"settings", -1}, {"fragmentation", -1}}, "settings", "fragmentation",
+         std::to_string(s.fragmentation()) +
+             " is not FRAGMENTATION_ON, FRAGMENTATION_OFF or FRAGMENTATION_FORCE");
+  }
+  if (s.fragment_size() != 0 &&
+      (s.fragment_size() < kMinFragmentSize || s.fragment_size() > kMaxFragmentSize)) {
+    Fail({{"settings", -1}, {"fragment_size", -1}}, "settings", "fragment_size",
+         std::to_string(s.fragment_size()) + " octets is outside " +
+             std::to_string(kMinFragmentSize) + ".." + std::to_string(kMaxFragmentSize) +
+             " (an IP datagram, headers included; 0 = default " +
+             std::to_string(kDefaultFragmentSize) + ")");
+  }
   // A per-peer cap above the total cap would never apply: most likely the
   // two numbers were swapped or max_negotiations was forgotten.
   const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;

@@ -120,7 +120,7 @@ Outcome ResponderSendSaKeIdAuth(Phase1Context& sa, Phase1Exchange& ex) {
     out.push_back(nat_traversal::VendorIdPayload(sa.nat_t));
   }
   if (auto n = LifetimeNotify(sa)) out.push_back(std::move(*n));
-  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
+  AppendOurVendorIds(sa, ex, out);
   return Outcome::Send(std::move(out)).To(Step::kSaAnswered);
 }
 
@@ -147,7 +147,7 @@ Outcome InitiatorSendSaKeId(Phase1Context& sa, Phase1Exchange& ex, const Exchang
   out.push_back(OurIdPayload(ex));
   if (ex.nat_traversal)
     for (Payload& vid : nat_traversal::OfferedVendorIds()) out.push_back(std::move(vid));
-  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
+  AppendOurVendorIds(sa, ex, out);
   return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }
 

@@ -99,7 +99,7 @@ Outcome ResponderRecvSaSendSa(Phase1Context& sa, Phase1Exchange& mm,
   NoteVendorIds(sa, payloads);
   std::vector<Payload> out{wire::MakePayload(std::move(reply))};
   if (sa.uses_nat_t()) out.push_back(nat_traversal::VendorIdPayload(sa.nat_t));
-  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
+  AppendOurVendorIds(sa, mm, out);
   return Outcome::Send(std::move(out)).To(Step::kSaAnswered);
 }
 
@@ -129,14 +129,14 @@ Outcome ResponderRecvIdAuthSendIdAuth(Phase1Context& sa, Phase1Exchange& mm,
 
 }  // namespace
 
-Outcome InitiatorSendSa(Phase1Context&, Phase1Exchange& mm) {
+Outcome InitiatorSendSa(Phase1Context& sa, Phase1Exchange& mm) {
   Payload sa_payload = wire::MakePayload(BuildIkeSa(mm.protection));
   mm.sai_b = wire::EncodePayloadBody(sa_payload.body);
   std::vector<Payload> out;
   out.push_back(std::move(sa_payload));
   if (mm.nat_traversal)
     for (Payload& vid : nat_traversal::OfferedVendorIds()) out.push_back(std::move(vid));
-  for (Payload& vid : vendor_ids::Ours()) out.push_back(std::move(vid));
+  AppendOurVendorIds(sa, mm, out);
   return Outcome::Send(std::move(out)).To(Step::kSaSent);
 }
 

@@ -44,6 +44,9 @@ struct Phase1Context {
   // (exchange/vendor_ids.h).
   bool peer_dpd = false;
   bool peer_aixike = false;
+  // The peer announced IKEv1 fragmentation: a message of ours too large
+  // for settings.fragment_size may then go in fragments.
+  bool peer_fragmentation = false;
   // Every vendor ID it sent (vendor_ids.h Announced), for the log.
   uint8_t peer_unknown_vendor_ids = 0;
   uint32_t peer_vendor_ids = 0;

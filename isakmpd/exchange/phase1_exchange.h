@@ -34,6 +34,9 @@ struct Phase1Exchange {
   // settings.nat_traversal: false sends no NAT-T vendor ID and ignores the
   // peer's, so no NAT-D, no move to port 4500, no UDP encapsulation.
   bool nat_traversal = true;
+  // settings.fragmentation is not OFF: our FRAGMENTATION vendor ID goes out
+  // (the responder's only if the initiator's came).
+  bool fragmentation = true;
 
   std::unique_ptr<crypto::DhKeyPair> dh;
   Bytes g_xi, g_xr, ni, nr;

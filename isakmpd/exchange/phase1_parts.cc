@@ -151,8 +151,16 @@ void NoteVendorIds(Phase1Context& sa, const std::vector<Payload>& payloads) {
   const vendor_ids::Announced a = vendor_ids::Read(payloads);
   sa.peer_dpd = a.dpd;
   sa.peer_aixike = a.aixike;
+  sa.peer_fragmentation = a.fragmentation;
   sa.peer_vendor_ids = a.known;
   sa.peer_unknown_vendor_ids = a.unknown;
+}
+
+void AppendOurVendorIds(const Phase1Context& sa, const Phase1Exchange& ex,
+                        std::vector<Payload>& out) {
+  const bool fragmentation =
+      ex.fragmentation && (sa.role == Role::kInitiator || sa.peer_fragmentation);
+  for (Payload& vid : vendor_ids::Ours(fragmentation)) out.push_back(std::move(vid));
 }
 
 NatTVersion AgreedNatT(const Phase1Exchange& ex, const std::vector<Payload>& payloads) {

@@ -48,6 +48,11 @@ std::optional<Phase1Outcome> CheckPeerHash(const Phase1Context& sa, const Phase1
 bool SaysInitialContact(const std::vector<wire::Payload>& payloads);
 // The vendor IDs the peer sent (vendor_ids.h), onto the SA.
 void NoteVendorIds(Phase1Context& sa, const std::vector<wire::Payload>& payloads);
+// Our vendor IDs (vendor_ids::Ours) at the end of |out|; FRAGMENTATION as
+// |ex| allows, and from a responder only after NoteVendorIds saw the
+// initiator's.
+void AppendOurVendorIds(const Phase1Context& sa, const Phase1Exchange& ex,
+                        std::vector<wire::Payload>& out);
 // The NAT traversal version the peer's message 1 or 2 agrees to
 // (nat_traversal::Agreed); kNone when settings.nat_traversal is off.
 NatTVersion AgreedNatT(const Phase1Exchange& ex, const std::vector<wire::Payload>& payloads);

@@ -13,6 +13,15 @@ const Bytes kDpd = {0xaf, 0xca, 0xd7, 0x13, 0x68, 0xa1, 0xf1, 0xc9,
 // Ours: the first 16 octets of SHA-256("aixike").
 const Bytes kAixike = {0x7d, 0xf1, 0x25, 0x1d, 0xe0, 0xce, 0xc2, 0xdf,
                        0x7a, 0xa2, 0x83, 0xb7, 0x3b, 0xc0, 0x35, 0x5d};
+// IKEv1 fragmentation: MD5("FRAGMENTATION"), as Cisco defined it. Peers
+// append four octets of flags; the set we send, 0x80000000, is what
+// strongSwan and racoon send, and what Cisco IOS accepts.
+const Bytes kFragmentation = {0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85,
+                              0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6, 0xc2, 0xd3};
+const Bytes kFragmentationFlags = {0x80, 0x00, 0x00, 0x00};
+// Windows' "MS NT5 ISAKMPOAKLEY", followed by a 4-octet version.
+const Bytes kMsNt5 = {0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d,
+                      0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87, 0xe4, 0x61};
 
 // Vendor IDs met in the field, recognised to be named in the log. |prefix|:
 // the peer may append octets (a version or flags) after these.
@@ -34,15 +43,8 @@ const std::vector<Known>& Table() {
        {0x12, 0xf5, 0xf2, 0x8c, 0x45, 0x71, 0x68, 0xa9, 0x70, 0x2d, 0x9f, 0xe2, 0x74, 0xcc},
        true},
       // IKEv1 fragmentation (Cisco, Microsoft, strongSwan); Cisco appends flags.
-      {"FRAGMENTATION",
-       {0x40, 0x48, 0xb7, 0xd5, 0x6e, 0xbc, 0xe8, 0x85, 0x25, 0xe7, 0xde, 0x7f, 0x00, 0xd6, 0xc2,
-        0xd3},
-       true},
-      // Windows' "MS NT5 ISAKMPOAKLEY", followed by a 4-octet version.
-      {"MS NT5 ISAKMPOAKLEY",
-       {0x1e, 0x2b, 0x51, 0x69, 0x05, 0x99, 0x1c, 0x7d, 0x7c, 0x96, 0xfc, 0xbf, 0xb5, 0x87, 0xe4,
-        0x61},
-       true},
+      {"FRAGMENTATION", kFragmentation, true},
+      {"MS NT5 ISAKMPOAKLEY", kMsNt5, true},
       {"strongSwan",
        {0x88, 0x2f, 0xe5, 0x6d, 0x6f, 0xd2, 0x0d, 0xbc, 0x22, 0x51, 0x61, 0x3b, 0x2e, 0xbe, 0x5b,
         0xeb},
@@ -60,9 +62,15 @@ bool Matches(const Known& k, const Bytes& data) {
 
 }  // namespace
 
-std::vector<wire::Payload> Ours() {
-  return {wire::MakePayload(wire::VendorIdPayload{kDpd}),
-          wire::MakePayload(wire::VendorIdPayload{kAixike})};
+std::vector<wire::Payload> Ours(bool fragmentation) {
+  std::vector<wire::Payload> out{wire::MakePayload(wire::VendorIdPayload{kDpd}),
+                                 wire::MakePayload(wire::VendorIdPayload{kAixike})};
+  if (fragmentation) {
+    Bytes id = kFragmentation;
+    Append(id, kFragmentationFlags);
+    out.push_back(wire::MakePayload(wire::VendorIdPayload{std::move(id)}));
+  }
+  return out;
 }
 
 Announced Read(const std::vector<wire::Payload>& payloads) {
@@ -72,6 +80,8 @@ Announced Read(const std::vector<wire::Payload>& payloads) {
     if (v == nullptr) continue;
     a.dpd |= v->data == kDpd;
     a.aixike |= v->data == kAixike;
+    a.fragmentation |= v->data.size() >= kFragmentation.size() &&
+                       std::equal(kFragmentation.begin(), kFragmentation.end(), v->data.begin());
     const auto& table = Table();
     bool found = false;
     for (size_t i = 0; i < table.size() && !found; ++i) {
@@ -82,6 +92,13 @@ Announced Read(const std::vector<wire::Payload>& payloads) {
     if (!found && a.unknown < 255) ++a.unknown;
   }
   return a;
+}
+
+bool IsWindows(uint32_t known) {
+  const auto& table = Table();
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].id == kMsNt5) return (known & (1u << i)) != 0;
+  return false;
 }
 
 std::string Describe(uint32_t known, uint8_t unknown) {

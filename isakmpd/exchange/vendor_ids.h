@@ -18,13 +18,19 @@ namespace ike::isakmpd::vendor_ids {
 struct Announced {
   bool dpd = false;
   bool aixike = false;
+  bool fragmentation = false;  // IKEv1 fragmentation, whatever flags follow
   uint32_t known = 0;
   uint8_t unknown = 0;  // saturates at 255
 };
 
-// The vendor IDs a Main Mode 1 or 2 of ours carries.
-std::vector<wire::Payload> Ours();
+// The vendor IDs a Main Mode or Aggressive Mode 1 or 2 of ours carries;
+// |fragmentation|: with FRAGMENTATION (settings.fragmentation, and for a
+// responder only if the initiator announced it).
+std::vector<wire::Payload> Ours(bool fragmentation);
 Announced Read(const std::vector<wire::Payload>& payloads);
+// The peer is Windows (it sent MS NT5 ISAKMPOAKLEY): it takes IKEv1
+// fragments only of messages that carry certificates (as strongSwan found).
+bool IsWindows(uint32_t known);
 // "DPD, NAT-T (RFC 3947), Cisco Unity, 1 unknown", in the table's order; ""
 // for none.
 std::string Describe(uint32_t known, uint8_t unknown);

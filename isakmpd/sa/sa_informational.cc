@@ -250,7 +250,7 @@ void SaManager::SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body)
   Bytes iv = sa.IvFor(message_id);
   Bytes packet = Seal(sa, wire::ExchangeType::kInformational, message_id, payloads, &iv);
   sa.message_ids.Finish(message_id);
-  deps_.packets->SendPacket(sa.local, sa.remote, packet);
+  SendMessage(sa, packet, NextFragmentId());
 }
 
 void SaManager::SendPlainNotify(const Phase1Context& sa, wire::NotifyType type) {

@@ -11,6 +11,7 @@
 #include "isakmpd/exchange/identity.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/sa/bug.h"
+#include "isakmpd/wire/fragment.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -130,6 +131,7 @@ ipc::Envelope SaManager::StartPhase1(const ipc::Phase1Request& request) {
   mm.protection = request.protection();
   mm.min_life_seconds = MinLifeSeconds();
   mm.nat_traversal = NatTraversalOn();
+  mm.fragmentation = FragmentationSetting() != db::FRAGMENTATION_OFF;
   mm.local_id = Phase1IdText(def.local_id(), def.local_address());
   mm.remote_id = Phase1IdText(def.remote_id(), def.remote_address());
   // The first ISAKMP SA with this peer since we started (or since the last
@@ -191,6 +193,8 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
   }
   const auto& h = std::get<wire::Header>(parsed);
   const ByteView message = packet.first(h.length);
+  if (static_cast<uint8_t>(h.next_payload) == wire::kFragmentPayloadType)
+    return OnFragment(local, remote, h, message);
   switch (h.exchange) {
     case wire::ExchangeType::kIdentityProtection:
     case wire::ExchangeType::kAggressive:

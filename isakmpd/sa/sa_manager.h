@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "isakmpd/exchange/informational.h"
 #include "isakmpd/exchange/quick_mode.h"
+#include "isakmpd/sa/fragments.h"
 #include "isakmpd/sa/half_open.h"
 #include "isakmpd/sa/ipsec_sa.h"
 #include "isakmpd/sa/isakmp_sa.h"
@@ -69,6 +70,8 @@ class SaManager {
   size_t half_open_responders() const { return half_open_table_.total(); }
   const HalfOpenTable& half_open_table() const { return half_open_table_; }
   const SaCounters& counters() const { return counters_; }
+  // Messages whose fragments are arriving (bounded, fragments.h).
+  size_t fragments_pending() const { return reassembler_.pending(); }
 
   // How long a Quick Mode waits for its SPI before it fails.
   static constexpr uint32_t kSpiTimeoutMs = 5000;
@@ -190,6 +193,26 @@ class SaManager {
   // NAT keeps the mapping IKE and ESP-in-UDP use (sa_transport.cc).
   void StartNatKeepalives(IsakmpSa& sa);
   void SendNatKeepalive(uint64_t handle);
+
+  // ---- IKE fragmentation (sa_fragments.cc, issue 10.8)
+  // A message whose first payload is a FRAGMENT: kept until its message is
+  // whole, which then goes through OnPacket as if it had come in one piece.
+  void OnFragment(const Endpoint& local, const Endpoint& remote, const wire::Header& h,
+                  ByteView packet);
+  // Sends |packet| whole, or in fragments carrying |fragment_id| when it
+  // makes an IP datagram larger than settings.fragment_size and the peer
+  // takes fragments (FragmentsFor). Returns the number of fragments, 0 when
+  // it went whole.
+  size_t SendMessage(const Phase1Context& sa, ByteView packet, uint16_t fragment_id);
+  // Whether a message too large for fragment_size goes in fragments to this
+  // peer: FORCE always; ON if it announced FRAGMENTATION (and is not
+  // Windows, which takes them only with certificates); OFF never.
+  bool FragmentsFor(const Phase1Context& sa) const;
+  // The largest ISAKMP message (or fragment) that fits fragment_size: less
+  // the IP and UDP headers and, on port 4500, the non-ESP marker.
+  size_t MaxIkePacket(const Phase1Context& sa) const;
+  db::Fragmentation FragmentationSetting() const;
+  uint16_t NextFragmentId();
 
   // ---- transitions, events, counters (sa_events.cc)
   // The only writers of IsakmpSa::step and IpsecSa::step. An illegal move is
@@ -339,6 +362,10 @@ class SaManager {
   Repeats replay_lines_;
   Repeats bad_hash_lines_;
   Repeats dpd_lines_;
+  Repeats fragment_lines_;     // fragments dropped
+  Repeats reassembled_lines_;  // messages rebuilt from fragments
+  FragmentReassembler reassembler_;
+  uint16_t next_fragment_id_ = 0;
 };
 
 }  // namespace ike::isakmpd

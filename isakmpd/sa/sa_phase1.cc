@@ -216,6 +216,7 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
   mm.protection = *protection;
   mm.min_life_seconds = MinLifeSeconds();
   mm.nat_traversal = NatTraversalOn();
+  mm.fragmentation = FragmentationSetting() != db::FRAGMENTATION_OFF;
   mm.local_id = Phase1IdText(def->local_id(), def->local_address());
   mm.remote_id = Phase1IdText(def->remote_id(), def->remote_address());
   sa->icookie = h.icookie;

@@ -143,7 +143,15 @@ void SaManager::Transmit(const Phase1Context& sa, Transmission& tx, Bytes packet
   tx.packet = std::move(packet);
   tx.tries = 1;
   tx.response_to_hash = tx.last_received_hash;
-  deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
+  tx.fragment_id = NextFragmentId();
+  if (const size_t fragments = SendMessage(sa, tx.packet, tx.fragment_id)) {
+    ++counters_.messages_fragmented;
+    LOG_INFO(
+        "peer %s cookies %s: message %d (%zu octets) sent in %zu fragments "
+        "(settings.fragment_size %u)",
+        sa.remote.ToString().c_str(), sa.CookieText().c_str(), tx.message_number, tx.packet.size(),
+        fragments, tunneldb::FragmentSize(database_.settings()));
+  }
   if (retransmit) tx.timer = deps_.timers->Schedule(RetransmitDelay(1), std::move(on_timer));
 }
 
@@ -154,7 +162,7 @@ bool SaManager::Retransmit(const Phase1Context& sa, Transmission& tx,
   ++tx.tries;
   LOG_DEBUG("peer %s: retransmitting message %d (try %d)", sa.remote.ToString().c_str(),
             tx.message_number, tx.tries);
-  deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
+  SendMessage(sa, tx.packet, tx.fragment_id);
   tx.timer = deps_.timers->Schedule(RetransmitDelay(tx.tries), std::move(on_timer));
   return true;
 }
@@ -165,7 +173,7 @@ bool SaManager::IsDuplicate(const Phase1Context& sa, const Transmission& tx, Byt
   if (h == tx.response_to_hash && !tx.packet.empty()) {
     LOG_DEBUG("peer %s retransmitted; resending our message %d", sa.remote.ToString().c_str(),
               tx.message_number);
-    deps_.packets->SendPacket(sa.local, sa.remote, tx.packet);
+    SendMessage(sa, tx.packet, tx.fragment_id);
   }
   return true;
 }

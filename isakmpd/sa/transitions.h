@@ -39,7 +39,15 @@ struct SaCounters {
   uint64_t dpd_dropped = 0;          // R-U-THERE(-ACK) malformed or replayed
   uint64_t dpd_probes_sent = 0;      // our R-U-THEREs (RFC 3706)
   uint64_t nat_keepalives = 0;       // NAT keepalives sent (RFC 3948 4)
-  uint64_t log_lines = 0;            // per-SA lines written (log volume checks)
+  // IKE fragmentation (issue 10.8): fragments in, dropped (malformed, over a
+  // bound, or fragmentation off), messages rebuilt; messages we cut and the
+  // fragments they made.
+  uint64_t fragments_received = 0;
+  uint64_t fragments_dropped = 0;
+  uint64_t messages_reassembled = 0;
+  uint64_t messages_fragmented = 0;
+  uint64_t fragments_sent = 0;
+  uint64_t log_lines = 0;  // per-SA lines written (log volume checks)
 };
 
 }  // namespace ike::isakmpd

@@ -241,6 +241,11 @@ TEST_CASE("k: a Delete of 16,300 unknown SPIs writes one line per second", "[hol
   LogLevelGuard level(LogLevel::kDebug);
   Pair net;
   net.EstablishPhase1();
+  // The 65 kB Delete goes as one datagram (as a hostile peer would send it),
+  // not in fragments, which the reassembly bounds would refuse first.
+  db::TunnelDatabase whole = net.DatabaseA();
+  whole.mutable_settings()->set_fragmentation(db::FRAGMENTATION_OFF);
+  net.a.manager.SetDatabase(whole);
   SaManagerTestPeer peer(net.a.manager);
   const auto& counters = net.b.manager.counters();
   auto lines_for = [&](uint32_t first) {

@@ -177,6 +177,26 @@ TEST_CASE("settings.nat_traversal and nat_keepalive_seconds: defaults, range, na
   CHECK_FALSE(FirstError("settings { nat_traversal: MAYBE }\n" + Valid()).empty());
 }
 
+TEST_CASE("settings.fragmentation and fragment_size: defaults, range, names") {
+  Result<Database> plain = Database::Parse(Valid(), kFile);
+  REQUIRE(plain.ok());
+  CHECK(plain->proto().settings().fragmentation() == db::FRAGMENTATION_UNSPECIFIED);  // = ON
+  CHECK(FragmentSize(plain->proto().settings()) == 1280);
+  Result<Database> forced = Database::Parse(
+      "settings { fragmentation: FRAGMENTATION_FORCE fragment_size: 576 }\n" + Valid(), kFile);
+  REQUIRE(forced.ok());
+  CHECK(forced->proto().settings().fragmentation() == db::FRAGMENTATION_FORCE);
+  CHECK(FragmentSize(forced->proto().settings()) == 576);
+  CHECK(FirstError("settings { fragment_size: 575 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: fragment_size: 575 octets is outside 576..65535 (an "
+        "IP datagram, headers included; 0 = default 1280)");
+  CHECK_FALSE(FirstError("settings { fragment_size: 65536 }\n" + Valid()).empty());
+  CHECK(FirstError("settings { fragmentation: 9 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: fragmentation: 9 is not FRAGMENTATION_ON, "
+        "FRAGMENTATION_OFF or FRAGMENTATION_FORCE");
+  CHECK_FALSE(FirstError("settings { fragmentation: SOMETIMES }\n" + Valid()).empty());
+}
+
 TEST_CASE("settings.min_lifetime_seconds lowers the lifetime floor for tests, never below 5 s") {
   const std::string short_p2 = Replace(Valid(), "  pfs_group: MODP_2048\n",
                                        "  pfs_group: MODP_2048\n  lifetime_seconds: 10\n");

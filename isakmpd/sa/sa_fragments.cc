@@ -75,24 +75,27 @@ size_t SaManager::SendMessage(const Phase1Context& sa, ByteView packet, uint16_t
 void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const wire::Header& h,
                            ByteView packet) {
   ++counters_.fragments_received;
-  const std::string cookies = ToHex(h.icookie) + ":" + ToHex(h.rcookie);
-  auto drop = [&](const std::string& why) {
+  // Built only for a log line: a flood of fragments costs no strings.
+  auto cookies = [&] { return ToHex(h.icookie) + ":" + ToHex(h.rcookie); };
+  auto drop = [&](const std::string& why, LogLevel level = LogLevel::kInformation) {
     ++counters_.fragments_dropped;
     uint64_t folded = 0;
     if (!AllowRepeat(fragment_lines_, 1, &folded)) return;
-    LOG_INFO("dropped IKE fragment from %s (cookies %s): %s%s", remote.ToString().c_str(),
-             cookies.c_str(), why.c_str(),
-             folded ? (" (and " + std::to_string(folded) + " more in the last second)").c_str()
-                    : "");
+    const std::string more =
+        folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
+    if (LogEnabled(level))
+      Logf(level, "dropped IKE fragment from %s (cookies %s): %s%s", remote.ToString().c_str(),
+           cookies().c_str(), why.c_str(), more.c_str());
   };
+  // Said at the events level: it is why a peer that fragments cannot get in.
   if (FragmentationSetting() == db::FRAGMENTATION_OFF)
-    return drop("IKE fragmentation is off (settings.fragmentation)");
+    return drop("IKE fragmentation is off (settings.fragmentation)", LogLevel::kEvents);
   auto parsed = wire::ParseFragment(packet);
   if (auto* e = std::get_if<wire::ParseError>(&parsed)) return drop(e->detail);
   const auto& fragment = std::get<wire::Fragment>(parsed);
-  const uint64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              deps_.clock->Now().time_since_epoch())
-                              .count();
+  const uint64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deps_.clock->Now().time_since_epoch())
+          .count();
   FragmentReassembler::Outcome outcome = reassembler_.Add(fragment, now_ms);
   using R = FragmentReassembler::Result;
   switch (outcome.result) {
@@ -117,13 +120,18 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
   if (static_cast<uint8_t>(inner.next_payload) == wire::kFragmentPayloadType)
     return drop("the rebuilt message is itself a fragment");
   ++counters_.messages_reassembled;
+  // One line per message of an SA we know; for unknown cookies (a new
+  // initiator's message 1, or anyone's junk) at most one per second.
+  const bool known = by_cookies_.contains(Cookies(h.icookie, h.rcookie)) ||
+                     half_open_.contains(CookieValue(h.icookie));
   uint64_t folded = 0;
-  if (AllowRepeat(reassembled_lines_, 1, &folded))
-    LOG_INFO("%s message (%zu octets) from %s reassembled from %u fragments (cookies %s)%s",
+  if (known || AllowRepeat(reassembled_lines_, 1, &folded)) {
+    const std::string more =
+        folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
+    LOG_INFO("%s message (%zu octets) from %s reassembled from %zu fragments (cookies %s)%s",
              wire::ExchangeTypeName(inner.exchange), message.size(), remote.ToString().c_str(),
-             static_cast<unsigned>(outcome.fragments), cookies.c_str(),
-             folded ? (" (and " + std::to_string(folded) + " more in the last second)").c_str()
-                    : "");
+             outcome.fragments, cookies().c_str(), more.c_str());
+  }
   OnPacket(local, remote, message);
 }
 

@@ -146,11 +146,13 @@ void SaManager::Transmit(const Phase1Context& sa, Transmission& tx, Bytes packet
   tx.fragment_id = NextFragmentId();
   if (const size_t fragments = SendMessage(sa, tx.packet, tx.fragment_id)) {
     ++counters_.messages_fragmented;
+    const auto exchange = std::get<wire::Header>(wire::ParseHeader(tx.packet)).exchange;
     LOG_INFO(
-        "peer %s cookies %s: message %d (%zu octets) sent in %zu fragments "
+        "peer %s cookies %s: %s message %d (%zu octets) sent in %zu fragments "
         "(settings.fragment_size %u)",
-        sa.remote.ToString().c_str(), sa.CookieText().c_str(), tx.message_number, tx.packet.size(),
-        fragments, tunneldb::FragmentSize(database_.settings()));
+        sa.remote.ToString().c_str(), sa.CookieText().c_str(), wire::ExchangeTypeName(exchange),
+        tx.message_number, tx.packet.size(), fragments,
+        tunneldb::FragmentSize(database_.settings()));
   }
   if (retransmit) tx.timer = deps_.timers->Schedule(RetransmitDelay(1), std::move(on_timer));
 }

@@ -23,6 +23,8 @@
 #              same protection; repeatable: several phase 2 tunnels under one phase 1)
 #              natt=NAT_TRAVERSAL_OFF (settings.nat_traversal; default: unset = on)
 #              natka=S (settings.nat_keepalive_seconds; default: unset = 20 s)
+#              frag=FRAGMENTATION_ON|OFF|FORCE fragsize=N (settings.fragmentation and
+#              fragment_size; default: unset = ON, 1280)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -123,6 +125,10 @@ ipsec_tunnel {
   nat_traversal: ${kv#*=}" ;;
       natka=*) natt+="
   nat_keepalive_seconds: ${kv#*=}" ;;
+      frag=*) natt+="
+  fragmentation: ${kv#*=}" ;;
+      fragsize=*) natt+="
+  fragment_size: ${kv#*=}" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
     esac
   done

@@ -82,7 +82,7 @@ sw_configure() {
   peer=$(_sw_other "$x")
   local local_ts='' remote_ts='' kernel=libipsec swanctl_load='' kv
   local conn_life='' child_life='' aggressive=no lid='' rid='' am_psk='' child_mode=tunnel
-  local more_children='' remote_addrs=''
+  local more_children='' remote_addrs='' conn_frag='' charon_frag=''
   for kv in "$@"; do
     case $kv in
       psk=*) psk=${kv#psk=} ;;
@@ -134,6 +134,12 @@ sw_configure() {
       }" ;;
       lid=*) lid=${kv#*=} ;;
       rid=*) rid=${kv#*=} ;;
+      # IKE fragmentation: the connection's fragmentation (yes, no, accept,
+      # force) and charon's fragment_size (the IP datagram, headers included)
+      fragmentation=*) conn_frag="
+    fragmentation = ${kv#*=}" ;;
+      fragment_size=*) charon_frag="
+  fragment_size = ${kv#*=}" ;;
       *) t_abort "sw_configure: unknown option '$kv'" ;;
     esac
   done
@@ -159,7 +165,7 @@ charon {
   retransmit_tries = 3
   retransmit_timeout = 2.0
   block_threshold = 10000
-  install_routes = yes$am_psk
+  install_routes = yes$am_psk$charon_frag
   plugins {
     vici {
       socket = unix://$d/charon.vici
@@ -198,7 +204,7 @@ connections {
     aggressive = $aggressive
     local_addrs = $laddr
     remote_addrs = ${remote_addrs:-$raddr}
-    proposals = $ike$conn_life
+    proposals = $ike$conn_life$conn_frag
     local {
       auth = psk
       id = $lid

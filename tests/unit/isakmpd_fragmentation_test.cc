@@ -5,8 +5,8 @@
 // the OFF switch, and hostile fragments (never a crash, never a lost SA).
 #include <catch2/catch.hpp>
 
-#include "tests/lib/isakmpd_pair.h"
 #include "isakmpd/wire/fragment.h"
+#include "tests/lib/isakmpd_pair.h"
 
 namespace ike::isakmpd {
 namespace {
@@ -32,7 +32,8 @@ struct Settings {
 
 db::TunnelDatabase Definitions(const char* local, const char* remote, const char* local_net,
                                const char* remote_net, db::IkeMode mode, const Settings& s) {
-  db::TunnelDatabase d = Database(local, remote, local_net, remote_net, kIke4096, kEsp, "MODP_4096");
+  db::TunnelDatabase d =
+      Database(local, remote, local_net, remote_net, kIke4096, kEsp, "MODP_4096");
   d.mutable_ike_protection(0)->set_mode(mode);
   if (mode == db::AGGRESSIVE) {  // Aggressive Mode finds the definition by identity
     auto* t = d.mutable_ike_tunnel(0);
@@ -79,8 +80,7 @@ struct FragmentPair : Pair {
   }
   size_t FragmentsFrom(const char* host) const {
     size_t n = 0;
-    for (const Packet& p : sent)
-      n += IsFragment(p) && p.from.address.ToString() == host ? 1 : 0;
+    for (const Packet& p : sent) n += IsFragment(p) && p.from.address.ToString() == host ? 1 : 0;
     return n;
   }
   static bool IsFragment(const Packet& p) {
@@ -96,8 +96,8 @@ bool AnnouncesFragmentation(const Packet& p) {
   if (!std::holds_alternative<std::vector<wire::Payload>>(parsed)) return false;
   for (const auto& payload : std::get<0>(parsed))
     if (const auto* v = std::get_if<wire::VendorIdPayload>(&payload.body))
-      if (v->data.size() == 20 && std::equal(std::begin(kFragmentationVid),
-                                             std::end(kFragmentationVid), v->data.begin()))
+      if (v->data.size() == 20 &&
+          std::equal(std::begin(kFragmentationVid), std::end(kFragmentationVid), v->data.begin()))
         return v->data[16] == 0x80;  // the flags strongSwan and racoon send
   return false;
 }

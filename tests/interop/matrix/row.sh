@@ -44,6 +44,12 @@
 #                 over the IPv6 outer addresses
 #   range=yes     range selectors (ID_IPV4/IPV6_ADDR_RANGE): a::1-a::9 <-> b::1-b::9
 #                 (IPv4: 198.51.100.1-198.51.100.9 <-> 203.0.113.1-203.0.113.9)
+# IKE fragmentation (issue 10.8): frag= and fragsize= set our
+# settings.fragmentation (FRAGMENTATION_ON|OFF|FORCE) and fragment_size;
+# sw_frag= (yes|no|accept|force) and sw_fragsize= strongSwan's. frag_in=yes:
+# charon must have cut a message and A's syslog show one rebuilt from
+# fragments; frag_out=yes: A must have cut one and charon rebuilt it. Our log
+# level is then INFORMATION, where those lines are.
 # Negative rows: fail=1|2 (the phase that must fail), reason= (a regular
 # expression A's syslog must show: the operator-visible reason) and sw_says=
 # (one charon's log must show, e.g. the notify it received).
@@ -61,12 +67,14 @@ pfs=MODP_2048 expect='' rnet='' sw_psk='' fail='' reason='' sw_says='' sw_mode='
 proto=0 lport=0 rport=0 children=1 protoport='' lid='' rid='' subnets='' sw_rw=''
 nat=no natt='' natka=''
 ipv6='' inner='' range=''
+frag='' fragsize='' sw_frag='' sw_fragsize='' frag_in='' frag_out=''
 for kv in "$@"; do
   case $kv in
     name=* | by=* | mode=* | ike=* | esp=* | enc=* | klen=* | hash=* | group=* | our_esp=* | \
       integ=* | pfs=* | expect=* | rnet=* | sw_psk=* | fail=* | reason=* | sw_says=* | sw_mode=* | \
       proto=* | lport=* | rport=* | children=* | protoport=* | lid=* | rid=* | subnets=* | sw_rw=* | \
-      nat=* | natt=* | natka=* | ipv6=* | inner=* | range=*)
+      nat=* | natt=* | natka=* | ipv6=* | inner=* | range=* | frag=* | fragsize=* | sw_frag=* | \
+      sw_fragsize=* | frag_in=* | frag_out=*)
       declare "${kv%%=*}=${kv#*=}" ;;
     *) t_abort "row.sh: unknown argument '$kv'" ;;
   esac
@@ -90,6 +98,12 @@ else
 fi
 [[ -n $natt ]] && nat_opts+=(natt="$natt")
 [[ -n $natka ]] && nat_opts+=(natka="$natka")
+sw_frag_opts=()
+[[ -n $frag ]] && nat_opts+=(frag="$frag")
+[[ -n $fragsize ]] && nat_opts+=(fragsize="$fragsize")
+[[ -n $frag$fragsize$sw_frag$sw_fragsize ]] && nat_opts+=(log=INFORMATION)
+[[ -n $sw_frag ]] && sw_frag_opts+=(fragmentation="$sw_frag")
+[[ -n $sw_fragsize ]] && sw_frag_opts+=(fragment_size="$sw_fragsize")
 # The protected networks: the lab's (lo) addresses, or IPv4 ones inside IPv6.
 a_host=$(host_net A) b_host=$(host_net B) plen=$(host_plen A)
 a_sub=198.51.100.0/24 b_sub=203.0.113.0/24
@@ -168,7 +182,8 @@ if [[ $enc == AES_CBC && $klen != 128 ]]; then
   sed -i "0,/key_length: 128/s//key_length: $klen/" "${HOST_DIR[A]}/etc/tunnels.db"
 fi
 ike_write_psk A "$psk_id" "$psk"
-sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}" "${sw_nat[@]}"
+sw_configure B psk="${sw_psk:-$psk}" ike="$ike" esp="$esp" "${sw_ids[@]}" "${sw_children[@]}" "${sw_nat[@]}" \
+  "${sw_frag_opts[@]}"
 sw_start B
 sw_load B
 ike_start A && src_wait_all A active 10 || { echo "$IKE_OUT" | indent; t_abort "A: startsrc failed"; }
@@ -219,6 +234,35 @@ nat_checks() {
   fi
 }
 NAT_SW_SAYS='(local|remote) host is behind NAT'
+
+# frag_checks: the fragments crossed in the directions the row asks for,
+# as each side saw them.
+frag_checks() {
+  local a_log b_log
+  a_log=$(host_syslog A) b_log=$(sw_log B)
+  if [[ $frag_in == yes ]]; then
+    if grep -Eq "splitting IKE message" "$b_log" &&
+      grep -Eq "reassembled from [0-9]+ fragments" "$a_log"; then
+      t_pass "B cut: $(grep -Eo "splitting IKE message.*" "$b_log" | head -n 1)"
+      t_pass "A rebuilt $(grep -Ec "reassembled from [0-9]+ fragments" "$a_log") message(s):"
+      grep -Eo "[A-Za-z]+ Mode message \([0-9]+ octets\) from .* reassembled from [0-9]+ fragments" "$a_log" | indent
+    else
+      t_fail "no message of charon's reached A in fragments (charon: splitting IKE message; A: reassembled from N fragments)"
+      ok=0
+    fi
+  fi
+  if [[ $frag_out == yes ]]; then
+    if grep -Eq "sent in [0-9]+ fragments" "$a_log" &&
+      grep -Eq "reassembled fragmented IKE message" "$b_log"; then
+      t_pass "A cut $(grep -Ec "sent in [0-9]+ fragments" "$a_log") message(s):"
+      grep -Eo "[A-Za-z]+ Mode message [0-9]+ \([0-9]+ octets\) sent in [0-9]+ fragments.*" "$a_log" | indent
+      t_pass "B rebuilt: $(grep -Eo "received fragment #[0-9]+, reassembled fragmented IKE message.*" "$b_log" | head -n 1)"
+    else
+      t_fail "no message of ours reached charon in fragments (A: sent in N fragments; charon: reassembled fragmented IKE message)"
+      ok=0
+    fi
+  fi
+}
 
 if [[ $by == ours ]]; then
   numlist=$(seq -s, 1 "$children")
@@ -350,6 +394,7 @@ else
     ok=0
   fi
   [[ $nat == yes ]] && nat_checks
+  [[ -n $frag_in$frag_out ]] && frag_checks
   if ((!ok)); then
     ike_dump A
     sw_log_tail B 40

@@ -1048,6 +1048,101 @@ def mm1_flood_lockout(c):
     c.restart_after()
 
 
+# ---- IKE fragmentation (issue 10.8) ---------------------------------------------------
+
+
+def send_all(p1, packets):
+    for pkt in packets:
+        p1.send(pkt)
+
+
+@case()
+def frag_mm3_in_fragments(c):
+    """A peer announcing FRAGMENTATION sends MM3 in fragments, in reverse
+    order and one twice: B's MM2 announces FRAGMENTATION too, B answers MM4
+    and the Main Mode completes."""
+    p1 = c.phase1()
+    pkt = p1.mm1(extra_vids=[ip.FRAGMENTATION_VID])
+    p1.send(pkt)
+    try:
+        p1.take_mm2(p1.wait(ip.EXCH_MAIN, resend=pkt, first=ip.P_SA))
+    except (ip.Timeout, ValueError) as e:
+        c.ok(False, "MM2: %s" % e)
+        return
+    c.ok(any(v.startswith(ip.FRAGMENTATION_VID[:16]) for v in p1.got["mm2"].find_all(ip.P_VID)),
+         "B's MM2 carries the FRAGMENTATION vendor ID")
+    frags = ip.fragments(p1.mm3(), 0x4242, 160)
+    c.ok(len(frags) >= 3, "MM3 cut into %d fragments of at most 160 octets" % len(frags))
+    order = frags[::-1] + [frags[0]]  # the last first, and one twice
+    try:
+        send_all(p1, order)
+        try:
+            m4 = p1.wait(ip.EXCH_MAIN, first=ip.P_KE, tries=1)
+        except ip.Timeout:
+            send_all(p1, order)  # our retransmission, as a peer would
+            m4 = p1.wait(ip.EXCH_MAIN, first=ip.P_KE, tries=1)
+        p1.take_mm4(m4)
+        c.ok(True, "B answers the rebuilt MM3 with MM4")
+    except (ip.Timeout, ValueError) as e:
+        c.ok(False, "MM4 after a fragmented MM3: %s" % e)
+        return
+    finish_mm(c, p1)
+    c.expect_log(r"Main Mode message \(%d octets\) from %s\[500\] reassembled from %d fragments"
+                 % (len(p1.sent["mm3"]), re.escape(PY), len(frags)), "the rebuilt MM3")
+
+
+@case()
+def frag_hostile(c):
+    """Bad fragments: number 0, a length that lies, a fragment inside a
+    fragment, another SA's cookies inside, 40 fragments of one message, and
+    3,000 fragments of messages that never complete. Each is dropped with its
+    reason (at most one line a second), nothing crashes, and B carries on."""
+    peer = c.peer()
+    ck = secrets.token_bytes(8)
+    whole = ip.header(ck, b"\0" * 8, ip.P_SA, ip.EXCH_MAIN, 0, 0, 28 + 100) + b"\1" * 100
+
+    def one(what, pkt, regex):
+        since = c.log_pos()
+        peer.send(pkt)
+        c.expect_log(r"dropped IKE fragment from %s\[500\] .*%s" % (re.escape(PY), regex), what,
+                     since=since)
+        time.sleep(1.1)  # past the one-line-a-second fold
+
+    number0 = ip.fragments(whole, 1, 600)[0]
+    number0 = number0[:34] + b"\0" + number0[35:]
+    one("a fragment numbered 0", number0, r"fragment number 0")
+    lying = bytearray(ip.fragments(whole, 2, 600)[0])
+    lying[30:32] = struct.pack("!H", 9)
+    one("a fragment payload whose length lies", bytes(lying), r"fragment payload length 9")
+    nested = ip.fragments(whole, 3, 600)[0]
+    one("a fragment of a fragment", ip.fragments(nested, 4, 600)[0], r"itself a fragment")
+    foreign = ip.header(secrets.token_bytes(8), b"\0" * 8, ip.P_SA, ip.EXCH_MAIN, 0, 0, 128) + \
+        b"\1" * 100
+    inner = ip.fragments(foreign, 5, 600)[0]
+    one("a rebuilt message naming other cookies",
+        ip.header(ck, b"\0" * 8, ip.P_FRAGMENT, ip.EXCH_MAIN, 0, 0, 28 + 8 + len(foreign)) +
+        inner[28:], r"other cookies")
+    many = ip.fragments(whole * 3, 6, 40, last_flag=False)  # 4-octet slices
+    since = c.log_pos()
+    for pkt in many[:40]:
+        peer.send(pkt)
+    c.expect_log(r"dropped IKE fragment from %s\[500\] .*too many fragments" % re.escape(PY),
+                 "40 fragments of one message", since=since)
+    time.sleep(1.1)
+    since = c.log_pos()
+    for i in range(3000):
+        cki = secrets.token_bytes(8)
+        peer.send(ip.fragments(ip.header(cki, b"\0" * 8, ip.P_SA, ip.EXCH_MAIN, 0, 0, 1028) +
+                               b"\2" * 1000, i & 0xffff, 600)[0])
+        if i % 500 == 499:
+            time.sleep(0.01)
+    time.sleep(0.5)
+    n = len(c.grep(r"IKE fragment", since))
+    c.ok(n <= 5, "3,000 incomplete messages' fragments: %d log lines (at most 5)" % n)
+    rc, _ = c.ike("cmd=list")
+    c.ok(rc == 0, "B still answers ike cmd=list after the fragments")
+
+
 # ---- B initiates: the peer answers -------------------------------------------------------------
 
 

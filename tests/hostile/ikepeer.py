@@ -68,6 +68,9 @@ RFC3947_VID = bytes.fromhex("4a131c81070358455c5728f20e95452f")
 # and the UDP encapsulation modes 61443/61444 (RFC 3947: 20, 3/4).
 DRAFT03_VID = bytes.fromhex("7d9419a65310ca6f2c179d9215529d56")
 P_NATD_DRAFT = 130
+P_FRAGMENT = 132  # IKEv1 fragmentation (Cisco's scheme)
+# MD5("FRAGMENTATION") and the flags strongSwan and racoon send.
+FRAGMENTATION_VID = bytes.fromhex("4048b7d56ebce88525e7de7f00d6c2d380000000")
 ENCAP_UDP_TUNNEL_DRAFT = 61443
 
 NAT_T_PORT = 4500
@@ -189,6 +192,21 @@ def encode_chain(payloads):
         nxt = payloads[i + 1][0] if i + 1 < len(payloads) else P_NONE
         out += struct.pack("!BBH", nxt, 0, 4 + len(body)) + body
     return (payloads[0][0] if payloads else P_NONE), out
+
+
+def fragments(message, frag_id, max_len, exch=EXCH_MAIN, number_from=1, last_flag=True):
+    """|message| (a whole ISAKMP message) cut into fragment messages of at most
+    |max_len| octets: carriers with its cookies, |exch|, message ID 0, one
+    FRAGMENT payload each (id, number, flags 1 on the last)."""
+    slice_len = max_len - 36
+    parts = [message[i:i + slice_len] for i in range(0, len(message), slice_len)]
+    out = []
+    for n, part in enumerate(parts, number_from):
+        last = last_flag and n == number_from + len(parts) - 1
+        body = struct.pack("!BBHHBB", 0, 0, 8 + len(part), frag_id, n, 1 if last else 0) + part
+        out.append(header(message[:8], message[8:16], P_FRAGMENT, exch, 0, 0, 28 + len(body)) +
+                   body)
+    return out
 
 
 def raw_payload(nxt, body):
@@ -454,11 +472,12 @@ class Phase1:
         return hsh(self.p1_last, be32(msgid))[:BLOCK]
 
     # ---- Main Mode, initiator ----
-    def mm1(self, sa=None, vid=True):
+    def mm1(self, sa=None, vid=True, extra_vids=()):
         self.sai_b = sa or ike_sa_body()
         p = [(P_SA, self.sai_b)]
         if vid:
             p.append((P_VID, DRAFT03_VID if self.draft else RFC3947_VID))
+        p += [(P_VID, v) for v in extra_vids]
         pkt, _ = self.build(EXCH_MAIN, p)
         self.sent["mm1"] = pkt
         return pkt

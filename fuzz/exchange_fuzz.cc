@@ -27,6 +27,9 @@
 //       body, 2 header + encrypted body, 3 as 2 with HASH(1) prepended
 //   [2] exchange type, [3] next payload (of the header, or after HASH(1))
 //   [4..7] message id (big-endian; stage 4 uses QM1's when it is 0)
+//       (mod 4); bit 2: delivered as IKEv1 fragments (payload 132, issue
+//       10.8) of kFragmentOverhead + 1 + 24 * bits 3-6 octets, in reverse
+//       order if bit 7
 //   [8] bit 0: both endpoints on port 4500 (NAT-T); bits 1-7: minutes the
 //       fake clock runs on afterwards (retransmissions, time-outs, expiry)
 // Checks beyond "no crash": no IPsec SA is established from a fuzz message
@@ -46,6 +49,7 @@
 
 #include "ikev1/keymat.h"
 #include "isakmpd/sa/sa_manager.h"
+#include "isakmpd/wire/fragment.h"
 #include "tests/lib/fakes.h"
 
 namespace ike::isakmpd {
@@ -457,7 +461,17 @@ Effect RunInput(Harness& harness, const uint8_t* data, size_t size) {
     d.from.port = 4500;
     d.to.port = 4500;
   }
-  world.Deliver(d);
+  std::vector<Bytes> fragments;
+  if (data[1] & 4)
+    fragments =
+        wire::FragmentMessage(d.data, 7, wire::kFragmentOverhead + 1 + 24 * ((data[1] >> 3) & 15),
+                              wire::ExchangeType::kIdentityProtection);
+  if (data[1] & 0x80) std::reverse(fragments.begin(), fragments.end());
+  if (fragments.empty()) {
+    world.Deliver(d);
+  } else {
+    for (Bytes& f : fragments) world.Deliver(Datagram{d.from, d.to, std::move(f)});
+  }
   effect.replies = world.responder.sent.size() - sent_before;
   effect.phase2_established = world.responder.phase2_established - established_before;
   effect.isakmp_sas_after = world.responder.manager.isakmp_sa_count();
@@ -477,6 +491,9 @@ void CheckSeeds(Harness& harness) {
   for (int stage : {0, 1, 2, 3}) ok = ok && effect(stage, 0).replies == 1;  // MM2, MM4, MM6, QM2
   ok = ok && effect(1, 1).replies == 1 && effect(3, 1).replies == 1;
   ok = ok && effect(0, 1).replies == 1;  // Aggressive Mode 2
+  Bytes cut = seeds[1][0];               // MM3 again, in fragments of 121 octets, last first
+  cut[1] |= 4 | (4 << 3) | 0x80;
+  ok = ok && RunInput(harness, cut.data(), cut.size()).replies == 1;
   ok = ok && effect(4, 0).phase2_established == 1;
   const Effect deleted = effect(5, 0);
   ok = ok && deleted.isakmp_sas_before == 1 && deleted.isakmp_sas_after == 0;

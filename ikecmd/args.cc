@@ -18,7 +18,7 @@ const std::map<Subcommand, std::set<std::string>>& Allowed() {
   static const std::map<Subcommand, std::set<std::string>> kAllowed = {
       {Subcommand::kActivate, {"phase", "numlist", "namelist", "remid", "ipaddr", "autostart"}},
       {Subcommand::kRemove, {"phase", "numlist", "ipaddr", "all"}},
-      {Subcommand::kList, {"phase", "numlist", "verbose", "db", "cache", "filters"}},
+      {Subcommand::kList, {"phase", "numlist", "verbose", "db", "cache", "filters", "states"}},
       {Subcommand::kLog, {"level"}},
   };
   return kAllowed;
@@ -94,6 +94,13 @@ std::string ParseValue(const std::string& key, const std::string& value, Argumen
     }
     a->local_address = parts[0];
     a->remote_address = parts[1];
+  } else if (key == "states") {
+    static const std::map<std::string, db::StateNames> kVocabularies = {
+        {"aix", db::STATE_NAMES_AIX}, {"ios", db::STATE_NAMES_IOS}, {"asa", db::STATE_NAMES_ASA}};
+    auto it = kVocabularies.find(value);
+    if (it == kVocabularies.end()) return "states: " + quoted + " must be aix, ios or asa";
+    a->states = it->second;
+    a->verbose = true;  // the table has no State column (AIX layout): show the blocks
   } else if (key == "level") {
     if (!ParseLevel(value, &a->level)) {
       return "level: " + quoted + " must be none, error, events, information or debug";
@@ -212,6 +219,7 @@ const char* Usage() {
          "                        [ipaddr=src,dst] [autostart]\n"
          "       ike cmd=remove [phase=1|2] [numlist=...] [ipaddr=src,dst] [all]\n"
          "       ike cmd=list [phase=1|2|1+] [numlist=...] [verbose] [db] [cache] [filters]\n"
+         "                [states=aix|ios|asa]\n"
          "       ike cmd=log [level=none|error|events|information|debug]\n";
 }
 

@@ -28,6 +28,9 @@ struct Arguments {
   bool cache = false;
   bool filters = false;
   db::LogLevel level = db::LOG_LEVEL_UNSPECIFIED;
+  // list: states=aix|ios|asa, the vocabulary of the State field
+  // (unspecified: settings.state_names, which tmd sends with the rows).
+  db::StateNames states = db::STATE_NAMES_UNSPECIFIED;
 };
 
 // Parses argv[1..]. Errors are the text after "ike: ", e.g.

@@ -71,6 +71,30 @@ std::string IntegrityText(db::EspEncryption encryption, db::EspIntegrity integri
   return Text(integrity, tunneldb::EspIntegrityName, text);
 }
 
+// The State field in the vocabulary asked for (issue 11.2): the IBM name,
+// or Cisco's as isakmpd's table gave it; "-" where that vocabulary has no
+// name for the state (before message 1 for ASA; ASA names no Quick Mode).
+std::string StateText(const ipc::Phase1Status& t, db::StateNames names) {
+  switch (names) {
+    case db::STATE_NAMES_IOS:
+      return t.ios_state() ? ipc::IosPhase1State_Name(t.ios_state()) : "-";
+    case db::STATE_NAMES_ASA:
+      return t.asa_state() ? ipc::AsaPhase1State_Name(t.asa_state()) : "-";
+    default:
+      return Text(t.phase1_state(), tunneldb::Phase1StateName, t.state());
+  }
+}
+std::string StateText(const ipc::Phase2Status& t, db::StateNames names) {
+  switch (names) {
+    case db::STATE_NAMES_IOS:
+      return t.ios_state() ? ipc::IosPhase2State_Name(t.ios_state()) : "-";
+    case db::STATE_NAMES_ASA:
+      return "-";
+    default:
+      return Text(t.phase2_state(), tunneldb::Phase2StateName, t.state());
+  }
+}
+
 std::string Status(const ipc::Phase1Status& t) {
   return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
 }
@@ -139,8 +163,9 @@ std::string NextRekey(uint64_t at, uint64_t now) {
   return "in " + std::to_string(at - now) + " s (at " + clock + ")";
 }
 
-std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
+std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::StateNames states) {
   if (now_unix == 0) now_unix = static_cast<uint64_t>(std::time(nullptr));
+  if (states == db::STATE_NAMES_UNSPECIFIED) states = reply.state_names();
   std::string out;
   for (const auto& t : reply.phase1()) {
     if (!out.empty()) out += "\n";
@@ -148,7 +173,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     Field(&out, "Tunnel Id", std::to_string(t.number()));
     Field(&out, "Name", t.name());
     Field(&out, "Status", Status(t));
-    Field(&out, "State", Text(t.phase1_state(), tunneldb::Phase1StateName, t.state()));
+    Field(&out, "State", StateText(t, states));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Mode", Text(t.exchange_mode(), tunneldb::ExchangeModeName, t.mode()));
     Field(&out, "Local Address", t.local_address());
@@ -185,7 +210,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     if (t.activation() == ike::db::ON_DEMAND || t.activation() == ike::db::DISCOVERY) {
       Field(&out, "Activation", tunneldb::ActivationName(t.activation()));
     }
-    Field(&out, "State", Text(t.phase2_state(), tunneldb::Phase2StateName, t.state()));
+    Field(&out, "State", StateText(t, states));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Local Id", t.local_id());
     Field(&out, "Remote Id", t.remote_id());
@@ -318,7 +343,7 @@ std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
     if (a.filters) out += (out.empty() ? "" : "\n") + RenderFilters(reply);
     return out;
   }
-  return a.verbose ? RenderVerbose(reply) : RenderTable(reply);
+  return a.verbose ? RenderVerbose(reply, 0, a.states) : RenderTable(reply);
 }
 
 std::string RenderActivate(const ipc::ActivateReply& reply) {

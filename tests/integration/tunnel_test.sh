@@ -105,6 +105,17 @@ check_rows B 192.0.2.2 192.0.2.1 203.0.113.1 198.51.100.1
 echo "---- A: ike cmd=list verbose ----"
 ike_list A verbose 2>&1 | redact | indent || t_fail "A: ike cmd=list verbose failed"
 
+# The states in Cisco's words (issue 11.2): A initiated in Main Mode.
+states_of() { ike_list "$1" "states=$2" 2>&1 | awk -F': *' '$1 == "State" { printf "%s ", $2 }'; }
+for vocab in aix:"DONE DONE" ios:"QM_IDLE IKE_QM_PHASE2_COMPLETE" asa:"MM_ACTIVE -"; do
+  got=$(states_of A "${vocab%%:*}")
+  if [[ $got == "${vocab#*:} " ]]; then
+    t_pass "A: ike cmd=list states=${vocab%%:*}: State $got"
+  else
+    t_fail "A: ike cmd=list states=${vocab%%:*}: State '$got', want '${vocab#*:}'"
+  fi
+done
+
 # ---- kernel state (state-only backend): tunnel cache and filters ----------------
 for h in A B; do
   if out=$(ike_list "$h" cache 2>&1); then

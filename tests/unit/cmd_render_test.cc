@@ -75,6 +75,37 @@ TEST_CASE("verbose block") {
   CHECK(out.find("Reason") == std::string::npos);
 }
 
+TEST_CASE("verbose State in the AIX, IOS or ASA vocabulary (issue 11.2)") {
+  ipc::ListReply r;
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_tunnel_status(ipc::NEGOTIATING);
+  p1->set_phase1_state(ipc::PHASE1_WAIT_KE);
+  p1->set_ios_state(ipc::MM_SA_SETUP);
+  p1->set_asa_state(ipc::MM_WAIT_MSG3);
+  ipc::Phase2Status* p2 = r.add_phase2();
+  p2->set_number(1);
+  p2->set_tunnel_status(ipc::NEGOTIATING);
+  p2->set_phase2_state(ipc::PHASE2_KEP);
+  p2->set_ios_state(ipc::IKE_QM_R_QM2);
+  auto states = [&](db::StateNames names) {
+    std::string out = RenderVerbose(r, 1, names), found;
+    for (size_t at = out.find("State:"); at != std::string::npos; at = out.find("State:", at + 1))
+      found += out.substr(at, out.find('\n', at) - at) + "|";
+    return found;
+  };
+  CHECK(states(db::STATE_NAMES_UNSPECIFIED) ==
+        "State:              WAIT KE|State:              KEP|");
+  CHECK(states(db::STATE_NAMES_IOS) ==
+        "State:              MM_SA_SETUP|State:              IKE_QM_R_QM2|");
+  CHECK(states(db::STATE_NAMES_ASA) == "State:              MM_WAIT_MSG3|State:              -|");
+  // Not on the command line: settings.state_names, sent by tmd with the rows.
+  r.set_state_names(db::STATE_NAMES_IOS);
+  CHECK(states(db::STATE_NAMES_UNSPECIFIED) ==
+        "State:              MM_SA_SETUP|State:              IKE_QM_R_QM2|");
+  CHECK(states(db::STATE_NAMES_AIX) == "State:              WAIT KE|State:              KEP|");
+}
+
 TEST_CASE("cache and filter tables") {
   ipc::ListReply r;
   ipc::TunnelCacheEntry* c = r.add_cache();

@@ -165,9 +165,14 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   s->set_handle(77);
   s->set_old_phase1(ipc::PHASE1_INIT);
   s->set_new_phase1(ipc::PHASE1_WAIT_SA);
+  s->set_ios_phase1(ipc::MM_NO_STATE);
+  s->set_asa_phase1(ipc::MM_WAIT_MSG2);
   s->set_icookie("0123456789abcdef");
   f.Deliver(sc);
   CHECK(State(Phase1Row(*f.manager.FindPhase1(1))) == "WAIT SA");
+  // The same state in Cisco's words travels to the listing (issue 11.2).
+  CHECK(Phase1Row(*f.manager.FindPhase1(1), true).ios_state() == ipc::MM_NO_STATE);
+  CHECK(Phase1Row(*f.manager.FindPhase1(1), true).asa_state() == ipc::MM_WAIT_MSG2);
 
   // Step 3 -> step 4.
   f.Phase1Up(1, 77);

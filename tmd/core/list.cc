@@ -29,6 +29,8 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   if (!verbose) return;
   s.set_name(t.name);
   s.set_phase1_state(t.state);
+  s.set_ios_state(static_cast<ipc::IosPhase1State>(t.ios_state));
+  s.set_asa_state(static_cast<ipc::AsaPhase1State>(t.asa_state));
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_exchange_mode(t.mode);
@@ -58,6 +60,7 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   if (!verbose) return;
   s.set_name(t.name);
   s.set_phase2_state(t.state);
+  s.set_ios_state(static_cast<ipc::IosPhase2State>(t.ios_state));
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_spi_in(t.spi_in);
@@ -125,6 +128,7 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
                               ipc::ListReply* out) const {
   const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
   auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
+  if (database_) out->set_state_names(database_->proto().settings().state_names());
   size_t rows = 0;
   if (cursor->phase == 1 && r.phase() != 2) {
     for (uint32_t n = phase1_.NextAfter(cursor->after); n != 0; n = phase1_.NextAfter(n)) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ikecmd/render_fields.h"
 #include "tunneldb/names.h"
 
 namespace ike::cmd {
@@ -42,64 +43,18 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string Hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
-
 std::string Seconds(uint32_t s) { return s == 0 ? "-" : std::to_string(s) + " s"; }
+
+// What is left of the lifetime (issue 11.1): "2813 s", "0 s" once it is up.
+std::string TimeLeft(uint64_t established, uint32_t lifetime, uint64_t now) {
+  const uint64_t end = established + lifetime;
+  return std::to_string(end > now ? end - now : 0) + " s";
+}
 
 void Field(std::string* out, const char* label, const std::string& value) {
   std::string line = std::string(label) + ":";
   line.resize(std::max<size_t>(line.size() + 1, 20), ' ');
   *out += line + (value.empty() ? "-" : value) + "\n";
-}
-
-// A row field: the enum through the one name table (tunneldb/names.h), or,
-// from an older tmd that sent text, the text.
-template <typename E>
-std::string Text(E value, std::string (*name)(E), const std::string& text) {
-  return value ? name(value) : text;
-}
-
-// AES-GCM carries no integrity algorithm: "none" rather than a blank.
-std::string IntegrityText(db::EspEncryption encryption, db::EspIntegrity integrity,
-                          const std::string& text) {
-  if (encryption == db::ESP_AES_GCM_16 && integrity == db::ESP_INTEGRITY_UNSPECIFIED)
-    return tunneldb::EspIntegrityName(integrity);
-  return Text(integrity, tunneldb::EspIntegrityName, text);
-}
-
-// The State field in the vocabulary asked for (issue 11.2): the IBM name,
-// or Cisco's as isakmpd's table gave it; "-" where that vocabulary has no
-// name for the state (before message 1 for ASA; ASA names no Quick Mode).
-std::string StateText(const ipc::Phase1Status& t, db::StateNames names) {
-  switch (names) {
-    case db::STATE_NAMES_IOS:
-      return t.ios_state() ? ipc::IosPhase1State_Name(t.ios_state()) : "-";
-    case db::STATE_NAMES_ASA:
-      return t.asa_state() ? ipc::AsaPhase1State_Name(t.asa_state()) : "-";
-    default:
-      return Text(t.phase1_state(), tunneldb::Phase1StateName, t.state());
-  }
-}
-std::string StateText(const ipc::Phase2Status& t, db::StateNames names) {
-  switch (names) {
-    case db::STATE_NAMES_IOS:
-      return t.ios_state() ? ipc::IosPhase2State_Name(t.ios_state()) : "-";
-    case db::STATE_NAMES_ASA:
-      return "-";
-    default:
-      return Text(t.phase2_state(), tunneldb::Phase2StateName, t.state());
-  }
-}
-
-std::string Status(const ipc::Phase1Status& t) {
-  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
-}
-std::string Status(const ipc::Phase2Status& t) {
-  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
 }
 
 }  // namespace
@@ -190,6 +145,8 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
     // DH_GROUP_NONE is 0: a phase 1 always has a group, so 0 means unknown.
     Field(&out, "DH Group", Text(t.group(), tunneldb::DhGroupName, t.dh_group()));
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.established_unix() && t.lifetime_seconds())
+      Field(&out, "Time Left", TimeLeft(t.established_unix(), t.lifetime_seconds(), now_unix));
     // Re-establishments keep the tunnel's number (issue 9.3).
     if (t.rekey_count() || t.next_rekey_unix()) {
       Field(&out, "Rekeys", std::to_string(t.rekey_count()));
@@ -224,6 +181,8 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
     // the row came from a tmd that sends enums (tunnel_status set).
     Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.established_unix() && t.lifetime_seconds())
+      Field(&out, "Time Left", TimeLeft(t.established_unix(), t.lifetime_seconds(), now_unix));
     if (t.lifetime_kbytes()) Field(&out, "Lifetime KB", std::to_string(t.lifetime_kbytes()));
     // Rekeys keep the tunnel's number (issue 9.2): how many, and the next.
     if (t.rekey_count() || t.next_rekey_unix()) {
@@ -343,6 +302,7 @@ std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
     if (a.filters) out += (out.empty() ? "" : "\n") + RenderFilters(reply);
     return out;
   }
+  if (a.json) return RenderJson(reply);
   return a.verbose ? RenderVerbose(reply, 0, a.states) : RenderTable(reply);
 }
 

@@ -20,6 +20,9 @@ std::string RenderTable(const ipc::ListReply& reply);
 // the reply's (settings.state_names), AIX by default.
 std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix = 0,
                           db::StateNames states = db::STATE_NAMES_UNSPECIFIED);
+// The same fields as one JSON document: {"phase1": [...], "phase2": [...]},
+// keys documented in the README and pinned by docs/list.schema.json.
+std::string RenderJson(const ipc::ListReply& reply, uint64_t now_unix = 0);
 // Kernel tunnel cache (never keys) and dynamic filter rules.
 std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);

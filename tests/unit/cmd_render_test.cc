@@ -125,7 +125,8 @@ TEST_CASE("json: every verbose field under a stable key, null when absent (issue
   p2->set_spi_in(0x1000);
   p2->set_bytes_in(0);  // present and zero: 0, not null
   const std::string out = RenderJson(r, 1800);
-  CHECK(out.rfind("{\"phase1\":[\n{\"tunnel\":1,\"name\":\"t\\\"1\",\"status\":\"Active\",", 0) == 0);
+  CHECK(out.rfind("{\"phase1\":[\n{\"tunnel\":1,\"name\":\"t\\\"1\",\"status\":\"Active\",", 0) ==
+        0);
   CHECK(out.find("\"state\":{\"aix\":\"DONE\",\"ios\":\"QM_IDLE\",\"asa\":\"MM_ACTIVE\"}") !=
         std::string::npos);
   CHECK(out.find("\"dh_group\":\"MODP2048 (14)\"") != std::string::npos);

@@ -147,6 +147,10 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
     if (t.established_unix() && t.lifetime_seconds())
       Field(&out, "Time Left", TimeLeft(t.established_unix(), t.lifetime_seconds(), now_unix));
+    if (t.established_unix()) {
+      Field(&out, "NAT-T", NatTraversalText(t));
+      Field(&out, "DPD", DpdText(t));
+    }
     // Re-establishments keep the tunnel's number (issue 9.3).
     if (t.rekey_count() || t.next_rekey_unix()) {
       Field(&out, "Rekeys", std::to_string(t.rekey_count()));

@@ -51,4 +51,38 @@ std::string Status(const ipc::Phase2Status& t) {
   return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
 }
 
+std::string NatTraversalName(ipc::NatTraversalVersion v) {
+  switch (v) {
+    case ipc::NAT_T_RFC3947:
+      return "RFC 3947";
+    case ipc::NAT_T_DRAFT_03:
+      return "draft-03";
+    case ipc::NAT_T_DRAFT_02N:
+      return "draft-02\\n";
+    case ipc::NAT_T_DRAFT_02:
+      return "draft-02";
+    default:
+      return "";
+  }
+}
+
+std::string NatTraversalText(const ipc::Phase1Status& t) {
+  if (t.established_unix() == 0) return "";
+  if (t.nat_t() == ipc::NAT_T_NONE) return "not in use";
+  std::string where = t.nat_local() && t.nat_remote() ? "NAT in front of us and of the peer"
+                      : t.nat_local()                 ? "NAT in front of us"
+                      : t.nat_remote()                ? "NAT in front of the peer"
+                                                      : "no NAT";
+  return NatTraversalName(t.nat_t()) + ", " + where;
+}
+
+std::string DpdText(const ipc::Phase1Status& t) {
+  if (t.established_unix() == 0) return "";
+  std::string ours = t.dpd_interval_seconds() == 0
+                         ? "off"
+                         : "every " + std::to_string(t.dpd_interval_seconds()) + " s" +
+                               (t.dpd_mode() == db::DPD_PERIODIC ? "" : " when idle");
+  return ours + (t.peer_dpd() ? "; the peer supports it" : "; the peer does not announce it");
+}
+
 }  // namespace ike::cmd

@@ -26,6 +26,13 @@ std::string IntegrityText(db::EspEncryption encryption, db::EspIntegrity integri
 std::string StateText(const ipc::Phase1Status& t, db::StateNames names);
 std::string StateText(const ipc::Phase2Status& t, db::StateNames names);
 std::string Status(const ipc::Phase1Status& t);  // "Active", "Negotiating", ...
+// "RFC 3947", "draft-03", ...; "" for none.
+std::string NatTraversalName(ipc::NatTraversalVersion v);
+// "RFC 3947, NAT in front of us" / "RFC 3947, no NAT" / "not in use"
+// (established tunnels only: "" before).
+std::string NatTraversalText(const ipc::Phase1Status& t);
+// "every 30 s when idle; the peer supports it" / "off; ..."; "" unknown.
+std::string DpdText(const ipc::Phase1Status& t);
 std::string Status(const ipc::Phase2Status& t);
 
 }  // namespace ike::cmd

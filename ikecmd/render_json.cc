@@ -75,6 +75,27 @@ std::string States(const ipc::Phase2Status& t) {
       .Done();
 }
 
+// null until established: nothing was negotiated yet.
+std::string NatJson(const ipc::Phase1Status& t) {
+  if (t.established_unix() == 0) return "null";
+  return Object()
+      .Str("version", NatTraversalName(t.nat_t()))
+      .Raw("nat_local", t.nat_local() ? "true" : "false")
+      .Raw("nat_remote", t.nat_remote() ? "true" : "false")
+      .Done();
+}
+
+std::string DpdJson(const ipc::Phase1Status& t) {
+  if (t.established_unix() == 0) return "null";
+  return Object()
+      .NumOrNull("interval_seconds", t.dpd_interval_seconds())
+      .Str("mode", t.dpd_interval_seconds() == 0      ? "off"
+                   : t.dpd_mode() == db::DPD_PERIODIC ? "periodic"
+                                                      : "idle")
+      .Raw("peer_supports", t.peer_dpd() ? "true" : "false")
+      .Done();
+}
+
 // Seconds until the lifetime runs out, null when not established.
 std::string SecondsLeft(uint64_t established, uint32_t lifetime, uint64_t now) {
   if (established == 0 || lifetime == 0) return "null";
@@ -107,6 +128,8 @@ std::string Phase1(const ipc::Phase1Status& t, uint64_t now) {
       .Raw("seconds_left", SecondsLeft(t.established_unix(), t.lifetime_seconds(), now))
       .Num("rekeys", t.rekey_count())
       .NumOrNull("next_rekey_unix", t.next_rekey_unix())
+      .Raw("nat_traversal", NatJson(t))
+      .Raw("dpd", DpdJson(t))
       .Str("reason", Status(t) == "Failed" ? t.reason() : "")
       .Done();
 }

@@ -10,6 +10,22 @@ namespace ike::isakmpd {
 
 ipc::Role ToIpc(Role role) { return role == Role::kInitiator ? ipc::INITIATOR : ipc::RESPONDER; }
 
+ipc::NatTraversalVersion ToIpc(NatTVersion version) {
+  switch (version) {
+    case NatTVersion::kRfc3947:
+      return ipc::NAT_T_RFC3947;
+    case NatTVersion::kDraft03:
+      return ipc::NAT_T_DRAFT_03;
+    case NatTVersion::kDraft02n:
+      return ipc::NAT_T_DRAFT_02N;
+    case NatTVersion::kDraft02:
+      return ipc::NAT_T_DRAFT_02;
+    case NatTVersion::kNone:
+      break;
+  }
+  return ipc::NAT_T_NONE;
+}
+
 ipc::ExchangeMode ToIpc(Phase1Mode mode) {
   return mode == Phase1Mode::kAggressive ? ipc::AGGRESSIVE : ipc::MAIN;
 }

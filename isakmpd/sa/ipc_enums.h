@@ -8,12 +8,14 @@
 #include <cstdint>
 
 #include "ike.pb.h"
+#include "isakmpd/exchange/phase1_context.h"
 #include "isakmpd/exchange/steps.h"
 #include "isakmpd/exchange/suite.h"
 
 namespace ike::isakmpd {
 
 ipc::Role ToIpc(Role role);
+ipc::NatTraversalVersion ToIpc(NatTVersion version);
 ipc::ExchangeMode ToIpc(Phase1Mode mode);
 // The IBM name of (mode, step, role) as the IPC enum; UNSPECIFIED for
 // kFailed and kDeleted (tmd learns of those through NegotiationFailed and

@@ -549,6 +549,10 @@ void SaManager::EmitPhase1Established(const IsakmpSa& sa, bool collision_survivo
   est->set_lifetime_seconds(sa.suite->life_seconds);
   est->set_peer_aixike(sa.peer_aixike);
   est->set_collision_survivor(collision_survivor);
+  est->set_nat_t(ToIpc(sa.nat_t));
+  est->set_nat_local(sa.nat_local);
+  est->set_nat_remote(sa.nat_remote);
+  est->set_peer_dpd(sa.peer_dpd);
   deps_.events->Emit(std::move(e));
 }
 

@@ -129,6 +129,16 @@ else
   t_fail "A: ike cmd=list json does not validate against docs/list.schema.json"
 fi
 
+# NAT-T and DPD as negotiated (issue 11.1): no NAT between A and B.
+verbose=$(ike_list A verbose phase=1 2>&1 || true)
+for want in "NAT-T: +RFC 3947, no NAT" "DPD: +(every [0-9]+ s( when idle)?|off); the peer supports it"; do
+  if grep -Eq "^$want\$" <<<"$verbose"; then
+    t_pass "A: ike cmd=list verbose: $(grep -E "^$want\$" <<<"$verbose")"
+  else
+    t_fail "A: ike cmd=list verbose lacks /$want/"
+  fi
+done
+
 # The states in Cisco's words (issue 11.2): A initiated in Main Mode.
 states_of() { ike_list "$1" "states=$2" 2>&1 | awk -F': *' '$1 == "State" { printf "%s ", $2 }'; }
 for vocab in aix:"DONE DONE" ios:"QM_IDLE IKE_QM_PHASE2_COMPLETE" asa:"MM_ACTIVE -"; do

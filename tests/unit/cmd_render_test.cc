@@ -137,6 +137,29 @@ TEST_CASE("json: every verbose field under a stable key, null when absent (issue
   CHECK(RenderJson(ipc::ListReply(), 1) == "{\"phase1\":[],\"phase2\":[]}\n");
 }
 
+TEST_CASE("verbose NAT-T and DPD, once established (issue 11.1)") {
+  ipc::ListReply r;
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_tunnel_status(ipc::ACTIVE);
+  p1->set_established_unix(100);
+  p1->set_nat_t(ipc::NAT_T_DRAFT_03);
+  p1->set_nat_local(true);
+  p1->set_peer_dpd(true);
+  p1->set_dpd_interval_seconds(30);
+  std::string out = RenderVerbose(r, 200);
+  CHECK(out.find("NAT-T:              draft-03, NAT in front of us\n") != std::string::npos);
+  CHECK(out.find("DPD:                every 30 s when idle; the peer supports it\n") !=
+        std::string::npos);
+  CHECK(RenderJson(r, 200).find("\"nat_traversal\":{\"version\":\"draft-03\",\"nat_local\":true,"
+                                "\"nat_remote\":false},\"dpd\":{\"interval_seconds\":30,\"mode\":"
+                                "\"idle\",\"peer_supports\":true}") != std::string::npos);
+  p1->set_established_unix(0);  // negotiating: nothing agreed yet
+  out = RenderVerbose(r, 200);
+  CHECK(out.find("NAT-T") == std::string::npos);
+  CHECK(RenderJson(r, 200).find("\"nat_traversal\":null,\"dpd\":null") != std::string::npos);
+}
+
 TEST_CASE("cache and filter tables") {
   ipc::ListReply r;
   ipc::TunnelCacheEntry* c = r.add_cache();

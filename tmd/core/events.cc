@@ -238,6 +238,10 @@ void TunnelManager::UpdatePhase1(Phase1Tunnel& tunnel, const ipc::Phase1Establis
   if (!e.name().empty()) SetName(*t, e.name());
   t->state = ipc::PHASE1_DONE;
   t->message = 6;
+  t->nat_t = static_cast<uint8_t>(e.nat_t());
+  t->nat_local = e.nat_local();
+  t->nat_remote = e.nat_remote();
+  t->peer_dpd = e.peer_dpd();
   Keep(&t->role, e.role());
   Keep(&t->mode, e.mode());
   Keep(&t->local_address, e.local_address());

@@ -47,6 +47,10 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   s.set_established_unix(t.established_unix);
   s.set_rekey_count(t.rekey_count);
   if (t.status == TunnelStatus::kActive && !t.replacing) s.set_next_rekey_unix(t.rekey_unix);
+  s.set_nat_t(static_cast<ipc::NatTraversalVersion>(t.nat_t));
+  s.set_nat_local(t.nat_local);
+  s.set_nat_remote(t.nat_remote);
+  s.set_peer_dpd(t.peer_dpd);
 }
 
 void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) {
@@ -76,6 +80,14 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_rekey_count(t.rekey_count);
   if (t.status == TunnelStatus::kActive && !t.rekeying) s.set_next_rekey_unix(t.rekey_unix);
   s.set_lifetime_kbytes(t.lifetime_kbytes);
+}
+
+// The tunnel's DPD setting (its definition), beside what the peer announced.
+void TunnelManager::AddDpd(const Phase1Tunnel& t, ipc::Phase1Status* row) const {
+  const db::DeadPeerDetection* dpd = DpdOf(t);
+  if (dpd == nullptr) return;  // off
+  row->set_dpd_mode(dpd->mode() ? dpd->mode() : db::DPD_IDLE);
+  row->set_dpd_interval_seconds(dpd->interval_seconds());
 }
 
 void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const {
@@ -149,7 +161,9 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       cursor->after = n;
       const Phase1Tunnel& t = *phase1_.Find(n);
       if (!selected1(t)) continue;
-      FillPhase1Row(t, r.verbose(), out->add_phase1());
+      ipc::Phase1Status* row = out->add_phase1();
+      FillPhase1Row(t, r.verbose(), row);
+      if (r.verbose()) AddDpd(t, row);
       if (r.phase() == 3) cursor->listed1.insert(n);
       ++rows;
     }

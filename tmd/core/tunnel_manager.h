@@ -73,6 +73,8 @@ struct Phase1Tunnel {
   // |state| in Cisco's words (ipc::IosPhase1State, AsaPhase1State), as
   // isakmpd's state table gave them (issue 11.2); one octet each.
   uint8_t ios_state = 0, asa_state = 0;
+  uint8_t nat_t = 0;  // ipc::NatTraversalVersion, from Phase1Established
+  bool nat_local = false, nat_remote = false, peer_dpd = false;
   uint16_t key_length = 0;  // bits
   std::string name;         // the definition's (empty for an unmatched responder)
   ipc::Phase1State state = ipc::PHASE1_INIT;
@@ -471,6 +473,7 @@ class TunnelManager {
 
   // dpd.cc: Dead Peer Detection (issue 9.4)
   const db::DeadPeerDetection* DpdOf(const Phase1Tunnel& t) const;
+  void AddDpd(const Phase1Tunnel& t, ipc::Phase1Status* row) const;
   std::vector<uint32_t> ChildrenOf(const Phase1Tunnel& t);
   uint64_t InboundPackets(const Phase1Tunnel& t);
   void StartDpd(Phase1Tunnel& t);

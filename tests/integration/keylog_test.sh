@@ -3,9 +3,9 @@
 # the key log on for A: the tunnel comes up under a capture on the link, A's
 # key log holds one "icookie,key" line (mode 0600), syslog warns naming the
 # file, and tshark, given the key log as its ikev1_decryption_table, shows
-# the payloads inside Main Mode 5 and 6 and the Quick Mode, which it cannot
-# without it. Then the key log goes off by refresh: a new negotiation writes
-# nothing and creates no file.
+# the payloads inside Main Mode 5 and 6, the Quick Mode and the Deletes of
+# `ike cmd=remove`, which it cannot without it. Then the key log goes off by
+# refresh: a new negotiation writes nothing and creates no file.
 # The key log's content is never printed: only its line count and cookie
 # column (the initiator cookie, in the clear in every ISAKMP header).
 set -euo pipefail
@@ -78,7 +78,15 @@ bring_up() {
 host_capture_start A
 start_suites
 bring_up
-sleep 1  # the last Quick Mode message reaches the capture
+# remove: the Deletes (Informational, protected by the ISAKMP SA) are on the
+# capture too.
+remove_tunnel() {
+  ike_cmd A cmd=remove numlist=1 >/dev/null 2>&1 || t_fail "A: ike cmd=remove numlist=1 failed"
+  wait_until 15 ike_no_tunnels A || t_fail "A: the tunnel is still listed after remove"
+  wait_until 15 ike_no_tunnels B || t_fail "B: the tunnel is still listed after remove"
+}
+remove_tunnel
+sleep 1  # the last message reaches the capture
 host_capture_stop A
 cap1="$LAB_DIR/keylog-on.pcap"
 mv "$(host_dir A)/capture.pcap" "$cap1"
@@ -127,24 +135,30 @@ else
 fi
 if grep -q "WARNING: key log" "$(host_syslog B)"; then t_fail "B (key log off) warns of a key log"; fi
 
-# ---- tshark: Main Mode 5 and 6, Quick Mode ---------------------------------------------
+# ---- tshark: Main Mode 5 and 6, Quick Mode, Informational -----------------------------
 mm_enc='isakmp.exchangetype == 2 && isakmp.flag_e == 1'
 qm='isakmp.exchangetype == 32'
+info='isakmp.exchangetype == 5'
 # Header fields first: the messages are there either way.
 n_mm=$(wshark "" -r "$cap1" -Y "$mm_enc" -T fields -e frame.number | grep -c . || true)
 n_qm=$(wshark "" -r "$cap1" -Y "$qm" -T fields -e frame.number | grep -c . || true)
-t_check "capture: $n_mm encrypted Main Mode messages (5 and 6), $n_qm Quick Mode messages" \
-  test "$n_mm" -ge 2 -a "$n_qm" -ge 3
+n_info=$(wshark "" -r "$cap1" -Y "$info" -T fields -e frame.number | grep -c . || true)
+t_check "capture: $n_mm encrypted Main Mode messages (5 and 6), $n_qm Quick Mode messages, $n_info Informationals" \
+  test "$n_mm" -ge 2 -a "$n_qm" -ge 3 -a "$n_info" -ge 1
 with_mm=$(payloads "$keylog" "$cap1" "$mm_enc")
 with_qm=$(payloads "$keylog" "$cap1" "$qm")
 without_mm=$(payloads "" "$cap1" "$mm_enc")
 without_qm=$(payloads "" "$cap1" "$qm")
-echo "  payload types per message (1 SA, 2 P, 3 T, 4 KE, 5 ID, 8 HASH, 10 NONCE, 11 N):"
-show() { local p; while IFS= read -r p; do printf '    %-28s %s\n' "$1" "$p"; done <<<"$2"; }
+with_info=$(payloads "$keylog" "$cap1" "$info")
+without_info=$(payloads "" "$cap1" "$info")
+echo "  payload types per message (1 SA, 2 P, 3 T, 4 KE, 5 ID, 8 HASH, 10 NONCE, 11 N, 12 D):"
+show() { local p; while IFS= read -r p; do printf '    %-32s %s\n' "$1" "$p"; done <<<"$2"; }
 show "MM 5-6 with the key log:" "$with_mm"
 show "QM 1-3 with the key log:" "$with_qm"
 show "MM 5-6 without:" "$without_mm"
 show "QM 1-3 without:" "$without_qm"
+show "Informational with the key log:" "$with_info"
+show "Informational without:" "$without_info"
 grep -v "Running as user" "$LAB_DIR/tshark.err" | indent || true
 # Main Mode 5 and 6: ID and HASH (RFC 2409 5: HDR*, IDii, HASH_I / HDR*, IDir,
 # HASH_R), 5 with INITIAL-CONTACT.
@@ -166,7 +180,15 @@ if ((qm_full == 2 && qm_hash >= 1)); then
 else
   t_fail "tshark with the key log: Quick Mode payloads not shown as expected"
 fi
-if grep -Eq '(^|,)(5|8|10)(,|$)' <<<"$without_mm$without_qm"; then
+# Informational (RFC 2409 5.7): HASH(1), then the Deletes of remove.
+if grep -q '^8,12' <<<"$with_info"; then
+  t_pass "tshark with the key log decrypts the Informationals (HASH, DELETE)"
+else
+  t_fail "tshark with the key log does not show HASH and DELETE in the Informationals"
+fi
+if grep -Eq '(^|,)(5|8|10|12)(,|$)' <<<"$without_mm
+$without_qm
+$without_info"; then
   t_fail "tshark without the key log shows payloads inside encrypted messages"
 else
   t_pass "tshark without the key log shows no payload inside them (encrypted)"
@@ -185,9 +207,6 @@ if wait_until 10 grep -q "isakmpd.*key log off (settings.ike_key_log is empty): 
 else
   t_fail "A: no 'key log off' line after the refresh"
 fi
-ike_cmd A cmd=remove numlist=1 >/dev/null 2>&1 || t_fail "A: ike cmd=remove numlist=1 failed"
-wait_until 15 ike_no_tunnels A || t_fail "A: the tunnel is still listed after remove"
-wait_until 15 ike_no_tunnels B || t_fail "B: the tunnel is still listed after remove"
 host_capture_start A
 bring_up
 sleep 1

@@ -159,6 +159,13 @@ void Validator::CheckSettings() {
              " (an IP datagram, headers included; 0 = default " +
              std::to_string(kDefaultFragmentSize) + ")");
   }
+  // isakmpd runs with / as its working directory: a relative path would
+  // put the keys somewhere nobody looks.
+  if (!s.ike_key_log().empty() && (s.ike_key_log()[0] != '/' || s.ike_key_log().back() == '/')) {
+    Fail({{"settings", -1}, {"ike_key_log", -1}}, "settings", "ike_key_log",
+         "\"" + s.ike_key_log() +
+             "\" is not an absolute file path (e.g. /var/tmp/ike-keys.txt; empty = off)");
+  }
   // A per-peer cap above the total cap would never apply: most likely the
   // two numbers were swapped or max_negotiations was forgotten.
   const uint32_t total = s.max_negotiations() ? s.max_negotiations() : kDefaultMaxNegotiations;

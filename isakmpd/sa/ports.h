@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "common/address.h"
 #include "common/bytes.h"
@@ -56,6 +57,19 @@ class SpiAllocator {
   // peer): XFRM_MSG_ALLOCSPI keys its larval SA by both.
   virtual void Allocate(const IpAddress& local, const IpAddress& remote, uint8_t protocol,
                         std::function<void(std::optional<uint32_t>)> done) = 0;
+};
+
+// settings.ike_key_log (troubleshooting, README "Key log for Wireshark"):
+// where the SA manager sends each phase 1 SA's line for Wireshark's
+// ikev1_decryption_table. The line carries the IKE encryption key: an
+// implementation writes it to |path| and nowhere else (never to a log), and
+// reports its own failures without the line.
+class KeyLogSink {
+ public:
+  virtual ~KeyLogSink() = default;
+  // |path|: settings.ike_key_log, never empty; |line|: "icookie,key\n" in
+  // lower-case hex. Called once per phase 1 SA, when its keys exist.
+  virtual void AppendKeyLine(const std::string& path, const SecretBytes& line) = 0;
 };
 
 }  // namespace ike::isakmpd

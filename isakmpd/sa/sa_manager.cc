@@ -44,7 +44,9 @@ SaManager::~SaManager() = default;
 // Indexes the definitions once, so that neither a Main Mode 1 nor a Quick
 // Mode 1 scans the whole database (thousands of tunnels, issue 3).
 void SaManager::SetDatabase(const db::TunnelDatabase& database) {
+  const std::string key_log = database_.settings().ike_key_log();
   database_ = database;
+  AnnounceKeyLog(key_log);
   phase1_by_endpoints_.clear();
   phase1_by_remote_id_.clear();
   phase2_by_phase1_.clear();

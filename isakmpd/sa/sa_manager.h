@@ -36,8 +36,9 @@ struct SaManagerDeps {
   PacketSink* packets;
   EventSink* events;
   CredentialSource* credentials;
-  DhKeySource* dh = nullptr;     // null: generate each key pair when needed
-  SpiAllocator* spis = nullptr;  // null: random SPIs unique among ours
+  DhKeySource* dh = nullptr;      // null: generate each key pair when needed
+  SpiAllocator* spis = nullptr;   // null: random SPIs unique among ours
+  KeyLogSink* key_log = nullptr;  // null: settings.ike_key_log is ignored
 };
 
 class SaManager {
@@ -143,6 +144,14 @@ class SaManager {
   // max_half_open_per_peer); false: drop the Main Mode 1.
   bool AdmitResponder(const Endpoint& remote);
   void ReleaseHalfOpen(IsakmpSa& sa);
+
+  // ---- key log for Wireshark (sa_key_log.cc, settings.ike_key_log)
+  // At start and each refresh: the warning while the key log is on (and a
+  // line when it goes off), naming the file.
+  void AnnounceKeyLog(const std::string& previous) const;
+  // Once per SA, as soon as its keys exist (also when the negotiation then
+  // fails: that is when a decrypted capture helps most).
+  void WriteKeyLog(const IsakmpSa& sa);
 
   // ---- phase 2 (sa_phase2.cc)
   IpsecSa* NewChild(IsakmpSa& p1, Role role, uint32_t message_id);

@@ -431,7 +431,9 @@ void SaManager::OnSkeyid(uint64_t handle, Result<SecretBytes> skeyid) {
   if (!sa || sa->step != Phase1Step::kAwaitSkeyid || !sa->exchange) return;
   if (!skeyid)
     return FailPhase1(*sa, Failure{ipc::UNKNOWN_PEER, skeyid.error().message, std::nullopt});
-  ApplyPhase1(*sa, phase1::OnSkeyid(*sa, *sa->exchange, std::move(skeyid.value())));
+  Phase1Outcome outcome = phase1::OnSkeyid(*sa, *sa->exchange, std::move(skeyid.value()));
+  WriteKeyLog(*sa);
+  ApplyPhase1(*sa, std::move(outcome));
   sa = FindSa(handle);
   if (!sa || !sa->exchange || !sa->exchange->queued_packet) return;
   Phase1Exchange& mm = *sa->exchange;

@@ -23,8 +23,8 @@ ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", get
 IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
   spi_client_ = std::make_unique<SpiClient>(
       [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
-  manager_ = std::make_unique<SaManager>(
-      SaManagerDeps{&loop_, &loop_, &random_, this, this, this, &dh_pool_, spi_client_.get()});
+  manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
+                                                       &dh_pool_, spi_client_.get(), &key_log_});
   BuildDispatch();
 }
 
@@ -176,8 +176,10 @@ bool IsUnspecified(const IpAddress& ip) {
 }  // namespace
 
 void IsakmpdService::ApplyDatabase(const db::TunnelDatabase& database) {
-  manager_->SetDatabase(database);
+  // The level first: SetDatabase's lines (the key log warning) obey the
+  // new one.
   ipc::ApplyLogLevel(database.settings().log_level());
+  manager_->SetDatabase(database);
   std::set<IpAddress> wanted;
   for (const auto& text : database.settings().listen_address()) {
     if (auto ip = IpAddress::Parse(text)) wanted.insert(*ip);

@@ -15,6 +15,7 @@
 #include "common/udp.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/service/dh_pool.h"
+#include "isakmpd/service/key_log_file.h"
 #include "isakmpd/service/spi_client.h"
 
 namespace ike::isakmpd {
@@ -71,6 +72,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   EventLoop& loop_;
   crypto::OpenSslRandom random_;
   DhKeyPool dh_pool_;
+  KeyLogFile key_log_;  // settings.ike_key_log
   std::unique_ptr<SaManager> manager_;
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;

@@ -25,6 +25,8 @@
 #              natka=S (settings.nat_keepalive_seconds; default: unset = 20 s)
 #              frag=FRAGMENTATION_ON|OFF|FORCE fragsize=N (settings.fragmentation and
 #              fragment_size; default: unset = ON, 1280)
+#              keylog=PATH (settings.ike_key_log, the key log for Wireshark;
+#              default: unset = off)
 #   ike_write_psk X REMOTE_ID PSK   $IKE_CONFDIR/psk.db, mode 0600 (PSK registered as secret)
 #   ike_start X                     startsrc -g ike, in the /dev/log mount namespace
 #   ike_stop X                      stopsrc -g ike
@@ -129,6 +131,8 @@ ipsec_tunnel {
   fragmentation: ${kv#*=}" ;;
       fragsize=*) natt+="
   fragment_size: ${kv#*=}" ;;
+      keylog=*) natt+="
+  ike_key_log: \"${kv#*=}\"" ;;
       *) t_abort "ike_write_db: unknown option '$kv'" ;;
     esac
   done

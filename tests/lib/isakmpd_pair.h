@@ -86,14 +86,14 @@ struct Packet {
 };
 
 // One host: an engine plus recording fakes. Packets go to a shared queue.
-struct Host : PacketSink, EventSink, CredentialSource {
+struct Host : PacketSink, EventSink, CredentialSource, KeyLogSink {
   Host(FakeClock& clock, std::deque<Packet>& wire, uint64_t seed, std::string psk,
        SpiAllocator* spis = nullptr)
       : clock(clock),
         wire(wire),
         random(seed),
         psk(std::move(psk)),
-        manager(SaManagerDeps{&clock, &clock, &random, this, this, this, nullptr, spis}) {}
+        manager(SaManagerDeps{&clock, &clock, &random, this, this, this, nullptr, spis, this}) {}
 
   bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override {
     wire.push_back({from, to, Bytes(packet.begin(), packet.end()), events.size()});
@@ -106,6 +106,11 @@ struct Host : PacketSink, EventSink, CredentialSource {
     return true;
   }
   void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
+  // settings.ike_key_log: what would have gone to the file (holds keys:
+  // never print it).
+  void AppendKeyLine(const std::string& path, const SecretBytes& line) override {
+    key_log.push_back({path, std::string(line.bytes().begin(), line.bytes().end())});
+  }
   void RequestSkeyid(const ipc::SkeyidRequest& r,
                      std::function<void(Result<SecretBytes>)> done) override {
     skeyid_requests.push_back(r);
@@ -155,6 +160,10 @@ struct Host : PacketSink, EventSink, CredentialSource {
   std::vector<ipc::Envelope> events;
   std::vector<ipc::SkeyidRequest> skeyid_requests;  // what cpsd was asked
   std::vector<Packet> keepalives;                   // NAT keepalives sent
+  struct KeyLine {
+    std::string path, line;
+  };
+  std::vector<KeyLine> key_log;  // lines for settings.ike_key_log
 };
 
 struct Pair {

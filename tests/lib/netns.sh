@@ -16,6 +16,8 @@
 #   host_start_syslog X      rsyslogd -n for X: local4.* -> $(host_syslog X)
 #   host_syslog X            path of X's syslog file (log/ike.log)
 #   host_ping X FROM TO [N]  N (3) pings from address FROM in X to TO, all answered?
+#   host_capture_start X     tcpdump of UDP on X's veth into <hostdir>/capture.pcap
+#   host_capture_stop X      stop it (every packet written)
 #   lab_on_cleanup CMD       run CMD (eval'd) first thing in cleanup
 #   lab_cleanup              (EXIT trap) stop what we started, delete namespaces
 #
@@ -229,7 +231,17 @@ host_capture_start() {
   ip netns exec "${HOST_NS[$x]}" tcpdump -i "${HOST_IF[$x]}" -U -n -w "$f" udp \
     </dev/null >"${HOST_DIR[$x]}/tcpdump.out" 2>&1 &
   HOST_CAP_PID[$x]=$!
-  wait_until 5 grep -q "listening on" "${HOST_DIR[$x]}/tcpdump.out" || true
+  wait_until 5 grep -qs "listening on" "${HOST_DIR[$x]}/tcpdump.out" || true
+}
+
+# host_capture_stop X: stops X's tcpdump (started by host_capture_start),
+# so that every packet is in the file before it is read.
+host_capture_stop() {
+  local x=$1
+  [[ -n ${HOST_CAP_PID[$x]:-} ]] || return 0
+  _kill_pids_wait 5 "${HOST_CAP_PID[$x]}"
+  wait "${HOST_CAP_PID[$x]}" 2>/dev/null || true
+  HOST_CAP_PID[$x]=
 }
 
 # host_capture_summary X: one line per packet (ISAKMP headers only; nothing

@@ -207,6 +207,20 @@ TEST_CASE("settings.fragmentation and fragment_size: defaults, range, names") {
   CHECK_FALSE(FirstError("settings { fragmentation: SOMETIMES }\n" + Valid()).empty());
 }
 
+TEST_CASE("settings.ike_key_log: off by default, an absolute file path when set") {
+  Result<Database> plain = Database::Parse(Valid(), kFile);
+  REQUIRE(plain.ok());
+  CHECK(plain->proto().settings().ike_key_log().empty());
+  Result<Database> on =
+      Database::Parse("settings { ike_key_log: \"/var/tmp/ike-keys.txt\" }\n" + Valid(), kFile);
+  REQUIRE(on.ok());
+  CHECK(on->proto().settings().ike_key_log() == "/var/tmp/ike-keys.txt");
+  CHECK(FirstError("settings { ike_key_log: \"keys.txt\" }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: ike_key_log: \"keys.txt\" is not an absolute file "
+        "path (e.g. /var/tmp/ike-keys.txt; empty = off)");
+  CHECK_FALSE(FirstError("settings { ike_key_log: \"/var/tmp/\" }\n" + Valid()).empty());
+}
+
 TEST_CASE("settings.min_lifetime_seconds lowers the lifetime floor for tests, never below 5 s") {
   const std::string short_p2 = Replace(Valid(), "  pfs_group: MODP_2048\n",
                                        "  pfs_group: MODP_2048\n  lifetime_seconds: 10\n");

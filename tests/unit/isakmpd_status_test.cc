@@ -102,9 +102,43 @@ TEST_CASE("long status counts dropped datagrams by reason", "[status]") {
   net.Run();
   const ipc::IsakmpdStatus b = net.b.manager.LongStatus();
   CHECK(b.packets_in() == in_before + 3);
-  CHECK(Dropped(b) == std::map<ipc::PacketDrop, uint64_t>{{ipc::DROP_MALFORMED, 1},
-                                                          {ipc::DROP_UNKNOWN_SA, 2}});
+  CHECK(Dropped(b) ==
+        std::map<ipc::PacketDrop, uint64_t>{{ipc::DROP_MALFORMED, 1}, {ipc::DROP_UNKNOWN_SA, 2}});
   CHECK(b.phase1().succeeded() == 1);  // nothing else changed
+}
+
+TEST_CASE("long status counts a phase 2 rekey and a phase 1 re-establishment", "[status]") {
+  Pair net;
+  net.EstablishPhase1();
+  net.EstablishPhase2();
+  for (uint32_t phase : {1u, 2u}) {  // what B's tmd does for its responder SAs
+    ipc::TunnelAssigned assigned;
+    assigned.set_phase(phase);
+    assigned.set_tunnel(1);
+    assigned.set_handle(phase == 1 ? net.b.Established(1)->phase1_established().handle()
+                                   : net.b.Established(2)->phase2_established().handle());
+    net.b.manager.AssignTunnel(assigned);
+  }
+  ipc::Phase2Request rekey = net.Phase2(net.DatabaseA());
+  rekey.set_rekey(true);
+  REQUIRE(net.a.manager.StartPhase2(rekey).has_ack());
+  net.Run();
+  net.clock.Advance(SaManager::kOutboundSwitchMs);
+  net.Run();
+  ipc::Phase1Request replace = net.Phase1(net.a);
+  replace.set_replace(true);
+  REQUIRE(net.a.manager.StartPhase1(replace).has_ack());
+  net.Run();
+  const ipc::IsakmpdStatus a = net.a.manager.LongStatus();
+  // A rekey is a negotiation of its own: started and succeeded, and a rekey.
+  CHECK(a.phase2().started() == 2);
+  CHECK(a.phase2().succeeded() == 2);
+  CHECK(a.phase2().rekeys() == 1);
+  CHECK(a.phase1().started() == 2);
+  CHECK(a.phase1().succeeded() == 2);
+  CHECK(a.phase1().rekeys() == 1);
+  CHECK(CountOf(a.ipsec_sas(), ipc::PHASE2_DONE) == 2);   // the old pair until its hard limit
+  CHECK(CountOf(a.isakmp_sas(), ipc::PHASE1_DONE) == 2);  // the old SA for the overlap
 }
 
 }  // namespace

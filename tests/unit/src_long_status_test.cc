@@ -1,8 +1,7 @@
 // lssrc -l (issue 11.5): the flag, and the long status text for each daemon.
-#include "src/core/long_status.h"
-
 #include <catch2/catch.hpp>
 
+#include "src/core/long_status.h"
 #include "src/core/src_args.h"
 
 namespace ike::src {
@@ -134,22 +133,21 @@ TEST_CASE("lssrc -l -s tmd: tunnels by status, negotiations, the tunnel cache") 
   s->set_kernel_sas(2);
   s->set_kernel_sas_added(2);
   const std::string text = FormatLongStatus(Row("tmd", 99), r);
-  CHECK(text.rfind(
-            "Subsystem         Group            PID          Status\n"
-            " tmd              ike              99           active\n"
-            "\n"
-            "Uptime:                                  5 seconds\n"
-            "IPC clients:                             2\n"
-            "Connection to isakmpd:                   not connected\n"
-            "\n"
-            "Phase 1 tunnels:                         2\n"
-            "    Active:                              1\n"
-            "    Failed:                              1\n"
-            "Phase 1 negotiations started:            2\n"
-            "Phase 1 negotiations succeeded:          1\n"
-            "Phase 1 negotiations failed:             1\n"
-            "    negotiation timeout:                 1\n",
-            0) == 0);
+  CHECK(text.rfind("Subsystem         Group            PID          Status\n"
+                   " tmd              ike              99           active\n"
+                   "\n"
+                   "Uptime:                                  5 seconds\n"
+                   "IPC clients:                             2\n"
+                   "Connection to isakmpd:                   not connected\n"
+                   "\n"
+                   "Phase 1 tunnels:                         2\n"
+                   "    Active:                              1\n"
+                   "    Failed:                              1\n"
+                   "Phase 1 negotiations started:            2\n"
+                   "Phase 1 negotiations succeeded:          1\n"
+                   "Phase 1 negotiations failed:             1\n"
+                   "    negotiation timeout:                 1\n",
+                   0) == 0);
   CHECK_THAT(text, Catch::Contains("Phase 2 tunnels:                         0\n"
                                    "Phase 2 negotiations started:            1\n"));
   CHECK_THAT(text, Catch::Contains("Tunnel cache entries:                    2\n"

@@ -323,6 +323,8 @@ Server::Server(EventLoop& loop, std::string path, MessageHandler on_message, Clo
 
 Server::~Server() = default;
 
+size_t Server::connection_count() const { return impl_->connections.size(); }
+
 Status Server::Listen() {
   if (impl_->listen_fd >= 0) return Fail("already listening on " + path_);
   sockaddr_un addr;

@@ -42,6 +42,8 @@ class Server {
   // binds, sets mode 0600, listens. Errors name the path and errno.
   Status Listen();
   const std::string& path() const { return path_; }
+  // Connections open now (lssrc -l: "IPC clients").
+  size_t connection_count() const;
 
  private:
   struct Impl;

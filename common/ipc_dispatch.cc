@@ -1,6 +1,8 @@
 // common/ipc_dispatch.h: the standard control answers every daemon gives.
 #include "common/ipc_dispatch.h"
 
+#include <algorithm>
+
 namespace ike::ipc {
 
 LogLevel ToLogLevel(db::LogLevel level) {
@@ -50,6 +52,16 @@ Envelope UnknownBody(std::string_view daemon, const Envelope& request) {
   return MakeError(
       0, UNKNOWN_BODY,
       std::string(daemon) + " does not serve this request (body " + std::to_string(body) + ")");
+}
+
+Envelope DaemonStatusBody(std::string_view daemon, int pid, Duration uptime, size_t ipc_clients) {
+  Envelope e;
+  DaemonStatusReply* r = e.mutable_daemon_status_reply();
+  r->set_daemon(std::string(daemon));
+  r->set_pid(pid);
+  r->set_uptime_seconds(static_cast<uint64_t>(std::max<int64_t>(0, uptime.count() / 1000)));
+  r->set_ipc_clients(static_cast<uint32_t>(ipc_clients));
+  return e;
 }
 
 }  // namespace ike::ipc

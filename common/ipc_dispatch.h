@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/ipc_frame.h"
 #include "common/log.h"
 #include "common/result.h"
@@ -52,6 +53,9 @@ Envelope SetLogLevelBody(const SetLogLevel& request);
 Envelope RefreshBody(const Result<std::string>& outcome);
 // Error{UNKNOWN_BODY}, naming the daemon and the body case.
 Envelope UnknownBody(std::string_view daemon, const Envelope& request);
+// lssrc -l (issue 11.5): a DaemonStatusReply with what every daemon says of
+// itself; the daemon adds its own part (mutable_tmd() and the like).
+Envelope DaemonStatusBody(std::string_view daemon, int pid, Duration uptime, size_t ipc_clients);
 
 // |Context| is what handlers get beside the request (the connection, for a
 // daemon that answers later or checks who asked; nothing for a pure core).

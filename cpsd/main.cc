@@ -43,6 +43,11 @@ int main() {
         conn->Send(response.reply);
         if (response.close) conn->Close();
       });
+  const ike::TimePoint started = loop.Now();
+  service.SetVitals([&loop, &server, started] {
+    return ike::cpsd::CpsdService::Vitals{
+        std::chrono::duration_cast<ike::Duration>(loop.Now() - started), server.connection_count()};
+  });
   ike::Status listening = server.Listen();
   if (!listening.ok()) return Fail(listening.error().message);
 

@@ -6,10 +6,12 @@
 namespace ike::cpsd {
 
 CpsdService::CpsdService(Loader loader, PskStore store, int pid)
-    : loader_(std::move(loader)), store_(std::move(store)), dispatch_("cpsd") {
+    : loader_(std::move(loader)), store_(std::move(store)), dispatch_("cpsd"), pid_(pid) {
   dispatch_.OnControl(pid, [this] { return Refresh(); });
   dispatch_.On(ipc::Envelope::kSkeyidRequest,
                [this](const ipc::Envelope& e) { return OnSkeyid(e); });
+  dispatch_.On(ipc::Envelope::kDaemonStatusRequest,
+               [this](const ipc::Envelope&) { return OnDaemonStatus(); });
 }
 
 Response CpsdService::Handle(const ipc::Envelope& request) {
@@ -25,6 +27,7 @@ Status CpsdService::Reload() {
     return fresh.error();
   }
   store_ = std::move(fresh).value();
+  ++counters_.reloads;
   ReturnFreedMemory();
   LOG_EVENT("loaded %zu pre-shared keys from %s", store_.size(), store_.source().c_str());
   return Status::Ok();
@@ -39,6 +42,14 @@ Result<std::string> CpsdService::Refresh() {
 ipc::Answer CpsdService::OnSkeyid(const ipc::Envelope& request) {
   const ipc::SkeyidRequest& req = request.skeyid_request();
   SkeyidOutcome outcome = store_.ComputeSkeyid(req);
+  ++counters_.skeyid_requests;
+  if (outcome.code == ipc::OK) {
+    ++counters_.psk_found;
+  } else if (outcome.code == ipc::UNKNOWN_PEER) {
+    ++counters_.psk_missing;
+  } else {
+    ++counters_.refused;
+  }
   if (outcome.code != ipc::OK) {
     // The reason names the peer and the file, never the key.
     LOG_ERROR("SKEYID request refused: %s", outcome.reason.c_str());
@@ -50,6 +61,24 @@ ipc::Answer CpsdService::OnSkeyid(const ipc::Envelope& request) {
   const Bytes& skeyid = outcome.skeyid.bytes();
   reply.mutable_skeyid_reply()->set_skeyid(skeyid.data(), skeyid.size());
   return ipc::Reply(std::move(reply));
+}
+
+ipc::CpsdStatus CpsdService::LongStatus() const {
+  ipc::CpsdStatus out;
+  out.set_keys_loaded(store_.size());
+  out.set_skeyid_requests(counters_.skeyid_requests);
+  out.set_psk_found(counters_.psk_found);
+  out.set_psk_missing(counters_.psk_missing);
+  out.set_refused(counters_.refused);
+  out.set_reloads(counters_.reloads);
+  return out;
+}
+
+ipc::Answer CpsdService::OnDaemonStatus() const {
+  const Vitals vitals = vitals_ ? vitals_() : Vitals{};
+  ipc::Envelope e = ipc::DaemonStatusBody("cpsd", pid_, vitals.uptime, vitals.ipc_clients);
+  *e.mutable_daemon_status_reply()->mutable_cpsd() = LongStatus();
+  return ipc::Reply(std::move(e));
 }
 
 }  // namespace ike::cpsd

@@ -51,6 +51,7 @@ ipc::Envelope SaManager::Probe(const ipc::DpdProbe& request) {
 void SaManager::OnDpdAck(IsakmpSa& sa, uint32_t sequence) {
   if (!sa.dpd_unanswered_from || sequence < *sa.dpd_unanswered_from || sequence > sa.dpd_seq_out) {
     ++counters_.dpd_dropped;
+    Dropped(ipc::DROP_DPD);
     LogRepeated(dpd_lines_, LogLevel::kInformation, sa,
                 "dropped R-U-THERE-ACK with sequence number " + std::to_string(sequence) +
                     ": no probe of ours outstanding with that number");

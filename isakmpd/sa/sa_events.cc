@@ -48,6 +48,7 @@ bool SaManager::Transition(IsakmpSa& sa, Phase1Step next, std::string* done_text
   sa.step = next;
   Count(counters_.isakmp, static_cast<size_t>(next), next == Phase1Step::kDone,
         next == Phase1Step::kDeleted);
+  if (next == Phase1Step::kDone && sa.replaces != 0) ++counters_.isakmp.rekeyed;
   // Failure and deletion have their own lines and events (NegotiationFailed,
   // SaDeleted); steps that keep the operators' name are not news to them.
   if (Ended(next) || std::string_view(from.ibm) == to.ibm) return true;
@@ -97,6 +98,7 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   child.step = next;
   Count(counters_.ipsec, static_cast<size_t>(next), next == QuickModeStep::kDone,
         next == QuickModeStep::kDeleted);
+  if (next == QuickModeStep::kDone && child.replaces != 0) ++counters_.ipsec.rekeyed;
   if (Ended(next) || std::string_view(from.ibm) == to.ibm || !p1) return true;
   EmitStateChange(child, old, next, *p1);
   if (done_text != nullptr && !done_text->empty()) {

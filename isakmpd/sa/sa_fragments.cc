@@ -63,12 +63,12 @@ size_t SaManager::SendMessage(const Phase1Context& sa, ByteView packet, uint16_t
                              : wire::ExchangeType::kIdentityProtection;
     const std::vector<Bytes> fragments = wire::FragmentMessage(packet, fragment_id, max, carrier);
     if (!fragments.empty()) {
-      for (const Bytes& f : fragments) deps_.packets->SendPacket(sa.local, sa.remote, f);
+      for (const Bytes& f : fragments) SendDatagram(sa.local, sa.remote, f);
       counters_.fragments_sent += fragments.size();
       return fragments.size();
     }
   }
-  deps_.packets->SendPacket(sa.local, sa.remote, packet);
+  SendDatagram(sa.local, sa.remote, packet);
   return 0;
 }
 
@@ -79,6 +79,7 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
   auto cookies = [&] { return ToHex(h.icookie) + ":" + ToHex(h.rcookie); };
   auto drop = [&](const std::string& why, LogLevel level = LogLevel::kInformation) {
     ++counters_.fragments_dropped;
+    Dropped(ipc::DROP_FRAGMENT);
     uint64_t folded = 0;
     if (!AllowRepeat(fragment_lines_, 1, &folded)) return;
     const std::string more =
@@ -132,7 +133,7 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
              wire::ExchangeTypeName(inner.exchange), message.size(), remote.ToString().c_str(),
              outcome.fragments, cookies().c_str(), more.c_str());
   }
-  OnPacket(local, remote, message);
+  DispatchMessage(local, remote, message);
 }
 
 }  // namespace ike::isakmpd

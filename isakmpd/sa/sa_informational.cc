@@ -29,6 +29,7 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     sa = FindSa(ho->second);
   if (!sa) {
     LOG_INFO("dropped Informational from %s: unknown cookies", remote.ToString().c_str());
+    Dropped(ipc::DROP_UNKNOWN_SA);
     return;
   }
   const bool encrypted = h.flags & wire::kFlagEncryption;
@@ -48,17 +49,20 @@ void SaManager::OnInformational(const wire::Header& h, const Endpoint& local,
     if (auto e = informational::CheckUnprotected(*payloads)) error = *e;
   if (!error.empty()) {
     LogLine(LogLevel::kInformation, *sa, "dropped malformed Informational: " + error);
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   if (encrypted) {
     if (!informational::Verify(*sa, h.message_id, *payloads)) {
       LogRepeated(bad_hash_lines_, LogLevel::kError, *sa,
                   "dropped Informational: HASH(1) did not verify");
+      Dropped(ipc::DROP_BAD_HASH);
       return;
     }
     // A replayed protected Informational (genuine HASH) is dropped.
     if (!sa->message_ids.Register(h.message_id)) {
       ++counters_.replays_dropped;
+      Dropped(ipc::DROP_REPLAY);
       LogRepeated(replay_lines_, LogLevel::kInformation, *sa,
                   "dropped Informational: message id " + std::to_string(h.message_id) +
                       " already used (a replay)");
@@ -115,6 +119,7 @@ void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& a
   const uint64_t handle = sa.handle;
   if (actions.dpd_malformed) {
     ++counters_.dpd_dropped;
+    Dropped(ipc::DROP_DPD);
     LogRepeated(dpd_lines_, LogLevel::kInformation, sa, "dropped " + *actions.dpd_malformed);
   }
   if (actions.answer_r_u_there) {
@@ -123,6 +128,7 @@ void SaManager::ApplyInformational(IsakmpSa& sa, const informational::Actions& a
     const uint32_t seq = actions.r_u_there_seq;
     if (sa.dpd_seq_in && seq < *sa.dpd_seq_in) {
       ++counters_.dpd_dropped;
+      Dropped(ipc::DROP_DPD);
       LogRepeated(dpd_lines_, LogLevel::kInformation, sa,
                   "dropped R-U-THERE with sequence number " + std::to_string(seq) +
                       " below the last one answered (" + std::to_string(*sa.dpd_seq_in) + ")");
@@ -256,7 +262,7 @@ void SaManager::SendInformational(IsakmpSa& sa, std::vector<wire::Payload> body)
 void SaManager::SendPlainNotify(const Phase1Context& sa, wire::NotifyType type) {
   std::vector<wire::Payload> payloads{informational::Notify(type)};
   Bytes packet = Frame(sa, wire::ExchangeType::kInformational, 0, payloads, nullptr);
-  deps_.packets->SendPacket(sa.local, sa.remote, packet);
+  SendDatagram(sa.local, sa.remote, packet);
 }
 
 void SaManager::NoteEndpoints(IsakmpSa& sa, const Endpoint& local, const Endpoint& remote) {

@@ -187,10 +187,16 @@ void SaManager::AssignTunnel(const ipc::TunnelAssigned& assigned) {
 }
 
 void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView packet) {
+  ++counters_.packets.received;
+  DispatchMessage(local, remote, packet);
+}
+
+void SaManager::DispatchMessage(const Endpoint& local, const Endpoint& remote, ByteView packet) {
   auto parsed = wire::ParseHeader(packet);
   if (auto* err = std::get_if<wire::ParseError>(&parsed)) {
     LOG_INFO("dropped %zu-octet packet from %s: %s (offset %zu)", packet.size(),
              remote.ToString().c_str(), err->detail.c_str(), err->offset);
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   const auto& h = std::get<wire::Header>(parsed);
@@ -209,6 +215,7 @@ void SaManager::OnPacket(const Endpoint& local, const Endpoint& remote, ByteView
       LOG_EVENT(
           "%s from %s refused: exchange not supported (phase 1 is Main Mode or Aggressive Mode)",
           wire::ExchangeTypeName(h.exchange), remote.ToString().c_str());
+      Dropped(ipc::DROP_UNSUPPORTED_EXCHANGE);
       // A new negotiation (no responder cookie) learns why at once instead
       // of retransmitting into silence (RFC 2408 3.14.1).
       if (std::all_of(h.rcookie.begin(), h.rcookie.end(), [](uint8_t b) { return b == 0; })) {

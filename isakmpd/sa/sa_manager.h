@@ -73,6 +73,9 @@ class SaManager {
   const SaCounters& counters() const { return counters_; }
   // Messages whose fragments are arriving (bounded, fragments.h).
   size_t fragments_pending() const { return reassembler_.pending(); }
+  // lssrc -l -s isakmpd (issue 11.5): the counters and the live SAs by
+  // state; the service adds its links (sa_status.cc).
+  ipc::IsakmpdStatus LongStatus() const;
 
   // How long a Quick Mode waits for its SPI before it fails.
   static constexpr uint32_t kSpiTimeoutMs = 5000;
@@ -246,6 +249,14 @@ class SaManager {
   void TearDown(uint64_t handle);
   IsakmpSa* FindSa(uint64_t handle);
   IpsecSa* FindChild(uint64_t handle);
+
+  // ---- lssrc -l (sa_status.cc)
+  void Dropped(ipc::PacketDrop why) { ++counters_.packets.dropped[why]; }
+  // Every datagram we send goes through here: counted, then the sink.
+  void SendDatagram(const Endpoint& from, const Endpoint& to, ByteView packet);
+  // OnPacket's dispatch, without counting: a message rebuilt from fragments
+  // comes in here (its fragments were counted).
+  void DispatchMessage(const Endpoint& local, const Endpoint& remote, ByteView packet);
 
   // ---- transport (sa_transport.cc)
   // The message as sent: header, payloads, encrypted with |iv| (updated to

@@ -130,6 +130,7 @@ const db::IkeTunnel* SaManager::ResponderDefinition(const wire::Header& h, const
   if (found != phase1_by_endpoints_.end()) return &database_.ike_tunnel(found->second);
   LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
             remote.ToString().c_str(), local.ToString().c_str());
+  Dropped(ipc::DROP_NO_TUNNEL);
   return nullptr;
 }
 
@@ -146,6 +147,7 @@ const db::IkeTunnel* SaManager::AggressiveDefinition(const wire::Header& h, cons
   if (auto* payloads = std::get_if<0>(&parsed)) id = aggressive_mode::InitiatorIdentity(*payloads);
   if (id.empty()) {
     LOG_INFO("dropped Aggressive Mode message 1 from %s: no readable identity", from.c_str());
+    Dropped(ipc::DROP_MALFORMED);
     return nullptr;
   }
   // A definition for this address, or for any address of its family (a
@@ -195,6 +197,7 @@ const db::IkeTunnel* SaManager::AggressiveDefinition(const wire::Header& h, cons
       "Aggressive Mode from %s (id %s) to %s: no phase 1 tunnel is defined for this peer; "
       "dropped",
       from.c_str(), id.c_str(), local.ToString().c_str());
+  Dropped(ipc::DROP_NO_TUNNEL);
   return nullptr;
 }
 
@@ -204,7 +207,10 @@ IsakmpSa* SaManager::NewResponderSa(const wire::Header& h, const Endpoint& local
   if (!def) return nullptr;
   const auto* protection = FindIkeProtection(database_, def->protection());
   if (!protection) return nullptr;
-  if (!AdmitResponder(remote)) return nullptr;
+  if (!AdmitResponder(remote)) {
+    Dropped(ipc::DROP_HALF_OPEN_LIMIT);
+    return nullptr;
+  }
   IsakmpSa* sa = NewSa(Role::kResponder, local, remote);
   sa->mode = ModeOf(h);
   sa->counted_half_open = true;
@@ -274,16 +280,19 @@ void SaManager::OnPhase1(const wire::Header& h, const Endpoint& local, const End
     // A message 1 (no responder cookie) that got no SA was logged with its
     // own reason (no tunnel defined, half-open caps); only later messages
     // can have unknown cookies.
-    if (!IsZero(h.rcookie))
+    if (!IsZero(h.rcookie)) {
       LOG_INFO("dropped %s message from %s: unknown cookies %s:%s",
                wire::ExchangeTypeName(h.exchange), remote.ToString().c_str(),
                ToHex(h.icookie).c_str(), ToHex(h.rcookie).c_str());
+      Dropped(ipc::DROP_UNKNOWN_SA);
+    }
     return;
   }
   if (sa->mode != ModeOf(h)) {
     LogLine(LogLevel::kInformation, *sa,
             std::string("dropped a ") + wire::ExchangeTypeName(h.exchange) +
                 " message: this SA runs " + Phase1ModeName(sa->mode));
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   if (IsDuplicate(*sa, sa->tx, packet)) return;
@@ -307,6 +316,7 @@ void SaManager::ProcessPhase1(IsakmpSa& sa, const wire::Header& h, const Endpoin
   if (!EncryptionAsExpected(*kind, encrypted)) {
     LogLine(LogLevel::kInformation, sa,
             std::string("dropped ") + wire::MessageKindName(*kind) + ": wrong encryption flag");
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   const bool auth_message = IsAuthMessage(*kind);
@@ -315,6 +325,7 @@ void SaManager::ProcessPhase1(IsakmpSa& sa, const wire::Header& h, const Endpoin
     if (!encrypted) {
       LogLine(LogLevel::kInformation, sa,
               std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + *error);
+      Dropped(ipc::DROP_MALFORMED);
       return;
     }
     return RejectAuthMessage(

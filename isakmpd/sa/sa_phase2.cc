@@ -176,23 +176,27 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   if (!p1) {
     LOG_INFO("dropped Quick Mode message: unknown cookies %s:%s", ToHex(h.icookie).c_str(),
              ToHex(h.rcookie).c_str());
+    Dropped(ipc::DROP_UNKNOWN_SA);
     return;
   }
   if (h.message_id == 0) {
     // RFC 2409 5.5: a Quick Mode has a non-zero message id of its own.
     LogLine(LogLevel::kInformation, *p1, "dropped Quick Mode message with message id 0");
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   if (!p1->established() || !(h.flags & wire::kFlagEncryption)) {
     // strongSwan may send QM1 right behind the last phase 1 message; the
     // initiator retransmits, so dropping it here is safe.
     LogLine(LogLevel::kInformation, *p1, "dropped Quick Mode message: phase 1 not complete");
+    Dropped(ipc::DROP_UNKNOWN_SA);
     return;
   }
   auto q = child_by_msgid_.find(MessageKey{p1->handle, h.message_id});
   if (q == child_by_msgid_.end()) {
     if (p1->message_ids.IsRecent(h.message_id)) {
       ++counters_.replays_dropped;
+      Dropped(ipc::DROP_REPLAY);
       LogRepeated(replay_lines_, LogLevel::kInformation, *p1,
                   "dropped Quick Mode message for finished message id " +
                       std::to_string(h.message_id) + " (a replay)");
@@ -207,6 +211,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   if (!kind || !child->exchange) {
     if (child->established()) {
       ++counters_.replays_dropped;
+      Dropped(ipc::DROP_REPLAY);
       LogRepeated(replay_lines_, LogLevel::kInformation, *p1,
                   "dropped Quick Mode message for finished message id " +
                       std::to_string(h.message_id) + " (a replay)");
@@ -218,6 +223,7 @@ void SaManager::OnQuickMode(const wire::Header& h, const Endpoint& local, const 
   if (auto* error = std::get_if<std::string>(&opened)) {
     LogLine(LogLevel::kInformation, *p1,
             std::string("dropped malformed ") + wire::MessageKindName(*kind) + ": " + *error);
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   auto& msg = std::get<Opened>(opened);
@@ -239,12 +245,14 @@ void SaManager::StartResponderQuickMode(IsakmpSa& p1, const wire::Header& h, con
   auto opened = OpenAndParse(p1, h, packet, iv, wire::MessageKind::kQuickMode1);
   if (auto* error = std::get_if<std::string>(&opened)) {
     LogLine(LogLevel::kInformation, p1, "dropped malformed Quick Mode message 1: " + *error);
+    Dropped(ipc::DROP_MALFORMED);
     return;
   }
   auto& msg = std::get<Opened>(opened);
   if (!quick_mode::VerifyHash1(p1, h.message_id, msg.payloads)) {
     LogRepeated(bad_hash_lines_, LogLevel::kError, p1,
                 "dropped Quick Mode message 1: HASH(1) did not verify");
+    Dropped(ipc::DROP_BAD_HASH);
     return;
   }
   if (!p1.message_ids.Register(h.message_id)) return;  // live or recent: checked before

@@ -76,6 +76,12 @@ bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role) {
   return Terminal(from, to) || InTable(kQuickModeEdges, from, to);
 }
 
+uint64_t PacketCounters::dropped_total() const {
+  uint64_t n = 0;
+  for (const auto& [reason, count] : dropped) n += count;
+  return n;
+}
+
 uint64_t KindCounters::failed_total() const {
   uint64_t n = 0;
   for (const auto& [code, count] : failed) n += count;

@@ -18,19 +18,30 @@ namespace ike::isakmpd {
 bool LegalTransition(Phase1Mode mode, Phase1Step from, Phase1Step to, Role role);
 bool LegalTransition(QuickModeStep from, QuickModeStep to, Role role);
 
-// Counters of one SA kind, for introspection (lssrc -l later).
+// Counters of one SA kind, for introspection (lssrc -l, issue 11.5).
 struct KindCounters {
   std::array<uint64_t, 16> entered{};  // per step (index: the enum value)
   uint64_t started = 0;
   uint64_t established = 0;
   uint64_t deleted = 0;
-  uint64_t rekeyed = 0;  // no rekeying yet: stays 0
+  uint64_t rekeyed = 0;  // established SAs that replaced one (also in |established|)
   uint64_t illegal_transitions = 0;
   std::map<ipc::ErrorCode, uint64_t> failed;  // by reason (tmd's error code)
   uint64_t failed_total() const;
 };
 
+// IKE datagrams (lssrc -l): every one OnPacket got, every one sent (each
+// fragment, retransmission and plain notify; not NAT keepalives), and those
+// dropped without effect, by reason.
+struct PacketCounters {
+  uint64_t received = 0;
+  uint64_t sent = 0;
+  std::map<ipc::PacketDrop, uint64_t> dropped;
+  uint64_t dropped_total() const;
+};
+
 struct SaCounters {
+  PacketCounters packets;
   KindCounters isakmp;
   KindCounters ipsec;
   uint64_t bugs = 0;                 // IKE_BUG_IF hits

@@ -20,7 +20,7 @@ ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", get
 
 }  // namespace
 
-IsakmpdService::IsakmpdService(EventLoop& loop) : loop_(loop) {
+IsakmpdService::IsakmpdService(EventLoop& loop) : started_(loop.Now()), loop_(loop) {
   spi_client_ = std::make_unique<SpiClient>(
       [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
   manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
@@ -35,6 +35,8 @@ void IsakmpdService::BuildDispatch() {
   // The database comes from tmd, which pushes it again on its refresh.
   auto refresh = [] { return Result<std::string>(std::string("isakmpd refreshed")); };
   control_dispatch_.OnControl(getpid(), refresh);
+  control_dispatch_.On(B::kDaemonStatusRequest,
+                       [this](const B&) { return ipc::Reply(DaemonStatus()); });
   tmd_dispatch_.OnControl(getpid(), refresh);
   tmd_dispatch_.On(B::kConfigPush, [this](const B& e) {
     ApplyDatabase(e.config_push().database());
@@ -71,6 +73,18 @@ void IsakmpdService::BuildDispatch() {
 }
 
 IsakmpdService::~IsakmpdService() = default;
+
+// The counters are the SA manager's; the links are ours.
+ipc::Envelope IsakmpdService::DaemonStatus() const {
+  ipc::Envelope e = ipc::DaemonStatusBody(
+      "isakmpd", getpid(), std::chrono::duration_cast<Duration>(loop_.Now() - started_),
+      control_ ? control_->connection_count() : 0);
+  ipc::IsakmpdStatus* s = e.mutable_daemon_status_reply()->mutable_isakmpd();
+  *s = manager_->LongStatus();
+  s->set_tmd_connected(tmd_ && tmd_->connected());
+  s->set_cpsd_connected(cpsd_ && cpsd_->connected());
+  return e;
+}
 
 Status IsakmpdService::Start() {
   control_ = std::make_unique<ipc::Server>(

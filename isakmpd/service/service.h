@@ -54,6 +54,8 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void OnTmdLost();
 
   void BuildDispatch();
+  ipc::Envelope DaemonStatus() const;  // lssrc -l -s isakmpd
+  TimePoint started_;
   void OnTmdMessage(const ipc::Envelope& e);
   void OnCpsdMessage(const ipc::Envelope& e);
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);

@@ -9,7 +9,7 @@ std::string AllowedFlags(SrcCommand command) {
     case SrcCommand::kStop:
       return "sgfc";
     case SrcCommand::kStatus:
-      return "sga";
+      return "sgal";
     default:
       return "sg";
   }
@@ -30,6 +30,9 @@ void ApplyFlag(char flag, const std::string& value, SrcArgs* out) {
       break;
     case 'a':
       out->all = true;
+      break;
+    case 'l':
+      out->long_form = true;
       break;
     default:
       out->force = true;
@@ -72,7 +75,7 @@ std::string Usage(SrcCommand command) {
     case SrcCommand::kStop:
       return "Usage: stopsrc [-f | -c] -s Subsystem | -g Group";
     case SrcCommand::kStatus:
-      return "Usage: lssrc -s Subsystem | -g Group | -a";
+      return "Usage: lssrc [-l] -s Subsystem | -g Group | -a";
     default:
       return std::string("Usage: ") + CommandName(command) + " -s Subsystem | -g Group";
   }
@@ -109,7 +112,10 @@ Result<SrcArgs> ParseSrcArgs(SrcCommand command, const std::vector<std::string>&
       ApplyFlag(flag, value, &out);
     }
   }
-  return CheckTarget(command, out, targets);
+  Result<SrcArgs> checked = CheckTarget(command, out, targets);
+  if (checked.ok() && out.long_form && out.subsystem.empty())
+    return UsageError(command, "the flag -l needs -s Subsystem");
+  return checked;
 }
 
 }  // namespace ike::src

@@ -12,17 +12,19 @@ namespace ike::src {
 enum class SrcCommand { kStart, kStop, kStatus, kRefresh };
 
 struct SrcArgs {
-  std::string group;      // -g
-  std::string subsystem;  // -s
-  bool all = false;       // lssrc -a
-  bool force = false;     // stopsrc -f (or -c)
+  std::string group;       // -g
+  std::string subsystem;   // -s
+  bool all = false;        // lssrc -a
+  bool long_form = false;  // lssrc -l (with -s only): the daemon's own status
+  bool force = false;      // stopsrc -f (or -c)
 };
 
 const char* CommandName(SrcCommand command);
 std::string Usage(SrcCommand command);  // "Usage: startsrc -s Subsystem | -g Group"
 
 // |args| excludes argv[0]. Accepts "-s name", "-sname" and clustered flags
-// ("-fg ike"). Exactly one of -s / -g (lssrc: or -a) must be given.
+// ("-fg ike"). Exactly one of -s / -g (lssrc: or -a) must be given; lssrc's
+// -l only with -s (AIX: a group has no long status).
 Result<SrcArgs> ParseSrcArgs(SrcCommand command, const std::vector<std::string>& args);
 
 }  // namespace ike::src

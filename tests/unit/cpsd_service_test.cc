@@ -120,3 +120,38 @@ TEST_CASE("Refresh loads new keys; a broken file keeps the old ones") {
   CHECK(service.store().size() == 2);
   CHECK(service.Handle(SkeyidFor("192.0.2.2")).reply.skeyid_reply().skeyid() == skeyid_two);
 }
+
+TEST_CASE("lssrc -l: cpsd counts SKEYID requests, keys found and missing, never a key") {
+  FakeFile file;
+  CpsdService service(file.loader(), MustParse(kOneKey), 4242);
+  service.SetVitals([] { return CpsdService::Vitals{ike::Duration(61500), 3}; });
+  CHECK(service.Handle(SkeyidFor("192.0.2.2")).reply.has_skeyid_reply());
+  CHECK(service.Handle(SkeyidFor("192.0.2.2")).reply.has_skeyid_reply());
+  CHECK(service.Handle(SkeyidFor("192.0.2.99")).reply.error().code() == ike::ipc::UNKNOWN_PEER);
+  file.content = kTwoKeys;
+  ike::ipc::Envelope refresh = WithId(3);
+  refresh.mutable_refresh();
+  CHECK(service.Handle(refresh).reply.has_ack());
+
+  ike::ipc::Envelope ask = WithId(5);
+  ask.mutable_daemon_status_request();
+  auto r = service.Handle(ask);
+  CHECK_FALSE(r.close);
+  CHECK(r.reply.request_id() == 5);
+  REQUIRE(r.reply.has_daemon_status_reply());
+  const auto& s = r.reply.daemon_status_reply();
+  CHECK(s.daemon() == "cpsd");
+  CHECK(s.pid() == 4242);
+  CHECK(s.uptime_seconds() == 61);
+  CHECK(s.ipc_clients() == 3);
+  REQUIRE(s.has_cpsd());
+  CHECK(s.cpsd().keys_loaded() == 2);
+  CHECK(s.cpsd().reloads() == 1);
+  CHECK(s.cpsd().skeyid_requests() == 3);
+  CHECK(s.cpsd().psk_found() == 2);
+  CHECK(s.cpsd().psk_missing() == 1);
+  CHECK(s.cpsd().refused() == 0);
+  // The reply carries counts only: no key text anywhere in it.
+  const std::string bytes = r.reply.SerializeAsString();
+  for (const char* key : {"one", "two", "three"}) CHECK(bytes.find(key) == std::string::npos);
+}

@@ -54,9 +54,9 @@ TEST_CASE("usage errors name the flag and end with the usage line") {
         "stopsrc: flag -g needs a group name\nUsage: stopsrc [-f | -c] -s Subsystem | -g Group");
   CHECK(ErrorOf(SrcCommand::kRefresh, {}) ==
         "refresh: specify -s Subsystem or -g Group\nUsage: refresh -s Subsystem | -g Group");
-  CHECK(
-      ErrorOf(SrcCommand::kStatus, {"-a", "-s", "tmd"}) ==
-      "lssrc: use only one of the flags -s, -g and -a\nUsage: lssrc -s Subsystem | -g Group | -a");
+  CHECK(ErrorOf(SrcCommand::kStatus, {"-a", "-s", "tmd"}) ==
+        "lssrc: use only one of the flags -s, -g and -a\nUsage: lssrc [-l] -s Subsystem | -g Group "
+        "| -a");
   CHECK(ErrorOf(SrcCommand::kStart, {"-s", "tmd", "-g", "ike"})
             .rfind("startsrc: the flags -s and -g cannot be used together\n", 0) == 0);
   CHECK(ErrorOf(SrcCommand::kStart, {"tmd"}).rfind("startsrc: unexpected argument 'tmd'\n", 0) ==

@@ -345,6 +345,7 @@ void TunnelManager::SendPhase1Request(Phase1Tunnel& t, const db::IkeTunnel& def)
     *q->mutable_protection() = *prot;
   }
   q->set_replace(t.replacing);
+  if (!t.replacing) CountStarted(t);
   SendToIsakmpd(std::move(e), 1, n, t.serial, /*rekey=*/t.replacing);
   if (t.replacing) {
     LOG_EVENT(
@@ -373,7 +374,8 @@ bool TunnelManager::StartQueuedPhase1(const AdmissionQueue::Ticket& ticket) {
   }
   if (t->status != TunnelStatus::kNegotiating) return false;
   if (def == nullptr) {
-    FailPhase1(*t, "the definition of " + t->name + " is no longer in the database");
+    FailPhase1(*t, "the definition of " + t->name + " is no longer in the database",
+               ipc::DATABASE_ERROR);
     return false;
   }
   SendPhase1Request(*t, *def);
@@ -393,7 +395,7 @@ void TunnelManager::SendPhase2Request(Phase2Tunnel& t, bool rekey) {
   const db::IkeTunnel* ike = def ? database_->FindIkeTunnel(def->ike_tunnel()) : nullptr;
   if (def == nullptr || ike == nullptr) {
     const std::string reason = "the definition of " + t.name + " is no longer in the database";
-    return rekey ? RekeyFailed(t, reason) : FailPhase2(t, reason);
+    return rekey ? RekeyFailed(t, reason) : FailPhase2(t, reason, ipc::DATABASE_ERROR);
   }
   ipc::Envelope e;
   ipc::Phase2Request* q = e.mutable_phase2_request();
@@ -405,6 +407,7 @@ void TunnelManager::SendPhase2Request(Phase2Tunnel& t, bool rekey) {
   }
   *q->mutable_phase1_definition() = *ike;
   q->set_rekey(rekey);
+  if (!rekey) CountStarted(t);
   SendToIsakmpd(std::move(e), 2, t.number, t.serial, rekey);
   if (rekey) {
     LOG_EVENT("%s: rekey request sent to isakmpd (phase 1 tunnel %u)", Tag(t).c_str(),

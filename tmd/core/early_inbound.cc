@@ -94,7 +94,7 @@ void TunnelManager::DropEarlyInbound(uint64_t handle, std::string_view why) {
   const EarlyInbound early = it->second;
   early_inbound_.erase(it);
   if (timers_ != nullptr) timers_->Cancel(early.timer);
-  Status s = kernel_.DeleteSa(early.sa.destination, early.sa.spi);
+  Status s = DeleteKernelSa(early.sa.destination, early.sa.spi);
   LOG_INFO("tunnel %u phase 2: early inbound SA 0x%08x withdrawn (%.*s)%s%s", early.number,
            early.sa.spi, static_cast<int>(why.size()), why.data(), s.ok() ? "" : ": ",
            s.ok() ? "" : s.error().message.c_str());

@@ -9,6 +9,14 @@
 #include "tunneldb/names.h"
 
 namespace ike::tmd {
+namespace {
+
+// The reason counted for a failure isakmpd reports (INTERNAL if it named none).
+ipc::ErrorCode FailureCode(const ipc::NegotiationFailed& e) {
+  return e.code() == ipc::OK ? ipc::INTERNAL : e.code();
+}
+
+}  // namespace
 
 void TunnelManager::OnReply(const ipc::Envelope& e) {
   auto it = pending_.find(e.request_id());
@@ -31,10 +39,10 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
   }
   if (p.phase == 1) {
     Phase1Tunnel* t = Phase1ByRef(p.number, 0);
-    if (t != nullptr && t->serial == p.serial) FailPhase1(*t, reason);
+    if (t != nullptr && t->serial == p.serial) FailPhase1(*t, reason, e.error().code());
   } else if (p.phase == 2) {
     Phase2Tunnel* t = Phase2ByRef(p.number, 0);
-    if (t != nullptr && t->serial == p.serial) FailPhase2(*t, reason);
+    if (t != nullptr && t->serial == p.serial) FailPhase2(*t, reason, e.error().code());
   } else if (!reason.empty()) {
     LOG_ERROR("isakmpd refused a request: %s", reason.c_str());
   }
@@ -140,6 +148,7 @@ Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   t->remote_address = peer;
   t->remote_id = peer;
   t->reason.Clear();
+  CountStarted(*t);
   SendAssigned(isakmpd_, e.handle(), 1, t->number);
   return t;
 }
@@ -164,7 +173,10 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
   Phase1Tunnel* live = !e.name().empty() ? LivePhase1(e.name()) : nullptr;
   if (live != nullptr && live != t && live->status == TunnelStatus::kActive &&
       (t == nullptr || t->status != TunnelStatus::kActive)) {
-    if (t != nullptr) ErasePhase1(t->number);
+    if (t != nullptr) {
+      CountEnded(*t, ipc::OK);  // the peer's Main Mode succeeded, as a re-establishment
+      ErasePhase1(t->number);
+    }
     return Phase1Replaced(*live, e, /*assign=*/true);
   }
   if (t == nullptr) {  // responder (step 3 without a request from tmd)
@@ -173,8 +185,10 @@ void TunnelManager::OnPhase1Established(const ipc::Phase1Established& e) {
     t->serial = next_serial_++;
     t->number = n;
     assigned = true;
+    CountStarted(*t);
   }
   if (!Transition(*t, TunnelStatus::kActive, "isakmpd reports phase 1 established")) return;
+  CountEnded(*t, ipc::OK);
   UpdatePhase1(*t, e);
   if (assigned) SendAssigned(isakmpd_, e.handle(), 1, t->number);
   ReleasePhase1Slot(t->number);
@@ -223,6 +237,7 @@ void TunnelManager::Phase1Replaced(Phase1Tunnel& t, const ipc::Phase1Established
     return;
   }
   ++t.rekey_count;
+  ++counters_.phase1.rekeys;
   LOG_EVENT(
       "%s: re-established (%u) as %s: the new ISAKMP SA takes over from %s; phase 2 "
       "tunnels unchanged",
@@ -296,6 +311,7 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     const Phase1Tunnel* p1 =
         Phase1ByRef(e.phase1_tunnel(), e.phase1_tunnel() ? 0 : e.phase1_handle());
     t->phase1_number = p1 ? p1->number : 0;
+    CountStarted(*t);
   }
   if (t->status == TunnelStatus::kActive && !assigned) {
     if (e.handle() == t->handle) return InstallHeldOutbound(*t, e);
@@ -333,7 +349,8 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
   WipeKeys(e);
   if (!installed.ok()) {
     Uninstall(*t);
-    FailPhase2(*t, "cannot install the tunnel in the kernel: " + installed.error().message);
+    FailPhase2(*t, "cannot install the tunnel in the kernel: " + installed.error().message,
+               ipc::INTERNAL);
     ipc::Envelope rm;
     rm.mutable_remove_tunnel()->set_phase(2);
     rm.mutable_remove_tunnel()->set_tunnel(t->number);
@@ -341,6 +358,7 @@ void TunnelManager::OnPhase2Established(ipc::Phase2Established& e) {
     return;
   }
   Transition(*t, TunnelStatus::kActive, "phase 2 installed");
+  CountEnded(*t, ipc::OK);
   ReleaseHeldTrap(t->name);
   t->retry_unix = 0;
   if (Trap* trap = TrapOf(t->name)) {
@@ -425,6 +443,7 @@ Result<Phase2Tunnel::InstalledSa> TunnelManager::InstallChildSa(uint32_t number,
   spec.transport = sa.transport();
   Status s = kernel_.InstallSa(spec);
   if (!s.ok()) return s.error();
+  ++counters_.kernel_sas_added;
   return Phase2Tunnel::InstalledSa{*dst, sa.spi(), spec.direction == Direction::kInbound};
 }
 
@@ -464,7 +483,8 @@ Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Establis
   return Status::Ok();
 }
 
-void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
+void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason, ipc::ErrorCode code) {
+  CountEnded(t, code);
   Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
   StopDpd(t);
@@ -486,13 +506,14 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason) {
       if (t2->status == TunnelStatus::kActive) {
         if (t2->rekeying) RekeyFailed(*t2, why);  // its current SAs carry on
       } else {
-        FailPhase2(*t2, why);
+        FailPhase2(*t2, why, code);
       }
     }
   }
 }
 
-void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason) {
+void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason, ipc::ErrorCode code) {
+  CountEnded(t, code);
   if (t.handle != 0) phase2_by_handle_.erase(t.handle);
   t.handle = 0;
   t.phase2_requested = false;
@@ -513,7 +534,7 @@ void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
       }
       if (e.state1() != ipc::PHASE1_STATE_UNSPECIFIED) t->state = e.state1();
       if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
-      FailPhase1(*t, e.reason());
+      FailPhase1(*t, e.reason(), FailureCode(e));
       return;
     }
   } else if (Phase2Tunnel* t = Phase2ByRef(e.tunnel(), e.tunnel() ? 0 : e.handle())) {
@@ -523,10 +544,13 @@ void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {
     }
     if (e.state2() != ipc::PHASE2_STATE_UNSPECIFIED) t->state = e.state2();
     if (e.message() != 0) t->message = static_cast<uint8_t>(e.message());
-    FailPhase2(*t, e.reason());
+    FailPhase2(*t, e.reason(), FailureCode(e));
     return;
   }
-  // A responder negotiation that never got a number.
+  // A responder negotiation that never got a number: started and failed.
+  NegotiationCounters& c = e.phase() == 1 ? counters_.phase1 : counters_.phase2;
+  ++c.started;
+  ++c.failed[FailureCode(e)];
   const std::string state = e.phase() == 1 ? tunneldb::Phase1StateName(e.state1())
                                            : tunneldb::Phase2StateName(e.state2());
   LOG_ERROR("tunnel 0 phase %u handle %llu: negotiation failed in state %s: %s", e.phase(),
@@ -546,7 +570,7 @@ void TunnelManager::OnSaDeleted(const ipc::SaDeleted& e) {
       if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
         const std::string reason = "phase 1 tunnel " + std::to_string(t->number) + " " + why;
         if (t2->status != TunnelStatus::kActive) {
-          FailPhase2(*t2, reason);
+          FailPhase2(*t2, reason, ipc::DELETED);
         } else if (t2->rekeying) {
           RekeyFailed(*t2, reason);
         }

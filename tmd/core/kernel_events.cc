@@ -12,6 +12,7 @@ namespace ike::tmd {
 
 void TunnelManager::OnKernelEvent(const KernelEvent& e) {
   if (e.kind == KernelEvent::Kind::kAcquire) return OnAcquire(e);
+  if (e.hard) ++counters_.kernel_sas_expired;  // the kernel deleted it
   if (ForgetEarlyInbound(e)) return;
   Phase2Tunnel* t = phase2_.Find(e.tunnel);
   bool current = false;

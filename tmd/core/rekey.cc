@@ -139,6 +139,7 @@ void TunnelManager::StartRekey(Phase2Tunnel& t, std::string_view why) {
 void TunnelManager::RekeyFailed(Phase2Tunnel& t, const std::string& reason) {
   t.rekeying = false;
   ++t.rekey_failures;
+  ++counters_.rekeys_failed;
   const uint64_t now = clock_.UnixNow();
   const uint64_t hard = t.established_unix + t.lifetime_seconds;
   const uint64_t wait = std::min(
@@ -198,7 +199,7 @@ void TunnelManager::MakeCurrent(Phase2Tunnel& t, const Phase2Tunnel::OldPair& pa
 void TunnelManager::DeleteSas(const Phase2Tunnel& t,
                               const std::array<Phase2Tunnel::InstalledSa, 2>& sas, uint8_t count) {
   for (uint8_t i = 0; i < count; ++i) {
-    Status s = kernel_.DeleteSa(sas[i].destination, sas[i].spi);
+    Status s = DeleteKernelSa(sas[i].destination, sas[i].spi);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
 }
@@ -287,6 +288,7 @@ void TunnelManager::InstallRekeyedPair(Phase2Tunnel& t, ipc::Phase2Established& 
   t.predecessor = renews;
   t.current_ours = ours;
   ++t.rekey_count;
+  ++counters_.phase2.rekeys;
   t.rekey_failures = 0;
   if (timers_ != nullptr) timers_->Cancel(t.retry_timer);
   t.retry_timer = 0;
@@ -363,7 +365,7 @@ void TunnelManager::ResolveCollision(Phase2Tunnel& t, uint64_t sibling) {
       ++i;
       continue;
     }
-    (void)kernel_.DeleteSa(redundant.sas[i].destination, redundant.sas[i].spi);
+    (void)DeleteKernelSa(redundant.sas[i].destination, redundant.sas[i].spi);
     redundant.sas[i] = redundant.sas[--redundant.sa_count];
   }
   LOG_EVENT(
@@ -438,6 +440,7 @@ void TunnelManager::ReplacePhase1(uint32_t number, uint64_t serial) {
 
 void TunnelManager::ReplacementFailed(Phase1Tunnel& t, const std::string& reason) {
   t.replacing = false;
+  ++counters_.rekeys_failed;
   ReleasePhase1Slot(t.number);
   const uint64_t now = clock_.UnixNow();
   const uint64_t expiry = t.established_unix + t.lifetime_seconds;

@@ -132,7 +132,7 @@ ipc::Envelope TunnelManager::Remove(const ipc::RemoveRequest& r) {
     std::vector<uint32_t> waiting = t.waiting;
     for (uint32_t n2 : waiting) {
       if (Phase2Tunnel* t2 = Phase2ByRef(n2, 0)) {
-        FailPhase2(*t2, "phase 1 tunnel " + std::to_string(n) + " was removed");
+        FailPhase2(*t2, "phase 1 tunnel " + std::to_string(n) + " was removed", ipc::DELETED);
       }
     }
     ipc::TunnelRef* ref = reply->add_removed();

@@ -146,7 +146,7 @@ std::string TunnelManager::Tag(const Phase2Tunnel& t) const {
 
 void TunnelManager::Uninstall(Phase2Tunnel& t) {
   for (uint8_t i = 0; i < t.sa_count; ++i) {
-    Status s = kernel_.DeleteSa(t.sas[i].destination, t.sas[i].spi);
+    Status s = DeleteKernelSa(t.sas[i].destination, t.sas[i].spi);
     if (!s.ok()) LOG_ERROR("%s: %s", Tag(t).c_str(), s.error().message.c_str());
   }
   for (uint8_t i = 0; i < t.rule_count; ++i) {
@@ -165,6 +165,7 @@ void TunnelManager::Uninstall(Phase2Tunnel& t) {
 void TunnelManager::ErasePhase1(uint32_t number) {
   Phase1Tunnel* t = phase1_.Find(number);
   if (t == nullptr) return;
+  CountEnded(*t, ipc::DELETED);  // removed while negotiating
   if (timers_ != nullptr) timers_->Cancel(t->soft_timer);
   StopDpd(*t);
   if (t->handle != 0) phase1_by_handle_.erase(t->handle);
@@ -177,6 +178,7 @@ void TunnelManager::ErasePhase1(uint32_t number) {
 void TunnelManager::ErasePhase2(uint32_t number) {
   Phase2Tunnel* t = phase2_.Find(number);
   if (t == nullptr) return;
+  CountEnded(*t, ipc::DELETED);  // removed while negotiating
   Uninstall(*t);
   DropEarlyInboundOf(number, "the tunnel ended");
   if (t->handle != 0) phase2_by_handle_.erase(t->handle);
@@ -245,10 +247,10 @@ void TunnelManager::OnIsakmpdDisconnected() {
   // FailPhase1 may start queued negotiations and fail waiting phase 2
   // tunnels, but never adds or erases tunnels.
   phase1_.ForEach([&](uint32_t, Phase1Tunnel& t) {
-    if (t.status == TunnelStatus::kNegotiating) FailPhase1(t, reason);
+    if (t.status == TunnelStatus::kNegotiating) FailPhase1(t, reason, ipc::NOT_READY);
   });
   phase2_.ForEach([&](uint32_t, Phase2Tunnel& t) {
-    if (t.status == TunnelStatus::kNegotiating) FailPhase2(t, reason);
+    if (t.status == TunnelStatus::kNegotiating) FailPhase2(t, reason, ipc::NOT_READY);
     // Its SAs stay in the kernel and keep carrying traffic; a rekey under
     // way died with isakmpd.
     t.rekeying = false;

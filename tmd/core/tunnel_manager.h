@@ -29,6 +29,7 @@
 #include "ike.pb.h"
 #include "tmd/core/admission.h"
 #include "tmd/core/compact.h"
+#include "tmd/core/counters.h"
 #include "tmd/core/kernel.h"
 #include "tmd/core/transition.h"
 #include "tunneldb/database.h"
@@ -106,6 +107,7 @@ struct Phase1Tunnel {
   uint64_t dpd_inbound = 0;
   uint16_t dpd_unanswered = 0;
   bool dpd_unsupported = false;  // no DPD vendor ID from the peer
+  bool counted = false;          // started, outcome not yet counted (counters.h)
 };
 
 struct Phase2Tunnel {
@@ -172,6 +174,7 @@ struct Phase2Tunnel {
   uint32_t soft_seconds = 0;    // the current pair's, from its installation
   uint64_t lifetime_kbytes = 0;
   TimerId retry_timer = 0;
+  bool counted = false;  // started, outcome not yet counted (counters.h)
 };
 
 // The ike cmd=list rows. |verbose| false: only what the table shows (number,
@@ -303,6 +306,10 @@ class TunnelManager {
   size_t phase2_count() const { return phase2_.size(); }
   // Status moves done and refused (transition.h).
   const TransitionCounts& transitions() const { return transitions_; }
+  // Negotiations and tunnel cache entries counted since start (counters.h).
+  const TmdCounters& counters() const { return counters_; }
+  // lssrc -l: tunnels by status, the counters, the kernel's SAs (status.cc).
+  ipc::TmdStatus LongStatus() const;
 
  private:
   // One unit of activation: a phase 1 definition and, unless phase=1, one
@@ -410,8 +417,9 @@ class TunnelManager {
   void ReplacementFailed(Phase1Tunnel& t, const std::string& reason);
   bool NeedsPhase1(const Phase1Tunnel& t) const;
   void OnPairExpired(Phase2Tunnel& t, const KernelEvent& e);
-  void FailPhase1(Phase1Tunnel& t, const std::string& reason);
-  void FailPhase2(Phase2Tunnel& t, const std::string& reason);
+  // |code|: the reason counted (counters.h).
+  void FailPhase1(Phase1Tunnel& t, const std::string& reason, ipc::ErrorCode code = ipc::INTERNAL);
+  void FailPhase2(Phase2Tunnel& t, const std::string& reason, ipc::ErrorCode code = ipc::INTERNAL);
 
   // tunnel_manager.cc
   // The one way a tunnel's status changes: false (logged "cannot switch A
@@ -501,6 +509,16 @@ class TunnelManager {
   KernelBackend& kernel_;
   IsakmpdLink& isakmpd_;
   TransitionCounts transitions_;
+  TmdCounters counters_;
+  // status.cc: the one place a negotiation's start and end are counted
+  // (each tunnel's |counted| makes the end count once).
+  // |failure| OK: it succeeded.
+  void CountStarted(Phase1Tunnel& t);
+  void CountStarted(Phase2Tunnel& t);
+  void CountEnded(Phase1Tunnel& t, ipc::ErrorCode failure);
+  void CountEnded(Phase2Tunnel& t, ipc::ErrorCode failure);
+  // kernel_.DeleteSa, counted.
+  Status DeleteKernelSa(const IpAddress& destination, uint32_t spi);
   const Clock& clock_;
   Timers* timers_;
   std::unique_ptr<crypto::Random> own_random_;

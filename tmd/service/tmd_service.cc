@@ -24,6 +24,7 @@ TmdService::TmdService(EventLoop& loop, std::string socket_path, std::string dat
           loop, std::move(socket_path),
           [this](const ipc::ConnectionPtr& c, const ipc::Envelope& e) { OnMessage(c, e); },
           [this](const ipc::ConnectionPtr& c) { OnClose(c); }) {
+  started_ = loop_.Now();
   manager_.SetDatabase(std::move(database));
   BuildDispatch();
   kernel_->Attach(loop_, [this](const KernelEvent& e) { manager_.OnKernelEvent(e); });
@@ -84,6 +85,14 @@ void TmdService::BuildDispatch() {
     return ipc::Reply(manager_.Remove(e.remove_request()));
   });
   dispatch_.On(B::kListRequest, [this](const ipc::Envelope& e, C c) { return OnList(e, c); });
+  // lssrc -l -s tmd (issue 11.5): the counters live in the manager.
+  dispatch_.On(B::kDaemonStatusRequest, [this](const ipc::Envelope&, C) {
+    ipc::Envelope e = ipc::DaemonStatusBody(
+        "tmd", getpid(), std::chrono::duration_cast<Duration>(loop_.Now() - started_),
+        server_.connection_count());
+    *e.mutable_daemon_status_reply()->mutable_tmd() = manager_.LongStatus();
+    return ipc::Reply(std::move(e));
+  });
   // isakmpd asks for each inbound SPI it offers (hole 4.f).
   dispatch_.On(B::kAllocateSpi, [this](const ipc::Envelope& e, C c) {
     if (c != isakmpd_)

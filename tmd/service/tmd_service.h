@@ -67,6 +67,7 @@ class TmdService : public IsakmpdLink {
   ipc::ConnectionPtr isakmpd_;
   ipc::Dispatcher<const ipc::ConnectionPtr&> dispatch_{"tmd"};
   std::unordered_map<Listing*, TimerId> listings_;  // chunks still to send
+  TimePoint started_;                               // lssrc -l: uptime
 };
 
 }  // namespace ike::tmd

@@ -92,22 +92,29 @@ void CheckUtf8(const google::protobuf::Message& m, const std::string& path, std:
   }
 }
 
+// The syntax pass, shared by ParseAndCheck and ParseSyntax.
+bool ParseInto(std::string_view text, std::string_view file, db::TunnelDatabase* out,
+               TextFormat::ParseInfoTree* tree, std::vector<std::string>* errors) {
+  CollectErrors collector(file, errors);
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  parser.WriteLocationsTo(tree);
+  // A message as big as 20,000 tunnels is fine; the parser has no own limit
+  // beyond the recursion depth.
+  if (!parser.ParseFromString(std::string(text), out)) {
+    if (errors->empty()) errors->push_back(std::string(file) + ": does not parse");
+    return false;
+  }
+  return true;
+}
+
 // Parses and validates; |out| receives the database when there are no errors.
 std::vector<std::string> ParseAndCheck(std::string_view text, std::string_view file,
                                        db::TunnelDatabase* out) {
   std::vector<std::string> errors;
-  CollectErrors collector(file, &errors);
-  TextFormat::Parser parser;
   TextFormat::ParseInfoTree tree;
-  parser.RecordErrorsTo(&collector);
-  parser.WriteLocationsTo(&tree);
-  // A message as big as 20,000 tunnels is fine; the parser has no own limit
-  // beyond the recursion depth.
   db::TunnelDatabase parsed;
-  if (!parser.ParseFromString(std::string(text), &parsed)) {
-    if (errors.empty()) errors.push_back(std::string(file) + ": does not parse");
-    return errors;
-  }
+  if (!ParseInto(text, file, &parsed, &tree, &errors)) return errors;
   errors = ValidateDatabase(parsed, &tree, file);
   CheckUtf8(parsed, "", file, &errors);
   // Copied while |parsed| and the location tree still hold their memory, so
@@ -119,6 +126,16 @@ std::vector<std::string> ParseAndCheck(std::string_view text, std::string_view f
 }
 
 }  // namespace
+
+std::vector<std::string> ParseSyntax(std::string_view text, std::string_view file_name,
+                                     db::TunnelDatabase* database,
+                                     TextFormat::ParseInfoTree* tree) {
+  std::vector<std::string> errors;
+  database->Clear();
+  if (!ParseInto(text, file_name, database, tree, &errors)) return errors;
+  CheckUtf8(*database, "", file_name, &errors);
+  return errors;
+}
 
 std::vector<std::string> Database::CheckText(std::string_view text, std::string_view file_name) {
   db::TunnelDatabase scratch;

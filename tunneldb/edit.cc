@@ -206,7 +206,14 @@ class Merger {
 
   void Merge(Kind kind) {
     auto& origins = origins_.of[static_cast<size_t>(kind)];
-    for (int i = 0; i < Count(base_.database, kind); ++i) origins.push_back({0, i});
+    // Names in the database (the first of a name twice; validation reports
+    // the second): a 20,000-tunnel fragment into a 20,000-tunnel database
+    // stays linear.
+    std::unordered_map<std::string, int> in_base;
+    for (int i = 0; i < Count(base_.database, kind); ++i) {
+      origins.push_back({0, i});
+      in_base.emplace(NameOf(ObjectAt(base_.database, kind, i)), i);
+    }
     std::unordered_map<std::string, int> seen;  // name -> index in the fragment
     for (int j = 0; j < Count(fragment_.database, kind); ++j) {
       const Message& object = ObjectAt(fragment_.database, kind, j);
@@ -217,15 +224,16 @@ class Merger {
                           Where(fragment_, kind, seen[name]) + ")");
         continue;
       }
-      const int at = name.empty() && kind != Kind::kSettings ? -1 : Find(base_.database, kind, name);
+      auto found = in_base.find(name);
+      const int at =
+          (name.empty() && kind != Kind::kSettings) || found == in_base.end() ? -1 : found->second;
       if (at < 0) {
         Add(kind, object, j);
       } else if (mode_ == PutMode::kReplace) {
         Replace(kind, object, j, at);
       } else {
         errors_.push_back(Where(fragment_, kind, j) + ": " + Describe(kind, name) +
-                          ": already in " + Where(base_, kind, at) +
-                          "; put -F replaces it");
+                          ": already in " + Where(base_, kind, at) + "; put -F replaces it");
       }
     }
   }
@@ -271,8 +279,7 @@ class Merger {
 
 // Validates |result| (whose objects came from |files| as |origins| says).
 std::vector<std::string> Validate(const db::TunnelDatabase& result,
-                                  const std::vector<const Parsed*>& files,
-                                  const Origins& origins) {
+                                  const std::vector<const Parsed*>& files, const Origins& origins) {
   SourceMap map;
   for (const Parsed* p : files) map.AddFile(p->file->name, &p->tree);
   origins.Fill(&map);
@@ -354,8 +361,7 @@ Result<std::string> Put(const TextFile& database, const TextFile& fragment, PutM
   return Checked(database.name, merger.Text());
 }
 
-Result<std::string> Get(const TextFile& database, std::optional<Kind> kind,
-                        std::string_view name) {
+Result<std::string> Get(const TextFile& database, std::optional<Kind> kind, std::string_view name) {
   std::vector<std::string> errors;
   if (kind == Kind::kSettings && !name.empty()) return Error{"settings have no name"};
   auto p = std::make_unique<Parsed>();
@@ -385,8 +391,7 @@ Result<std::string> Delete(const TextFile& database, Kind kind, std::string_view
   const int at = Find(p->database, kind, name);
   if (at < 0) {
     if (kind == Kind::kSettings) return Error{database.name + ": no settings to delete"};
-    return Error{database.name + ": no " + KindName(kind) + " named \"" + std::string(name) +
-                 "\""};
+    return Error{database.name + ": no " + KindName(kind) + " named \"" + std::string(name) + "\""};
   }
   const std::string object = Describe(kind, std::string(name));
   for (auto [k, i] : Referrers(p->database, kind, std::string(name))) {

@@ -137,8 +137,8 @@ TEST_CASE("put -F of settings replaces the whole block") {
 TEST_CASE("put of settings into a database without them adds them") {
   std::string base = kBase;
   base.erase(base.find("settings {"), std::string("settings {\n  log_level: EVENTS\n}\n").size());
-  Result<std::string> r = Put(Db(base), Fragment("settings { log_level: DEBUG }\n"),
-                              PutMode::kAddOnly);
+  Result<std::string> r =
+      Put(Db(base), Fragment("settings { log_level: DEBUG }\n"), PutMode::kAddOnly);
   REQUIRE(r.ok());
   CHECK(Parsed(*r).settings().log_level() == db::DEBUG);
 }
@@ -148,8 +148,8 @@ TEST_CASE("get: all, by kind, by name") {
   REQUIRE(all.ok());
   CHECK(Parsed(*all).SerializeAsString() == Parsed(kBase).SerializeAsString());
 
-  Result<std::string> tunnels = Get(Db(*Put(Db(), Fragment(kToC), PutMode::kAddOnly)),
-                                    Kind::kIkeTunnel, "");
+  Result<std::string> tunnels =
+      Get(Db(*Put(Db(), Fragment(kToC), PutMode::kAddOnly)), Kind::kIkeTunnel, "");
   REQUIRE(tunnels.ok());
   CHECK(tunnels->find("name: \"to-b\"") != std::string::npos);
   CHECK(tunnels->find("name: \"to-c\"") != std::string::npos);
@@ -183,8 +183,8 @@ TEST_CASE("round trip: what get prints, put rebuilds") {
   CHECK(Parsed(*rebuilt).SerializeAsString() == Parsed(two).SerializeAsString());
   // Object by object, kind by kind.
   std::string piecewise;
-  for (const char* kind : {"settings", "ike_protection", "ike_tunnel", "ipsec_protection",
-                           "ipsec_tunnel"}) {
+  for (const char* kind :
+       {"settings", "ike_protection", "ike_tunnel", "ipsec_protection", "ipsec_tunnel"}) {
     Result<std::string> part = Get(Db(two), KindFromName(kind), "");
     REQUIRE(part.ok());
     piecewise += *part;
@@ -286,8 +286,9 @@ TEST_CASE("put errors name file, line and field") {
        "integrity: HMAC_SHA1 }\n}\n",
        "new.db:5:1: ipsec_protection \"p3\": name: defined twice in this file (first at "
        "new.db:1:1)"},
-      {"no name", "ike_protection {\n  proposal { encryption: AES_CBC hash: SHA1 dh_group: "
-                  "MODP_2048 }\n}\n",
+      {"no name",
+       "ike_protection {\n  proposal { encryption: AES_CBC hash: SHA1 dh_group: "
+       "MODP_2048 }\n}\n",
        "new.db:1:1: ike_protection #2: name: missing"},
       {"weak group",
        "ike_protection {\n  name: \"weak\"\n  proposal {\n    encryption: AES_CBC\n    hash: "
@@ -300,7 +301,8 @@ TEST_CASE("put errors name file, line and field") {
       {"selector",
        "ipsec_tunnel {\n  name: \"x\"\n  ike_tunnel: \"to-b\"\n  local { subnet: \"198.51.100.1\" "
        "}\n  remote { address: \"203.0.113.2\" }\n  protection: \"p2\"\n}\n",
-       "new.db:4:11: ipsec_tunnel \"x\": local.subnet: \"198.51.100.1\" is not written as a subnet"},
+       "new.db:4:11: ipsec_tunnel \"x\": local.subnet: \"198.51.100.1\" is not written as a "
+       "subnet"},
       {"settings", "settings {\n  log_level: EVENTS\n  fragment_size: 100\n}\n",
        "new.db:3:3: settings: fragment_size: 100 octets is outside"},
       {"nothing to put", "# only a comment\n",
@@ -322,8 +324,7 @@ TEST_CASE("put: errors in the database itself are placed there") {
   CHECK(PutError(kToC, broken) ==
         "/etc/ike/tunnels.db:12:3: ike_tunnel \"to-b\": remote_address: \"192.0.2.x\" is not an "
         "IP address");
-  CHECK(PutError(kToC, "ike_tunnel {\n  name: \"x\"\n").rfind("/etc/ike/tunnels.db:3:", 0) ==
-        0);
+  CHECK(PutError(kToC, "ike_tunnel {\n  name: \"x\"\n").rfind("/etc/ike/tunnels.db:3:", 0) == 0);
 }
 
 TEST_CASE("a -F replacement that breaks a reference is placed in the fragment") {

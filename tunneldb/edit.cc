@@ -5,13 +5,14 @@
 //
 // The text is edited in place: the parser's location tree gives each
 // top-level object's range, which is replaced or cut out; new objects are
-// appended. The edited database is validated twice: as a message, with
-// every error placed in the file its object came from (SourceMap), and then
-// as the text that will be written, with Database::CheckText, tmd's own
-// check.
+// appended. The edited database is validated as a message, with every
+// error placed in the file its object came from (SourceMap); the text to be
+// written must then parse back to that very message and pass
+// Database::CheckText, tmd's own check.
 #include "tunneldb/edit.h"
 
 #include <google/protobuf/text_format.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 #include <array>
@@ -29,6 +30,7 @@ using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 using google::protobuf::TextFormat;
+using google::protobuf::util::MessageDifferencer;
 
 constexpr std::array kKinds = {Kind::kSettings, Kind::kIkeProtection, Kind::kIkeTunnel,
                                Kind::kIpsecProtection, Kind::kIpsecTunnel};
@@ -175,11 +177,17 @@ std::string Apply(std::string text, std::vector<Splice> splices, const std::stri
   return text + tail;
 }
 
-// The final gate: the text to be written, checked as tmd checks it. The
-// message-level validation has passed, so a failure here is a bug in the
-// splicing, reported rather than written.
-Result<std::string> Checked(const std::string& file, std::string text) {
-  std::vector<std::string> errors = Database::CheckText(text, file);
+// The final gate: the text to be written must parse back to exactly the
+// database that was validated, and pass tmd's own check. Either failing is
+// a bug in the splicing, reported rather than written.
+Result<std::string> Checked(const std::string& file, std::string text,
+                            const db::TunnelDatabase& expected) {
+  db::TunnelDatabase reread;
+  TextFormat::ParseInfoTree tree;
+  std::vector<std::string> errors = ParseSyntax(text, file, &reread, &tree);
+  if (errors.empty() && !MessageDifferencer::Equals(reread, expected))
+    errors.push_back(file + ": the edited text does not say what was validated");
+  if (errors.empty()) errors = Database::CheckText(text, file);
   if (errors.empty()) return text;
   return Error{"ikedb: internal error: the edited database would not load, nothing written:\n" +
                Join(errors)};
@@ -358,7 +366,7 @@ Result<std::string> Put(const TextFile& database, const TextFile& fragment, PutM
   if (!merger.errors().empty()) return Error{Join(merger.errors())};
   errors = Validate(merger.result(), {base.get(), piece.get()}, merger.origins());
   if (!errors.empty()) return Error{Join(errors)};
-  return Checked(database.name, merger.Text());
+  return Checked(database.name, merger.Text(), merger.result());
 }
 
 Result<std::string> Get(const TextFile& database, std::optional<Kind> kind, std::string_view name) {
@@ -410,7 +418,7 @@ Result<std::string> Delete(const TextFile& database, Kind kind, std::string_view
   errors = Validate(result, {p.get()}, origins);
   if (!errors.empty()) return Error{Join(errors)};
   return Checked(database.name,
-                 Apply(database.text, {SpanOf(*p, kind, at, /*whole_lines=*/true)}, ""));
+                 Apply(database.text, {SpanOf(*p, kind, at, /*whole_lines=*/true)}, ""), result);
 }
 
 }  // namespace ike::tunneldb

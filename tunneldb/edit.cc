@@ -206,7 +206,9 @@ struct Origins {
   }
 };
 
-// Put, for one kind: every object of that kind in the fragment.
+// Put, one kind at a time (Merge): the fragment's objects go into a copy of
+// the database, each recorded with its origin and its text edit; refusals
+// are collected, so one run lists them all.
 class Merger {
  public:
   Merger(const Parsed& base, const Parsed& fragment, PutMode mode)

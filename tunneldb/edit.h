@@ -62,7 +62,8 @@ Result<std::string> Get(const TextFile& database, std::optional<Kind> kind, std:
 // |database| without object |name| of |kind| (settings: |name| empty; the
 // defaults apply again). Refused while another object names it (an
 // ike_protection by an ike_tunnel, an ike_tunnel or ipsec_protection by an
-// ipsec_tunnel), one line per such object, both placed in the file.
+// ipsec_tunnel), one line per such object, both placed in the file. The
+// object's lines go; comment lines above it stay (they may be about more).
 Result<std::string> Delete(const TextFile& database, Kind kind, std::string_view name);
 
 }  // namespace ike::tunneldb

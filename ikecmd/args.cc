@@ -18,7 +18,9 @@ const std::map<Subcommand, std::set<std::string>>& Allowed() {
   static const std::map<Subcommand, std::set<std::string>> kAllowed = {
       {Subcommand::kActivate, {"phase", "numlist", "namelist", "remid", "ipaddr", "autostart"}},
       {Subcommand::kRemove, {"phase", "numlist", "ipaddr", "all"}},
-      {Subcommand::kList, {"phase", "numlist", "verbose", "db", "cache", "filters"}},
+      {Subcommand::kList,
+       {"phase", "numlist", "namelist", "remid", "verbose", "db", "cache", "filters", "states",
+        "json"}},
       {Subcommand::kLog, {"level"}},
   };
   return kAllowed;
@@ -94,6 +96,13 @@ std::string ParseValue(const std::string& key, const std::string& value, Argumen
     }
     a->local_address = parts[0];
     a->remote_address = parts[1];
+  } else if (key == "states") {
+    static const std::map<std::string, db::StateNames> kVocabularies = {
+        {"aix", db::STATE_NAMES_AIX}, {"ios", db::STATE_NAMES_IOS}, {"asa", db::STATE_NAMES_ASA}};
+    auto it = kVocabularies.find(value);
+    if (it == kVocabularies.end()) return "states: " + quoted + " must be aix, ios or asa";
+    a->states = it->second;
+    a->verbose = true;  // the table has no State column (AIX layout): show the blocks
   } else if (key == "level") {
     if (!ParseLevel(value, &a->level)) {
       return "level: " + quoted + " must be none, error, events, information or debug";
@@ -109,6 +118,7 @@ void SetKeyword(const std::string& word, Arguments* a) {
   if (word == "db") a->db = true;
   if (word == "cache") a->cache = true;
   if (word == "filters") a->filters = true;
+  if (word == "json") a->json = true;
 }
 
 }  // namespace
@@ -150,8 +160,8 @@ Result<Arguments> ParseArguments(const std::vector<std::string>& args) {
     const size_t eq = arg.find('=');
     const std::string key = arg.substr(0, eq);
     const bool keyword = eq == std::string::npos;
-    static const std::set<std::string> kKeywords = {"autostart", "all",   "verbose",
-                                                    "db",        "cache", "filters"};
+    static const std::set<std::string> kKeywords = {"autostart", "all",     "verbose", "db",
+                                                    "cache",     "filters", "json"};
     if (!allowed.contains(key) || keyword != kKeywords.contains(key)) {
       return Error{"unknown parameter '" + arg + "'"};
     }
@@ -194,7 +204,10 @@ ipc::Envelope BuildRequest(const Arguments& a) {
       ipc::ListRequest* r = e.mutable_list_request();
       r->set_phase(a.phase);
       for (uint32_t n : a.numlist) r->add_numlist(n);
-      r->set_verbose(a.verbose);
+      for (const auto& n : a.namelist) r->add_namelist(n);
+      r->set_remid(a.remid);
+      // JSON carries every verbose field.
+      r->set_verbose(a.verbose || a.json);
       r->set_db(a.db);
       r->set_cache(a.cache);
       r->set_filters(a.filters);
@@ -211,7 +224,8 @@ const char* Usage() {
   return "usage: ike cmd=activate [phase=1|2] [numlist=1,3,5-7] [namelist=a,b] [remid=ID]\n"
          "                        [ipaddr=src,dst] [autostart]\n"
          "       ike cmd=remove [phase=1|2] [numlist=...] [ipaddr=src,dst] [all]\n"
-         "       ike cmd=list [phase=1|2|1+] [numlist=...] [verbose] [db] [cache] [filters]\n"
+         "       ike cmd=list [phase=1|2|1+] [numlist=...] [namelist=a,b] [remid=ID]\n"
+         "                [verbose|json] [db] [cache] [filters] [states=aix|ios|asa]\n"
          "       ike cmd=log [level=none|error|events|information|debug]\n";
 }
 

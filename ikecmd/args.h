@@ -27,7 +27,11 @@ struct Arguments {
   bool db = false;
   bool cache = false;
   bool filters = false;
+  bool json = false;  // list: the verbose fields as one JSON document
   db::LogLevel level = db::LOG_LEVEL_UNSPECIFIED;
+  // list: states=aix|ios|asa, the vocabulary of the State field
+  // (unspecified: settings.state_names, which tmd sends with the rows).
+  db::StateNames states = db::STATE_NAMES_UNSPECIFIED;
 };
 
 // Parses argv[1..]. Errors are the text after "ike: ", e.g.

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ikecmd/render_fields.h"
 #include "tunneldb/names.h"
 
 namespace ike::cmd {
@@ -42,40 +43,18 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out;
 }
 
-std::string Hex(uint32_t v) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", v);
-  return buf;
-}
-
 std::string Seconds(uint32_t s) { return s == 0 ? "-" : std::to_string(s) + " s"; }
+
+// What is left of the lifetime (issue 11.1): "2813 s", "0 s" once it is up.
+std::string TimeLeft(uint64_t established, uint32_t lifetime, uint64_t now) {
+  const uint64_t end = established + lifetime;
+  return std::to_string(end > now ? end - now : 0) + " s";
+}
 
 void Field(std::string* out, const char* label, const std::string& value) {
   std::string line = std::string(label) + ":";
   line.resize(std::max<size_t>(line.size() + 1, 20), ' ');
   *out += line + (value.empty() ? "-" : value) + "\n";
-}
-
-// A row field: the enum through the one name table (tunneldb/names.h), or,
-// from an older tmd that sent text, the text.
-template <typename E>
-std::string Text(E value, std::string (*name)(E), const std::string& text) {
-  return value ? name(value) : text;
-}
-
-// AES-GCM carries no integrity algorithm: "none" rather than a blank.
-std::string IntegrityText(db::EspEncryption encryption, db::EspIntegrity integrity,
-                          const std::string& text) {
-  if (encryption == db::ESP_AES_GCM_16 && integrity == db::ESP_INTEGRITY_UNSPECIFIED)
-    return tunneldb::EspIntegrityName(integrity);
-  return Text(integrity, tunneldb::EspIntegrityName, text);
-}
-
-std::string Status(const ipc::Phase1Status& t) {
-  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
-}
-std::string Status(const ipc::Phase2Status& t) {
-  return Text(t.tunnel_status(), tunneldb::TunnelStatusName, t.status());
 }
 
 }  // namespace
@@ -139,8 +118,9 @@ std::string NextRekey(uint64_t at, uint64_t now) {
   return "in " + std::to_string(at - now) + " s (at " + clock + ")";
 }
 
-std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
+std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::StateNames states) {
   if (now_unix == 0) now_unix = static_cast<uint64_t>(std::time(nullptr));
+  if (states == db::STATE_NAMES_UNSPECIFIED) states = reply.state_names();
   std::string out;
   for (const auto& t : reply.phase1()) {
     if (!out.empty()) out += "\n";
@@ -148,7 +128,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     Field(&out, "Tunnel Id", std::to_string(t.number()));
     Field(&out, "Name", t.name());
     Field(&out, "Status", Status(t));
-    Field(&out, "State", Text(t.phase1_state(), tunneldb::Phase1StateName, t.state()));
+    Field(&out, "State", StateText(t, states));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Mode", Text(t.exchange_mode(), tunneldb::ExchangeModeName, t.mode()));
     Field(&out, "Local Address", t.local_address());
@@ -165,6 +145,8 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     // DH_GROUP_NONE is 0: a phase 1 always has a group, so 0 means unknown.
     Field(&out, "DH Group", Text(t.group(), tunneldb::DhGroupName, t.dh_group()));
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.established_unix() && t.lifetime_seconds())
+      Field(&out, "Time Left", TimeLeft(t.established_unix(), t.lifetime_seconds(), now_unix));
     // Re-establishments keep the tunnel's number (issue 9.3).
     if (t.rekey_count() || t.next_rekey_unix()) {
       Field(&out, "Rekeys", std::to_string(t.rekey_count()));
@@ -185,7 +167,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     if (t.activation() == ike::db::ON_DEMAND || t.activation() == ike::db::DISCOVERY) {
       Field(&out, "Activation", tunneldb::ActivationName(t.activation()));
     }
-    Field(&out, "State", Text(t.phase2_state(), tunneldb::Phase2StateName, t.state()));
+    Field(&out, "State", StateText(t, states));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
     Field(&out, "Local Id", t.local_id());
     Field(&out, "Remote Id", t.remote_id());
@@ -199,6 +181,8 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix) {
     // the row came from a tmd that sends enums (tunnel_status set).
     Field(&out, "PFS Group", t.tunnel_status() ? tunneldb::DhGroupName(t.pfs()) : t.pfs_group());
     Field(&out, "Lifetime", Seconds(t.lifetime_seconds()));
+    if (t.established_unix() && t.lifetime_seconds())
+      Field(&out, "Time Left", TimeLeft(t.established_unix(), t.lifetime_seconds(), now_unix));
     if (t.lifetime_kbytes()) Field(&out, "Lifetime KB", std::to_string(t.lifetime_kbytes()));
     // Rekeys keep the tunnel's number (issue 9.2): how many, and the next.
     if (t.rekey_count() || t.next_rekey_unix()) {
@@ -318,7 +302,8 @@ std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
     if (a.filters) out += (out.empty() ? "" : "\n") + RenderFilters(reply);
     return out;
   }
-  return a.verbose ? RenderVerbose(reply) : RenderTable(reply);
+  if (a.json) return RenderJson(reply);
+  return a.verbose ? RenderVerbose(reply, 0, a.states) : RenderTable(reply);
 }
 
 std::string RenderActivate(const ipc::ActivateReply& reply) {

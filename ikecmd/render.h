@@ -16,7 +16,13 @@ namespace ike::cmd {
 std::string RenderTable(const ipc::ListReply& reply);
 // One "Label: value" block per tunnel, blank line between blocks.
 // |now_unix| (0: the system clock) is what "Next Rekey: in N s" counts from.
-std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix = 0);
+// |states|: the vocabulary of the State field (issue 11.2); unspecified:
+// the reply's (settings.state_names), AIX by default.
+std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix = 0,
+                          db::StateNames states = db::STATE_NAMES_UNSPECIFIED);
+// The same fields as one JSON document: {"phase1": [...], "phase2": [...]},
+// keys documented in the README and pinned by docs/list.schema.json.
+std::string RenderJson(const ipc::ListReply& reply, uint64_t now_unix = 0);
 // Kernel tunnel cache (never keys) and dynamic filter rules.
 std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);

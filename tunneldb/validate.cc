@@ -144,6 +144,11 @@ void Validator::CheckSettings() {
          std::to_string(s.nat_keepalive_seconds()) + " s is too long (at most " +
              std::to_string(kMaxNatKeepaliveSeconds) + " s; 0 = none)");
   }
+  if (!db::StateNames_IsValid(s.state_names())) {
+    Fail({{"settings", -1}, {"state_names", -1}}, "settings", "state_names",
+         std::to_string(s.state_names()) +
+             " is not STATE_NAMES_AIX, STATE_NAMES_IOS or STATE_NAMES_ASA");
+  }
   if (!db::Fragmentation_IsValid(s.fragmentation())) {
     Fail({{"settings", -1}, {"fragmentation", -1}}, "settings", "fragmentation",
          std::to_string(s.fragmentation()) +

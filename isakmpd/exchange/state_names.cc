@@ -52,15 +52,19 @@ constexpr Row kAggressiveMode[kPhase1StepCount] = {
   /* kDeleted */    {kDeletedNames,                                kDeletedNames},
 };
 
-// IOS and ASA show no per-Quick-Mode state in "show crypto isakmp sa".
+// Quick Mode: IOS names its states in "debug crypto isakmp" (IKE_QM_*):
+// the initiator is READY until its SPI comes, the responder SPI_STARVE;
+// the initiator sent QM1 (I_QM1) and, with QM2 in, installs the SAs
+// (IPSEC_INSTALL_AWAIT); the responder answered with QM2 (R_QM2). ASA names
+// no Quick Mode state ("show crypto isakmp sa" lists phase 1 only).
 constexpr Row kQuickMode[kQuickModeStepCount] = {
-  /* kAwaitSpi */           {{"INIT", "-", "-"},  {"INIT", "-", "-"}},
-  /* kHashSaNonceSent */    {{"INIT", "-", "-"},  kNone},
-  /* kKeyed */              {{"KEP", "-", "-"},   kNone},
-  /* kHashSaNonceAnswered */{kNone,               {"KEP", "-", "-"}},
-  /* kDone */               {{"DONE", "-", "-"},  {"DONE", "-", "-"}},
-  /* kFailed */             {kFailedNames,        kFailedNames},
-  /* kDeleted */            {kDeletedNames,       kDeletedNames},
+  /* kAwaitSpi */           {{"INIT", "IKE_QM_READY", "-"},               {"INIT", "IKE_QM_SPI_STARVE", "-"}},
+  /* kHashSaNonceSent */    {{"INIT", "IKE_QM_I_QM1", "-"},               kNone},
+  /* kKeyed */              {{"KEP", "IKE_QM_IPSEC_INSTALL_AWAIT", "-"},  kNone},
+  /* kHashSaNonceAnswered */{kNone,                                       {"KEP", "IKE_QM_R_QM2", "-"}},
+  /* kDone */               {{"DONE", "IKE_QM_PHASE2_COMPLETE", "-"},     {"DONE", "IKE_QM_PHASE2_COMPLETE", "-"}},
+  /* kFailed */             {kFailedNames,                                kFailedNames},
+  /* kDeleted */            {kDeletedNames,                               kDeletedNames},
 };
 // clang-format on
 

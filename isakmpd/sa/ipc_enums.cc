@@ -27,6 +27,26 @@ ipc::Phase1State ToIpc(Phase1Mode mode, Phase1Step step, Role role) {
   return ipc::PHASE1_STATE_UNSPECIFIED;
 }
 
+// The value names of these enums are Cisco's names, so the table's text
+// parses straight into them ("-" and FAILED/DELETED stay unspecified).
+ipc::IosPhase1State IosState(Phase1Mode mode, Phase1Step step, Role role) {
+  ipc::IosPhase1State s = ipc::IOS_PHASE1_STATE_UNSPECIFIED;
+  ipc::IosPhase1State_Parse(Phase1Names(mode, step, role).cisco, &s);
+  return s;
+}
+
+ipc::AsaPhase1State AsaState(Phase1Mode mode, Phase1Step step, Role role) {
+  ipc::AsaPhase1State s = ipc::ASA_PHASE1_STATE_UNSPECIFIED;
+  ipc::AsaPhase1State_Parse(Phase1Names(mode, step, role).asa, &s);
+  return s;
+}
+
+ipc::IosPhase2State IosState(QuickModeStep step, Role role) {
+  ipc::IosPhase2State s = ipc::IOS_PHASE2_STATE_UNSPECIFIED;
+  ipc::IosPhase2State_Parse(QuickModeNames(step, role).cisco, &s);
+  return s;
+}
+
 ipc::Phase2State ToIpc(QuickModeStep step) {
   switch (step) {
     case QuickModeStep::kAwaitSpi:

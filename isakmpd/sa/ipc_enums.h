@@ -20,6 +20,11 @@ ipc::ExchangeMode ToIpc(Phase1Mode mode);
 // SaDeleted) and for steps the role never takes.
 ipc::Phase1State ToIpc(Phase1Mode mode, Phase1Step step, Role role);
 ipc::Phase2State ToIpc(QuickModeStep step);
+// The same states in Cisco IOS's and ASA's names (issue 11.2), from the
+// same table; UNSPECIFIED where Cisco has no name ("-", FAILED, DELETED).
+ipc::IosPhase1State IosState(Phase1Mode mode, Phase1Step step, Role role);
+ipc::AsaPhase1State AsaState(Phase1Mode mode, Phase1Step step, Role role);
+ipc::IosPhase2State IosState(QuickModeStep step, Role role);
 
 // The exchange message number a step has reached (sent or received), so that
 // a later listing can name Cisco IOS/ASA states (MM_WAIT_MSG<n+1>): Main Mode

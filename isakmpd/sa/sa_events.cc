@@ -125,6 +125,8 @@ void SaManager::EmitStateChange(const IsakmpSa& sa, Phase1Step from, Phase1Step 
   sc->set_old_phase1(ToIpc(sa.mode, from, sa.role));
   sc->set_new_phase1(ToIpc(sa.mode, to, sa.role));
   sc->set_message(MessageNumber(sa.mode, to, sa.role));
+  sc->set_ios_phase1(IosState(sa.mode, to, sa.role));
+  sc->set_asa_phase1(AsaState(sa.mode, to, sa.role));
   sc->set_role(ToIpc(sa.role));
   sc->set_mode(ToIpc(sa.mode));
   sc->set_icookie(ToHex(sa.icookie));
@@ -143,6 +145,7 @@ void SaManager::EmitStateChange(const IpsecSa& child, QuickModeStep from, QuickM
   sc->set_old_phase2(ToIpc(from));
   sc->set_new_phase2(ToIpc(to));
   sc->set_message(MessageNumber(to));
+  sc->set_ios_phase2(IosState(to, child.role));
   sc->set_role(ToIpc(child.role));
   sc->set_icookie(ToHex(p1.icookie));
   sc->set_rcookie(ToHex(p1.rcookie));

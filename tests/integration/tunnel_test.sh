@@ -105,6 +105,41 @@ check_rows B 192.0.2.2 192.0.2.1 203.0.113.1 198.51.100.1
 echo "---- A: ike cmd=list verbose ----"
 ike_list A verbose 2>&1 | redact | indent || t_fail "A: ike cmd=list verbose failed"
 
+# Selecting what to list (issue 11.1): by name (t1 is the phase 1 tunnel,
+# t1-net its phase 2), by the peer's id, and a name that matches nothing.
+rows_of() { ike_list A "$@" 2>&1 | awk '$1 ~ /^[12]$/ { printf "%s:%s ", $1, $2 }'; }
+for sel in "namelist=t1:1:1 " "namelist=t1-net:2:1 " "remid=192.0.2.2:1:1 2:1 " "namelist=nope:"; do
+  got=$(rows_of "${sel%%:*}")
+  if [[ $got == "${sel#*:}" ]]; then
+    t_pass "A: ike cmd=list ${sel%%:*} lists '${got% }'"
+  else
+    t_fail "A: ike cmd=list ${sel%%:*} lists '$got', want '${sel#*:}'"
+  fi
+done
+# The JSON document against its schema (docs/list.schema.json).
+json=$(ike_list A json 2>&1) || t_fail "A: ike cmd=list json failed"
+if /usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.loads(sys.argv[1]), json.load(open(sys.argv[2])))
+doc = json.loads(sys.argv[1])
+assert doc["phase1"][0]["state"]["ios"] == "QM_IDLE", doc["phase1"][0]["state"]
+assert doc["phase2"][0]["spi_in"].startswith("0x")' "$json" "$IKE_SRC/docs/list.schema.json"; then
+  t_pass "A: ike cmd=list json validates against docs/list.schema.json (phase 1 QM_IDLE, phase 2 with SPIs)"
+else
+  echo "$json" | redact | indent
+  t_fail "A: ike cmd=list json does not validate against docs/list.schema.json"
+fi
+
+# The states in Cisco's words (issue 11.2): A initiated in Main Mode.
+states_of() { ike_list "$1" "states=$2" 2>&1 | awk -F': *' '$1 == "State" { printf "%s ", $2 }'; }
+for vocab in aix:"DONE DONE" ios:"QM_IDLE IKE_QM_PHASE2_COMPLETE" asa:"MM_ACTIVE -"; do
+  got=$(states_of A "${vocab%%:*}")
+  if [[ $got == "${vocab#*:} " ]]; then
+    t_pass "A: ike cmd=list states=${vocab%%:*}: State $got"
+  else
+    t_fail "A: ike cmd=list states=${vocab%%:*}: State '$got', want '${vocab#*:}'"
+  fi
+done
+
 # ---- kernel state (state-only backend): tunnel cache and filters ----------------
 for h in A B; do
   if out=$(ike_list "$h" cache 2>&1); then

@@ -45,6 +45,29 @@ TEST_CASE("list, remove and log") {
   CHECK(ParseArguments({"cmd=activate"}).ok());  // bare activate is legal (aix-ike.md 1.2)
 }
 
+TEST_CASE("list states=aix|ios|asa picks the vocabulary and shows the verbose blocks") {
+  Result<Arguments> ios = ParseArguments({"cmd=list", "states=ios"});
+  REQUIRE(ios.ok());
+  CHECK(ios->states == db::STATE_NAMES_IOS);
+  CHECK(ios->verbose);
+  CHECK(ParseArguments({"cmd=list", "states=asa"})->states == db::STATE_NAMES_ASA);
+  CHECK(ParseArguments({"cmd=list", "states=aix", "verbose"})->states == db::STATE_NAMES_AIX);
+  CHECK(ErrorOf({"cmd=list", "states=junos"}) == "states: 'junos' must be aix, ios or asa");
+  CHECK(ErrorOf({"cmd=activate", "states=ios"}) == "unknown parameter 'states=ios'");
+}
+
+TEST_CASE("list namelist=, remid= and json go to tmd (issue 11.1)") {
+  Result<Arguments> a = ParseArguments({"cmd=list", "namelist=t1,t2", "remid=gw.example", "json"});
+  REQUIRE(a.ok());
+  CHECK(a->json);
+  const ipc::ListRequest r = BuildRequest(*a).list_request();
+  CHECK(r.namelist_size() == 2);
+  CHECK(r.namelist(1) == "t2");
+  CHECK(r.remid() == "gw.example");
+  CHECK(r.verbose());  // JSON carries the verbose fields
+  CHECK(ErrorOf({"cmd=list", "json=1"}) == "unknown parameter 'json=1'");
+}
+
 TEST_CASE("argument errors") {
   CHECK(ErrorOf({"cmd=activate", "foo=1"}) == "unknown parameter 'foo=1'");
   CHECK(ErrorOf({"cmd=activate", "numlist=3-a"}) == "numlist: '3-a' is not a tunnel number list");

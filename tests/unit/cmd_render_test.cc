@@ -75,6 +75,68 @@ TEST_CASE("verbose block") {
   CHECK(out.find("Reason") == std::string::npos);
 }
 
+TEST_CASE("verbose State in the AIX, IOS or ASA vocabulary (issue 11.2)") {
+  ipc::ListReply r;
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_tunnel_status(ipc::NEGOTIATING);
+  p1->set_phase1_state(ipc::PHASE1_WAIT_KE);
+  p1->set_ios_state(ipc::MM_SA_SETUP);
+  p1->set_asa_state(ipc::MM_WAIT_MSG3);
+  ipc::Phase2Status* p2 = r.add_phase2();
+  p2->set_number(1);
+  p2->set_tunnel_status(ipc::NEGOTIATING);
+  p2->set_phase2_state(ipc::PHASE2_KEP);
+  p2->set_ios_state(ipc::IKE_QM_R_QM2);
+  auto states = [&](db::StateNames names) {
+    std::string out = RenderVerbose(r, 1, names), found;
+    for (size_t at = out.find("State:"); at != std::string::npos; at = out.find("State:", at + 1))
+      found += out.substr(at, out.find('\n', at) - at) + "|";
+    return found;
+  };
+  CHECK(states(db::STATE_NAMES_UNSPECIFIED) ==
+        "State:              WAIT KE|State:              KEP|");
+  CHECK(states(db::STATE_NAMES_IOS) ==
+        "State:              MM_SA_SETUP|State:              IKE_QM_R_QM2|");
+  CHECK(states(db::STATE_NAMES_ASA) == "State:              MM_WAIT_MSG3|State:              -|");
+  // Not on the command line: settings.state_names, sent by tmd with the rows.
+  r.set_state_names(db::STATE_NAMES_IOS);
+  CHECK(states(db::STATE_NAMES_UNSPECIFIED) ==
+        "State:              MM_SA_SETUP|State:              IKE_QM_R_QM2|");
+  CHECK(states(db::STATE_NAMES_AIX) == "State:              WAIT KE|State:              KEP|");
+}
+
+TEST_CASE("json: every verbose field under a stable key, null when absent (issue 11.1)") {
+  ipc::ListReply r;
+  ipc::Phase1Status* p1 = r.add_phase1();
+  p1->set_number(1);
+  p1->set_name("t\"1");  // quoted as JSON
+  p1->set_tunnel_status(ipc::ACTIVE);
+  p1->set_phase1_state(ipc::PHASE1_DONE);
+  p1->set_ios_state(ipc::QM_IDLE);
+  p1->set_asa_state(ipc::MM_ACTIVE);
+  p1->set_lifetime_seconds(28800);
+  p1->set_established_unix(1000);
+  p1->set_group(db::MODP_2048);
+  ipc::Phase2Status* p2 = r.add_phase2();
+  p2->set_number(2);
+  p2->set_phase1_number(1);
+  p2->set_tunnel_status(ipc::ACTIVE);
+  p2->set_spi_in(0x1000);
+  p2->set_bytes_in(0);  // present and zero: 0, not null
+  const std::string out = RenderJson(r, 1800);
+  CHECK(out.rfind("{\"phase1\":[\n{\"tunnel\":1,\"name\":\"t\\\"1\",\"status\":\"Active\",", 0) ==
+        0);
+  CHECK(out.find("\"state\":{\"aix\":\"DONE\",\"ios\":\"QM_IDLE\",\"asa\":\"MM_ACTIVE\"}") !=
+        std::string::npos);
+  CHECK(out.find("\"dh_group\":\"MODP2048 (14)\"") != std::string::npos);
+  CHECK(out.find("\"seconds_left\":28000") != std::string::npos);
+  CHECK(out.find("\"spi_in\":\"0x00001000\",\"spi_out\":null") != std::string::npos);
+  CHECK(out.find("\"bytes_in\":0,\"packets_in\":null") != std::string::npos);
+  CHECK(out.find("\"state\":{\"aix\":null,\"ios\":null,\"asa\":null}") != std::string::npos);
+  CHECK(RenderJson(ipc::ListReply(), 1) == "{\"phase1\":[],\"phase2\":[]}\n");
+}
+
 TEST_CASE("cache and filter tables") {
   ipc::ListReply r;
   ipc::TunnelCacheEntry* c = r.add_cache();

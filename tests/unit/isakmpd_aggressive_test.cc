@@ -91,6 +91,29 @@ const wire::NotifyPayload* PlainNotify(const Packet& p) {
   return wire::FindBody<wire::NotifyPayload>(payloads);
 }
 
+// What tmd learns of each step in Cisco's words (issue 11.2): IOS and ASA
+// names from the same table as the IBM ones, per role.
+TEST_CASE("state changes carry the IOS and ASA names, per role", "[aggressive][states]") {
+  AggressivePair net(db::AGGRESSIVE, db::AGGRESSIVE,
+                     {db::FQDN, "a.example", db::FQDN, "b.example"});
+  net.Start();
+  net.Run();
+  REQUIRE(net.a.Established(1));
+  auto cisco = [](const testing::Host& h) {
+    std::vector<std::string> out;
+    for (const auto& e : h.events)
+      if (e.has_state_change() && e.state_change().phase() == 1)
+        out.push_back(ipc::IosPhase1State_Name(e.state_change().ios_phase1()) + "/" +
+                      ipc::AsaPhase1State_Name(e.state_change().asa_phase1()));
+    return out;
+  };
+  CHECK(cisco(net.a) == std::vector<std::string>{"AG_INIT_EXCH/AM_WAIT_MSG2",
+                                                 "AG_INIT_EXCH/AM_WAIT_MSG2", "AG_AUTH/AM_ACTIVE"});
+  CHECK(cisco(net.b).back() == "AG_AUTH/AM_ACTIVE");
+  CHECK(std::find(cisco(net.b).begin(), cisco(net.b).end(), "AG_INIT_EXCH/AM_WAIT_MSG3") !=
+        cisco(net.b).end());
+}
+
 TEST_CASE("Aggressive Mode: three messages, then Quick Mode, both roles", "[aggressive]") {
   AggressivePair net(db::AGGRESSIVE, db::AGGRESSIVE,
                      {db::FQDN, "a.example", db::USER_FQDN, "gw@b.example"});

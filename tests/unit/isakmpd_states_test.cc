@@ -114,6 +114,42 @@ TEST_CASE("Quick Mode names: INIT, KEP, DONE per role", "[states]") {
     CHECK(std::string(QuickModeNames(step, role).ibm) == ibm);
 }
 
+TEST_CASE("Quick Mode names in IOS's words (debug crypto isakmp); ASA has none", "[states]") {
+  const std::vector<std::tuple<Q, Role, std::string>> cases = {
+      {Q::kAwaitSpi, I, "IKE_QM_READY"},
+      {Q::kAwaitSpi, R, "IKE_QM_SPI_STARVE"},
+      {Q::kHashSaNonceSent, I, "IKE_QM_I_QM1"},
+      {Q::kKeyed, I, "IKE_QM_IPSEC_INSTALL_AWAIT"},
+      {Q::kHashSaNonceAnswered, R, "IKE_QM_R_QM2"},
+      {Q::kDone, I, "IKE_QM_PHASE2_COMPLETE"},
+      {Q::kDone, R, "IKE_QM_PHASE2_COMPLETE"},
+  };
+  for (const auto& [step, role, ios] : cases) {
+    CHECK(std::string(QuickModeNames(step, role).cisco) == ios);
+    CHECK(std::string(QuickModeNames(step, role).asa) == "-");
+    CHECK(ipc::IosPhase2State_Name(IosState(step, role)) == ios);  // what tmd and ike get
+  }
+}
+
+// Every Cisco name in the table travels to tmd and ike as the proto enum of
+// the same name (ipc_enums.h); "-", FAILED and DELETED as unspecified.
+TEST_CASE("every IOS and ASA name of the table is an IPC enum value of that name", "[states]") {
+  for (Phase1Mode mode : {Phase1Mode::kMain, Phase1Mode::kAggressive})
+    for (Role role : {I, R})
+      for (int i = 0; i < kPhase1StepCount; ++i) {
+        const auto step = static_cast<Phase1Step>(i);
+        const StateNames n = Phase1Names(mode, step, role);
+        const std::string ios = n.cisco, asa = n.asa;
+        if (ios == "?") continue;  // a step the role never takes
+        const bool named = ios != "-" && ios != "FAILED" && ios != "DELETED";
+        CHECK((named ? ios : std::string("IOS_PHASE1_STATE_UNSPECIFIED")) ==
+              ipc::IosPhase1State_Name(IosState(mode, step, role)));
+        const bool asa_named = asa != "-" && asa != "FAILED" && asa != "DELETED";
+        CHECK((asa_named ? asa : std::string("ASA_PHASE1_STATE_UNSPECIFIED")) ==
+              ipc::AsaPhase1State_Name(AsaState(mode, step, role)));
+      }
+}
+
 // The legal moves, listed once more by hand: every other (from, to, role)
 // of the full cross product must be refused.
 TEST_CASE("Main Mode transitions: exactly the table is legal", "[states]") {

@@ -165,9 +165,14 @@ TEST_CASE("activate numlist=1 on a fresh system runs the seven steps") {
   s->set_handle(77);
   s->set_old_phase1(ipc::PHASE1_INIT);
   s->set_new_phase1(ipc::PHASE1_WAIT_SA);
+  s->set_ios_phase1(ipc::MM_NO_STATE);
+  s->set_asa_phase1(ipc::MM_WAIT_MSG2);
   s->set_icookie("0123456789abcdef");
   f.Deliver(sc);
   CHECK(State(Phase1Row(*f.manager.FindPhase1(1))) == "WAIT SA");
+  // The same state in Cisco's words travels to the listing (issue 11.2).
+  CHECK(Phase1Row(*f.manager.FindPhase1(1), true).ios_state() == ipc::MM_NO_STATE);
+  CHECK(Phase1Row(*f.manager.FindPhase1(1), true).asa_state() == ipc::MM_WAIT_MSG2);
 
   // Step 3 -> step 4.
   f.Phase1Up(1, 77);
@@ -480,6 +485,30 @@ TEST_CASE("list: phase 1 rows then phase 2 rows, sorted by number") {
   ipc::ListRequest db;
   db.set_db(true);
   CHECK(f.manager.List(db).list_reply().database().ipsec_tunnel_size() == 3);
+
+  // namelist= by each phase's own names; remid= by the phase 1 remote id,
+  // a phase 2 tunnel by its phase 1's (issue 11.1).
+  auto numbers = [&](const ipc::ListRequest& r) {
+    const ipc::ListReply got = f.manager.List(r).list_reply();
+    std::string out;
+    for (const auto& t : got.phase1()) out += "1:" + std::to_string(t.number()) + " ";
+    for (const auto& t : got.phase2()) out += "2:" + std::to_string(t.number()) + " ";
+    return out;
+  };
+  ipc::ListRequest names;
+  names.add_namelist("ab");
+  names.add_namelist("ac-1");
+  CHECK(numbers(names) == "1:2 2:1 ");
+  ipc::ListRequest remid;
+  remid.set_remid("c.example.com");
+  CHECK(numbers(remid) == "1:1 2:1 ");
+  ipc::ListRequest nobody;
+  nobody.set_remid("nobody.example");
+  CHECK(numbers(nobody).empty());
+  ipc::ListRequest either;  // any selector selects
+  either.add_numlist(3);
+  either.set_remid("c.example.com");
+  CHECK(numbers(either) == "1:1 2:1 2:3 ");
 }
 
 TEST_CASE("isakmpd going away fails negotiations in progress") {

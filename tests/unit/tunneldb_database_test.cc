@@ -177,6 +177,16 @@ TEST_CASE("settings.nat_traversal and nat_keepalive_seconds: defaults, range, na
   CHECK_FALSE(FirstError("settings { nat_traversal: MAYBE }\n" + Valid()).empty());
 }
 
+TEST_CASE("settings.state_names: AIX by default, IOS or ASA on request") {
+  Result<Database> ios =
+      Database::Parse("settings { state_names: STATE_NAMES_IOS }\n" + Valid(), kFile);
+  REQUIRE(ios.ok());
+  CHECK(ios->proto().settings().state_names() == db::STATE_NAMES_IOS);
+  CHECK(FirstError("settings { state_names: 9 }\n" + Valid()) ==
+        "/etc/ike/tunnels.db:1:12: settings: state_names: 9 is not STATE_NAMES_AIX, "
+        "STATE_NAMES_IOS or STATE_NAMES_ASA");
+}
+
 TEST_CASE("settings.fragmentation and fragment_size: defaults, range, names") {
   Result<Database> plain = Database::Parse(Valid(), kFile);
   REQUIRE(plain.ok());

@@ -16,6 +16,7 @@ void FillPhase1(const db::IkeTunnel& def, const db::IkeProtection* prot, uint32_
                 Phase1Tunnel* t) {
   t->number = n;
   t->state = ipc::PHASE1_INIT;
+  t->ios_state = t->asa_state = 0;
   t->role = ipc::INITIATOR;
   t->local_address.Set(def.local_address());
   t->remote_address.Set(def.remote_address());
@@ -40,6 +41,7 @@ void FillPhase2(const db::IpsecTunnel& def, const db::IpsecProtection* prot, uin
   t->number = n;
   t->phase1_number = n1;
   t->state = ipc::PHASE2_INIT;
+  t->ios_state = 0;
   t->role = ipc::INITIATOR;
   t->local_id.Set(SelectorRangeText(def.local()));
   t->remote_id.Set(SelectorRangeText(def.remote()));

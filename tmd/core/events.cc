@@ -78,6 +78,8 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     if (!e.peer().empty() && t->remote_address.empty()) t->remote_address.Set(e.peer());
     t->state = e.new_phase1();
     t->message = static_cast<uint8_t>(e.message());
+    t->ios_state = static_cast<uint8_t>(e.ios_phase1());
+    t->asa_state = static_cast<uint8_t>(e.asa_phase1());
     if (LogEnabled(LogLevel::kInformation)) {
       LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
     }
@@ -106,6 +108,7 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   }
   t->state = e.new_phase2();
   t->message = static_cast<uint8_t>(e.message());
+  t->ios_state = static_cast<uint8_t>(e.ios_phase2());
   if (LogEnabled(LogLevel::kInformation)) LOG_INFO("%s: %s", Tag(*t).c_str(), change().c_str());
 }
 

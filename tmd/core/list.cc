@@ -29,6 +29,8 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   if (!verbose) return;
   s.set_name(t.name);
   s.set_phase1_state(t.state);
+  s.set_ios_state(static_cast<ipc::IosPhase1State>(t.ios_state));
+  s.set_asa_state(static_cast<ipc::AsaPhase1State>(t.asa_state));
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_exchange_mode(t.mode);
@@ -58,6 +60,7 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   if (!verbose) return;
   s.set_name(t.name);
   s.set_phase2_state(t.state);
+  s.set_ios_state(static_cast<ipc::IosPhase2State>(t.ios_state));
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_spi_in(t.spi_in);
@@ -123,15 +126,30 @@ ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
 // if tunnels were added or removed in between.
 bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, size_t max_rows,
                               ipc::ListReply* out) const {
+  // numlist=, namelist= and remid= (issue 11.1): none selects every tunnel;
+  // otherwise a tunnel is listed if any one of them selects it.
   const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
-  auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
+  const std::unordered_set<std::string> names(r.namelist().begin(), r.namelist().end());
+  const bool everything = wanted.empty() && names.empty() && r.remid().empty();
+  auto by_remid = [&](const Phase1Tunnel* t) {
+    return t != nullptr && !r.remid().empty() && t->remote_id.str() == r.remid();
+  };
+  auto selected1 = [&](const Phase1Tunnel& t) {
+    return everything || wanted.contains(t.number) || names.contains(t.name) || by_remid(&t);
+  };
+  auto selected2 = [&](const Phase2Tunnel& t) {
+    return everything || wanted.contains(t.number) || names.contains(t.name) ||
+           by_remid(phase1_.Find(t.phase1_number));
+  };
+  if (database_) out->set_state_names(database_->proto().settings().state_names());
   size_t rows = 0;
   if (cursor->phase == 1 && r.phase() != 2) {
     for (uint32_t n = phase1_.NextAfter(cursor->after); n != 0; n = phase1_.NextAfter(n)) {
       if (rows == max_rows) return true;
       cursor->after = n;
-      if (!selected(n)) continue;
-      FillPhase1Row(*phase1_.Find(n), r.verbose(), out->add_phase1());
+      const Phase1Tunnel& t = *phase1_.Find(n);
+      if (!selected1(t)) continue;
+      FillPhase1Row(t, r.verbose(), out->add_phase1());
       if (r.phase() == 3) cursor->listed1.insert(n);
       ++rows;
     }
@@ -146,7 +164,7 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       cursor->after = n;
       const Phase2Tunnel& t = *phase2_.Find(n);
       // phase=1+: the phase 2 tunnels of the listed phase 1 tunnels.
-      const bool keep = r.phase() == 3 ? cursor->listed1.contains(t.phase1_number) : selected(n);
+      const bool keep = r.phase() == 3 ? cursor->listed1.contains(t.phase1_number) : selected2(t);
       if (!keep) continue;
       ipc::Phase2Status* row = out->add_phase2();
       FillPhase2Row(t, r.verbose(), row);

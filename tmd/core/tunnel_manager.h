@@ -69,7 +69,10 @@ class NumberPool {
 struct Phase1Tunnel {
   uint32_t number = 0;
   TunnelStatus status = TunnelStatus::kNegotiating;
-  uint8_t message = 0;      // Main Mode message number reached, 0 unknown
+  uint8_t message = 0;  // Main Mode message number reached, 0 unknown
+  // |state| in Cisco's words (ipc::IosPhase1State, AsaPhase1State), as
+  // isakmpd's state table gave them (issue 11.2); one octet each.
+  uint8_t ios_state = 0, asa_state = 0;
   uint16_t key_length = 0;  // bits
   std::string name;         // the definition's (empty for an unmatched responder)
   ipc::Phase1State state = ipc::PHASE1_INIT;
@@ -109,6 +112,7 @@ struct Phase2Tunnel {
   TunnelStatus status = TunnelStatus::kNegotiating;
   bool phase2_requested = false;
   uint8_t message = 0;      // Quick Mode message number reached, 0 unknown
+  uint8_t ios_state = 0;    // |state| in IOS's words (ipc::IosPhase2State)
   uint16_t key_length = 0;  // bits
   std::string name;
   ipc::Phase2State state = ipc::PHASE2_INIT;

@@ -67,9 +67,10 @@ bool ValidUtf8(std::string_view s) {
 
 // Every string field must be UTF-8: the text format accepts escapes such as
 // "\377", but proto3 refuses such a string on parse, so isakmpd would refuse
-// the ConfigPush carrying it (found by fuzz/tunneldb_fuzz.cc).
+// the ConfigPush carrying it (found by fuzz/tunneldb_fuzz.cc). |tree| (may
+// be null) places the error on its line.
 void CheckUtf8(const google::protobuf::Message& m, const std::string& path, std::string_view file,
-               std::vector<std::string>* errors) {
+               const TextFormat::ParseInfoTree* tree, std::vector<std::string>* errors) {
   using google::protobuf::FieldDescriptor;
   const auto* reflection = m.GetReflection();
   std::vector<const FieldDescriptor*> fields;
@@ -78,38 +79,52 @@ void CheckUtf8(const google::protobuf::Message& m, const std::string& path, std:
     const std::string name = path.empty() ? f->name() : path + "." + f->name();
     const int count = f->is_repeated() ? reflection->FieldSize(m, f) : 1;
     for (int i = 0; i < count; ++i) {
+      const int index = f->is_repeated() ? i : -1;
       const std::string at = f->is_repeated() ? name + "[" + std::to_string(i) + "]" : name;
       if (f->type() == FieldDescriptor::TYPE_MESSAGE) {
         CheckUtf8(f->is_repeated() ? reflection->GetRepeatedMessage(m, f, i)
                                    : reflection->GetMessage(m, f),
-                  at, file, errors);
+                  at, file, tree ? tree->GetTreeForNested(f, index) : nullptr, errors);
       } else if (f->type() == FieldDescriptor::TYPE_STRING &&
                  !ValidUtf8(f->is_repeated() ? reflection->GetRepeatedString(m, f, i)
                                              : reflection->GetString(m, f))) {
-        errors->push_back(std::string(file) + ": " + at + ": not valid UTF-8");
+        const TextFormat::ParseLocation loc =
+            tree ? tree->GetLocation(f, index) : TextFormat::ParseLocation();
+        const std::string where = loc.line < 0
+                                      ? std::string(file)
+                                      : std::string(file) + ":" + std::to_string(loc.line + 1) +
+                                            ":" + std::to_string(loc.column + 1);
+        errors->push_back(where + ": " + at + ": not valid UTF-8");
       }
     }
   }
+}
+
+// The syntax pass, shared by ParseAndCheck and ParseSyntax.
+bool ParseInto(std::string_view text, std::string_view file, db::TunnelDatabase* out,
+               TextFormat::ParseInfoTree* tree, std::vector<std::string>* errors) {
+  CollectErrors collector(file, errors);
+  TextFormat::Parser parser;
+  parser.RecordErrorsTo(&collector);
+  parser.WriteLocationsTo(tree);
+  // A message as big as 20,000 tunnels is fine; the parser has no own limit
+  // beyond the recursion depth.
+  if (!parser.ParseFromString(std::string(text), out)) {
+    if (errors->empty()) errors->push_back(std::string(file) + ": does not parse");
+    return false;
+  }
+  return true;
 }
 
 // Parses and validates; |out| receives the database when there are no errors.
 std::vector<std::string> ParseAndCheck(std::string_view text, std::string_view file,
                                        db::TunnelDatabase* out) {
   std::vector<std::string> errors;
-  CollectErrors collector(file, &errors);
-  TextFormat::Parser parser;
   TextFormat::ParseInfoTree tree;
-  parser.RecordErrorsTo(&collector);
-  parser.WriteLocationsTo(&tree);
-  // A message as big as 20,000 tunnels is fine; the parser has no own limit
-  // beyond the recursion depth.
   db::TunnelDatabase parsed;
-  if (!parser.ParseFromString(std::string(text), &parsed)) {
-    if (errors.empty()) errors.push_back(std::string(file) + ": does not parse");
-    return errors;
-  }
+  if (!ParseInto(text, file, &parsed, &tree, &errors)) return errors;
   errors = ValidateDatabase(parsed, &tree, file);
-  CheckUtf8(parsed, "", file, &errors);
+  CheckUtf8(parsed, "", file, &tree, &errors);
   // Copied while |parsed| and the location tree still hold their memory, so
   // the copy does not settle in the holes they leave: the database then sits
   // apart from ~35 MB of parser scratch (20,000 tunnels) that
@@ -119,6 +134,16 @@ std::vector<std::string> ParseAndCheck(std::string_view text, std::string_view f
 }
 
 }  // namespace
+
+std::vector<std::string> ParseSyntax(std::string_view text, std::string_view file_name,
+                                     db::TunnelDatabase* database,
+                                     TextFormat::ParseInfoTree* tree) {
+  std::vector<std::string> errors;
+  database->Clear();
+  if (!ParseInto(text, file_name, database, tree, &errors)) return errors;
+  CheckUtf8(*database, "", file_name, tree, &errors);
+  return errors;
+}
 
 std::vector<std::string> Database::CheckText(std::string_view text, std::string_view file_name) {
   db::TunnelDatabase scratch;

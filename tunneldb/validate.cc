@@ -29,9 +29,7 @@ using Path = std::vector<Step>;
 
 class Validator {
  public:
-  Validator(const db::TunnelDatabase& d, const TextFormat::ParseInfoTree* tree,
-            std::string_view file)
-      : d_(d), tree_(tree), file_(file) {}
+  Validator(const db::TunnelDatabase& d, const SourceMap& sources) : d_(d), sources_(sources) {}
 
   std::vector<std::string> Run() {
     // Hash sets keep the reference checks linear for 20,000-tunnel databases.
@@ -49,24 +47,30 @@ class Validator {
   }
 
  private:
-  // "file:line:col" of the deepest element of |path| the parser saw.
+  // "file:line:col" of the deepest element of |path| the parser saw; the
+  // first step (a top-level object) picks the file through the source map.
   std::string Where(const Path& path) const {
-    const TextFormat::ParseInfoTree* tree = tree_;
+    const SourceMap::Place place =
+        sources_.Locate(path.empty() ? "" : path.front().field, path.empty() ? -1 : path[0].index);
+    const std::string& file = *place.file;
+    const TextFormat::ParseInfoTree* tree = place.tree;
     const Descriptor* desc = db::TunnelDatabase::descriptor();
     TextFormat::ParseLocation best;
-    for (const Step& step : path) {
+    for (size_t k = 0; k < path.size(); ++k) {
+      const Step& step = path[k];
       if (tree == nullptr || desc == nullptr) break;
       const FieldDescriptor* fd = desc->FindFieldByName(step.field);
       if (fd == nullptr) break;
-      TextFormat::ParseLocation loc = tree->GetLocation(fd, fd->is_repeated() ? step.index : -1);
+      const int index = k == 0 ? place.index : step.index;
+      TextFormat::ParseLocation loc = tree->GetLocation(fd, fd->is_repeated() ? index : -1);
       if (loc.line < 0) break;
       best = loc;
       if (fd->type() != FieldDescriptor::TYPE_MESSAGE) break;
-      tree = tree->GetTreeForNested(fd, fd->is_repeated() ? step.index : -1);
+      tree = tree->GetTreeForNested(fd, fd->is_repeated() ? index : -1);
       desc = fd->message_type();
     }
-    if (best.line < 0) return file_;
-    return file_ + ":" + std::to_string(best.line + 1) + ":" + std::to_string(best.column + 1);
+    if (best.line < 0) return file;
+    return file + ":" + std::to_string(best.line + 1) + ":" + std::to_string(best.column + 1);
   }
 
   void Fail(const Path& path, const std::string& object, const std::string& field,
@@ -106,8 +110,7 @@ class Validator {
                     db::DhGroup group, bool allow_none);
 
   const db::TunnelDatabase& d_;
-  const TextFormat::ParseInfoTree* tree_;
-  std::string file_;
+  const SourceMap& sources_;
   std::vector<std::string> errors_;
   std::unordered_set<std::string> ike_tunnel_names_;
   std::unordered_set<std::string> ike_protection_names_;
@@ -656,7 +659,39 @@ void Validator::CheckTransport(int i, const std::optional<AddressRange>& local,
 std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
                                           const TextFormat::ParseInfoTree* tree,
                                           std::string_view file_name) {
-  return Validator(database, tree, file_name).Run();
+  const SourceMap sources(file_name, tree);
+  return Validator(database, sources).Run();
+}
+
+std::vector<std::string> ValidateDatabase(const db::TunnelDatabase& database,
+                                          const SourceMap& sources) {
+  return Validator(database, sources).Run();
+}
+
+SourceMap::SourceMap(std::string_view file, const TextFormat::ParseInfoTree* tree) : single_(true) {
+  files_.push_back({std::string(file), tree});
+}
+
+int SourceMap::AddFile(std::string_view file, const TextFormat::ParseInfoTree* tree) {
+  files_.push_back({std::string(file), tree});
+  return static_cast<int>(files_.size()) - 1;
+}
+
+void SourceMap::Append(std::string_view field, int file, int index) {
+  objects_[std::string(field)].push_back({file, index});
+}
+
+SourceMap::Place SourceMap::Locate(std::string_view field, int index) const {
+  static const std::string kNoFile;
+  if (files_.empty()) return {&kNoFile, nullptr, -1};
+  if (single_) return {&files_[0].name, files_[0].tree, index};
+  auto it = objects_.find(std::string(field));
+  // settings is singular: its one entry, whatever |index| says (-1).
+  const int at = index < 0 ? 0 : index;
+  if (it == objects_.end() || at >= static_cast<int>(it->second.size()))
+    return {&files_[0].name, nullptr, -1};
+  const Origin& o = it->second[at];
+  return {&files_[o.file].name, files_[o.file].tree, o.index};
 }
 
 }  // namespace ike::tunneldb

@@ -297,11 +297,11 @@ TEST_CASE("all errors are listed by CheckText, the first by Parse") {
 
 // The text format takes "\377", but proto3 refuses such a string on parse,
 // so isakmpd would refuse the ConfigPush (found by fuzz/tunneldb_fuzz.cc).
-TEST_CASE("a string that is not UTF-8 is an error naming the field") {
+TEST_CASE("a string that is not UTF-8 is an error naming the line and field") {
   const std::string text = Replace(Valid(), "name: \"p1\"", "name: \"p\\377\"");
   const auto problems = Database::CheckText(text, kFile);
   CHECK(std::count(problems.begin(), problems.end(),
-                   std::string(kFile) + ": ike_protection[0].name: not valid UTF-8") == 1);
+                   std::string(kFile) + ":2:3: ike_protection[0].name: not valid UTF-8") == 1);
   const std::string utf8 = Replace(Valid(), "name: \"nets\"", "name: \"n\303\251ts\"");
   CHECK(Database::Parse(utf8, kFile).ok());
 }

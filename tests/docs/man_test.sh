@@ -65,6 +65,14 @@ mentions "tunnels.db(5)" "$(rendered man5/tunnels.db.5)" settings ike_protection
   state_names lifetime_kbytes dpd interval_seconds pfs_group activation subnet range protocol port
 mentions "psk.db(5)" "$(rendered man5/psk.db.5)" remote_id text hex 0600
 
+# A daemon that ignored --help would start: give it an empty run and
+# configuration directory of our own (tmd and cpsd then exit at once) and at
+# most 5 s.
+SANDBOX=$(mktemp -d /tmp/ike-man-test.XXXXXX)
+trap 'rm -rf "$SANDBOX"' EXIT
+export IKE_RUNDIR=$SANDBOX IKE_CONFDIR=$SANDBOX
+run() { timeout -k 1 5 "$@" </dev/null; }
+
 # help CMD WORD...: --help and -h exit 0 with usage on stdout naming every WORD.
 help() {
   local cmd=$1 flag out rc
@@ -74,7 +82,7 @@ help() {
     return
   fi
   for flag in --help -h; do
-    out=$("$IKE_BIN/$cmd" "$flag" 2>/dev/null) && rc=0 || rc=$?
+    out=$(run "$IKE_BIN/$cmd" "$flag" 2>/dev/null) && rc=0 || rc=$?
     if ((rc == 0)) && [[ $out == [Uu]sage:* ]]; then
       pass "$cmd $flag: exit 0, usage on stdout"
     else
@@ -82,7 +90,7 @@ help() {
     fi
   done
   mentions "$cmd --help" "$out" "$@"
-  out=$("$IKE_BIN/$cmd" --no-such-option 2>&1 >/dev/null) && rc=0 || rc=$?
+  out=$(run "$IKE_BIN/$cmd" --no-such-option 2>&1 >/dev/null) && rc=0 || rc=$?
   if ((rc != 0)) && grep -qF -- --no-such-option <<<"$out"; then
     pass "$cmd --no-such-option: exit $rc, named on stderr"
   else
@@ -96,7 +104,7 @@ help lssrc -s -g -a tmd isakmpd cpsd ike
 help refresh -s -g tmd isakmpd cpsd ike
 for daemon in tmd isakmpd cpsd srcmstr; do help "$daemon" "$daemon" "$daemon(8)"; done
 # ikedb's own --help comes with `ikedb put/get/delete/check` (branch ikedb).
-if "$IKE_BIN/ikedb" --help 2>/dev/null | grep -q put; then
+if run "$IKE_BIN/ikedb" --help 2>/dev/null | grep -q put; then
   help ikedb put get delete check -g -F
 else
   echo "NOTE: ikedb has no --help yet (it comes with ikedb put/get/delete/check)"

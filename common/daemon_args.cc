@@ -26,7 +26,8 @@ DaemonArgsOutcome CheckDaemonArgs(std::string_view name, const std::vector<std::
 }
 
 int HandleDaemonArgs(std::string_view name, int argc, char** argv, std::string_view help) {
-  DaemonArgsOutcome o = CheckDaemonArgs(name, std::vector<std::string>(argv + 1, argv + argc), help);
+  DaemonArgsOutcome o =
+      CheckDaemonArgs(name, std::vector<std::string>(argv + 1, argv + argc), help);
   std::fputs(o.out.c_str(), stdout);
   std::fputs(o.err.c_str(), stderr);
   return o.run ? -1 : o.status;

@@ -1,7 +1,7 @@
 // The daemons' command line: --help, nothing else.
-#include "common/daemon_args.h"
-
 #include <catch2/catch.hpp>
+
+#include "common/daemon_args.h"
 
 namespace ike {
 namespace {

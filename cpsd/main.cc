@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "common/daemon_args.h"
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/log.h"
@@ -14,6 +15,16 @@
 #include "cpsd/core/cpsd_service.h"
 
 namespace {
+
+constexpr char kHelp[] =
+    "usage: cpsd [--help]\n"
+    "The IKE credential proxy: the only process that reads psk.db (root, mode 0600);\n"
+    "computes the pre-shared-key SKEYID for isakmpd. Started by srcmstr\n"
+    "(startsrc -s cpsd or -g ike), in the foreground.\n"
+    "  SIGTERM  exit 0\n"
+    "  SIGHUP   re-read psk.db (refresh -s cpsd)\n"
+    "Environment: IKE_CONFDIR (/etc/ike), IKE_RUNDIR (/run/ike), IKE_LOG_STDERR=1.\n"
+    "See cpsd(8), psk.db(5).\n";
 
 // A start-up error is one line on stderr (srcmstr shows it to startsrc) and
 // one in syslog.
@@ -25,7 +36,8 @@ int Fail(const std::string& message) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (int status = ike::HandleDaemonArgs("cpsd", argc, argv, kHelp); status >= 0) return status;
   ike::LogInit("cpsd", LOG_LOCAL4);
   signal(SIGPIPE, SIG_IGN);
   const std::string psk_path = ike::ipc::ConfDir() + "/psk.db";

@@ -146,6 +146,16 @@ Result<Arguments> ParseArguments(const std::vector<std::string>& args) {
   Arguments a;
   bool have_cmd = false;
   for (const std::string& arg : args) {
+    // ike itself has no dash options (aix-ike.md 1.1); --help is what a
+    // Debian administrator tries first, so it wins over everything else.
+    if (arg == "--help" || arg == "-h") {
+      Arguments help;
+      help.help = true;
+      return help;
+    }
+  }
+  for (const std::string& arg : args) {
+    if (arg.rfind("-", 0) == 0) return Error{"unknown option '" + arg + "'"};
     if (arg.rfind("cmd=", 0) == 0) {
       if (!ParseSubcommand(arg.substr(4), &a.cmd)) {
         return Error{"cmd: '" + arg.substr(4) + "' must be activate, remove, list or log"};
@@ -227,6 +237,33 @@ const char* Usage() {
          "       ike cmd=list [phase=1|2|1+] [numlist=...] [namelist=a,b] [remid=ID]\n"
          "                [verbose|json] [db] [cache] [filters] [states=aix|ios|asa]\n"
          "       ike cmd=log [level=none|error|events|information|debug]\n";
+}
+
+std::string Help() {
+  return std::string(Usage()) +
+         "\n"
+         "Starts, stops and lists IKE tunnels (asks tmd) and sets the daemons' log level.\n"
+         "  cmd=activate   negotiate the selected definitions (none given: the autostart\n"
+         "                 ones, or all when none is marked)\n"
+         "  cmd=remove     delete the selected tunnels (Delete payloads, kernel state)\n"
+         "  cmd=list       the tunnels; failed ones with their reason\n"
+         "  cmd=log        set the log level of tmd, isakmpd and cpsd\n"
+         "  phase=         1 (key management), 2 (data management), 1+ (list: phase 1\n"
+         "                 tunnels and the phase 2 tunnels they carry)\n"
+         "  numlist=       tunnel numbers, e.g. 1,3,5-7\n"
+         "  namelist=      ike_tunnel or ipsec_tunnel names of tunnels.db\n"
+         "  remid=         the definitions with this remote_id\n"
+         "  ipaddr=        src,dst: the definitions between these endpoints\n"
+         "  autostart      the definitions marked autostart\n"
+         "  all            remove every tunnel\n"
+         "  verbose        one block per tunnel: states, algorithms, cookies, SPIs\n"
+         "  db             the definitions of the database tmd uses\n"
+         "  cache          the tunnel cache (SAs in the kernel; never keys)\n"
+         "  filters        the dynamic filter rules and traps\n"
+         "  states=        name states as aix, ios or asa do (implies verbose)\n"
+         "  level=         none, error, events, information or debug\n"
+         "Exit status: 0 success, 1 bad argument, 2 tmd unreachable or refused.\n"
+         "See ike(8), tunnels.db(5).\n";
 }
 
 }  // namespace ike::cmd

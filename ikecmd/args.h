@@ -32,6 +32,7 @@ struct Arguments {
   // list: states=aix|ios|asa, the vocabulary of the State field
   // (unspecified: settings.state_names, which tmd sends with the rows).
   db::StateNames states = db::STATE_NAMES_UNSPECIFIED;
+  bool help = false;  // --help or -h: Help() on stdout, exit 0, nothing sent
 };
 
 // Parses argv[1..]. Errors are the text after "ike: ", e.g.
@@ -45,5 +46,8 @@ bool ParseNumberList(const std::string& text, std::vector<uint32_t>* out);
 ipc::Envelope BuildRequest(const Arguments& a);
 
 const char* Usage();
+
+// Usage() and one line per subcommand and parameter (what --help prints).
+std::string Help();
 
 }  // namespace ike::cmd

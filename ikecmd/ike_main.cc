@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   const cmd::Arguments& a = *args;
+  if (a.help) {
+    std::fputs(cmd::Help().c_str(), stdout);
+    return 0;
+  }
   if (a.cmd == cmd::Subcommand::kLog) return SetLevels(a);
   Result<ipc::Envelope> reply =
       a.cmd == cmd::Subcommand::kList

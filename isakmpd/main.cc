@@ -5,11 +5,26 @@
 
 #include <cstdio>
 
+#include "common/daemon_args.h"
 #include "common/event_loop.h"
 #include "common/log.h"
 #include "isakmpd/service/service.h"
 
-int main() {
+namespace {
+
+constexpr char kHelp[] =
+    "usage: isakmpd [--help]\n"
+    "The IKEv1 daemon (RFC 2409): Main, Aggressive and Quick Mode, Informational, NAT-T,\n"
+    "DPD. Takes its configuration from tmd, its SKEYID from cpsd. Started by srcmstr\n"
+    "(startsrc -s isakmpd or -g ike), in the foreground.\n"
+    "  SIGTERM  send Delete payloads for every SA, exit 0\n"
+    "Environment: IKE_RUNDIR (/run/ike), IKE_LOG_STDERR=1.\n"
+    "See isakmpd(8).\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (int status = ike::HandleDaemonArgs("isakmpd", argc, argv, kHelp); status >= 0) return status;
   ike::LogInit("isakmpd", LOG_LOCAL4);
   signal(SIGPIPE, SIG_IGN);
   ike::EventLoop loop;

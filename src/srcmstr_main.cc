@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 
+#include "common/daemon_args.h"
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/log.h"
@@ -14,6 +15,14 @@
 #include "src/srcmstr/supervisor.h"
 
 namespace {
+
+constexpr char kHelp[] =
+    "usage: srcmstr [--help]\n"
+    "The System Resource Controller of group ike (tmd, isakmpd, cpsd): started by\n"
+    "startsrc, it detaches, starts, restarts and stops the daemons, and exits when none\n"
+    "is left. Use startsrc, stopsrc, lssrc and refresh.\n"
+    "Environment: IKE_RUNDIR (/run/ike), IKE_SBINDIR, IKE_LOG_STDERR=1.\n"
+    "See srcmstr(8).\n";
 
 // Another srcmstr already serving the socket (two startsrc racing) wins.
 bool AnotherSrcmstrAnswers(const std::string& path) {
@@ -26,7 +35,9 @@ bool AnotherSrcmstrAnswers(const std::string& path) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // Before Detach: the help goes to the terminal that asked.
+  if (int status = ike::HandleDaemonArgs("srcmstr", argc, argv, kHelp); status >= 0) return status;
   int ready_fd = ike::src::Detach();
   ike::LogInit("srcmstr", LOG_LOCAL4);
   signal(SIGPIPE, SIG_IGN);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "common/daemon_args.h"
 #include "common/event_loop.h"
 #include "common/ipc.h"
 #include "common/ipc_dispatch.h"
@@ -16,6 +17,16 @@
 #include "tmd/xfrm/xfrm_kernel.h"
 
 namespace {
+
+constexpr char kHelp[] =
+    "usage: tmd [--help]\n"
+    "The IKE tunnel manager: owns tunnels.db, numbers the tunnels, installs their SAs and\n"
+    "filter rules in the kernel, answers the ike command. Started by srcmstr\n"
+    "(startsrc -s tmd or -g ike), in the foreground.\n"
+    "  SIGTERM  remove the tunnels and the kernel state, exit 0\n"
+    "  SIGHUP   re-read tunnels.db (refresh -s tmd)\n"
+    "Environment: IKE_CONFDIR (/etc/ike), IKE_RUNDIR (/run/ike), IKE_LOG_STDERR=1.\n"
+    "See tmd(8), tunnels.db(5).\n";
 
 // A start-up failure: one line on stderr and in syslog, exit status 1.
 int Fatal(const std::string& line) {
@@ -44,6 +55,7 @@ ike::Result<std::unique_ptr<ike::tmd::KernelBackend>> OpenKernel(ike::db::Kernel
 
 int main(int argc, char** argv) {
   using namespace ike;
+  if (int status = HandleDaemonArgs("tmd", argc, argv, kHelp); status >= 0) return status;
   LogInit("tmd", LOG_LOCAL4);
   signal(SIGPIPE, SIG_IGN);
   const std::string path = ipc::ConfDir() + "/tunnels.db";

@@ -104,6 +104,11 @@ bool ParseCommandLine(SrcCommand command, int argc, char** argv, SrcArgs* args,
     return false;
   }
   *args = *parsed;
+  if (args->help) {
+    std::fputs(Help(command).c_str(), stdout);
+    *exit_code = 0;
+    return false;
+  }
   std::string group = args->all ? std::string(kGroupIke) : args->group;
   Result<std::vector<std::string>> resolved = ResolveTarget(group, args->subsystem);
   if (!resolved.ok()) {

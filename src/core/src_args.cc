@@ -81,14 +81,54 @@ std::string Usage(SrcCommand command) {
   }
 }
 
+std::string Help(SrcCommand command) {
+  std::string text = Usage(command) + "\n";
+  switch (command) {
+    case SrcCommand::kStart:
+      text +=
+          "Starts srcmstr if needed, then the subsystems (tmd first); returns when each\n"
+          "answers.\n";
+      break;
+    case SrcCommand::kStop:
+      text +=
+          "Stops the subsystems (tmd last) with SIGTERM, SIGKILL after 10 s.\n"
+          "  -f             forced stop: SIGKILL at once (no Delete payloads sent)\n"
+          "  -c             treated as -f\n";
+      break;
+    case SrcCommand::kStatus:
+      text +=
+          "Shows subsystem, group, PID and status (active or inoperative).\n"
+          "  -a             every subsystem\n";
+      break;
+    case SrcCommand::kRefresh:
+      text +=
+          "Makes the active subsystems re-read their configuration (tmd: tunnels.db,\n"
+          "cpsd: psk.db); a file with errors is reported and the old one kept.\n";
+      break;
+  }
+  text +=
+      "  -s Subsystem   tmd, isakmpd or cpsd\n"
+      "  -g Group       ike (all three)\n"
+      "See " +
+      std::string(CommandName(command)) + "(8).\n";
+  return text;
+}
+
 Result<SrcArgs> ParseSrcArgs(SrcCommand command, const std::vector<std::string>& args) {
   const std::string allowed = AllowedFlags(command);
   SrcArgs out;
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      out.help = true;
+      return out;
+    }
+  }
   int targets = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg.size() < 2 || arg[0] != '-')
       return UsageError(command, "unexpected argument '" + arg + "'");
+    if (arg[1] == '-') return UsageError(command, "unknown option '" + arg + "'");
     for (size_t j = 1; j < arg.size(); ++j) {
       char flag = arg[j];
       if (allowed.find(flag) == std::string::npos) {

@@ -89,5 +89,25 @@ TEST_CASE("argument errors") {
         "level: 'loud' must be none, error, events, information or debug");
 }
 
+TEST_CASE("--help and -h win over every other argument; other dash words are refused") {
+  for (const char* flag : {"--help", "-h"}) {
+    Result<Arguments> a = ParseArguments({flag});
+    REQUIRE(a.ok());
+    CHECK(a->help);
+    Result<Arguments> b = ParseArguments({"cmd=bogus", "foo=1", flag});
+    REQUIRE(b.ok());
+    CHECK(b->help);
+  }
+  CHECK_FALSE(ParseArguments({"cmd=list"})->help);
+  CHECK(ErrorOf({"--version"}) == "unknown option '--version'");
+  CHECK(ErrorOf({"cmd=list", "-v"}) == "unknown option '-v'");
+  // Help() names every subcommand and parameter the parser takes.
+  for (const char* word : {"cmd=activate", "cmd=remove", "cmd=list", "cmd=log",
+                           "phase=", "numlist=", "namelist=", "remid=", "ipaddr=", "autostart",
+                           "all", "verbose", "db", "cache", "filters", "states=", "level="}) {
+    CHECK(Help().find(word) != std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace ike::cmd

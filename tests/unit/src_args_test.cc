@@ -99,3 +99,25 @@ TEST_CASE("binary search order: $IKE_SBINDIR, own dir, ../sbin") {
   existing = {};
   CHECK(ike::src::FindBinary("tmd", "", "/usr/bin/startsrc", exists).empty());
 }
+
+TEST_CASE("--help and -h: help alone, whatever else is given") {
+  for (SrcCommand c :
+       {SrcCommand::kStart, SrcCommand::kStop, SrcCommand::kStatus, SrcCommand::kRefresh}) {
+    for (const char* flag : {"--help", "-h"}) {
+      auto r = ParseSrcArgs(c, {"-s", "tmd", flag});
+      REQUIRE(r.ok());
+      CHECK(r->help);
+    }
+    const std::string help = ike::src::Help(c);
+    CHECK(help.rfind(ike::src::Usage(c), 0) == 0);
+    for (const char* word : {"-s Subsystem", "-g Group", "tmd", "isakmpd", "cpsd", "ike"}) {
+      CHECK(help.find(word) != std::string::npos);
+    }
+  }
+  CHECK(ike::src::Help(SrcCommand::kStop).find("-f") != std::string::npos);
+  CHECK(ike::src::Help(SrcCommand::kStop).find("-c") != std::string::npos);
+  CHECK(ike::src::Help(SrcCommand::kStatus).find("-a") != std::string::npos);
+  // Other long options stay errors naming the flag.
+  CHECK(ErrorOf(SrcCommand::kStart, {"--version"}) ==
+        "startsrc: unknown option '--version'\nUsage: startsrc -s Subsystem | -g Group");
+}

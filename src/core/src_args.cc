@@ -98,7 +98,8 @@ std::string Help(SrcCommand command) {
     case SrcCommand::kStatus:
       text +=
           "Shows subsystem, group, PID and status (active or inoperative).\n"
-          "  -a             every subsystem\n";
+          "  -a             every subsystem\n"
+          "  -l             with -s: the daemon's own long status (counters)\n";
       break;
     case SrcCommand::kRefresh:
       text +=

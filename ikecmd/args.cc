@@ -22,6 +22,7 @@ const std::map<Subcommand, std::set<std::string>>& Allowed() {
        {"phase", "numlist", "namelist", "remid", "verbose", "db", "cache", "filters", "states",
         "json"}},
       {Subcommand::kLog, {"level"}},
+      {Subcommand::kDiagnose, {"phase", "numlist", "namelist", "remid"}},
   };
   return kAllowed;
 }
@@ -47,7 +48,8 @@ bool ParseSubcommand(const std::string& v, Subcommand* out) {
   static const std::map<std::string, Subcommand> kNames = {{"activate", Subcommand::kActivate},
                                                            {"remove", Subcommand::kRemove},
                                                            {"list", Subcommand::kList},
-                                                           {"log", Subcommand::kLog}};
+                                                           {"log", Subcommand::kLog},
+                                                           {"diagnose", Subcommand::kDiagnose}};
   auto it = kNames.find(v);
   if (it == kNames.end()) return false;
   *out = it->second;
@@ -158,7 +160,8 @@ Result<Arguments> ParseArguments(const std::vector<std::string>& args) {
     if (arg.rfind("-", 0) == 0) return Error{"unknown option '" + arg + "'"};
     if (arg.rfind("cmd=", 0) == 0) {
       if (!ParseSubcommand(arg.substr(4), &a.cmd)) {
-        return Error{"cmd: '" + arg.substr(4) + "' must be activate, remove, list or log"};
+        return Error{"cmd: '" + arg.substr(4) +
+                     "' must be activate, remove, list, diagnose or log"};
       }
       have_cmd = true;
     }
@@ -210,6 +213,7 @@ ipc::Envelope BuildRequest(const Arguments& a) {
       r->set_remote_address(a.remote_address);
       break;
     }
+    case Subcommand::kDiagnose:  // a verbose listing, rendered as a diagnosis
     case Subcommand::kList: {
       ipc::ListRequest* r = e.mutable_list_request();
       r->set_phase(a.phase);
@@ -217,7 +221,7 @@ ipc::Envelope BuildRequest(const Arguments& a) {
       for (const auto& n : a.namelist) r->add_namelist(n);
       r->set_remid(a.remid);
       // JSON carries every verbose field.
-      r->set_verbose(a.verbose || a.json);
+      r->set_verbose(a.verbose || a.json || a.cmd == Subcommand::kDiagnose);
       r->set_db(a.db);
       r->set_cache(a.cache);
       r->set_filters(a.filters);
@@ -236,6 +240,7 @@ const char* Usage() {
          "       ike cmd=remove [phase=1|2] [numlist=...] [ipaddr=src,dst] [all]\n"
          "       ike cmd=list [phase=1|2|1+] [numlist=...] [namelist=a,b] [remid=ID]\n"
          "                [verbose|json] [db] [cache] [filters] [states=aix|ios|asa]\n"
+         "       ike cmd=diagnose [phase=1|2] [numlist=...] [namelist=a,b] [remid=ID]\n"
          "       ike cmd=log [level=none|error|events|information|debug]\n";
 }
 
@@ -247,6 +252,8 @@ std::string Help() {
          "                 ones, or all when none is marked)\n"
          "  cmd=remove     delete the selected tunnels (Delete payloads, kernel state)\n"
          "  cmd=list       the tunnels; failed ones with their reason\n"
+         "  cmd=diagnose   why the selected tunnels are not up: where they stopped,\n"
+         "                 since when, the likely causes and what to check\n"
          "  cmd=log        set the log level of tmd, isakmpd and cpsd\n"
          "  phase=         1 (key management), 2 (data management), 1+ (list: phase 1\n"
          "                 tunnels and the phase 2 tunnels they carry)\n"
@@ -257,6 +264,7 @@ std::string Help() {
          "  autostart      the definitions marked autostart\n"
          "  all            remove every tunnel\n"
          "  verbose        one block per tunnel: states, algorithms, cookies, SPIs\n"
+         "  json           the verbose fields as one JSON document\n"
          "  db             the definitions of the database tmd uses\n"
          "  cache          the tunnel cache (SAs in the kernel; never keys)\n"
          "  filters        the dynamic filter rules and traps\n"

@@ -11,7 +11,7 @@
 
 namespace ike::cmd {
 
-enum class Subcommand { kActivate, kRemove, kList, kLog };
+enum class Subcommand { kActivate, kRemove, kList, kLog, kDiagnose };
 
 struct Arguments {
   Subcommand cmd = Subcommand::kList;

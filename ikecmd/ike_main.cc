@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   }
   if (a.cmd == cmd::Subcommand::kLog) return SetLevels(a);
   Result<ipc::Envelope> reply =
-      a.cmd == cmd::Subcommand::kList
+      a.cmd == cmd::Subcommand::kList || a.cmd == cmd::Subcommand::kDiagnose
           ? CallList(cmd::BuildRequest(a))
           : ipc::Call(ipc::SocketPath("tmd"), cmd::BuildRequest(a), kTimeout);
   if (!reply.ok()) return Fail("cannot reach tmd: " + reply.error().message);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ikecmd/render_fields.h"
+#include "tunneldb/diagnosis.h"
 #include "tunneldb/names.h"
 
 namespace ike::cmd {
@@ -107,6 +108,16 @@ std::string RenderTable(const ipc::ListReply& reply) {
   return out;
 }
 
+// "2026-12-04 05:58:01", local time.
+std::string LocalTime(uint64_t at) {
+  const time_t when = static_cast<time_t>(at);
+  struct tm local {};
+  localtime_r(&when, &local);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
 // "in 2813 s (at 14:05:33)", local time, as the operator reads a clock.
 std::string NextRekey(uint64_t at, uint64_t now) {
   if (at <= now) return "due now";
@@ -116,6 +127,41 @@ std::string NextRekey(uint64_t at, uint64_t now) {
   char clock[16];
   std::strftime(clock, sizeof clock, "%H:%M:%S", &local);
   return "in " + std::to_string(at - now) + " s (at " + clock + ")";
+}
+
+// Where a tunnel that is not Active stopped, since when, and the likely
+// causes with what to check (issue 11.3).
+void DiagnosisFields(std::string* out, const tunneldb::Diagnosis& d, uint64_t failed_unix,
+                     uint64_t now_unix) {
+  if (d.where.empty()) return;
+  Field(out, "Stopped In", d.where);
+  if (failed_unix != 0)
+    Field(out, "Since",
+          LocalTime(failed_unix) + " (" +
+              std::to_string(now_unix > failed_unix ? now_unix - failed_unix : 0) + " s ago)");
+  for (const auto& c : d.causes) {
+    Field(out, "Likely Cause", c.cause);
+    Field(out, "  Check", c.check);
+  }
+}
+
+std::string RenderDiagnose(const ipc::ListReply& reply, uint64_t now_unix) {
+  if (now_unix == 0) now_unix = static_cast<uint64_t>(std::time(nullptr));
+  std::string out;
+  auto one = [&](int phase, const auto& t, const tunneldb::Diagnosis& d) {
+    if (!out.empty()) out += "\n";
+    out += "Phase " + std::to_string(phase) + " tunnel " + std::to_string(t.number()) +
+           (t.name().empty() ? "" : " (" + t.name() + ")") + ": " + Status(t) + "\n";
+    if (d.where.empty()) {
+      out += "Nothing to diagnose: it is up.\n";
+      return;
+    }
+    if (!t.reason().empty()) Field(&out, "Reason", t.reason());
+    DiagnosisFields(&out, d, t.failed_unix(), now_unix);
+  };
+  for (const auto& t : reply.phase1()) one(1, t, tunneldb::Diagnose(t));
+  for (const auto& t : reply.phase2()) one(2, t, tunneldb::Diagnose(t));
+  return out.empty() ? "No tunnel to diagnose.\n" : out;
 }
 
 std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::StateNames states) {
@@ -159,6 +205,10 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
                                 : std::string("under way"));
     }
     if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
+    // In the list, only for tunnels that are not coming up on their own;
+    // ike cmd=diagnose also says what to suspect while one negotiates.
+    if (t.tunnel_status() != ipc::NEGOTIATING)
+      DiagnosisFields(&out, tunneldb::Diagnose(t), t.failed_unix(), now_unix);
   }
   for (const auto& t : reply.phase2()) {
     if (!out.empty()) out += "\n";
@@ -206,6 +256,10 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
         (Status(t) == "Dormant" && !t.reason().empty())) {
       Field(&out, "Reason", t.reason());
     }
+    // In the list, only for tunnels that are not coming up on their own;
+    // ike cmd=diagnose also says what to suspect while one negotiates.
+    if (t.tunnel_status() != ipc::NEGOTIATING)
+      DiagnosisFields(&out, tunneldb::Diagnose(t), t.failed_unix(), now_unix);
   }
   return out;
 }
@@ -300,6 +354,7 @@ void AppendListChunk(ipc::ListReply* chunk, ipc::Envelope* joined) {
 }
 
 std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
+  if (a.cmd == Subcommand::kDiagnose) return RenderDiagnose(reply);
   if (a.db) return RenderDatabase(reply.database());
   if (a.cache || a.filters) {
     std::string out = a.cache ? RenderCache(reply) : "";

@@ -23,6 +23,10 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix = 0,
 // The same fields as one JSON document: {"phase1": [...], "phase2": [...]},
 // keys documented in the README and pinned by docs/list.schema.json.
 std::string RenderJson(const ipc::ListReply& reply, uint64_t now_unix = 0);
+// ike cmd=diagnose: for each listed tunnel that is not Active, where it
+// stopped, since when, and the likely causes with what to check
+// (tunneldb/diagnosis.h, issue 11.3).
+std::string RenderDiagnose(const ipc::ListReply& reply, uint64_t now_unix = 0);
 // Kernel tunnel cache (never keys) and dynamic filter rules.
 std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);

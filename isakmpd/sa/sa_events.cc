@@ -50,8 +50,19 @@ bool SaManager::Transition(IsakmpSa& sa, Phase1Step next, std::string* done_text
         next == Phase1Step::kDeleted);
   if (next == Phase1Step::kDone && sa.replaces != 0) ++counters_.isakmp.rekeyed;
   // Failure and deletion have their own lines and events (NegotiationFailed,
-  // SaDeleted); steps that keep the operators' name are not news to them.
-  if (Ended(next) || std::string_view(from.ibm) == to.ibm) return true;
+  // SaDeleted); steps that keep the operators' names are not news to them.
+  if (Ended(next)) return true;
+  if (std::string_view(from.ibm) == to.ibm) {
+    // Only Cisco's name moved (IN KE is MM_KEY_EXCH, then MM_WAIT_MSG6):
+    // tmd's listing follows (states=ios|asa), the log does not repeat itself.
+    // A responder's first answer stays unreported (half_open.h, below).
+    const bool cisco_moved =
+        std::string_view(from.cisco) != to.cisco || std::string_view(from.asa) != to.asa;
+    const bool unreported = sa.role == Role::kResponder &&
+                            (next == Phase1Step::kSaAnswered || old == Phase1Step::kSaAnswered);
+    if (cisco_moved && !unreported) EmitStateChange(sa, old, next);
+    return true;
+  }
   // half_open.h: a responder SA that only answered a message 1 is reported
   // (log line, the event that makes tmd number a tunnel) once its peer sends
   // message 3, so a spoofed message 1 flood costs no line and no tunnel per
@@ -99,7 +110,13 @@ bool SaManager::Transition(IpsecSa& child, QuickModeStep next, std::string* done
   Count(counters_.ipsec, static_cast<size_t>(next), next == QuickModeStep::kDone,
         next == QuickModeStep::kDeleted);
   if (next == QuickModeStep::kDone && child.replaces != 0) ++counters_.ipsec.rekeyed;
-  if (Ended(next) || std::string_view(from.ibm) == to.ibm || !p1) return true;
+  if (Ended(next) || !p1) return true;
+  if (std::string_view(from.ibm) == to.ibm) {
+    // Only IOS's name moved (INIT: IKE_QM_READY, then IKE_QM_I_QM1): the
+    // listing follows, the log does not repeat itself (issue 11.2).
+    if (std::string_view(from.cisco) != to.cisco) EmitStateChange(child, old, next, *p1);
+    return true;
+  }
   EmitStateChange(child, old, next, *p1);
   if (done_text != nullptr && !done_text->empty()) {
     // Chained in one step (the initiator's KEP -> DONE): one line

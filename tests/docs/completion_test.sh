@@ -47,10 +47,11 @@ expect() {
 # bash's default COMP_WORDBREAKS splits "cmd=li" into cmd, =, li.
 COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
 expect _ike "ike " "--help cmd="
-expect _ike "ike cmd = " "activate list log remove"
+expect _ike "ike cmd = " "activate diagnose list log remove"
 expect _ike "ike cmd = li" "list"
-expect _ike "ike cmd = list " "cache db filters numlist= phase= states= verbose"
-expect _ike "ike cmd = list verbose phase = 1 " "cache db filters numlist= states="
+expect _ike "ike cmd = list " "cache db filters json namelist= numlist= phase= remid= states= verbose"
+expect _ike "ike cmd = list verbose phase = 1 " "cache db filters json namelist= numlist= remid= states="
+expect _ike "ike cmd = diagnose " "namelist= numlist= phase= remid="
 expect _ike "ike cmd = list phase = " "1 1+ 2"
 expect _ike "ike cmd = activate phase = " "1 2"
 expect _ike "ike cmd = activate a" "autostart"

@@ -36,6 +36,26 @@ expect_failed() {
   fi
 }
 
+# expect_diagnosis X PHASE WHERE CAUSE: ike cmd=diagnose (issue 11.3) says where
+# phase PHASE of X stopped (/WHERE/) and names /CAUSE/ among the likely causes,
+# each with a Check line; syslog has the first cause once.
+expect_diagnosis() {
+  local x=$1 phase=$2 where=$3 cause=$4 out
+  out=$(ike_cmd "$x" cmd=diagnose phase="$phase" 2>&1 || true)
+  echo "$out" | redact | indent
+  if grep -Eq "^Stopped In: +.*$where" <<<"$out" && grep -Eq "^Likely Cause: +.*$cause" <<<"$out" &&
+    grep -Eq "^  Check: +[^ -]" <<<"$out" && grep -Eq "^Since: +[0-9-]+ [0-9:]+ \([0-9]+ s ago\)" <<<"$out"; then
+    t_pass "$x: ike cmd=diagnose phase=$phase: stopped in /$where/, likely cause /$cause/, since when, what to check"
+  else
+    t_fail "$x: ike cmd=diagnose phase=$phase lacks /$where/ or /$cause/ (or Since/Check lines)"
+  fi
+  if grep -Eq "stopped in .*$where.*likely cause: " "$(host_syslog "$x")"; then
+    t_pass "$x: syslog gives the likely cause once: $(grep -Ec "likely cause: " "$(host_syslog "$x")") line(s)"
+  else
+    t_fail "$x: syslog lacks the 'stopped in ... likely cause' line"
+  fi
+}
+
 # expect_syslog X REGEX WHAT
 expect_syslog() {
   local f
@@ -82,8 +102,10 @@ scenario_wrong_psk() {
   activate_ok
   expect_failed A 1 'authentication' "pre-shared keys differ"
   expect_syslog A 'authentication' "authentication failed"
+  expect_diagnosis A 1 "MM_WAIT_MSG6.*authentication failed" "pre-shared keys differ"
   # The responder lists the attempt too, with its own reason.
   expect_failed B 1 'authentication|pre-shared keys' "pre-shared keys differ (responder)"
+  expect_diagnosis B 1 "authentication failed" "pre-shared keys differ"
   no_secret_in_syslog
 }
 
@@ -96,6 +118,7 @@ scenario_silent_peer() {
   expect_failed A 1 'not answering' "peer silent" &&
     t_info "A: failed after $((SECONDS - t0))s (retransmit 500 ms x 3)"
   expect_syslog A 'not answering' "peer not answering"
+  expect_diagnosis A 1 "message 1 sent, no answer" "peer is down or unreachable"
 
   # bad invocations of the ike command
   local out rc
@@ -126,6 +149,7 @@ scenario_no_proposal() {
   activate_ok
   expect_failed A 1 'NO-PROPOSAL-CHOSEN|no proposal' "3DES/SHA1/MODP1024 vs AES/SHA256/MODP2048"
   expect_syslog A 'NO-PROPOSAL-CHOSEN|no proposal' "no proposal chosen"
+  expect_diagnosis A 1 "no common proposal" "no common encryption"
   no_secret_in_syslog
 }
 
@@ -144,6 +168,7 @@ scenario_bad_selectors() {
   fi
   expect_failed A 2 'INVALID-ID-INFORMATION|selectors' "B does not accept 198.51.100.1/32"
   expect_syslog A 'INVALID-ID-INFORMATION|selectors' "selectors not accepted"
+  expect_diagnosis A 2 "refused our selectors" "selectors do not mirror"
   no_secret_in_syslog
 }
 

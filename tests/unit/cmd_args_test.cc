@@ -77,7 +77,7 @@ TEST_CASE("argument errors") {
   CHECK(ErrorOf({"cmd=list", "numlist=1-4000000000"}) ==
         "numlist: '1-4000000000' is not a tunnel number list");
   CHECK(ErrorOf({"numlist=1"}) == "cmd= is required");
-  CHECK(ErrorOf({"cmd=start"}) == "cmd: 'start' must be activate, remove, list or log");
+  CHECK(ErrorOf({"cmd=start"}) == "cmd: 'start' must be activate, remove, list, diagnose or log");
   CHECK(ErrorOf({"cmd=activate", "phase=3"}) == "phase: '3' must be 1 or 2");
   CHECK(ErrorOf({"cmd=activate", "phase=1+"}) == "phase: '1+' must be 1 or 2");
   CHECK(ErrorOf({"cmd=activate", "ipaddr=192.0.2.1"}) ==

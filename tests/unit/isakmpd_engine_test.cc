@@ -199,14 +199,24 @@ TEST_CASE("state changes are reported with the operators' names", "[engine]") {
   REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
   net.Run();
   std::vector<std::string> a_states, b_states;
+  // The IBM name, and Cisco's: a step that changes only Cisco's name (IN KE
+  // is MM_SA_SETUP, then MM_KEY_EXCH, then MM_WAIT_MSG6) is reported too.
+  auto names = [](const ipc::StateChange& c) {
+    return tunneldb::Phase1StateName(c.new_phase1()) + "/" +
+           ipc::IosPhase1State_Name(c.ios_phase1()) + "/" +
+           ipc::AsaPhase1State_Name(c.asa_phase1());
+  };
   for (const auto& e : net.a.events)
-    if (e.has_state_change())
-      a_states.push_back(tunneldb::Phase1StateName(e.state_change().new_phase1()));
+    if (e.has_state_change()) a_states.push_back(names(e.state_change()));
   for (const auto& e : net.b.events)
-    if (e.has_state_change())
-      b_states.push_back(tunneldb::Phase1StateName(e.state_change().new_phase1()));
-  CHECK(a_states == std::vector<std::string>{"WAIT SA", "IN KE", "DONE"});
-  CHECK(b_states == std::vector<std::string>{"WAIT KE", "IN KE", "DONE"});
+    if (e.has_state_change()) b_states.push_back(names(e.state_change()));
+  CHECK(a_states ==
+        std::vector<std::string>{"WAIT SA/MM_NO_STATE/MM_WAIT_MSG2",
+                                 "IN KE/MM_SA_SETUP/MM_WAIT_MSG4", "IN KE/MM_KEY_EXCH/MM_WAIT_MSG4",
+                                 "IN KE/MM_KEY_EXCH/MM_WAIT_MSG6", "DONE/QM_IDLE/MM_ACTIVE"});
+  CHECK(b_states == std::vector<std::string>{"WAIT KE/MM_SA_SETUP/MM_WAIT_MSG3",
+                                             "IN KE/MM_KEY_EXCH/MM_WAIT_MSG5",
+                                             "DONE/QM_IDLE/MM_ACTIVE"});
 }
 
 TEST_CASE("wrong pre-shared key fails authentication with a clear reason", "[engine]") {

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "tmd/core/ipc_helpers.h"
 #include "tmd/core/tunnel_manager.h"
+#include "tunneldb/diagnosis.h"
 #include "tunneldb/names.h"
 
 namespace ike::tmd {
@@ -52,6 +53,14 @@ void TunnelManager::OnReply(const ipc::Envelope& e) {
 // asks for one); tmd's copy of the same transition is information level.
 void TunnelManager::OnStateChange(const ipc::StateChange& e) {
   auto change = [&] {
+    // Only Cisco's name moved (issue 11.2): say which, not "IN KE -> IN KE".
+    if (e.phase() == 1 && e.old_phase1() == e.new_phase1())
+      return tunneldb::Phase1StateName(e.new_phase1()) + " (now " +
+             ipc::IosPhase1State_Name(e.ios_phase1()) + ", " +
+             ipc::AsaPhase1State_Name(e.asa_phase1()) + ")";
+    if (e.phase() == 2 && e.old_phase2() == e.new_phase2())
+      return tunneldb::Phase2StateName(e.new_phase2()) + " (now " +
+             ipc::IosPhase2State_Name(e.ios_phase2()) + ")";
     return e.phase() == 1 ? tunneldb::Phase1StateName(e.old_phase1()) + " -> " +
                                 tunneldb::Phase1StateName(e.new_phase1())
                           : tunneldb::Phase2StateName(e.old_phase2()) + " -> " +
@@ -483,10 +492,21 @@ Status TunnelManager::InstallPolicies(Phase2Tunnel& t, const ipc::Phase2Establis
   return Status::Ok();
 }
 
+// Once per failure (issue 11.3): the first likely cause of the diagnosis
+// ike cmd=diagnose gives in full, so the log alone points somewhere.
+void TunnelManager::LogLikelyCause(const std::string& tag, const tunneldb::Diagnosis& d) {
+  if (d.causes.empty()) return;
+  LOG_EVENT("%s: stopped in %s; likely cause: %s (check: %s); ike cmd=diagnose lists all",
+            tag.c_str(), d.where.c_str(), d.causes.front().cause.c_str(),
+            d.causes.front().check.c_str());
+}
+
 void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason, ipc::ErrorCode code) {
   CountEnded(t, code);
   Transition(t, TunnelStatus::kFailed, reason);  // legal from every status
   t.reason.Set(reason);
+  t.failed_unix = clock_.UnixNow();
+  t.failure = static_cast<uint8_t>(code);
   StopDpd(t);
   if (dpd_restarts_.contains(t.name)) {
     const std::string next = DpdRestartFailed(t.name, reason);
@@ -496,6 +516,7 @@ void TunnelManager::FailPhase1(Phase1Tunnel& t, const std::string& reason, ipc::
   t.handle = 0;
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
             tunneldb::Phase1StateName(t.state).c_str(), reason.c_str());
+  LogLikelyCause(Tag(t), tunneldb::Diagnose(Phase1Row(t)));
   ReleasePhase1Slot(t.number);
   // A phase 2 tunnel cannot be negotiated without its phase 1.
   std::vector<uint32_t> waiting;
@@ -520,8 +541,11 @@ void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason, ipc::
   if (FailTrapTunnel(t, reason)) return;
   Transition(t, TunnelStatus::kFailed, reason);
   t.reason.Set(reason);
+  t.failed_unix = clock_.UnixNow();
+  t.failure = static_cast<uint8_t>(code);
   LOG_ERROR("%s: negotiation failed in state %s: %s", Tag(t).c_str(),
             tunneldb::Phase2StateName(t.state).c_str(), reason.c_str());
+  LogLikelyCause(Tag(t), tunneldb::Diagnose(Phase2Row(t)));
 }
 
 void TunnelManager::OnNegotiationFailed(const ipc::NegotiationFailed& e) {

@@ -47,6 +47,8 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   s.set_established_unix(t.established_unix);
   s.set_rekey_count(t.rekey_count);
   if (t.status == TunnelStatus::kActive && !t.replacing) s.set_next_rekey_unix(t.rekey_unix);
+  s.set_failure(static_cast<ipc::ErrorCode>(t.failure));
+  s.set_failed_unix(t.failed_unix);
   s.set_nat_t(static_cast<ipc::NatTraversalVersion>(t.nat_t));
   s.set_nat_local(t.nat_local);
   s.set_nat_remote(t.nat_remote);
@@ -65,6 +67,8 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_name(t.name);
   s.set_phase2_state(t.state);
   s.set_ios_state(static_cast<ipc::IosPhase2State>(t.ios_state));
+  s.set_failure(static_cast<ipc::ErrorCode>(t.failure));
+  s.set_failed_unix(t.failed_unix);
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_spi_in(t.spi_in);

@@ -33,6 +33,7 @@
 #include "tmd/core/kernel.h"
 #include "tmd/core/transition.h"
 #include "tunneldb/database.h"
+#include "tunneldb/diagnosis.h"
 
 namespace ike::tmd {
 
@@ -90,6 +91,8 @@ struct Phase1Tunnel {
   uint32_t lifetime_seconds = 0;
   uint64_t established_unix = 0;
   OptionalText reason;            // why it failed
+  uint64_t failed_unix = 0;       // when (issue 11.3: "since when")
+  uint8_t failure = 0;            // ipc::ErrorCode of the failure, for the diagnosis
   uint64_t handle = 0;            // isakmpd's id; 0 until known
   uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
@@ -130,6 +133,8 @@ struct Phase2Tunnel {
   uint32_t lifetime_seconds = 0;
   uint64_t established_unix = 0;
   OptionalText reason;
+  uint64_t failed_unix = 0;  // when it failed (issue 11.3)
+  uint8_t failure = 0;       // ipc::ErrorCode of the failure
   uint64_t handle = 0;
   uint64_t serial = 0;
   // tunnels.db activation; for an on-demand or discovery tunnel that failed,
@@ -419,6 +424,7 @@ class TunnelManager {
   void OnPairExpired(Phase2Tunnel& t, const KernelEvent& e);
   // |code|: the reason counted (counters.h).
   void FailPhase1(Phase1Tunnel& t, const std::string& reason, ipc::ErrorCode code = ipc::INTERNAL);
+  static void LogLikelyCause(const std::string& tag, const tunneldb::Diagnosis& d);
   void FailPhase2(Phase2Tunnel& t, const std::string& reason, ipc::ErrorCode code = ipc::INTERNAL);
 
   // tunnel_manager.cc

@@ -17,7 +17,7 @@ std::string Peer(const ipc::Phase1Status& t) {
 std::string StateNames(const ipc::Phase1Status& t) {
   std::string out = Phase1StateName(t.phase1_state());
   if (out.empty()) out = "INIT";
-  std::string cisco = t.asa_state() ? ipc::AsaPhase1State_Name(t.asa_state())
+  std::string cisco = t.asa_state()   ? ipc::AsaPhase1State_Name(t.asa_state())
                       : t.ios_state() ? ipc::IosPhase1State_Name(t.ios_state())
                                       : "";
   return cisco.empty() ? out : out + " (" + cisco + ")";
@@ -34,9 +34,10 @@ const Cause kNoIke{"IKE is not running on the peer, or it has no tunnel for our 
                    "towards our address"};
 const Cause kPskDiffer{"the pre-shared keys differ",
                        "psk.db on both hosts: the key each has for the other's identity"};
-const Cause kNatT{"NAT traversal disagrees: after message 4 IKE moves to UDP 4500, and 4500 is "
-                  "filtered or one end has NAT-T off",
-                  "UDP 4500 between the hosts; settings.nat_traversal on both ends"};
+const Cause kNatT{
+    "NAT traversal disagrees: after message 4 IKE moves to UDP 4500, and 4500 is "
+    "filtered or one end has NAT-T off",
+    "UDP 4500 between the hosts; settings.nat_traversal on both ends"};
 const Cause kWrongAddress{
     "the peer has a wrong address for us (it answers, but its definition names another peer)",
     "the peer's remote address and identity for this tunnel"};
@@ -58,9 +59,9 @@ Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
     d.causes = {kPeerDown, kUdpFiltered, kNoIke};
   } else if (aggressive && !initiator) {
     d.where = state + ": message 2 sent, " + verb + " (message 3)";
-    d.causes = {{"the initiator could not verify our HASH_R: the pre-shared keys differ",
-                 kPskDiffer.check},
-                kUdpFiltered};
+    d.causes = {
+        {"the initiator could not verify our HASH_R: the pre-shared keys differ", kPskDiffer.check},
+        kUdpFiltered};
   } else if (!aggressive && !initiator && sent == 2) {
     d.where = state + ": message 2 sent, " + verb + " (message 3)";
     d.causes = {{"the initiator did not take our choice of proposal, or gave up",
@@ -68,9 +69,10 @@ Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
                 kUdpFiltered};
   } else if (!aggressive && initiator && sent == 3) {
     d.where = state + ": message 3 (key exchange) sent, " + verb + " (message 4)";
-    d.causes = {kWrongAddress, kLargePackets,
-                {"the peer's software refuses our key exchange",
-                 "the peer's log for message 3 from us"}};
+    d.causes = {
+        kWrongAddress,
+        kLargePackets,
+        {"the peer's software refuses our key exchange", "the peer's log for message 3 from us"}};
   } else if (!aggressive && !initiator && sent == 4) {
     d.where = state + ": message 4 sent, " + verb + " (message 5)";
     d.causes = {kNatT, kPskDiffer};
@@ -103,9 +105,10 @@ Diagnosis Diagnose(const ipc::Phase1Status& t) {
       break;
     case ipc::NO_PROPOSAL_CHOSEN:
       d.where = StateNames(t) + ": no common proposal";
-      d.causes = {{"the two ends offer no common encryption, hash, DH group, authentication "
-                   "method or lifetime",
-                   "ikedb get ike_protection on both hosts; the offer named in the reason"}};
+      d.causes = {
+          {"the two ends offer no common encryption, hash, DH group, authentication "
+           "method or lifetime",
+           "ikedb get ike_protection on both hosts; the offer named in the reason"}};
       break;
     case ipc::UNKNOWN_PEER:
       d.where = StateNames(t) + ": no pre-shared key for the peer";

@@ -60,20 +60,20 @@ TEST_CASE("stuck waiting for message 4, or for message 5 and 6: the seed 003 cau
 }
 
 TEST_CASE("authentication, proposals, missing key, DPD and kernel failures") {
-  CHECK(Causes(Diagnose(Failed1(ipc::AUTHENTICATION_FAILED, ipc::RESPONDER, 4,
-                                ipc::PHASE1_IN_KE, ipc::MM_WAIT_MSG5)))
+  CHECK(Causes(Diagnose(Failed1(ipc::AUTHENTICATION_FAILED, ipc::RESPONDER, 4, ipc::PHASE1_IN_KE,
+                                ipc::MM_WAIT_MSG5)))
             .rfind("the pre-shared keys differ|the identities differ", 0) == 0);
   CHECK(Diagnose(Failed1(ipc::NO_PROPOSAL_CHOSEN, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA,
                          ipc::MM_WAIT_MSG2))
             .where == "WAIT SA (MM_WAIT_MSG2): no common proposal");
-  CHECK(Causes(Diagnose(Failed1(ipc::UNKNOWN_PEER, ipc::RESPONDER, 3, ipc::PHASE1_IN_KE,
-                                ipc::MM_WAIT_MSG5))) ==
+  CHECK(Causes(Diagnose(
+            Failed1(ipc::UNKNOWN_PEER, ipc::RESPONDER, 3, ipc::PHASE1_IN_KE, ipc::MM_WAIT_MSG5))) ==
         "psk.db has no key for 192.0.2.2's identity|");
-  CHECK(Causes(Diagnose(Failed1(ipc::DELETED, ipc::INITIATOR, 6, ipc::PHASE1_DONE,
-                                ipc::MM_ACTIVE, "DPD: the peer is dead")))
+  CHECK(Causes(Diagnose(Failed1(ipc::DELETED, ipc::INITIATOR, 6, ipc::PHASE1_DONE, ipc::MM_ACTIVE,
+                                "DPD: the peer is dead")))
             .rfind("Dead Peer Detection declared the peer dead|", 0) == 0);
-  CHECK(Causes(Diagnose(Failed1(ipc::INTERNAL, ipc::INITIATOR, 6, ipc::PHASE1_DONE,
-                                ipc::MM_ACTIVE, "the kernel refused the SA: EINVAL")))
+  CHECK(Causes(Diagnose(Failed1(ipc::INTERNAL, ipc::INITIATOR, 6, ipc::PHASE1_DONE, ipc::MM_ACTIVE,
+                                "the kernel refused the SA: EINVAL")))
             .rfind("the kernel refused", 0) == 0);
 }
 

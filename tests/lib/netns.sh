@@ -228,6 +228,9 @@ host_capture_start() {
   local x=$1 f
   command -v tcpdump >/dev/null || return 0
   f="${HOST_DIR[$x]}/capture.pcap"
+  # A second capture on the host must not take the first one's "listening
+  # on" for its own and start the test before it listens.
+  rm -f "${HOST_DIR[$x]}/tcpdump.out"
   ip netns exec "${HOST_NS[$x]}" tcpdump -i "${HOST_IF[$x]}" -U -n -w "$f" udp \
     </dev/null >"${HOST_DIR[$x]}/tcpdump.out" 2>&1 &
   HOST_CAP_PID[$x]=$!

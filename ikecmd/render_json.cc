@@ -59,15 +59,9 @@ class Object {
   std::string text_;
 };
 
-std::string States(const ipc::Phase1Status& t) {
-  return Object()
-      .Str("aix", StateText(t, db::STATE_NAMES_AIX))
-      .Str("ios", StateText(t, db::STATE_NAMES_IOS))
-      .Str("asa", StateText(t, db::STATE_NAMES_ASA))
-      .Done();
-}
-
-std::string States(const ipc::Phase2Status& t) {
+// The state in each vocabulary; |Row| is ipc::Phase1Status or Phase2Status.
+template <typename Row>
+std::string States(const Row& t) {
   return Object()
       .Str("aix", StateText(t, db::STATE_NAMES_AIX))
       .Str("ios", StateText(t, db::STATE_NAMES_IOS))

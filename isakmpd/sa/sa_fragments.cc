@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "isakmpd/exchange/nat_traversal.h"
+#include "isakmpd/exchange/phase1_exchange.h"
 #include "isakmpd/exchange/vendor_ids.h"
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/wire/fragment.h"
@@ -21,6 +22,11 @@ constexpr size_t kIpv4Header = 20;
 constexpr size_t kIpv6Header = 40;
 constexpr size_t kUdpHeader = 8;
 constexpr size_t kNonEspMarker = 4;  // RFC 3948 2.2, on port 4500
+
+// What a rate-limited line adds for the lines folded into it.
+std::string Folded(uint64_t folded) {
+  return folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
+}
 
 }  // namespace
 
@@ -58,10 +64,8 @@ size_t SaManager::SendMessage(const Phase1Context& sa, ByteView packet, uint16_t
   if (packet.size() > max && FragmentsFor(sa)) {
     // The carriers say the phase 1 exchange whatever the message is: what
     // strongSwan sends and the only carriers it accepts.
-    const auto carrier = sa.mode == Phase1Mode::kAggressive
-                             ? wire::ExchangeType::kAggressive
-                             : wire::ExchangeType::kIdentityProtection;
-    const std::vector<Bytes> fragments = wire::FragmentMessage(packet, fragment_id, max, carrier);
+    const std::vector<Bytes> fragments =
+        wire::FragmentMessage(packet, fragment_id, max, phase1::ExchangeTypeOf(sa.mode));
     if (!fragments.empty()) {
       for (const Bytes& f : fragments) SendDatagram(sa.local, sa.remote, f);
       counters_.fragments_sent += fragments.size();
@@ -82,11 +86,9 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
     Dropped(ipc::DROP_FRAGMENT);
     uint64_t folded = 0;
     if (!AllowRepeat(fragment_lines_, 1, &folded)) return;
-    const std::string more =
-        folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
     if (LogEnabled(level))
       Logf(level, "dropped IKE fragment from %s (cookies %s): %s%s", remote.ToString().c_str(),
-           cookies().c_str(), why.c_str(), more.c_str());
+           cookies().c_str(), why.c_str(), Folded(folded).c_str());
   };
   // Said at the events level: it is why a peer that fragments cannot get in.
   if (FragmentationSetting() == db::FRAGMENTATION_OFF)
@@ -126,13 +128,10 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
   const bool known = by_cookies_.contains(Cookies(h.icookie, h.rcookie)) ||
                      half_open_.contains(CookieValue(h.icookie));
   uint64_t folded = 0;
-  if (known || AllowRepeat(reassembled_lines_, 1, &folded)) {
-    const std::string more =
-        folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
+  if (known || AllowRepeat(reassembled_lines_, 1, &folded))
     LOG_INFO("%s message (%zu octets) from %s reassembled from %zu fragments (cookies %s)%s",
              wire::ExchangeTypeName(inner.exchange), message.size(), remote.ToString().c_str(),
-             outcome.fragments, cookies().c_str(), more.c_str());
-  }
+             outcome.fragments, cookies().c_str(), Folded(folded).c_str());
   DispatchMessage(local, remote, message);
 }
 

@@ -35,6 +35,7 @@ struct Endpoint {
 
   std::string ToString() const;  // "192.0.2.1[500]"
   bool operator==(const Endpoint& o) const = default;
+  auto operator<=>(const Endpoint& o) const = default;
   // sockaddr conversion for the socket adapter.
   size_t ToSockaddr(sockaddr_storage* out) const;
   static std::optional<Endpoint> FromSockaddr(const sockaddr* sa);

@@ -3,10 +3,12 @@
 #include <netinet/in.h>
 #include <netinet/udp.h>
 // After netinet/in.h: the kernel header then leaves glibc's IPv6 types alone.
+#include <linux/errqueue.h>
 #include <linux/xfrm.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -31,7 +33,99 @@ Error SocketError(const std::string& what, const Endpoint& where, int err) {
   return Error{what + " " + where.ToString() + ": " + strerror(err)};
 }
 
+// The errors an ICMP message leaves on the socket (sk_err) besides its
+// entry in the error queue. The next send or receive returns that error,
+// whatever peer it is for, and does nothing else: such a send is tried
+// again, such a receive reads the error queue.
+bool IsEarlierIcmpError(int err) {
+  switch (err) {
+    case ECONNREFUSED:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EACCES:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EMSGSIZE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Bounds one wake-up's work on the error queue (a flood of spoofed ICMP).
+constexpr int kMaxErrorsPerWake = 64;
+
+constexpr uint8_t kIcmpDestUnreachable = 3;   // RFC 792
+constexpr uint8_t kIcmp6DestUnreachable = 1;  // RFC 4443 3.1
+
 }  // namespace
+
+std::optional<UdpError::Kind> ClassifyIcmp(bool v6, uint8_t type, uint8_t code) {
+  using K = UdpError::Kind;
+  if (v6) {
+    if (type != kIcmp6DestUnreachable) return std::nullopt;
+    switch (code) {
+      case 0:  // no route to destination
+      case 6:  // reject route
+        return K::kNetUnreachable;
+      case 1:  // communication administratively prohibited
+      case 5:  // source address failed ingress/egress policy
+        return K::kProhibited;
+      case 3:  // address unreachable (neighbour discovery failed)
+        return K::kHostUnreachable;
+      case 4:
+        return K::kPortUnreachable;
+      default:
+        return K::kOther;
+    }
+  }
+  if (type != kIcmpDestUnreachable) return std::nullopt;
+  switch (code) {
+    case 0:   // net unreachable
+    case 6:   // destination network unknown
+    case 11:  // network unreachable for type of service
+      return K::kNetUnreachable;
+    case 1:   // host unreachable (also ARP failing on our own link)
+    case 7:   // destination host unknown
+    case 12:  // host unreachable for type of service
+      return K::kHostUnreachable;
+    case 3:
+      return K::kPortUnreachable;
+    case 9:   // network administratively prohibited
+    case 10:  // host administratively prohibited
+    case 13:  // communication administratively prohibited (RFC 1812)
+      return K::kProhibited;
+    case 4:  // fragmentation needed: path MTU, not reachability
+      return std::nullopt;
+    default:
+      return K::kOther;
+  }
+}
+
+std::string DescribeUdpError(const UdpError& e) {
+  std::string what;
+  switch (e.kind) {
+    case UdpError::Kind::kPortUnreachable:
+      what = "ICMP port unreachable";
+      break;
+    case UdpError::Kind::kHostUnreachable:
+      what = "ICMP host unreachable";
+      break;
+    case UdpError::Kind::kNetUnreachable:
+      what = "ICMP network unreachable";
+      break;
+    case UdpError::Kind::kProhibited:
+      what = "ICMP administratively prohibited";
+      break;
+    case UdpError::Kind::kOther:
+      what = "ICMP destination unreachable (code " + std::to_string(e.code) + ")";
+      break;
+  }
+  if (e.reporter) what += " from " + e.reporter->ToString();
+  return what;
+}
 
 Result<std::unique_ptr<UdpSocket>> UdpSocket::BindAny(EventLoop& loop, const Endpoint& local,
                                                       AddressedPacketHandler on_packet) {
@@ -94,6 +188,12 @@ Result<std::unique_ptr<UdpSocket>> UdpSocket::Bind(EventLoop& loop, const Endpoi
   if (local.address.family == AF_INET6)
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
   BypassIpsec(fd, local.address.family);
+  // ICMP errors for what we send (ReadErrors): an unconnected UDP socket
+  // hears of them only with IP_RECVERR.
+  if (local.address.family == AF_INET6)
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+  else
+    setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
   if (bind(fd, reinterpret_cast<const sockaddr*>(&addr), len) != 0) {
     int err = errno;
     close(fd);
@@ -150,6 +250,7 @@ void UdpSocket::ReadAll() {
   std::vector<uint8_t> buf(kMaxDatagram);
   alignas(cmsghdr)
       uint8_t control[CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(in_pktinfo))];
+  int errors = 0;
   // Drain the socket (until EAGAIN) so one wake-up handles a burst.
   while (true) {
     sockaddr_storage from;
@@ -164,9 +265,14 @@ void UdpSocket::ReadAll() {
     ssize_t n = recvmsg(fd_, &msg, MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
-        LOG_ERROR("udp %s: recvmsg: %s", local_.ToString().c_str(), strerror(errno));
+      // The error queue keeps the socket readable until it is read, even
+      // after a send consumed the error it left.
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return (void)ReadErrors();
+      if (IsEarlierIcmpError(errno) && ++errors <= kMaxErrorsPerWake) {
+        if (!ReadErrors()) return;
+        continue;
       }
+      LOG_ERROR("udp %s: recvmsg: %s", local_.ToString().c_str(), strerror(errno));
       return;
     }
     std::optional<Endpoint> peer = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&from));
@@ -195,6 +301,55 @@ void UdpSocket::ReadAll() {
     }
     if (token.expired()) return;
   }
+}
+
+bool UdpSocket::ReadErrors() {
+  std::weak_ptr<bool> token = alive_;
+  for (int i = 0; i < kMaxErrorsPerWake; ++i) {
+    sockaddr_storage to;
+    uint8_t data[64];  // the start of our datagram: not needed
+    iovec iov{data, sizeof data};
+    alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(sock_extended_err) + sizeof(sockaddr_in6))];
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof to;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    if (recvmsg(fd_, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+      if (errno == EINTR) continue;
+      return true;  // EAGAIN: the queue is empty
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      const bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+      const bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+      if (!(v4 || v6) || c->cmsg_len < CMSG_LEN(sizeof(sock_extended_err))) continue;
+      sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_ICMP && ee.ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      std::optional<UdpError::Kind> kind =
+          ClassifyIcmp(ee.ee_origin == SO_EE_ORIGIN_ICMP6, ee.ee_type, ee.ee_code);
+      std::optional<Endpoint> dest = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&to));
+      if (!kind || !dest) continue;
+      UdpError error{*kind, *dest, std::nullopt, ee.ee_type, ee.ee_code};
+      // SO_EE_OFFENDER: the ICMP message's sender, right after the header.
+      sockaddr_storage offender{};
+      const size_t room = c->cmsg_len - CMSG_LEN(sizeof ee);
+      std::memcpy(&offender, CMSG_DATA(c) + sizeof ee, std::min(room, sizeof(sockaddr_in6)));
+      if (auto e = Endpoint::FromSockaddr(reinterpret_cast<sockaddr*>(&offender)))
+        error.reporter = e->address;
+      if (!on_error_) continue;
+      try {
+        ErrorHandler handler = on_error_;  // a copy: the handler may destroy this socket
+        handler(error);
+      } catch (const std::exception& e) {
+        LOG_ERROR("udp: error handler threw: %s", e.what());
+      }
+      if (token.expired()) return false;
+    }
+  }
+  return true;
 }
 
 Status UdpSocket::SendFrom(ByteView data, const IpAddress& source, const Endpoint& to) {
@@ -231,6 +386,7 @@ Status UdpSocket::SendFrom(ByteView data, const IpAddress& source, const Endpoin
     msg.msg_controllen = CMSG_SPACE(sizeof info);
   }
   ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT);
+  if (n < 0 && IsEarlierIcmpError(errno)) n = sendmsg(fd_, &msg, MSG_DONTWAIT);
   if (n < 0) return SocketError("sendmsg", to, errno);
   if (static_cast<size_t>(n) != data.size()) {
     return Error{"sendmsg " + to.ToString() + ": short write"};
@@ -250,8 +406,12 @@ Status UdpSocket::SendTo(ByteView data, const Endpoint& to) {
   sockaddr_storage addr;
   socklen_t len = static_cast<socklen_t>(to.ToSockaddr(&addr));
   if (len == 0) return Error{"cannot send UDP to " + to.ToString() + ": no address family"};
-  ssize_t n = sendto(fd_, data.data(), data.size(), MSG_DONTWAIT,
-                     reinterpret_cast<const sockaddr*>(&addr), len);
+  auto send = [&] {
+    return sendto(fd_, data.data(), data.size(), MSG_DONTWAIT,
+                  reinterpret_cast<const sockaddr*>(&addr), len);
+  };
+  ssize_t n = send();
+  if (n < 0 && IsEarlierIcmpError(errno)) n = send();
   if (n < 0) return SocketError("sendto", to, errno);
   if (static_cast<size_t>(n) != data.size()) {
     return Error{"sendto " + to.ToString() + ": short write"};

@@ -1,5 +1,7 @@
 #include "tunneldb/diagnosis.h"
 
+#include <string_view>
+
 #include "tunneldb/names.h"
 
 namespace ike::tunneldb {
@@ -32,6 +34,15 @@ const Cause kUdpFiltered{
 const Cause kNoIke{"IKE is not running on the peer, or it has no tunnel for our address",
                    "on the peer: lssrc -g ike (or its IKE service) and its tunnel definitions "
                    "towards our address"};
+const Cause kUnannouncedNat{
+    "a NAT between the two ends changes our address (and port), and the peer has no tunnel for "
+    "the address it sees",
+    "on the peer: the address our packets arrive from (its log names it, or tcpdump -ni any udp "
+    "port 500); its remote_address for us must be that address or 0.0.0.0"};
+const Cause kDpdDead{
+    "Dead Peer Detection declared the peer dead (no answer to its probes) and it has not answered "
+    "since: its IKE hangs or stopped, or the host or the path went down",
+    "on the peer: lssrc -g ike and its log; ping the peer; the path and firewalls between"};
 const Cause kPskDiffer{"the pre-shared keys differ",
                        "psk.db on both hosts: the key each has for the other's identity"};
 const Cause kNatT{
@@ -46,6 +57,43 @@ const Cause kLargePackets{
     "drops IP fragments",
     "the path MTU; settings.fragmentation and fragment_size (IKE fragmentation) on both ends"};
 
+// isakmpd appends "; instead of an answer: ICMP ..." to a timeout's reason
+// when an ICMP error came back for our messages (isakmpd/sa/sa_unreachable.cc).
+std::string IcmpHeard(const std::string& reason) {
+  static constexpr std::string_view kMark = "instead of an answer: ";
+  const size_t at = reason.find(kMark);
+  return at == std::string::npos ? "" : reason.substr(at + kMark.size());
+}
+
+// What an ICMP error says outweighs every guess: the cause it names goes
+// first, and the guess it confirms is not said twice.
+void PreferIcmp(const std::string& reason, std::vector<Cause>* causes) {
+  const std::string icmp = IcmpHeard(reason);
+  if (icmp.empty()) return;
+  Cause heard;
+  std::string replaced;
+  if (Says(icmp, "port unreachable")) {
+    heard = {"the peer's host is up but nothing listens for IKE there (" + icmp +
+                 "): IKE is not running on it, or not on this address",
+             kNoIke.check};
+    replaced = kNoIke.cause;
+  } else if (Says(icmp, "administratively prohibited")) {
+    heard = {"a firewall refuses our IKE packets (" + icmp + ")",
+             "the firewall rules at the host that sent the ICMP error, and on the peer: UDP 500 "
+             "and 4500 from our address must pass"};
+    replaced = kUdpFiltered.cause;
+  } else if (Says(icmp, "unreachable")) {
+    heard = {"the peer cannot be reached (" + icmp +
+                 "; from our own address it means no ARP or neighbour answer on the link)",
+             kPeerDown.check};
+    replaced = kPeerDown.cause;
+  } else {
+    heard = {"an ICMP error came back (" + icmp + ")", kPeerDown.check};
+  }
+  std::erase_if(*causes, [&](const Cause& c) { return c.cause == replaced; });
+  causes->insert(causes->begin(), heard);
+}
+
 // A phase 1 that stopped waiting for the peer's next message.
 Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
   const bool initiator = t.tunnel_role() != ipc::RESPONDER;
@@ -56,7 +104,7 @@ Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
   const std::string verb = failed ? "no answer" : "waiting for the answer";
   if (sent <= 1 && initiator) {
     d.where = state + ": message 1 sent, " + verb;
-    d.causes = {kPeerDown, kUdpFiltered, kNoIke};
+    d.causes = {kPeerDown, kUdpFiltered, kNoIke, kUnannouncedNat};
   } else if (aggressive && !initiator) {
     d.where = state + ": message 2 sent, " + verb + " (message 3)";
     d.causes = {
@@ -83,6 +131,7 @@ Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
   }
   // The peer said so itself (unauthenticated, but the likely reason).
   if (Says(t.reason(), "AUTHENTICATION-FAILED")) d.causes.insert(d.causes.begin(), kPskDiffer);
+  PreferIcmp(t.reason(), &d.causes);
   return d;
 }
 
@@ -96,7 +145,11 @@ Diagnosis Diagnose(const ipc::Phase1Status& t) {
   Diagnosis d;
   switch (failed ? t.failure() : ipc::NEGOTIATION_TIMEOUT) {
     case ipc::NEGOTIATION_TIMEOUT:
-      return Waiting(t, failed);
+      d = Waiting(t, failed);
+      // tmd's DPD restart (action restart) failing again: the history
+      // explains the silence better than any guess about message 1.
+      if (Says(reason, "declared dead (DPD)")) d.causes.insert(d.causes.begin(), kDpdDead);
+      return d;
     case ipc::AUTHENTICATION_FAILED:
       d.where = StateNames(t) + ": authentication failed";
       d.causes = {kPskDiffer,
@@ -123,7 +176,7 @@ Diagnosis Diagnose(const ipc::Phase1Status& t) {
     case ipc::DELETED:
       d.where = "deleted";
       if (Says(reason, "dead") || Says(reason, "DPD")) {
-        d.causes = {{"Dead Peer Detection declared the peer dead", kPeerDown.check}, kUdpFiltered};
+        d.causes = {kDpdDead, kUdpFiltered};
       } else {
         d.causes = {{"the peer or an operator deleted it", "the peer's log; ike cmd=list there"}};
       }
@@ -190,6 +243,7 @@ Diagnosis Diagnose(const ipc::Phase2Status& t) {
                    "without saying so)",
                    "the peer's log for our Quick Mode"},
                   kNatT};
+      PreferIcmp(reason, &d.causes);
       break;
     default:
       d.where = state + ": failed";

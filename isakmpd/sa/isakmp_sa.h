@@ -73,6 +73,7 @@ struct IsakmpSa : Phase1Context {
   // When the peer last sent an authenticated message on this SA (steady
   // clock): an IDLE-mode probe is not needed while it speaks (RFC 3706 5.3).
   std::optional<TimePoint> last_heard;
+  TimePoint created{};          // steady clock: which ICMP errors are about this SA
   bool volume_expired = false;  // the kilobyte limit was reached (expiry armed)
 };
 

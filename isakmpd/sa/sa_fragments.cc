@@ -23,11 +23,6 @@ constexpr size_t kIpv6Header = 40;
 constexpr size_t kUdpHeader = 8;
 constexpr size_t kNonEspMarker = 4;  // RFC 3948 2.2, on port 4500
 
-// What a rate-limited line adds for the lines folded into it.
-std::string Folded(uint64_t folded) {
-  return folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
-}
-
 }  // namespace
 
 db::Fragmentation SaManager::FragmentationSetting() const {
@@ -88,7 +83,7 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
     if (!AllowRepeat(fragment_lines_, 1, &folded)) return;
     if (LogEnabled(level))
       Logf(level, "dropped IKE fragment from %s (cookies %s): %s%s", remote.ToString().c_str(),
-           cookies().c_str(), why.c_str(), Folded(folded).c_str());
+           cookies().c_str(), why.c_str(), FoldedText(folded).c_str());
   };
   // Said at the events level: it is why a peer that fragments cannot get in.
   if (FragmentationSetting() == db::FRAGMENTATION_OFF)
@@ -131,7 +126,7 @@ void SaManager::OnFragment(const Endpoint& local, const Endpoint& remote, const 
   if (known || AllowRepeat(reassembled_lines_, 1, &folded))
     LOG_INFO("%s message (%zu octets) from %s reassembled from %zu fragments (cookies %s)%s",
              wire::ExchangeTypeName(inner.exchange), message.size(), remote.ToString().c_str(),
-             outcome.fragments, cookies().c_str(), Folded(folded).c_str());
+             outcome.fragments, cookies().c_str(), FoldedText(folded).c_str());
   DispatchMessage(local, remote, message);
 }
 

@@ -8,6 +8,7 @@
 // event loop).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -61,6 +62,11 @@ class SaManager {
   // A datagram from the network. Never throws; bad input is logged and
   // dropped or answered with a notify.
   void OnPacket(const Endpoint& local, const Endpoint& remote, ByteView packet);
+  // An ICMP error for a datagram we sent to |to| (common/udp.h: |what| is
+  // DescribeUdpError's text). Unauthenticated, so it ends nothing: a
+  // negotiation that then times out names it as what it heard instead of
+  // an answer (issue 11.3).
+  void OnUnreachable(const Endpoint& to, const std::string& what);
 
   // Deletes every SA (Delete payloads to the peers) before the daemon exits.
   void Shutdown();
@@ -383,6 +389,21 @@ class SaManager {
   Repeats bad_hash_lines_;
   Repeats dpd_lines_;
   Repeats fragment_lines_;     // fragments dropped
+  Repeats unreachable_lines_;  // ICMP errors
+  Repeats no_tunnel_lines_;    // message 1 from a peer no tunnel names
+  static std::string NatHint(const Endpoint& remote);
+  // " (and 3 more in the last second)" for a rate-limited line.
+  static std::string FoldedText(uint64_t folded);
+  // The last ICMP error per destination, bounded (spoofed ICMP costs a
+  // fixed amount of memory): what a timed-out negotiation heard instead.
+  struct Unreachable {
+    std::string what;
+    TimePoint when{};
+  };
+  std::map<Endpoint, Unreachable> unreachable_;
+  // " (the last answer was an ICMP port unreachable from ...)" when one came
+  // for |to| since |since|, else "".
+  std::string HeardInstead(const Endpoint& to, TimePoint since) const;
   Repeats reassembled_lines_;  // messages rebuilt from fragments
   FragmentReassembler reassembler_;
   uint16_t next_fragment_id_ = 0;

@@ -77,6 +77,7 @@ IsakmpSa* SaManager::NewSa(Role role, const Endpoint& local, const Endpoint& rem
   sa->role = role;
   sa->local = local;
   sa->remote = remote;
+  sa->created = deps_.clock->Now();
   sa->exchange = std::make_unique<Phase1Exchange>();
   IsakmpSa* raw = sa.get();
   sas_[raw->handle] = std::move(sa);
@@ -121,6 +122,17 @@ void SaManager::RefuseMessage1(const wire::Header& h, const Endpoint& local, con
   SendPlainNotify(reply, notify);
 }
 
+// An IKE peer sends from port 500 (RFC 2408 2.5.1) until NAT-T moves it to
+// 4500 (RFC 3947 4): any other source port was changed on the way, by a NAT
+// that then changed its address too (issue 11.3, the unannounced NAT).
+std::string SaManager::NatHint(const Endpoint& remote) {
+  if (remote.port == 500 || remote.port == nat_traversal::kPort) return "";
+  return " (it comes from port " + std::to_string(remote.port) +
+         ", not 500: a NAT on the way changed it, and its address too; a phase 1 tunnel for a "
+         "peer behind a NAT names the NAT's outside address, here " +
+         remote.address.ToString() + ", or 0.0.0.0 as its remote_address)";
+}
+
 const db::IkeTunnel* SaManager::ResponderDefinition(const wire::Header& h, const Endpoint& local,
                                                     const Endpoint& remote, ByteView packet) {
   if (ModeOf(h) == Phase1Mode::kAggressive) return AggressiveDefinition(h, local, remote, packet);
@@ -128,9 +140,12 @@ const db::IkeTunnel* SaManager::ResponderDefinition(const wire::Header& h, const
   if (found == phase1_by_endpoints_.end())
     found = phase1_by_endpoints_.find(EndpointsKey{remote.address, IpAddress{}});
   if (found != phase1_by_endpoints_.end()) return &database_.ike_tunnel(found->second);
-  LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped",
-            remote.ToString().c_str(), local.ToString().c_str());
   Dropped(ipc::DROP_NO_TUNNEL);
+  uint64_t folded = 0;
+  if (!AllowRepeat(no_tunnel_lines_, 1, &folded)) return nullptr;  // spoofed floods
+  LOG_EVENT("Main Mode from %s to %s: no phase 1 tunnel is defined for this peer; dropped%s%s",
+            remote.ToString().c_str(), local.ToString().c_str(), NatHint(remote).c_str(),
+            FoldedText(folded).c_str());
   return nullptr;
 }
 
@@ -193,11 +208,14 @@ const db::IkeTunnel* SaManager::AggressiveDefinition(const wire::Header& h, cons
     RefuseMessage1(h, local, remote, wire::NotifyType::kInvalidIdInformation);
     return nullptr;
   }
+  Dropped(ipc::DROP_NO_TUNNEL);
+  uint64_t folded = 0;
+  if (!AllowRepeat(no_tunnel_lines_, 1, &folded)) return nullptr;  // spoofed floods
   LOG_EVENT(
       "Aggressive Mode from %s (id %s) to %s: no phase 1 tunnel is defined for this peer; "
-      "dropped",
-      from.c_str(), id.c_str(), local.ToString().c_str());
-  Dropped(ipc::DROP_NO_TUNNEL);
+      "dropped%s%s",
+      from.c_str(), id.c_str(), local.ToString().c_str(), NatHint(remote).c_str(),
+      FoldedText(folded).c_str());
   return nullptr;
 }
 
@@ -749,6 +767,7 @@ void SaManager::Phase1Timeout(uint64_t handle) {
     reason = "peer " + peer + " not answering: no reply to message " + std::to_string(n) +
              " after " + tries + " tries";
   }
+  reason += HeardInstead(sa->remote, sa->created);
   FailPhase1(*sa, Failure{code, reason, std::nullopt});
 }
 

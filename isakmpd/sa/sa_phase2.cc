@@ -514,6 +514,7 @@ void SaManager::Phase2Timeout(uint64_t handle) {
               " notify, the likely reason";
     code = informational::CodeForNotify(*p1->unprotected_notify);
   }
+  reason += HeardInstead(p1->remote, p1->created);
   FailPhase2(*p1, *child, Failure{code, reason, std::nullopt});
 }
 

@@ -63,6 +63,7 @@ ipc::IsakmpdStatus SaManager::LongStatus() const {
   out.set_half_open(half_open_table_.total());
   out.set_dpd_probes_sent(counters_.dpd_probes_sent);
   out.set_nat_keepalives_sent(counters_.nat_keepalives);
+  out.set_icmp_errors(counters_.icmp_errors);
   out.set_fragments_in(counters_.fragments_received);
   out.set_fragments_out(counters_.fragments_sent);
   return out;

@@ -201,6 +201,11 @@ void SaManager::LogRepeated(Repeats& r, LogLevel level, const IsakmpSa& sa,
       folded ? text + " (and " + std::to_string(folded) + " like it in the last second)" : text);
 }
 
+// What a rate-limited line adds for the lines folded into it.
+std::string SaManager::FoldedText(uint64_t folded) {
+  return folded ? " (and " + std::to_string(folded) + " more in the last second)" : "";
+}
+
 bool SaManager::AllowRepeat(Repeats& r, uint64_t count, uint64_t* folded) {
   const int64_t second =
       std::chrono::duration_cast<std::chrono::seconds>(deps_.clock->Now().time_since_epoch())

@@ -50,6 +50,7 @@ struct SaCounters {
   uint64_t dpd_dropped = 0;          // R-U-THERE(-ACK) malformed or replayed
   uint64_t dpd_probes_sent = 0;      // our R-U-THEREs (RFC 3706)
   uint64_t nat_keepalives = 0;       // NAT keepalives sent (RFC 3948 4)
+  uint64_t icmp_errors = 0;          // ICMP unreachables for our datagrams
   // IKE fragmentation (issue 10.8): fragments in, dropped (malformed, over a
   // bound, or fragmentation off), messages rebuilt; messages we cut and the
   // fragments they made.

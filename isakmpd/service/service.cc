@@ -245,6 +245,10 @@ void IsakmpdService::EnableEspInUdp(UdpSocket& socket) {
     LOG_ERROR("%s: tunnels through a NAT will carry no traffic", s.error().message.c_str());
 }
 
+void IsakmpdService::HearIcmpErrors(UdpSocket& socket) {
+  socket.OnError([this](const UdpError& e) { manager_->OnUnreachable(e.to, DescribeUdpError(e)); });
+}
+
 void IsakmpdService::Listen(const Endpoint& local) {
   auto socket = UdpSocket::Bind(loop_, local, [this, local](ByteView data, const Endpoint& from) {
     OnDatagram(local, from, data);
@@ -254,6 +258,7 @@ void IsakmpdService::Listen(const Endpoint& local) {
     return;
   }
   if (local.port == nat_traversal::kPort) EnableEspInUdp(*socket.value());
+  HearIcmpErrors(*socket.value());
   LOG_EVENT("listening on %s", local.ToString().c_str());
   sockets_[{local.address, local.port}] = std::move(socket.value());
 }
@@ -270,6 +275,7 @@ void IsakmpdService::ListenAny(const Endpoint& any) {
     return;
   }
   if (any.port == nat_traversal::kPort) EnableEspInUdp(*socket.value());
+  HearIcmpErrors(*socket.value());
   LOG_EVENT("listening on %s (every local %s address)", any.ToString().c_str(), family);
   any_sockets_[{any.address.family, any.port}] = std::move(socket.value());
 }

@@ -60,6 +60,8 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   void OnCpsdMessage(const ipc::Envelope& e);
   void OnControl(const ipc::ConnectionPtr& conn, const ipc::Envelope& e);
   void ApplyDatabase(const db::TunnelDatabase& database);
+  // ICMP errors for our datagrams go to the SA manager (issue 11.3).
+  void HearIcmpErrors(UdpSocket& socket);
   void EnableEspInUdp(UdpSocket& socket);
   void Listen(const Endpoint& local);
   void ListenAny(const Endpoint& any);

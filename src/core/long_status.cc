@@ -82,6 +82,7 @@ void Isakmpd(std::string* out, const ipc::IsakmpdStatus& s) {
   Line(out, "IKE fragments out", s.fragments_out());
   Line(out, "DPD probes sent", s.dpd_probes_sent());
   Line(out, "NAT keepalives sent", s.nat_keepalives_sent());
+  Line(out, "ICMP errors received", s.icmp_errors());
 }
 
 void Tunnels(std::string* out, const std::string& label,

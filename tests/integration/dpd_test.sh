@@ -88,6 +88,17 @@ else
   ike_dump A
   t_fail "A: the listing does not say that the peer was declared dead and a retry comes"
 fi
+# Issue 11.3: the diagnosis puts the DPD history first.
+dpd_diagnosed() {
+  ike_cmd A cmd=diagnose phase=1 2>/dev/null | grep -Eq "^Likely Cause: +Dead Peer Detection declared the peer dead"
+}
+if wait_until 10 dpd_diagnosed; then
+  t_pass "A: ike cmd=diagnose phase=1 names DPD first:"
+  ike_cmd A cmd=diagnose phase=1 2>&1 | redact | indent
+else
+  ike_cmd A cmd=diagnose 2>&1 | redact | indent
+  t_fail "A: ike cmd=diagnose phase=1 does not name DPD first"
+fi
 t_check "A: the dead peer was logged once" [ "$(dead_lines)" -eq 1 ]
 retries_logged() { [[ $(grep -c "restart after DPD failed" "$(host_syslog A)" || true) -ge 2 ]]; }
 t_check "A: while B stays silent, negotiated again after $TRAPRETRY s (and failed again)" \

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Negotiations that must fail, each with a reason an administrator can act on
-# (conventions.md, "Status words"): wrong PSK, silent peer, no proposal chosen,
-# phase 2 selectors not accepted; plus bad `ike` invocations.
+# (conventions.md, "Status words"): wrong PSK, no IKE on the peer, UDP 500
+# dropped or rejected by a firewall, the peer's host down, no proposal
+# chosen, phase 2 selectors not accepted; plus bad `ike` invocations. Each
+# checks `ike cmd=diagnose` too (issue 11.3).
 # Each scenario runs in its own lab (a subshell with its own namespaces).
 set -euo pipefail
 source "$(dirname "$0")/../lib/ike.sh"
+source "$(dirname "$0")/../lib/nat.sh"
 
 t_require_root
 t_require_netns
@@ -109,16 +112,20 @@ scenario_wrong_psk() {
   no_secret_in_syslog
 }
 
+# B's host is up but its suite is not started: nothing answers on
+# 192.0.2.2:500 but B's kernel, with an ICMP port unreachable.
 scenario_silent_peer() {
   ike_write_db A "${FAST[@]}"
   ike_write_psk A 192.0.2.2 "silent-psk-$RANDOM$RANDOM"
-  start_ok A # B's suite is not started: nobody answers on 192.0.2.2:500
+  start_ok A
   local t0=$SECONDS
   activate_ok
   expect_failed A 1 'not answering' "peer silent" &&
     t_info "A: failed after $((SECONDS - t0))s (retransmit 500 ms x 3)"
-  expect_syslog A 'not answering' "peer not answering"
-  expect_diagnosis A 1 "message 1 sent, no answer" "peer is down or unreachable"
+  expect_syslog A 'not answering.*instead of an answer: ICMP port unreachable from 192.0.2.2' \
+    "peer not answering, and the ICMP error that came instead"
+  expect_diagnosis A 1 "message 1 sent, no answer" "nothing listens for IKE there \(ICMP port unreachable"
+  expect_icmp_counted A
 
   # bad invocations of the ike command
   local out rc
@@ -172,13 +179,113 @@ scenario_bad_selectors() {
   no_secret_in_syslog
 }
 
-# run_scenario NAME FUNC: a fresh lab in a subshell; its exit status counts.
+# host_block_ike X drop|reject: X's firewall drops (silently) or rejects
+# (ICMP administratively prohibited) UDP 500 and 4500 coming in.
+host_block_ike() {
+  local x=$1 how=$2 ns=${HOST_NS[$1]} verdict rule ipt
+  verdict=drop rule=(-j DROP)
+  if [[ $how == reject ]]; then
+    verdict='reject with icmpx type admin-prohibited'
+    rule=(-j REJECT --reject-with icmp-admin-prohibited)
+  fi
+  if command -v nft >/dev/null &&
+    printf 'table inet lab_fw {\n chain input {\n  type filter hook input priority filter; policy accept;\n  udp dport { 500, 4500 } %s\n }\n}\n' "$verdict" |
+    ip netns exec "$ns" nft -f - 2>/dev/null; then
+    t_info "$x: nftables $how of UDP 500 and 4500"
+    return 0
+  fi
+  for ipt in iptables-nft iptables-legacy iptables; do
+    command -v "$ipt" >/dev/null || continue
+    if ip netns exec "$ns" "$ipt" -A INPUT -p udp -m multiport --dports 500,4500 "${rule[@]}" 2>/dev/null; then
+      t_info "$x: $ipt ${rule[*]} for UDP 500 and 4500"
+      return 0
+    fi
+  done
+  t_abort "$x: cannot install a firewall rule (no working nft or iptables in the namespace)"
+}
+
+# expect_icmp_counted X: lssrc -l -s isakmpd counts the ICMP errors (11.5).
+expect_icmp_counted() {
+  local out n
+  out=$(on_host "$1" lssrc -l -s isakmpd 2>&1 || true)
+  n=$(sed -nE 's/^ *ICMP errors received:? +([0-9]+).*/\1/p' <<<"$out" | head -n 1)
+  if [[ -n $n && $n -ge 1 ]]; then
+    t_pass "$1: lssrc -l -s isakmpd: ICMP errors received $n"
+  else
+    echo "$out" | indent
+    t_fail "$1: lssrc -l -s isakmpd does not count the ICMP error"
+  fi
+}
+
+# B's suite runs, but its firewall drops IKE: no answer, no ICMP. A cannot
+# tell this from a host that is down, and says both.
+scenario_udp500_dropped() {
+  ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
+  local psk="drop-psk-$RANDOM$RANDOM"
+  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
+  start_ok A; start_ok B
+  host_block_ike B drop
+  activate_ok
+  expect_failed A 1 'not answering' "UDP 500 dropped at B"
+  if grep -q "instead of an answer" "$(host_syslog A)"; then
+    t_fail "A: an ICMP error was reported although B drops silently"
+  else
+    t_pass "A: no ICMP error reported (B drops silently)"
+  fi
+  expect_diagnosis A 1 "message 1 sent, no answer" "UDP 500 \(or 4500\) is filtered on the way"
+}
+
+# B's firewall rejects IKE with ICMP administratively prohibited.
+scenario_udp500_rejected() {
+  ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
+  local psk="reject-psk-$RANDOM$RANDOM"
+  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
+  start_ok A; start_ok B
+  host_block_ike B reject
+  activate_ok
+  expect_failed A 1 'not answering' "UDP 500 rejected at B"
+  expect_diagnosis A 1 "message 1 sent, no answer" "a firewall refuses our IKE packets \(ICMP administratively prohibited from 192.0.2.2\)"
+  expect_icmp_counted A
+}
+
+# B's host is gone from the link (its interface down): A's ARP gets no
+# answer and A's own kernel reports the host unreachable. More tries: ARP
+# gives up after about 3 s.
+scenario_peer_down() {
+  ike_write_db A retransmit_ms=500 tries=5
+  ike_write_psk A 192.0.2.2 "down-psk-$RANDOM$RANDOM"
+  start_ok A
+  timeout 10 ip -n "${HOST_NS[B]}" link set "${HOST_IF[B]}" down
+  timeout 10 ip -n "${HOST_NS[A]}" neigh flush dev "${HOST_IF[A]}"
+  activate_ok
+  expect_failed A 1 'not answering' "B's link down"
+  expect_diagnosis A 1 "message 1 sent, no answer" "the peer cannot be reached \(ICMP host unreachable"
+}
+
+# A sits behind a NAT (tests/lib/nat.sh) that B's administrator was not
+# told of: B's tunnel names A's own address, but A's packets come from the
+# NAT's outside address and a port of its choosing. B drops them as from an
+# unknown peer and says why it thinks a NAT is involved; A hears nothing.
+scenario_unannounced_nat() {
+  ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
+  local psk="nat-psk-$RANDOM$RANDOM"
+  ike_write_psk A "$(host_addr B)" "$psk"; ike_write_psk B "$(host_addr A)" "$psk"
+  start_ok A; start_ok B
+  activate_ok
+  expect_failed A 1 'not answering' "B has no tunnel for the NAT's address"
+  expect_diagnosis A 1 "message 1 sent, no answer" "a NAT between the two ends changes our address"
+  expect_syslog B "Main Mode from $NAT_OUTSIDE\\[[0-9]+\\] .*no phase 1 tunnel is defined for this peer; dropped \\(it comes from port [0-9]+, not 500: a NAT" \
+    "the message 1 came through a NAT, and which address to name"
+}
+
+# run_scenario NAME FUNC [LAB]: a fresh lab (ike_lab, or LAB) in a subshell;
+# its exit status counts.
 run_scenario() {
-  local name=$1 fn=$2 rc=0
+  local name=$1 fn=$2 lab=${3:-ike_lab} rc=0
   echo "==== scenario: $name ===="
   (
     T_NAME="failures/$name" T_FAILS=0 T_PASSES=0
-    ike_lab 150
+    "$lab" 150
     "$fn"
     t_done
   ) || rc=$?
@@ -187,6 +294,10 @@ run_scenario() {
 
 run_scenario wrong-psk scenario_wrong_psk
 run_scenario silent-peer scenario_silent_peer
+run_scenario udp500-dropped scenario_udp500_dropped
+run_scenario udp500-rejected scenario_udp500_rejected
+run_scenario peer-down scenario_peer_down
+run_scenario unannounced-nat scenario_unannounced_nat nat_lab
 run_scenario no-proposal scenario_no_proposal
 run_scenario bad-selectors scenario_bad_selectors
 t_done

@@ -32,14 +32,53 @@ std::string Causes(const Diagnosis& d) {
   return out;
 }
 
-TEST_CASE("no answer to message 1: peer down, UDP 500 filtered, no IKE on the peer") {
+TEST_CASE("no answer to message 1: peer down, UDP 500 filtered, no IKE on the peer, a NAT") {
   const Diagnosis d = Diagnose(
       Failed1(ipc::NEGOTIATION_TIMEOUT, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA, ipc::MM_WAIT_MSG2));
   CHECK(d.where == "WAIT SA (MM_WAIT_MSG2): message 1 sent, no answer");
   CHECK(Causes(d) ==
         "the peer is down or unreachable|UDP 500 (or 4500) is filtered on the way|IKE is not "
-        "running on the peer, or it has no tunnel for our address|");
+        "running on the peer, or it has no tunnel for our address|a NAT between the two ends "
+        "changes our address (and port), and the peer has no tunnel for the address it sees|");
   for (const auto& c : d.causes) CHECK_FALSE(c.check.empty());
+}
+
+TEST_CASE("no answer to message 1, but an ICMP error: the cause it names comes first, once") {
+  const std::string timeout =
+      "peer 192.0.2.2 not answering: no reply to message 1 after 3 tries (is IKE running on the "
+      "peer and UDP 500 reachable?); instead of an answer: ";
+  auto diagnose = [&](const std::string& icmp) {
+    return Diagnose(Failed1(ipc::NEGOTIATION_TIMEOUT, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA,
+                            ipc::MM_WAIT_MSG2, timeout + icmp));
+  };
+  const Diagnosis port = diagnose("ICMP port unreachable from 192.0.2.2");
+  CHECK(Causes(port) ==
+        "the peer's host is up but nothing listens for IKE there (ICMP port unreachable from "
+        "192.0.2.2): IKE is not running on it, or not on this address|the peer is down or "
+        "unreachable|UDP 500 (or 4500) is filtered on the way|a NAT between the two ends changes "
+        "our address (and port), and the peer has no tunnel for the address it sees|");
+  CHECK_THAT(port.causes[0].check, Catch::Contains("lssrc -g ike"));
+  const Diagnosis fw = diagnose("ICMP administratively prohibited from 192.0.2.2");
+  CHECK(Causes(fw).rfind("a firewall refuses our IKE packets (ICMP administratively prohibited "
+                         "from 192.0.2.2)|the peer is down or unreachable|IKE is not running",
+                         0) == 0);
+  CHECK(fw.causes.size() == 4);
+  const Diagnosis down = diagnose("ICMP host unreachable from 192.0.2.1");
+  CHECK(Causes(down).rfind("the peer cannot be reached (ICMP host unreachable from 192.0.2.1", 0) ==
+        0);
+  CHECK(down.causes.size() == 4);
+  CHECK(Causes(down).find("the peer is down or unreachable") == std::string::npos);
+}
+
+TEST_CASE("DPD declared the peer dead and the restart gets no answer: DPD first") {
+  const Diagnosis d = Diagnose(Failed1(
+      ipc::NEGOTIATION_TIMEOUT, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA, ipc::MM_WAIT_MSG2,
+      "peer 192.0.2.2 not answering: no reply to message 1 after 3 tries; the peer was declared "
+      "dead (DPD), negotiating again in 10 s"));
+  CHECK(d.where == "WAIT SA (MM_WAIT_MSG2): message 1 sent, no answer");
+  REQUIRE(d.causes.size() == 5);
+  CHECK_THAT(d.causes[0].cause, Catch::StartsWith("Dead Peer Detection declared the peer dead"));
+  CHECK(d.causes[1].cause == "the peer is down or unreachable");
 }
 
 TEST_CASE("stuck waiting for message 4, or for message 5 and 6: the seed 003 causes") {
@@ -71,7 +110,7 @@ TEST_CASE("authentication, proposals, missing key, DPD and kernel failures") {
         "psk.db has no key for 192.0.2.2's identity|");
   CHECK(Causes(Diagnose(Failed1(ipc::DELETED, ipc::INITIATOR, 6, ipc::PHASE1_DONE, ipc::MM_ACTIVE,
                                 "DPD: the peer is dead")))
-            .rfind("Dead Peer Detection declared the peer dead|", 0) == 0);
+            .rfind("Dead Peer Detection declared the peer dead (no answer to its probes)", 0) == 0);
   CHECK(Causes(Diagnose(Failed1(ipc::INTERNAL, ipc::INITIATOR, 6, ipc::PHASE1_DONE, ipc::MM_ACTIVE,
                                 "the kernel refused the SA: EINVAL")))
             .rfind("the kernel refused", 0) == 0);
@@ -104,7 +143,7 @@ TEST_CASE("a negotiation under way says where it is, without causes before messa
   t.set_phase1_state(ipc::PHASE1_WAIT_SA);
   t.set_tunnel_role(ipc::INITIATOR);
   CHECK(Diagnose(t).where == "WAIT SA: message 1 sent, waiting for the answer");
-  CHECK(Diagnose(t).causes.size() == 3);  // what to suspect if it stays there
+  CHECK(Diagnose(t).causes.size() == 4);  // what to suspect if it stays there
 }
 
 TEST_CASE("ike cmd=diagnose renders each tunnel, since when, each cause with its check") {

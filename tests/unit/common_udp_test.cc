@@ -2,6 +2,7 @@
 #include <netinet/in.h>
 
 #include <catch2/catch.hpp>
+#include <ctime>
 #include <memory>
 
 #include "common/event_loop.h"
@@ -67,8 +68,12 @@ TEST_CASE("EnableEspInUdp: the kernel takes ESP-in-UDP, IKE with the zero marker
   REQUIRE(peer.ok());
   // An ESP packet (a non-zero SPI first) is the kernel's now: it never
   // reaches the handler. IKE behind the non-ESP marker does, marker and all.
-  REQUIRE(
-      (*peer)->SendTo(View(std::string("\x12\x34\x56\x78esp-payload", 15)), (*natt)->local()).ok());
+  REQUIRE((*peer)
+              ->SendTo(View(std::string("\x12\x34\x56\x78"
+                                        "esp-payload",
+                                        15)),
+                       (*natt)->local())
+              .ok());
   REQUIRE((*peer)->SendTo(View(std::string("\0\0\0\0ike", 7)), (*natt)->local()).ok());
   loop.Schedule(2000ms, [&] { loop.Stop(); });
   REQUIRE(loop.Run() == 0);
@@ -185,4 +190,74 @@ TEST_CASE("SendFrom refuses a source of the other family") {
 }
 
 }  // namespace
+// A port nothing listens on: one the kernel gave a socket that is gone.
+Endpoint ClosedPort(EventLoop& loop) {
+  auto gone = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(gone.ok());
+  return (*gone)->local();
+}
+
+TEST_CASE("UdpSocket: an ICMP port unreachable reaches the error handler, sends go on") {
+  EventLoop loop;
+  const Endpoint closed = ClosedPort(loop);
+  std::vector<std::string> got_at_b;
+  auto b = UdpSocket::Bind(loop, Loopback("127.0.0.1"),
+                           [&](ByteView d, const Endpoint&) { got_at_b.push_back(ToString(d)); });
+  REQUIRE(b.ok());
+  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(a.ok());
+  std::vector<UdpError> errors;
+  (*a)->OnError([&](const UdpError& e) { errors.push_back(e); });
+
+  REQUIRE((*a)->SendTo(View(std::string("anyone?")), closed).ok());
+  loop.Schedule(300ms, [&] {
+    // The ICMP error left on the socket must not fail (or swallow) this
+    // send to another peer.
+    CHECK((*a)->SendTo(View(std::string("to b")), (*b)->local()).ok());
+  });
+  loop.Schedule(800ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].kind == UdpError::Kind::kPortUnreachable);
+  CHECK(errors[0].to == closed);
+  REQUIRE(errors[0].reporter);
+  CHECK(errors[0].reporter->ToString() == "127.0.0.1");
+  CHECK(DescribeUdpError(errors[0]) == "ICMP port unreachable from 127.0.0.1");
+  CHECK(got_at_b == std::vector<std::string>{"to b"});
+}
+
+TEST_CASE("UdpSocket: without an error handler the error queue is still read (no busy loop)") {
+  EventLoop loop;
+  const Endpoint closed = ClosedPort(loop);
+  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(a.ok());
+  for (int i = 0; i < 5; ++i) REQUIRE((*a)->SendTo(View(std::string("x")), closed).ok());
+  // A socket left readable would make the loop spin on it for the whole
+  // half second: a busy loop shows as CPU time, an idle one as almost none.
+  const auto cpu_before = std::clock();
+  loop.Schedule(500ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  const double cpu_ms = 1000.0 * double(std::clock() - cpu_before) / CLOCKS_PER_SEC;
+  CHECK(cpu_ms < 50);  // idle: about 1 ms; spinning: hundreds
+}
+
+TEST_CASE("ClassifyIcmp: ICMP and ICMPv6 unreachable codes") {
+  using K = UdpError::Kind;
+  CHECK(ClassifyIcmp(false, 3, 3) == K::kPortUnreachable);
+  CHECK(ClassifyIcmp(false, 3, 1) == K::kHostUnreachable);
+  CHECK(ClassifyIcmp(false, 3, 0) == K::kNetUnreachable);
+  CHECK(ClassifyIcmp(false, 3, 13) == K::kProhibited);
+  CHECK(ClassifyIcmp(false, 3, 10) == K::kProhibited);
+  CHECK_FALSE(ClassifyIcmp(false, 3, 4));   // fragmentation needed: path MTU
+  CHECK_FALSE(ClassifyIcmp(false, 11, 0));  // time exceeded
+  CHECK(ClassifyIcmp(true, 1, 4) == K::kPortUnreachable);
+  CHECK(ClassifyIcmp(true, 1, 3) == K::kHostUnreachable);
+  CHECK(ClassifyIcmp(true, 1, 1) == K::kProhibited);
+  CHECK(ClassifyIcmp(true, 1, 0) == K::kNetUnreachable);
+  CHECK_FALSE(ClassifyIcmp(true, 2, 0));  // packet too big
+  UdpError e{K::kProhibited, Endpoint{*IpAddress::Parse("192.0.2.2"), 500},
+             IpAddress::Parse("192.0.2.254"), 3, 13};
+  CHECK(DescribeUdpError(e) == "ICMP administratively prohibited from 192.0.2.254");
+}
+
 }  // namespace ike

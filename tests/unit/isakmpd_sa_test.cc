@@ -120,6 +120,47 @@ TEST_CASE("counters after a failure, by reason", "[sa]") {
   CHECK(net.b.manager.counters().isakmp.failed.at(ipc::NO_PROPOSAL_CHOSEN) == 1);
 }
 
+// Issue 11.3: an ICMP error for our message 1 ends nothing (anyone can
+// forge one), but the timeout that follows says what came instead.
+TEST_CASE("a timed-out phase 1 names the ICMP error that came instead of an answer", "[sa]") {
+  Pair net;
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  const Endpoint peer{*IpAddress::Parse(kHostB), 500};
+  net.a.manager.OnUnreachable(peer, "ICMP port unreachable from 192.0.2.2");
+  // An error for another peer says nothing about this one.
+  net.a.manager.OnUnreachable(Endpoint{*IpAddress::Parse("192.0.2.99"), 500},
+                              "ICMP host unreachable from 192.0.2.1");
+  const auto silent = [](const testing::Packet&) { return true; };
+  net.Run(silent);
+  CHECK_FALSE(net.a.Failed(1));  // the ICMP error alone ends nothing
+  for (int i = 0; i < 200 && !net.a.Failed(1); ++i) {
+    net.clock.Advance(1000);
+    net.Run(silent);
+  }
+  const ipc::Envelope* failed = net.a.Failed(1);
+  REQUIRE(failed);
+  const std::string& reason = failed->negotiation_failed().reason();
+  CHECK_THAT(reason, Catch::Contains("no reply to message 1"));
+  CHECK_THAT(reason, Catch::EndsWith("; instead of an answer: ICMP port unreachable from "
+                                     "192.0.2.2"));
+  CHECK(net.a.manager.counters().icmp_errors == 2);
+}
+
+TEST_CASE("an ICMP error older than the negotiation is not its explanation", "[sa]") {
+  Pair net;
+  const Endpoint peer{*IpAddress::Parse(kHostB), 500};
+  net.a.manager.OnUnreachable(peer, "ICMP port unreachable from 192.0.2.2");
+  net.clock.Advance(1000);
+  REQUIRE(net.a.manager.StartPhase1(net.Phase1(net.a)).has_ack());
+  const auto silent = [](const testing::Packet&) { return true; };
+  for (int i = 0; i < 200 && !net.a.Failed(1); ++i) {
+    net.clock.Advance(1000);
+    net.Run(silent);
+  }
+  REQUIRE(net.a.Failed(1));
+  CHECK_THAT(net.a.Failed(1)->negotiation_failed().reason(), !Catch::Contains("ICMP"));
+}
+
 TEST_CASE("an illegal transition is refused, logged and counted", "[sa]") {
   Pair net;
   net.EstablishPhase1();

@@ -116,7 +116,8 @@ TEST_CASE("lssrc -l -s isakmpd: the short line, then ipsecstat-like groups") {
         "IKE fragments in:                        0\n"
         "IKE fragments out:                       0\n"
         "DPD probes sent:                         0\n"
-        "NAT keepalives sent:                     0\n");
+        "NAT keepalives sent:                     0\n"
+        "ICMP errors received:                    0\n");
 }
 
 TEST_CASE("lssrc -l -s tmd: tunnels by status, negotiations, the tunnel cache") {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/address.h"
+#include "ike.pb.h"
 #include "tunneldb.pb.h"
 
 namespace ike {
@@ -21,5 +22,13 @@ std::string SelectorRangeText(const db::Selector& s);
 // one): local's or, if that is 0 (any), remote's. The database check
 // refuses two different ones.
 uint32_t TunnelProtocol(const db::IpsecTunnel& t);
+// The ID type a phase 2 selector travels in (RFC 2407 4.6.2): one address
+// ID_IPV4_ADDR / ID_IPV6_ADDR, a CIDR block ..._SUBNET, any other span
+// ..._RANGE. isakmpd encodes its ID payloads by it and ike cmd=list verbose
+// shows it, so the two cannot disagree.
+ipc::IdentityType SelectorIdType(const AddressRange& range);
+// A phase 1 identity's type as the RFC numbers it (ike.db.IdType has the
+// same values; unspecified stays unspecified).
+ipc::IdentityType IdentityTypeOf(db::IdType type);
 
 }  // namespace ike

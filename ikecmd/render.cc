@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <ctime>
 #include <initializer_list>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -145,6 +146,30 @@ void DiagnosisFields(std::string* out, const tunneldb::Diagnosis& d, uint64_t fa
   }
 }
 
+namespace {
+
+// Each id with its type (issue 11.1): IPV4_ADDR, FQDN, ... for phase 1,
+// IPV4_ADDR_SUBNET and the like for phase 2 selectors.
+template <typename Row>
+void IdFields(std::string* out, const Row& t) {
+  Field(out, "Local Id", t.local_id());
+  Field(out, "Local Id Type", tunneldb::IdentityTypeName(t.local_id_type()));
+  Field(out, "Remote Id", t.remote_id());
+  Field(out, "Remote Id Type", tunneldb::IdentityTypeName(t.remote_id_type()));
+}
+
+// A tunnel negotiating or up again after a failure: that failure and when
+// (a Failed tunnel shows its Reason instead).
+template <typename Row>
+void LastErrorField(std::string* out, const Row& t) {
+  if (t.last_error().empty() || Status(t) == "Failed") return;
+  Field(out, "Last Error",
+        t.last_error() +
+            (t.last_error_unix() ? " (" + LocalTime(t.last_error_unix()) + ")" : std::string()));
+}
+
+}  // namespace
+
 std::string RenderDiagnose(const ipc::ListReply& reply, uint64_t now_unix) {
   if (now_unix == 0) now_unix = static_cast<uint64_t>(std::time(nullptr));
   std::string out;
@@ -179,8 +204,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
     Field(&out, "Mode", Text(t.exchange_mode(), tunneldb::ExchangeModeName, t.mode()));
     Field(&out, "Local Address", t.local_address());
     Field(&out, "Remote Address", t.remote_address());
-    Field(&out, "Local Id", t.local_id());
-    Field(&out, "Remote Id", t.remote_id());
+    IdFields(&out, t);
     Field(&out, "Initiator Cookie", t.icookie());
     Field(&out, "Responder Cookie", t.rcookie());
     Field(&out, "Encryption",
@@ -205,6 +229,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
                                 : std::string("under way"));
     }
     if (Status(t) == "Failed") Field(&out, "Reason", t.reason());
+    LastErrorField(&out, t);
     // In the list, only for tunnels that are not coming up on their own;
     // ike cmd=diagnose also says what to suspect while one negotiates.
     if (t.tunnel_status() != ipc::NEGOTIATING)
@@ -223,8 +248,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
     }
     Field(&out, "State", StateText(t, states));
     Field(&out, "Role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()));
-    Field(&out, "Local Id", t.local_id());
-    Field(&out, "Remote Id", t.remote_id());
+    IdFields(&out, t);
     Field(&out, "SPI In", t.spi_in() ? Hex(t.spi_in()) : "");
     Field(&out, "SPI Out", t.spi_out() ? Hex(t.spi_out()) : "");
     Field(&out, "Encryption",
@@ -256,6 +280,7 @@ std::string RenderVerbose(const ipc::ListReply& reply, uint64_t now_unix, db::St
         (Status(t) == "Dormant" && !t.reason().empty())) {
       Field(&out, "Reason", t.reason());
     }
+    LastErrorField(&out, t);
     // In the list, only for tunnels that are not coming up on their own;
     // ike cmd=diagnose also says what to suspect while one negotiates.
     if (t.tunnel_status() != ipc::NEGOTIATING)
@@ -311,21 +336,56 @@ std::string RenderFilters(const ipc::ListReply& reply) {
   return Table(rows);
 }
 
-std::string RenderDatabase(const db::TunnelDatabase& d) {
+namespace {
+
+// The Status column of ike cmd=list db: the status of the definition's
+// tunnel, or Inactive (defined, not up now). nullopt: the reply does not
+// say (an older tmd), so there is no such column.
+class DefinitionStatuses {
+ public:
+  explicit DefinitionStatuses(const ipc::ListReply& reply) {
+    for (const auto& d : reply.definition_status()) {
+      (d.phase() == 1 ? phase1_ : phase2_)[d.name()] = d.status();
+    }
+    known_ = reply.definition_status_size() > 0;
+  }
+  bool known() const { return known_; }
+  std::string Of(int phase, const std::string& name) const {
+    const auto& statuses = phase == 1 ? phase1_ : phase2_;
+    auto it = statuses.find(name);
+    if (it == statuses.end() || it->second == ipc::TUNNEL_STATUS_UNSPECIFIED) return "Inactive";
+    return tunneldb::TunnelStatusName(it->second);
+  }
+
+ private:
+  std::map<std::string, ipc::TunnelStatus> phase1_, phase2_;
+  bool known_ = false;
+};
+
+}  // namespace
+
+std::string RenderDatabase(const ipc::ListReply& reply) {
+  const db::TunnelDatabase& d = reply.database();
+  const DefinitionStatuses statuses(reply);
   std::vector<std::vector<std::string>> rows = {
       {"Phase", "Def Id", "Name", "Local Id", "Remote Id", "Autostart"}};
+  if (statuses.known()) rows[0].push_back("Status");
+  auto add = [&](int phase, int n, const std::string& name, const std::string& local,
+                 const std::string& remote, bool autostart) {
+    rows.push_back(
+        {std::to_string(phase), std::to_string(n), name, local, remote, autostart ? "yes" : "no"});
+    if (statuses.known()) rows.back().push_back(statuses.Of(phase, name));
+  };
   int n = 0;
   for (const auto& t : d.ike_tunnel()) {
-    rows.push_back({"1", std::to_string(++n), t.name(), t.local_id().value(), t.remote_id().value(),
-                    t.autostart() ? "yes" : "no"});
+    add(1, ++n, t.name(), t.local_id().value(), t.remote_id().value(), t.autostart());
   }
   n = 0;
   auto selector = [](const db::Selector& s) {
     return s.has_address() ? s.address() : s.has_subnet() ? s.subnet() : s.range();
   };
   for (const auto& t : d.ipsec_tunnel()) {
-    rows.push_back({"2", std::to_string(++n), t.name(), selector(t.local()), selector(t.remote()),
-                    t.autostart() ? "yes" : "no"});
+    add(2, ++n, t.name(), selector(t.local()), selector(t.remote()), t.autostart());
   }
   return rows.size() == 1 ? "" : Table(rows);
 }
@@ -349,13 +409,16 @@ void AppendListChunk(ipc::ListReply* chunk, ipc::Envelope* joined) {
   MoveRows(chunk->mutable_phase2(), all->mutable_phase2());
   MoveRows(chunk->mutable_cache(), all->mutable_cache());
   MoveRows(chunk->mutable_filter(), all->mutable_filter());
+  MoveRows(chunk->mutable_definition_status(), all->mutable_definition_status());
   if (chunk->has_database()) all->mutable_database()->Swap(chunk->mutable_database());
+  if (chunk->state_names() != db::STATE_NAMES_UNSPECIFIED)
+    all->set_state_names(chunk->state_names());
   all->set_more(chunk->more());
 }
 
 std::string RenderList(const ipc::ListReply& reply, const Arguments& a) {
   if (a.cmd == Subcommand::kDiagnose) return RenderDiagnose(reply);
-  if (a.db) return RenderDatabase(reply.database());
+  if (a.db) return RenderDatabase(reply);
   if (a.cache || a.filters) {
     std::string out = a.cache ? RenderCache(reply) : "";
     if (a.filters) out += (out.empty() ? "" : "\n") + RenderFilters(reply);

@@ -30,10 +30,13 @@ std::string RenderDiagnose(const ipc::ListReply& reply, uint64_t now_unix = 0);
 // Kernel tunnel cache (never keys) and dynamic filter rules.
 std::string RenderCache(const ipc::ListReply& reply);
 std::string RenderFilters(const ipc::ListReply& reply);
-// Definitions, numbered as activate's numlist= counts them.
-std::string RenderDatabase(const db::TunnelDatabase& database);
+// Definitions (reply.database), numbered as activate's numlist= counts
+// them, each with the status of its tunnel now or Inactive
+// (reply.definition_status; no Status column when an older tmd sent none).
+std::string RenderDatabase(const ipc::ListReply& reply);
 // Moves one chunk of a listing (ListReply.more) to the end of |joined|'s
-// list_reply: rows keep their order, the last chunk's |more| (false) stays.
+// list_reply: rows keep their order, the last chunk's |more| (false) stays,
+// and so do the database, its definitions' statuses and the state names.
 void AppendListChunk(ipc::ListReply* chunk, ipc::Envelope* joined);
 // What list prints for |a| (table, verbose, cache, filters or db).
 std::string RenderList(const ipc::ListReply& reply, const Arguments& a);

@@ -90,6 +90,15 @@ std::string DpdJson(const ipc::Phase1Status& t) {
       .Done();
 }
 
+// A tunnel negotiating or up again after a failure: that failure's reason
+// and time (a Failed tunnel has "reason" instead); null otherwise.
+template <typename Row>
+Object& LastError(Object& o, const Row& t) {
+  const bool shown = !t.last_error().empty() && Status(t) != "Failed";
+  return o.Str("last_error", shown ? t.last_error() : "")
+      .NumOrNull("last_error_unix", shown ? t.last_error_unix() : 0);
+}
+
 // Seconds until the lifetime runs out, null when not established.
 std::string SecondsLeft(uint64_t established, uint32_t lifetime, uint64_t now) {
   if (established == 0 || lifetime == 0) return "null";
@@ -98,8 +107,8 @@ std::string SecondsLeft(uint64_t established, uint32_t lifetime, uint64_t now) {
 }
 
 std::string Phase1(const ipc::Phase1Status& t, uint64_t now) {
-  return Object()
-      .Num("tunnel", t.number())
+  Object o;
+  o.Num("tunnel", t.number())
       .Str("name", t.name())
       .Str("status", Status(t))
       .Raw("state", States(t))
@@ -108,7 +117,9 @@ std::string Phase1(const ipc::Phase1Status& t, uint64_t now) {
       .Str("local_address", t.local_address())
       .Str("remote_address", t.remote_address())
       .Str("local_id", t.local_id())
+      .Str("local_id_type", tunneldb::IdentityTypeName(t.local_id_type()))
       .Str("remote_id", t.remote_id())
+      .Str("remote_id_type", tunneldb::IdentityTypeName(t.remote_id_type()))
       .Str("initiator_cookie", t.icookie())
       .Str("responder_cookie", t.rcookie())
       .Str("encryption", t.encryption_alg()
@@ -124,15 +135,15 @@ std::string Phase1(const ipc::Phase1Status& t, uint64_t now) {
       .NumOrNull("next_rekey_unix", t.next_rekey_unix())
       .Raw("nat_traversal", NatJson(t))
       .Raw("dpd", DpdJson(t))
-      .Str("reason", Status(t) == "Failed" ? t.reason() : "")
-      .Done();
+      .Str("reason", Status(t) == "Failed" ? t.reason() : "");
+  return LastError(o, t).Done();
 }
 
 std::string Counter(bool has, uint64_t value) { return has ? std::to_string(value) : "null"; }
 
 std::string Phase2(const ipc::Phase2Status& t, uint64_t now) {
-  return Object()
-      .Num("tunnel", t.number())
+  Object o;
+  o.Num("tunnel", t.number())
       .NumOrNull("phase1_tunnel", t.phase1_number())
       .Str("name", t.name())
       .Str("status", Status(t))
@@ -140,7 +151,9 @@ std::string Phase2(const ipc::Phase2Status& t, uint64_t now) {
       .Str("role", Text(t.tunnel_role(), tunneldb::RoleName, t.role()))
       .Str("activation", t.activation() ? tunneldb::ActivationName(t.activation()) : "")
       .Str("local_id", t.local_id())
+      .Str("local_id_type", tunneldb::IdentityTypeName(t.local_id_type()))
       .Str("remote_id", t.remote_id())
+      .Str("remote_id_type", tunneldb::IdentityTypeName(t.remote_id_type()))
       .Str("spi_in", t.spi_in() ? Hex(t.spi_in()) : "")
       .Str("spi_out", t.spi_out() ? Hex(t.spi_out()) : "")
       .Str("encryption", t.encryption_alg()
@@ -160,8 +173,8 @@ std::string Phase2(const ipc::Phase2Status& t, uint64_t now) {
       .Raw("packets_out", Counter(t.has_packets_out(), t.packets_out()))
       .Str("reason", Status(t) == "Failed" || Status(t) == "Clear" || Status(t) == "Dormant"
                          ? t.reason()
-                         : "")
-      .Done();
+                         : "");
+  return LastError(o, t).Done();
 }
 
 }  // namespace

@@ -120,6 +120,23 @@ constexpr std::pair<ipc::FilterAction, const char*> kFilterAction[] = {
     {ipc::TRAP_CLEAR, "trap-clear"},
 };
 
+// RFC 2407 4.6.2.1 without the "ID_" prefix, as tunnels.db writes the
+// phase 1 types (ike.db.IdType).
+constexpr std::pair<ipc::IdentityType, const char*> kIdentityType[] = {
+    {ipc::IDENTITY_TYPE_UNSPECIFIED, ""},
+    {ipc::ID_IPV4_ADDR, "IPV4_ADDR"},
+    {ipc::ID_FQDN, "FQDN"},
+    {ipc::ID_USER_FQDN, "USER_FQDN"},
+    {ipc::ID_IPV4_ADDR_SUBNET, "IPV4_ADDR_SUBNET"},
+    {ipc::ID_IPV6_ADDR, "IPV6_ADDR"},
+    {ipc::ID_IPV6_ADDR_SUBNET, "IPV6_ADDR_SUBNET"},
+    {ipc::ID_IPV4_ADDR_RANGE, "IPV4_ADDR_RANGE"},
+    {ipc::ID_IPV6_ADDR_RANGE, "IPV6_ADDR_RANGE"},
+    {ipc::ID_DER_ASN1_DN, "DER_ASN1_DN"},
+    {ipc::ID_DER_ASN1_GN, "DER_ASN1_GN"},
+    {ipc::ID_KEY_ID, "KEY_ID"},
+};
+
 constexpr std::pair<db::Activation, const char*> kActivation[] = {
     {db::ACTIVATION_UNSPECIFIED, "manual"},
     {db::MANUAL, "manual"},
@@ -158,5 +175,6 @@ std::string IpsecProtocolName(ipc::IpsecProtocol p) { return Lookup(kIpsecProtoc
 std::string EncapsulationName(ipc::Encapsulation e) { return Lookup(kEncapsulation, e); }
 std::string FilterActionName(ipc::FilterAction a) { return Lookup(kFilterAction, a); }
 std::string ActivationName(db::Activation a) { return Lookup(kActivation, a); }
+std::string IdentityTypeName(ipc::IdentityType t) { return Lookup(kIdentityType, t); }
 
 }  // namespace ike::tunneldb

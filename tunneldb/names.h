@@ -43,6 +43,8 @@ std::string DirectionName(ipc::Direction d);          // "inbound", "outbound"
 std::string IpsecProtocolName(ipc::IpsecProtocol p);  // "ESP", "AH"
 std::string EncapsulationName(ipc::Encapsulation e);  // "tunnel", "transport"
 std::string FilterActionName(ipc::FilterAction a);    // "permit"
+// "IPV4_ADDR", "FQDN", "IPV4_ADDR_SUBNET", ... (RFC 2407 4.6.2.1 without "ID_").
+std::string IdentityTypeName(ipc::IdentityType t);
 
 // Every name above is "unknown" for a value outside its table.
 inline constexpr char kUnknownName[] = "unknown";

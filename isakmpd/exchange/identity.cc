@@ -80,22 +80,27 @@ wire::IdPayload SelectorIdPayload(const db::Selector& s, uint32_t protocol) {
   return p;
 }
 
+// The IPC enum and the wire's both carry the RFC 2407 4.6.2.1 numbers.
+static_assert(uint8_t(IdType::kIpv4Addr) == ipc::ID_IPV4_ADDR &&
+              uint8_t(IdType::kIpv6Addr) == ipc::ID_IPV6_ADDR &&
+              uint8_t(IdType::kIpv4AddrSubnet) == ipc::ID_IPV4_ADDR_SUBNET &&
+              uint8_t(IdType::kIpv6AddrSubnet) == ipc::ID_IPV6_ADDR_SUBNET &&
+              uint8_t(IdType::kIpv4AddrRange) == ipc::ID_IPV4_ADDR_RANGE &&
+              uint8_t(IdType::kIpv6AddrRange) == ipc::ID_IPV6_ADDR_RANGE);
+
 wire::IdPayload SelectorIdPayload(const db::Selector& s) {
   wire::IdPayload p;
   p.protocol = static_cast<uint8_t>(s.protocol());
   p.port = static_cast<uint16_t>(s.port());
   auto range = SelectorRange(s);
   if (!range) return p;
-  const bool v6 = range->first.family == AF_INET6;
-  const auto& first = range->first;
-  Append(p.data, first.bytes());
-  if (range->first == range->last) {
-    p.type = AddrType(first);
-  } else if (auto prefix = range->PrefixLength()) {
-    p.type = static_cast<uint8_t>(v6 ? IdType::kIpv6AddrSubnet : IdType::kIpv4AddrSubnet);
-    Append(p.data, MaskBytes(first, *prefix));
-  } else {
-    p.type = static_cast<uint8_t>(v6 ? IdType::kIpv6AddrRange : IdType::kIpv4AddrRange);
+  // The one rule for the type (common/selector.h), which ike cmd=list shows.
+  const ipc::IdentityType type = SelectorIdType(*range);
+  p.type = static_cast<uint8_t>(type);
+  Append(p.data, range->first.bytes());
+  if (type == ipc::ID_IPV4_ADDR_SUBNET || type == ipc::ID_IPV6_ADDR_SUBNET) {
+    Append(p.data, MaskBytes(range->first, range->PrefixLength().value_or(0)));
+  } else if (type == ipc::ID_IPV4_ADDR_RANGE || type == ipc::ID_IPV6_ADDR_RANGE) {
     Append(p.data, range->last.bytes());
   }
   return p;

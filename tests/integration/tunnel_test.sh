@@ -17,9 +17,11 @@ psk="tunnel-test-$RANDOM$RANDOM-$$"
 # B listens with one wildcard socket per port (settings.listen_address
 # "0.0.0.0"): it must answer from the address A sent to.
 for h in A B; do
-  listen=()
-  [[ $h == B ]] && listen=(listen=0.0.0.0)
-  ike_write_db "$h" retransmit_ms=500 tries=3 "${listen[@]}"
+  # B listens with one wildcard socket per port; A has a second phase 2
+  # definition it never activates (Inactive in ike cmd=list db).
+  extra=(listen=0.0.0.0)
+  [[ $h == A ]] && extra=("p2=t1-spare|198.51.100.7|203.0.113.7")
+  ike_write_db "$h" retransmit_ms=500 tries=3 "${extra[@]}"
   ike_write_psk "$h" "$(host_addr "$(_ike_other "$h")")" "$psk"
 done
 t_info "tunnels.db and psk.db (0600) written on A and B"
@@ -49,6 +51,18 @@ for h in A B; do
   fi
 done
 on_host A lssrc -g ike 2>&1 | indent || true
+
+# ---- list db: every definition, none up yet ----------------------------------
+# db_status H NAME: the Status column of definition NAME in ike cmd=list db.
+db_status() { ike_list "$1" db 2>&1 | awk -v n="$2" 'NR == 1 && $NF != "Status" { exit 1 } $3 == n { print $NF }'; }
+db_before=$(ike_list A db 2>&1 || true)
+echo "$db_before" | indent
+if [[ $(db_status A t1) == Inactive && $(db_status A t1-net) == Inactive &&
+  $(db_status A t1-spare) == Inactive ]]; then
+  t_pass "A: ike cmd=list db: t1, t1-net and t1-spare Inactive before activation"
+else
+  t_fail "A: ike cmd=list db before activation: want t1, t1-net, t1-spare Inactive"
+fi
 
 # ---- activate ---------------------------------------------------------------
 if out=$(ike_cmd A cmd=activate numlist=1 2>&1); then
@@ -122,8 +136,9 @@ if /usr/bin/python3 -c 'import json, sys, jsonschema
 jsonschema.validate(json.loads(sys.argv[1]), json.load(open(sys.argv[2])))
 doc = json.loads(sys.argv[1])
 assert doc["phase1"][0]["state"]["ios"] == "QM_IDLE", doc["phase1"][0]["state"]
+assert doc["phase1"][0]["remote_id_type"] == "IPV4_ADDR", doc["phase1"][0]
 assert doc["phase2"][0]["spi_in"].startswith("0x")' "$json" "$IKE_SRC/docs/list.schema.json"; then
-  t_pass "A: ike cmd=list json validates against docs/list.schema.json (phase 1 QM_IDLE, phase 2 with SPIs)"
+  t_pass "A: ike cmd=list json validates against docs/list.schema.json (phase 1 QM_IDLE, IPV4_ADDR ids, phase 2 with SPIs)"
 else
   echo "$json" | redact | indent
   t_fail "A: ike cmd=list json does not validate against docs/list.schema.json"
@@ -138,6 +153,31 @@ for want in "NAT-T: +RFC 3947, no NAT" "DPD: +(every [0-9]+ s( when idle)?|off);
     t_fail "A: ike cmd=list verbose lacks /$want/"
   fi
 done
+
+# Identity types (issue 11.1): t1's ids are its addresses, t1-net's
+# selectors one host each: IPV4_ADDR, 2 per phase.
+verbose=$(ike_list A verbose 2>&1 || true)
+n=$(grep -Ec '^(Local|Remote) Id Type: +IPV4_ADDR$' <<<"$verbose" || true)
+if ((n == 4)); then
+  t_pass "A: ike cmd=list verbose: Local Id Type: IPV4_ADDR, Remote Id Type: IPV4_ADDR (both phases)"
+else
+  t_fail "A: ike cmd=list verbose shows $n 'Local/Remote Id Type: IPV4_ADDR' lines, want 4"
+fi
+# list db: the definitions that are up, and the one that is not.
+out=$(ike_list A db 2>&1 || true)
+echo "$out" | indent
+if [[ $(db_status A t1) == Active && $(db_status A t1-net) == Active &&
+  $(db_status A t1-spare) == Inactive ]]; then
+  t_pass "A: ike cmd=list db: t1 and t1-net Active, t1-spare Inactive"
+else
+  t_fail "A: ike cmd=list db: want t1 and t1-net Active, t1-spare Inactive"
+fi
+if [[ $(db_status B t1) == Active && $(db_status B t1-net) == Active ]]; then
+  t_pass "B (responder): ike cmd=list db: t1 and t1-net Active"
+else
+  ike_list B db 2>&1 | indent || true
+  t_fail "B (responder): ike cmd=list db: want t1 and t1-net Active"
+fi
 
 # The states in Cisco's words (issue 11.2): A initiated in Main Mode.
 states_of() { ike_list "$1" "states=$2" 2>&1 | awk -F': *' '$1 == "State" { printf "%s ", $2 }'; }

@@ -71,7 +71,9 @@ ipc::Phase1Status Phase1Enums() {
   p.set_local_address("192.0.2.1");
   p.set_remote_address("192.0.2.2");
   p.set_local_id("192.0.2.1");
+  p.set_local_id_type(ipc::ID_IPV4_ADDR);
   p.set_remote_id("192.0.2.2");
+  p.set_remote_id_type(ipc::ID_IPV4_ADDR);
   p.set_icookie("0123456789abcdef");
   p.set_encryption_alg(db::AES_CBC);
   p.set_key_length(256);
@@ -94,7 +96,9 @@ ipc::Phase1Status Phase1Text() {
   p.set_local_address("192.0.2.1");
   p.set_remote_address("192.0.2.2");
   p.set_local_id("192.0.2.1");
+  p.set_local_id_type(ipc::ID_IPV4_ADDR);  // new with the enums: no text twin
   p.set_remote_id("192.0.2.2");
+  p.set_remote_id_type(ipc::ID_IPV4_ADDR);
   p.set_icookie("0123456789abcdef");
   p.set_encryption("AES-CBC-256");
   p.set_hash("SHA2-256");
@@ -129,7 +133,9 @@ TEST_CASE("enum rows render the verbose block byte for byte") {
         "Local Address:      192.0.2.1\n"
         "Remote Address:     192.0.2.2\n"
         "Local Id:           192.0.2.1\n"
+        "Local Id Type:      IPV4_ADDR\n"
         "Remote Id:          192.0.2.2\n"
+        "Remote Id Type:     IPV4_ADDR\n"
         "Initiator Cookie:   0123456789abcdef\n"
         "Responder Cookie:   -\n"
         "Encryption:         AES-CBC-256\n"
@@ -146,7 +152,9 @@ TEST_CASE("enum rows render the verbose block byte for byte") {
         "State:              DONE\n"
         "Role:               Initiator\n"
         "Local Id:           -\n"
+        "Local Id Type:      -\n"
         "Remote Id:          -\n"
+        "Remote Id Type:     -\n"
         "SPI In:             0x00001000\n"
         "SPI Out:            -\n"
         "Encryption:         3DES-CBC\n"

@@ -46,6 +46,13 @@ TEST_CASE("state, role, mode and direction names") {
   CHECK(IpsecProtocolName(ipc::PROTO_ESP) == "ESP");
   CHECK(EncapsulationName(ipc::UDP_TUNNEL) == "tunnel-in-UDP");
   CHECK(FilterActionName(ipc::PERMIT) == "permit");
+  // Identity types as tunnels.db writes them (ike.db.IdType), RFC numbers.
+  CHECK(IdentityTypeName(ipc::ID_IPV4_ADDR) == "IPV4_ADDR");
+  CHECK(IdentityTypeName(static_cast<ipc::IdentityType>(db::USER_FQDN)) == "USER_FQDN");
+  CHECK(IdentityTypeName(static_cast<ipc::IdentityType>(db::KEY_ID)) == "KEY_ID");
+  CHECK(IdentityTypeName(ipc::ID_IPV6_ADDR_RANGE) == "IPV6_ADDR_RANGE");
+  CHECK(IdentityTypeName(ipc::ID_DER_ASN1_DN) == "DER_ASN1_DN");
+  CHECK(IdentityTypeName(ipc::IDENTITY_TYPE_UNSPECIFIED).empty());
   // Unspecified prints nothing: ike shows "-".
   CHECK(Phase1StateName(ipc::PHASE1_STATE_UNSPECIFIED).empty());
   CHECK(RoleName(ipc::ROLE_UNSPECIFIED).empty());

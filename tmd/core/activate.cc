@@ -263,8 +263,10 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
   if (p1 == nullptr || p1->status == TunnelStatus::kFailed) n1 = StartPhase1(*t.ike, n1, reply);
   p1 = Phase1ByRef(n1, 0);
   uint32_t n2 = 0;
+  LastFailure last;
   if (live2 != nullptr) {
     n2 = live2->number;
+    last = TakeLastFailure(*live2);
     Uninstall(*live2);
     if (live2->handle != 0) phase2_by_handle_.erase(live2->handle);
     if (Phase1Tunnel* old1 = Phase1ByRef(live2->phase1_number, 0)) std::erase(old1->waiting, n2);
@@ -274,6 +276,7 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
     n2 = phase2_numbers_.Allocate();
   }
   Phase2Tunnel& t2 = phase2_.Create(n2);
+  GiveLastFailure(std::move(last), &t2);
   t2.serial = next_serial_++;
   FillPhase2(*t.ipsec, database_->FindIpsecProtection(t.ipsec->protection()), n2, n1, &t2);
   SetName(t2, t.ipsec->name());
@@ -293,11 +296,14 @@ bool TunnelManager::StartTarget(const Target& t, ipc::ActivateReply* reply, std:
 uint32_t TunnelManager::StartPhase1(const db::IkeTunnel& def, uint32_t reuse,
                                     ipc::ActivateReply* reply) {
   const uint32_t n = reuse ? reuse : phase1_numbers_.Allocate();
+  LastFailure last;
   if (Phase1Tunnel* old = phase1_.Find(n)) {
     if (old->handle != 0) phase1_by_handle_.erase(old->handle);
     SetName(*old, "");  // Create() below replaces it
+    last = TakeLastFailure(*old);
   }
   Phase1Tunnel& t = phase1_.Create(n);
+  GiveLastFailure(std::move(last), &t);
   t.serial = next_serial_++;
   const db::IkeProtection* prot = database_->FindIkeProtection(def.protection());
   FillPhase1(def, prot, n, &t);

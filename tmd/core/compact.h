@@ -89,6 +89,7 @@ class OptionalText {
     text_ = text.empty() ? nullptr : std::make_unique<std::string>(text);
   }
   void Clear() { text_.reset(); }
+  bool empty() const { return !text_; }
   std::string str() const { return text_ ? *text_ : std::string(); }
 
  private:

@@ -156,7 +156,7 @@ Phase1Tunnel* TunnelManager::AdoptResponderPhase1(const ipc::StateChange& e) {
   t->mode = e.mode() != ipc::EXCHANGE_MODE_UNSPECIFIED ? e.mode() : ipc::MAIN;
   t->remote_address = peer;
   t->remote_id = peer;
-  t->reason.Clear();
+  KeepLastError(*t);  // a reused Failed row: its reason becomes the last error
   CountStarted(*t);
   SendAssigned(isakmpd_, e.handle(), 1, t->number);
   return t;
@@ -538,7 +538,10 @@ void TunnelManager::FailPhase2(Phase2Tunnel& t, const std::string& reason, ipc::
   if (t.handle != 0) phase2_by_handle_.erase(t.handle);
   t.handle = 0;
   t.phase2_requested = false;
-  if (FailTrapTunnel(t, reason)) return;
+  if (FailTrapTunnel(t, reason)) {
+    t.failure = static_cast<uint8_t>(code);
+    return;
+  }
   Transition(t, TunnelStatus::kFailed, reason);
   t.reason.Set(reason);
   t.failed_unix = clock_.UnixNow();

@@ -1,11 +1,42 @@
 // ike cmd=list: the rows are built from the compact tunnels only when asked,
 // in chunks so a listing of 20,000 tunnels never holds tmd's loop for long
 // (the service sends one ListReply per chunk; conventions.md).
+#include <sys/socket.h>
+
 #include <limits>
 
+#include "common/selector.h"
 #include "tmd/core/tunnel_manager.h"
 
 namespace ike::tmd {
+namespace {
+
+// An identity that is an address has that address's type; any other is
+// named by its definition (TunnelManager::AddIdTypes).
+ipc::IdentityType AddressIdType(const AddressText& id) {
+  if (!id.value()) return ipc::IDENTITY_TYPE_UNSPECIFIED;
+  return id.value()->family == AF_INET6 ? ipc::ID_IPV6_ADDR : ipc::ID_IPV4_ADDR;
+}
+
+// A phase 2 id ("first-last") in the type isakmpd sends it as.
+ipc::IdentityType RangeIdType(const RangeText& id) {
+  return id.value() ? SelectorIdType(*id.value()) : ipc::IDENTITY_TYPE_UNSPECIFIED;
+}
+
+// Failed (Clear, Dormant): the failure's kind and time, for the diagnosis.
+// Negotiating or Active again: the last failure, if any, as "Last Error".
+template <typename Tunnel, typename Row>
+void FailureFields(const Tunnel& t, Row* s) {
+  if (t.status != TunnelStatus::kNegotiating && t.status != TunnelStatus::kActive) {
+    s->set_failure(static_cast<ipc::ErrorCode>(t.failure));
+    s->set_failed_unix(t.failed_unix);
+  } else if (!t.last_error.empty()) {
+    s->set_last_error(t.last_error.str());
+    s->set_last_error_unix(t.failed_unix);
+  }
+}
+
+}  // namespace
 
 ipc::Phase1Status Phase1Row(const Phase1Tunnel& t, bool verbose) {
   ipc::Phase1Status s;
@@ -47,8 +78,9 @@ void FillPhase1Row(const Phase1Tunnel& t, bool verbose, ipc::Phase1Status* row) 
   s.set_established_unix(t.established_unix);
   s.set_rekey_count(t.rekey_count);
   if (t.status == TunnelStatus::kActive && !t.replacing) s.set_next_rekey_unix(t.rekey_unix);
-  s.set_failure(static_cast<ipc::ErrorCode>(t.failure));
-  s.set_failed_unix(t.failed_unix);
+  FailureFields(t, &s);
+  s.set_local_id_type(AddressIdType(t.local_id));
+  s.set_remote_id_type(AddressIdType(t.remote_id));
   s.set_nat_t(static_cast<ipc::NatTraversalVersion>(t.nat_t));
   s.set_nat_local(t.nat_local);
   s.set_nat_remote(t.nat_remote);
@@ -67,8 +99,9 @@ void FillPhase2Row(const Phase2Tunnel& t, bool verbose, ipc::Phase2Status* row) 
   s.set_name(t.name);
   s.set_phase2_state(t.state);
   s.set_ios_state(static_cast<ipc::IosPhase2State>(t.ios_state));
-  s.set_failure(static_cast<ipc::ErrorCode>(t.failure));
-  s.set_failed_unix(t.failed_unix);
+  FailureFields(t, &s);
+  s.set_local_id_type(RangeIdType(t.local_id));
+  s.set_remote_id_type(RangeIdType(t.remote_id));
   s.set_message(t.message);
   s.set_tunnel_role(t.role);
   s.set_spi_in(t.spi_in);
@@ -94,6 +127,20 @@ void TunnelManager::AddDpd(const Phase1Tunnel& t, ipc::Phase1Status* row) const 
   row->set_dpd_interval_seconds(dpd->interval_seconds());
 }
 
+// The types of identities that are not addresses (FQDN, USER_FQDN,
+// KEY_ID) come from the definition, when the tunnel still shows its ids.
+void TunnelManager::AddIdTypes(const Phase1Tunnel& t, ipc::Phase1Status* row) const {
+  const db::IkeTunnel* def = database_ ? database_->FindIkeTunnel(t.name) : nullptr;
+  if (def == nullptr) return;
+  auto from_definition = [](const db::Identity& id, const std::string& shown) {
+    return id.type() != db::ID_TYPE_UNSPECIFIED && tunneldb::IdentityText(id) == shown;
+  };
+  if (from_definition(def->local_id(), row->local_id()))
+    row->set_local_id_type(IdentityTypeOf(def->local_id().type()));
+  if (from_definition(def->remote_id(), row->remote_id()))
+    row->set_remote_id_type(IdentityTypeOf(def->remote_id().type()));
+}
+
 void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const {
   for (uint8_t i = 0; i < t.sa_count; ++i) {
     const auto& sa = t.sas[i];
@@ -109,13 +156,34 @@ void TunnelManager::AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) c
   }
 }
 
+// ike cmd=list db: which definitions have a tunnel now (issue 11.1), in
+// the database's order, so ike can mark the others Inactive.
+void TunnelManager::AddDefinitionStatus(ipc::ListReply* reply) const {
+  auto add = [&](uint32_t phase, const std::string& name, const auto& index, const auto& table) {
+    ipc::DefinitionStatus* d = reply->add_definition_status();
+    d->set_phase(phase);
+    d->set_name(name);
+    auto it = index.find(name);
+    const auto* t = it == index.end() ? nullptr : table.Find(it->second);
+    if (t == nullptr) return;
+    d->set_status(ToIpc(t->status));
+    d->set_tunnel(t->number);
+  };
+  for (const auto& k : database_->proto().ike_tunnel()) add(1, k.name(), phase1_by_name_, phase1_);
+  for (const auto& t : database_->proto().ipsec_tunnel())
+    add(2, t.name(), phase2_by_name_, phase2_);
+}
+
 ipc::Envelope TunnelManager::List(const ipc::ListRequest& r) const {
   ipc::Envelope out;
   ipc::ListReply* reply = out.mutable_list_reply();
   const std::unordered_set<uint32_t> wanted(r.numlist().begin(), r.numlist().end());
   auto selected = [&](uint32_t n) { return wanted.empty() || wanted.contains(n); };
   if (r.db()) {
-    if (database_) *reply->mutable_database() = database_->proto();
+    if (database_) {
+      *reply->mutable_database() = database_->proto();
+      AddDefinitionStatus(reply);
+    }
     return out;
   }
   if (r.cache() || r.filters()) {
@@ -167,7 +235,10 @@ bool TunnelManager::ListChunk(const ipc::ListRequest& r, ListCursor* cursor, siz
       if (!selected1(t)) continue;
       ipc::Phase1Status* row = out->add_phase1();
       FillPhase1Row(t, r.verbose(), row);
-      if (r.verbose()) AddDpd(t, row);
+      if (r.verbose()) {
+        AddDpd(t, row);
+        AddIdTypes(t, row);
+      }
       if (r.phase() == 3) cursor->listed1.insert(n);
       ++rows;
     }

@@ -56,6 +56,16 @@ bool TunnelManager::Move(T& t, TunnelStatus next, std::string_view why) {
               StatusName(next).c_str(), static_cast<int>(why.size()), why.data());
     return false;
   }
+  const bool failing = next == TunnelStatus::kFailed || next == TunnelStatus::kClear;
+  const bool was_failed = t.status == TunnelStatus::kFailed || t.status == TunnelStatus::kClear;
+  if (failing && !was_failed) {
+    // Every way into Failed is timed (DPD's too); the caller that knows the
+    // kind of failure sets it after.
+    t.failed_unix = clock_.UnixNow();
+    t.failure = 0;
+  } else if (was_failed && !failing) {
+    KeepLastError(t);
+  }
   t.status = next;
   return true;
 }

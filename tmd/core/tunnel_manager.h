@@ -93,6 +93,7 @@ struct Phase1Tunnel {
   OptionalText reason;            // why it failed
   uint64_t failed_unix = 0;       // when (issue 11.3: "since when")
   uint8_t failure = 0;            // ipc::ErrorCode of the failure, for the diagnosis
+  OptionalText last_error;        // |reason| once it negotiates again (issue 11.1)
   uint64_t handle = 0;            // isakmpd's id; 0 until known
   uint64_t serial = 0;            // tells a reused number's new tunnel from the old
   std::vector<uint32_t> waiting;  // phase 2 tunnels waiting for this one
@@ -135,6 +136,7 @@ struct Phase2Tunnel {
   OptionalText reason;
   uint64_t failed_unix = 0;  // when it failed (issue 11.3)
   uint8_t failure = 0;       // ipc::ErrorCode of the failure
+  OptionalText last_error;   // as in Phase1Tunnel
   uint64_t handle = 0;
   uint64_t serial = 0;
   // tunnels.db activation; for an on-demand or discovery tunnel that failed,
@@ -181,6 +183,37 @@ struct Phase2Tunnel {
   TimerId retry_timer = 0;
   bool counted = false;  // started, outcome not yet counted (counters.h)
 };
+
+// A tunnel's last failure: what "Last Error" shows once the tunnel
+// negotiates again (issue 11.1). An activation replaces a Failed (Dormant,
+// Clear) tunnel with a fresh one under the same number; this carries the
+// failure over.
+struct LastFailure {
+  OptionalText text;
+  uint64_t unix_time = 0;
+  uint8_t failure = 0;
+};
+
+// Leaving Failed or Clear: the reason becomes the last error.
+template <typename T>
+void KeepLastError(T& t) {
+  if (!t.reason.empty()) t.last_error = std::move(t.reason);
+}
+template <typename T>
+LastFailure TakeLastFailure(T& t) {
+  const bool failed = t.status == TunnelStatus::kFailed || t.status == TunnelStatus::kClear;
+  LastFailure f;
+  f.text = failed && !t.reason.empty() ? std::move(t.reason) : std::move(t.last_error);
+  f.unix_time = t.failed_unix;
+  f.failure = t.failure;
+  return f;
+}
+template <typename T>
+void GiveLastFailure(LastFailure f, T* t) {
+  t->last_error = std::move(f.text);
+  t->failed_unix = f.unix_time;
+  t->failure = f.failure;
+}
 
 // The ike cmd=list rows. |verbose| false: only what the table shows (number,
 // status, ids, reason; phase 2 also its phase 1 number).
@@ -286,6 +319,10 @@ class TunnelManager {
                  ipc::ListReply* out) const;
   // A verbose phase 2 row's byte and packet counters, from the kernel.
   void AddCounters(const Phase2Tunnel& t, ipc::Phase2Status* row) const;
+  // A verbose phase 1 row's identity types that are not addresses (its definition's).
+  void AddIdTypes(const Phase1Tunnel& t, ipc::Phase1Status* row) const;
+  // ike cmd=list db: each definition's live tunnel and status, if any.
+  void AddDefinitionStatus(ipc::ListReply* reply) const;
 
   // Everything isakmpd sends on its connection: Ack/Error replies to our
   // requests and the events. Key bytes in Phase2Established are handed to

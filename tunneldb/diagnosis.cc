@@ -94,6 +94,22 @@ void PreferIcmp(const std::string& reason, std::vector<Cause>* causes) {
   causes->insert(causes->begin(), heard);
 }
 
+// " (ours: AES-CBC-128, SHA2-256, MODP2048 (14), Preshared Key)": what
+// tmd listed as offered (the first proposal of the definition) where the
+// peer refused it; the peer's side is in its own log.
+std::string OurOffer(const ipc::Phase1Status& t) {
+  if (t.tunnel_role() == ipc::RESPONDER || !t.encryption_alg()) return "";
+  return " (ours: " + IkeEncryptionName(t.encryption_alg(), t.key_length()) + ", " +
+         IkeHashName(t.hash_alg()) + ", " + DhGroupName(t.group()) + ", " +
+         AuthMethodName(t.auth()) + ")";
+}
+std::string OurOffer(const ipc::Phase2Status& t) {
+  if (t.tunnel_role() == ipc::RESPONDER || !t.encryption_alg()) return "";
+  std::string out = " (ours: " + EspEncryptionName(t.encryption_alg(), t.key_length());
+  if (t.integrity_alg()) out += ", " + EspIntegrityName(t.integrity_alg());
+  return out + ", PFS " + DhGroupName(t.pfs()) + ")";
+}
+
 // A phase 1 that stopped waiting for the peer's next message.
 Diagnosis Waiting(const ipc::Phase1Status& t, bool failed) {
   const bool initiator = t.tunnel_role() != ipc::RESPONDER;
@@ -160,8 +176,10 @@ Diagnosis Diagnose(const ipc::Phase1Status& t) {
       d.where = StateNames(t) + ": no common proposal";
       d.causes = {
           {"the two ends offer no common encryption, hash, DH group, authentication "
-           "method or lifetime",
-           "ikedb get ike_protection on both hosts; the offer named in the reason"}};
+           "method or lifetime" +
+               OurOffer(t),
+           "ikedb get ike_protection on both hosts; the peer's log names what it was offered "
+           "and what it has (ours: \"none of the offered transforms (...) matches protection\")"}};
       break;
     case ipc::UNKNOWN_PEER:
       d.where = StateNames(t) + ": no pre-shared key for the peer";
@@ -233,8 +251,9 @@ Diagnosis Diagnose(const ipc::Phase2Status& t) {
       break;
     case ipc::NO_PROPOSAL_CHOSEN:
       d.where = state + ": no common phase 2 proposal";
-      d.causes = {{"no common ESP transform, or PFS group, between the two ends",
-                   "ikedb get ipsec_protection on both hosts (encryption, integrity, pfs_group)"}};
+      d.causes = {{"no common ESP transform, or PFS group, between the two ends" + OurOffer(t),
+                   "ikedb get ipsec_protection on both hosts (encryption, integrity, pfs_group); "
+                   "the peer's log names what it was offered"}};
       break;
     case ipc::NEGOTIATION_TIMEOUT:
       d.where = state + ": Quick Mode message " + std::to_string(t.message()) +

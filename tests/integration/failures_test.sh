@@ -156,7 +156,9 @@ scenario_no_proposal() {
   activate_ok
   expect_failed A 1 'NO-PROPOSAL-CHOSEN|no proposal' "3DES/SHA1/MODP1024 vs AES/SHA256/MODP2048"
   expect_syslog A 'NO-PROPOSAL-CHOSEN|no proposal' "no proposal chosen"
-  expect_diagnosis A 1 "no common proposal" "no common encryption"
+  expect_diagnosis A 1 "no common proposal" "no common encryption.*\\(ours: 3DES-CBC, SHA1, MODP1024"
+  # B refused message 1, so it has no tunnel to list; its log names both offers.
+  expect_syslog B "none of the offered .*matches protection" "what A offered and what B has"
   no_secret_in_syslog
 }
 

@@ -70,6 +70,20 @@ TEST_CASE("no answer to message 1, but an ICMP error: the cause it names comes f
   CHECK(Causes(down).find("the peer is down or unreachable") == std::string::npos);
 }
 
+TEST_CASE("no common proposal: the initiator's own offer is named, the peer's log has its own") {
+  ipc::Phase1Status t = Failed1(ipc::NO_PROPOSAL_CHOSEN, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA,
+                                ipc::MM_WAIT_MSG2, "peer 192.0.2.2 sent NO-PROPOSAL-CHOSEN");
+  t.set_encryption_alg(db::DES3_CBC);
+  t.set_hash_alg(db::SHA1);
+  t.set_group(db::MODP_1024);
+  t.set_auth(db::PRESHARED_KEY);
+  const Diagnosis d = Diagnose(t);
+  REQUIRE(d.causes.size() == 1);
+  CHECK_THAT(d.causes[0].cause,
+             Catch::EndsWith("(ours: 3DES-CBC, SHA1, MODP1024 (2), Preshared Key)"));
+  CHECK_THAT(d.causes[0].check, Catch::Contains("the peer's log names what it was offered"));
+}
+
 TEST_CASE("DPD declared the peer dead and the restart gets no answer: DPD first") {
   const Diagnosis d = Diagnose(Failed1(
       ipc::NEGOTIATION_TIMEOUT, ipc::INITIATOR, 1, ipc::PHASE1_WAIT_SA, ipc::MM_WAIT_MSG2,

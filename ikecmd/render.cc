@@ -182,7 +182,7 @@ std::string RenderDiagnose(const ipc::ListReply& reply, uint64_t now_unix) {
       return;
     }
     if (!t.reason().empty()) Field(&out, "Reason", t.reason());
-    DiagnosisFields(&out, d, t.failed_unix(), now_unix);
+    DiagnosisFields(&out, d, t.failed_unix() ? t.failed_unix() : t.state_unix(), now_unix);
   };
   for (const auto& t : reply.phase1()) one(1, t, tunneldb::Diagnose(t));
   for (const auto& t : reply.phase2()) one(2, t, tunneldb::Diagnose(t));

@@ -99,6 +99,10 @@ else
   ike_cmd A cmd=diagnose 2>&1 | redact | indent
   t_fail "A: ike cmd=diagnose phase=1 does not name DPD first"
 fi
+# Issue 11.5: isakmpd counts the probes it sent.
+probes=$(on_host A lssrc -l -s isakmpd 2>&1 | sed -nE 's/^ *DPD probes sent: +([0-9]+).*/\1/p')
+t_check "A: lssrc -l -s isakmpd counts the DPD probes (${probes:-none}, want >= $RETRIES)" \
+  [ "${probes:-0}" -ge "$RETRIES" ]
 t_check "A: the dead peer was logged once" [ "$(dead_lines)" -eq 1 ]
 retries_logged() { [[ $(grep -c "restart after DPD failed" "$(host_syslog A)" || true) -ge 2 ]]; }
 t_check "A: while B stays silent, negotiated again after $TRAPRETRY s (and failed again)" \

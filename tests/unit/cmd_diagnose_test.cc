@@ -182,5 +182,20 @@ TEST_CASE("ike cmd=diagnose renders each tunnel, since when, each cause with its
   CHECK(cmd::RenderDiagnose(ipc::ListReply(), 1) == "No tunnel to diagnose.\n");
 }
 
+TEST_CASE("ike cmd=diagnose: a tunnel still negotiating says since when it is in its state") {
+  ipc::ListReply r;
+  ipc::Phase1Status* t = r.add_phase1();
+  t->set_number(1);
+  t->set_tunnel_status(ipc::NEGOTIATING);
+  t->set_tunnel_role(ipc::INITIATOR);
+  t->set_message(1);
+  t->set_phase1_state(ipc::PHASE1_WAIT_SA);
+  t->set_state_unix(2000);
+  const std::string out = cmd::RenderDiagnose(r, 2012);
+  CHECK_THAT(out, Catch::Contains("Stopped In:         WAIT SA: message 1 sent, waiting for the "
+                                  "answer\nSince:              "));
+  CHECK_THAT(out, Catch::Contains(" (12 s ago)\nLikely Cause:"));
+}
+
 }  // namespace
 }  // namespace ike::tunneldb

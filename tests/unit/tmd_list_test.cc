@@ -107,6 +107,35 @@ TEST_CASE("verbose rows carry the id types: addresses, the definition's, the sel
   CHECK(table.phase1(0).local_id_type() == ipc::IDENTITY_TYPE_UNSPECIFIED);
 }
 
+TEST_CASE("a negotiating row says when it entered its state; a repeated state keeps the time") {
+  Fixture f;
+  (void)f.Activate("ab");
+  auto change = [&](ipc::Phase1State to, uint32_t message) {
+    ipc::Envelope e;
+    auto* c = e.mutable_state_change();
+    c->set_phase(1);
+    c->set_tunnel(1);
+    c->set_handle(900);
+    c->set_new_phase1(to);
+    c->set_message(message);
+    f.Deliver(e);
+  };
+  f.clock.Advance(5'000);
+  change(ipc::PHASE1_WAIT_SA, 1);
+  const uint64_t entered = f.clock.UnixNow();
+  f.clock.Advance(7'000);
+  change(ipc::PHASE1_WAIT_SA, 1);  // only Cisco's name moved
+  ipc::ListReply r = f.List();
+  CHECK(r.phase1(0).tunnel_status() == ipc::NEGOTIATING);
+  CHECK(r.phase1(0).state_unix() == entered);
+  f.clock.Advance(3'000);
+  change(ipc::PHASE1_IN_KE, 3);
+  r = f.List();
+  CHECK(r.phase1(0).state_unix() == f.clock.UnixNow());
+  f.Phase1Up(1, 900);
+  CHECK(f.List().phase1(0).state_unix() == 0);  // only while negotiating
+}
+
 TEST_CASE("Last Error: a failed tunnel activated again keeps that failure, with its time") {
   Fixture f;
   (void)f.Activate("ab-1");

@@ -93,6 +93,7 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     t->icookie.Set(e.icookie());
     t->rcookie.Set(e.rcookie());
     if (!e.peer().empty() && t->remote_address.empty()) t->remote_address.Set(e.peer());
+    if (t->state != e.new_phase1() || t->state_unix == 0) t->state_unix = clock_.UnixNow();
     t->state = e.new_phase1();
     t->message = static_cast<uint8_t>(e.message());
     t->ios_state = static_cast<uint8_t>(e.ios_phase1());
@@ -123,6 +124,7 @@ void TunnelManager::OnStateChange(const ipc::StateChange& e) {
     t->handle = e.handle();
     phase2_by_handle_[e.handle()] = t->number;
   }
+  if (t->state != e.new_phase2() || t->state_unix == 0) t->state_unix = clock_.UnixNow();
   t->state = e.new_phase2();
   t->message = static_cast<uint8_t>(e.message());
   t->ios_state = static_cast<uint8_t>(e.ios_phase2());

@@ -34,6 +34,7 @@ void FailureFields(const Tunnel& t, Row* s) {
     s->set_last_error(t.last_error.str());
     s->set_last_error_unix(t.failed_unix);
   }
+  if (t.status == TunnelStatus::kNegotiating) s->set_state_unix(t.state_unix);
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ struct Phase1Tunnel {
   uint64_t established_unix = 0;
   OptionalText reason;            // why it failed
   uint64_t failed_unix = 0;       // when (issue 11.3: "since when")
+  uint64_t state_unix = 0;        // when |state| was entered (negotiating: "since when")
   uint8_t failure = 0;            // ipc::ErrorCode of the failure, for the diagnosis
   OptionalText last_error;        // |reason| once it negotiates again (issue 11.1)
   uint64_t handle = 0;            // isakmpd's id; 0 until known
@@ -135,6 +136,7 @@ struct Phase2Tunnel {
   uint64_t established_unix = 0;
   OptionalText reason;
   uint64_t failed_unix = 0;  // when it failed (issue 11.3)
+  uint64_t state_unix = 0;   // when |state| was entered
   uint8_t failure = 0;       // ipc::ErrorCode of the failure
   OptionalText last_error;   // as in Phase1Tunnel
   uint64_t handle = 0;

@@ -97,6 +97,14 @@ no_secret_in_syslog() {
   done
 }
 
+# both_started TAG: the same fresh PSK on A and B (each under the other's
+# address), then both suites started. Databases are written before.
+both_started() {
+  local psk="$1-psk-$RANDOM$RANDOM"
+  ike_write_psk A "$(host_addr B)" "$psk"; ike_write_psk B "$(host_addr A)" "$psk"
+  start_ok A; start_ok B
+}
+
 scenario_wrong_psk() {
   ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
   ike_write_psk A 192.0.2.2 "right-psk-$RANDOM$RANDOM"
@@ -150,9 +158,7 @@ scenario_silent_peer() {
 scenario_no_proposal() {
   ike_write_db A "${FAST[@]}" enc=DES3_CBC hash=SHA1 group=MODP_1024
   ike_write_db B "${FAST[@]}" enc=AES_CBC hash=SHA2_256 group=MODP_2048
-  local psk="prop-psk-$RANDOM$RANDOM"
-  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
-  start_ok A; start_ok B
+  both_started prop
   activate_ok
   expect_failed A 1 'NO-PROPOSAL-CHOSEN|no proposal' "3DES/SHA1/MODP1024 vs AES/SHA256/MODP2048"
   expect_syslog A 'NO-PROPOSAL-CHOSEN|no proposal' "no proposal chosen"
@@ -166,9 +172,7 @@ scenario_bad_selectors() {
   ike_write_db A "${FAST[@]}"
   # B expects the remote side to be 198.51.100.64/26, which excludes 198.51.100.1
   ike_write_db B "${FAST[@]}" rnet=198.51.100.64/26
-  local psk="sel-psk-$RANDOM$RANDOM"
-  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
-  start_ok A; start_ok B
+  both_started sel
   activate_ok
   if ike_wait_status A 1 Active "$IKE_WAIT"; then
     t_pass "A: phase 1 Active (selectors only matter in phase 2)"
@@ -223,9 +227,7 @@ expect_icmp_counted() {
 # tell this from a host that is down, and says both.
 scenario_udp500_dropped() {
   ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
-  local psk="drop-psk-$RANDOM$RANDOM"
-  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
-  start_ok A; start_ok B
+  both_started drop
   host_block_ike B drop
   activate_ok
   expect_failed A 1 'not answering' "UDP 500 dropped at B"
@@ -240,9 +242,7 @@ scenario_udp500_dropped() {
 # B's firewall rejects IKE with ICMP administratively prohibited.
 scenario_udp500_rejected() {
   ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
-  local psk="reject-psk-$RANDOM$RANDOM"
-  ike_write_psk A 192.0.2.2 "$psk"; ike_write_psk B 192.0.2.1 "$psk"
-  start_ok A; start_ok B
+  both_started reject
   host_block_ike B reject
   activate_ok
   expect_failed A 1 'not answering' "UDP 500 rejected at B"
@@ -270,9 +270,7 @@ scenario_peer_down() {
 # unknown peer and says why it thinks a NAT is involved; A hears nothing.
 scenario_unannounced_nat() {
   ike_write_db A "${FAST[@]}"; ike_write_db B "${FAST[@]}"
-  local psk="nat-psk-$RANDOM$RANDOM"
-  ike_write_psk A "$(host_addr B)" "$psk"; ike_write_psk B "$(host_addr A)" "$psk"
-  start_ok A; start_ok B
+  both_started nat
   activate_ok
   expect_failed A 1 'not answering' "B has no tunnel for the NAT's address"
   expect_diagnosis A 1 "message 1 sent, no answer" "a NAT between the two ends changes our address"

@@ -266,8 +266,11 @@ void UdpSocket::ReadAll() {
     if (n < 0) {
       if (errno == EINTR) continue;
       // The error queue keeps the socket readable until it is read, even
-      // after a send consumed the error it left.
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return (void)ReadErrors();
+      // after a send consumed the error it left (errors_queued_).
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (errors_queued_) ReadErrors();
+        return;
+      }
       if (IsEarlierIcmpError(errno) && ++errors <= kMaxErrorsPerWake) {
         if (!ReadErrors()) return;
         continue;
@@ -304,6 +307,7 @@ void UdpSocket::ReadAll() {
 }
 
 bool UdpSocket::ReadErrors() {
+  errors_queued_ = false;
   std::weak_ptr<bool> token = alive_;
   for (int i = 0; i < kMaxErrorsPerWake; ++i) {
     sockaddr_storage to;
@@ -386,7 +390,10 @@ Status UdpSocket::SendFrom(ByteView data, const IpAddress& source, const Endpoin
     msg.msg_controllen = CMSG_SPACE(sizeof info);
   }
   ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT);
-  if (n < 0 && IsEarlierIcmpError(errno)) n = sendmsg(fd_, &msg, MSG_DONTWAIT);
+  if (n < 0 && IsEarlierIcmpError(errno)) {
+    errors_queued_ = true;
+    n = sendmsg(fd_, &msg, MSG_DONTWAIT);
+  }
   if (n < 0) return SocketError("sendmsg", to, errno);
   if (static_cast<size_t>(n) != data.size()) {
     return Error{"sendmsg " + to.ToString() + ": short write"};
@@ -411,7 +418,10 @@ Status UdpSocket::SendTo(ByteView data, const Endpoint& to) {
                   reinterpret_cast<const sockaddr*>(&addr), len);
   };
   ssize_t n = send();
-  if (n < 0 && IsEarlierIcmpError(errno)) n = send();
+  if (n < 0 && IsEarlierIcmpError(errno)) {
+    errors_queued_ = true;
+    n = send();
+  }
   if (n < 0) return SocketError("sendto", to, errno);
   if (static_cast<size_t>(n) != data.size()) {
     return Error{"sendto " + to.ToString() + ": short write"};

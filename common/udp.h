@@ -79,6 +79,11 @@ class UdpSocket {
   PacketHandler on_packet_;
   AddressedPacketHandler on_addressed_packet_;  // BindAny sockets
   ErrorHandler on_error_;
+  // A send met an earlier ICMP error (and took its sk_err): the error queue
+  // holds entries no receive will announce, so the next ReadAll reads it.
+  // Otherwise a receive's error says when to read it: no extra system call
+  // per wake-up on the hot path.
+  bool errors_queued_ = false;
   // Expires with the socket, so the read loop notices a handler that
   // destroyed it.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -226,6 +226,26 @@ TEST_CASE("UdpSocket: an ICMP port unreachable reaches the error handler, sends 
   CHECK(got_at_b == std::vector<std::string>{"to b"});
 }
 
+TEST_CASE("UdpSocket: an ICMP error whose sk_err a send took is still read from the queue") {
+  EventLoop loop;
+  const Endpoint closed = ClosedPort(loop);
+  auto b = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(b.ok());
+  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+  REQUIRE(a.ok());
+  std::vector<UdpError> errors;
+  (*a)->OnError([&](const UdpError& e) { errors.push_back(e); });
+  REQUIRE((*a)->SendTo(View(std::string("anyone?")), closed).ok());
+  // This send meets the port unreachable first (and is sent again), so no
+  // receive will report it: the error queue still must be read.
+  REQUIRE((*a)->SendTo(View(std::string("to b")), (*b)->local()).ok());
+  loop.Schedule(300ms, [&] { loop.Stop(); });
+  REQUIRE(loop.Run() == 0);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].kind == UdpError::Kind::kPortUnreachable);
+  CHECK(errors[0].to == closed);
+}
+
 TEST_CASE("UdpSocket: without an error handler the error queue is still read (no busy loop)") {
   EventLoop loop;
   const Endpoint closed = ClosedPort(loop);

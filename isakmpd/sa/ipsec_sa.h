@@ -40,7 +40,15 @@ struct IpsecSa {
     ~HeldOutbound();      // wipes them
   };
   std::unique_ptr<HeldOutbound> held_outbound;
-  TimerId switch_timer = 0;
+  TimerId switch_timer = 0;  // from message 3's departure
+  // The message that lets the peer send on the new pair (the responder's
+  // message 2, a rekey initiator's message 3), held until tmd has installed
+  // our inbound SA (EventSink::EmitAndWait).
+  struct Withheld {
+    Bytes packet;
+    bool retransmit = false;
+  };
+  std::unique_ptr<Withheld> withheld;
   TimerId spi_timer = 0;  // waiting for the SpiAllocator
   // The initiator keeps message 3 to answer a repeated message 2.
   Transmission tx;

@@ -28,11 +28,22 @@ class PacketSink {
   }
 };
 
-// Events for tmd (StateChange, Phase1Established, ...), request_id 0.
+// Events for tmd (StateChange, Phase1Established, ...): Emit's carry
+// request_id 0, EmitAndWait's one tmd answers (proto/ike.proto).
 class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void Emit(ipc::Envelope event) = 0;
+  // A Phase2Established whose inbound SA must be in the kernel before the
+  // message that lets the peer send on it leaves (sa_phase2.cc): |done|
+  // runs once tmd acted on it (it answers a request id Ack or Error), or
+  // when it cannot answer (not connected, gone, or too slow). The service
+  // runs |done| later, on the loop; the default, for sinks without a tmd,
+  // at once: callers accept both.
+  virtual void EmitAndWait(ipc::Envelope event, std::function<void()> done) {
+    Emit(std::move(event));
+    done();
+  }
 };
 
 // cpsd: computes SKEYID for pre-shared keys. |done| runs later on the event

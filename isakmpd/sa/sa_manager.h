@@ -174,7 +174,11 @@ class SaManager {
   void ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome);
   void Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition);
   ipc::Envelope Phase2Report(const IsakmpSa& p1, const IpsecSa& child) const;
+  // Reports the responder's inbound SA; its message 2 leaves once tmd has
+  // it (SendWithheld).
   void ReportInboundBeforeMessage3(const IsakmpSa& p1, const IpsecSa& child);
+  // The Quick Mode message held until tmd installed our inbound SA.
+  void SendWithheld(uint64_t handle);
   void SwitchOutbound(uint64_t handle);
   // The ISAKMP SA that carries a Delete for |child|: its own, or else the one
   // of its tunnel's newest pair; null when neither is established.

@@ -333,29 +333,48 @@ void SaManager::ApplyPhase2(IsakmpSa& p1, IpsecSa& child, Phase2Outcome outcome)
                   &child.exchange->iv);
     child.tx.message_number = child.role == Role::kInitiator ? (outcome.done ? 3 : 1) : 2;
   }
-  const uint64_t handle = child.handle;
-  auto transmit = [&] {
-    if (!outcome.send) return;
+  // The message that lets the peer send on the new pair waits until tmd has
+  // our inbound SA in the kernel (a report is asynchronous: the peer's answer
+  // on the new SA can otherwise beat tmd to it, and the kernel drops it):
+  //   - the responder's message 2: the initiator installs its pair on message
+  //     2 (strongSwan does) and may send on it before message 3 reaches us;
+  //   - the initiator's message 3 of a rekey: the peer installs its pair on
+  //     message 3 and sends on it at once, while traffic is flowing.
+  // The first Quick Mode of a tunnel carries no traffic yet: its message 3
+  // leaves before the report, which also installs the policies.
+  const bool responder_message2 = child.role == Role::kResponder && outcome.send && !outcome.done;
+  const bool rekey_message3 = outcome.done && child.rekey && child.role == Role::kInitiator;
+  if (outcome.send && (responder_message2 || rekey_message3)) {
+    child.withheld = std::make_unique<IpsecSa::Withheld>();
+    child.withheld->packet = std::move(packet);
+    child.withheld->retransmit = !outcome.done;
+  } else if (outcome.send) {
+    const uint64_t handle = child.handle;
     Transmit(p1, child.tx, std::move(packet), !outcome.done,
              [this, handle] { Phase2Timeout(handle); });
-  };
-  // The initiator of a rekey reports the new pair (its inbound SA; the
-  // outbound one is held back) before message 3 leaves: the peer installs the
-  // pair and sends on it as soon as message 3 reaches it, and that traffic
-  // must find our inbound SA in the kernel.
-  const bool report_first = outcome.done && child.rekey && child.role == Role::kInitiator;
-  // The responder's inbound SA goes to tmd before message 2 leaves, for the
-  // same reason: the initiator installs its pair on message 2 (strongSwan
-  // does) and may send on it before message 3 reaches us.
-  if (child.role == Role::kResponder && outcome.send && !outcome.done)
-    ReportInboundBeforeMessage3(p1, child);
-  if (!report_first) transmit();
+  }
+  if (responder_message2) ReportInboundBeforeMessage3(p1, child);
   if (!outcome.done) return;
   // The initiator passes KEP while building message 3; DONE once it is sent
-  // (a rekey's: just before).
+  // (a rekey's: before it leaves, since it waits for tmd).
   if (child.established() || Transition(child, QuickModeStep::kDone, &done_transition))
-    Phase2Established(p1, child, done_transition);
-  if (report_first) transmit();
+    return Phase2Established(p1, child, done_transition);
+  SendWithheld(child.handle);  // a refused transition (logged) reports nothing
+}
+
+void SaManager::SendWithheld(uint64_t handle) {
+  IpsecSa* child = FindChild(handle);
+  if (child == nullptr || !child->withheld) return;  // removed meanwhile
+  std::unique_ptr<IpsecSa::Withheld> withheld = std::move(child->withheld);
+  IsakmpSa* p1 = FindSa(child->parent);
+  if (p1 == nullptr) return;  // its ISAKMP SA went: the Quick Mode times out
+  Transmit(*p1, child->tx, std::move(withheld->packet), withheld->retransmit,
+           [this, handle] { Phase2Timeout(handle); });
+  // The initiator's new outbound SA follows when the peer has had message 3.
+  if (child->held_outbound && child->switch_timer == 0) {
+    child->switch_timer = deps_.timers->Schedule(Duration(kOutboundSwitchMs),
+                                                 [this, handle] { SwitchOutbound(handle); });
+  }
 }
 
 void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::string& transition) {
@@ -396,15 +415,12 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
     later->clear_sa();
     later->set_outbound_follows(false);
     FillChildSa(later->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
-    const uint64_t handle = child.handle;
-    child.switch_timer = deps_.timers->Schedule(Duration(kOutboundSwitchMs),
-                                                [this, handle] { SwitchOutbound(handle); });
   } else {
     FillChildSa(est->add_sa(), ipc::OUTBOUND, qm.spi_out, p1.local, p1.remote, s, qm.keymat_out);
   }
-  deps_.events->Emit(std::move(e));
-  // tmd holds the keys now; the IPsec SA keeps only what a Delete and a
-  // repeated message need, and the exchange goes in one step.
+  // tmd holds the keys now (the report goes last, below); the IPsec SA keeps
+  // only what a Delete and a repeated message need, and the exchange goes in
+  // one step.
   child.spi_out = qm.spi_out;
   child.peer = p1.remote.address;
   child_by_peer_spi_[PeerSpiKey{child.peer, child.spi_out}] = child.handle;
@@ -414,6 +430,9 @@ void SaManager::Phase2Established(IsakmpSa& p1, IpsecSa& child, const std::strin
   // The initiator keeps message 3 to answer a repeated message 2; the
   // responder, done on message 3, never sends message 2 again.
   if (child.role == Role::kResponder) Bytes().swap(child.tx.packet);
+  if (!child.withheld) return deps_.events->Emit(std::move(e));
+  const uint64_t handle = child.handle;
+  deps_.events->EmitAndWait(std::move(e), [this, handle] { SendWithheld(handle); });
 }
 
 // What both reports of a pair say, its SAs aside.
@@ -448,7 +467,8 @@ void SaManager::ReportInboundBeforeMessage3(const IsakmpSa& p1, const IpsecSa& c
   auto* est = e.mutable_phase2_established();
   est->set_before_message3(true);
   FillChildSa(est->add_sa(), ipc::INBOUND, qm.spi_in, p1.remote, p1.local, *qm.suite, qm.keymat_in);
-  deps_.events->Emit(std::move(e));
+  const uint64_t handle = child.handle;
+  deps_.events->EmitAndWait(std::move(e), [this, handle] { SendWithheld(handle); });
 }
 
 IsakmpSa* SaManager::DeleteCarrier(const IpsecSa& child) {

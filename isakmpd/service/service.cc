@@ -21,10 +21,10 @@ ipc::Envelope MakePong() { return ipc::MakeReply(0, ipc::PongBody("isakmpd", get
 }  // namespace
 
 IsakmpdService::IsakmpdService(EventLoop& loop) : started_(loop.Now()), loop_(loop) {
-  spi_client_ = std::make_unique<SpiClient>(
+  tmd_requests_ = std::make_unique<TmdRequests>(
       [this](const ipc::Envelope& e) { return tmd_ != nullptr && tmd_->Send(e); }, loop_);
   manager_ = std::make_unique<SaManager>(SaManagerDeps{&loop_, &loop_, &random_, this, this, this,
-                                                       &dh_pool_, spi_client_.get(), &key_log_});
+                                                       &dh_pool_, tmd_requests_.get(), &key_log_});
   BuildDispatch();
 }
 
@@ -58,18 +58,14 @@ void IsakmpdService::BuildDispatch() {
     manager_->AssignTunnel(e.tunnel_assigned());
     return ipc::NoReply();
   });
-  // Replies to our events, if tmd sends any.
-  tmd_dispatch_.On(B::kAck, [](const B&) { return ipc::NoReply(); });
-  // AllocateSpi answers (hole 4.f) go to the SPI client; an Error it does
-  // not claim is a reply to one of our events.
-  tmd_dispatch_.On(B::kAllocateSpiReply, [this](const B& e) {
-    spi_client_->OnReply(e);
-    return ipc::NoReply();
-  });
-  tmd_dispatch_.On(B::kError, [this](const B& e) {
-    spi_client_->OnReply(e);
-    return ipc::NoReply();
-  });
+  // Replies to our requests (AllocateSpi, events we wait on) go to
+  // TmdRequests; what it does not claim answers an event nobody waits for.
+  for (auto body : {B::kAck, B::kAllocateSpiReply, B::kError}) {
+    tmd_dispatch_.On(body, [this](const B& e) {
+      tmd_requests_->OnReply(e);
+      return ipc::NoReply();
+    });
+  }
 }
 
 IsakmpdService::~IsakmpdService() = default;
@@ -99,7 +95,7 @@ Status IsakmpdService::Start() {
       },
       [this] {
         LOG_ERROR("lost the connection to tmd; reconnecting");
-        spi_client_->OnDisconnected();  // the waiting Quick Modes fail by their own rules
+        tmd_requests_->OnDisconnected();  // the waiting Quick Modes go on by their own rules
         OnTmdLost();
       });
   cpsd_ = std::make_unique<ipc::Client>(
@@ -327,6 +323,11 @@ void IsakmpdService::Emit(ipc::Envelope event) {
   event.set_version(ipc::kProtocolVersion);
   event.set_request_id(0);
   if (!tmd_ || !tmd_->Send(event)) LOG_ERROR("tmd not connected; event dropped");
+}
+
+void IsakmpdService::EmitAndWait(ipc::Envelope event, std::function<void()> done) {
+  if (!tmd_ || !tmd_->connected()) LOG_ERROR("tmd not connected; event dropped");
+  tmd_requests_->Confirm(std::move(event), std::move(done));
 }
 
 void IsakmpdService::RequestSkeyid(const ipc::SkeyidRequest& request,

@@ -16,7 +16,7 @@
 #include "isakmpd/sa/sa_manager.h"
 #include "isakmpd/service/dh_pool.h"
 #include "isakmpd/service/key_log_file.h"
-#include "isakmpd/service/spi_client.h"
+#include "isakmpd/service/tmd_requests.h"
 
 namespace ike::isakmpd {
 
@@ -33,6 +33,7 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   bool SendPacket(const Endpoint& from, const Endpoint& to, ByteView packet) override;
   bool SendNatKeepalive(const Endpoint& from, const Endpoint& to) override;
   void Emit(ipc::Envelope event) override;
+  void EmitAndWait(ipc::Envelope event, std::function<void()> done) override;
   void RequestSkeyid(const ipc::SkeyidRequest& request,
                      std::function<void(Result<SecretBytes>)> done) override;
 
@@ -80,8 +81,9 @@ class IsakmpdService : public PacketSink, public EventSink, public CredentialSou
   std::unique_ptr<SaManager> manager_;
   std::unique_ptr<ipc::Server> control_;
   std::unique_ptr<ipc::Client> tmd_;
-  // Inbound SPIs from tmd (hole 4.f): the SA manager's SpiAllocator.
-  std::unique_ptr<SpiClient> spi_client_;
+  // Requests to tmd: inbound SPIs (hole 4.f, the SA manager's
+  // SpiAllocator) and the events the SA manager waits on.
+  std::unique_ptr<TmdRequests> tmd_requests_;
   std::unique_ptr<ipc::Client> cpsd_;
   ipc::Dispatcher<> control_dispatch_{"isakmpd"};  // isakmpd.sock
   ipc::Dispatcher<> tmd_dispatch_{"isakmpd"};      // requests from tmd

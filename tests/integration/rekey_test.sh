@@ -104,6 +104,9 @@ for h in A B; do
   t_check "$h: syslog has $n 'rekeyed' lines (>= 3)" [ "$n" -ge 3 ]
   grep -E "rekeyed \(|previous SA pair|sending on the new" "$f" | head -n 4 | redact | indent
   t_check "$h: no phase 2 failure in syslog" bash -c "! grep -Eq 'rekey failed|negotiation failed' '$f'"
+  # Quick Mode message 2 (3) waits for tmd's answer that the new inbound SA
+  # is in the kernel; tmd answers within milliseconds, never the time-out.
+  t_check "$h: tmd answered every report isakmpd waited on" bash -c "! grep -q 'tmd did not answer' '$f'"
   contains_secret "$f" && t_fail "$h: syslog contains the PSK"
 done
 # Both ends reach the replaced pair's hard limit within the same second: the

@@ -106,6 +106,19 @@ struct Host : PacketSink, EventSink, CredentialSource, KeyLogSink {
     return true;
   }
   void Emit(ipc::Envelope event) override { events.push_back(std::move(event)); }
+  // tmd answers at once, as if it had installed the SA; with |hold_answers|
+  // the answers wait in |answers| until the test gives them.
+  void EmitAndWait(ipc::Envelope event, std::function<void()> done) override {
+    events.push_back(std::move(event));
+    if (!hold_answers) return done();
+    answers.push_back(std::move(done));
+  }
+  // Gives tmd's pending answers, in order.
+  void Answer() {
+    std::vector<std::function<void()>> pending;
+    pending.swap(answers);
+    for (auto& done : pending) done();
+  }
   // settings.ike_key_log: what would have gone to the file (holds keys:
   // never print it).
   void AppendKeyLine(const std::string& path, const SecretBytes& line) override {
@@ -158,6 +171,8 @@ struct Host : PacketSink, EventSink, CredentialSource, KeyLogSink {
   std::string psk;
   SaManager manager;
   std::vector<ipc::Envelope> events;
+  bool hold_answers = false;
+  std::vector<std::function<void()>> answers;       // EmitAndWait's, held
   std::vector<ipc::SkeyidRequest> skeyid_requests;  // what cpsd was asked
   std::vector<Packet> keepalives;                   // NAT keepalives sent
   struct KeyLine {

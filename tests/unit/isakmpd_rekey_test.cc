@@ -193,6 +193,70 @@ TEST_CASE("rekey: the responder reports its new inbound SA before it sends messa
   CHECK(Established2(f.a)[1].outbound_spi() == e.sa(0).spi());
 }
 
+// Reporting first is not enough: the report reaches tmd over a socket, and
+// the peer's first packet on the new SA can beat tmd's installation of it
+// (uml_strongswan_test lost a ping so). So message 3 waits for tmd's answer,
+// and the outbound switch counts from message 3.
+TEST_CASE("rekey: message 3 waits until tmd answers that the new inbound SA is installed") {
+  Up f;
+  f.a.hold_answers = true;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  auto a = Established2(f.a);
+  REQUIRE(a.size() == 2);
+  CHECK(a[1].outbound_follows());
+  REQUIRE(f.a.answers.size() == 1);
+  CHECK(Established2(f.b).size() == 1);  // B has no message 3 yet
+  // No outbound switch while message 3 waits.
+  f.clock.Advance(SaManager::kOutboundSwitchMs);
+  CHECK(Established2(f.a).size() == 2);
+  f.a.Answer();
+  f.Run();
+  REQUIRE(Established2(f.b).size() == 2);  // message 3 arrived: B installed the pair
+  CHECK(Established2(f.b)[1].sa_size() == 2);
+  f.clock.Advance(SaManager::kOutboundSwitchMs - 1);
+  CHECK(Established2(f.a).size() == 2);
+  f.clock.Advance(1);
+  a = Established2(f.a);
+  REQUIRE(a.size() == 3);  // and a second later the outbound SA
+  CHECK(a[2].sa(0).direction() == ipc::OUTBOUND);
+}
+
+TEST_CASE("rekey: the responder's message 2 waits until tmd answers for its inbound SA") {
+  Up f;
+  f.b.hold_answers = true;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  REQUIRE(Established2(f.b, /*early=*/true).size() == 2);  // the report went
+  REQUIRE(f.b.answers.size() == 1);
+  CHECK(Established2(f.a).size() == 1);  // message 2 did not
+  f.b.Answer();
+  f.Run();
+  CHECK(Established2(f.a).size() == 2);
+  CHECK(Established2(f.b).size() == 2);
+}
+
+// The Quick Mode ends while its message waits (tmd removed the tunnel): the
+// late answer sends nothing.
+TEST_CASE("rekey: an answer for a Quick Mode that is gone sends nothing") {
+  Up f;
+  f.a.hold_answers = true;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  REQUIRE(f.a.answers.size() == 1);
+  ipc::RemoveTunnel remove;
+  remove.set_phase(2);
+  remove.set_tunnel(1);
+  REQUIRE(f.a.manager.Remove(remove).has_ack());
+  f.Run();
+  const int delivered = f.delivered;
+  const size_t b_events = f.b.events.size();
+  f.a.Answer();
+  f.Run();
+  CHECK(f.delivered == delivered);
+  CHECK(f.b.events.size() == b_events);
+}
+
 // A message 2 that never gets its message 3: the early inbound SA is
 // withdrawn by the failure report (same handle).
 TEST_CASE("rekey: no message 3 fails the responder's Quick Mode under the early report's handle") {

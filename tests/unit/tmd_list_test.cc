@@ -56,9 +56,10 @@ struct Fixture {
     nf->set_reason(reason);
     Deliver(e);
   }
-  void Phase1Up(uint32_t tunnel, uint64_t handle) {
+  void Phase1Up(uint32_t tunnel, uint64_t handle, ipc::ExchangeMode mode = ipc::MAIN) {
     ipc::Envelope e;
     auto* p = e.mutable_phase1_established();
+    p->set_mode(mode);
     p->set_tunnel(tunnel);
     p->set_handle(handle);
     p->set_role(tunnel ? ipc::INITIATOR : ipc::RESPONDER);
@@ -105,6 +106,21 @@ TEST_CASE("verbose rows carry the id types: addresses, the definition's, the sel
   ipc::ListRequest plain;
   const ipc::ListReply table = f.manager.List(plain).list_reply();
   CHECK(table.phase1(0).local_id_type() == ipc::IDENTITY_TYPE_UNSPECIFIED);
+}
+
+// The message count an established phase 1 reached: Main Mode has six,
+// Aggressive Mode three (RFC 2409 5).
+TEST_CASE("an established phase 1 reached message 6 in Main Mode, 3 in Aggressive Mode") {
+  Fixture f;
+  (void)f.Activate("ab-1");
+  f.Phase1Up(1, 7, ipc::AGGRESSIVE);
+  ipc::ListReply r = f.List();
+  REQUIRE(r.phase1_size() == 1);
+  CHECK(r.phase1(0).exchange_mode() == ipc::AGGRESSIVE);
+  CHECK(r.phase1(0).message() == 3);
+  f.Phase1Up(1, 8, ipc::MAIN);  // re-established in Main Mode
+  r = f.List();
+  CHECK(r.phase1(0).message() == 6);
 }
 
 TEST_CASE("a negotiating row says when it entered its state; a repeated state keeps the time") {

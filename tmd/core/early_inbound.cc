@@ -2,8 +2,9 @@
 // installs its new pair when Quick Mode message 2 reaches it and may send on
 // it before message 3 reaches us (strongSwan does; with our own daemon as
 // initiator the outbound SA waits a second, rekey.cc). So isakmpd reports our
-// new inbound SA as message 2 leaves (Phase2Established.before_message3) and
-// tmd installs it at once when the pair renews a tunnel that is up. The
+// new inbound SA before message 2 (Phase2Established.before_message3), tmd
+// installs it at once when the pair renews a tunnel that is up, and message 2
+// leaves when tmd answered the report (tmd_service.cc: Ack). The
 // report on message 3 confirms it (InstallSas takes it as installed); a
 // NegotiationFailed for the same handle, the tunnel's end, or isakmpd's
 // withdraws it. An inbound SA takes only what was encrypted with its keys,

@@ -263,13 +263,15 @@ void TunnelManager::UpdatePhase1(Phase1Tunnel& tunnel, const ipc::Phase1Establis
   phase1_by_handle_[e.handle()] = t->number;
   if (!e.name().empty()) SetName(*t, e.name());
   t->state = ipc::PHASE1_DONE;
-  t->message = 6;
   t->nat_t = static_cast<uint8_t>(e.nat_t());
   t->nat_local = e.nat_local();
   t->nat_remote = e.nat_remote();
   t->peer_dpd = e.peer_dpd();
   Keep(&t->role, e.role());
   Keep(&t->mode, e.mode());
+  // The last message of the exchange (RFC 2409 5): Main Mode's sixth,
+  // Aggressive Mode's third.
+  t->message = t->mode == ipc::AGGRESSIVE ? 3 : 6;
   Keep(&t->local_address, e.local_address());
   Keep(&t->remote_address, e.remote_address());
   Keep(&t->local_id, e.local_id());

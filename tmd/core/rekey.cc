@@ -3,7 +3,9 @@
 // reqid (net/xfrm/xfrm_state.c: a valid SA that is not dying wins, then the
 // latest added), so the order of installation is the switch:
 //   1. both ends install the new inbound SA (the initiator on Quick Mode 2,
-//      the responder as its message 2 leaves: early_inbound.cc);
+//      the responder before its message 2: early_inbound.cc); the message
+//      that lets the peer send on it (message 3, message 2) leaves when tmd
+//      answered the report, so the peer's first packet finds it;
 //   2. the responder's new outbound SA goes in with its inbound one; with
 //      our own daemon as the initiator, a second later (tmd holds it:
 //      kResponderSwitch): that initiator's isakmpd sends message 3 and tmd

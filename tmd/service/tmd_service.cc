@@ -134,6 +134,15 @@ ipc::Answer TmdService::OnIsakmpdEvent(const ipc::Envelope& e, const ipc::Connec
   // Only Phase2Established is copied (to wipe its keys): a copy of every
   // event adds up at 20,000 tunnels.
   manager_.OnIsakmpdMessage(e);
+  // An event with a request id waits for us: a Phase2Established whose
+  // inbound SA must be in the kernel before isakmpd sends the message that
+  // lets the peer use it (proto/ike.proto). The installation above was
+  // synchronous; its failure is logged and handled there.
+  if (e.request_id() != 0 && !e.has_ack() && !e.has_error()) {
+    ipc::Envelope ack;
+    ack.mutable_ack();
+    return ipc::Reply(std::move(ack));
+  }
   return ipc::NoReply();
 }
 

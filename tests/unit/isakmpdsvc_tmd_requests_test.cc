@@ -1,4 +1,5 @@
-// isakmpd's AllocateSpi client (hole 4.f): the request it sends over the tmd
+// isakmpd's requests to tmd (tmd_requests.h): AllocateSpi (hole 4.f) and
+// the events the SA manager waits on; the request each sends over the tmd
 // connection, and each way a request ends: reply, error, timeout, lost
 // connection, no connection.
 #include <catch2/catch.hpp>
@@ -6,7 +7,7 @@
 #include <vector>
 
 #include "common/ipc.h"
-#include "isakmpd/service/spi_client.h"
+#include "isakmpd/service/tmd_requests.h"
 #include "tests/lib/fakes.h"
 
 namespace ike::isakmpd {
@@ -16,13 +17,19 @@ struct Fixture {
   testing::FakeClock clock;
   std::vector<ipc::Envelope> sent;
   bool connected = true;
-  SpiClient client{[this](const ipc::Envelope& e) {
-                     if (!connected) return false;
-                     sent.push_back(e);
-                     return true;
-                   },
-                   clock, Duration(1000)};
+  TmdRequests client{[this](const ipc::Envelope& e) {
+                       if (!connected) return false;
+                       sent.push_back(e);
+                       return true;
+                     },
+                     clock, Duration(1000), Duration(500)};
   std::vector<std::optional<uint32_t>> results;
+  int confirmed = 0;
+  void Confirm() {
+    ipc::Envelope event;
+    event.mutable_phase2_established()->set_handle(7);
+    client.Confirm(event, [this] { ++confirmed; });
+  }
   void Allocate() {
     client.Allocate(*IpAddress::Parse("192.0.2.1"), *IpAddress::Parse("198.51.100.7"), 3,
                     [this](std::optional<uint32_t> spi) { results.push_back(spi); });
@@ -93,6 +100,55 @@ TEST_CASE("without a tmd connection the request ends at once, from the loop") {
   CHECK(f.results.empty());  // never inside Allocate
   f.clock.RunDue();
   CHECK(f.results == std::vector<std::optional<uint32_t>>{std::nullopt});
+}
+
+TEST_CASE("a confirmed event goes with a request id and ends on tmd's Ack or Error") {
+  Fixture f;
+  f.Confirm();
+  f.Confirm();
+  REQUIRE(f.sent.size() == 2);
+  CHECK(f.sent[0].has_phase2_established());
+  CHECK(f.sent[0].phase2_established().handle() == 7u);
+  CHECK(f.sent[0].request_id() != 0);
+  CHECK(f.sent[0].request_id() != f.sent[1].request_id());
+  CHECK(f.confirmed == 0);
+  ipc::Envelope ack;
+  ack.set_request_id(f.sent[1].request_id());
+  ack.mutable_ack();
+  CHECK(f.client.OnReply(ack));
+  CHECK(f.confirmed == 1);
+  CHECK(f.client.OnReply(ipc::MakeError(f.sent[0].request_id(), ipc::INTERNAL, "x")));
+  CHECK(f.confirmed == 2);
+  CHECK(f.client.pending() == 0);
+  f.clock.Advance(5000);  // both timeouts were cancelled
+  CHECK(f.confirmed == 2);
+  // An Ack without one of our ids is not ours.
+  ipc::Envelope stray;
+  stray.mutable_ack();
+  CHECK_FALSE(f.client.OnReply(stray));
+}
+
+TEST_CASE("a confirmed event ends without tmd: timeout, lost or no connection") {
+  Fixture f;
+  f.Confirm();
+  f.clock.Advance(499);
+  CHECK(f.confirmed == 0);
+  f.clock.Advance(1);  // the confirm timeout, shorter than AllocateSpi's
+  CHECK(f.confirmed == 1);
+  f.Confirm();
+  f.client.OnDisconnected();
+  CHECK(f.confirmed == 2);
+  f.connected = false;
+  f.Confirm();
+  CHECK(f.confirmed == 2);  // never inside Confirm
+  f.clock.RunDue();
+  CHECK(f.confirmed == 3);
+  // The late Ack to the timed-out one is consumed and dropped.
+  ipc::Envelope late;
+  late.set_request_id(f.sent[0].request_id());
+  late.mutable_ack();
+  CHECK(f.client.OnReply(late));
+  CHECK(f.confirmed == 3);
 }
 
 }  // namespace

@@ -102,6 +102,14 @@ TEST_CASE("without a tmd connection the request ends at once, from the loop") {
   CHECK(f.results == std::vector<std::optional<uint32_t>>{std::nullopt});
 }
 
+// tmd's answer to a confirmed event.
+ipc::Envelope AckTo(const ipc::Envelope& request) {
+  ipc::Envelope ack;
+  ack.set_request_id(request.request_id());
+  ack.mutable_ack();
+  return ack;
+}
+
 TEST_CASE("a confirmed event goes with a request id and ends on tmd's Ack or Error") {
   Fixture f;
   f.Confirm();
@@ -112,10 +120,7 @@ TEST_CASE("a confirmed event goes with a request id and ends on tmd's Ack or Err
   CHECK(f.sent[0].request_id() != 0);
   CHECK(f.sent[0].request_id() != f.sent[1].request_id());
   CHECK(f.confirmed == 0);
-  ipc::Envelope ack;
-  ack.set_request_id(f.sent[1].request_id());
-  ack.mutable_ack();
-  CHECK(f.client.OnReply(ack));
+  CHECK(f.client.OnReply(AckTo(f.sent[1])));
   CHECK(f.confirmed == 1);
   CHECK(f.client.OnReply(ipc::MakeError(f.sent[0].request_id(), ipc::INTERNAL, "x")));
   CHECK(f.confirmed == 2);
@@ -123,9 +128,7 @@ TEST_CASE("a confirmed event goes with a request id and ends on tmd's Ack or Err
   f.clock.Advance(5000);  // both timeouts were cancelled
   CHECK(f.confirmed == 2);
   // An Ack without one of our ids is not ours.
-  ipc::Envelope stray;
-  stray.mutable_ack();
-  CHECK_FALSE(f.client.OnReply(stray));
+  CHECK_FALSE(f.client.OnReply(AckTo(ipc::Envelope())));
 }
 
 TEST_CASE("a confirmed event ends without tmd: timeout, lost or no connection") {
@@ -144,10 +147,7 @@ TEST_CASE("a confirmed event ends without tmd: timeout, lost or no connection") 
   f.clock.RunDue();
   CHECK(f.confirmed == 3);
   // The late Ack to the timed-out one is consumed and dropped.
-  ipc::Envelope late;
-  late.set_request_id(f.sent[0].request_id());
-  late.mutable_ack();
-  CHECK(f.client.OnReply(late));
+  CHECK(f.client.OnReply(AckTo(f.sent[0])));
   CHECK(f.confirmed == 3);
 }
 

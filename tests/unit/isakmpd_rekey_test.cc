@@ -222,6 +222,30 @@ TEST_CASE("rekey: message 3 waits until tmd answers that the new inbound SA is i
   CHECK(a[2].sa(0).direction() == ipc::OUTBOUND);
 }
 
+// Message 1's retransmission timer is done once message 2 is in: a slow
+// answer from tmd must not resend message 1, nor fail the Quick Mode when
+// that timer runs out of tries.
+TEST_CASE("rekey: while message 3 waits for tmd, message 1 is not sent again") {
+  Up f;
+  f.a.hold_answers = true;
+  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
+  f.Run();
+  REQUIRE(f.a.answers.size() == 1);
+  // Past message 1's first retransmission (retransmit_interval_ms 1000);
+  // B sends message 2 again meanwhile, which A takes as a repeat.
+  f.clock.Advance(1500);
+  int from_a = 0;
+  f.Run([&](const Packet& p) {
+    from_a += p.from.address.ToString() == kHostA ? 1 : 0;
+    return false;
+  });
+  CHECK(from_a == 0);
+  CHECK_FALSE(f.a.Failed(2));
+  f.a.Answer();
+  f.Run();
+  CHECK(Established2(f.b).size() == 2);
+}
+
 TEST_CASE("rekey: the responder's message 2 waits until tmd answers for its inbound SA") {
   Up f;
   f.b.hold_answers = true;

@@ -370,6 +370,15 @@ step_rekeyed() {
   fi
 }
 
+# Pings B's network from A's, $1 times every $2 s, in the background (its
+# pid in PING_PID), the output (with -O: each missed answer) to $3.
+_ping_behind() {
+  ip netns exec "$(host_ns A)" ping -D -O -c "$1" -i "$2" -W 2 -I "$(host_net A)" \
+    "$(host_net B)" >"$3" 2>&1 &
+  PING_PID=$!
+  lab_on_cleanup "kill $PING_PID"
+}
+
 # Passes when the ping whose output is $2 lost no packet; else shows where.
 _none_lost() {
   local c=$1 out=$2 what=$3 sent got n x
@@ -393,7 +402,7 @@ _none_lost() {
 # case 3: the suite rekeys twice under a ping every 50 ms, then strongSwan
 # under a ping every 20 ms.
 case_rekeys() {
-  local c="3 (rekeys)" ping_pid ping_out="$LAB_DIR/ping-rekeys.txt" out rk next
+  local c="3 (rekeys)" ping_out="$LAB_DIR/ping-rekeys.txt" out rk next
   local ping_sw="$LAB_DIR/ping-swrekey.txt"
   echo "==== 3. rekeying with AES-GCM-16-256: the suite (20 s phase 2 lifetime), then strongSwan ===="
   ike_write_db A p2life=20 minlife=10 esp=ESP_AES_GCM_16
@@ -424,14 +433,11 @@ case_rekeys() {
   _pair_changed "" || true
   # 800 pings at 50 ms (40 s, longer in UML) span the suite's first two
   # rekeys (16-18 s after each pair).
-  ip netns exec "$(host_ns A)" ping -D -O -c 800 -i 0.05 -W 2 -I "$(host_net A)" \
-    "$(host_net B)" >"$ping_out" 2>&1 &
-  ping_pid=$!
-  lab_on_cleanup "kill $ping_pid"
+  _ping_behind 800 0.05 "$ping_out"
   step_rekeyed "$c" "the suite" 30 && step_rekeyed "$c" "the suite" 30
   rk=$(field2 A Rekeys)
   t_check "$c: A: ike cmd=list verbose counts the rekeys (Rekeys: $rk)" [ "${rk:-0}" -ge 2 ]
-  wait "$ping_pid" || true
+  wait "$PING_PID" || true
   _none_lost "$c" "$ping_out" "every 50 ms across the suite's rekeys"
   # strongSwan rekeys, away from the suite's next rekey (a collision with a
   # foreign peer keeps both pairs: tmd_rekey_test).
@@ -442,10 +448,7 @@ case_rekeys() {
   fi
   # strongSwan installs its new pair on Quick Mode message 2 and sends on it
   # at once: our inbound SA must be in A's kernel before message 2 leaves.
-  ip netns exec "$(host_ns A)" ping -D -O -c 250 -i 0.02 -W 2 -I "$(host_net A)" \
-    "$(host_net B)" >"$ping_sw" 2>&1 &
-  ping_pid=$!
-  lab_on_cleanup "kill $ping_pid"
+  _ping_behind 250 0.02 "$ping_sw"
   sleep 1
   if out=$(IKE_CMD_TIMEOUT=40 swanctl_on B --rekey --child net 2>&1); then
     t_pass "$c: B: swanctl --rekey --child net"
@@ -454,7 +457,7 @@ case_rekeys() {
     t_fail "$c: B: swanctl --rekey --child net failed"
   fi
   step_rekeyed "$c" "strongSwan" 20 || true
-  wait "$ping_pid" || true
+  wait "$PING_PID" || true
   _none_lost "$c" "$ping_sw" "every 20 ms across strongSwan's rekey"
   if host_ping A "$(host_net A)" "$(host_net B)" 3; then
     t_pass "$c: ping through strongSwan's new pair: 3/3"

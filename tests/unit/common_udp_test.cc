@@ -197,53 +197,59 @@ Endpoint ClosedPort(EventLoop& loop) {
   return (*gone)->local();
 }
 
-TEST_CASE("UdpSocket: an ICMP port unreachable reaches the error handler, sends go on") {
+// Socket a, whose ICMP errors are collected, and a listening socket b;
+// |closed| is a port nobody listens on (an ICMP port unreachable comes back).
+struct IcmpLab {
+  IcmpLab() {
+    closed = ClosedPort(loop);
+    auto bound_b =
+        UdpSocket::Bind(loop, Loopback("127.0.0.1"),
+                        [this](ByteView d, const Endpoint&) { got_at_b.push_back(ToString(d)); });
+    REQUIRE(bound_b.ok());
+    b = std::move(*bound_b);
+    auto bound_a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
+    REQUIRE(bound_a.ok());
+    a = std::move(*bound_a);
+    a->OnError([this](const UdpError& e) { errors.push_back(e); });
+  }
   EventLoop loop;
-  const Endpoint closed = ClosedPort(loop);
+  Endpoint closed;
   std::vector<std::string> got_at_b;
-  auto b = UdpSocket::Bind(loop, Loopback("127.0.0.1"),
-                           [&](ByteView d, const Endpoint&) { got_at_b.push_back(ToString(d)); });
-  REQUIRE(b.ok());
-  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
-  REQUIRE(a.ok());
   std::vector<UdpError> errors;
-  (*a)->OnError([&](const UdpError& e) { errors.push_back(e); });
+  std::unique_ptr<UdpSocket> b, a;
+};
 
-  REQUIRE((*a)->SendTo(View(std::string("anyone?")), closed).ok());
-  loop.Schedule(300ms, [&] {
+TEST_CASE("UdpSocket: an ICMP port unreachable reaches the error handler, sends go on") {
+  IcmpLab lab;
+  REQUIRE(lab.a->SendTo(View(std::string("anyone?")), lab.closed).ok());
+  lab.loop.Schedule(300ms, [&] {
     // The ICMP error left on the socket must not fail (or swallow) this
     // send to another peer.
-    CHECK((*a)->SendTo(View(std::string("to b")), (*b)->local()).ok());
+    CHECK(lab.a->SendTo(View(std::string("to b")), lab.b->local()).ok());
   });
-  loop.Schedule(800ms, [&] { loop.Stop(); });
-  REQUIRE(loop.Run() == 0);
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].kind == UdpError::Kind::kPortUnreachable);
-  CHECK(errors[0].to == closed);
-  REQUIRE(errors[0].reporter);
-  CHECK(errors[0].reporter->ToString() == "127.0.0.1");
-  CHECK(DescribeUdpError(errors[0]) == "ICMP port unreachable from 127.0.0.1");
-  CHECK(got_at_b == std::vector<std::string>{"to b"});
+  lab.loop.Schedule(800ms, [&] { lab.loop.Stop(); });
+  REQUIRE(lab.loop.Run() == 0);
+  REQUIRE(lab.errors.size() == 1);
+  const UdpError& e = lab.errors[0];
+  CHECK(e.kind == UdpError::Kind::kPortUnreachable);
+  CHECK(e.to == lab.closed);
+  REQUIRE(e.reporter);
+  CHECK(e.reporter->ToString() == "127.0.0.1");
+  CHECK(DescribeUdpError(e) == "ICMP port unreachable from 127.0.0.1");
+  CHECK(lab.got_at_b == std::vector<std::string>{"to b"});
 }
 
 TEST_CASE("UdpSocket: an ICMP error whose sk_err a send took is still read from the queue") {
-  EventLoop loop;
-  const Endpoint closed = ClosedPort(loop);
-  auto b = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
-  REQUIRE(b.ok());
-  auto a = UdpSocket::Bind(loop, Loopback("127.0.0.1"), nullptr);
-  REQUIRE(a.ok());
-  std::vector<UdpError> errors;
-  (*a)->OnError([&](const UdpError& e) { errors.push_back(e); });
-  REQUIRE((*a)->SendTo(View(std::string("anyone?")), closed).ok());
+  IcmpLab lab;
+  REQUIRE(lab.a->SendTo(View(std::string("anyone?")), lab.closed).ok());
   // This send meets the port unreachable first (and is sent again), so no
   // receive will report it: the error queue still must be read.
-  REQUIRE((*a)->SendTo(View(std::string("to b")), (*b)->local()).ok());
-  loop.Schedule(300ms, [&] { loop.Stop(); });
-  REQUIRE(loop.Run() == 0);
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].kind == UdpError::Kind::kPortUnreachable);
-  CHECK(errors[0].to == closed);
+  REQUIRE(lab.a->SendTo(View(std::string("to b")), lab.b->local()).ok());
+  lab.loop.Schedule(300ms, [&] { lab.loop.Stop(); });
+  REQUIRE(lab.loop.Run() == 0);
+  REQUIRE(lab.errors.size() == 1);
+  CHECK(lab.errors[0].kind == UdpError::Kind::kPortUnreachable);
+  CHECK(lab.errors[0].to == lab.closed);
 }
 
 TEST_CASE("UdpSocket: without an error handler the error queue is still read (no busy loop)") {

@@ -86,6 +86,14 @@ struct Up : Pair {
     a_old = Established2(a).at(0);
     b_old = Established2(b).at(0);
   }
+  // A starts a rekey; |holder|'s tmd holds its answer (one report waits),
+  // and the network runs until quiet.
+  void RekeyWhileTmdHolds(Host& holder) {
+    holder.hold_answers = true;
+    REQUIRE(a.manager.StartPhase2(Rekey(DatabaseA())).has_ack());
+    Run();
+    REQUIRE(holder.answers.size() == 1);
+  }
   ipc::Phase2Established a_old, b_old;
 };
 
@@ -199,13 +207,10 @@ TEST_CASE("rekey: the responder reports its new inbound SA before it sends messa
 // and the outbound switch counts from message 3.
 TEST_CASE("rekey: message 3 waits until tmd answers that the new inbound SA is installed") {
   Up f;
-  f.a.hold_answers = true;
-  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
-  f.Run();
+  f.RekeyWhileTmdHolds(f.a);
   auto a = Established2(f.a);
   REQUIRE(a.size() == 2);
   CHECK(a[1].outbound_follows());
-  REQUIRE(f.a.answers.size() == 1);
   CHECK(Established2(f.b).size() == 1);  // B has no message 3 yet
   // No outbound switch while message 3 waits.
   f.clock.Advance(SaManager::kOutboundSwitchMs);
@@ -227,10 +232,7 @@ TEST_CASE("rekey: message 3 waits until tmd answers that the new inbound SA is i
 // that timer runs out of tries.
 TEST_CASE("rekey: while message 3 waits for tmd, message 1 is not sent again") {
   Up f;
-  f.a.hold_answers = true;
-  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
-  f.Run();
-  REQUIRE(f.a.answers.size() == 1);
+  f.RekeyWhileTmdHolds(f.a);
   // Past message 1's first retransmission (retransmit_interval_ms 1000);
   // B sends message 2 again meanwhile, which A takes as a repeat.
   f.clock.Advance(1500);
@@ -248,12 +250,9 @@ TEST_CASE("rekey: while message 3 waits for tmd, message 1 is not sent again") {
 
 TEST_CASE("rekey: the responder's message 2 waits until tmd answers for its inbound SA") {
   Up f;
-  f.b.hold_answers = true;
-  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
-  f.Run();
+  f.RekeyWhileTmdHolds(f.b);
   REQUIRE(Established2(f.b, /*early=*/true).size() == 2);  // the report went
-  REQUIRE(f.b.answers.size() == 1);
-  CHECK(Established2(f.a).size() == 1);  // message 2 did not
+  CHECK(Established2(f.a).size() == 1);                    // message 2 did not
   f.b.Answer();
   f.Run();
   CHECK(Established2(f.a).size() == 2);
@@ -264,10 +263,7 @@ TEST_CASE("rekey: the responder's message 2 waits until tmd answers for its inbo
 // late answer sends nothing.
 TEST_CASE("rekey: an answer for a Quick Mode that is gone sends nothing") {
   Up f;
-  f.a.hold_answers = true;
-  REQUIRE(f.a.manager.StartPhase2(Rekey(f.DatabaseA())).has_ack());
-  f.Run();
-  REQUIRE(f.a.answers.size() == 1);
+  f.RekeyWhileTmdHolds(f.a);
   ipc::RemoveTunnel remove;
   remove.set_phase(2);
   remove.set_tunnel(1);
